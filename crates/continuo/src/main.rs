@@ -1,0 +1,197 @@
+//! The `continuo` binary: command-line interface and wiring.
+//!
+//! Exit status: 0 when all is well, 1 when the configuration is invalid (or another
+//! failure), 2 for a usage error.
+
+mod bia_output;
+mod disk;
+mod init;
+mod render;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use continuo_core::{Lang, LoadOutcome, tr};
+use render::DiagnosticFormat;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Continuo keeps digital services running, and proves that it can.
+#[derive(Parser, Debug)]
+#[command(name = "continuo", version, about, long_about = None)]
+struct Cli {
+    /// Language for output: `en` or `nl` (default: from CONTINUO_LANG or LANG).
+    #[arg(long, global = true, value_parser = parse_lang)]
+    lang: Option<Lang>,
+    /// When to use colour.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ColorChoice {
+    /// Colour on a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Write a complete, commented example configuration for a small company.
+    Init {
+        /// Directory to write into (created if missing).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Overwrite files that already exist.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Validate the configuration and print a summary; starts nothing.
+    Check {
+        /// The root configuration file.
+        #[arg(short, long, env = "CONTINUO_CONFIG", default_value = "continuo.toml")]
+        config: PathBuf,
+        /// Treat warnings as failure (exit status 1).
+        #[arg(long)]
+        deny_warnings: bool,
+        /// How to show problems.
+        #[arg(long, value_enum, default_value_t = DiagnosticFormat::Human)]
+        format: DiagnosticFormat,
+    },
+    /// Print the business impact analysis: recovery order, objectives, dependencies,
+    /// single points of failure, cost exposure and the risk matrix.
+    Bia {
+        /// The root configuration file.
+        #[arg(short, long, env = "CONTINUO_CONFIG", default_value = "continuo.toml")]
+        config: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = bia_output::BiaFormat::Table)]
+        format: bia_output::BiaFormat,
+    },
+}
+
+fn parse_lang(text: &str) -> Result<Lang, String> {
+    Lang::from_code(text).ok_or_else(|| format!("`{text}` is not a supported language; use `en` or `nl`"))
+}
+
+/// The language from `--lang`, else `CONTINUO_LANG`, else the locale variables.
+fn choose_lang(flag: Option<Lang>) -> Lang {
+    flag.or_else(|| {
+        ["CONTINUO_LANG", "LC_ALL", "LC_MESSAGES", "LANG"]
+            .iter()
+            .filter_map(|v| std::env::var(v).ok())
+            .find(|v| !v.is_empty())
+            .and_then(|v| Lang::from_code(&v))
+    })
+    .unwrap_or(Lang::En)
+}
+
+/// Whether to colour output written to stdout (`stream_is_tty`).
+fn use_color(choice: ColorChoice, stream_is_tty: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => stream_is_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let lang = choose_lang(cli.lang);
+    match run(cli, lang) {
+        Ok(code) => code,
+        Err(error) => {
+            let prefix = tr!("error", "fout");
+            eprintln!("{}: {error:#}", prefix.get(lang));
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli, lang: Lang) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Init { dir, force } => init::run(&dir, force, lang),
+        Command::Check {
+            config,
+            deny_warnings,
+            format,
+        } => check(&config, deny_warnings, format, lang, cli.color),
+        Command::Bia { config, format } => bia(&config, format, lang, cli.color),
+    }
+}
+
+fn load(config: &Path) -> LoadOutcome {
+    continuo_core::load(config, &disk::Disk, &|name| std::env::var(name).ok())
+}
+
+fn check(config: &Path, deny_warnings: bool, format: DiagnosticFormat, lang: Lang, color: ColorChoice) -> anyhow::Result<ExitCode> {
+    let outcome = load(config);
+    let failed = outcome.diagnostics.has_errors() || (deny_warnings && outcome.diagnostics.warning_count() > 0);
+    if format == DiagnosticFormat::Json {
+        let report = serde_json::json!({
+            "valid": !failed,
+            "errors": outcome.diagnostics.error_count(),
+            "warnings": outcome.diagnostics.warning_count(),
+            "diagnostics": render::json(&outcome.diagnostics, &outcome.sources, lang),
+        });
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(ExitCode::from(u8::from(failed)));
+    }
+    let stderr_color = use_color(color, std::io::stderr().is_terminal());
+    let text = render::diagnostics(&outcome.diagnostics, &outcome.sources, lang, format, stderr_color);
+    let mut err = std::io::stderr().lock();
+    write!(err, "{text}")?;
+    let counts = render::counts(&outcome.diagnostics, lang);
+    if failed {
+        let verdict = if outcome.diagnostics.has_errors() {
+            tr!("{config_path}: invalid configuration ({counts})", "{config_path}: ongeldige configuratie ({counts})"; config_path = config.display())
+        } else {
+            tr!(
+                "{config_path}: warnings are denied ({counts})",
+                "{config_path}: waarschuwingen zijn niet toegestaan ({counts})";
+                config_path = config.display()
+            )
+        };
+        writeln!(err, "{}", verdict.get(lang))?;
+        return Ok(ExitCode::from(1));
+    }
+    if let Some(catalog) = &outcome.catalog {
+        print!("{}", bia_output::summary(catalog, &outcome.sources, lang));
+    }
+    let ok = tr!("configuration is valid ({counts})", "configuratie is geldig ({counts})");
+    println!("{}", ok.get(lang));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bia(config: &Path, format: bia_output::BiaFormat, lang: Lang, color: ColorChoice) -> anyhow::Result<ExitCode> {
+    let outcome = load(config);
+    let catalog = match outcome.catalog {
+        Some(catalog) if !outcome.diagnostics.has_errors() => catalog,
+        _ => {
+            let stderr_color = use_color(color, std::io::stderr().is_terminal());
+            eprint!(
+                "{}",
+                render::diagnostics(&outcome.diagnostics, &outcome.sources, lang, DiagnosticFormat::Human, stderr_color)
+            );
+            let counts = render::counts(&outcome.diagnostics, lang);
+            let message = tr!(
+                "{config_path}: invalid configuration ({counts}); run `continuo check` for details",
+                "{config_path}: ongeldige configuratie ({counts}); zie `continuo check` voor details";
+                config_path = config.display()
+            );
+            eprintln!("{}", message.get(lang));
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let analysis = continuo_core::analysis::bia(&catalog);
+    let stdout_color = use_color(color, std::io::stdout().is_terminal());
+    let text = bia_output::render(&analysis, format, lang, stdout_color).context("rendering the BIA")?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}

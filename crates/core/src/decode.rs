@@ -1,0 +1,1233 @@
+//! Turns one parsed TOML file into catalog items, reporting every problem it meets
+//! instead of stopping at the first (which is what serde would do).
+//!
+//! Each catalog type has one decode function that names its known fields once: unknown
+//! fields are reported with a suggestion, and each field is read with a typed getter that
+//! reports a wrong type, a bad duration or an out-of-range value at the value's location.
+
+use crate::diag::{Diagnostic, Diagnostics, FileId, Loc};
+use crate::duration::HumanDuration;
+use crate::model::*;
+use crate::suggest::closest;
+use crate::text::{Lang, Text};
+use crate::tr;
+use std::collections::BTreeMap;
+use std::ops::{Range, RangeInclusive};
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+type Value<'i> = Spanned<DeValue<'i>>;
+
+/// The items one file contributed, before they are merged and cross-checked.
+#[derive(Default)]
+pub(crate) struct FileItems {
+    pub organization: Option<(Organization, Loc)>,
+    pub server: Option<(Server, Loc)>,
+    pub includes: Vec<Located<String>>,
+    pub persons: Vec<Person>,
+    pub teams: Vec<Team>,
+    pub schedules: Vec<Schedule>,
+    pub escalations: Vec<Escalation>,
+    pub channels: Vec<Channel>,
+    pub services: Vec<Service>,
+    pub risks: Vec<Risk>,
+}
+
+/// Looks an environment variable up; injected so this crate never reads the environment.
+pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+pub(crate) struct Decoder<'a> {
+    file: FileId,
+    diags: &'a mut Diagnostics,
+    env: EnvLookup<'a>,
+}
+
+/// A table being decoded, with the name users know it by (`[[service]]`).
+struct Fields<'t, 'i> {
+    what: &'static str,
+    table: &'t DeTable<'i>,
+    span: Range<usize>,
+}
+
+impl<'t, 'i> Fields<'t, 'i> {
+    fn get(&self, key: &str) -> Option<&'t Value<'i>> {
+        self.table
+            .iter()
+            .find(|(k, _)| k.get_ref().as_ref() == key)
+            .map(|(_, v)| v)
+    }
+}
+
+fn type_name(value: &DeValue<'_>) -> &'static str {
+    match value {
+        DeValue::String(_) => "a string",
+        DeValue::Integer(_) => "an integer",
+        DeValue::Float(_) => "a float",
+        DeValue::Boolean(_) => "a boolean",
+        DeValue::Datetime(_) => "a date-time",
+        DeValue::Array(_) => "an array",
+        DeValue::Table(_) => "a table",
+    }
+}
+
+fn type_name_nl(value: &DeValue<'_>) -> &'static str {
+    match value {
+        DeValue::String(_) => "een tekst",
+        DeValue::Integer(_) => "een geheel getal",
+        DeValue::Float(_) => "een kommagetal",
+        DeValue::Boolean(_) => "een boolean",
+        DeValue::Datetime(_) => "een datum-tijd",
+        DeValue::Array(_) => "een lijst",
+        DeValue::Table(_) => "een tabel",
+    }
+}
+
+/// Expected types, in English and Dutch, for type errors.
+#[derive(Clone, Copy)]
+enum Expected {
+    String,
+    Integer,
+    Number,
+    Duration,
+    StringList,
+    Table,
+    TableList,
+    Setting,
+}
+
+impl Expected {
+    fn text(self) -> (&'static str, &'static str) {
+        match self {
+            Expected::String => ("a string", "een tekst"),
+            Expected::Integer => ("an integer", "een geheel getal"),
+            Expected::Number => ("a number", "een getal"),
+            Expected::Duration => (
+                "a duration such as \"15m\"",
+                "een duur zoals \"15m\"",
+            ),
+            Expected::StringList => ("an array of strings", "een lijst van teksten"),
+            Expected::Table => ("a table", "een tabel"),
+            Expected::TableList => ("an array of tables", "een lijst van tabellen"),
+            Expected::Setting => (
+                "a string, number, boolean, array of strings or table of strings",
+                "een tekst, getal, boolean, lijst van teksten of tabel van teksten",
+            ),
+        }
+    }
+}
+
+/// Whether `text` is a valid identifier: lowercase letters, digits, `-` and `_`, starting
+/// with a letter or digit.
+pub(crate) fn is_valid_id(text: &str) -> bool {
+    let mut chars = text.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+impl<'a> Decoder<'a> {
+    pub(crate) fn new(file: FileId, diags: &'a mut Diagnostics, env: EnvLookup<'a>) -> Self {
+        Decoder { file, diags, env }
+    }
+
+    fn loc(&self, span: Range<usize>) -> Loc {
+        Loc::new(self.file, span)
+    }
+
+    fn error(&mut self, code: &'static str, span: Range<usize>, message: Text, label: Text) -> &mut Diagnostic {
+        let loc = self.loc(span);
+        self.diags.push(Diagnostic::error(code, loc, message, label));
+        self.diags.last_mut()
+    }
+
+    fn wrong_type(&mut self, fields: &Fields<'_, '_>, key: &str, value: &Value<'_>, expected: Expected) {
+        let (en, nl) = expected.text();
+        let found = type_name(value.get_ref());
+        let found_nl = type_name_nl(value.get_ref());
+        let what = fields.what;
+        self.error(
+            "wrong-type",
+            value.span(),
+            tr!("`{key}` in {what} must be {en}, found {found}", "`{key}` in {what} moet {nl} zijn, maar is {found_nl}"),
+            tr!("expected {en}", "verwacht: {nl}"),
+        );
+    }
+
+    /// Opens a table value, reporting unknown keys against `known`.
+    fn open<'t, 'i>(&mut self, what: &'static str, value: &'t Value<'i>, known: &[&str]) -> Option<Fields<'t, 'i>> {
+        let DeValue::Table(table) = value.get_ref() else {
+            let (en, nl) = Expected::Table.text();
+            let found = type_name(value.get_ref());
+            let found_nl = type_name_nl(value.get_ref());
+            self.error(
+                "wrong-type",
+                value.span(),
+                tr!("{what} must be {en}, found {found}", "{what} moet {nl} zijn, maar is {found_nl}"),
+                tr!("expected {en}", "verwacht: {nl}"),
+            );
+            return None;
+        };
+        for (key, _) in table.iter() {
+            let name = key.get_ref().as_ref();
+            if known.contains(&name) {
+                continue;
+            }
+            let help = match closest(name, known.iter().copied()) {
+                Some(s) => tr!("did you mean `{s}`?", "bedoelde je `{s}`?"),
+                None => {
+                    let list = known.join("`, `");
+                    tr!("known fields of {what}: `{list}`", "bekende velden van {what}: `{list}`")
+                }
+            };
+            self.error(
+                "unknown-field",
+                key.span(),
+                tr!("unknown field `{name}` in {what}", "onbekend veld `{name}` in {what}"),
+                tr!("unknown field", "onbekend veld"),
+            )
+            .help = Some(help);
+        }
+        Some(Fields {
+            what,
+            table,
+            span: value.span(),
+        })
+    }
+
+    fn missing(&mut self, fields: &Fields<'_, '_>, key: &str, example: &str) {
+        let what = fields.what;
+        self.error(
+            "missing-field",
+            fields.span.clone(),
+            tr!("missing field `{key}` in {what}", "veld `{key}` ontbreekt in {what}"),
+            tr!("`{key}` is required here", "`{key}` is hier verplicht"),
+        )
+        .help = Some(tr!("add `{key} = {example}`", "voeg `{key} = {example}` toe"));
+    }
+
+    /// Replaces `${VAR}` and `${VAR:-default}`; `$${` stays a literal `${`.
+    fn interpolate(&mut self, raw: &str, span: Range<usize>) -> Option<String> {
+        if !raw.contains('$') {
+            return Some(raw.to_string());
+        }
+        let mut out = String::with_capacity(raw.len());
+        let mut rest = raw;
+        let mut ok = true;
+        while let Some(pos) = rest.find('$') {
+            out.push_str(&rest[..pos]);
+            let after = &rest[pos..];
+            if let Some(stripped) = after.strip_prefix("$${") {
+                out.push_str("${");
+                rest = stripped;
+            } else if let Some(body) = after.strip_prefix("${") {
+                let Some(end) = body.find('}') else {
+                    self.error(
+                        "bad-interpolation",
+                        span.clone(),
+                        tr!("`${{` is not closed with `}}`", "`${{` wordt niet afgesloten met `}}`"),
+                        tr!("unclosed `${{`", "niet afgesloten `${{`"),
+                    )
+                    .help = Some(tr!(
+                        "write `${{NAME}}`, or `$${{` for a literal `${{`",
+                        "schrijf `${{NAAM}}`, of `$${{` voor een letterlijke `${{`"
+                    ));
+                    return None;
+                };
+                let expr = &body[..end];
+                let (name, default) = match expr.split_once(":-") {
+                    Some((n, d)) => (n, Some(d)),
+                    None => (expr, None),
+                };
+                let valid = !name.is_empty()
+                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    && !name.starts_with(|c: char| c.is_ascii_digit());
+                if !valid {
+                    self.error(
+                        "bad-interpolation",
+                        span.clone(),
+                        tr!("`${{{expr}}}` does not name an environment variable", "`${{{expr}}}` is geen naam van een omgevingsvariabele"),
+                        tr!("invalid variable name", "ongeldige naam"),
+                    )
+                    .help = Some(tr!(
+                        "names use letters, digits and `_`, e.g. `${{SLACK_WEBHOOK_URL}}`",
+                        "namen bestaan uit letters, cijfers en `_`, bijv. `${{SLACK_WEBHOOK_URL}}`"
+                    ));
+                    ok = false;
+                } else {
+                    match ((self.env)(name), default) {
+                        (Some(value), _) => out.push_str(&value),
+                        (None, Some(default)) => out.push_str(default),
+                        (None, None) => {
+                            self.error(
+                                "missing-env",
+                                span.clone(),
+                                tr!("environment variable `{name}` is not set", "omgevingsvariabele `{name}` is niet gezet"),
+                                tr!("`{name}` is used here", "`{name}` wordt hier gebruikt"),
+                            )
+                            .help = Some(tr!(
+                                "set `{name}` in Continuo's environment, or give a default: `${{{name}:-value}}`",
+                                "zet `{name}` in de omgeving van Continuo, of geef een standaardwaarde: `${{{name}:-waarde}}`"
+                            ));
+                            ok = false;
+                        }
+                    }
+                }
+                rest = &body[end + 1..];
+            } else {
+                out.push('$');
+                rest = &after[1..];
+            }
+        }
+        out.push_str(rest);
+        ok.then_some(out)
+    }
+
+    fn string(&mut self, fields: &Fields<'_, '_>, key: &str) -> Option<Located<String>> {
+        let value = fields.get(key)?;
+        match value.get_ref() {
+            DeValue::String(s) => {
+                let text = self.interpolate(s, value.span())?;
+                Some(Located::new(text, self.loc(value.span())))
+            }
+            _ => {
+                self.wrong_type(fields, key, value, Expected::String);
+                None
+            }
+        }
+    }
+
+    fn required_string(&mut self, fields: &Fields<'_, '_>, key: &str, example: &str) -> Option<Located<String>> {
+        if fields.get(key).is_none() {
+            self.missing(fields, key, example);
+            return None;
+        }
+        self.string(fields, key)
+    }
+
+    /// Checks that an identifier or reference is well-formed.
+    fn check_id(&mut self, id: &Located<String>) -> bool {
+        if is_valid_id(&id.value) {
+            return true;
+        }
+        let value = &id.value;
+        self.diags.push(
+            Diagnostic::error(
+                "bad-id",
+                id.loc.clone(),
+                tr!("`{value}` is not a valid id", "`{value}` is geen geldige id"),
+                tr!("invalid id", "ongeldige id"),
+            )
+            .with_help(tr!(
+                "ids use lowercase letters, digits, `-` and `_`, e.g. `orders-db`",
+                "id's bestaan uit kleine letters, cijfers, `-` en `_`, bijv. `orders-db`"
+            )),
+        );
+        false
+    }
+
+    fn id(&mut self, fields: &Fields<'_, '_>) -> Option<Id> {
+        let id = self.required_string(fields, "id", "\"my-id\"")?;
+        self.check_id(&id).then_some(id)
+    }
+
+    fn reference(&mut self, fields: &Fields<'_, '_>, key: &str) -> Option<Id> {
+        let id = self.string(fields, key)?;
+        self.check_id(&id).then_some(id)
+    }
+
+    fn duration(&mut self, fields: &Fields<'_, '_>, key: &str) -> Option<Located<HumanDuration>> {
+        let value = fields.get(key)?;
+        let DeValue::String(raw) = value.get_ref() else {
+            self.wrong_type(fields, key, value, Expected::Duration);
+            return None;
+        };
+        match HumanDuration::parse(raw) {
+            Ok(d) => Some(Located::new(d, self.loc(value.span()))),
+            Err(e) => {
+                let what = fields.what;
+                let reason = e.text();
+                let (en, nl) = (&reason.en, &reason.nl);
+                self.error(
+                    "bad-duration",
+                    value.span(),
+                    tr!("`{key}` in {what} is not a valid duration: {en}", "`{key}` in {what} is geen geldige duur: {nl}"),
+                    tr!("invalid duration", "ongeldige duur"),
+                )
+                .help = Some(tr!(
+                    "write a number with a unit: ms, s, m, h, d or w, e.g. \"90s\", \"15m\", \"4h\", \"1h30m\"",
+                    "schrijf een getal met een eenheid: ms, s, m, h, d of w, bijv. \"90s\", \"15m\", \"4h\", \"1h30m\""
+                ));
+                None
+            }
+        }
+    }
+
+    fn duration_or(&mut self, fields: &Fields<'_, '_>, key: &str, default: HumanDuration) -> HumanDuration {
+        self.duration(fields, key).map_or(default, |d| d.value)
+    }
+
+    fn integer_in(&mut self, fields: &Fields<'_, '_>, key: &str, range: RangeInclusive<i64>) -> Option<Located<i64>> {
+        let value = fields.get(key)?;
+        let DeValue::Integer(raw) = value.get_ref() else {
+            self.wrong_type(fields, key, value, Expected::Integer);
+            return None;
+        };
+        let parsed = i64::from_str_radix(raw.as_str(), raw.radix()).ok();
+        match parsed {
+            Some(n) if range.contains(&n) => Some(Located::new(n, self.loc(value.span()))),
+            _ => {
+                let (lo, hi, what) = (range.start(), range.end(), fields.what);
+                self.error(
+                    "out-of-range",
+                    value.span(),
+                    tr!("`{key}` in {what} must be between {lo} and {hi}", "`{key}` in {what} moet tussen {lo} en {hi} liggen"),
+                    tr!("out of range", "buiten bereik"),
+                )
+                .help = Some(tr!("use a whole number from {lo} to {hi}", "gebruik een geheel getal van {lo} tot en met {hi}"));
+                None
+            }
+        }
+    }
+
+    fn number(&mut self, fields: &Fields<'_, '_>, key: &str) -> Option<f64> {
+        let value = fields.get(key)?;
+        let n = match value.get_ref() {
+            DeValue::Integer(raw) => i64::from_str_radix(raw.as_str(), raw.radix()).ok().map(|n| n as f64),
+            DeValue::Float(raw) => raw.as_str().parse::<f64>().ok(),
+            _ => {
+                self.wrong_type(fields, key, value, Expected::Number);
+                return None;
+            }
+        };
+        match n {
+            Some(n) if n.is_finite() && n >= 0.0 => Some(n),
+            _ => {
+                let what = fields.what;
+                self.error(
+                    "out-of-range",
+                    value.span(),
+                    tr!("`{key}` in {what} must be a positive number", "`{key}` in {what} moet een positief getal zijn"),
+                    tr!("not a positive number", "geen positief getal"),
+                );
+                None
+            }
+        }
+    }
+
+    fn string_list(&mut self, fields: &Fields<'_, '_>, key: &str) -> Vec<Located<String>> {
+        let Some(value) = fields.get(key) else {
+            return Vec::new();
+        };
+        let DeValue::Array(items) = value.get_ref() else {
+            self.wrong_type(fields, key, value, Expected::StringList);
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in items.iter() {
+            match item.get_ref() {
+                DeValue::String(s) => {
+                    if let Some(text) = self.interpolate(s, item.span()) {
+                        out.push(Located::new(text, self.loc(item.span())));
+                    }
+                }
+                _ => self.wrong_type(fields, key, item, Expected::StringList),
+            }
+        }
+        out
+    }
+
+    fn references(&mut self, fields: &Fields<'_, '_>, key: &str) -> Vec<Id> {
+        let list = self.string_list(fields, key);
+        list.into_iter().filter(|id| self.check_id(id)).collect()
+    }
+
+    fn table_list<'t, 'i>(&mut self, fields: &Fields<'t, 'i>, key: &str) -> Vec<&'t Value<'i>> {
+        let Some(value) = fields.get(key) else {
+            return Vec::new();
+        };
+        match value.get_ref() {
+            DeValue::Array(items) => items.iter().collect(),
+            _ => {
+                self.wrong_type(fields, key, value, Expected::TableList);
+                Vec::new()
+            }
+        }
+    }
+
+    /// Parses a closed set of names (`kind = "http"`), suggesting the closest one.
+    fn choice<T: Copy>(&mut self, fields: &Fields<'_, '_>, key: &str, options: &[(&'static str, T)]) -> Option<Located<T>> {
+        let text = self.string(fields, key)?;
+        if let Some((_, v)) = options.iter().find(|(n, _)| *n == text.value) {
+            return Some(Located::new(*v, text.loc));
+        }
+        let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+        let help = match closest(&text.value, names.iter().copied()) {
+            Some(s) => tr!("did you mean `{s}`?", "bedoelde je `{s}`?"),
+            None => {
+                let list = names.join("`, `");
+                tr!("use one of `{list}`", "gebruik een van `{list}`")
+            }
+        };
+        let (value, what) = (&text.value, fields.what);
+        self.diags.push(
+            Diagnostic::error(
+                "unknown-value",
+                text.loc,
+                tr!("`{value}` is not a valid `{key}` for {what}", "`{value}` is geen geldige `{key}` voor {what}"),
+                tr!("unknown value", "onbekende waarde"),
+            )
+            .with_help(help),
+        );
+        None
+    }
+
+    fn lang(&mut self, value: &Located<String>) -> Option<Lang> {
+        let lang = Lang::from_code(&value.value).filter(|l| l.code() == value.value);
+        if lang.is_none() {
+            let v = &value.value;
+            self.diags.push(
+                Diagnostic::error(
+                    "unknown-value",
+                    value.loc.clone(),
+                    tr!("`{v}` is not a language Continuo speaks", "`{v}` is geen taal die Continuo spreekt"),
+                    tr!("unsupported language", "niet ondersteunde taal"),
+                )
+                .with_help(tr!("use \"en\" or \"nl\"", "gebruik \"en\" of \"nl\"")),
+            );
+        }
+        lang
+    }
+
+    fn setting(&mut self, fields: &Fields<'_, '_>, key: &str, value: &Value<'_>) -> Option<SettingValue> {
+        let bad = |this: &mut Self| {
+            this.wrong_type(fields, key, value, Expected::Setting);
+            None
+        };
+        match value.get_ref() {
+            DeValue::String(s) => self.interpolate(s, value.span()).map(SettingValue::Text),
+            DeValue::Integer(raw) => match i64::from_str_radix(raw.as_str(), raw.radix()) {
+                Ok(n) => Some(SettingValue::Integer(n)),
+                Err(_) => bad(self),
+            },
+            DeValue::Boolean(b) => Some(SettingValue::Bool(*b)),
+            DeValue::Array(items) => {
+                let mut list = Vec::new();
+                for item in items.iter() {
+                    let DeValue::String(s) = item.get_ref() else {
+                        return bad(self);
+                    };
+                    list.push(self.interpolate(s, item.span())?);
+                }
+                Some(SettingValue::List(list))
+            }
+            DeValue::Table(table) => {
+                let mut map = BTreeMap::new();
+                for (k, v) in table.iter() {
+                    match v.get_ref() {
+                        DeValue::String(s) => {
+                            map.insert(k.get_ref().to_string(), self.interpolate(s, v.span())?);
+                        }
+                        DeValue::Integer(raw) => {
+                            map.insert(k.get_ref().to_string(), raw.as_str().to_string());
+                        }
+                        _ => return bad(self),
+                    }
+                }
+                Some(SettingValue::Map(map))
+            }
+            _ => bad(self),
+        }
+    }
+
+    fn settings(&mut self, fields: &Fields<'_, '_>, keys: &[&str]) -> BTreeMap<String, Located<SettingValue>> {
+        let mut out = BTreeMap::new();
+        for key in keys {
+            if let Some(value) = fields.get(key)
+                && let Some(setting) = self.setting(fields, key, value)
+            {
+                out.insert((*key).to_string(), Located::new(setting, self.loc(value.span())));
+            }
+        }
+        out
+    }
+
+    /// Decodes the root table of one file.
+    pub(crate) fn file(&mut self, root: &Value<'_>) -> FileItems {
+        let mut items = FileItems::default();
+        let known = [
+            "include",
+            "organization",
+            "server",
+            "person",
+            "team",
+            "schedule",
+            "escalation",
+            "channel",
+            "service",
+            "risk",
+        ];
+        let Some(fields) = self.open("the config file", root, &known) else {
+            return items;
+        };
+        items.includes = self.string_list(&fields, "include");
+        if let Some(value) = fields.get("organization") {
+            let loc = self.loc(value.span());
+            items.organization = self.organization(value).map(|o| (o, loc));
+        }
+        if let Some(value) = fields.get("server") {
+            let loc = self.loc(value.span());
+            items.server = self.server(value).map(|s| (s, loc));
+        }
+        for value in self.table_list(&fields, "person") {
+            items.persons.extend(self.person(value));
+        }
+        for value in self.table_list(&fields, "team") {
+            items.teams.extend(self.team(value));
+        }
+        for value in self.table_list(&fields, "schedule") {
+            items.schedules.extend(self.schedule(value));
+        }
+        for value in self.table_list(&fields, "escalation") {
+            items.escalations.extend(self.escalation(value));
+        }
+        for value in self.table_list(&fields, "channel") {
+            items.channels.extend(self.channel(value));
+        }
+        for value in self.table_list(&fields, "service") {
+            items.services.extend(self.service(value));
+        }
+        for value in self.table_list(&fields, "risk") {
+            items.risks.extend(self.risk(value));
+        }
+        items
+    }
+
+    fn organization(&mut self, value: &Value<'_>) -> Option<Organization> {
+        let f = self.open("[organization]", value, &["name", "timezone", "languages", "currency"])?;
+        let defaults = Organization::default();
+        let name = self.required_string(&f, "name", "\"Acme Retail\"");
+        let timezone = self.string(&f, "timezone");
+        if let Some(tz) = &timezone
+            && jiff::tz::TimeZone::get(&tz.value).is_err()
+        {
+            let v = &tz.value;
+            self.diags.push(
+                Diagnostic::error(
+                    "bad-timezone",
+                    tz.loc.clone(),
+                    tr!("`{v}` is not a known time zone", "`{v}` is geen bekende tijdzone"),
+                    tr!("unknown time zone", "onbekende tijdzone"),
+                )
+                .with_help(tr!(
+                    "use an IANA time zone name such as \"Europe/Amsterdam\" or \"UTC\"",
+                    "gebruik een IANA-tijdzonenaam zoals \"Europe/Amsterdam\" of \"UTC\""
+                )),
+            );
+        }
+        let mut languages = Vec::new();
+        for lang in self.string_list(&f, "languages") {
+            if let Some(l) = self.lang(&lang) {
+                languages.push(l);
+            }
+        }
+        if languages.is_empty() {
+            languages = defaults.languages.clone();
+        }
+        let currency = self.string(&f, "currency");
+        if let Some(c) = &currency
+            && !(c.value.len() == 3 && c.value.chars().all(|ch| ch.is_ascii_uppercase()))
+        {
+            let v = &c.value;
+            self.diags.push(
+                Diagnostic::error(
+                    "bad-currency",
+                    c.loc.clone(),
+                    tr!("`{v}` is not an ISO 4217 currency code", "`{v}` is geen ISO 4217-valutacode"),
+                    tr!("invalid currency", "ongeldige valuta"),
+                )
+                .with_help(tr!("use three capital letters, e.g. \"EUR\"", "gebruik drie hoofdletters, bijv. \"EUR\"")),
+            );
+        }
+        Some(Organization {
+            name: name.map_or(defaults.name, |n| n.value),
+            timezone: timezone.map_or(defaults.timezone, |t| t.value),
+            languages,
+            currency: currency.map_or(defaults.currency, |c| c.value),
+        })
+    }
+
+    fn server(&mut self, value: &Value<'_>) -> Option<Server> {
+        let f = self.open("[server]", value, &["listen", "database", "location", "public_url"])?;
+        let defaults = Server::default();
+        let listen = self.string(&f, "listen");
+        if let Some(l) = &listen
+            && l.value.parse::<std::net::SocketAddr>().is_err()
+        {
+            let v = &l.value;
+            self.diags.push(
+                Diagnostic::error(
+                    "bad-address",
+                    l.loc.clone(),
+                    tr!("`{v}` is not an address to listen on", "`{v}` is geen adres om op te luisteren"),
+                    tr!("expected ip:port", "verwacht ip:poort"),
+                )
+                .with_help(tr!("write an IP address and port, e.g. \"127.0.0.1:8080\" or \"[::]:8080\"", "schrijf een IP-adres en poort, bijv. \"127.0.0.1:8080\" of \"[::]:8080\"")),
+            );
+        }
+        let database = self.string(&f, "database");
+        if let Some(d) = &database
+            && !(d.value.starts_with("sqlite:") || d.value.starts_with("postgres://") || d.value.starts_with("postgresql://"))
+        {
+            let v = &d.value;
+            self.diags.push(
+                Diagnostic::error(
+                    "bad-database",
+                    d.loc.clone(),
+                    tr!("`{v}` is not a database Continuo supports", "`{v}` is geen database die Continuo ondersteunt"),
+                    tr!("unsupported database URL", "niet ondersteunde database-URL"),
+                )
+                .with_help(tr!("use \"sqlite://continuo.db\" or \"postgres://user@host/db\"", "gebruik \"sqlite://continuo.db\" of \"postgres://gebruiker@host/db\"")),
+            );
+        }
+        let location = self.string(&f, "location");
+        if let Some(l) = &location {
+            self.check_id(l);
+        }
+        Some(Server {
+            listen: listen.map_or(defaults.listen, |v| v.value),
+            database: database.map_or(defaults.database, |v| v.value),
+            location: location.map_or(defaults.location, |v| v.value),
+            public_url: self.string(&f, "public_url").map(|v| v.value),
+        })
+    }
+
+    fn person(&mut self, value: &Value<'_>) -> Option<Person> {
+        let f = self.open("[[person]]", value, &["id", "name", "email", "phone", "language"])?;
+        let id = self.id(&f);
+        let name = self.required_string(&f, "name", "\"Alice de Vries\"");
+        let email = self.string(&f, "email");
+        if let Some(e) = &email
+            && !e.value.contains('@')
+        {
+            let v = &e.value;
+            self.diags.push(
+                Diagnostic::error(
+                    "bad-email",
+                    e.loc.clone(),
+                    tr!("`{v}` is not an email address", "`{v}` is geen e-mailadres"),
+                    tr!("missing `@`", "`@` ontbreekt"),
+                ),
+            );
+        }
+        let language = self.string(&f, "language").and_then(|l| self.lang(&l));
+        let id = id?;
+        Some(Person {
+            name: name.map_or_else(|| id.value.clone(), |n| n.value),
+            id,
+            email: email.map(|e| e.value),
+            phone: self.string(&f, "phone").map(|p| p.value),
+            language,
+        })
+    }
+
+    fn team(&mut self, value: &Value<'_>) -> Option<Team> {
+        let f = self.open("[[team]]", value, &["id", "name", "members", "escalation"])?;
+        let id = self.id(&f);
+        let name = self.string(&f, "name");
+        let members = self.references(&f, "members");
+        let escalation = self.reference(&f, "escalation");
+        let id = id?;
+        Some(Team {
+            name: name.map_or_else(|| id.value.clone(), |n| n.value),
+            id,
+            members,
+            escalation,
+        })
+    }
+
+    fn schedule(&mut self, value: &Value<'_>) -> Option<Schedule> {
+        let f = self.open("[[schedule]]", value, &["id", "name", "timezone", "layer", "override"])?;
+        let id = self.id(&f);
+        let name = self.string(&f, "name");
+        let timezone = self.string(&f, "timezone");
+        let mut layers = Vec::new();
+        for layer in self.table_list(&f, "layer") {
+            let Some(lf) = self.open("[[schedule.layer]]", layer, &["members", "rotation", "handoff", "start"]) else {
+                continue;
+            };
+            let members = self.references(&lf, "members");
+            if members.is_empty() {
+                self.missing(&lf, "members", "[\"alice\", \"bob\"]");
+            }
+            let rotation = self.duration_or(&lf, "rotation", HumanDuration::from_secs(7 * 86_400));
+            let handoff = self.string(&lf, "handoff");
+            if let Some(h) = &handoff
+                && !is_time_of_day(&h.value)
+            {
+                let v = &h.value;
+                self.diags.push(Diagnostic::error(
+                    "bad-time",
+                    h.loc.clone(),
+                    tr!("`{v}` is not a time of day", "`{v}` is geen tijdstip"),
+                    tr!("expected HH:MM", "verwacht UU:MM"),
+                ));
+            }
+            let start = self.string(&lf, "start");
+            if let Some(s) = &start
+                && s.value.parse::<jiff::civil::Date>().is_err()
+            {
+                let v = &s.value;
+                self.diags.push(Diagnostic::error(
+                    "bad-date",
+                    s.loc.clone(),
+                    tr!("`{v}` is not a date", "`{v}` is geen datum"),
+                    tr!("expected YYYY-MM-DD", "verwacht JJJJ-MM-DD"),
+                ));
+            }
+            layers.push(Layer {
+                members,
+                rotation,
+                handoff: handoff.map_or_else(|| "09:00".into(), |h| h.value),
+                start: start.map_or_else(|| "2026-01-05".into(), |s| s.value),
+            });
+        }
+        let mut overrides = Vec::new();
+        for value in self.table_list(&f, "override") {
+            let Some(of) = self.open("[[schedule.override]]", value, &["person", "from", "until"]) else {
+                continue;
+            };
+            let person = self.reference(&of, "person");
+            if of.get("person").is_none() {
+                self.missing(&of, "person", "\"alice\"");
+            }
+            let from = self.required_string(&of, "from", "\"2026-12-24T18:00\"");
+            let until = self.required_string(&of, "until", "\"2026-12-27T09:00\"");
+            if let (Some(person), Some(from), Some(until)) = (person, from, until) {
+                overrides.push(Override {
+                    person,
+                    from: from.value,
+                    until: until.value,
+                });
+            }
+        }
+        let id = id?;
+        Some(Schedule {
+            name: name.map_or_else(|| id.value.clone(), |n| n.value),
+            id,
+            timezone: timezone.map(|t| t.value),
+            layers,
+            overrides,
+        })
+    }
+
+    fn target(&mut self, text: Located<String>) -> Option<Target> {
+        let value = &text.value;
+        let Some((prefix, id)) = value.split_once(':') else {
+            self.diags.push(
+                Diagnostic::error(
+                    "bad-target",
+                    text.loc.clone(),
+                    tr!("notify target `{value}` has no kind", "meldingsdoel `{value}` heeft geen soort"),
+                    tr!("missing kind prefix", "soort ontbreekt"),
+                )
+                .with_help(tr!(
+                    "write `person:{value}`, `team:{value}`, `schedule:{value}` or `channel:{value}`",
+                    "schrijf `person:{value}`, `team:{value}`, `schedule:{value}` of `channel:{value}`"
+                )),
+            );
+            return None;
+        };
+        let Some(kind) = TargetKind::ALL.into_iter().find(|k| k.prefix() == prefix) else {
+            let names = TargetKind::ALL.map(TargetKind::prefix);
+            let help = match closest(prefix, names) {
+                Some(s) => tr!("did you mean `{s}:{id}`?", "bedoelde je `{s}:{id}`?"),
+                None => tr!("use person:, team:, schedule: or channel:", "gebruik person:, team:, schedule: of channel:"),
+            };
+            self.diags.push(
+                Diagnostic::error(
+                    "bad-target",
+                    text.loc.clone(),
+                    tr!("`{prefix}` is not a kind of notify target", "`{prefix}` is geen soort meldingsdoel"),
+                    tr!("unknown kind", "onbekende soort"),
+                )
+                .with_help(help),
+            );
+            return None;
+        };
+        let id = Located::new(id.to_string(), text.loc.clone());
+        self.check_id(&id).then_some(Target { kind, id })
+    }
+
+    fn escalation(&mut self, value: &Value<'_>) -> Option<Escalation> {
+        let f = self.open("[[escalation]]", value, &["id", "levels", "repeat", "reminder"])?;
+        let id = self.id(&f);
+        let mut levels = Vec::new();
+        let level_values = self.table_list(&f, "levels");
+        if f.get("levels").is_some() && level_values.is_empty() || f.get("levels").is_none() {
+            self.missing(&f, "levels", "[{ after = \"0m\", notify = [\"team:platform\"] }]");
+        }
+        for level in level_values {
+            let Some(lf) = self.open("an escalation level", level, &["after", "notify"]) else {
+                continue;
+            };
+            let after = self.duration_or(&lf, "after", HumanDuration::default());
+            let targets = self.string_list(&lf, "notify");
+            if targets.is_empty() {
+                self.missing(&lf, "notify", "[\"schedule:platform-primary\"]");
+            }
+            let notify = targets.into_iter().filter_map(|t| self.target(t)).collect();
+            levels.push(EscalationLevel { after, notify });
+        }
+        let repeat = self.integer_in(&f, "repeat", 0..=100).map_or(0, |r| r.value as u32);
+        let reminder = self.duration(&f, "reminder").map(|r| r.value);
+        Some(Escalation {
+            id: id?,
+            levels,
+            repeat,
+            reminder,
+        })
+    }
+
+    fn channel(&mut self, value: &Value<'_>) -> Option<Channel> {
+        // The kind decides which settings are known, so read it before opening the table.
+        let DeValue::Table(table) = value.get_ref() else {
+            self.open("[[channel]]", value, &[]);
+            return None;
+        };
+        let kind_name = table
+            .iter()
+            .find(|(k, _)| k.get_ref().as_ref() == "kind")
+            .and_then(|(_, v)| v.get_ref().as_str().map(str::to_string));
+        let kind = kind_name
+            .as_deref()
+            .and_then(|n| ChannelKind::ALL.iter().find(|(name, _)| *name == n).map(|(_, k)| *k));
+        let mut known = vec!["id", "kind", "language"];
+        if let Some(kind) = kind {
+            known.extend(kind.required_settings());
+            known.extend(kind.optional_settings());
+        }
+        let f = if kind.is_some() {
+            self.open("[[channel]]", value, &known)?
+        } else {
+            // Without a known kind, every other field would look unknown: report the kind only.
+            Fields {
+                what: "[[channel]]",
+                table,
+                span: value.span(),
+            }
+        };
+        let id = self.id(&f);
+        if f.get("kind").is_none() {
+            self.missing(&f, "kind", "\"slack\"");
+        }
+        let kind = self.choice(&f, "kind", &ChannelKind::ALL);
+        let language = self.string(&f, "language").and_then(|l| self.lang(&l));
+        let kind = kind?.value;
+        for required in kind.required_settings() {
+            if f.get(required).is_none() {
+                self.missing(&f, required, "\"...\"");
+            }
+        }
+        let keys: Vec<&str> = kind
+            .required_settings()
+            .iter()
+            .chain(kind.optional_settings())
+            .copied()
+            .collect();
+        let settings = self.settings(&f, &keys);
+        Some(Channel {
+            id: id?,
+            kind,
+            language,
+            settings,
+        })
+    }
+
+    fn service(&mut self, value: &Value<'_>) -> Option<Service> {
+        let f = self.open(
+            "[[service]]",
+            value,
+            &[
+                "id",
+                "name",
+                "description",
+                "tier",
+                "owner",
+                "rto",
+                "rpo",
+                "mtpd",
+                "cost_per_hour",
+                "depends_on",
+                "endpoint",
+                "check",
+                "runbook",
+                "status_page",
+            ],
+        )?;
+        let id = self.id(&f);
+        let name = self.string(&f, "name");
+        let description = self.string(&f, "description").map(|d| d.value);
+        if f.get("tier").is_none() {
+            self.missing(&f, "tier", "2");
+        }
+        let tier = self.integer_in(&f, "tier", 1..=4);
+        if f.get("owner").is_none() {
+            self.missing(&f, "owner", "\"platform\"");
+        }
+        let owner = self.reference(&f, "owner");
+        if f.get("rto").is_none() {
+            self.missing(&f, "rto", "\"4h\"");
+        }
+        let rto = self.duration(&f, "rto");
+        let rpo = self.duration(&f, "rpo");
+        let mtpd = self.duration(&f, "mtpd");
+        let cost_per_hour = self.number(&f, "cost_per_hour");
+        let depends_on = self.dependencies(&f);
+        let mut endpoints = Vec::new();
+        for value in self.table_list(&f, "endpoint") {
+            endpoints.extend(self.endpoint(value));
+        }
+        let runbook = self.string(&f, "runbook").map(|r| r.value);
+        let status_page = match f.get("status_page") {
+            Some(value) => self.status_page(value),
+            None => StatusPage::default(),
+        };
+        let id = id?;
+        let mut checks = Vec::new();
+        for (index, value) in self.table_list(&f, "check").into_iter().enumerate() {
+            checks.extend(self.check(value, &id.value, index));
+        }
+        // A service whose tier or RTO could not be read is kept (so references to it
+        // resolve and cycles through it are still found) but marked incomplete, so no
+        // warning is derived from a value the user did not write.
+        let incomplete = tier.is_none() || rto.is_none() || owner.is_none();
+        let table_loc = self.loc(f.span.clone());
+        Some(Service {
+            name: name.map_or_else(|| id.value.clone(), |n| n.value),
+            owner: owner.unwrap_or_else(|| Located::new(String::new(), id.loc.clone())),
+            id,
+            description,
+            tier: tier.map_or_else(|| Located::new(Tier(4), table_loc.clone()), |t| Located::new(Tier(t.value as u8), t.loc)),
+            rto: rto.unwrap_or_else(|| Located::new(HumanDuration::default(), table_loc.clone())),
+            rpo,
+            mtpd,
+            cost_per_hour,
+            depends_on,
+            endpoints,
+            checks,
+            runbook,
+            status_page,
+            incomplete,
+            loc: table_loc,
+        })
+    }
+
+    fn dependencies(&mut self, f: &Fields<'_, '_>) -> Vec<Dependency> {
+        let Some(value) = f.get("depends_on") else {
+            return Vec::new();
+        };
+        let DeValue::Array(items) = value.get_ref() else {
+            self.wrong_type(f, "depends_on", value, Expected::StringList);
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in items.iter() {
+            match item.get_ref() {
+                DeValue::String(s) => {
+                    let id = Located::new(s.to_string(), self.loc(item.span()));
+                    if self.check_id(&id) {
+                        out.push(Dependency {
+                            service: id,
+                            kind: DependencyKind::Hard,
+                        });
+                    }
+                }
+                DeValue::Table(_) => {
+                    let Some(df) = self.open("a dependency", item, &["service", "kind"]) else {
+                        continue;
+                    };
+                    if df.get("service").is_none() {
+                        self.missing(&df, "service", "\"payments\"");
+                    }
+                    let service = self.reference(&df, "service");
+                    let kind = self
+                        .choice(&df, "kind", &[("hard", DependencyKind::Hard), ("soft", DependencyKind::Soft)])
+                        .map_or(DependencyKind::Hard, |k| k.value);
+                    if let Some(service) = service {
+                        out.push(Dependency { service, kind });
+                    }
+                }
+                _ => self.wrong_type(f, "depends_on", item, Expected::StringList),
+            }
+        }
+        out
+    }
+
+    fn endpoint(&mut self, value: &Value<'_>) -> Option<Endpoint> {
+        let f = self.open("[[service.endpoint]]", value, &["name", "url", "role"])?;
+        let url = self.required_string(&f, "url", "\"http://10.0.1.10:8080\"");
+        let role = self
+            .choice(&f, "role", &[("primary", Role::Primary), ("backup", Role::Backup)])
+            .map_or(Role::Primary, |r| r.value);
+        Some(Endpoint {
+            name: self.string(&f, "name").map(|n| n.value),
+            url: url?.value,
+            role,
+        })
+    }
+
+    fn status_page(&mut self, value: &Value<'_>) -> StatusPage {
+        let Some(f) = self.open("`status_page`", value, &["component", "group"]) else {
+            return StatusPage::default();
+        };
+        StatusPage {
+            component: self.string(&f, "component").map(|c| c.value),
+            group: self.string(&f, "group").map(|g| g.value),
+        }
+    }
+
+    fn check(&mut self, value: &Value<'_>, service: &str, index: usize) -> Option<Check> {
+        /// Kind-specific settings, validated by the probe that runs them.
+        const SETTINGS: [&str; 16] = [
+            "method",
+            "headers",
+            "body",
+            "expect",
+            "follow_redirects",
+            "ca_file",
+            "tls_skip_verify",
+            "send",
+            "record_type",
+            "resolver",
+            "period",
+            "schedule",
+            "grace",
+            "timezone",
+            "max_output",
+            "locations",
+        ];
+        let mut known = vec![
+            "id",
+            "kind",
+            "target",
+            "url",
+            "command",
+            "interval",
+            "timeout",
+            "fail_threshold",
+            "recover_threshold",
+            "quorum",
+        ];
+        known.extend(SETTINGS);
+        let f = self.open("[[service.check]]", value, &known)?;
+        if f.get("kind").is_none() {
+            self.missing(&f, "kind", "\"http\"");
+        }
+        let kind = self.choice(&f, "kind", &CheckKind::ALL);
+        let id = match f.get("id") {
+            Some(_) => self.reference(&f, "id"),
+            None => {
+                let kind_name = kind.as_ref().map_or("check", |k| k.value.name());
+                let suffix = if index == 0 { String::new() } else { format!("-{}", index + 1) };
+                Some(Located::new(format!("{service}-{kind_name}{suffix}"), self.loc(f.span.clone())))
+            }
+        };
+        // `url` is the natural name for HTTP targets; both spellings are accepted.
+        let target = match (f.get("url"), f.get("target")) {
+            (Some(_), _) => self.string(&f, "url"),
+            (None, _) => self.string(&f, "target"),
+        };
+        let command = match f.get("command") {
+            Some(v) if v.get_ref().is_str() => self.string(&f, "command").map(|c| vec![c.value]).unwrap_or_default(),
+            _ => self.string_list(&f, "command").into_iter().map(|c| c.value).collect(),
+        };
+        let interval = self.duration_or(&f, "interval", HumanDuration::from_secs(60));
+        let timeout = self.duration_or(&f, "timeout", HumanDuration::from_secs(10));
+        let fail_threshold = self.integer_in(&f, "fail_threshold", 1..=100).map_or(2, |v| v.value as u32);
+        let recover_threshold = self.integer_in(&f, "recover_threshold", 1..=100).map_or(2, |v| v.value as u32);
+        let quorum = self.integer_in(&f, "quorum", 1..=100).map_or(1, |v| v.value as u32);
+        let settings = self.settings(&f, &SETTINGS);
+        let kind = kind?.value;
+        let needs_target = matches!(kind, CheckKind::Http | CheckKind::Tcp | CheckKind::Dns | CheckKind::Tls | CheckKind::Icmp);
+        if needs_target && target.is_none() && f.get("url").is_none() && f.get("target").is_none() {
+            let (key, example) = match kind {
+                CheckKind::Http => ("url", "\"https://shop.example.com/health\""),
+                CheckKind::Dns => ("target", "\"shop.example.com\""),
+                CheckKind::Icmp => ("target", "\"10.0.1.10\""),
+                _ => ("target", "\"10.0.1.10:5432\""),
+            };
+            self.missing(&f, key, example);
+        }
+        if kind == CheckKind::Command && command.is_empty() && f.get("command").is_none() {
+            self.missing(&f, "command", "[\"/usr/local/bin/check-backup\", \"--quiet\"]");
+        }
+        if kind == CheckKind::Heartbeat && f.get("period").is_none() && f.get("schedule").is_none() {
+            self.missing(&f, "period", "\"1h\" (or `schedule = \"0 2 * * *\"`)");
+        }
+        if timeout.get() > interval.get() && kind != CheckKind::Heartbeat {
+            let (t, i) = (timeout, interval);
+            if let Some(v) = f.get("timeout") {
+                self.error(
+                    "timeout-exceeds-interval",
+                    v.span(),
+                    tr!("the timeout ({t}) is longer than the interval ({i})", "de time-out ({t}) is langer dan het interval ({i})"),
+                    tr!("longer than the interval", "langer dan het interval"),
+                )
+                .help = Some(tr!("a check never has two runs in flight: make the timeout at most the interval", "een check heeft nooit twee lopende probes: maak de time-out hoogstens het interval"));
+            }
+        }
+        Some(Check {
+            id: id?,
+            kind,
+            target: target.map(|t| t.value),
+            command,
+            interval,
+            timeout,
+            fail_threshold,
+            recover_threshold,
+            quorum,
+            settings,
+        })
+    }
+
+    fn risk(&mut self, value: &Value<'_>) -> Option<Risk> {
+        let f = self.open(
+            "[[risk]]",
+            value,
+            &["id", "title", "description", "likelihood", "impact", "affects", "mitigations", "owner"],
+        )?;
+        let id = self.id(&f);
+        let title = self.required_string(&f, "title", "\"Ransomware encrypts production data\"");
+        let description = self.string(&f, "description").map(|d| d.value);
+        if f.get("likelihood").is_none() {
+            self.missing(&f, "likelihood", "3");
+        }
+        let likelihood = self.integer_in(&f, "likelihood", 1..=5);
+        if f.get("impact").is_none() {
+            self.missing(&f, "impact", "4");
+        }
+        let impact = self.integer_in(&f, "impact", 1..=5);
+        let affects = self.references(&f, "affects");
+        let mitigations = self.string_list(&f, "mitigations").into_iter().map(|m| m.value).collect();
+        let owner = self.reference(&f, "owner");
+        let id = id?;
+        let table_loc = self.loc(f.span.clone());
+        Some(Risk {
+            title: title.map_or_else(|| id.value.clone(), |t| t.value),
+            id,
+            description,
+            likelihood: likelihood.map_or_else(|| Located::new(1, table_loc.clone()), |l| Located::new(l.value as u8, l.loc)),
+            impact: impact.map_or_else(|| Located::new(1, table_loc.clone()), |i| Located::new(i.value as u8, i.loc)),
+            affects,
+            mitigations,
+            owner,
+            loc: table_loc,
+        })
+    }
+}
+
+fn is_time_of_day(text: &str) -> bool {
+    let Some((h, m)) = text.split_once(':') else {
+        return false;
+    };
+    h.len() == 2 && m.len() == 2 && h.parse::<u8>().is_ok_and(|h| h < 24) && m.parse::<u8>().is_ok_and(|m| m < 60)
+}

@@ -1,0 +1,24 @@
+//! Continuo's domain: the catalog model, config loading and validation, and the pure
+//! analyses (business impact, dependency graph, single points of failure, risk matrix).
+//!
+//! **Invariant:** this crate never touches the network, the disk, the environment or the
+//! clock. Files arrive through the [`load::SourceProvider`] trait, environment variables
+//! through a lookup function, and time (when it is needed) as an argument. Everything here
+//! is therefore testable with plain values.
+
+pub mod analysis;
+pub mod diag;
+pub mod duration;
+pub mod load;
+pub mod model;
+pub mod text;
+
+mod decode;
+mod suggest;
+mod validate;
+
+pub use diag::{Diagnostic, Diagnostics, Severity, SourceMap};
+pub use duration::HumanDuration;
+pub use load::{LoadOutcome, SourceProvider, load};
+pub use model::Catalog;
+pub use text::{Lang, Text};

@@ -1,0 +1,260 @@
+//! Loading a configuration: the root file, its includes (by glob), `${VAR}` interpolation,
+//! decoding and validation, reporting every problem found in one run.
+//!
+//! Files and environment variables come in through [`SourceProvider`] and a lookup
+//! function, so this module does no IO of its own.
+
+use crate::decode::{Decoder, FileItems};
+use crate::diag::{Diagnostic, Diagnostics, FileId, Loc, SourceMap};
+use crate::model::Catalog;
+use crate::tr;
+use std::path::{Path, PathBuf};
+use toml::de::DeTable;
+
+/// Where configuration files come from: the disk in the binary, a map in tests.
+pub trait SourceProvider {
+    /// Reads a file as UTF-8 text; the error says why it could not be read.
+    fn read(&self, path: &Path) -> Result<String, String>;
+    /// Expands a glob pattern to the matching files, sorted.
+    fn glob(&self, pattern: &Path) -> Result<Vec<PathBuf>, String>;
+    /// Whether a file exists (for runbooks).
+    fn exists(&self, path: &Path) -> bool;
+}
+
+/// The result of loading: the files read, what was wrong with them, and the catalog.
+#[derive(Debug)]
+pub struct LoadOutcome {
+    /// Every file read, for showing diagnostics.
+    pub sources: SourceMap,
+    /// Errors and warnings, in the order found.
+    pub diagnostics: Diagnostics,
+    /// The catalog, when every file could at least be parsed as TOML. It may still be
+    /// invalid: check [`Diagnostics::has_errors`] before trusting it.
+    pub catalog: Option<Catalog>,
+}
+
+/// Loads the configuration whose root file is `root`.
+pub fn load(root: &Path, provider: &dyn SourceProvider, env: &dyn Fn(&str) -> Option<String>) -> LoadOutcome {
+    let mut loader = Loader {
+        provider,
+        env,
+        sources: SourceMap::default(),
+        diagnostics: Diagnostics::default(),
+        loaded: Vec::new(),
+        parse_failed: false,
+        items: Vec::new(),
+    };
+    loader.load_file(root, None);
+    let Loader {
+        sources,
+        mut diagnostics,
+        parse_failed,
+        items,
+        ..
+    } = loader;
+    if parse_failed {
+        return LoadOutcome {
+            sources,
+            diagnostics,
+            catalog: None,
+        };
+    }
+    let catalog = merge(items, &mut diagnostics);
+    let runbook_exists = |file: FileId, runbook: &str| {
+        let base = sources.get(file).map(|s| parent_of(Path::new(&s.path))).unwrap_or_default();
+        provider.exists(&base.join(runbook))
+    };
+    crate::validate::validate(&catalog, &mut diagnostics, &runbook_exists);
+    LoadOutcome {
+        sources,
+        diagnostics,
+        catalog: Some(catalog),
+    }
+}
+
+fn parent_of(path: &Path) -> PathBuf {
+    path.parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+struct Loader<'a> {
+    provider: &'a dyn SourceProvider,
+    env: &'a dyn Fn(&str) -> Option<String>,
+    sources: SourceMap,
+    diagnostics: Diagnostics,
+    loaded: Vec<PathBuf>,
+    parse_failed: bool,
+    items: Vec<(FileId, FileItems)>,
+}
+
+impl Loader<'_> {
+    /// Reads, parses and decodes one file, then the files it includes. `included_at` is the
+    /// include entry that named this file, to blame when it cannot be read.
+    fn load_file(&mut self, path: &Path, included_at: Option<&Loc>) {
+        let normalized = normalize(path);
+        if self.loaded.contains(&normalized) {
+            return; // Included twice (or in a cycle): once is enough.
+        }
+        self.loaded.push(normalized);
+        let shown = path.display().to_string();
+        let text = match self.provider.read(path) {
+            Ok(text) => text,
+            Err(reason) => {
+                let message = tr!("cannot read config file `{shown}`: {reason}", "kan configuratiebestand `{shown}` niet lezen: {reason}");
+                let diagnostic = match included_at {
+                    Some(loc) => Diagnostic::error("unreadable-file", loc.clone(), message, tr!("included here", "hier ingevoegd")),
+                    None => Diagnostic {
+                        loc: None,
+                        ..Diagnostic::error("unreadable-file", Loc::new(FileId(0), 0..0), message, tr!("", ""))
+                    },
+                };
+                self.diagnostics.push(diagnostic.with_help(tr!(
+                    "create it with `continuo init`, or point to another file with `-c PATH`",
+                    "maak het aan met `continuo init`, of wijs een ander bestand aan met `-c PAD`"
+                )));
+                return;
+            }
+        };
+        let file = self.sources.add(shown, text);
+        let text = self.sources.get(file).map(|s| s.text.clone()).unwrap_or_default();
+        let (root, errors) = DeTable::parse_recoverable(&text);
+        if !errors.is_empty() {
+            self.parse_failed = true;
+            for error in errors {
+                let span = error.span().unwrap_or(0..0);
+                let message = error.message().trim().to_string();
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "syntax",
+                        Loc::new(file, span),
+                        tr!("invalid TOML: {message}", "ongeldige TOML: {message}"),
+                        tr!("here", "hier"),
+                    )
+                    .with_help(tr!(
+                        "see https://toml.io for the TOML syntax",
+                        "zie https://toml.io voor de TOML-syntaxis"
+                    )),
+                );
+            }
+            return;
+        }
+        let root_value = toml::Spanned::new(root.span(), toml::de::DeValue::Table(root.into_inner()));
+        let items = Decoder::new(file, &mut self.diagnostics, self.env).file(&root_value);
+        let includes = items.includes.clone();
+        self.items.push((file, items));
+        let base = parent_of(path);
+        for include in includes {
+            self.include(&base, &include.value, &include.loc);
+        }
+    }
+
+    fn include(&mut self, base: &Path, pattern: &str, loc: &Loc) {
+        let full = base.join(pattern);
+        let is_glob = pattern.contains(['*', '?', '[']);
+        let files = if is_glob {
+            match self.provider.glob(&full) {
+                Ok(files) => files,
+                Err(reason) => {
+                    self.diagnostics.push(Diagnostic::error(
+                        "bad-include",
+                        loc.clone(),
+                        tr!("`{pattern}` is not a valid glob pattern: {reason}", "`{pattern}` is geen geldig glob-patroon: {reason}"),
+                        tr!("invalid pattern", "ongeldig patroon"),
+                    ));
+                    return;
+                }
+            }
+        } else if self.provider.exists(&full) {
+            vec![full.clone()]
+        } else {
+            Vec::new()
+        };
+        if files.is_empty() {
+            let shown = full.display().to_string();
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "dangling-include",
+                    loc.clone(),
+                    tr!("include `{pattern}` matches no file", "include `{pattern}` vindt geen bestand"),
+                    tr!("nothing at {shown}", "niets op {shown}"),
+                )
+                .with_help(tr!(
+                    "paths are relative to the file that includes them; check the path or remove the entry",
+                    "paden zijn relatief aan het bestand dat ze invoegt; controleer het pad of verwijder de regel"
+                )),
+            );
+        }
+        for file in files {
+            self.load_file(&file, Some(loc));
+        }
+    }
+}
+
+/// Removes `.` components and resolves `..` lexically, so one file is loaded once.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Merges the files' items into one catalog; `[organization]` and `[server]` may appear
+/// once in the whole configuration.
+fn merge(files: Vec<(FileId, FileItems)>, diagnostics: &mut Diagnostics) -> Catalog {
+    let mut catalog = Catalog::default();
+    let mut organization_at: Option<Loc> = None;
+    let mut server_at: Option<Loc> = None;
+    let (mut organization_taken, mut server_taken) = (false, false);
+    for (_, items) in files {
+        for (table, found, seen) in [
+            ("[organization]", items.organization.as_ref().map(|(_, l)| l.clone()), &mut organization_at),
+            ("[server]", items.server.as_ref().map(|(_, l)| l.clone()), &mut server_at),
+        ] {
+            if let Some(loc) = found {
+                if let Some(first) = seen.as_ref() {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            "duplicate-table",
+                            loc,
+                            tr!("{table} is defined more than once", "{table} is meer dan eens gedefinieerd"),
+                            tr!("second definition", "tweede definitie"),
+                        )
+                        .with_related(first.clone(), tr!("first defined here", "eerst hier gedefinieerd"))
+                        .with_help(tr!("keep one {table}, in the root config file", "houd één {table} over, in het hoofdbestand")),
+                    );
+                } else {
+                    *seen = Some(loc);
+                }
+            }
+        }
+        // The first definition wins; a second one was reported above.
+        if let Some((organization, _)) = items.organization
+            && !organization_taken
+        {
+            catalog.organization = organization;
+            organization_taken = true;
+        }
+        if let Some((server, _)) = items.server
+            && !server_taken
+        {
+            catalog.server = server;
+            server_taken = true;
+        }
+        catalog.persons.extend(items.persons);
+        catalog.teams.extend(items.teams);
+        catalog.schedules.extend(items.schedules);
+        catalog.escalations.extend(items.escalations);
+        catalog.channels.extend(items.channels);
+        catalog.services.extend(items.services);
+        catalog.risks.extend(items.risks);
+    }
+    catalog
+}

@@ -1,0 +1,351 @@
+//! Cross-checks over the whole catalog, after every file was decoded: duplicate ids,
+//! dangling references, dependency cycles, contradictory objectives, and the warnings
+//! that point at weak continuity claims.
+
+use crate::analysis::{CRITICAL_RISK_SCORE, Graph};
+use crate::diag::{Diagnostic, Diagnostics, FileId};
+use crate::model::{Catalog, Id, TargetKind};
+use crate::suggest::closest;
+use crate::text::Text;
+use crate::tr;
+use std::collections::HashMap;
+
+/// Runs every cross-check. `runbook_exists(file, path)` tells whether a runbook path,
+/// relative to the file that declares it, exists.
+pub(crate) fn validate(catalog: &Catalog, diags: &mut Diagnostics, runbook_exists: &dyn Fn(FileId, &str) -> bool) {
+    let ids = Ids::new(catalog, diags);
+    references(catalog, &ids, diags);
+    let graph = Graph::new(catalog);
+    cycles(&graph, diags);
+    objectives(catalog, &graph, diags);
+    coverage(catalog, &graph, diags, runbook_exists);
+    risks(catalog, diags);
+}
+
+/// The declared ids of each kind of thing.
+struct Ids<'c> {
+    persons: HashMap<&'c str, &'c Id>,
+    teams: HashMap<&'c str, &'c Id>,
+    schedules: HashMap<&'c str, &'c Id>,
+    escalations: HashMap<&'c str, &'c Id>,
+    channels: HashMap<&'c str, &'c Id>,
+    services: HashMap<&'c str, &'c Id>,
+}
+
+fn collect<'c>(kind: &str, items: impl Iterator<Item = &'c Id>, diags: &mut Diagnostics) -> HashMap<&'c str, &'c Id> {
+    let kind_nl = noun_nl(kind);
+    let mut seen: HashMap<&'c str, &'c Id> = HashMap::new();
+    for id in items {
+        if let Some(first) = seen.get(id.value.as_str()) {
+            let value = &id.value;
+            diags.push(
+                Diagnostic::error(
+                    "duplicate-id",
+                    id.loc.clone(),
+                    tr!("{kind} id `{value}` is used twice", "{kind_nl}-id `{value}` wordt twee keer gebruikt"),
+                    tr!("duplicate id", "dubbele id"),
+                )
+                .with_related(first.loc.clone(), tr!("first used here", "eerst hier gebruikt"))
+                .with_help(tr!("give each {kind} its own id", "geef elk(e) {kind_nl} een eigen id")),
+            );
+        } else {
+            seen.insert(&id.value, id);
+        }
+    }
+    seen
+}
+
+impl<'c> Ids<'c> {
+    fn new(catalog: &'c Catalog, diags: &mut Diagnostics) -> Ids<'c> {
+        let ids = Ids {
+            persons: collect("person", catalog.persons.iter().map(|p| &p.id), diags),
+            teams: collect("team", catalog.teams.iter().map(|t| &t.id), diags),
+            schedules: collect("schedule", catalog.schedules.iter().map(|s| &s.id), diags),
+            escalations: collect("escalation", catalog.escalations.iter().map(|e| &e.id), diags),
+            channels: collect("channel", catalog.channels.iter().map(|c| &c.id), diags),
+            services: collect("service", catalog.services.iter().map(|s| &s.id), diags),
+        };
+        collect("risk", catalog.risks.iter().map(|r| &r.id), diags);
+        collect(
+            "check",
+            catalog.services.iter().flat_map(|s| s.checks.iter().map(|c| &c.id)),
+            diags,
+        );
+        ids
+    }
+
+    fn of(&self, kind: TargetKind) -> &HashMap<&'c str, &'c Id> {
+        match kind {
+            TargetKind::Person => &self.persons,
+            TargetKind::Team => &self.teams,
+            TargetKind::Schedule => &self.schedules,
+            TargetKind::Channel => &self.channels,
+        }
+    }
+}
+
+/// The Dutch noun for a kind of catalog item, as used in messages.
+fn noun_nl(kind: &str) -> &str {
+    match kind {
+        "person" => "persoon",
+        "schedule" => "rooster",
+        "escalation" => "escalatie",
+        "channel" => "kanaal",
+        "service" => "dienst",
+        "risk" => "risico",
+        other => other,
+    }
+}
+
+/// Reports a reference to an id that is not declared, suggesting the closest one.
+fn dangling(reference: &Id, kind: &str, field: &str, known: &HashMap<&str, &Id>, diags: &mut Diagnostics) {
+    if known.contains_key(reference.value.as_str()) {
+        return;
+    }
+    let value = &reference.value;
+    let kind_nl = noun_nl(kind);
+    let help = match closest(value, known.keys().copied()) {
+        Some(s) => tr!("did you mean `{s}`?", "bedoelde je `{s}`?"),
+        None if known.is_empty() => tr!("declare a [[{kind}]] with id = \"{value}\"", "declareer een [[{kind}]] met id = \"{value}\""),
+        None => {
+            let mut names: Vec<&str> = known.keys().copied().collect();
+            names.sort_unstable();
+            let list = names.join("`, `");
+            tr!("known {kind} ids: `{list}`", "bekende {kind_nl}-id's: `{list}`")
+        }
+    };
+    diags.push(
+        Diagnostic::error(
+            "dangling-reference",
+            reference.loc.clone(),
+            tr!("`{field}` refers to unknown {kind} `{value}`", "`{field}` verwijst naar onbekend(e) {kind_nl} `{value}`"),
+            tr!("no {kind} with this id", "geen {kind_nl} met deze id"),
+        )
+        .with_help(help),
+    );
+}
+
+fn references(catalog: &Catalog, ids: &Ids<'_>, diags: &mut Diagnostics) {
+    for team in &catalog.teams {
+        for member in &team.members {
+            dangling(member, "person", "members", &ids.persons, diags);
+        }
+        if let Some(escalation) = &team.escalation {
+            dangling(escalation, "escalation", "escalation", &ids.escalations, diags);
+        }
+    }
+    for schedule in &catalog.schedules {
+        for layer in &schedule.layers {
+            for member in &layer.members {
+                dangling(member, "person", "members", &ids.persons, diags);
+            }
+        }
+        for o in &schedule.overrides {
+            dangling(&o.person, "person", "person", &ids.persons, diags);
+        }
+    }
+    for escalation in &catalog.escalations {
+        for level in &escalation.levels {
+            for target in &level.notify {
+                dangling(&target.id, target.kind.prefix(), "notify", ids.of(target.kind), diags);
+            }
+        }
+    }
+    for service in &catalog.services {
+        dangling(&service.owner, "team", "owner", &ids.teams, diags);
+        for dep in &service.depends_on {
+            dangling(&dep.service, "service", "depends_on", &ids.services, diags);
+        }
+    }
+    for risk in &catalog.risks {
+        for affected in &risk.affects {
+            dangling(affected, "service", "affects", &ids.services, diags);
+        }
+        if let Some(owner) = &risk.owner {
+            // A risk is owned by a team or by a person.
+            if !ids.persons.contains_key(owner.value.as_str()) {
+                let mut either = ids.teams.clone();
+                either.extend(ids.persons.iter().map(|(k, v)| (*k, *v)));
+                dangling(owner, "team", "owner", &either, diags);
+            }
+        }
+    }
+}
+
+fn cycles(graph: &Graph<'_>, diags: &mut Diagnostics) {
+    for cycle in graph.cycles() {
+        let mut names: Vec<&str> = cycle.iter().map(|&i| graph.service(i).id.value.as_str()).collect();
+        names.push(names[0]);
+        let path = names.join(" -> ");
+        // Blame the edge that closes the cycle: the last service's reference to the first.
+        let (&last, &first) = (cycle.last().unwrap_or(&cycle[0]), &cycle[0]);
+        let first_id = &graph.service(first).id.value;
+        let closing = graph
+            .service(last)
+            .depends_on
+            .iter()
+            .find(|d| &d.service.value == first_id)
+            .map_or_else(|| graph.service(last).id.loc.clone(), |d| d.service.loc.clone());
+        let mut diagnostic = Diagnostic::error(
+            "cycle",
+            closing,
+            tr!("dependency cycle: {path}", "afhankelijkheidscyclus: {path}"),
+            tr!("this dependency closes the cycle", "deze afhankelijkheid sluit de cyclus"),
+        )
+        .with_help(tr!(
+            "services in a cycle can never be restored one after the other; remove one of these dependencies",
+            "diensten in een cyclus kunnen nooit na elkaar hersteld worden; verwijder een van deze afhankelijkheden"
+        ));
+        // Show every edge of the cycle except the closing one, which is the main label.
+        for pair in cycle.windows(2) {
+            let s = graph.service(pair[0]);
+            let next = &graph.service(pair[1]).id.value;
+            if let Some(dep) = s.depends_on.iter().find(|d| &d.service.value == next) {
+                let from = &s.id.value;
+                diagnostic = diagnostic.with_related(dep.service.loc.clone(), tr!("`{from}` depends on `{next}`", "`{from}` hangt af van `{next}`"));
+            }
+        }
+        diags.push(diagnostic);
+    }
+}
+
+fn objectives(catalog: &Catalog, graph: &Graph<'_>, diags: &mut Diagnostics) {
+    for (i, service) in catalog.services.iter().enumerate() {
+        let id = &service.id.value;
+        let rto = service.rto.value;
+        if let Some(mtpd) = &service.mtpd
+            && rto > mtpd.value
+        {
+            let m = mtpd.value;
+            diags.push(
+                Diagnostic::error(
+                    "rto-exceeds-mtpd",
+                    service.rto.loc.clone(),
+                    tr!("the RTO of `{id}` ({rto}) is longer than its MTPD ({m})", "de RTO van `{id}` ({rto}) is langer dan de MTPD ({m})"),
+                    tr!("longer than the MTPD", "langer dan de MTPD"),
+                )
+                .with_related(mtpd.loc.clone(), tr!("MTPD declared here", "MTPD hier gedeclareerd"))
+                .with_help(tr!(
+                    "the recovery time objective must fit within the maximum tolerable period of disruption",
+                    "de hersteltijd (RTO) moet binnen de maximaal toelaatbare uitvaltijd (MTPD) passen"
+                )),
+            );
+        }
+        if graph.index_of(id) != Some(i) || service.incomplete {
+            continue; // A duplicate (already reported), or values we could not read.
+        }
+        for d in graph.hard_deps(i) {
+            let dep = graph.service(d);
+            let (dep_id, dep_rto) = (&dep.id.value, dep.rto.value);
+            if dep_rto > rto && d != i && !dep.incomplete {
+                diags.push(
+                    Diagnostic::warning(
+                        "rto-shorter-than-dependency",
+                        service.rto.loc.clone(),
+                        tr!(
+                            "`{id}` has an RTO of {rto}, but it depends on `{dep_id}` whose RTO is {dep_rto}",
+                            "`{id}` heeft een RTO van {rto}, maar hangt af van `{dep_id}` met een RTO van {dep_rto}"
+                        ),
+                        tr!("RTO {rto}", "RTO {rto}"),
+                    )
+                    .with_related(dep.rto.loc.clone(), tr!("`{dep_id}`: RTO {dep_rto}", "`{dep_id}`: RTO {dep_rto}"))
+                    .with_help(tr!(
+                        "`{id}` cannot be back before `{dep_id}`: shorten the RTO of `{dep_id}`, lengthen that of `{id}`, or make the dependency `kind = \"soft\"` if `{id}` works without it",
+                        "`{id}` kan niet terug zijn voordat `{dep_id}` terug is: verkort de RTO van `{dep_id}`, verleng die van `{id}`, of maak de afhankelijkheid `kind = \"soft\"` als `{id}` zonder kan"
+                    )),
+                );
+            }
+        }
+    }
+}
+
+fn coverage(catalog: &Catalog, graph: &Graph<'_>, diags: &mut Diagnostics, runbook_exists: &dyn Fn(FileId, &str) -> bool) {
+    for service in &catalog.services {
+        let id = &service.id.value;
+        if service.incomplete {
+            continue;
+        }
+        if service.tier.value.0 == 1 && service.checks.is_empty() {
+            diags.push(
+                Diagnostic::warning(
+                    "unmonitored-tier-1",
+                    service.id.loc.clone(),
+                    tr!("tier-1 service `{id}` has no check", "tier-1-dienst `{id}` heeft geen check"),
+                    tr!("nothing detects its failure", "niets detecteert een storing"),
+                )
+                .with_help(tr!(
+                    "add a [[service.check]], e.g. kind = \"http\" with the URL of its health endpoint",
+                    "voeg een [[service.check]] toe, bijv. kind = \"http\" met de URL van het health-endpoint"
+                )),
+            );
+        }
+        if let Some(runbook) = &service.runbook
+            && !runbook_exists(service.loc.file, runbook)
+        {
+            diags.push(
+                Diagnostic::warning(
+                    "missing-runbook",
+                    service.id.loc.clone(),
+                    tr!("the runbook of `{id}` (`{runbook}`) does not exist", "het runbook van `{id}` (`{runbook}`) bestaat niet"),
+                    tr!("runbook not found", "runbook niet gevonden"),
+                )
+                .with_help(tr!(
+                    "runbook paths are relative to the config file that declares the service",
+                    "runbook-paden zijn relatief aan het configuratiebestand dat de dienst declareert"
+                )),
+            );
+        }
+    }
+    for (x, threatened) in graph.single_points_of_failure() {
+        let service = graph.service(x);
+        let id = &service.id.value;
+        let others: Vec<&str> = threatened
+            .iter()
+            .filter(|&&t| t != x)
+            .map(|&t| graph.service(t).id.value.as_str())
+            .collect();
+        let list = others.join("`, `");
+        let tier = service.tier.value.0;
+        let message: Text = if others.is_empty() {
+            tr!(
+                "tier-{tier} service `{id}` has no backup endpoint: it is a single point of failure",
+                "tier-{tier}-dienst `{id}` heeft geen backup-endpoint: het is een single point of failure"
+            )
+        } else {
+            tr!(
+                "`{id}` has no backup endpoint and tier 1-2 services depend on it (`{list}`): a single point of failure",
+                "`{id}` heeft geen backup-endpoint en tier-1-2-diensten hangen ervan af (`{list}`): een single point of failure"
+            )
+        };
+        diags.push(
+            Diagnostic::warning("single-point-of-failure", service.id.loc.clone(), message, tr!("no redundancy", "geen redundantie")).with_help(tr!(
+                "add a [[service.endpoint]] with role = \"backup\", or record the accepted risk in a [[risk]] with mitigations",
+                "voeg een [[service.endpoint]] met role = \"backup\" toe, of leg het geaccepteerde risico vast in een [[risk]] met maatregelen"
+            )),
+        );
+    }
+}
+
+fn risks(catalog: &Catalog, diags: &mut Diagnostics) {
+    for risk in &catalog.risks {
+        let score = risk.score();
+        if score >= CRITICAL_RISK_SCORE && risk.mitigations.is_empty() {
+            let (id, l, i) = (&risk.id.value, risk.likelihood.value, risk.impact.value);
+            diags.push(
+                Diagnostic::warning(
+                    "unmitigated-risk",
+                    risk.id.loc.clone(),
+                    tr!(
+                        "risk `{id}` scores {score} (likelihood {l} x impact {i}) and has no mitigations",
+                        "risico `{id}` scoort {score} (kans {l} x impact {i}) en heeft geen maatregelen"
+                    ),
+                    tr!("score {score}", "score {score}"),
+                )
+                .with_help(tr!(
+                    "list what reduces it: `mitigations = [\"offline immutable backups\", ...]`",
+                    "noem wat het verkleint: `mitigations = [\"offline onveranderbare back-ups\", ...]`"
+                )),
+            );
+        }
+    }
+}
