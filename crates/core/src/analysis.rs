@@ -261,10 +261,14 @@ impl<'c> Graph<'c> {
         let mut order = Vec::with_capacity(n);
         while order.len() < n {
             let key = |i: usize| (inherited[i], own[i], &self.service(i).id.value);
-            let ready = (0..n).filter(|&i| !placed[i] && waiting[i] == 0).min_by_key(|&i| key(i));
+            let ready = (0..n)
+                .filter(|&i| !placed[i] && waiting[i] == 0)
+                .min_by_key(|&i| key(i));
             // In a cycle nothing is ready; take the most urgent remaining one so the
             // analysis still finishes (the cycle itself is reported by validation).
-            let Some(next) = ready.or_else(|| (0..n).filter(|&i| !placed[i]).min_by_key(|&i| key(i))) else {
+            let Some(next) =
+                ready.or_else(|| (0..n).filter(|&i| !placed[i]).min_by_key(|&i| key(i)))
+            else {
                 break;
             };
             placed[next] = true;
@@ -477,11 +481,15 @@ pub struct Bia {
 pub fn bia(catalog: &Catalog) -> Bia {
     let graph = Graph::new(catalog);
     let ids = |set: &BTreeSet<usize>| -> Vec<String> {
-        let mut v: Vec<String> = set.iter().map(|&i| graph.service(i).id.value.clone()).collect();
+        let mut v: Vec<String> = set
+            .iter()
+            .map(|&i| graph.service(i).id.value.clone())
+            .collect();
         v.sort();
         v
     };
-    let spofs: HashMap<usize, BTreeSet<usize>> = graph.single_points_of_failure().into_iter().collect();
+    let spofs: HashMap<usize, BTreeSet<usize>> =
+        graph.single_points_of_failure().into_iter().collect();
 
     let mut risks: Vec<BiaRisk> = catalog
         .risks
@@ -512,7 +520,10 @@ pub fn bia(catalog: &Catalog) -> Bia {
 
     let mut risk_matrix = vec![vec![Vec::new(); 5]; 5];
     for r in &risks {
-        let (i, l) = (usize::from(r.impact.clamp(1, 5)) - 1, usize::from(r.likelihood.clamp(1, 5)) - 1);
+        let (i, l) = (
+            usize::from(r.impact.clamp(1, 5)) - 1,
+            usize::from(r.likelihood.clamp(1, 5)) - 1,
+        );
         risk_matrix[i][l].push(r.id.clone());
     }
 
@@ -543,13 +554,20 @@ pub fn bia(catalog: &Catalog) -> Bia {
                 rto_seconds: s.rto.value.as_secs(),
                 rpo: s.rpo.as_ref().map(|r| r.value),
                 mtpd: s.mtpd.as_ref().map(|m| m.value),
-                depends_on: s.depends_on.iter().map(|d| d.service.value.clone()).collect(),
+                depends_on: s
+                    .depends_on
+                    .iter()
+                    .map(|d| d.service.value.clone())
+                    .collect(),
                 impacted_by: ids(&graph.impacted_by(i)),
                 impacts: ids(&graph.impact_closure(i)),
                 degrades: ids(&graph.degraded_closure(i)),
                 effective_recovery: HumanDuration(effective),
                 effective_recovery_seconds: effective.as_secs(),
-                effective_recovery_chain: chain.iter().map(|&c| graph.service(c).id.value.clone()).collect(),
+                effective_recovery_chain: chain
+                    .iter()
+                    .map(|&c| graph.service(c).id.value.clone())
+                    .collect(),
                 recovery_verdict,
                 redundant: s.is_redundant(),
                 spof: !spof_for.is_empty(),

@@ -101,10 +101,7 @@ impl Expected {
             Expected::String => ("a string", "een tekst"),
             Expected::Integer => ("an integer", "een geheel getal"),
             Expected::Number => ("a number", "een getal"),
-            Expected::Duration => (
-                "a duration such as \"15m\"",
-                "een duur zoals \"15m\"",
-            ),
+            Expected::Duration => ("a duration such as \"15m\"", "een duur zoals \"15m\""),
             Expected::StringList => ("an array of strings", "een lijst van teksten"),
             Expected::Table => ("a table", "een tabel"),
             Expected::TableList => ("an array of tables", "een lijst van tabellen"),
@@ -133,13 +130,26 @@ impl<'a> Decoder<'a> {
         Loc::new(self.file, span)
     }
 
-    fn error(&mut self, code: &'static str, span: Range<usize>, message: Text, label: Text) -> &mut Diagnostic {
+    fn error(
+        &mut self,
+        code: &'static str,
+        span: Range<usize>,
+        message: Text,
+        label: Text,
+    ) -> &mut Diagnostic {
         let loc = self.loc(span);
-        self.diags.push(Diagnostic::error(code, loc, message, label));
+        self.diags
+            .push(Diagnostic::error(code, loc, message, label));
         self.diags.last_mut()
     }
 
-    fn wrong_type(&mut self, fields: &Fields<'_, '_>, key: &str, value: &Value<'_>, expected: Expected) {
+    fn wrong_type(
+        &mut self,
+        fields: &Fields<'_, '_>,
+        key: &str,
+        value: &Value<'_>,
+        expected: Expected,
+    ) {
         let (en, nl) = expected.text();
         let found = type_name(value.get_ref());
         let found_nl = type_name_nl(value.get_ref());
@@ -147,13 +157,21 @@ impl<'a> Decoder<'a> {
         self.error(
             "wrong-type",
             value.span(),
-            tr!("`{key}` in {what} must be {en}, found {found}", "`{key}` in {what} moet {nl} zijn, maar is {found_nl}"),
+            tr!(
+                "`{key}` in {what} must be {en}, found {found}",
+                "`{key}` in {what} moet {nl} zijn, maar is {found_nl}"
+            ),
             tr!("expected {en}", "verwacht: {nl}"),
         );
     }
 
     /// Opens a table value, reporting unknown keys against `known`.
-    fn open<'t, 'i>(&mut self, what: &'static str, value: &'t Value<'i>, known: &[&str]) -> Option<Fields<'t, 'i>> {
+    fn open<'t, 'i>(
+        &mut self,
+        what: &'static str,
+        value: &'t Value<'i>,
+        known: &[&str],
+    ) -> Option<Fields<'t, 'i>> {
         let DeValue::Table(table) = value.get_ref() else {
             let (en, nl) = Expected::Table.text();
             let found = type_name(value.get_ref());
@@ -161,7 +179,10 @@ impl<'a> Decoder<'a> {
             self.error(
                 "wrong-type",
                 value.span(),
-                tr!("{what} must be {en}, found {found}", "{what} moet {nl} zijn, maar is {found_nl}"),
+                tr!(
+                    "{what} must be {en}, found {found}",
+                    "{what} moet {nl} zijn, maar is {found_nl}"
+                ),
                 tr!("expected {en}", "verwacht: {nl}"),
             );
             return None;
@@ -175,13 +196,19 @@ impl<'a> Decoder<'a> {
                 Some(s) => tr!("did you mean `{s}`?", "bedoelde je `{s}`?"),
                 None => {
                     let list = known.join("`, `");
-                    tr!("known fields of {what}: `{list}`", "bekende velden van {what}: `{list}`")
+                    tr!(
+                        "known fields of {what}: `{list}`",
+                        "bekende velden van {what}: `{list}`"
+                    )
                 }
             };
             self.error(
                 "unknown-field",
                 key.span(),
-                tr!("unknown field `{name}` in {what}", "onbekend veld `{name}` in {what}"),
+                tr!(
+                    "unknown field `{name}` in {what}",
+                    "onbekend veld `{name}` in {what}"
+                ),
                 tr!("unknown field", "onbekend veld"),
             )
             .help = Some(help);
@@ -198,10 +225,16 @@ impl<'a> Decoder<'a> {
         self.error(
             "missing-field",
             fields.span.clone(),
-            tr!("missing field `{key}` in {what}", "veld `{key}` ontbreekt in {what}"),
+            tr!(
+                "missing field `{key}` in {what}",
+                "veld `{key}` ontbreekt in {what}"
+            ),
             tr!("`{key}` is required here", "`{key}` is hier verplicht"),
         )
-        .help = Some(tr!("add `{key} = {example}`", "voeg `{key} = {example}` toe"));
+        .help = Some(tr!(
+            "add `{key} = {example}`",
+            "voeg `{key} = {example}` toe"
+        ));
     }
 
     /// Replaces `${VAR}` and `${VAR:-default}`; `$${` stays a literal `${`.
@@ -223,7 +256,10 @@ impl<'a> Decoder<'a> {
                     self.error(
                         "bad-interpolation",
                         span.clone(),
-                        tr!("`${{` is not closed with `}}`", "`${{` wordt niet afgesloten met `}}`"),
+                        tr!(
+                            "`${{` is not closed with `}}`",
+                            "`${{` wordt niet afgesloten met `}}`"
+                        ),
                         tr!("unclosed `${{`", "niet afgesloten `${{`"),
                     )
                     .help = Some(tr!(
@@ -244,7 +280,10 @@ impl<'a> Decoder<'a> {
                     self.error(
                         "bad-interpolation",
                         span.clone(),
-                        tr!("`${{{expr}}}` does not name an environment variable", "`${{{expr}}}` is geen naam van een omgevingsvariabele"),
+                        tr!(
+                            "`${{{expr}}}` does not name an environment variable",
+                            "`${{{expr}}}` is geen naam van een omgevingsvariabele"
+                        ),
                         tr!("invalid variable name", "ongeldige naam"),
                     )
                     .help = Some(tr!(
@@ -260,7 +299,10 @@ impl<'a> Decoder<'a> {
                             self.error(
                                 "missing-env",
                                 span.clone(),
-                                tr!("environment variable `{name}` is not set", "omgevingsvariabele `{name}` is niet gezet"),
+                                tr!(
+                                    "environment variable `{name}` is not set",
+                                    "omgevingsvariabele `{name}` is niet gezet"
+                                ),
                                 tr!("`{name}` is used here", "`{name}` wordt hier gebruikt"),
                             )
                             .help = Some(tr!(
@@ -295,7 +337,12 @@ impl<'a> Decoder<'a> {
         }
     }
 
-    fn required_string(&mut self, fields: &Fields<'_, '_>, key: &str, example: &str) -> Option<Located<String>> {
+    fn required_string(
+        &mut self,
+        fields: &Fields<'_, '_>,
+        key: &str,
+        example: &str,
+    ) -> Option<Located<String>> {
         if fields.get(key).is_none() {
             self.missing(fields, key, example);
             return None;
@@ -313,7 +360,10 @@ impl<'a> Decoder<'a> {
             Diagnostic::error(
                 "bad-id",
                 id.loc.clone(),
-                tr!("`{value}` is not a valid id", "`{value}` is geen geldige id"),
+                tr!(
+                    "`{value}` is not a valid id",
+                    "`{value}` is geen geldige id"
+                ),
                 tr!("invalid id", "ongeldige id"),
             )
             .with_help(tr!(
@@ -349,7 +399,10 @@ impl<'a> Decoder<'a> {
                 self.error(
                     "bad-duration",
                     value.span(),
-                    tr!("`{key}` in {what} is not a valid duration: {en}", "`{key}` in {what} is geen geldige duur: {nl}"),
+                    tr!(
+                        "`{key}` in {what} is not a valid duration: {en}",
+                        "`{key}` in {what} is geen geldige duur: {nl}"
+                    ),
                     tr!("invalid duration", "ongeldige duur"),
                 )
                 .help = Some(tr!(
@@ -361,11 +414,21 @@ impl<'a> Decoder<'a> {
         }
     }
 
-    fn duration_or(&mut self, fields: &Fields<'_, '_>, key: &str, default: HumanDuration) -> HumanDuration {
+    fn duration_or(
+        &mut self,
+        fields: &Fields<'_, '_>,
+        key: &str,
+        default: HumanDuration,
+    ) -> HumanDuration {
         self.duration(fields, key).map_or(default, |d| d.value)
     }
 
-    fn integer_in(&mut self, fields: &Fields<'_, '_>, key: &str, range: RangeInclusive<i64>) -> Option<Located<i64>> {
+    fn integer_in(
+        &mut self,
+        fields: &Fields<'_, '_>,
+        key: &str,
+        range: RangeInclusive<i64>,
+    ) -> Option<Located<i64>> {
         let value = fields.get(key)?;
         let DeValue::Integer(raw) = value.get_ref() else {
             self.wrong_type(fields, key, value, Expected::Integer);
@@ -379,10 +442,16 @@ impl<'a> Decoder<'a> {
                 self.error(
                     "out-of-range",
                     value.span(),
-                    tr!("`{key}` in {what} must be between {lo} and {hi}", "`{key}` in {what} moet tussen {lo} en {hi} liggen"),
+                    tr!(
+                        "`{key}` in {what} must be between {lo} and {hi}",
+                        "`{key}` in {what} moet tussen {lo} en {hi} liggen"
+                    ),
                     tr!("out of range", "buiten bereik"),
                 )
-                .help = Some(tr!("use a whole number from {lo} to {hi}", "gebruik een geheel getal van {lo} tot en met {hi}"));
+                .help = Some(tr!(
+                    "use a whole number from {lo} to {hi}",
+                    "gebruik een geheel getal van {lo} tot en met {hi}"
+                ));
                 None
             }
         }
@@ -391,7 +460,9 @@ impl<'a> Decoder<'a> {
     fn number(&mut self, fields: &Fields<'_, '_>, key: &str) -> Option<f64> {
         let value = fields.get(key)?;
         let n = match value.get_ref() {
-            DeValue::Integer(raw) => i64::from_str_radix(raw.as_str(), raw.radix()).ok().map(|n| n as f64),
+            DeValue::Integer(raw) => i64::from_str_radix(raw.as_str(), raw.radix())
+                .ok()
+                .map(|n| n as f64),
             DeValue::Float(raw) => raw.as_str().parse::<f64>().ok(),
             _ => {
                 self.wrong_type(fields, key, value, Expected::Number);
@@ -405,7 +476,10 @@ impl<'a> Decoder<'a> {
                 self.error(
                     "out-of-range",
                     value.span(),
-                    tr!("`{key}` in {what} must be a positive number", "`{key}` in {what} moet een positief getal zijn"),
+                    tr!(
+                        "`{key}` in {what} must be a positive number",
+                        "`{key}` in {what} moet een positief getal zijn"
+                    ),
                     tr!("not a positive number", "geen positief getal"),
                 );
                 None
@@ -454,7 +528,12 @@ impl<'a> Decoder<'a> {
     }
 
     /// Parses a closed set of names (`kind = "http"`), suggesting the closest one.
-    fn choice<T: Copy>(&mut self, fields: &Fields<'_, '_>, key: &str, options: &[(&'static str, T)]) -> Option<Located<T>> {
+    fn choice<T: Copy>(
+        &mut self,
+        fields: &Fields<'_, '_>,
+        key: &str,
+        options: &[(&'static str, T)],
+    ) -> Option<Located<T>> {
         let text = self.string(fields, key)?;
         if let Some((_, v)) = options.iter().find(|(n, _)| *n == text.value) {
             return Some(Located::new(*v, text.loc));
@@ -472,7 +551,10 @@ impl<'a> Decoder<'a> {
             Diagnostic::error(
                 "unknown-value",
                 text.loc,
-                tr!("`{value}` is not a valid `{key}` for {what}", "`{value}` is geen geldige `{key}` voor {what}"),
+                tr!(
+                    "`{value}` is not a valid `{key}` for {what}",
+                    "`{value}` is geen geldige `{key}` voor {what}"
+                ),
                 tr!("unknown value", "onbekende waarde"),
             )
             .with_help(help),
@@ -488,7 +570,10 @@ impl<'a> Decoder<'a> {
                 Diagnostic::error(
                     "unknown-value",
                     value.loc.clone(),
-                    tr!("`{v}` is not a language Continuo speaks", "`{v}` is geen taal die Continuo spreekt"),
+                    tr!(
+                        "`{v}` is not a language Continuo speaks",
+                        "`{v}` is geen taal die Continuo spreekt"
+                    ),
                     tr!("unsupported language", "niet ondersteunde taal"),
                 )
                 .with_help(tr!("use \"en\" or \"nl\"", "gebruik \"en\" of \"nl\"")),
@@ -497,7 +582,12 @@ impl<'a> Decoder<'a> {
         lang
     }
 
-    fn setting(&mut self, fields: &Fields<'_, '_>, key: &str, value: &Value<'_>) -> Option<SettingValue> {
+    fn setting(
+        &mut self,
+        fields: &Fields<'_, '_>,
+        key: &str,
+        value: &Value<'_>,
+    ) -> Option<SettingValue> {
         let bad = |this: &mut Self| {
             this.wrong_type(fields, key, value, Expected::Setting);
             None
@@ -538,13 +628,20 @@ impl<'a> Decoder<'a> {
         }
     }
 
-    fn settings(&mut self, fields: &Fields<'_, '_>, keys: &[&str]) -> BTreeMap<String, Located<SettingValue>> {
+    fn settings(
+        &mut self,
+        fields: &Fields<'_, '_>,
+        keys: &[&str],
+    ) -> BTreeMap<String, Located<SettingValue>> {
         let mut out = BTreeMap::new();
         for key in keys {
             if let Some(value) = fields.get(key)
                 && let Some(setting) = self.setting(fields, key, value)
             {
-                out.insert((*key).to_string(), Located::new(setting, self.loc(value.span())));
+                out.insert(
+                    (*key).to_string(),
+                    Located::new(setting, self.loc(value.span())),
+                );
             }
         }
         out
@@ -602,7 +699,11 @@ impl<'a> Decoder<'a> {
     }
 
     fn organization(&mut self, value: &Value<'_>) -> Option<Organization> {
-        let f = self.open("[organization]", value, &["name", "timezone", "languages", "currency"])?;
+        let f = self.open(
+            "[organization]",
+            value,
+            &["name", "timezone", "languages", "currency"],
+        )?;
         let defaults = Organization::default();
         let name = self.required_string(&f, "name", "\"Acme Retail\"");
         let timezone = self.string(&f, "timezone");
@@ -614,7 +715,10 @@ impl<'a> Decoder<'a> {
                 Diagnostic::error(
                     "bad-timezone",
                     tz.loc.clone(),
-                    tr!("`{v}` is not a known time zone", "`{v}` is geen bekende tijdzone"),
+                    tr!(
+                        "`{v}` is not a known time zone",
+                        "`{v}` is geen bekende tijdzone"
+                    ),
                     tr!("unknown time zone", "onbekende tijdzone"),
                 )
                 .with_help(tr!(
@@ -641,10 +745,16 @@ impl<'a> Decoder<'a> {
                 Diagnostic::error(
                     "bad-currency",
                     c.loc.clone(),
-                    tr!("`{v}` is not an ISO 4217 currency code", "`{v}` is geen ISO 4217-valutacode"),
+                    tr!(
+                        "`{v}` is not an ISO 4217 currency code",
+                        "`{v}` is geen ISO 4217-valutacode"
+                    ),
                     tr!("invalid currency", "ongeldige valuta"),
                 )
-                .with_help(tr!("use three capital letters, e.g. \"EUR\"", "gebruik drie hoofdletters, bijv. \"EUR\"")),
+                .with_help(tr!(
+                    "use three capital letters, e.g. \"EUR\"",
+                    "gebruik drie hoofdletters, bijv. \"EUR\""
+                )),
             );
         }
         Some(Organization {
@@ -656,7 +766,11 @@ impl<'a> Decoder<'a> {
     }
 
     fn server(&mut self, value: &Value<'_>) -> Option<Server> {
-        let f = self.open("[server]", value, &["listen", "database", "location", "public_url"])?;
+        let f = self.open(
+            "[server]",
+            value,
+            &["listen", "database", "location", "public_url"],
+        )?;
         let defaults = Server::default();
         let listen = self.string(&f, "listen");
         if let Some(l) = &listen
@@ -667,25 +781,39 @@ impl<'a> Decoder<'a> {
                 Diagnostic::error(
                     "bad-address",
                     l.loc.clone(),
-                    tr!("`{v}` is not an address to listen on", "`{v}` is geen adres om op te luisteren"),
+                    tr!(
+                        "`{v}` is not an address to listen on",
+                        "`{v}` is geen adres om op te luisteren"
+                    ),
                     tr!("expected ip:port", "verwacht ip:poort"),
                 )
-                .with_help(tr!("write an IP address and port, e.g. \"127.0.0.1:8080\" or \"[::]:8080\"", "schrijf een IP-adres en poort, bijv. \"127.0.0.1:8080\" of \"[::]:8080\"")),
+                .with_help(tr!(
+                    "write an IP address and port, e.g. \"127.0.0.1:8080\" or \"[::]:8080\"",
+                    "schrijf een IP-adres en poort, bijv. \"127.0.0.1:8080\" of \"[::]:8080\""
+                )),
             );
         }
         let database = self.string(&f, "database");
         if let Some(d) = &database
-            && !(d.value.starts_with("sqlite:") || d.value.starts_with("postgres://") || d.value.starts_with("postgresql://"))
+            && !(d.value.starts_with("sqlite:")
+                || d.value.starts_with("postgres://")
+                || d.value.starts_with("postgresql://"))
         {
             let v = &d.value;
             self.diags.push(
                 Diagnostic::error(
                     "bad-database",
                     d.loc.clone(),
-                    tr!("`{v}` is not a database Continuo supports", "`{v}` is geen database die Continuo ondersteunt"),
+                    tr!(
+                        "`{v}` is not a database Continuo supports",
+                        "`{v}` is geen database die Continuo ondersteunt"
+                    ),
                     tr!("unsupported database URL", "niet ondersteunde database-URL"),
                 )
-                .with_help(tr!("use \"sqlite://continuo.db\" or \"postgres://user@host/db\"", "gebruik \"sqlite://continuo.db\" of \"postgres://gebruiker@host/db\"")),
+                .with_help(tr!(
+                    "use \"sqlite://continuo.db\" or \"postgres://user@host/db\"",
+                    "gebruik \"sqlite://continuo.db\" of \"postgres://gebruiker@host/db\""
+                )),
             );
         }
         let location = self.string(&f, "location");
@@ -701,7 +829,11 @@ impl<'a> Decoder<'a> {
     }
 
     fn person(&mut self, value: &Value<'_>) -> Option<Person> {
-        let f = self.open("[[person]]", value, &["id", "name", "email", "phone", "language"])?;
+        let f = self.open(
+            "[[person]]",
+            value,
+            &["id", "name", "email", "phone", "language"],
+        )?;
         let id = self.id(&f);
         let name = self.required_string(&f, "name", "\"Alice de Vries\"");
         let email = self.string(&f, "email");
@@ -709,14 +841,12 @@ impl<'a> Decoder<'a> {
             && !e.value.contains('@')
         {
             let v = &e.value;
-            self.diags.push(
-                Diagnostic::error(
-                    "bad-email",
-                    e.loc.clone(),
-                    tr!("`{v}` is not an email address", "`{v}` is geen e-mailadres"),
-                    tr!("missing `@`", "`@` ontbreekt"),
-                ),
-            );
+            self.diags.push(Diagnostic::error(
+                "bad-email",
+                e.loc.clone(),
+                tr!("`{v}` is not an email address", "`{v}` is geen e-mailadres"),
+                tr!("missing `@`", "`@` ontbreekt"),
+            ));
         }
         let language = self.string(&f, "language").and_then(|l| self.lang(&l));
         let id = id?;
@@ -745,13 +875,21 @@ impl<'a> Decoder<'a> {
     }
 
     fn schedule(&mut self, value: &Value<'_>) -> Option<Schedule> {
-        let f = self.open("[[schedule]]", value, &["id", "name", "timezone", "layer", "override"])?;
+        let f = self.open(
+            "[[schedule]]",
+            value,
+            &["id", "name", "timezone", "layer", "override"],
+        )?;
         let id = self.id(&f);
         let name = self.string(&f, "name");
         let timezone = self.string(&f, "timezone");
         let mut layers = Vec::new();
         for layer in self.table_list(&f, "layer") {
-            let Some(lf) = self.open("[[schedule.layer]]", layer, &["members", "rotation", "handoff", "start"]) else {
+            let Some(lf) = self.open(
+                "[[schedule.layer]]",
+                layer,
+                &["members", "rotation", "handoff", "start"],
+            ) else {
                 continue;
             };
             let members = self.references(&lf, "members");
@@ -792,7 +930,8 @@ impl<'a> Decoder<'a> {
         }
         let mut overrides = Vec::new();
         for value in self.table_list(&f, "override") {
-            let Some(of) = self.open("[[schedule.override]]", value, &["person", "from", "until"]) else {
+            let Some(of) = self.open("[[schedule.override]]", value, &["person", "from", "until"])
+            else {
                 continue;
             };
             let person = self.reference(&of, "person");
@@ -840,13 +979,19 @@ impl<'a> Decoder<'a> {
             let names = TargetKind::ALL.map(TargetKind::prefix);
             let help = match closest(prefix, names) {
                 Some(s) => tr!("did you mean `{s}:{id}`?", "bedoelde je `{s}:{id}`?"),
-                None => tr!("use person:, team:, schedule: or channel:", "gebruik person:, team:, schedule: of channel:"),
+                None => tr!(
+                    "use person:, team:, schedule: or channel:",
+                    "gebruik person:, team:, schedule: of channel:"
+                ),
             };
             self.diags.push(
                 Diagnostic::error(
                     "bad-target",
                     text.loc.clone(),
-                    tr!("`{prefix}` is not a kind of notify target", "`{prefix}` is geen soort meldingsdoel"),
+                    tr!(
+                        "`{prefix}` is not a kind of notify target",
+                        "`{prefix}` is geen soort meldingsdoel"
+                    ),
                     tr!("unknown kind", "onbekende soort"),
                 )
                 .with_help(help),
@@ -858,12 +1003,20 @@ impl<'a> Decoder<'a> {
     }
 
     fn escalation(&mut self, value: &Value<'_>) -> Option<Escalation> {
-        let f = self.open("[[escalation]]", value, &["id", "levels", "repeat", "reminder"])?;
+        let f = self.open(
+            "[[escalation]]",
+            value,
+            &["id", "levels", "repeat", "reminder"],
+        )?;
         let id = self.id(&f);
         let mut levels = Vec::new();
         let level_values = self.table_list(&f, "levels");
         if f.get("levels").is_some() && level_values.is_empty() || f.get("levels").is_none() {
-            self.missing(&f, "levels", "[{ after = \"0m\", notify = [\"team:platform\"] }]");
+            self.missing(
+                &f,
+                "levels",
+                "[{ after = \"0m\", notify = [\"team:platform\"] }]",
+            );
         }
         for level in level_values {
             let Some(lf) = self.open("an escalation level", level, &["after", "notify"]) else {
@@ -877,7 +1030,9 @@ impl<'a> Decoder<'a> {
             let notify = targets.into_iter().filter_map(|t| self.target(t)).collect();
             levels.push(EscalationLevel { after, notify });
         }
-        let repeat = self.integer_in(&f, "repeat", 0..=100).map_or(0, |r| r.value as u32);
+        let repeat = self
+            .integer_in(&f, "repeat", 0..=100)
+            .map_or(0, |r| r.value as u32);
         let reminder = self.duration(&f, "reminder").map(|r| r.value);
         Some(Escalation {
             id: id?,
@@ -897,9 +1052,12 @@ impl<'a> Decoder<'a> {
             .iter()
             .find(|(k, _)| k.get_ref().as_ref() == "kind")
             .and_then(|(_, v)| v.get_ref().as_str().map(str::to_string));
-        let kind = kind_name
-            .as_deref()
-            .and_then(|n| ChannelKind::ALL.iter().find(|(name, _)| *name == n).map(|(_, k)| *k));
+        let kind = kind_name.as_deref().and_then(|n| {
+            ChannelKind::ALL
+                .iter()
+                .find(|(name, _)| *name == n)
+                .map(|(_, k)| *k)
+        });
         let mut known = vec!["id", "kind", "language"];
         if let Some(kind) = kind {
             known.extend(kind.required_settings());
@@ -1006,7 +1164,10 @@ impl<'a> Decoder<'a> {
             owner: owner.unwrap_or_else(|| Located::new(String::new(), id.loc.clone())),
             id,
             description,
-            tier: tier.map_or_else(|| Located::new(Tier(4), table_loc.clone()), |t| Located::new(Tier(t.value as u8), t.loc)),
+            tier: tier.map_or_else(
+                || Located::new(Tier(4), table_loc.clone()),
+                |t| Located::new(Tier(t.value as u8), t.loc),
+            ),
             rto: rto.unwrap_or_else(|| Located::new(HumanDuration::default(), table_loc.clone())),
             rpo,
             mtpd,
@@ -1050,7 +1211,14 @@ impl<'a> Decoder<'a> {
                     }
                     let service = self.reference(&df, "service");
                     let kind = self
-                        .choice(&df, "kind", &[("hard", DependencyKind::Hard), ("soft", DependencyKind::Soft)])
+                        .choice(
+                            &df,
+                            "kind",
+                            &[
+                                ("hard", DependencyKind::Hard),
+                                ("soft", DependencyKind::Soft),
+                            ],
+                        )
                         .map_or(DependencyKind::Hard, |k| k.value);
                     if let Some(service) = service {
                         out.push(Dependency { service, kind });
@@ -1066,7 +1234,11 @@ impl<'a> Decoder<'a> {
         let f = self.open("[[service.endpoint]]", value, &["name", "url", "role"])?;
         let url = self.required_string(&f, "url", "\"http://10.0.1.10:8080\"");
         let role = self
-            .choice(&f, "role", &[("primary", Role::Primary), ("backup", Role::Backup)])
+            .choice(
+                &f,
+                "role",
+                &[("primary", Role::Primary), ("backup", Role::Backup)],
+            )
             .map_or(Role::Primary, |r| r.value);
         Some(Endpoint {
             name: self.string(&f, "name").map(|n| n.value),
@@ -1127,8 +1299,15 @@ impl<'a> Decoder<'a> {
             Some(_) => self.reference(&f, "id"),
             None => {
                 let kind_name = kind.as_ref().map_or("check", |k| k.value.name());
-                let suffix = if index == 0 { String::new() } else { format!("-{}", index + 1) };
-                Some(Located::new(format!("{service}-{kind_name}{suffix}"), self.loc(f.span.clone())))
+                let suffix = if index == 0 {
+                    String::new()
+                } else {
+                    format!("-{}", index + 1)
+                };
+                Some(Located::new(
+                    format!("{service}-{kind_name}{suffix}"),
+                    self.loc(f.span.clone()),
+                ))
             }
         };
         // `url` is the natural name for HTTP targets; both spellings are accepted.
@@ -1137,17 +1316,33 @@ impl<'a> Decoder<'a> {
             (None, _) => self.string(&f, "target"),
         };
         let command = match f.get("command") {
-            Some(v) if v.get_ref().is_str() => self.string(&f, "command").map(|c| vec![c.value]).unwrap_or_default(),
-            _ => self.string_list(&f, "command").into_iter().map(|c| c.value).collect(),
+            Some(v) if v.get_ref().is_str() => self
+                .string(&f, "command")
+                .map(|c| vec![c.value])
+                .unwrap_or_default(),
+            _ => self
+                .string_list(&f, "command")
+                .into_iter()
+                .map(|c| c.value)
+                .collect(),
         };
         let interval = self.duration_or(&f, "interval", HumanDuration::from_secs(60));
         let timeout = self.duration_or(&f, "timeout", HumanDuration::from_secs(10));
-        let fail_threshold = self.integer_in(&f, "fail_threshold", 1..=100).map_or(2, |v| v.value as u32);
-        let recover_threshold = self.integer_in(&f, "recover_threshold", 1..=100).map_or(2, |v| v.value as u32);
-        let quorum = self.integer_in(&f, "quorum", 1..=100).map_or(1, |v| v.value as u32);
+        let fail_threshold = self
+            .integer_in(&f, "fail_threshold", 1..=100)
+            .map_or(2, |v| v.value as u32);
+        let recover_threshold = self
+            .integer_in(&f, "recover_threshold", 1..=100)
+            .map_or(2, |v| v.value as u32);
+        let quorum = self
+            .integer_in(&f, "quorum", 1..=100)
+            .map_or(1, |v| v.value as u32);
         let settings = self.settings(&f, &SETTINGS);
         let kind = kind?.value;
-        let needs_target = matches!(kind, CheckKind::Http | CheckKind::Tcp | CheckKind::Dns | CheckKind::Tls | CheckKind::Icmp);
+        let needs_target = matches!(
+            kind,
+            CheckKind::Http | CheckKind::Tcp | CheckKind::Dns | CheckKind::Tls | CheckKind::Icmp
+        );
         if needs_target && target.is_none() && f.get("url").is_none() && f.get("target").is_none() {
             let (key, example) = match kind {
                 CheckKind::Http => ("url", "\"https://shop.example.com/health\""),
@@ -1158,9 +1353,14 @@ impl<'a> Decoder<'a> {
             self.missing(&f, key, example);
         }
         if kind == CheckKind::Command && command.is_empty() && f.get("command").is_none() {
-            self.missing(&f, "command", "[\"/usr/local/bin/check-backup\", \"--quiet\"]");
+            self.missing(
+                &f,
+                "command",
+                "[\"/usr/local/bin/check-backup\", \"--quiet\"]",
+            );
         }
-        if kind == CheckKind::Heartbeat && f.get("period").is_none() && f.get("schedule").is_none() {
+        if kind == CheckKind::Heartbeat && f.get("period").is_none() && f.get("schedule").is_none()
+        {
             self.missing(&f, "period", "\"1h\" (or `schedule = \"0 2 * * *\"`)");
         }
         if timeout.get() > interval.get() && kind != CheckKind::Heartbeat {
@@ -1169,10 +1369,16 @@ impl<'a> Decoder<'a> {
                 self.error(
                     "timeout-exceeds-interval",
                     v.span(),
-                    tr!("the timeout ({t}) is longer than the interval ({i})", "de time-out ({t}) is langer dan het interval ({i})"),
+                    tr!(
+                        "the timeout ({t}) is longer than the interval ({i})",
+                        "de time-out ({t}) is langer dan het interval ({i})"
+                    ),
                     tr!("longer than the interval", "langer dan het interval"),
                 )
-                .help = Some(tr!("a check never has two runs in flight: make the timeout at most the interval", "een check heeft nooit twee lopende probes: maak de time-out hoogstens het interval"));
+                .help = Some(tr!(
+                    "a check never has two runs in flight: make the timeout at most the interval",
+                    "een check heeft nooit twee lopende probes: maak de time-out hoogstens het interval"
+                ));
             }
         }
         Some(Check {
@@ -1193,7 +1399,16 @@ impl<'a> Decoder<'a> {
         let f = self.open(
             "[[risk]]",
             value,
-            &["id", "title", "description", "likelihood", "impact", "affects", "mitigations", "owner"],
+            &[
+                "id",
+                "title",
+                "description",
+                "likelihood",
+                "impact",
+                "affects",
+                "mitigations",
+                "owner",
+            ],
         )?;
         let id = self.id(&f);
         let title = self.required_string(&f, "title", "\"Ransomware encrypts production data\"");
@@ -1207,7 +1422,11 @@ impl<'a> Decoder<'a> {
         }
         let impact = self.integer_in(&f, "impact", 1..=5);
         let affects = self.references(&f, "affects");
-        let mitigations = self.string_list(&f, "mitigations").into_iter().map(|m| m.value).collect();
+        let mitigations = self
+            .string_list(&f, "mitigations")
+            .into_iter()
+            .map(|m| m.value)
+            .collect();
         let owner = self.reference(&f, "owner");
         let id = id?;
         let table_loc = self.loc(f.span.clone());
@@ -1215,8 +1434,14 @@ impl<'a> Decoder<'a> {
             title: title.map_or_else(|| id.value.clone(), |t| t.value),
             id,
             description,
-            likelihood: likelihood.map_or_else(|| Located::new(1, table_loc.clone()), |l| Located::new(l.value as u8, l.loc)),
-            impact: impact.map_or_else(|| Located::new(1, table_loc.clone()), |i| Located::new(i.value as u8, i.loc)),
+            likelihood: likelihood.map_or_else(
+                || Located::new(1, table_loc.clone()),
+                |l| Located::new(l.value as u8, l.loc),
+            ),
+            impact: impact.map_or_else(
+                || Located::new(1, table_loc.clone()),
+                |i| Located::new(i.value as u8, i.loc),
+            ),
             affects,
             mitigations,
             owner,
@@ -1229,5 +1454,8 @@ fn is_time_of_day(text: &str) -> bool {
     let Some((h, m)) = text.split_once(':') else {
         return false;
     };
-    h.len() == 2 && m.len() == 2 && h.parse::<u8>().is_ok_and(|h| h < 24) && m.parse::<u8>().is_ok_and(|m| m < 60)
+    h.len() == 2
+        && m.len() == 2
+        && h.parse::<u8>().is_ok_and(|h| h < 24)
+        && m.parse::<u8>().is_ok_and(|m| m < 60)
 }

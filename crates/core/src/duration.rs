@@ -46,7 +46,9 @@ impl DurationError {
             DurationError::Empty => tr!("the duration is empty", "de duur is leeg"),
             DurationError::MissingUnit(t) => tr!("`{t}` has no unit", "`{t}` heeft geen eenheid"),
             DurationError::UnknownUnit(u) => tr!("`{u}` is not a unit", "`{u}` is geen eenheid"),
-            DurationError::ExpectedNumber(t) => tr!("expected a number at `{t}`", "verwacht een getal bij `{t}`"),
+            DurationError::ExpectedNumber(t) => {
+                tr!("expected a number at `{t}`", "verwacht een getal bij `{t}`")
+            }
             DurationError::Overflow => tr!("the duration is too long", "de duur is te lang"),
         }
     }
@@ -67,7 +69,9 @@ impl HumanDuration {
             if digits == 0 {
                 return Err(DurationError::ExpectedNumber(rest.to_string()));
             }
-            let number: u64 = rest[..digits].parse().map_err(|_| DurationError::Overflow)?;
+            let number: u64 = rest[..digits]
+                .parse()
+                .map_err(|_| DurationError::Overflow)?;
             rest = rest[digits..].trim_start();
             let unit_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
             if unit_len == 0 {
@@ -152,7 +156,10 @@ mod tests {
         ok("1h30m", 5_400, "1h30m");
         ok("1h 30m", 5_400, "1h30m");
         ok(" 0s ", 0, "0s");
-        assert_eq!(HumanDuration::parse("500ms").map(|d| d.0.as_millis()), Ok(500));
+        assert_eq!(
+            HumanDuration::parse("500ms").map(|d| d.0.as_millis()),
+            Ok(500)
+        );
     }
 
     #[test]

@@ -34,7 +34,11 @@ pub struct LoadOutcome {
 }
 
 /// Loads the configuration whose root file is `root`.
-pub fn load(root: &Path, provider: &dyn SourceProvider, env: &dyn Fn(&str) -> Option<String>) -> LoadOutcome {
+pub fn load(
+    root: &Path,
+    provider: &dyn SourceProvider,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> LoadOutcome {
     let mut loader = Loader {
         provider,
         env,
@@ -61,7 +65,10 @@ pub fn load(root: &Path, provider: &dyn SourceProvider, env: &dyn Fn(&str) -> Op
     }
     let catalog = merge(items, &mut diagnostics);
     let runbook_exists = |file: FileId, runbook: &str| {
-        let base = sources.get(file).map(|s| parent_of(Path::new(&s.path))).unwrap_or_default();
+        let base = sources
+            .get(file)
+            .map(|s| parent_of(Path::new(&s.path)))
+            .unwrap_or_default();
         provider.exists(&base.join(runbook))
     };
     crate::validate::validate(&catalog, &mut diagnostics, &runbook_exists);
@@ -99,12 +106,25 @@ impl Loader<'_> {
         let text = match self.provider.read(path) {
             Ok(text) => text,
             Err(reason) => {
-                let message = tr!("cannot read config file `{shown}`: {reason}", "kan configuratiebestand `{shown}` niet lezen: {reason}");
+                let message = tr!(
+                    "cannot read config file `{shown}`: {reason}",
+                    "kan configuratiebestand `{shown}` niet lezen: {reason}"
+                );
                 let diagnostic = match included_at {
-                    Some(loc) => Diagnostic::error("unreadable-file", loc.clone(), message, tr!("included here", "hier ingevoegd")),
+                    Some(loc) => Diagnostic::error(
+                        "unreadable-file",
+                        loc.clone(),
+                        message,
+                        tr!("included here", "hier ingevoegd"),
+                    ),
                     None => Diagnostic {
                         loc: None,
-                        ..Diagnostic::error("unreadable-file", Loc::new(FileId(0), 0..0), message, tr!("", ""))
+                        ..Diagnostic::error(
+                            "unreadable-file",
+                            Loc::new(FileId(0), 0..0),
+                            message,
+                            tr!("", ""),
+                        )
                     },
                 };
                 self.diagnostics.push(diagnostic.with_help(tr!(
@@ -115,7 +135,11 @@ impl Loader<'_> {
             }
         };
         let file = self.sources.add(shown, text);
-        let text = self.sources.get(file).map(|s| s.text.clone()).unwrap_or_default();
+        let text = self
+            .sources
+            .get(file)
+            .map(|s| s.text.clone())
+            .unwrap_or_default();
         let (root, errors) = DeTable::parse_recoverable(&text);
         if !errors.is_empty() {
             self.parse_failed = true;
@@ -137,7 +161,8 @@ impl Loader<'_> {
             }
             return;
         }
-        let root_value = toml::Spanned::new(root.span(), toml::de::DeValue::Table(root.into_inner()));
+        let root_value =
+            toml::Spanned::new(root.span(), toml::de::DeValue::Table(root.into_inner()));
         let items = Decoder::new(file, &mut self.diagnostics, self.env).file(&root_value);
         let includes = items.includes.clone();
         self.items.push((file, items));
@@ -157,7 +182,10 @@ impl Loader<'_> {
                     self.diagnostics.push(Diagnostic::error(
                         "bad-include",
                         loc.clone(),
-                        tr!("`{pattern}` is not a valid glob pattern: {reason}", "`{pattern}` is geen geldig glob-patroon: {reason}"),
+                        tr!(
+                            "`{pattern}` is not a valid glob pattern: {reason}",
+                            "`{pattern}` is geen geldig glob-patroon: {reason}"
+                        ),
                         tr!("invalid pattern", "ongeldig patroon"),
                     ));
                     return;
@@ -215,8 +243,16 @@ fn merge(files: Vec<(FileId, FileItems)>, diagnostics: &mut Diagnostics) -> Cata
     let (mut organization_taken, mut server_taken) = (false, false);
     for (_, items) in files {
         for (table, found, seen) in [
-            ("[organization]", items.organization.as_ref().map(|(_, l)| l.clone()), &mut organization_at),
-            ("[server]", items.server.as_ref().map(|(_, l)| l.clone()), &mut server_at),
+            (
+                "[organization]",
+                items.organization.as_ref().map(|(_, l)| l.clone()),
+                &mut organization_at,
+            ),
+            (
+                "[server]",
+                items.server.as_ref().map(|(_, l)| l.clone()),
+                &mut server_at,
+            ),
         ] {
             if let Some(loc) = found {
                 if let Some(first) = seen.as_ref() {
@@ -224,11 +260,20 @@ fn merge(files: Vec<(FileId, FileItems)>, diagnostics: &mut Diagnostics) -> Cata
                         Diagnostic::error(
                             "duplicate-table",
                             loc,
-                            tr!("{table} is defined more than once", "{table} is meer dan eens gedefinieerd"),
+                            tr!(
+                                "{table} is defined more than once",
+                                "{table} is meer dan eens gedefinieerd"
+                            ),
                             tr!("second definition", "tweede definitie"),
                         )
-                        .with_related(first.clone(), tr!("first defined here", "eerst hier gedefinieerd"))
-                        .with_help(tr!("keep one {table}, in the root config file", "houd één {table} over, in het hoofdbestand")),
+                        .with_related(
+                            first.clone(),
+                            tr!("first defined here", "eerst hier gedefinieerd"),
+                        )
+                        .with_help(tr!(
+                            "keep one {table}, in the root config file",
+                            "houd één {table} over, in het hoofdbestand"
+                        )),
                     );
                 } else {
                     *seen = Some(loc);

@@ -2,7 +2,10 @@
 
 /// The candidate closest to `input` by edit distance, if it is close enough to be a
 /// plausible typo: at most a third of the longer word's length in edits, between 1 and 3.
-pub(crate) fn closest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn closest<'a>(
+    input: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let input_lower = input.to_lowercase();
     candidates
         .into_iter()
@@ -23,8 +26,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, row) in rows.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        rows[0][j] = j;
+    for (j, cell) in rows[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
@@ -46,13 +49,21 @@ mod tests {
     use super::closest;
 
     fn check(input: &str, candidates: &[&str], expected: Option<&str>) {
-        assert_eq!(closest(input, candidates.iter().copied()), expected, "input {input}");
+        assert_eq!(
+            closest(input, candidates.iter().copied()),
+            expected,
+            "input {input}"
+        );
     }
 
     #[test]
     fn suggestions() {
         check("tierr", &["tier", "rto", "owner"], Some("tier"));
-        check("dependson", &["depends_on", "description"], Some("depends_on"));
+        check(
+            "dependson",
+            &["depends_on", "description"],
+            Some("depends_on"),
+        );
         check("ower", &["owner", "name"], Some("owner"));
         check("rot", &["rto", "rpo"], Some("rto"));
         check("zzzzzz", &["tier", "rto"], None);

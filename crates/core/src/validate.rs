@@ -12,7 +12,11 @@ use std::collections::HashMap;
 
 /// Runs every cross-check. `runbook_exists(file, path)` tells whether a runbook path,
 /// relative to the file that declares it, exists.
-pub(crate) fn validate(catalog: &Catalog, diags: &mut Diagnostics, runbook_exists: &dyn Fn(FileId, &str) -> bool) {
+pub(crate) fn validate(
+    catalog: &Catalog,
+    diags: &mut Diagnostics,
+    runbook_exists: &dyn Fn(FileId, &str) -> bool,
+) {
     let ids = Ids::new(catalog, diags);
     references(catalog, &ids, diags);
     let graph = Graph::new(catalog);
@@ -32,7 +36,11 @@ struct Ids<'c> {
     services: HashMap<&'c str, &'c Id>,
 }
 
-fn collect<'c>(kind: &str, items: impl Iterator<Item = &'c Id>, diags: &mut Diagnostics) -> HashMap<&'c str, &'c Id> {
+fn collect<'c>(
+    kind: &str,
+    items: impl Iterator<Item = &'c Id>,
+    diags: &mut Diagnostics,
+) -> HashMap<&'c str, &'c Id> {
     let kind_nl = noun_nl(kind);
     let mut seen: HashMap<&'c str, &'c Id> = HashMap::new();
     for id in items {
@@ -42,11 +50,20 @@ fn collect<'c>(kind: &str, items: impl Iterator<Item = &'c Id>, diags: &mut Diag
                 Diagnostic::error(
                     "duplicate-id",
                     id.loc.clone(),
-                    tr!("{kind} id `{value}` is used twice", "{kind_nl}-id `{value}` wordt twee keer gebruikt"),
+                    tr!(
+                        "{kind} id `{value}` is used twice",
+                        "{kind_nl}-id `{value}` wordt twee keer gebruikt"
+                    ),
                     tr!("duplicate id", "dubbele id"),
                 )
-                .with_related(first.loc.clone(), tr!("first used here", "eerst hier gebruikt"))
-                .with_help(tr!("give each {kind} its own id", "geef elk(e) {kind_nl} een eigen id")),
+                .with_related(
+                    first.loc.clone(),
+                    tr!("first used here", "eerst hier gebruikt"),
+                )
+                .with_help(tr!(
+                    "give each {kind} its own id",
+                    "geef elk(e) {kind_nl} een eigen id"
+                )),
             );
         } else {
             seen.insert(&id.value, id);
@@ -61,14 +78,21 @@ impl<'c> Ids<'c> {
             persons: collect("person", catalog.persons.iter().map(|p| &p.id), diags),
             teams: collect("team", catalog.teams.iter().map(|t| &t.id), diags),
             schedules: collect("schedule", catalog.schedules.iter().map(|s| &s.id), diags),
-            escalations: collect("escalation", catalog.escalations.iter().map(|e| &e.id), diags),
+            escalations: collect(
+                "escalation",
+                catalog.escalations.iter().map(|e| &e.id),
+                diags,
+            ),
             channels: collect("channel", catalog.channels.iter().map(|c| &c.id), diags),
             services: collect("service", catalog.services.iter().map(|s| &s.id), diags),
         };
         collect("risk", catalog.risks.iter().map(|r| &r.id), diags);
         collect(
             "check",
-            catalog.services.iter().flat_map(|s| s.checks.iter().map(|c| &c.id)),
+            catalog
+                .services
+                .iter()
+                .flat_map(|s| s.checks.iter().map(|c| &c.id)),
             diags,
         );
         ids
@@ -98,7 +122,13 @@ fn noun_nl(kind: &str) -> &str {
 }
 
 /// Reports a reference to an id that is not declared, suggesting the closest one.
-fn dangling(reference: &Id, kind: &str, field: &str, known: &HashMap<&str, &Id>, diags: &mut Diagnostics) {
+fn dangling(
+    reference: &Id,
+    kind: &str,
+    field: &str,
+    known: &HashMap<&str, &Id>,
+    diags: &mut Diagnostics,
+) {
     if known.contains_key(reference.value.as_str()) {
         return;
     }
@@ -106,19 +136,28 @@ fn dangling(reference: &Id, kind: &str, field: &str, known: &HashMap<&str, &Id>,
     let kind_nl = noun_nl(kind);
     let help = match closest(value, known.keys().copied()) {
         Some(s) => tr!("did you mean `{s}`?", "bedoelde je `{s}`?"),
-        None if known.is_empty() => tr!("declare a [[{kind}]] with id = \"{value}\"", "declareer een [[{kind}]] met id = \"{value}\""),
+        None if known.is_empty() => tr!(
+            "declare a [[{kind}]] with id = \"{value}\"",
+            "declareer een [[{kind}]] met id = \"{value}\""
+        ),
         None => {
             let mut names: Vec<&str> = known.keys().copied().collect();
             names.sort_unstable();
             let list = names.join("`, `");
-            tr!("known {kind} ids: `{list}`", "bekende {kind_nl}-id's: `{list}`")
+            tr!(
+                "known {kind} ids: `{list}`",
+                "bekende {kind_nl}-id's: `{list}`"
+            )
         }
     };
     diags.push(
         Diagnostic::error(
             "dangling-reference",
             reference.loc.clone(),
-            tr!("`{field}` refers to unknown {kind} `{value}`", "`{field}` verwijst naar onbekend(e) {kind_nl} `{value}`"),
+            tr!(
+                "`{field}` refers to unknown {kind} `{value}`",
+                "`{field}` verwijst naar onbekend(e) {kind_nl} `{value}`"
+            ),
             tr!("no {kind} with this id", "geen {kind_nl} met deze id"),
         )
         .with_help(help),
@@ -131,7 +170,13 @@ fn references(catalog: &Catalog, ids: &Ids<'_>, diags: &mut Diagnostics) {
             dangling(member, "person", "members", &ids.persons, diags);
         }
         if let Some(escalation) = &team.escalation {
-            dangling(escalation, "escalation", "escalation", &ids.escalations, diags);
+            dangling(
+                escalation,
+                "escalation",
+                "escalation",
+                &ids.escalations,
+                diags,
+            );
         }
     }
     for schedule in &catalog.schedules {
@@ -147,7 +192,13 @@ fn references(catalog: &Catalog, ids: &Ids<'_>, diags: &mut Diagnostics) {
     for escalation in &catalog.escalations {
         for level in &escalation.levels {
             for target in &level.notify {
-                dangling(&target.id, target.kind.prefix(), "notify", ids.of(target.kind), diags);
+                dangling(
+                    &target.id,
+                    target.kind.prefix(),
+                    "notify",
+                    ids.of(target.kind),
+                    diags,
+                );
             }
         }
     }
@@ -174,7 +225,10 @@ fn references(catalog: &Catalog, ids: &Ids<'_>, diags: &mut Diagnostics) {
 
 fn cycles(graph: &Graph<'_>, diags: &mut Diagnostics) {
     for cycle in graph.cycles() {
-        let mut names: Vec<&str> = cycle.iter().map(|&i| graph.service(i).id.value.as_str()).collect();
+        let mut names: Vec<&str> = cycle
+            .iter()
+            .map(|&i| graph.service(i).id.value.as_str())
+            .collect();
         names.push(names[0]);
         let path = names.join(" -> ");
         // Blame the edge that closes the cycle: the last service's reference to the first.
@@ -185,7 +239,10 @@ fn cycles(graph: &Graph<'_>, diags: &mut Diagnostics) {
             .depends_on
             .iter()
             .find(|d| &d.service.value == first_id)
-            .map_or_else(|| graph.service(last).id.loc.clone(), |d| d.service.loc.clone());
+            .map_or_else(
+                || graph.service(last).id.loc.clone(),
+                |d| d.service.loc.clone(),
+            );
         let mut diagnostic = Diagnostic::error(
             "cycle",
             closing,
@@ -202,7 +259,13 @@ fn cycles(graph: &Graph<'_>, diags: &mut Diagnostics) {
             let next = &graph.service(pair[1]).id.value;
             if let Some(dep) = s.depends_on.iter().find(|d| &d.service.value == next) {
                 let from = &s.id.value;
-                diagnostic = diagnostic.with_related(dep.service.loc.clone(), tr!("`{from}` depends on `{next}`", "`{from}` hangt af van `{next}`"));
+                diagnostic = diagnostic.with_related(
+                    dep.service.loc.clone(),
+                    tr!(
+                        "`{from}` depends on `{next}`",
+                        "`{from}` hangt af van `{next}`"
+                    ),
+                );
             }
         }
         diags.push(diagnostic);
@@ -259,7 +322,12 @@ fn objectives(catalog: &Catalog, graph: &Graph<'_>, diags: &mut Diagnostics) {
     }
 }
 
-fn coverage(catalog: &Catalog, graph: &Graph<'_>, diags: &mut Diagnostics, runbook_exists: &dyn Fn(FileId, &str) -> bool) {
+fn coverage(
+    catalog: &Catalog,
+    graph: &Graph<'_>,
+    diags: &mut Diagnostics,
+    runbook_exists: &dyn Fn(FileId, &str) -> bool,
+) {
     for service in &catalog.services {
         let id = &service.id.value;
         if service.incomplete {

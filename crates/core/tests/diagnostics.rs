@@ -13,7 +13,10 @@ struct Files(BTreeMap<PathBuf, String>);
 
 impl SourceProvider for Files {
     fn read(&self, path: &Path) -> Result<String, String> {
-        self.0.get(path).cloned().ok_or_else(|| "No such file or directory".to_string())
+        self.0
+            .get(path)
+            .cloned()
+            .ok_or_else(|| "No such file or directory".to_string())
     }
 
     fn glob(&self, pattern: &Path) -> Result<Vec<PathBuf>, String> {
@@ -25,7 +28,9 @@ impl SourceProvider for Files {
             .keys()
             .filter(|p| {
                 let p = p.to_string_lossy();
-                p.starts_with(prefix) && p.ends_with(suffix) && !p[prefix.len()..p.len() - suffix.len()].contains('/')
+                p.starts_with(prefix)
+                    && p.ends_with(suffix)
+                    && !p[prefix.len()..p.len() - suffix.len()].contains('/')
             })
             .cloned()
             .collect())
@@ -46,16 +51,33 @@ fn env(name: &str) -> Option<String> {
 /// Loads `files` (the first is the root) and returns `severity code path:line:col message`
 /// for every diagnostic, in position order.
 fn diagnose_in(files: &[(&str, &str)], lang: Lang) -> Vec<String> {
-    let map = Files(files.iter().map(|(p, t)| (PathBuf::from(p), t.to_string())).collect());
+    let map = Files(
+        files
+            .iter()
+            .map(|(p, t)| (PathBuf::from(p), t.to_string()))
+            .collect(),
+    );
     let outcome = load(Path::new(files[0].0), &map, &env);
     outcome
         .diagnostics
         .sorted()
         .into_iter()
         .map(|d| {
-            let severity = if d.severity == Severity::Error { "error" } else { "warning" };
-            let at = d.loc.as_ref().map(|l| outcome.sources.position(l).to_string()).unwrap_or_else(|| "-".into());
-            let help = d.help.as_ref().map(|h| format!(" | help: {}", h.get(lang))).unwrap_or_default();
+            let severity = if d.severity == Severity::Error {
+                "error"
+            } else {
+                "warning"
+            };
+            let at = d
+                .loc
+                .as_ref()
+                .map(|l| outcome.sources.position(l).to_string())
+                .unwrap_or_else(|| "-".into());
+            let help = d
+                .help
+                .as_ref()
+                .map(|h| format!(" | help: {}", h.get(lang)))
+                .unwrap_or_default();
             format!("{severity} {} {at} {}{help}", d.code, d.message.get(lang))
         })
         .collect()
@@ -74,7 +96,10 @@ const TEAM: &str = "[[team]]\nid = \"ops\"\n";
 
 #[test]
 fn valid_minimal_config_has_no_diagnostics() {
-    check(&format!("{TEAM}[[service]]\nid = \"wiki\"\ntier = 3\nowner = \"ops\"\nrto = \"1d\"\n"), &[]);
+    check(
+        &format!("{TEAM}[[service]]\nid = \"wiki\"\ntier = 3\nowner = \"ops\"\nrto = \"1d\"\n"),
+        &[],
+    );
 }
 
 #[test]
@@ -88,8 +113,12 @@ fn toml_syntax_error_points_at_the_spot() {
 #[test]
 fn unknown_field_suggests_the_closest_name() {
     check(
-        &format!("{TEAM}[[service]]\nid = \"wiki\"\ntierr = 3\ntier = 3\nowner = \"ops\"\nrto = \"1d\"\n"),
-        &["error unknown-field c.toml:5:1 unknown field `tierr` in [[service]] | help: did you mean `tier`?"],
+        &format!(
+            "{TEAM}[[service]]\nid = \"wiki\"\ntierr = 3\ntier = 3\nowner = \"ops\"\nrto = \"1d\"\n"
+        ),
+        &[
+            "error unknown-field c.toml:5:1 unknown field `tierr` in [[service]] | help: did you mean `tier`?",
+        ],
     );
 }
 
@@ -97,7 +126,9 @@ fn unknown_field_suggests_the_closest_name() {
 fn unknown_field_without_close_match_lists_known_fields() {
     check(
         "[server]\nbananas = 1\n",
-        &["error unknown-field c.toml:2:1 unknown field `bananas` in [server] | help: known fields of [server]: `listen`, `database`, `location`, `public_url`"],
+        &[
+            "error unknown-field c.toml:2:1 unknown field `bananas` in [server] | help: known fields of [server]: `listen`, `database`, `location`, `public_url`",
+        ],
     );
 }
 
@@ -105,7 +136,9 @@ fn unknown_field_without_close_match_lists_known_fields() {
 fn unknown_top_level_table() {
     check(
         "[[servce]]\nid = \"x\"\n",
-        &["error unknown-field c.toml:1:3 unknown field `servce` in the config file | help: did you mean `service`?"],
+        &[
+            "error unknown-field c.toml:1:3 unknown field `servce` in the config file | help: did you mean `service`?",
+        ],
     );
 }
 
@@ -117,11 +150,17 @@ fn wrong_type_names_expected_and_found() {
     );
     check(
         &format!("{TEAM}[[service]]\nid = \"wiki\"\ntier = 3\nowner = \"ops\"\nrto = 15\n"),
-        &["error wrong-type c.toml:7:7 `rto` in [[service]] must be a duration such as \"15m\", found an integer"],
+        &[
+            "error wrong-type c.toml:7:7 `rto` in [[service]] must be a duration such as \"15m\", found an integer",
+        ],
     );
     check(
-        &format!("{TEAM}[[service]]\nid = \"wiki\"\ntier = 3\nowner = \"ops\"\nrto = \"1d\"\ndepends_on = \"db\"\n"),
-        &["error wrong-type c.toml:8:14 `depends_on` in [[service]] must be an array of strings, found a string"],
+        &format!(
+            "{TEAM}[[service]]\nid = \"wiki\"\ntier = 3\nowner = \"ops\"\nrto = \"1d\"\ndepends_on = \"db\"\n"
+        ),
+        &[
+            "error wrong-type c.toml:8:14 `depends_on` in [[service]] must be an array of strings, found a string",
+        ],
     );
 }
 
@@ -136,24 +175,46 @@ fn missing_required_fields() {
     );
     check(
         "[[person]]\nname = \"Alice\"\n",
-        &["error missing-field c.toml:1:1 missing field `id` in [[person]] | help: add `id = \"my-id\"`"],
+        &[
+            "error missing-field c.toml:1:1 missing field `id` in [[person]] | help: add `id = \"my-id\"`",
+        ],
     );
 }
 
 #[test]
 fn malformed_durations() {
-    let base = |rto: &str| format!("{TEAM}[[service]]\nid = \"wiki\"\ntier = 3\nowner = \"ops\"\nrto = \"{rto}\"\n");
-    let help = "write a number with a unit: ms, s, m, h, d or w, e.g. \"90s\", \"15m\", \"4h\", \"1h30m\"";
-    check(&base("15"), &[&format!("error bad-duration c.toml:7:7 `rto` in [[service]] is not a valid duration: `15` has no unit | help: {help}")]);
-    check(&base("15 minutes"), &[&format!("error bad-duration c.toml:7:7 `rto` in [[service]] is not a valid duration: `minutes` is not a unit | help: {help}")]);
-    check(&base("soon"), &[&format!("error bad-duration c.toml:7:7 `rto` in [[service]] is not a valid duration: expected a number at `soon` | help: {help}")]);
+    let base = |rto: &str| {
+        format!("{TEAM}[[service]]\nid = \"wiki\"\ntier = 3\nowner = \"ops\"\nrto = \"{rto}\"\n")
+    };
+    let help =
+        "write a number with a unit: ms, s, m, h, d or w, e.g. \"90s\", \"15m\", \"4h\", \"1h30m\"";
+    check(
+        &base("15"),
+        &[&format!(
+            "error bad-duration c.toml:7:7 `rto` in [[service]] is not a valid duration: `15` has no unit | help: {help}"
+        )],
+    );
+    check(
+        &base("15 minutes"),
+        &[&format!(
+            "error bad-duration c.toml:7:7 `rto` in [[service]] is not a valid duration: `minutes` is not a unit | help: {help}"
+        )],
+    );
+    check(
+        &base("soon"),
+        &[&format!(
+            "error bad-duration c.toml:7:7 `rto` in [[service]] is not a valid duration: expected a number at `soon` | help: {help}"
+        )],
+    );
 }
 
 #[test]
 fn values_out_of_range() {
     check(
         &format!("{TEAM}[[service]]\nid = \"wiki\"\ntier = 5\nowner = \"ops\"\nrto = \"1d\"\n"),
-        &["error out-of-range c.toml:5:8 `tier` in [[service]] must be between 1 and 4 | help: use a whole number from 1 to 4"],
+        &[
+            "error out-of-range c.toml:5:8 `tier` in [[service]] must be between 1 and 4 | help: use a whole number from 1 to 4",
+        ],
     );
     check(
         "[[risk]]\nid = \"fire\"\ntitle = \"Fire\"\nlikelihood = 0\nimpact = 6\n",
@@ -163,8 +224,12 @@ fn values_out_of_range() {
         ],
     );
     check(
-        &format!("{TEAM}[[service]]\nid = \"wiki\"\ntier = 3\nowner = \"ops\"\nrto = \"1d\"\ncost_per_hour = -5\n"),
-        &["error out-of-range c.toml:8:17 `cost_per_hour` in [[service]] must be a positive number"],
+        &format!(
+            "{TEAM}[[service]]\nid = \"wiki\"\ntier = 3\nowner = \"ops\"\nrto = \"1d\"\ncost_per_hour = -5\n"
+        ),
+        &[
+            "error out-of-range c.toml:8:17 `cost_per_hour` in [[service]] must be a positive number",
+        ],
     );
 }
 
@@ -172,23 +237,35 @@ fn values_out_of_range() {
 fn invalid_ids() {
     check(
         "[[person]]\nid = \"Alice Smith\"\nname = \"Alice\"\n",
-        &["error bad-id c.toml:2:6 `Alice Smith` is not a valid id | help: ids use lowercase letters, digits, `-` and `_`, e.g. `orders-db`"],
+        &[
+            "error bad-id c.toml:2:6 `Alice Smith` is not a valid id | help: ids use lowercase letters, digits, `-` and `_`, e.g. `orders-db`",
+        ],
     );
 }
 
 #[test]
 fn unknown_enum_values_suggest() {
     check(
-        &format!("{TEAM}[[service]]\nid = \"wiki\"\ntier = 3\nowner = \"ops\"\nrto = \"1d\"\n[[service.check]]\nkind = \"htp\"\nurl = \"http://127.0.0.1/\"\n"),
-        &["error unknown-value c.toml:9:8 `htp` is not a valid `kind` for [[service.check]] | help: did you mean `http`?"],
+        &format!(
+            "{TEAM}[[service]]\nid = \"wiki\"\ntier = 3\nowner = \"ops\"\nrto = \"1d\"\n[[service.check]]\nkind = \"htp\"\nurl = \"http://127.0.0.1/\"\n"
+        ),
+        &[
+            "error unknown-value c.toml:9:8 `htp` is not a valid `kind` for [[service.check]] | help: did you mean `http`?",
+        ],
     );
     check(
-        &format!("{TEAM}[[service]]\nid = \"wiki\"\ntier = 3\nowner = \"ops\"\nrto = \"1d\"\n[[service.endpoint]]\nurl = \"http://127.0.0.1/\"\nrole = \"spare\"\n"),
-        &["error unknown-value c.toml:10:8 `spare` is not a valid `role` for [[service.endpoint]] | help: use one of `primary`, `backup`"],
+        &format!(
+            "{TEAM}[[service]]\nid = \"wiki\"\ntier = 3\nowner = \"ops\"\nrto = \"1d\"\n[[service.endpoint]]\nurl = \"http://127.0.0.1/\"\nrole = \"spare\"\n"
+        ),
+        &[
+            "error unknown-value c.toml:10:8 `spare` is not a valid `role` for [[service.endpoint]] | help: use one of `primary`, `backup`",
+        ],
     );
     check(
         "[organization]\nname = \"X\"\nlanguages = [\"nl\", \"de\"]\n",
-        &["error unknown-value c.toml:3:20 `de` is not a language Continuo speaks | help: use \"en\" or \"nl\""],
+        &[
+            "error unknown-value c.toml:3:20 `de` is not a language Continuo speaks | help: use \"en\" or \"nl\"",
+        ],
     );
 }
 
@@ -227,20 +304,27 @@ fn schedule_times_and_dates() {
 
 #[test]
 fn interpolation_of_environment_variables() {
-    let channel = |url: &str| format!("[[channel]]\nid = \"chat\"\nkind = \"slack\"\nurl = \"{url}\"\n");
+    let channel =
+        |url: &str| format!("[[channel]]\nid = \"chat\"\nkind = \"slack\"\nurl = \"{url}\"\n");
     check(&channel("${SLACK_URL}"), &[]);
     check(&channel("${MISSING_URL:-http://127.0.0.1:9/}"), &[]);
     check(
         &channel("${MISSING_URL}"),
-        &["error missing-env c.toml:4:7 environment variable `MISSING_URL` is not set | help: set `MISSING_URL` in Continuo's environment, or give a default: `${MISSING_URL:-value}`"],
+        &[
+            "error missing-env c.toml:4:7 environment variable `MISSING_URL` is not set | help: set `MISSING_URL` in Continuo's environment, or give a default: `${MISSING_URL:-value}`",
+        ],
     );
     check(
         &channel("${SLACK_URL"),
-        &["error bad-interpolation c.toml:4:7 `${` is not closed with `}` | help: write `${NAME}`, or `$${` for a literal `${`"],
+        &[
+            "error bad-interpolation c.toml:4:7 `${` is not closed with `}` | help: write `${NAME}`, or `$${` for a literal `${`",
+        ],
     );
     check(
         &channel("${bad name}"),
-        &["error bad-interpolation c.toml:4:7 `${bad name}` does not name an environment variable | help: names use letters, digits and `_`, e.g. `${SLACK_WEBHOOK_URL}`"],
+        &[
+            "error bad-interpolation c.toml:4:7 `${bad name}` does not name an environment variable | help: names use letters, digits and `_`, e.g. `${SLACK_WEBHOOK_URL}`",
+        ],
     );
 }
 
@@ -248,7 +332,9 @@ fn interpolation_of_environment_variables() {
 fn channel_kinds_and_settings() {
     check(
         "[[channel]]\nid = \"chat\"\nkind = \"slak\"\nurl = \"http://127.0.0.1/\"\n",
-        &["error unknown-value c.toml:3:8 `slak` is not a valid `kind` for [[channel]] | help: did you mean `slack`?"],
+        &[
+            "error unknown-value c.toml:3:8 `slak` is not a valid `kind` for [[channel]] | help: did you mean `slack`?",
+        ],
     );
     check(
         "[[channel]]\nid = \"mail\"\nkind = \"email\"\nsmtp_host = \"127.0.0.1\"\nfrom = \"a@example.com\"\nwebhook = \"x\"\n",
@@ -261,22 +347,33 @@ fn channel_kinds_and_settings() {
 
 #[test]
 fn check_shape() {
-    let service = format!("{TEAM}[[service]]\nid = \"wiki\"\ntier = 3\nowner = \"ops\"\nrto = \"1d\"\n");
+    let service =
+        format!("{TEAM}[[service]]\nid = \"wiki\"\ntier = 3\nowner = \"ops\"\nrto = \"1d\"\n");
     check(
         &format!("{service}[[service.check]]\nkind = \"http\"\n"),
-        &["error missing-field c.toml:8:1 missing field `url` in [[service.check]] | help: add `url = \"https://shop.example.com/health\"`"],
+        &[
+            "error missing-field c.toml:8:1 missing field `url` in [[service.check]] | help: add `url = \"https://shop.example.com/health\"`",
+        ],
     );
     check(
-        &format!("{service}[[service.check]]\nkind = \"tcp\"\ntarget = \"127.0.0.1:5432\"\ninterval = \"10s\"\ntimeout = \"30s\"\n"),
-        &["error timeout-exceeds-interval c.toml:12:11 the timeout (30s) is longer than the interval (10s) | help: a check never has two runs in flight: make the timeout at most the interval"],
+        &format!(
+            "{service}[[service.check]]\nkind = \"tcp\"\ntarget = \"127.0.0.1:5432\"\ninterval = \"10s\"\ntimeout = \"30s\"\n"
+        ),
+        &[
+            "error timeout-exceeds-interval c.toml:12:11 the timeout (30s) is longer than the interval (10s) | help: a check never has two runs in flight: make the timeout at most the interval",
+        ],
     );
     check(
         &format!("{service}[[service.check]]\nkind = \"heartbeat\"\n"),
-        &["error missing-field c.toml:8:1 missing field `period` in [[service.check]] | help: add `period = \"1h\" (or `schedule = \"0 2 * * *\"`)`"],
+        &[
+            "error missing-field c.toml:8:1 missing field `period` in [[service.check]] | help: add `period = \"1h\" (or `schedule = \"0 2 * * *\"`)`",
+        ],
     );
     check(
         &format!("{service}[[service.check]]\nkind = \"command\"\n"),
-        &["error missing-field c.toml:8:1 missing field `command` in [[service.check]] | help: add `command = [\"/usr/local/bin/check-backup\", \"--quiet\"]`"],
+        &[
+            "error missing-field c.toml:8:1 missing field `command` in [[service.check]] | help: add `command = [\"/usr/local/bin/check-backup\", \"--quiet\"]`",
+        ],
     );
 }
 
@@ -291,11 +388,15 @@ fn notify_targets() {
     );
     check(
         "[[escalation]]\nid = \"e\"\nlevels = [{ after = \"0m\", notify = [\"teem:ops\"] }]\n",
-        &["error bad-target c.toml:3:37 `teem` is not a kind of notify target | help: did you mean `team:ops`?"],
+        &[
+            "error bad-target c.toml:3:37 `teem` is not a kind of notify target | help: did you mean `team:ops`?",
+        ],
     );
     check(
         "[[escalation]]\nid = \"e\"\n",
-        &["error missing-field c.toml:1:1 missing field `levels` in [[escalation]] | help: add `levels = [{ after = \"0m\", notify = [\"team:platform\"] }]`"],
+        &[
+            "error missing-field c.toml:1:1 missing field `levels` in [[escalation]] | help: add `levels = [{ after = \"0m\", notify = [\"team:platform\"] }]`",
+        ],
     );
 }
 
@@ -303,12 +404,19 @@ fn notify_targets() {
 fn duplicate_ids_point_at_both() {
     check(
         &format!("{TEAM}[[team]]\nid = \"ops\"\n"),
-        &["error duplicate-id c.toml:4:6 team id `ops` is used twice | help: give each team its own id"],
+        &[
+            "error duplicate-id c.toml:4:6 team id `ops` is used twice | help: give each team its own id",
+        ],
     );
-    let service = format!("{TEAM}[[service]]\nid = \"wiki\"\ntier = 3\nowner = \"ops\"\nrto = \"1d\"\n");
+    let service =
+        format!("{TEAM}[[service]]\nid = \"wiki\"\ntier = 3\nowner = \"ops\"\nrto = \"1d\"\n");
     check(
-        &format!("{service}[[service.check]]\nkind = \"tcp\"\ntarget = \"127.0.0.1:1\"\n[[service.check]]\nid = \"wiki-tcp\"\nkind = \"tcp\"\ntarget = \"127.0.0.1:2\"\n"),
-        &["error duplicate-id c.toml:12:6 check id `wiki-tcp` is used twice | help: give each check its own id"],
+        &format!(
+            "{service}[[service.check]]\nkind = \"tcp\"\ntarget = \"127.0.0.1:1\"\n[[service.check]]\nid = \"wiki-tcp\"\nkind = \"tcp\"\ntarget = \"127.0.0.1:2\"\n"
+        ),
+        &[
+            "error duplicate-id c.toml:12:6 check id `wiki-tcp` is used twice | help: give each check its own id",
+        ],
     );
 }
 
@@ -316,10 +424,15 @@ fn duplicate_ids_point_at_both() {
 fn organization_defined_twice_across_files() {
     check_files(
         &[
-            ("conf/c.toml", "include = [\"more.toml\"]\n[organization]\nname = \"A\"\n"),
+            (
+                "conf/c.toml",
+                "include = [\"more.toml\"]\n[organization]\nname = \"A\"\n",
+            ),
             ("conf/more.toml", "[organization]\nname = \"B\"\n"),
         ],
-        &["error duplicate-table conf/more.toml:1:1 [organization] is defined more than once | help: keep one [organization], in the root config file"],
+        &[
+            "error duplicate-table conf/more.toml:1:1 [organization] is defined more than once | help: keep one [organization], in the root config file",
+        ],
     );
 }
 
@@ -346,17 +459,27 @@ fn dangling_references_of_every_kind() {
 
 #[test]
 fn includes_by_glob_and_dangling_includes() {
-    let service = |id: &str| format!("[[service]]\nid = \"{id}\"\ntier = 3\nowner = \"ops\"\nrto = \"1d\"\n");
+    let service =
+        |id: &str| format!("[[service]]\nid = \"{id}\"\ntier = 3\nowner = \"ops\"\nrto = \"1d\"\n");
     check_files(
         &[
-            ("cfg/continuo.toml", &format!("include = [\"services/*.toml\"]\n{TEAM}")),
+            (
+                "cfg/continuo.toml",
+                &format!("include = [\"services/*.toml\"]\n{TEAM}"),
+            ),
             ("cfg/services/a.toml", &service("a")),
-            ("cfg/services/b.toml", &format!("{}depends_on = [\"a\"]\n", service("b"))),
+            (
+                "cfg/services/b.toml",
+                &format!("{}depends_on = [\"a\"]\n", service("b")),
+            ),
         ],
         &[],
     );
     check_files(
-        &[("cfg/continuo.toml", "include = [\"services/*.toml\", \"risks.toml\"]\n")],
+        &[(
+            "cfg/continuo.toml",
+            "include = [\"services/*.toml\", \"risks.toml\"]\n",
+        )],
         &[
             "error dangling-include cfg/continuo.toml:1:12 include `services/*.toml` matches no file | help: paths are relative to the file that includes them; check the path or remove the entry",
             "error dangling-include cfg/continuo.toml:1:31 include `risks.toml` matches no file | help: paths are relative to the file that includes them; check the path or remove the entry",
@@ -367,43 +490,81 @@ fn includes_by_glob_and_dangling_includes() {
 #[test]
 fn unreadable_root_file() {
     let outcome = load(Path::new("missing.toml"), &Files(BTreeMap::new()), &env);
-    let messages: Vec<String> = outcome.diagnostics.iter().map(|d| format!("{} {}", d.code, d.message.en)).collect();
-    assert_eq!(messages, ["unreadable-file cannot read config file `missing.toml`: No such file or directory"]);
+    let messages: Vec<String> = outcome
+        .diagnostics
+        .iter()
+        .map(|d| format!("{} {}", d.code, d.message.en))
+        .collect();
+    assert_eq!(
+        messages,
+        ["unreadable-file cannot read config file `missing.toml`: No such file or directory"]
+    );
     assert!(outcome.diagnostics.iter().all(|d| d.loc.is_none()));
     assert!(outcome.catalog.is_some_and(|c| c.services.is_empty()));
 }
 
 #[test]
 fn dependency_cycles_print_the_cycle() {
-    let svc = |id: &str, deps: &str| format!("[[service]]\nid = \"{id}\"\ntier = 3\nowner = \"ops\"\nrto = \"1d\"\ndepends_on = [{deps}]\n");
+    let svc = |id: &str, deps: &str| {
+        format!(
+            "[[service]]\nid = \"{id}\"\ntier = 3\nowner = \"ops\"\nrto = \"1d\"\ndepends_on = [{deps}]\n"
+        )
+    };
     check(
-        &format!("{TEAM}{}{}{}", svc("a", "\"b\""), svc("b", "\"c\""), svc("c", "\"a\"")),
-        &["error cycle c.toml:20:15 dependency cycle: a -> b -> c -> a | help: services in a cycle can never be restored one after the other; remove one of these dependencies"],
+        &format!(
+            "{TEAM}{}{}{}",
+            svc("a", "\"b\""),
+            svc("b", "\"c\""),
+            svc("c", "\"a\"")
+        ),
+        &[
+            "error cycle c.toml:20:15 dependency cycle: a -> b -> c -> a | help: services in a cycle can never be restored one after the other; remove one of these dependencies",
+        ],
     );
     check(
         &format!("{TEAM}{}", svc("a", "\"a\"")),
-        &["error cycle c.toml:8:15 dependency cycle: a -> a | help: services in a cycle can never be restored one after the other; remove one of these dependencies"],
+        &[
+            "error cycle c.toml:8:15 dependency cycle: a -> a | help: services in a cycle can never be restored one after the other; remove one of these dependencies",
+        ],
     );
 }
 
 #[test]
 fn rto_longer_than_mtpd_is_an_error() {
     check(
-        &format!("{TEAM}[[service]]\nid = \"wiki\"\ntier = 3\nowner = \"ops\"\nrto = \"1d\"\nmtpd = \"4h\"\n"),
-        &["error rto-exceeds-mtpd c.toml:7:7 the RTO of `wiki` (1d) is longer than its MTPD (4h) | help: the recovery time objective must fit within the maximum tolerable period of disruption"],
+        &format!(
+            "{TEAM}[[service]]\nid = \"wiki\"\ntier = 3\nowner = \"ops\"\nrto = \"1d\"\nmtpd = \"4h\"\n"
+        ),
+        &[
+            "error rto-exceeds-mtpd c.toml:7:7 the RTO of `wiki` (1d) is longer than its MTPD (4h) | help: the recovery time objective must fit within the maximum tolerable period of disruption",
+        ],
     );
 }
 
 #[test]
 fn warning_rto_shorter_than_a_hard_dependency() {
-    let svc = |id: &str, rto: &str, deps: &str| format!("[[service]]\nid = \"{id}\"\ntier = 3\nowner = \"ops\"\nrto = \"{rto}\"\ndepends_on = [{deps}]\n");
+    let svc = |id: &str, rto: &str, deps: &str| {
+        format!(
+            "[[service]]\nid = \"{id}\"\ntier = 3\nowner = \"ops\"\nrto = \"{rto}\"\ndepends_on = [{deps}]\n"
+        )
+    };
     check(
-        &format!("{TEAM}{}{}", svc("shop", "15m", "\"db\""), svc("db", "1h", "")),
-        &["warning rto-shorter-than-dependency c.toml:7:7 `shop` has an RTO of 15m, but it depends on `db` whose RTO is 1h | help: `shop` cannot be back before `db`: shorten the RTO of `db`, lengthen that of `shop`, or make the dependency `kind = \"soft\"` if `shop` works without it"],
+        &format!(
+            "{TEAM}{}{}",
+            svc("shop", "15m", "\"db\""),
+            svc("db", "1h", "")
+        ),
+        &[
+            "warning rto-shorter-than-dependency c.toml:7:7 `shop` has an RTO of 15m, but it depends on `db` whose RTO is 1h | help: `shop` cannot be back before `db`: shorten the RTO of `db`, lengthen that of `shop`, or make the dependency `kind = \"soft\"` if `shop` works without it",
+        ],
     );
     // A soft dependency does not hold the service back.
     check(
-        &format!("{TEAM}{}{}", svc("shop", "15m", "{ service = \"db\", kind = \"soft\" }"), svc("db", "1h", "")),
+        &format!(
+            "{TEAM}{}{}",
+            svc("shop", "15m", "{ service = \"db\", kind = \"soft\" }"),
+            svc("db", "1h", "")
+        ),
         &[],
     );
 }
@@ -411,12 +572,20 @@ fn warning_rto_shorter_than_a_hard_dependency() {
 #[test]
 fn warnings_for_unmonitored_and_non_redundant_critical_services() {
     let svc = |id: &str, tier: u8, deps: &str, extra: &str| {
-        format!("[[service]]\nid = \"{id}\"\ntier = {tier}\nowner = \"ops\"\nrto = \"1h\"\ndepends_on = [{deps}]\n{extra}")
+        format!(
+            "[[service]]\nid = \"{id}\"\ntier = {tier}\nowner = \"ops\"\nrto = \"1h\"\ndepends_on = [{deps}]\n{extra}"
+        )
     };
     let redundant = "[[service.endpoint]]\nurl = \"http://127.0.0.1:1\"\n[[service.endpoint]]\nurl = \"http://127.0.0.1:2\"\nrole = \"backup\"\n[[service.check]]\nkind = \"tcp\"\ntarget = \"127.0.0.1:1\"\n";
     check(
-        &format!("{TEAM}{}{}", svc("shop", 1, "\"db\"", redundant), svc("db", 3, "", "")),
-        &["warning single-point-of-failure c.toml:18:6 `db` has no backup endpoint and tier 1-2 services depend on it (`shop`): a single point of failure | help: add a [[service.endpoint]] with role = \"backup\", or record the accepted risk in a [[risk]] with mitigations"],
+        &format!(
+            "{TEAM}{}{}",
+            svc("shop", 1, "\"db\"", redundant),
+            svc("db", 3, "", "")
+        ),
+        &[
+            "warning single-point-of-failure c.toml:18:6 `db` has no backup endpoint and tier 1-2 services depend on it (`shop`): a single point of failure | help: add a [[service.endpoint]] with role = \"backup\", or record the accepted risk in a [[risk]] with mitigations",
+        ],
     );
     check(
         &format!("{TEAM}{}", svc("shop", 1, "", "")),
@@ -431,19 +600,34 @@ fn warnings_for_unmonitored_and_non_redundant_critical_services() {
 fn warning_for_critical_risk_without_mitigations() {
     check(
         "[[risk]]\nid = \"ransomware\"\ntitle = \"Ransomware\"\nlikelihood = 3\nimpact = 5\n",
-        &["warning unmitigated-risk c.toml:2:6 risk `ransomware` scores 15 (likelihood 3 x impact 5) and has no mitigations | help: list what reduces it: `mitigations = [\"offline immutable backups\", ...]`"],
+        &[
+            "warning unmitigated-risk c.toml:2:6 risk `ransomware` scores 15 (likelihood 3 x impact 5) and has no mitigations | help: list what reduces it: `mitigations = [\"offline immutable backups\", ...]`",
+        ],
     );
-    check("[[risk]]\nid = \"r\"\ntitle = \"R\"\nlikelihood = 3\nimpact = 5\nmitigations = [\"backups\"]\n", &[]);
-    check("[[risk]]\nid = \"r\"\ntitle = \"R\"\nlikelihood = 2\nimpact = 5\n", &[]);
+    check(
+        "[[risk]]\nid = \"r\"\ntitle = \"R\"\nlikelihood = 3\nimpact = 5\nmitigations = [\"backups\"]\n",
+        &[],
+    );
+    check(
+        "[[risk]]\nid = \"r\"\ntitle = \"R\"\nlikelihood = 2\nimpact = 5\n",
+        &[],
+    );
 }
 
 #[test]
 fn warning_for_missing_runbook() {
-    let toml = format!("{TEAM}[[service]]\nid = \"wiki\"\ntier = 3\nowner = \"ops\"\nrto = \"1d\"\nrunbook = \"runbooks/wiki.md\"\n");
-    check_files(&[("etc/c.toml", &toml), ("etc/runbooks/wiki.md", "# Wiki")], &[]);
+    let toml = format!(
+        "{TEAM}[[service]]\nid = \"wiki\"\ntier = 3\nowner = \"ops\"\nrto = \"1d\"\nrunbook = \"runbooks/wiki.md\"\n"
+    );
+    check_files(
+        &[("etc/c.toml", &toml), ("etc/runbooks/wiki.md", "# Wiki")],
+        &[],
+    );
     check_files(
         &[("etc/c.toml", &toml)],
-        &["warning missing-runbook etc/c.toml:4:6 the runbook of `wiki` (`runbooks/wiki.md`) does not exist | help: runbook paths are relative to the config file that declares the service"],
+        &[
+            "warning missing-runbook etc/c.toml:4:6 the runbook of `wiki` (`runbooks/wiki.md`) does not exist | help: runbook paths are relative to the config file that declares the service",
+        ],
     );
 }
 
@@ -471,7 +655,12 @@ fn four_mistakes_four_diagnostics_in_one_run() {
 #[test]
 fn diagnostics_exist_in_dutch() {
     let found = diagnose_in(
-        &[("c.toml", &format!("{TEAM}[[service]]\nid = \"wiki\"\ntierr = 3\ntier = 3\nowner = \"ops\"\nrto = \"15 minuten\"\n"))],
+        &[(
+            "c.toml",
+            &format!(
+                "{TEAM}[[service]]\nid = \"wiki\"\ntierr = 3\ntier = 3\nowner = \"ops\"\nrto = \"15 minuten\"\n"
+            ),
+        )],
         Lang::Nl,
     );
     assert_eq!(

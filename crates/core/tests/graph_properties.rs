@@ -1,9 +1,9 @@
 //! Property tests for the dependency-graph analyses, over random acyclic catalogs.
 
+use continuo_core::HumanDuration;
 use continuo_core::analysis::{Graph, bia};
 use continuo_core::diag::{FileId, Loc};
 use continuo_core::model::*;
-use continuo_core::HumanDuration;
 use proptest::prelude::*;
 use std::collections::BTreeSet;
 
@@ -59,7 +59,11 @@ fn catalog(specs: &[Spec]) -> Catalog {
                     .filter(|(d, _)| *d < i && seen.insert(*d))
                     .map(|&(d, hard)| Dependency {
                         service: id(format!("s{d}")),
-                        kind: if hard { DependencyKind::Hard } else { DependencyKind::Soft },
+                        kind: if hard {
+                            DependencyKind::Hard
+                        } else {
+                            DependencyKind::Soft
+                        },
                     })
                     .collect(),
                 endpoints,
@@ -79,7 +83,12 @@ fn catalog(specs: &[Spec]) -> Catalog {
 
 fn specs() -> impl Strategy<Value = Vec<Spec>> {
     prop::collection::vec(
-        (1u8..=4, 1u64..=600, any::<bool>(), prop::collection::vec((0usize..30, any::<bool>()), 0..4)),
+        (
+            1u8..=4,
+            1u64..=600,
+            any::<bool>(),
+            prop::collection::vec((0usize..30, any::<bool>()), 0..4),
+        ),
         1..30,
     )
     .prop_map(|raw| {
@@ -224,9 +233,24 @@ fn dependency_inherits_the_urgency_of_what_needs_it() {
     // s0 is tier 4 but tier-1 s2 hard-depends on it: s0 must be restored first; s1 (tier 3,
     // independent) comes after s2.
     let specs = vec![
-        Spec { tier: 4, rto_minutes: 240, redundant: true, deps: vec![] },
-        Spec { tier: 3, rto_minutes: 60, redundant: true, deps: vec![] },
-        Spec { tier: 1, rto_minutes: 15, redundant: true, deps: vec![(0, true)] },
+        Spec {
+            tier: 4,
+            rto_minutes: 240,
+            redundant: true,
+            deps: vec![],
+        },
+        Spec {
+            tier: 3,
+            rto_minutes: 60,
+            redundant: true,
+            deps: vec![],
+        },
+        Spec {
+            tier: 1,
+            rto_minutes: 15,
+            redundant: true,
+            deps: vec![(0, true)],
+        },
     ];
     let catalog = catalog(&specs);
     assert_eq!(Graph::new(&catalog).priority_order(), vec![0, 2, 1]);
@@ -235,9 +259,24 @@ fn dependency_inherits_the_urgency_of_what_needs_it() {
 #[test]
 fn soft_dependents_are_degraded_not_impacted() {
     let specs = vec![
-        Spec { tier: 3, rto_minutes: 60, redundant: true, deps: vec![] },
-        Spec { tier: 1, rto_minutes: 15, redundant: true, deps: vec![(0, false)] },
-        Spec { tier: 1, rto_minutes: 15, redundant: true, deps: vec![(0, true)] },
+        Spec {
+            tier: 3,
+            rto_minutes: 60,
+            redundant: true,
+            deps: vec![],
+        },
+        Spec {
+            tier: 1,
+            rto_minutes: 15,
+            redundant: true,
+            deps: vec![(0, false)],
+        },
+        Spec {
+            tier: 1,
+            rto_minutes: 15,
+            redundant: true,
+            deps: vec![(0, true)],
+        },
     ];
     let catalog = catalog(&specs);
     let graph = Graph::new(&catalog);
