@@ -31,52 +31,114 @@ pub fn summary(catalog: &Catalog, sources: &SourceMap, lang: Lang) -> String {
     );
     let tiers: Vec<String> = (1..=4)
         .map(|t| {
-            let n = catalog.services.iter().filter(|s| s.tier.value.0 == t).count();
+            let n = catalog
+                .services
+                .iter()
+                .filter(|s| s.tier.value.0 == t)
+                .count();
             format!("tier {t}: {n}")
         })
         .collect();
     let row = |label: Text, count: usize, detail: String| {
-        let detail = if detail.is_empty() { String::new() } else { format!("  ({detail})") };
+        let detail = if detail.is_empty() {
+            String::new()
+        } else {
+            format!("  ({detail})")
+        };
         format!("  {:<22}{count:>4}{detail}\n", label.get(lang))
     };
-    out.push_str(&row(tr!("services", "diensten"), catalog.services.len(), tiers.join(", ")));
+    out.push_str(&row(
+        tr!("services", "diensten"),
+        catalog.services.len(),
+        tiers.join(", "),
+    ));
     let checks: Vec<_> = catalog.services.iter().flat_map(|s| &s.checks).collect();
     let kinds: Vec<String> = CheckKind::ALL
         .iter()
         .filter_map(|(name, kind)| {
-            let n = checks.iter().filter(|c| c.kind == *kind).count();
+            let n = checks.iter().filter(|c| c.kind() == *kind).count();
             (n > 0).then(|| format!("{name} {n}"))
         })
         .collect();
-    out.push_str(&row(tr!("checks", "checks"), checks.len(), kinds.join(", ")));
+    out.push_str(&row(
+        tr!("checks", "checks"),
+        checks.len(),
+        kinds.join(", "),
+    ));
     let endpoints: usize = catalog.services.iter().map(|s| s.endpoints.len()).sum();
     let redundant = catalog.services.iter().filter(|s| s.is_redundant()).count();
     out.push_str(&row(
         tr!("endpoints", "endpoints"),
         endpoints,
-        tr!("{redundant} services redundant", "{redundant} diensten redundant").get(lang).to_string(),
+        tr!(
+            "{redundant} services redundant",
+            "{redundant} diensten redundant"
+        )
+        .get(lang)
+        .to_string(),
     ));
-    out.push_str(&row(tr!("teams", "teams"), catalog.teams.len(), String::new()));
-    out.push_str(&row(tr!("people", "personen"), catalog.persons.len(), String::new()));
-    out.push_str(&row(tr!("on-call schedules", "roosters"), catalog.schedules.len(), String::new()));
-    out.push_str(&row(tr!("escalation policies", "escalatiebeleid"), catalog.escalations.len(), String::new()));
-    out.push_str(&row(tr!("channels", "kanalen"), catalog.channels.len(), String::new()));
-    let levels: Vec<String> = [RiskLevel::Critical, RiskLevel::High, RiskLevel::Medium, RiskLevel::Low]
-        .iter()
-        .filter_map(|level| {
-            let n = catalog.risks.iter().filter(|r| RiskLevel::of(r.score()) == *level).count();
-            (n > 0).then(|| format!("{} {n}", level_text(*level).get(lang)))
-        })
-        .collect();
-    out.push_str(&row(tr!("risks", "risico's"), catalog.risks.len(), levels.join(", ")));
+    out.push_str(&row(
+        tr!("teams", "teams"),
+        catalog.teams.len(),
+        String::new(),
+    ));
+    out.push_str(&row(
+        tr!("people", "personen"),
+        catalog.persons.len(),
+        String::new(),
+    ));
+    out.push_str(&row(
+        tr!("on-call schedules", "roosters"),
+        catalog.schedules.len(),
+        String::new(),
+    ));
+    out.push_str(&row(
+        tr!("escalation policies", "escalatiebeleid"),
+        catalog.escalations.len(),
+        String::new(),
+    ));
+    out.push_str(&row(
+        tr!("channels", "kanalen"),
+        catalog.channels.len(),
+        String::new(),
+    ));
+    let levels: Vec<String> = [
+        RiskLevel::Critical,
+        RiskLevel::High,
+        RiskLevel::Medium,
+        RiskLevel::Low,
+    ]
+    .iter()
+    .filter_map(|level| {
+        let n = catalog
+            .risks
+            .iter()
+            .filter(|r| RiskLevel::of(r.score()) == *level)
+            .count();
+        (n > 0).then(|| format!("{} {n}", level_text(*level).get(lang)))
+    })
+    .collect();
+    out.push_str(&row(
+        tr!("risks", "risico's"),
+        catalog.risks.len(),
+        levels.join(", "),
+    ));
     let graph = continuo_core::analysis::Graph::new(catalog);
     let spofs: Vec<&str> = graph
         .single_points_of_failure()
         .into_iter()
         .map(|(i, _)| graph.service(i).id.value.as_str())
         .collect();
-    let spof_list = if spofs.is_empty() { "-".to_string() } else { spofs.join(", ") };
-    let _ = writeln!(out, "  {:<26}{spof_list}", tr!("single points of failure", "single points of failure").get(lang));
+    let spof_list = if spofs.is_empty() {
+        "-".to_string()
+    } else {
+        spofs.join(", ")
+    };
+    let _ = writeln!(
+        out,
+        "  {:<26}{spof_list}",
+        tr!("single points of failure", "single points of failure").get(lang)
+    );
     out
 }
 
@@ -104,7 +166,7 @@ fn money(amount: f64, currency: &str, lang: Lang) -> String {
     let separator = if lang == Lang::Nl { '.' } else { ',' };
     let mut grouped = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             grouped.push(separator);
         }
         grouped.push(c);
@@ -131,7 +193,13 @@ fn service_cells(bia: &Bia, lang: Lang) -> Vec<Vec<String>> {
                 or_dash(s.mtpd.map(|d| d.to_string())),
                 s.effective_recovery.to_string(),
                 verdict_text(s.recovery_verdict).get(lang).to_string(),
-                if s.spof { tr!("yes", "ja") } else { tr!("no", "nee") }.get(lang).to_string(),
+                if s.spof {
+                    tr!("yes", "ja")
+                } else {
+                    tr!("no", "nee")
+                }
+                .get(lang)
+                .to_string(),
                 or_dash(Some(s.depends_on.join(", "))),
                 or_dash(Some(s.impacted_by.join(", "))),
                 or_dash(s.cost_exposure_rto.map(|c| money(c, &bia.currency, lang))),
@@ -171,18 +239,32 @@ pub fn render(bia: &Bia, format: BiaFormat, lang: Lang, color: bool) -> anyhow::
 }
 
 fn paint(text: &str, code: &str, color: bool) -> String {
-    if color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+    if color {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
 }
 
 fn table(bia: &Bia, lang: Lang, color: bool) -> String {
     let mut out = String::new();
     let title = tr!("Business impact analysis: {name}", "Bedrijfsimpactanalyse: {name}"; name = bia.organization);
     let _ = writeln!(out, "{}\n", paint(title.get(lang), "1", color));
-    let _ = writeln!(out, "{}", tr!("Services in recovery order", "Diensten in herstelvolgorde").get(lang));
+    let _ = writeln!(
+        out,
+        "{}",
+        tr!("Services in recovery order", "Diensten in herstelvolgorde").get(lang)
+    );
     let headers = service_headers(lang);
     let rows = service_cells(bia, lang);
     let widths: Vec<usize> = (0..headers.len())
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).chain([headers[c].chars().count()]).max().unwrap_or(0))
+        .map(|c| {
+            rows.iter()
+                .map(|r| r[c].chars().count())
+                .chain([headers[c].chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let line = |cells: &[String], row: Option<usize>| {
         let mut text = String::new();
@@ -219,21 +301,42 @@ fn table(bia: &Bia, lang: Lang, color: bool) -> String {
     let _ = writeln!(
         out,
         "{}: {}",
-        tr!("Total cost exposure over the declared RTOs", "Totale kosten over de gedeclareerde RTO's").get(lang),
+        tr!(
+            "Total cost exposure over the declared RTOs",
+            "Totale kosten over de gedeclareerde RTO's"
+        )
+        .get(lang),
         money(bia.total_cost_exposure_rto, &bia.currency, lang)
     );
 
     let spofs: Vec<_> = bia.services.iter().filter(|s| s.spof).collect();
-    let _ = writeln!(out, "\n{}", tr!("Single points of failure", "Single points of failure").get(lang));
+    let _ = writeln!(
+        out,
+        "\n{}",
+        tr!("Single points of failure", "Single points of failure").get(lang)
+    );
     if spofs.is_empty() {
         let _ = writeln!(out, "  {}", tr!("none", "geen").get(lang));
     }
     for s in spofs {
         let list = s.spof_for.join(", ");
-        let _ = writeln!(out, "  {:<20} {}", s.id, tr!("threatens {list}", "bedreigt {list}").get(lang));
+        let _ = writeln!(
+            out,
+            "  {:<20} {}",
+            s.id,
+            tr!("threatens {list}", "bedreigt {list}").get(lang)
+        );
     }
 
-    let _ = writeln!(out, "\n{}", tr!("Risk matrix (impact x likelihood)", "Risicomatrix (impact x kans)").get(lang));
+    let _ = writeln!(
+        out,
+        "\n{}",
+        tr!(
+            "Risk matrix (impact x likelihood)",
+            "Risicomatrix (impact x kans)"
+        )
+        .get(lang)
+    );
     let cell_width = bia
         .risk_matrix
         .iter()
@@ -245,26 +348,46 @@ fn table(bia: &Bia, lang: Lang, color: bool) -> String {
     let likelihood = tr!("likelihood", "kans");
     let _ = write!(out, "  {:<10}", tr!("impact", "impact").get(lang));
     for l in 1..=5 {
-        let _ = write!(out, " | {:<cell_width$}", format!("{} {l}", &likelihood.get(lang)[..1].to_uppercase()));
+        let _ = write!(
+            out,
+            " | {:<cell_width$}",
+            format!("{} {l}", &likelihood.get(lang)[..1].to_uppercase())
+        );
     }
     out.push('\n');
     for i in (1..=5).rev() {
         let _ = write!(out, "  {:<10}", format!("I {i}"));
         for l in 1..=5 {
             let ids = &bia.risk_matrix[i - 1][l - 1];
-            let text = if ids.is_empty() { ".".to_string() } else { ids.join(",") };
+            let text = if ids.is_empty() {
+                ".".to_string()
+            } else {
+                ids.join(",")
+            };
             let padded = format!("{text:<cell_width$}");
             let code = match RiskLevel::of((i * l) as u8) {
                 RiskLevel::Critical => "31",
                 RiskLevel::High => "33",
                 _ => "0",
             };
-            let _ = write!(out, " | {}", if ids.is_empty() { padded } else { paint(&padded, code, color) });
+            let _ = write!(
+                out,
+                " | {}",
+                if ids.is_empty() {
+                    padded
+                } else {
+                    paint(&padded, code, color)
+                }
+            );
         }
         out.push('\n');
     }
 
-    let _ = writeln!(out, "\n{}", tr!("Risks by score", "Risico's op score").get(lang));
+    let _ = writeln!(
+        out,
+        "\n{}",
+        tr!("Risks by score", "Risico's op score").get(lang)
+    );
     for r in &bia.risks {
         let hits = r.hits.join(", ");
         let _ = writeln!(
@@ -284,7 +407,11 @@ fn markdown(bia: &Bia, lang: Lang) -> String {
     let mut out = String::new();
     let title = tr!("Business impact analysis: {name}", "Bedrijfsimpactanalyse: {name}"; name = bia.organization);
     let _ = writeln!(out, "# {}\n", title.get(lang));
-    let _ = writeln!(out, "## {}\n", tr!("Services in recovery order", "Diensten in herstelvolgorde").get(lang));
+    let _ = writeln!(
+        out,
+        "## {}\n",
+        tr!("Services in recovery order", "Diensten in herstelvolgorde").get(lang)
+    );
     let escape = |s: &str| s.replace('|', "\\|");
     let headers = service_headers(lang);
     let _ = writeln!(out, "| {} |", headers.join(" | "));
@@ -296,20 +423,41 @@ fn markdown(bia: &Bia, lang: Lang) -> String {
     let _ = writeln!(
         out,
         "\n{}: **{}**",
-        tr!("Total cost exposure over the declared RTOs", "Totale kosten over de gedeclareerde RTO's").get(lang),
+        tr!(
+            "Total cost exposure over the declared RTOs",
+            "Totale kosten over de gedeclareerde RTO's"
+        )
+        .get(lang),
         money(bia.total_cost_exposure_rto, &bia.currency, lang)
     );
-    let _ = writeln!(out, "\n## {}\n", tr!("Single points of failure", "Single points of failure").get(lang));
+    let _ = writeln!(
+        out,
+        "\n## {}\n",
+        tr!("Single points of failure", "Single points of failure").get(lang)
+    );
     let mut any = false;
     for s in bia.services.iter().filter(|s| s.spof) {
         any = true;
         let list = s.spof_for.join("`, `");
-        let _ = writeln!(out, "- `{}`: {}", s.id, tr!("threatens `{list}`", "bedreigt `{list}`").get(lang));
+        let _ = writeln!(
+            out,
+            "- `{}`: {}",
+            s.id,
+            tr!("threatens `{list}`", "bedreigt `{list}`").get(lang)
+        );
     }
     if !any {
         let _ = writeln!(out, "{}", tr!("None.", "Geen.").get(lang));
     }
-    let _ = writeln!(out, "\n## {}\n", tr!("Risk matrix (impact x likelihood)", "Risicomatrix (impact x kans)").get(lang));
+    let _ = writeln!(
+        out,
+        "\n## {}\n",
+        tr!(
+            "Risk matrix (impact x likelihood)",
+            "Risicomatrix (impact x kans)"
+        )
+        .get(lang)
+    );
     let likelihood = tr!("likelihood", "kans");
     let _ = write!(out, "| {} |", tr!("impact", "impact").get(lang));
     for l in 1..=5 {
@@ -324,15 +472,25 @@ fn markdown(bia: &Bia, lang: Lang) -> String {
         }
         out.push('\n');
     }
-    let _ = writeln!(out, "\n## {}\n", tr!("Risks by score", "Risico's op score").get(lang));
+    let _ = writeln!(
+        out,
+        "\n## {}\n",
+        tr!("Risks by score", "Risico's op score").get(lang)
+    );
     let _ = writeln!(
         out,
         "| {} |\n|---|---|---|---|---|",
-        [tr!("score", "score"), tr!("level", "niveau"), tr!("risk", "risico"), tr!("title", "titel"), tr!("hits", "raakt")]
-            .iter()
-            .map(|t| t.get(lang))
-            .collect::<Vec<_>>()
-            .join(" | ")
+        [
+            tr!("score", "score"),
+            tr!("level", "niveau"),
+            tr!("risk", "risico"),
+            tr!("title", "titel"),
+            tr!("hits", "raakt")
+        ]
+        .iter()
+        .map(|t| t.get(lang))
+        .collect::<Vec<_>>()
+        .join(" | ")
     );
     for r in &bia.risks {
         let _ = writeln!(

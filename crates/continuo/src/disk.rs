@@ -14,7 +14,10 @@ impl SourceProvider for Disk {
     fn glob(&self, pattern: &Path) -> Result<Vec<PathBuf>, String> {
         let text = pattern.to_str().ok_or("the pattern is not valid UTF-8")?;
         let paths = glob::glob(text).map_err(|e| e.to_string())?;
-        let mut files: Vec<PathBuf> = paths.filter_map(Result::ok).filter(|p| p.is_file()).collect();
+        let mut files: Vec<PathBuf> = paths
+            .filter_map(Result::ok)
+            .filter(|p| p.is_file())
+            .collect();
         files.sort();
         Ok(files)
     }

@@ -27,7 +27,8 @@ pub fn run(dir: &Path, force: bool, lang: Lang) -> anyhow::Result<ExitCode> {
     for (path, text) in EXAMPLE {
         let target = dir.join(path);
         if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
         }
         std::fs::write(&target, text).with_context(|| format!("writing {}", target.display()))?;
     }

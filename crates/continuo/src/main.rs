@@ -76,7 +76,8 @@ enum Command {
 }
 
 fn parse_lang(text: &str) -> Result<Lang, String> {
-    Lang::from_code(text).ok_or_else(|| format!("`{text}` is not a supported language; use `en` or `nl`"))
+    Lang::from_code(text)
+        .ok_or_else(|| format!("`{text}` is not a supported language; use `en` or `nl`"))
 }
 
 /// The language from `--lang`, else `CONTINUO_LANG`, else the locale variables.
@@ -96,7 +97,9 @@ fn use_color(choice: ColorChoice, stream_is_tty: bool) -> bool {
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => stream_is_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        ColorChoice::Auto => {
+            stream_is_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
     }
 }
 
@@ -129,9 +132,16 @@ fn load(config: &Path) -> LoadOutcome {
     continuo_core::load(config, &disk::Disk, &|name| std::env::var(name).ok())
 }
 
-fn check(config: &Path, deny_warnings: bool, format: DiagnosticFormat, lang: Lang, color: ColorChoice) -> anyhow::Result<ExitCode> {
+fn check(
+    config: &Path,
+    deny_warnings: bool,
+    format: DiagnosticFormat,
+    lang: Lang,
+    color: ColorChoice,
+) -> anyhow::Result<ExitCode> {
     let outcome = load(config);
-    let failed = outcome.diagnostics.has_errors() || (deny_warnings && outcome.diagnostics.warning_count() > 0);
+    let failed = outcome.diagnostics.has_errors()
+        || (deny_warnings && outcome.diagnostics.warning_count() > 0);
     if format == DiagnosticFormat::Json {
         let report = serde_json::json!({
             "valid": !failed,
@@ -143,7 +153,13 @@ fn check(config: &Path, deny_warnings: bool, format: DiagnosticFormat, lang: Lan
         return Ok(ExitCode::from(u8::from(failed)));
     }
     let stderr_color = use_color(color, std::io::stderr().is_terminal());
-    let text = render::diagnostics(&outcome.diagnostics, &outcome.sources, lang, format, stderr_color);
+    let text = render::diagnostics(
+        &outcome.diagnostics,
+        &outcome.sources,
+        lang,
+        format,
+        stderr_color,
+    );
     let mut err = std::io::stderr().lock();
     write!(err, "{text}")?;
     let counts = render::counts(&outcome.diagnostics, lang);
@@ -163,12 +179,20 @@ fn check(config: &Path, deny_warnings: bool, format: DiagnosticFormat, lang: Lan
     if let Some(catalog) = &outcome.catalog {
         print!("{}", bia_output::summary(catalog, &outcome.sources, lang));
     }
-    let ok = tr!("configuration is valid ({counts})", "configuratie is geldig ({counts})");
+    let ok = tr!(
+        "configuration is valid ({counts})",
+        "configuratie is geldig ({counts})"
+    );
     println!("{}", ok.get(lang));
     Ok(ExitCode::SUCCESS)
 }
 
-fn bia(config: &Path, format: bia_output::BiaFormat, lang: Lang, color: ColorChoice) -> anyhow::Result<ExitCode> {
+fn bia(
+    config: &Path,
+    format: bia_output::BiaFormat,
+    lang: Lang,
+    color: ColorChoice,
+) -> anyhow::Result<ExitCode> {
     let outcome = load(config);
     let catalog = match outcome.catalog {
         Some(catalog) if !outcome.diagnostics.has_errors() => catalog,
@@ -176,7 +200,13 @@ fn bia(config: &Path, format: bia_output::BiaFormat, lang: Lang, color: ColorCho
             let stderr_color = use_color(color, std::io::stderr().is_terminal());
             eprint!(
                 "{}",
-                render::diagnostics(&outcome.diagnostics, &outcome.sources, lang, DiagnosticFormat::Human, stderr_color)
+                render::diagnostics(
+                    &outcome.diagnostics,
+                    &outcome.sources,
+                    lang,
+                    DiagnosticFormat::Human,
+                    stderr_color
+                )
             );
             let counts = render::counts(&outcome.diagnostics, lang);
             let message = tr!(
@@ -190,7 +220,8 @@ fn bia(config: &Path, format: bia_output::BiaFormat, lang: Lang, color: ColorCho
     };
     let analysis = continuo_core::analysis::bia(&catalog);
     let stdout_color = use_color(color, std::io::stdout().is_terminal());
-    let text = bia_output::render(&analysis, format, lang, stdout_color).context("rendering the BIA")?;
+    let text =
+        bia_output::render(&analysis, format, lang, stdout_color).context("rendering the BIA")?;
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
     Ok(ExitCode::SUCCESS)

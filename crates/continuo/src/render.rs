@@ -43,7 +43,9 @@ impl miette::Diagnostic for Rendered {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
@@ -126,11 +128,20 @@ fn human(d: &Diagnostic, sources: &SourceMap, lang: Lang, color: bool) -> String
 fn short(d: &Diagnostic, sources: &SourceMap, lang: Lang) -> String {
     let severity = severity_word(d.severity, lang);
     let mut out = match &d.loc {
-        Some(loc) => format!("{}: {severity}[{}]: {}\n", sources.position(loc), d.code, d.message.get(lang)),
+        Some(loc) => format!(
+            "{}: {severity}[{}]: {}\n",
+            sources.position(loc),
+            d.code,
+            d.message.get(lang)
+        ),
         None => format!("{severity}[{}]: {}\n", d.code, d.message.get(lang)),
     };
     for related in &d.related {
-        out.push_str(&format!("  {}: {}\n", sources.position(&related.loc), related.label.get(lang)));
+        out.push_str(&format!(
+            "  {}: {}\n",
+            sources.position(&related.loc),
+            related.label.get(lang)
+        ));
     }
     if let Some(help) = &d.help {
         out.push_str(&format!("  help: {}\n", help.get(lang)));
@@ -174,7 +185,13 @@ pub fn json(diagnostics: &Diagnostics, sources: &SourceMap, lang: Lang) -> serde
 }
 
 /// All diagnostics, sorted by place, in the chosen format (JSON is handled by the caller).
-pub fn diagnostics(diagnostics: &Diagnostics, sources: &SourceMap, lang: Lang, format: DiagnosticFormat, color: bool) -> String {
+pub fn diagnostics(
+    diagnostics: &Diagnostics,
+    sources: &SourceMap,
+    lang: Lang,
+    format: DiagnosticFormat,
+    color: bool,
+) -> String {
     diagnostics
         .sorted()
         .into_iter()
@@ -183,7 +200,11 @@ pub fn diagnostics(diagnostics: &Diagnostics, sources: &SourceMap, lang: Lang, f
             _ => human(d, sources, lang, color),
         })
         .collect::<Vec<_>>()
-        .join(if format == DiagnosticFormat::Short { "" } else { "\n" })
+        .join(if format == DiagnosticFormat::Short {
+            ""
+        } else {
+            "\n"
+        })
 }
 
 /// `2 errors, 1 warning` in the chosen language.

@@ -88,8 +88,11 @@ enum Expected {
     String,
     Integer,
     Number,
+    Boolean,
     Duration,
     StringList,
+    StringMap,
+    IntegerList,
     Table,
     TableList,
     Setting,
@@ -103,6 +106,9 @@ impl Expected {
             Expected::Number => ("a number", "een getal"),
             Expected::Duration => ("a duration such as \"15m\"", "een duur zoals \"15m\""),
             Expected::StringList => ("an array of strings", "een lijst van teksten"),
+            Expected::StringMap => ("a table of strings", "een tabel van teksten"),
+            Expected::IntegerList => ("an array of integers", "een lijst van gehele getallen"),
+            Expected::Boolean => ("a boolean (true or false)", "een boolean (true of false)"),
             Expected::Table => ("a table", "een tabel"),
             Expected::TableList => ("an array of tables", "een lijst van tabellen"),
             Expected::Setting => (
@@ -1257,77 +1263,219 @@ impl<'a> Decoder<'a> {
         }
     }
 
+    /// Reads the `kind` of a table without reporting anything, to choose its fields.
+    fn peek_kind<T: Copy>(value: &Value<'_>, options: &[(&'static str, T)]) -> Option<T> {
+        let DeValue::Table(table) = value.get_ref() else {
+            return None;
+        };
+        let name = table
+            .iter()
+            .find(|(k, _)| k.get_ref().as_ref() == "kind")
+            .and_then(|(_, v)| v.get_ref().as_str())?;
+        options.iter().find(|(n, _)| *n == name).map(|(_, k)| *k)
+    }
+
+    /// Opens a table whose known fields depend on its kind. With an unknown kind only the
+    /// kind is reported, since every other field would look unknown.
+    fn open_by_kind<'t, 'i>(
+        &mut self,
+        what: &'static str,
+        value: &'t Value<'i>,
+        known: Option<Vec<&str>>,
+    ) -> Option<Fields<'t, 'i>> {
+        match (known, value.get_ref()) {
+            (Some(known), _) => self.open(what, value, &known),
+            (None, DeValue::Table(table)) => Some(Fields {
+                what,
+                table,
+                span: value.span(),
+            }),
+            (None, _) => self.open(what, value, &[]),
+        }
+    }
+
+    fn boolean(&mut self, fields: &Fields<'_, '_>, key: &str) -> Option<bool> {
+        let value = fields.get(key)?;
+        match value.get_ref() {
+            DeValue::Boolean(b) => Some(*b),
+            _ => {
+                self.wrong_type(fields, key, value, Expected::Boolean);
+                None
+            }
+        }
+    }
+
+    /// A table of strings, such as request headers.
+    fn string_map(&mut self, fields: &Fields<'_, '_>, key: &str) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        let Some(value) = fields.get(key) else {
+            return out;
+        };
+        let DeValue::Table(table) = value.get_ref() else {
+            self.wrong_type(fields, key, value, Expected::StringMap);
+            return out;
+        };
+        for (k, v) in table.iter() {
+            match v.get_ref() {
+                DeValue::String(text) => {
+                    if let Some(text) = self.interpolate(text, v.span()) {
+                        out.insert(k.get_ref().to_string(), text);
+                    }
+                }
+                _ => self.wrong_type(fields, key, v, Expected::StringMap),
+            }
+        }
+        out
+    }
+
+    /// An array of integers within a range, such as HTTP status codes.
+    fn integer_list(
+        &mut self,
+        fields: &Fields<'_, '_>,
+        key: &str,
+        range: RangeInclusive<i64>,
+    ) -> Vec<i64> {
+        let Some(value) = fields.get(key) else {
+            return Vec::new();
+        };
+        let items: Vec<&Value<'_>> = match value.get_ref() {
+            DeValue::Array(items) => items.iter().collect(),
+            DeValue::Integer(_) => vec![value],
+            _ => {
+                self.wrong_type(fields, key, value, Expected::IntegerList);
+                return Vec::new();
+            }
+        };
+        let mut out = Vec::new();
+        for item in items {
+            let parsed = match item.get_ref() {
+                DeValue::Integer(raw) => i64::from_str_radix(raw.as_str(), raw.radix()).ok(),
+                _ => {
+                    self.wrong_type(fields, key, item, Expected::IntegerList);
+                    continue;
+                }
+            };
+            match parsed {
+                Some(n) if range.contains(&n) => out.push(n),
+                _ => {
+                    let (lo, hi, what) = (range.start(), range.end(), fields.what);
+                    self.error(
+                        "out-of-range",
+                        item.span(),
+                        tr!(
+                            "`{key}` in {what} must hold numbers between {lo} and {hi}",
+                            "`{key}` in {what} moet getallen tussen {lo} en {hi} bevatten"
+                        ),
+                        tr!("out of range", "buiten bereik"),
+                    );
+                }
+            }
+        }
+        out
+    }
+
+    /// Requires a string field and checks it looks like `host:port`.
+    fn host_port(&mut self, fields: &Fields<'_, '_>, key: &str) -> Option<Located<String>> {
+        let target = self.required_string(fields, key, "\"127.0.0.1:5432\"")?;
+        let ok = target.value.rsplit_once(':').is_some_and(|(host, port)| {
+            !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
+        });
+        if !ok {
+            let v = &target.value;
+            self.diags.push(
+                Diagnostic::error(
+                    "bad-target",
+                    target.loc.clone(),
+                    tr!(
+                        "`{v}` is not a host and port",
+                        "`{v}` is geen host en poort"
+                    ),
+                    tr!("expected host:port", "verwacht host:poort"),
+                )
+                .with_help(tr!(
+                    "write e.g. \"127.0.0.1:5432\" or \"db.internal:5432\"",
+                    "schrijf bijv. \"127.0.0.1:5432\" of \"db.internal:5432\""
+                )),
+            );
+            return None;
+        }
+        Some(target)
+    }
+
     fn check(&mut self, value: &Value<'_>, service: &str, index: usize) -> Option<Check> {
-        /// Kind-specific settings, validated by the probe that runs them.
-        const SETTINGS: [&str; 16] = [
-            "method",
-            "headers",
-            "body",
-            "expect",
-            "follow_redirects",
-            "ca_file",
-            "tls_skip_verify",
-            "send",
-            "record_type",
-            "resolver",
-            "period",
-            "schedule",
-            "grace",
-            "timezone",
-            "max_output",
-            "locations",
-        ];
+        let kind = Self::peek_kind(value, &CheckKind::ALL);
+        let specific: &[&str] = match kind {
+            Some(CheckKind::Http) => &[
+                "url",
+                "method",
+                "headers",
+                "body",
+                "follow_redirects",
+                "ca_file",
+                "tls_insecure_skip_verify",
+                "expect",
+            ],
+            Some(CheckKind::Tcp) => &["target", "send", "expect_reply"],
+            Some(CheckKind::Dns) => &["name", "record_type", "resolver", "expect"],
+            Some(CheckKind::Tls) => &["target", "server_name", "ca_file", "cert_valid_for"],
+            Some(CheckKind::Icmp) => &["host"],
+            Some(CheckKind::Command) => &["command", "success_exit_codes", "max_output"],
+            Some(CheckKind::Heartbeat) => &["uuid", "period", "schedule", "timezone", "grace"],
+            None => &[],
+        };
         let mut known = vec![
             "id",
             "kind",
-            "target",
-            "url",
-            "command",
             "interval",
             "timeout",
             "fail_threshold",
             "recover_threshold",
             "quorum",
+            "locations",
         ];
-        known.extend(SETTINGS);
-        let f = self.open("[[service.check]]", value, &known)?;
+        known.extend(specific);
+        let f = self.open_by_kind("[[service.check]]", value, kind.map(|_| known))?;
         if f.get("kind").is_none() {
             self.missing(&f, "kind", "\"http\"");
         }
-        let kind = self.choice(&f, "kind", &CheckKind::ALL);
+        let kind = self.choice(&f, "kind", &CheckKind::ALL)?.value;
         let id = match f.get("id") {
             Some(_) => self.reference(&f, "id"),
             None => {
-                let kind_name = kind.as_ref().map_or("check", |k| k.value.name());
                 let suffix = if index == 0 {
                     String::new()
                 } else {
                     format!("-{}", index + 1)
                 };
                 Some(Located::new(
-                    format!("{service}-{kind_name}{suffix}"),
+                    format!("{service}-{}{suffix}", kind.name()),
                     self.loc(f.span.clone()),
                 ))
             }
         };
-        // `url` is the natural name for HTTP targets; both spellings are accepted.
-        let target = match (f.get("url"), f.get("target")) {
-            (Some(_), _) => self.string(&f, "url"),
-            (None, _) => self.string(&f, "target"),
-        };
-        let command = match f.get("command") {
-            Some(v) if v.get_ref().is_str() => self
-                .string(&f, "command")
-                .map(|c| vec![c.value])
-                .unwrap_or_default(),
-            _ => self
-                .string_list(&f, "command")
-                .into_iter()
-                .map(|c| c.value)
-                .collect(),
-        };
         let interval = self.duration_or(&f, "interval", HumanDuration::from_secs(60));
-        let timeout = self.duration_or(&f, "timeout", HumanDuration::from_secs(10));
+        let timeout = match self.duration(&f, "timeout") {
+            Some(t) => {
+                if t.value > interval && kind != CheckKind::Heartbeat {
+                    let i = interval;
+                    let tv = t.value;
+                    self.diags.push(
+                        Diagnostic::error(
+                            "timeout-exceeds-interval",
+                            t.loc.clone(),
+                            tr!("the timeout ({tv}) is longer than the interval ({i})", "de time-out ({tv}) is langer dan het interval ({i})"),
+                            tr!("longer than the interval", "langer dan het interval"),
+                        )
+                        .with_help(tr!(
+                            "a check never has two runs in flight: make the timeout at most the interval",
+                            "een check heeft nooit twee lopende probes: maak de time-out hoogstens het interval"
+                        )),
+                    );
+                }
+                t.value
+            }
+            None => HumanDuration::from_secs(10).min(interval),
+        };
         let fail_threshold = self
             .integer_in(&f, "fail_threshold", 1..=100)
             .map_or(2, |v| v.value as u32);
@@ -1337,61 +1485,250 @@ impl<'a> Decoder<'a> {
         let quorum = self
             .integer_in(&f, "quorum", 1..=100)
             .map_or(1, |v| v.value as u32);
-        let settings = self.settings(&f, &SETTINGS);
-        let kind = kind?.value;
-        let needs_target = matches!(
-            kind,
-            CheckKind::Http | CheckKind::Tcp | CheckKind::Dns | CheckKind::Tls | CheckKind::Icmp
-        );
-        if needs_target && target.is_none() && f.get("url").is_none() && f.get("target").is_none() {
-            let (key, example) = match kind {
-                CheckKind::Http => ("url", "\"https://shop.example.com/health\""),
-                CheckKind::Dns => ("target", "\"shop.example.com\""),
-                CheckKind::Icmp => ("target", "\"10.0.1.10\""),
-                _ => ("target", "\"10.0.1.10:5432\""),
-            };
-            self.missing(&f, key, example);
-        }
-        if kind == CheckKind::Command && command.is_empty() && f.get("command").is_none() {
-            self.missing(
-                &f,
-                "command",
-                "[\"/usr/local/bin/check-backup\", \"--quiet\"]",
-            );
-        }
-        if kind == CheckKind::Heartbeat && f.get("period").is_none() && f.get("schedule").is_none()
-        {
-            self.missing(&f, "period", "\"1h\" (or `schedule = \"0 2 * * *\"`)");
-        }
-        if timeout.get() > interval.get() && kind != CheckKind::Heartbeat {
-            let (t, i) = (timeout, interval);
-            if let Some(v) = f.get("timeout") {
-                self.error(
-                    "timeout-exceeds-interval",
-                    v.span(),
-                    tr!(
-                        "the timeout ({t}) is longer than the interval ({i})",
-                        "de time-out ({t}) is langer dan het interval ({i})"
-                    ),
-                    tr!("longer than the interval", "langer dan het interval"),
-                )
-                .help = Some(tr!(
-                    "a check never has two runs in flight: make the timeout at most the interval",
-                    "een check heeft nooit twee lopende probes: maak de time-out hoogstens het interval"
-                ));
+        let locations = self
+            .references(&f, "locations")
+            .into_iter()
+            .map(|l| l.value)
+            .collect();
+        let spec = match kind {
+            CheckKind::Http => CheckSpec::Http(self.http_spec(&f)?),
+            CheckKind::Tcp => CheckSpec::Tcp(TcpSpec {
+                target: self.host_port(&f, "target")?,
+                send: self.string(&f, "send").map(|s| s.value),
+                expect_reply: self.string(&f, "expect_reply").map(|s| s.value),
+            }),
+            CheckKind::Dns => {
+                let name = self.required_string(&f, "name", "\"shop.example.com\"");
+                let record_type = self
+                    .choice(&f, "record_type", &RecordType::ALL)
+                    .map_or(RecordType::A, |r| r.value);
+                let resolver = if f.get("resolver").is_some() {
+                    self.host_port(&f, "resolver")
+                } else {
+                    None
+                };
+                let expect = self
+                    .string_list(&f, "expect")
+                    .into_iter()
+                    .map(|e| e.value)
+                    .collect();
+                CheckSpec::Dns(DnsSpec {
+                    name: name?,
+                    record_type,
+                    resolver,
+                    expect,
+                })
             }
-        }
+            CheckKind::Tls => CheckSpec::Tls(TlsSpec {
+                target: self.host_port(&f, "target")?,
+                server_name: self.string(&f, "server_name").map(|s| s.value),
+                ca_file: self.string(&f, "ca_file"),
+                cert_valid_for: self.duration_or(
+                    &f,
+                    "cert_valid_for",
+                    HumanDuration::from_secs(14 * 86_400),
+                ),
+            }),
+            CheckKind::Icmp => CheckSpec::Icmp(IcmpSpec {
+                host: self.required_string(&f, "host", "\"127.0.0.1\"")?,
+            }),
+            CheckKind::Command => {
+                let command: Vec<String> = match f.get("command") {
+                    Some(v) if v.get_ref().is_str() => self
+                        .string(&f, "command")
+                        .map(|c| vec![c.value])
+                        .unwrap_or_default(),
+                    Some(_) => self
+                        .string_list(&f, "command")
+                        .into_iter()
+                        .map(|c| c.value)
+                        .collect(),
+                    None => {
+                        self.missing(
+                            &f,
+                            "command",
+                            "[\"/usr/local/bin/check-backup\", \"--quiet\"]",
+                        );
+                        return None;
+                    }
+                };
+                let mut success_exit_codes: Vec<i32> = self
+                    .integer_list(&f, "success_exit_codes", 0..=255)
+                    .into_iter()
+                    .map(|c| c as i32)
+                    .collect();
+                if success_exit_codes.is_empty() {
+                    success_exit_codes.push(0);
+                }
+                let max_output = self
+                    .integer_in(&f, "max_output", 0..=1_048_576)
+                    .map_or(4096, |m| m.value as usize);
+                CheckSpec::Command(CommandSpec {
+                    command,
+                    success_exit_codes,
+                    max_output,
+                })
+            }
+            CheckKind::Heartbeat => CheckSpec::Heartbeat(self.heartbeat_spec(&f)?),
+        };
         Some(Check {
             id: id?,
-            kind,
-            target: target.map(|t| t.value),
-            command,
+            spec,
             interval,
             timeout,
             fail_threshold,
             recover_threshold,
             quorum,
-            settings,
+            locations,
+        })
+    }
+
+    fn http_spec(&mut self, f: &Fields<'_, '_>) -> Option<HttpSpec> {
+        let url = self.required_string(f, "url", "\"https://shop.example.com/health\"");
+        if let Some(u) = &url
+            && !(u.value.starts_with("http://") || u.value.starts_with("https://"))
+        {
+            let v = &u.value;
+            self.diags.push(
+                Diagnostic::error(
+                    "bad-url",
+                    u.loc.clone(),
+                    tr!(
+                        "`{v}` is not an http:// or https:// URL",
+                        "`{v}` is geen http://- of https://-URL"
+                    ),
+                    tr!("not an HTTP URL", "geen HTTP-URL"),
+                )
+                .with_help(tr!(
+                    "write the full URL, e.g. \"https://shop.example.com/health\"",
+                    "schrijf de volledige URL, bijv. \"https://shop.example.com/health\""
+                )),
+            );
+        }
+        let method = self
+            .string(f, "method")
+            .map_or_else(|| "GET".to_string(), |m| m.value.to_ascii_uppercase());
+        let headers = self.string_map(f, "headers");
+        let body = self.string(f, "body").map(|b| b.value);
+        let follow_redirects = match f.get("follow_redirects").map(|v| v.get_ref().is_bool()) {
+            Some(true) => self
+                .boolean(f, "follow_redirects")
+                .map_or(0, |b| if b { 10 } else { 0 }),
+            Some(false) => self
+                .integer_in(f, "follow_redirects", 0..=30)
+                .map_or(0, |n| n.value as u32),
+            None => 0,
+        };
+        let ca_file = self.string(f, "ca_file");
+        let tls_insecure_skip_verify = self.boolean(f, "tls_insecure_skip_verify").unwrap_or(false);
+        let expect = match f.get("expect") {
+            Some(value) => self.http_expect(value)?,
+            None => HttpExpect::default(),
+        };
+        Some(HttpSpec {
+            url: url?,
+            method,
+            headers,
+            body,
+            follow_redirects,
+            ca_file,
+            tls_insecure_skip_verify,
+            expect,
+        })
+    }
+
+    fn http_expect(&mut self, value: &Value<'_>) -> Option<HttpExpect> {
+        let f = self.open(
+            "`expect`",
+            value,
+            &[
+                "status",
+                "body_contains",
+                "body_regex",
+                "json",
+                "headers",
+                "max_latency",
+                "cert_valid_for",
+            ],
+        )?;
+        Some(HttpExpect {
+            status: self
+                .integer_list(&f, "status", 100..=599)
+                .into_iter()
+                .map(|s| s as u16)
+                .collect(),
+            body_contains: self.string(&f, "body_contains").map(|b| b.value),
+            body_regex: self.string(&f, "body_regex"),
+            json: self.string_map(&f, "json"),
+            headers: self.string_map(&f, "headers"),
+            max_latency: self.duration(&f, "max_latency").map(|d| d.value),
+            cert_valid_for: self.duration(&f, "cert_valid_for").map(|d| d.value),
+        })
+    }
+
+    fn heartbeat_spec(&mut self, f: &Fields<'_, '_>) -> Option<HeartbeatSpec> {
+        let uuid = self.required_string(f, "uuid", "\"0f8d4c2e-6a1b-4b7e-9d3c-2a5e8f1b7c40\"");
+        if let Some(u) = &uuid
+            && !is_uuid(&u.value)
+        {
+            let v = &u.value;
+            self.diags.push(
+                Diagnostic::error(
+                    "bad-uuid",
+                    u.loc.clone(),
+                    tr!("`{v}` is not a UUID", "`{v}` is geen UUID"),
+                    tr!("expected a UUID", "verwacht een UUID"),
+                )
+                .with_help(tr!(
+                    "the uuid is the secret part of the ping URL; generate one with `uuidgen`",
+                    "de uuid is het geheime deel van de ping-URL; maak er een met `uuidgen`"
+                )),
+            );
+        }
+        let period = self.duration(f, "period");
+        let schedule = self.string(f, "schedule");
+        match (&period, &schedule) {
+            (Some(_), Some(s)) => {
+                self.diags.push(
+                    Diagnostic::error(
+                        "conflicting-fields",
+                        s.loc.clone(),
+                        tr!(
+                            "a heartbeat has either a `period` or a `schedule`, not both",
+                            "een heartbeat heeft een `period` of een `schedule`, niet allebei"
+                        ),
+                        tr!("conflicts with `period`", "botst met `period`"),
+                    )
+                    .with_help(tr!("remove one of the two", "verwijder een van beide")),
+                );
+            }
+            (None, None) if f.get("period").is_none() && f.get("schedule").is_none() => {
+                self.missing(f, "period", "\"1h\" (or `schedule = \"0 2 * * *\"`)");
+            }
+            _ => {}
+        }
+        let timezone = self.string(f, "timezone");
+        if let Some(tz) = &timezone
+            && jiff::tz::TimeZone::get(&tz.value).is_err()
+        {
+            let v = &tz.value;
+            self.diags.push(Diagnostic::error(
+                "bad-timezone",
+                tz.loc.clone(),
+                tr!(
+                    "`{v}` is not a known time zone",
+                    "`{v}` is geen bekende tijdzone"
+                ),
+                tr!("unknown time zone", "onbekende tijdzone"),
+            ));
+        }
+        let grace = self.duration_or(f, "grace", HumanDuration::from_secs(300));
+        Some(HeartbeatSpec {
+            uuid: uuid?,
+            period: period.map(|p| p.value),
+            schedule,
+            timezone,
+            grace,
         })
     }
 
@@ -1448,6 +1785,16 @@ impl<'a> Decoder<'a> {
             loc: table_loc,
         })
     }
+}
+
+/// `8-4-4-4-12` hexadecimal digits.
+fn is_uuid(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 fn is_time_of_day(text: &str) -> bool {

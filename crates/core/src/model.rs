@@ -424,12 +424,8 @@ impl CheckKind {
 pub struct Check {
     /// Identifier, unique across the catalog (defaults to `<service>-<kind>[-n]`).
     pub id: Id,
-    /// What kind of probe.
-    pub kind: CheckKind,
-    /// URL (http), or `host:port` (tcp, tls), or host (icmp), or name (dns).
-    pub target: Option<String>,
-    /// Command and arguments (command checks).
-    pub command: Vec<String>,
+    /// What to probe and what to expect, by kind.
+    pub spec: CheckSpec,
     /// How often to probe (active checks).
     pub interval: HumanDuration,
     /// How long one probe may take.
@@ -438,12 +434,184 @@ pub struct Check {
     pub fail_threshold: u32,
     /// Consecutive successes before a down check is up again.
     pub recover_threshold: u32,
-    /// Number of locations that must agree before the check is down.
+    /// Number of locations that must see it down before it counts as down.
     pub quorum: u32,
-    /// Kind-specific settings (method, headers, record type, expectations, heartbeat
-    /// period and schedule), kept as written for the probe to validate.
-    #[serde(skip)]
-    pub settings: BTreeMap<String, Located<SettingValue>>,
+    /// Locations that run it; empty means every location.
+    pub locations: Vec<String>,
+}
+
+impl Check {
+    /// The kind of probe.
+    pub fn kind(&self) -> CheckKind {
+        match self.spec {
+            CheckSpec::Http(_) => CheckKind::Http,
+            CheckSpec::Tcp(_) => CheckKind::Tcp,
+            CheckSpec::Dns(_) => CheckKind::Dns,
+            CheckSpec::Tls(_) => CheckKind::Tls,
+            CheckSpec::Icmp(_) => CheckKind::Icmp,
+            CheckSpec::Command(_) => CheckKind::Command,
+            CheckSpec::Heartbeat(_) => CheckKind::Heartbeat,
+        }
+    }
+}
+
+/// Kind-specific settings of a check.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum CheckSpec {
+    /// An HTTP(S) request.
+    Http(HttpSpec),
+    /// A TCP connection, optionally with a send/expect exchange.
+    Tcp(TcpSpec),
+    /// A DNS query.
+    Dns(DnsSpec),
+    /// A TLS handshake and certificate check.
+    Tls(TlsSpec),
+    /// An ICMP echo.
+    Icmp(IcmpSpec),
+    /// A local command.
+    Command(CommandSpec),
+    /// Pings pushed to Continuo.
+    Heartbeat(HeartbeatSpec),
+}
+
+/// An HTTP check.
+#[derive(Clone, Debug, Serialize)]
+pub struct HttpSpec {
+    /// The URL, `http://` or `https://`.
+    pub url: Located<String>,
+    /// Request method.
+    pub method: String,
+    /// Request headers.
+    pub headers: BTreeMap<String, String>,
+    /// Request body.
+    pub body: Option<String>,
+    /// How many redirects to follow (0: none; a redirect is then the response).
+    pub follow_redirects: u32,
+    /// PEM file of extra trusted CA certificates.
+    pub ca_file: Option<Located<String>>,
+    /// Accept any certificate. Named loudly on purpose: it defeats TLS.
+    pub tls_insecure_skip_verify: bool,
+    /// What the response must look like.
+    pub expect: HttpExpect,
+}
+
+/// Expectations on an HTTP response.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct HttpExpect {
+    /// Acceptable status codes; empty means 200-399.
+    pub status: Vec<u16>,
+    /// The body must contain this.
+    pub body_contains: Option<String>,
+    /// The body must match this regular expression.
+    pub body_regex: Option<Located<String>>,
+    /// JSON pointer (RFC 6901) to expected value, compared as text.
+    pub json: BTreeMap<String, String>,
+    /// Header name to a substring its value must contain.
+    pub headers: BTreeMap<String, String>,
+    /// Slower than this is degraded.
+    pub max_latency: Option<HumanDuration>,
+    /// A certificate that expires sooner than this is degraded.
+    pub cert_valid_for: Option<HumanDuration>,
+}
+
+/// A TCP check.
+#[derive(Clone, Debug, Serialize)]
+pub struct TcpSpec {
+    /// `host:port`.
+    pub target: Located<String>,
+    /// Bytes to send after connecting.
+    pub send: Option<String>,
+    /// The reply must contain this.
+    pub expect_reply: Option<String>,
+}
+
+/// DNS record types a check can query.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum RecordType {
+    /// IPv4 address.
+    A,
+    /// IPv6 address.
+    Aaaa,
+    /// Canonical name.
+    Cname,
+    /// Mail exchanger.
+    Mx,
+    /// Name server.
+    Ns,
+    /// Text.
+    Txt,
+}
+
+impl RecordType {
+    /// Every type with its configuration name.
+    pub const ALL: [(&'static str, RecordType); 6] = [
+        ("A", RecordType::A),
+        ("AAAA", RecordType::Aaaa),
+        ("CNAME", RecordType::Cname),
+        ("MX", RecordType::Mx),
+        ("NS", RecordType::Ns),
+        ("TXT", RecordType::Txt),
+    ];
+}
+
+/// A DNS check.
+#[derive(Clone, Debug, Serialize)]
+pub struct DnsSpec {
+    /// The name to query.
+    pub name: Located<String>,
+    /// Record type.
+    pub record_type: RecordType,
+    /// Resolver `ip:port` to ask; the system's when absent.
+    pub resolver: Option<Located<String>>,
+    /// Values that must all be in the answer (empty: any answer will do).
+    pub expect: Vec<String>,
+}
+
+/// A TLS check.
+#[derive(Clone, Debug, Serialize)]
+pub struct TlsSpec {
+    /// `host:port`.
+    pub target: Located<String>,
+    /// Name to verify the certificate for; the host when absent.
+    pub server_name: Option<String>,
+    /// PEM file of extra trusted CA certificates.
+    pub ca_file: Option<Located<String>>,
+    /// A certificate that expires sooner than this is degraded.
+    pub cert_valid_for: HumanDuration,
+}
+
+/// An ICMP echo check.
+#[derive(Clone, Debug, Serialize)]
+pub struct IcmpSpec {
+    /// Host name or address.
+    pub host: Located<String>,
+}
+
+/// A command check.
+#[derive(Clone, Debug, Serialize)]
+pub struct CommandSpec {
+    /// Program and arguments (no shell).
+    pub command: Vec<String>,
+    /// Exit statuses that count as success.
+    pub success_exit_codes: Vec<i32>,
+    /// Bytes of output kept as the observation's message.
+    pub max_output: usize,
+}
+
+/// A heartbeat: something outside pings `/ping/<uuid>`.
+#[derive(Clone, Debug, Serialize)]
+pub struct HeartbeatSpec {
+    /// The secret part of the ping URL.
+    pub uuid: Located<String>,
+    /// Expected time between pings (simple schedule).
+    pub period: Option<HumanDuration>,
+    /// Cron expression of when pings are expected (instead of `period`).
+    pub schedule: Option<Located<String>>,
+    /// Time zone of the cron schedule; the organisation's when absent.
+    pub timezone: Option<Located<String>>,
+    /// How late a ping may be.
+    pub grace: HumanDuration,
 }
 
 /// How the service appears on the public status page.

@@ -364,9 +364,40 @@ fn check_shape() {
         ],
     );
     check(
-        &format!("{service}[[service.check]]\nkind = \"heartbeat\"\n"),
+        &format!(
+            "{service}[[service.check]]\nkind = \"heartbeat\"\nuuid = \"0f8d4c2e-6a1b-4b7e-9d3c-2a5e8f1b7c40\"\n"
+        ),
         &[
             "error missing-field c.toml:8:1 missing field `period` in [[service.check]] | help: add `period = \"1h\" (or `schedule = \"0 2 * * *\"`)`",
+        ],
+    );
+    check(
+        &format!(
+            "{service}[[service.check]]\nkind = \"heartbeat\"\nuuid = \"backup-job\"\nperiod = \"1d\"\nschedule = \"0 2 * * *\"\n"
+        ),
+        &[
+            "error bad-uuid c.toml:10:8 `backup-job` is not a UUID | help: the uuid is the secret part of the ping URL; generate one with `uuidgen`",
+            "error conflicting-fields c.toml:12:12 a heartbeat has either a `period` or a `schedule`, not both | help: remove one of the two",
+        ],
+    );
+    // Fields are known per kind: `url` belongs to http checks.
+    check(
+        &format!(
+            "{service}[[service.check]]\nkind = \"tcp\"\nurl = \"127.0.0.1:5432\"\ntarget = \"127.0.0.1\"\n"
+        ),
+        &[
+            "error unknown-field c.toml:10:1 unknown field `url` in [[service.check]] | help: known fields of [[service.check]]: `id`, `kind`, `interval`, `timeout`, `fail_threshold`, `recover_threshold`, `quorum`, `locations`, `target`, `send`, `expect_reply`",
+            "error bad-target c.toml:11:10 `127.0.0.1` is not a host and port | help: write e.g. \"127.0.0.1:5432\" or \"db.internal:5432\"",
+        ],
+    );
+    check(
+        &format!(
+            "{service}[[service.check]]\nkind = \"http\"\nurl = \"shop.example.com\"\nexpect = {{ status = [200, 700], max_latncy = \"1s\" }}\n"
+        ),
+        &[
+            "error bad-url c.toml:10:7 `shop.example.com` is not an http:// or https:// URL | help: write the full URL, e.g. \"https://shop.example.com/health\"",
+            "error out-of-range c.toml:11:27 `status` in `expect` must hold numbers between 100 and 599",
+            "error unknown-field c.toml:11:33 unknown field `max_latncy` in `expect` | help: did you mean `max_latency`?",
         ],
     );
     check(
