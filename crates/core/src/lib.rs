@@ -11,6 +11,7 @@ pub mod diag;
 pub mod duration;
 pub mod load;
 pub mod model;
+pub mod observation;
 pub mod state;
 pub mod text;
 

@@ -1,0 +1,102 @@
+//! The `command` check kind: runs a program (no shell), judges its exit status, and keeps
+//! the start of its output as the message. On timeout the process is killed.
+
+use super::{measured, micros};
+use continuo_core::model::CommandSpec;
+use continuo_core::observation::{Measurement, Timings};
+use continuo_core::state::Verdict;
+use std::process::Stdio;
+use tokio::io::AsyncReadExt;
+use tokio::time::Instant;
+
+pub(crate) struct CommandProbe {
+    program: String,
+    args: Vec<String>,
+    success: Vec<i32>,
+    max_output: usize,
+}
+
+impl CommandProbe {
+    pub(crate) fn build(spec: &CommandSpec) -> CommandProbe {
+        let mut parts = spec.command.iter().cloned();
+        CommandProbe {
+            program: parts.next().unwrap_or_default(),
+            args: parts.collect(),
+            success: spec.success_exit_codes.clone(),
+            max_output: spec.max_output,
+        }
+    }
+
+    pub(crate) async fn run(&self) -> Measurement {
+        let started = Instant::now();
+        let mut timings = Timings::default();
+        // `kill_on_drop`: when the probe's timeout drops this future, the child dies too.
+        let child = tokio::process::Command::new(&self.program)
+            .args(&self.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn();
+        let mut child = match child {
+            Ok(c) => c,
+            Err(e) => {
+                return Measurement::failure(format!("cannot run {}: {e}", self.program), timings);
+            }
+        };
+        let limit = self.max_output as u64;
+        let mut stdout = Vec::new();
+        let mut stderr = Vec::new();
+        let out = child.stdout.take();
+        let err = child.stderr.take();
+        let read_out = async {
+            if let Some(out) = out {
+                let _ = out.take(limit).read_to_end(&mut stdout).await;
+            }
+        };
+        let read_err = async {
+            if let Some(err) = err {
+                let _ = err.take(limit).read_to_end(&mut stderr).await;
+            }
+        };
+        let (status, _, _) = tokio::join!(child.wait(), read_out, read_err);
+        timings.total_us = micros(started.elapsed());
+        let status = match status {
+            Ok(s) => s,
+            Err(e) => {
+                return Measurement::failure(
+                    format!("waiting for {} failed: {e}", self.program),
+                    timings,
+                );
+            }
+        };
+        let mut output = String::from_utf8_lossy(&stdout).trim().to_string();
+        let err_text = String::from_utf8_lossy(&stderr).trim().to_string();
+        if !err_text.is_empty() {
+            if !output.is_empty() {
+                output.push('\n');
+            }
+            output.push_str(&err_text);
+        }
+        let truncated: String = output.chars().take(self.max_output).collect();
+        match status.code() {
+            Some(code) if self.success.contains(&code) => measured(
+                Verdict::Success,
+                format!("exit {code}: {truncated}")
+                    .trim_end_matches(": ")
+                    .to_string(),
+                Some(code),
+                timings,
+            ),
+            Some(code) => measured(
+                Verdict::Failure,
+                format!("exit {code}: {truncated}")
+                    .trim_end_matches(": ")
+                    .to_string(),
+                Some(code),
+                timings,
+            ),
+            None => Measurement::failure(format!("killed by a signal: {truncated}"), timings),
+        }
+    }
+}
