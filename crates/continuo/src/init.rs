@@ -6,7 +6,53 @@ use std::path::Path;
 use std::process::ExitCode;
 
 /// The example files, by path relative to the target directory.
-const EXAMPLE: &[(&str, &str)] = &[];
+const EXAMPLE: &[(&str, &str)] = &[
+    (
+        "continuo.toml",
+        include_str!("../assets/example/continuo.toml"),
+    ),
+    ("risks.toml", include_str!("../assets/example/risks.toml")),
+    (
+        "services/shop.toml",
+        include_str!("../assets/example/services/shop.toml"),
+    ),
+    (
+        "services/platform.toml",
+        include_str!("../assets/example/services/platform.toml"),
+    ),
+    (
+        "services/data.toml",
+        include_str!("../assets/example/services/data.toml"),
+    ),
+    (
+        "runbooks/storefront.md",
+        include_str!("../assets/example/runbooks/storefront.md"),
+    ),
+    (
+        "runbooks/checkout.md",
+        include_str!("../assets/example/runbooks/checkout.md"),
+    ),
+    (
+        "runbooks/payments.md",
+        include_str!("../assets/example/runbooks/payments.md"),
+    ),
+    (
+        "runbooks/identity.md",
+        include_str!("../assets/example/runbooks/identity.md"),
+    ),
+    (
+        "runbooks/shop-db.md",
+        include_str!("../assets/example/runbooks/shop-db.md"),
+    ),
+    (
+        "runbooks/backups.md",
+        include_str!("../assets/example/runbooks/backups.md"),
+    ),
+    (
+        "runbooks/erp.md",
+        include_str!("../assets/example/runbooks/erp.md"),
+    ),
+];
 
 pub fn run(dir: &Path, force: bool, lang: Lang) -> anyhow::Result<ExitCode> {
     let existing: Vec<String> = EXAMPLE

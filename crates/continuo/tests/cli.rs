@@ -1,0 +1,321 @@
+//! End-to-end tests of the `continuo` binary: `init`, `check` and `bia`, as a user runs
+//! them, including exit statuses and both languages.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn example() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/example/continuo.toml")
+}
+
+/// Runs the binary in `dir` with a clean language environment.
+fn continuo(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_continuo"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("LANG")
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env_remove("CONTINUO_LANG")
+        .env_remove("CONTINUO_CONFIG")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the continuo binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn init_then_check_passes_and_prints_a_summary() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let init = continuo(dir.path(), &["init", "site"]);
+    assert_eq!(init.status.code(), Some(0), "{}", text(&init.stderr));
+    assert!(dir.path().join("site/continuo.toml").is_file());
+
+    let check = continuo(dir.path(), &["check", "-c", "site/continuo.toml"]);
+    let (out, err) = (text(&check.stdout), text(&check.stderr));
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "stdout:\n{out}\nstderr:\n{err}"
+    );
+    assert!(out.contains("Acme Retail"), "{out}");
+    assert!(out.contains("services"), "{out}");
+    assert!(out.contains("configuration is valid (0 errors"), "{out}");
+    // No errors are shown, only the deliberate warning(s) of the example.
+    assert!(!err.contains('×'), "{err}");
+}
+
+#[test]
+fn init_refuses_to_overwrite_without_force() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert_eq!(continuo(dir.path(), &["init"]).status.code(), Some(0));
+    std::fs::write(dir.path().join("continuo.toml"), "# mine\n").expect("write");
+    let again = continuo(dir.path(), &["init"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        text(&again.stderr).contains("not overwriting existing files"),
+        "{}",
+        text(&again.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("continuo.toml")).expect("read"),
+        "# mine\n"
+    );
+    assert_eq!(
+        continuo(dir.path(), &["init", "--force"]).status.code(),
+        Some(0)
+    );
+    assert_ne!(
+        std::fs::read_to_string(dir.path().join("continuo.toml")).expect("read"),
+        "# mine\n"
+    );
+}
+
+const FOUR_MISTAKES: &str = r#"[[team]]
+id = "ops"
+
+[[service]]
+id = "checkout"
+tier = 2
+owner = "ops"
+rto = "15m"
+depends_on = ["payments", "orders-db"]
+ownr = "ops"
+
+[[service]]
+id = "payments"
+tier = 3
+owner = "ops"
+rto = "15 mins"
+depends_on = ["checkout"]
+"#;
+
+#[test]
+fn four_mistakes_give_four_diagnostics_with_positions_and_help() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("continuo.toml"), FOUR_MISTAKES).expect("write");
+    let check = continuo(dir.path(), &["check"]);
+    assert_eq!(check.status.code(), Some(1));
+    let err = text(&check.stderr);
+    for (position, message) in [
+        (
+            "continuo.toml:9:27",
+            "`depends_on` refers to unknown service `orders-db`",
+        ),
+        ("continuo.toml:10:1", "unknown field `ownr` in [[service]]"),
+        (
+            "continuo.toml:16:7",
+            "`rto` in [[service]] is not a valid duration",
+        ),
+        (
+            "continuo.toml:17:15",
+            "dependency cycle: checkout -> payments -> checkout",
+        ),
+    ] {
+        assert!(
+            err.contains(&format!("[{position}]")),
+            "missing {position} in:\n{err}"
+        );
+        assert!(err.contains(message), "missing {message} in:\n{err}");
+    }
+    assert_eq!(
+        err.matches("help:").count(),
+        4 + err.matches('⚠').count(),
+        "{err}"
+    );
+    assert!(err.contains("invalid configuration (4 errors"), "{err}");
+
+    let short = continuo(dir.path(), &["check", "--format", "short"]);
+    let lines: Vec<String> = text(&short.stderr)
+        .lines()
+        .filter(|l| l.contains(": error["))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(lines.len(), 4, "{lines:?}");
+}
+
+#[test]
+fn check_json_lists_diagnostics_with_positions() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("continuo.toml"), FOUR_MISTAKES).expect("write");
+    let check = continuo(dir.path(), &["check", "--format", "json"]);
+    assert_eq!(check.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&check.stdout).expect("valid JSON");
+    assert_eq!(report["valid"], false);
+    assert_eq!(report["errors"], 4);
+    let first = &report["diagnostics"][0];
+    assert_eq!(first["file"], "continuo.toml");
+    assert!(first["line"].as_u64().is_some_and(|l| l > 0));
+    assert!(first["column"].as_u64().is_some_and(|c| c > 0));
+    assert!(first["help"].is_string());
+}
+
+#[test]
+fn deny_warnings_fails_on_warnings() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = example();
+    let config = config.to_str().expect("utf-8 path");
+    assert_eq!(
+        continuo(dir.path(), &["check", "-c", config]).status.code(),
+        Some(0)
+    );
+    let denied = continuo(dir.path(), &["check", "-c", config, "--deny-warnings"]);
+    assert_eq!(denied.status.code(), Some(1));
+    assert!(
+        text(&denied.stderr).contains("warnings are denied"),
+        "{}",
+        text(&denied.stderr)
+    );
+}
+
+#[test]
+fn usage_errors_exit_with_status_2() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert_eq!(
+        continuo(dir.path(), &["bia", "--format", "pdf"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(continuo(dir.path(), &["frobnicate"]).status.code(), Some(2));
+    assert_eq!(
+        continuo(dir.path(), &["--lang", "fr", "check"])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn missing_config_file_is_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let check = continuo(dir.path(), &["check"]);
+    assert_eq!(check.status.code(), Some(1));
+    let err = text(&check.stderr);
+    assert!(
+        err.contains("cannot read config file `continuo.toml`"),
+        "{err}"
+    );
+    assert!(err.contains("continuo init"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn bia_refuses_an_invalid_config() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("continuo.toml"), FOUR_MISTAKES).expect("write");
+    let bia = continuo(dir.path(), &["bia"]);
+    assert_eq!(bia.status.code(), Some(1));
+    assert!(bia.stdout.is_empty());
+    assert!(text(&bia.stderr).contains("invalid configuration"));
+}
+
+#[test]
+fn bia_json_has_rank_impacted_by_effective_recovery_and_spof_per_service() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = example();
+    let bia = continuo(
+        dir.path(),
+        &[
+            "bia",
+            "--format",
+            "json",
+            "-c",
+            config.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(bia.status.code(), Some(0), "{}", text(&bia.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&bia.stdout).expect("valid JSON");
+    let services = report["services"].as_array().expect("services array");
+    assert!(services.len() >= 8, "the example has 8-12 services");
+    let mut seen_ranks = Vec::new();
+    for service in services {
+        seen_ranks.push(service["priority_rank"].as_u64().expect("priority_rank"));
+        assert!(service["impacted_by"].is_array(), "{service}");
+        assert!(
+            service["effective_recovery_seconds"].as_u64().is_some(),
+            "{service}"
+        );
+        assert!(service["effective_recovery"].is_string(), "{service}");
+        assert!(service["spof"].is_boolean(), "{service}");
+    }
+    let expected: Vec<u64> = (1..=services.len() as u64).collect();
+    assert_eq!(seen_ranks, expected);
+    // The example's deliberate single point of failure.
+    assert!(
+        services
+            .iter()
+            .any(|s| s["id"] == "erp" && s["spof"] == true)
+    );
+    // Every dependency is ranked before the services that hard-depend on it.
+    let rank = |id: &str| {
+        services
+            .iter()
+            .find(|s| s["id"] == id)
+            .and_then(|s| s["priority_rank"].as_u64())
+    };
+    for service in services {
+        for dep in service["impacted_by"].as_array().expect("array") {
+            assert!(rank(dep.as_str().expect("id")) < rank(service["id"].as_str().expect("id")));
+        }
+    }
+}
+
+#[test]
+fn bia_table_snapshot_of_the_example() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = example();
+    let bia = continuo(dir.path(), &["bia", "-c", config.to_str().expect("utf-8")]);
+    assert_eq!(bia.status.code(), Some(0), "{}", text(&bia.stderr));
+    insta::assert_snapshot!("bia_table_en", text(&bia.stdout));
+}
+
+#[test]
+fn bia_markdown_snapshot_of_the_example_in_dutch() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = example();
+    let bia = continuo(
+        dir.path(),
+        &[
+            "--lang",
+            "nl",
+            "bia",
+            "--format",
+            "markdown",
+            "-c",
+            config.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(bia.status.code(), Some(0), "{}", text(&bia.stderr));
+    insta::assert_snapshot!("bia_markdown_nl", text(&bia.stdout));
+}
+
+#[test]
+fn check_speaks_dutch_from_the_locale() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = example();
+    let check = Command::new(env!("CARGO_BIN_EXE_continuo"))
+        .args(["check", "-c", config.to_str().expect("utf-8")])
+        .env("LANG", "nl_NL.UTF-8")
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env_remove("CONTINUO_LANG")
+        .env("NO_COLOR", "1")
+        .current_dir(dir.path())
+        .output()
+        .expect("runs");
+    assert_eq!(check.status.code(), Some(0));
+    assert!(
+        text(&check.stdout).contains("configuratie is geldig"),
+        "{}",
+        text(&check.stdout)
+    );
+    assert!(
+        text(&check.stdout).contains("diensten"),
+        "{}",
+        text(&check.stdout)
+    );
+}
