@@ -1,0 +1,62 @@
+//! Schema migrations, the same SQL for SQLite and PostgreSQL (types both accept:
+//! BIGINT, TEXT, INTEGER flags). Each migration runs once, in order, recorded in
+//! `schema_version`.
+
+use super::{BUCKETS, Backend, Store, StoreError, on_pool};
+
+fn migrations() -> Vec<String> {
+    let histogram_columns: String = (0..BUCKETS)
+        .map(|i| format!(", h{i} BIGINT NOT NULL DEFAULT 0"))
+        .collect();
+    vec![
+        // 1: the detection schema.
+        [
+            "CREATE TABLE observations (check_id TEXT NOT NULL, location TEXT NOT NULL, at_ms BIGINT NOT NULL, \
+             verdict TEXT NOT NULL, code BIGINT, message TEXT NOT NULL, dns_us BIGINT, connect_us BIGINT, \
+             tls_us BIGINT, first_byte_us BIGINT, total_us BIGINT NOT NULL)"
+                .to_string(),
+            "CREATE INDEX observations_by_check ON observations (check_id, at_ms)".to_string(),
+            "CREATE INDEX observations_by_time ON observations (at_ms)".to_string(),
+            "CREATE TABLE transitions (check_id TEXT NOT NULL, location TEXT NOT NULL, at_ms BIGINT NOT NULL, \
+             from_status TEXT NOT NULL, to_status TEXT NOT NULL, flapping BIGINT NOT NULL)"
+                .to_string(),
+            "CREATE INDEX transitions_by_check ON transitions (check_id, at_ms)".to_string(),
+            format!(
+                "CREATE TABLE rollups (check_id TEXT NOT NULL, location TEXT NOT NULL, resolution TEXT NOT NULL, \
+                 bucket_ms BIGINT NOT NULL, count BIGINT NOT NULL, failures BIGINT NOT NULL, degraded BIGINT NOT NULL, \
+                 sum_us BIGINT NOT NULL, max_us BIGINT NOT NULL{histogram_columns}, \
+                 PRIMARY KEY (check_id, location, resolution, bucket_ms))"
+            ),
+            "CREATE TABLE check_states (check_id TEXT NOT NULL, location TEXT NOT NULL, state TEXT NOT NULL, \
+             updated_ms BIGINT NOT NULL, PRIMARY KEY (check_id, location))"
+                .to_string(),
+            "CREATE TABLE pings (check_id TEXT NOT NULL, at_ms BIGINT NOT NULL, seq BIGINT NOT NULL, kind TEXT NOT NULL, \
+             exit_code BIGINT, rid TEXT, duration_ms BIGINT, body TEXT NOT NULL, source TEXT NOT NULL)"
+                .to_string(),
+            "CREATE INDEX pings_by_check ON pings (check_id, at_ms)".to_string(),
+            "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)".to_string(),
+        ]
+        .join(";\n"),
+    ]
+}
+
+pub(crate) async fn migrate(store: &Store) -> Result<(), StoreError> {
+    on_pool!(store, pool => {
+        sqlx::query("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)").execute(pool).await?;
+        let current: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_version").fetch_one(pool).await?;
+        let current = current.unwrap_or(0);
+        for (index, migration) in migrations().into_iter().enumerate() {
+            let version = index as i64 + 1;
+            if version <= current {
+                continue;
+            }
+            let mut tx = pool.begin().await?;
+            for statement in migration.split(";\n") {
+                sqlx::query(sqlx::AssertSqlSafe(statement.to_string())).execute(&mut *tx).await?;
+            }
+            sqlx::query("INSERT INTO schema_version (version) VALUES ($1)").bind(version).execute(&mut *tx).await?;
+            tx.commit().await?;
+        }
+        Ok::<(), StoreError>(())
+    })
+}

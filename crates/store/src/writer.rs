@@ -1,0 +1,491 @@
+//! The single writer: everything the engine wants stored goes through a bounded queue to
+//! one task that writes in batches, one transaction per batch, and keeps the rollups.
+//!
+//! **Invariant:** submitting never blocks and never fails the caller. When the database
+//! is slow or down, records wait in a bounded buffer (the oldest are dropped past its
+//! capacity, and counted), the writer retries with backoff, and [`WriterStatus`] says so.
+//! Probing and evaluation do not depend on the store, so no check goes down because of it.
+
+use super::{
+    BUCKETS, Backend, Histogram, Ping, Resolution, Store, StoreError, on_pool, verdict_name,
+};
+use continuo_core::observation::Observation;
+use continuo_core::state::{CheckState, Transition, Verdict};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+/// Something to store.
+#[derive(Clone, Debug)]
+pub enum Record {
+    /// A probe result.
+    Observation(Observation),
+    /// A change of check status.
+    Transition {
+        /// The check.
+        check_id: String,
+        /// The location.
+        location: String,
+        /// What changed.
+        transition: Transition,
+    },
+    /// The current state of a check (kept, not appended).
+    State {
+        /// The check.
+        check_id: String,
+        /// The location.
+        location: String,
+        /// Its state.
+        state: CheckState,
+        /// When.
+        at_ms: i64,
+    },
+    /// A heartbeat ping.
+    Ping(Ping),
+}
+
+/// How the writer batches and buffers.
+#[derive(Clone, Copy, Debug)]
+pub struct WriterConfig {
+    /// Most records per transaction.
+    pub batch_size: usize,
+    /// Longest a record waits before its batch is written.
+    pub flush_interval: Duration,
+    /// Most records held while the database is unavailable.
+    pub buffer_capacity: usize,
+}
+
+impl Default for WriterConfig {
+    fn default() -> Self {
+        WriterConfig {
+            batch_size: 2_000,
+            flush_interval: Duration::from_millis(200),
+            buffer_capacity: 200_000,
+        }
+    }
+}
+
+/// What the writer is doing, for `/readyz` and `/metrics`.
+#[derive(Debug, Default)]
+pub struct WriterStatus {
+    healthy: AtomicBool,
+    pending: AtomicU64,
+    written: AtomicU64,
+    dropped: AtomicU64,
+    batches: AtomicU64,
+    batch_micros_total: AtomicU64,
+    last_error: Mutex<Option<String>>,
+}
+
+impl WriterStatus {
+    /// False while the last write failed.
+    pub fn healthy(&self) -> bool {
+        self.healthy.load(Ordering::Relaxed)
+    }
+    /// Records waiting to be written.
+    pub fn pending(&self) -> u64 {
+        self.pending.load(Ordering::Relaxed)
+    }
+    /// Records written since start.
+    pub fn written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
+    }
+    /// Records dropped because the buffer was full.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+    /// Batches written, and their total write time in microseconds.
+    pub fn batch_timing(&self) -> (u64, u64) {
+        (
+            self.batches.load(Ordering::Relaxed),
+            self.batch_micros_total.load(Ordering::Relaxed),
+        )
+    }
+    /// The last write error, if the store is unhealthy.
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error.lock().ok().and_then(|e| e.clone())
+    }
+}
+
+enum Command {
+    Record(Box<Record>),
+    Flush(oneshot::Sender<()>),
+}
+
+/// The handle engines submit records through; cheap to clone.
+#[derive(Clone)]
+pub struct Writer {
+    tx: mpsc::Sender<Command>,
+    status: Arc<WriterStatus>,
+}
+
+impl Writer {
+    /// Starts the writer task on the current runtime.
+    pub fn spawn(store: Store, config: WriterConfig) -> Writer {
+        let (tx, rx) = mpsc::channel(config.batch_size.max(1) * 8);
+        let status = Arc::new(WriterStatus {
+            healthy: AtomicBool::new(true),
+            ..WriterStatus::default()
+        });
+        let task = Task {
+            store,
+            config,
+            status: status.clone(),
+            pending: VecDeque::new(),
+            rollups: BTreeMap::new(),
+            ping_seq: 0,
+        };
+        tokio::spawn(task.run(rx));
+        Writer { tx, status }
+    }
+
+    /// Queues a record. Never waits: when even the queue is full the record is dropped
+    /// and counted.
+    pub fn submit(&self, record: Record) {
+        if self.tx.try_send(Command::Record(Box::new(record))).is_err() {
+            self.status.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Queues a record, waiting for room in the queue (for bulk producers such as the
+    /// heartbeat API, which should push back rather than drop).
+    pub async fn submit_wait(&self, record: Record) {
+        if self
+            .tx
+            .send(Command::Record(Box::new(record)))
+            .await
+            .is_err()
+        {
+            self.status.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Writes everything queued so far; returns when it is written, or when the writer
+    /// gave up for now because the database is unavailable.
+    pub async fn flush(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.tx.send(Command::Flush(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
+
+    /// The writer's status.
+    pub fn status(&self) -> &Arc<WriterStatus> {
+        &self.status
+    }
+}
+
+/// Rollup deltas since the last write, by (check, location, resolution, bucket).
+type RollupKey = (String, String, Resolution, i64);
+
+#[derive(Default, Clone)]
+struct Delta {
+    count: u64,
+    failures: u64,
+    degraded: u64,
+    latency: Histogram,
+}
+
+struct Task {
+    store: Store,
+    config: WriterConfig,
+    status: Arc<WriterStatus>,
+    pending: VecDeque<Record>,
+    rollups: BTreeMap<RollupKey, Delta>,
+    /// Orders pings that arrive in the same millisecond.
+    ping_seq: i64,
+}
+
+impl Task {
+    async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+        let mut retry_at: Option<Instant> = None;
+        let mut failures: u32 = 0;
+        let mut waiting_flushes: Vec<oneshot::Sender<()>> = Vec::new();
+        let mut deadline = Instant::now() + self.config.flush_interval;
+        loop {
+            let command = tokio::time::timeout_at(deadline, rx.recv()).await;
+            let mut closed = false;
+            match command {
+                Ok(Some(Command::Record(record))) => self.add(*record),
+                Ok(Some(Command::Flush(done))) => waiting_flushes.push(done),
+                Ok(None) => closed = true,
+                Err(_) => {}
+            }
+            // Take whatever else is already queued without waiting.
+            while let Ok(command) = rx.try_recv() {
+                match command {
+                    Command::Record(record) => self.add(*record),
+                    Command::Flush(done) => waiting_flushes.push(done),
+                }
+            }
+            let due = Instant::now() >= deadline
+                || self.pending.len() >= self.config.batch_size
+                || !waiting_flushes.is_empty()
+                || closed;
+            let allowed = retry_at.is_none_or(|t| Instant::now() >= t) || closed;
+            if due && allowed {
+                match self.write_all().await {
+                    Ok(()) => {
+                        failures = 0;
+                        retry_at = None;
+                        self.status.healthy.store(true, Ordering::Relaxed);
+                        if let Ok(mut e) = self.status.last_error.lock() {
+                            *e = None;
+                        }
+                    }
+                    Err(e) => {
+                        failures = failures.saturating_add(1);
+                        let backoff = Duration::from_millis(100u64 << failures.min(6))
+                            .min(Duration::from_secs(5));
+                        retry_at = Some(Instant::now() + backoff);
+                        self.status.healthy.store(false, Ordering::Relaxed);
+                        if let Ok(mut last) = self.status.last_error.lock() {
+                            *last = Some(e.to_string());
+                        }
+                    }
+                }
+                // A flush waits for an attempt, not for success: shutdown must not hang
+                // on a dead database.
+                for done in waiting_flushes.drain(..) {
+                    let _ = done.send(());
+                }
+                deadline = Instant::now() + self.config.flush_interval;
+            } else if due {
+                deadline = retry_at.unwrap_or_else(|| Instant::now() + self.config.flush_interval);
+            }
+            self.status
+                .pending
+                .store(self.pending.len() as u64, Ordering::Relaxed);
+            if closed && (self.pending.is_empty() || !self.status.healthy()) {
+                return;
+            }
+        }
+    }
+
+    fn add(&mut self, record: Record) {
+        if let Record::Observation(o) = &record {
+            let m = &o.measurement;
+            for resolution in Resolution::ALL {
+                let key = (
+                    o.check_id.clone(),
+                    o.location.clone(),
+                    resolution,
+                    resolution.bucket(o.at_ms),
+                );
+                let delta = self.rollups.entry(key).or_default();
+                delta.count += 1;
+                delta.failures += u64::from(m.verdict == Verdict::Failure);
+                delta.degraded += u64::from(m.verdict == Verdict::Degraded);
+                delta.latency.record(m.timings.total_us);
+            }
+        }
+        self.pending.push_back(record);
+        if self.pending.len() > self.config.buffer_capacity {
+            self.pending.pop_front();
+            self.status.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Writes all pending records and rollup deltas, batch by batch. On error, what was
+    /// not committed stays pending.
+    async fn write_all(&mut self) -> Result<(), StoreError> {
+        while !self.pending.is_empty() || !self.rollups.is_empty() {
+            let n = self.pending.len().min(self.config.batch_size);
+            let batch: Vec<Record> = self.pending.iter().take(n).cloned().collect();
+            // Rollups ride along with the first batch; they are deltas, so they are
+            // applied exactly once per successful commit.
+            let rollups = std::mem::take(&mut self.rollups);
+            let started = Instant::now();
+            match write_batch(&self.store, &batch, &rollups, &mut self.ping_seq).await {
+                Ok(()) => {
+                    self.pending.drain(..n);
+                    self.status.written.fetch_add(n as u64, Ordering::Relaxed);
+                    self.status.batches.fetch_add(1, Ordering::Relaxed);
+                    self.status.batch_micros_total.fetch_add(
+                        u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+                        Ordering::Relaxed,
+                    );
+                }
+                Err(e) => {
+                    // Put the deltas back, merged with any that arrived meanwhile.
+                    for (key, delta) in rollups {
+                        let entry = self.rollups.entry(key).or_default();
+                        entry.count += delta.count;
+                        entry.failures += delta.failures;
+                        entry.degraded += delta.degraded;
+                        entry.latency.merge(&delta.latency);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// SQLite allows 32766 parameters per statement; stay well below for every row shape.
+const MAX_PARAMS: usize = 30_000;
+
+async fn write_batch(
+    store: &Store,
+    batch: &[Record],
+    rollups: &BTreeMap<RollupKey, Delta>,
+    ping_seq: &mut i64,
+) -> Result<(), StoreError> {
+    let observations: Vec<&Observation> = batch
+        .iter()
+        .filter_map(|r| {
+            if let Record::Observation(o) = r {
+                Some(o)
+            } else {
+                None
+            }
+        })
+        .collect();
+    let transitions: Vec<(&String, &String, &Transition)> = batch
+        .iter()
+        .filter_map(|r| {
+            if let Record::Transition {
+                check_id,
+                location,
+                transition,
+            } = r
+            {
+                Some((check_id, location, transition))
+            } else {
+                None
+            }
+        })
+        .collect();
+    // Only the newest state per check counts.
+    let mut states: BTreeMap<(&String, &String), (&CheckState, i64)> = BTreeMap::new();
+    for r in batch {
+        if let Record::State {
+            check_id,
+            location,
+            state,
+            at_ms,
+        } = r
+        {
+            states.insert((check_id, location), (state, *at_ms));
+        }
+    }
+    let pings: Vec<&Ping> = batch
+        .iter()
+        .filter_map(|r| {
+            if let Record::Ping(p) = r {
+                Some(p)
+            } else {
+                None
+            }
+        })
+        .collect();
+    let state_json: Vec<((&String, &String), String, i64)> = states
+        .iter()
+        .map(|(key, (state, at))| (*key, serde_json::to_string(state).unwrap_or_default(), *at))
+        .collect();
+    let first_seq = *ping_seq;
+    on_pool!(store, pool => {
+        let mut tx = pool.begin().await?;
+        for chunk in observations.chunks(MAX_PARAMS / 11) {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO observations (check_id, location, at_ms, verdict, code, message, dns_us, connect_us, tls_us, first_byte_us, total_us) ",
+            );
+            q.push_values(chunk, |mut row, o| {
+                let m = &o.measurement;
+                let t = &m.timings;
+                let micros = |v: Option<u64>| v.map(|v| i64::try_from(v).unwrap_or(i64::MAX));
+                row.push_bind(o.check_id.clone())
+                    .push_bind(o.location.clone())
+                    .push_bind(o.at_ms)
+                    .push_bind(verdict_name(m.verdict))
+                    .push_bind(m.code.map(i64::from))
+                    .push_bind(m.message.clone())
+                    .push_bind(micros(t.dns_us))
+                    .push_bind(micros(t.connect_us))
+                    .push_bind(micros(t.tls_us))
+                    .push_bind(micros(t.first_byte_us))
+                    .push_bind(i64::try_from(t.total_us).unwrap_or(i64::MAX));
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+        for chunk in transitions.chunks(MAX_PARAMS / 6) {
+            let mut q = sqlx::QueryBuilder::new("INSERT INTO transitions (check_id, location, at_ms, from_status, to_status, flapping) ");
+            q.push_values(chunk, |mut row, (check, location, t)| {
+                row.push_bind((*check).clone())
+                    .push_bind((*location).clone())
+                    .push_bind(t.at_ms)
+                    .push_bind(t.from.name())
+                    .push_bind(t.to.name())
+                    .push_bind(i64::from(t.flapping));
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+        for chunk in state_json.chunks(MAX_PARAMS / 4) {
+            let mut q = sqlx::QueryBuilder::new("INSERT INTO check_states (check_id, location, state, updated_ms) ");
+            q.push_values(chunk, |mut row, ((check, location), json, at)| {
+                row.push_bind((*check).clone()).push_bind((*location).clone()).push_bind(json.clone()).push_bind(*at);
+            });
+            q.push(" ON CONFLICT (check_id, location) DO UPDATE SET state = excluded.state, updated_ms = excluded.updated_ms");
+            q.build().execute(&mut *tx).await?;
+        }
+        let mut seq = first_seq;
+        for chunk in pings.chunks(MAX_PARAMS / 9) {
+            let mut q = sqlx::QueryBuilder::new("INSERT INTO pings (check_id, at_ms, seq, kind, exit_code, rid, duration_ms, body, source) ");
+            q.push_values(chunk, |mut row, p| {
+                seq += 1;
+                row.push_bind(p.check_id.clone())
+                    .push_bind(p.at_ms)
+                    .push_bind(seq)
+                    .push_bind(p.kind.name())
+                    .push_bind(p.exit_code.map(i64::from))
+                    .push_bind(p.rid.clone())
+                    .push_bind(p.duration_ms)
+                    .push_bind(p.body.clone())
+                    .push_bind(p.source.clone());
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+        let entries: Vec<(&RollupKey, &Delta)> = rollups.iter().collect();
+        for chunk in entries.chunks(MAX_PARAMS / (9 + BUCKETS)) {
+            let histogram_columns: String = (0..BUCKETS).map(|i| format!(", h{i}")).collect();
+            let mut q = sqlx::QueryBuilder::new(format!(
+                "INSERT INTO rollups (check_id, location, resolution, bucket_ms, count, failures, degraded, sum_us, max_us{histogram_columns}) "
+            ));
+            q.push_values(chunk, |mut row, ((check, location, resolution, bucket), d)| {
+                let int = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+                row.push_bind(check.clone())
+                    .push_bind(location.clone())
+                    .push_bind(resolution.name())
+                    .push_bind(*bucket)
+                    .push_bind(int(d.count))
+                    .push_bind(int(d.failures))
+                    .push_bind(int(d.degraded))
+                    .push_bind(int(d.latency.sum_us))
+                    .push_bind(int(d.latency.max_us));
+                for c in d.latency.counts {
+                    row.push_bind(int(c));
+                }
+            });
+            let adds: String = (0..BUCKETS).map(|i| format!(", h{i} = rollups.h{i} + excluded.h{i}")).collect();
+            // PostgreSQL has GREATEST, SQLite a two-argument MAX: the same meaning.
+            let greatest = match &store.backend {
+                Backend::Sqlite(_) => "MAX",
+                Backend::Postgres(_) => "GREATEST",
+            };
+            q.push(format!(
+                " ON CONFLICT (check_id, location, resolution, bucket_ms) DO UPDATE SET count = rollups.count + excluded.count, \
+                 failures = rollups.failures + excluded.failures, degraded = rollups.degraded + excluded.degraded, \
+                 sum_us = rollups.sum_us + excluded.sum_us, max_us = {greatest}(rollups.max_us, excluded.max_us){adds}"
+            ));
+            q.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok::<(), StoreError>(())
+    })?;
+    *ping_seq = first_seq + pings.len() as i64;
+    Ok(())
+}
