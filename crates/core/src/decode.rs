@@ -1707,6 +1707,27 @@ impl<'a> Decoder<'a> {
             }
             _ => {}
         }
+        if let Some(s) = &schedule
+            && let Err(e) = crate::cron::Cron::parse(&s.value)
+        {
+            let v = &s.value;
+            let (en, nl) = (e.en, e.nl);
+            self.diags.push(
+                Diagnostic::error(
+                    "bad-cron",
+                    s.loc.clone(),
+                    tr!(
+                        "`{v}` is not a cron schedule: {en}",
+                        "`{v}` is geen cron-schema: {nl}"
+                    ),
+                    tr!("invalid cron expression", "ongeldige cron-expressie"),
+                )
+                .with_help(tr!(
+                    "five fields: minute hour day-of-month month day-of-week, e.g. \"0 2 * * *\" for every night at 02:00",
+                    "vijf velden: minuut uur dag-van-de-maand maand dag-van-de-week, bijv. \"0 2 * * *\" voor elke nacht om 02:00"
+                )),
+            );
+        }
         let timezone = self.string(f, "timezone");
         if let Some(tz) = &timezone
             && jiff::tz::TimeZone::get(&tz.value).is_err()

@@ -7,6 +7,7 @@
 //! is therefore testable with plain values.
 
 pub mod analysis;
+pub mod cron;
 pub mod diag;
 pub mod duration;
 pub mod load;

@@ -380,6 +380,14 @@ fn check_shape() {
             "error conflicting-fields c.toml:12:12 a heartbeat has either a `period` or a `schedule`, not both | help: remove one of the two",
         ],
     );
+    check(
+        &format!(
+            "{service}[[service.check]]\nkind = \"heartbeat\"\nuuid = \"0f8d4c2e-6a1b-4b7e-9d3c-2a5e8f1b7c40\"\nschedule = \"0 25 * * *\"\n"
+        ),
+        &[
+            "error bad-cron c.toml:11:12 `0 25 * * *` is not a cron schedule: hour `25` is out of range 0-23 | help: five fields: minute hour day-of-month month day-of-week, e.g. \"0 2 * * *\" for every night at 02:00",
+        ],
+    );
     // Fields are known per kind: `url` belongs to http checks.
     check(
         &format!(
