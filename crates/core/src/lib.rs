@@ -10,6 +10,7 @@ pub mod analysis;
 pub mod cron;
 pub mod diag;
 pub mod duration;
+pub mod heartbeat;
 pub mod load;
 pub mod model;
 pub mod observation;
