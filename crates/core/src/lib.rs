@@ -23,6 +23,6 @@ mod validate;
 
 pub use diag::{Diagnostic, Diagnostics, Severity, SourceMap};
 pub use duration::HumanDuration;
-pub use load::{LoadOutcome, SourceProvider, load};
+pub use load::{LoadOutcome, SourceProvider, load, load_text};
 pub use model::Catalog;
 pub use text::{Lang, Text};

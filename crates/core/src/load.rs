@@ -303,3 +303,57 @@ fn merge(files: Vec<(FileId, FileItems)>, diagnostics: &mut Diagnostics) -> Cata
     }
     catalog
 }
+
+/// One file held in memory: the provider behind [`load_text`].
+struct SingleFile<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl SourceProvider for SingleFile<'_> {
+    fn read(&self, path: &Path) -> Result<String, String> {
+        if path == self.path {
+            Ok(self.text.to_string())
+        } else {
+            Err("No such file or directory".into())
+        }
+    }
+
+    fn glob(&self, _pattern: &Path) -> Result<Vec<PathBuf>, String> {
+        Ok(Vec::new())
+    }
+
+    fn exists(&self, path: &Path) -> bool {
+        path == self.path
+    }
+}
+
+/// Loads a configuration held in one string (named `continuo.toml`, no includes, no
+/// environment); errors are returned as `line:column: message` lines. For generated
+/// configurations (the demo, benchmarks) and tests.
+pub fn load_text(text: &str) -> Result<Catalog, Vec<String>> {
+    let path = Path::new("continuo.toml");
+    let outcome = load(path, &SingleFile { path, text }, &|_| None);
+    if outcome.diagnostics.has_errors() {
+        return Err(outcome
+            .diagnostics
+            .sorted()
+            .into_iter()
+            .filter(|d| d.severity == crate::diag::Severity::Error)
+            .map(|d| {
+                let at = d
+                    .loc
+                    .as_ref()
+                    .map(|l| {
+                        let p = outcome.sources.position(l);
+                        format!("{}:{}:{}", p.path, p.line, p.column)
+                    })
+                    .unwrap_or_default();
+                format!("{at}: {}", d.message.en)
+            })
+            .collect());
+    }
+    outcome
+        .catalog
+        .ok_or_else(|| vec!["no catalog".to_string()])
+}
