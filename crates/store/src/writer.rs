@@ -247,6 +247,11 @@ impl Task {
                         }
                     }
                 }
+                // Publish what is left before answering the flushes, so whoever
+                // flushed reads a pending count that includes this attempt.
+                self.status
+                    .pending
+                    .store(self.pending.len() as u64, Ordering::Relaxed);
                 // A flush waits for an attempt, not for success: shutdown must not hang
                 // on a dead database.
                 for done in waiting_flushes.drain(..) {

@@ -1,0 +1,1024 @@
+//! The store's behaviour, one suite run against both backends: every case is an
+//! `async fn(Db)`, and `backends!` turns it into `sqlite::<case>` (a temporary file) and
+//! `postgres::<case>` (the local server at [`POSTGRES_URL`], trust auth, which `.ci/run`
+//! sets up). Each PostgreSQL test gets its own schema, so the tests run in parallel.
+//!
+//! No timing thresholds: writes are awaited with `Writer::flush`, and waiting for the
+//! writer to recover polls with a generous deadline.
+
+use continuo_core::observation::{Measurement, Observation, Timings};
+use continuo_core::state::{CheckState, CheckStatus, Transition, Verdict};
+use continuo_store::writer::{Record, Writer, WriterConfig, WriterStatus};
+use continuo_store::{Histogram, Ping, PingKind, Resolution, Rollup, Store, StoredTransition};
+use serde_json::json;
+use sqlx::Connection;
+use std::collections::VecDeque;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The local PostgreSQL the suite runs against.
+const POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// 2026-01-01T00:00:00Z: the start of a UTC day, hour and minute.
+const DAY0: i64 = 1_767_225_600_000;
+const SECOND: i64 = 1_000;
+const MINUTE: i64 = 60 * SECOND;
+const HOUR: i64 = 60 * MINUTE;
+const DAY: i64 = 24 * HOUR;
+
+/// A fresh, empty store on one backend, and what a test needs to reopen it or to reach
+/// behind its back (to break it, as an outage would).
+struct Db {
+    store: Store,
+    target: Target,
+}
+
+enum Target {
+    Sqlite {
+        url: String,
+        _dir: tempfile::TempDir,
+    },
+    Postgres {
+        schema: String,
+    },
+}
+
+impl Db {
+    async fn sqlite() -> Db {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("continuo.db").display());
+        let store = Store::open(&url).await.expect("open the SQLite store");
+        assert_eq!(store.kind(), "sqlite");
+        Db {
+            store,
+            target: Target::Sqlite { url, _dir: dir },
+        }
+    }
+
+    async fn postgres(case: &str) -> Db {
+        // Unique per test and per process, so parallel tests and parallel runs do not
+        // meet; PostgreSQL names are at most 63 bytes.
+        let mut schema = format!("store_test_{}_{case}", std::process::id());
+        schema.truncate(63);
+        // Left over by an earlier run that failed (schemas are dropped on success).
+        drop_postgres_schema(&schema).await;
+        let store = Store::open_postgres_schema(POSTGRES_URL, &schema)
+            .await
+            .unwrap_or_else(|e| {
+                panic!("open PostgreSQL at {POSTGRES_URL} (`.ci/run` installs and starts it): {e}")
+            });
+        assert_eq!(store.kind(), "postgres");
+        Db {
+            store,
+            target: Target::Postgres { schema },
+        }
+    }
+
+    /// Opens the same database again, which runs the migrations again.
+    async fn reopen(&self) -> Store {
+        match &self.target {
+            Target::Sqlite { url, .. } => Store::open(url).await,
+            Target::Postgres { schema } => Store::open_postgres_schema(POSTGRES_URL, schema).await,
+        }
+        .expect("reopen the store")
+    }
+
+    /// Runs SQL on the database over a connection of its own, not the store's.
+    async fn execute(&self, sql: &str) {
+        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        match &self.target {
+            Target::Sqlite { url, .. } => {
+                let mut conn = sqlx::SqliteConnection::connect(url)
+                    .await
+                    .expect("connect to SQLite");
+                sqlx::query(sql)
+                    .execute(&mut conn)
+                    .await
+                    .expect("run SQL on SQLite");
+                conn.close().await.expect("close");
+            }
+            Target::Postgres { schema } => {
+                let options = sqlx::postgres::PgConnectOptions::from_str(POSTGRES_URL)
+                    .expect("PostgreSQL URL")
+                    .options([("search_path", schema.as_str())]);
+                let mut conn = sqlx::PgConnection::connect_with(&options)
+                    .await
+                    .expect("connect to PostgreSQL");
+                sqlx::query(sql)
+                    .execute(&mut conn)
+                    .await
+                    .expect("run SQL on PostgreSQL");
+                conn.close().await.expect("close");
+            }
+        }
+    }
+}
+
+async fn drop_postgres_schema(schema: &str) {
+    let mut conn = sqlx::PgConnection::connect(POSTGRES_URL)
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "connect to PostgreSQL at {POSTGRES_URL} (`.ci/run` installs and starts it): {e}"
+            )
+        });
+    let sql = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .execute(&mut conn)
+        .await
+        .expect("drop the test schema");
+    conn.close().await.expect("close");
+}
+
+/// Makes `sqlite::<case>` and `postgres::<case>` tests of each `async fn <case>(Db)`.
+macro_rules! backends {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case(super::Db::sqlite().await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let db = super::Db::postgres(stringify!($case)).await;
+                    let schema = match &db.target {
+                        super::Target::Postgres { schema } => schema.clone(),
+                        super::Target::Sqlite { .. } => unreachable!(),
+                    };
+                    super::$case(db).await;
+                    super::drop_postgres_schema(&schema).await;
+                }
+            )*
+        }
+    };
+}
+
+backends!(
+    migrations_are_idempotent,
+    observations_round_trip_newest_first,
+    transitions_round_trip_newest_first,
+    check_states_keep_the_newest_per_check_and_location,
+    pings_newest_first_with_limit,
+    rollups_per_minute_hour_and_day,
+    rollups_of_later_batches_add_up,
+    prune_drops_old_raw_data_but_keeps_history,
+    settings_round_trip,
+    writer_buffers_through_an_outage_and_catches_up,
+    writer_keeps_the_newest_when_the_buffer_overflows,
+);
+
+fn writer(store: &Store) -> Writer {
+    Writer::spawn(store.clone(), WriterConfig::default())
+}
+
+fn timings(total_us: u64) -> Timings {
+    Timings {
+        total_us,
+        ..Timings::default()
+    }
+}
+
+fn observation(
+    check: &str,
+    location: &str,
+    at_ms: i64,
+    verdict: Verdict,
+    total_us: u64,
+) -> Observation {
+    Observation {
+        check_id: check.to_string(),
+        location: location.to_string(),
+        at_ms,
+        measurement: Measurement {
+            verdict,
+            message: format!("{verdict:?} at {at_ms}"),
+            code: None,
+            timings: timings(total_us),
+        },
+    }
+}
+
+fn transition(from: CheckStatus, to: CheckStatus, at_ms: i64, flapping: bool) -> Transition {
+    Transition {
+        from,
+        to,
+        at_ms,
+        flapping,
+    }
+}
+
+fn ping(check: &str, at_ms: i64, kind: PingKind, body: &str) -> Ping {
+    Ping {
+        check_id: check.to_string(),
+        at_ms,
+        kind,
+        exit_code: None,
+        rid: None,
+        duration_ms: None,
+        body: body.to_string(),
+        source: "127.0.0.1".to_string(),
+    }
+}
+
+/// Flushes until `done` holds, failing after a deadline far beyond any backoff.
+async fn flush_until(writer: &Writer, what: &str, done: impl Fn(&WriterStatus) -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        writer.flush().await;
+        if done(writer.status()) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "gave up waiting for the writer: {what}; status {:?}",
+            writer.status()
+        );
+    }
+}
+
+async fn migrations_are_idempotent(db: Db) {
+    let writer = writer(&db.store);
+    writer.submit(Record::Observation(observation(
+        "api",
+        "home",
+        DAY0,
+        Verdict::Success,
+        1_000,
+    )));
+    writer.flush().await;
+    db.store
+        .set_setting("secret", &json!("s3cr3t"))
+        .await
+        .expect("set");
+
+    // Opening again migrates again: that must neither fail nor touch the data.
+    let again = db.reopen().await;
+    let third = db.reopen().await;
+    assert_eq!(again.observations("api", 10).await.expect("read").len(), 1);
+    assert_eq!(
+        third.setting("secret").await.expect("read"),
+        Some(json!("s3cr3t"))
+    );
+    // And the reopened schema takes writes.
+    let writer = Writer::spawn(third.clone(), WriterConfig::default());
+    writer.submit(Record::Observation(observation(
+        "api",
+        "home",
+        DAY0 + SECOND,
+        Verdict::Success,
+        1_000,
+    )));
+    writer.flush().await;
+    assert!(writer.status().healthy(), "{:?}", writer.status());
+    assert_eq!(
+        db.store.observations("api", 10).await.expect("read").len(),
+        2
+    );
+}
+
+async fn observations_round_trip_newest_first(db: Db) {
+    let full = Observation {
+        check_id: "shop-http".to_string(),
+        location: "paris".to_string(),
+        at_ms: DAY0 + 2 * SECOND,
+        measurement: Measurement {
+            verdict: Verdict::Success,
+            message: "200 OK in 42 ms".to_string(),
+            code: Some(200),
+            timings: Timings {
+                dns_us: Some(1_200),
+                connect_us: Some(3_400),
+                tls_us: Some(15_000),
+                first_byte_us: Some(20_000),
+                total_us: 42_000,
+            },
+        },
+    };
+    let failed = Observation {
+        check_id: "shop-http".to_string(),
+        location: "paris".to_string(),
+        at_ms: DAY0 + 3 * SECOND,
+        measurement: Measurement::failure(
+            "connection refused (os error 111): l'hôte « shop » ne répond pas",
+            Timings {
+                dns_us: Some(900),
+                total_us: 1_500,
+                ..Timings::default()
+            },
+        ),
+    };
+    let degraded = Observation {
+        check_id: "shop-http".to_string(),
+        location: "london".to_string(),
+        at_ms: DAY0 + 4 * SECOND,
+        measurement: Measurement {
+            verdict: Verdict::Degraded,
+            message: "slow: 2.1 s".to_string(),
+            code: Some(-1),
+            timings: timings(2_100_000),
+        },
+    };
+    let unknown = Observation {
+        check_id: "shop-http".to_string(),
+        location: "paris".to_string(),
+        at_ms: DAY0 + SECOND,
+        measurement: Measurement {
+            verdict: Verdict::Unknown,
+            message: String::new(),
+            code: None,
+            timings: timings(0),
+        },
+    };
+    let other = observation("db-tcp", "paris", DAY0 + 5 * SECOND, Verdict::Success, 300);
+
+    let writer = writer(&db.store);
+    for o in [&full, &failed, &degraded, &unknown, &other] {
+        writer.submit(Record::Observation(o.clone()));
+    }
+    writer.flush().await;
+    assert!(writer.status().healthy(), "{:?}", writer.status());
+    assert_eq!(writer.status().written(), 5);
+    assert_eq!(writer.status().pending(), 0);
+
+    let newest_first = vec![degraded.clone(), failed.clone(), full.clone(), unknown];
+    assert_eq!(
+        db.store.observations("shop-http", 10).await.expect("read"),
+        newest_first
+    );
+    assert_eq!(
+        db.store.observations("shop-http", 2).await.expect("read"),
+        vec![degraded, failed]
+    );
+    assert_eq!(
+        db.store.observations("db-tcp", 10).await.expect("read"),
+        vec![other]
+    );
+    assert!(
+        db.store
+            .observations("nobody", 10)
+            .await
+            .expect("read")
+            .is_empty()
+    );
+}
+
+async fn transitions_round_trip_newest_first(db: Db) {
+    use CheckStatus::*;
+    let stored = |location: &str, t: Transition| StoredTransition {
+        check_id: "api".to_string(),
+        location: location.to_string(),
+        transition: t,
+    };
+    let history = [
+        stored("paris", transition(Unknown, Up, DAY0, false)),
+        stored("paris", transition(Up, Down, DAY0 + MINUTE, false)),
+        stored("london", transition(Up, Degraded, DAY0 + 2 * MINUTE, false)),
+        stored("paris", transition(Down, Up, DAY0 + 3 * MINUTE, true)),
+        stored("paris", transition(Up, Paused, DAY0 + 4 * MINUTE, true)),
+    ];
+    let writer = writer(&db.store);
+    // Across two batches, to see that later batches append.
+    for (i, t) in history.iter().enumerate() {
+        writer.submit(Record::Transition {
+            check_id: t.check_id.clone(),
+            location: t.location.clone(),
+            transition: t.transition,
+        });
+        if i == 1 {
+            writer.flush().await;
+        }
+    }
+    writer.submit(Record::Transition {
+        check_id: "db".to_string(),
+        location: "paris".to_string(),
+        transition: transition(Unknown, Down, DAY0 + 10 * MINUTE, false),
+    });
+    writer.flush().await;
+    assert!(writer.status().healthy(), "{:?}", writer.status());
+
+    let mut newest_first = history.to_vec();
+    newest_first.reverse();
+    assert_eq!(
+        db.store.transitions("api", 100).await.expect("read"),
+        newest_first
+    );
+    assert_eq!(
+        db.store.transitions("api", 2).await.expect("read"),
+        newest_first[..2]
+    );
+    assert_eq!(
+        db.store.transitions("db", 100).await.expect("read").len(),
+        1
+    );
+}
+
+async fn check_states_keep_the_newest_per_check_and_location(db: Db) {
+    let state = |status: CheckStatus, failures: u32, since_ms: i64| CheckState {
+        status,
+        since_ms: Some(since_ms),
+        failures,
+        degraded: 1,
+        successes: 2,
+        recent_transitions: VecDeque::from([since_ms - MINUTE, since_ms]),
+        flapping: failures > 2,
+    };
+    let record = |check: &str, location: &str, state: &CheckState, at_ms: i64| Record::State {
+        check_id: check.to_string(),
+        location: location.to_string(),
+        state: state.clone(),
+        at_ms,
+    };
+    let writer = writer(&db.store);
+    let api_first = state(CheckStatus::Up, 0, DAY0);
+    let api_second = state(CheckStatus::Down, 1, DAY0 + MINUTE);
+    let api_third = state(CheckStatus::Down, 3, DAY0 + 2 * MINUTE);
+    let db_state = state(CheckStatus::Degraded, 0, DAY0);
+    let api_london = state(CheckStatus::Up, 0, DAY0 + 5 * MINUTE);
+    // The same check and location twice in one batch: PostgreSQL refuses an upsert that
+    // touches a row twice, so the writer must keep only the newest.
+    writer.submit(record("api", "paris", &api_first, DAY0));
+    writer.submit(record("db", "paris", &db_state, DAY0));
+    writer.submit(record("api", "paris", &api_second, DAY0 + MINUTE));
+    writer.submit(record("api", "london", &api_london, DAY0 + 5 * MINUTE));
+    writer.flush().await;
+    assert!(writer.status().healthy(), "{:?}", writer.status());
+    assert_eq!(
+        db.store.check_states("paris").await.expect("read"),
+        vec![
+            ("api".to_string(), api_second),
+            ("db".to_string(), db_state.clone())
+        ]
+    );
+    // A later batch replaces the row.
+    writer.submit(record("api", "paris", &api_third, DAY0 + 2 * MINUTE));
+    writer.flush().await;
+    assert_eq!(
+        db.store.check_states("paris").await.expect("read"),
+        vec![("api".to_string(), api_third), ("db".to_string(), db_state)]
+    );
+    assert_eq!(
+        db.store.check_states("london").await.expect("read"),
+        vec![("api".to_string(), api_london)]
+    );
+    assert!(
+        db.store
+            .check_states("tokyo")
+            .await
+            .expect("read")
+            .is_empty()
+    );
+}
+
+async fn pings_newest_first_with_limit(db: Db) {
+    let start = Ping {
+        rid: Some("run-1".to_string()),
+        ..ping("backup", DAY0, PingKind::Start, "")
+    };
+    let log = ping(
+        "backup",
+        DAY0 + SECOND,
+        PingKind::Log,
+        "copied 10 GB\nstill going",
+    );
+    let success = Ping {
+        rid: Some("run-1".to_string()),
+        exit_code: Some(0),
+        duration_ms: Some(95_000),
+        source: "::1".to_string(),
+        ..ping("backup", DAY0 + 95 * SECOND, PingKind::Success, "done ✓")
+    };
+    // Two pings in the same millisecond: the later arrival is the newer one.
+    let fail = Ping {
+        exit_code: Some(2),
+        ..ping("backup", DAY0 + 200 * SECOND, PingKind::Fail, "disk full")
+    };
+    let fail_again = Ping {
+        exit_code: Some(3),
+        ..ping("backup", DAY0 + 200 * SECOND, PingKind::Fail, "still full")
+    };
+    let other = ping("nightly", DAY0, PingKind::Success, "");
+    let writer = writer(&db.store);
+    for p in [&start, &log, &success, &fail] {
+        writer.submit(Record::Ping(p.clone()));
+    }
+    writer.flush().await;
+    // The tie must hold across batches too.
+    writer.submit(Record::Ping(fail_again.clone()));
+    writer.submit(Record::Ping(other.clone()));
+    writer.flush().await;
+    assert!(writer.status().healthy(), "{:?}", writer.status());
+
+    assert_eq!(
+        db.store.pings("backup", 10).await.expect("read"),
+        vec![fail_again.clone(), fail.clone(), success, log, start]
+    );
+    assert_eq!(
+        db.store.pings("backup", 2).await.expect("read"),
+        vec![fail_again, fail]
+    );
+    assert_eq!(
+        db.store.pings("nightly", 10).await.expect("read"),
+        vec![other]
+    );
+}
+
+fn histogram_of(latencies: &[u64]) -> Histogram {
+    let mut h = Histogram::default();
+    for &us in latencies {
+        h.record(us);
+    }
+    h
+}
+
+async fn rollups_per_minute_hour_and_day(db: Db) {
+    let v = Verdict::Success;
+    let observations = [
+        // Minute 0 of hour 0: one failure in three.
+        observation("api", "paris", DAY0 + 10 * SECOND, v, 1_000),
+        observation(
+            "api",
+            "paris",
+            DAY0 + 20 * SECOND,
+            Verdict::Failure,
+            300_000,
+        ),
+        observation("api", "paris", DAY0 + 59 * SECOND, Verdict::Degraded, 5_000),
+        // Minute 1 of hour 0.
+        observation("api", "paris", DAY0 + MINUTE, v, 100),
+        // Hour 5; the same minute at another location.
+        observation("api", "paris", DAY0 + 5 * HOUR, v, 2_000),
+        observation(
+            "api",
+            "london",
+            DAY0 + 5 * HOUR + SECOND,
+            Verdict::Failure,
+            9_000,
+        ),
+        // The next day.
+        observation("api", "paris", DAY0 + DAY, v, 700),
+        // Another check in the same buckets: kept apart.
+        observation("db", "paris", DAY0, Verdict::Failure, 1),
+    ];
+    let writer = writer(&db.store);
+    for o in &observations {
+        writer.submit(Record::Observation(o.clone()));
+    }
+    writer.flush().await;
+    assert!(writer.status().healthy(), "{:?}", writer.status());
+
+    let rollup = |location: &str,
+                  resolution: Resolution,
+                  bucket_ms: i64,
+                  (count, failures, degraded): (u64, u64, u64),
+                  latencies: &[u64]| Rollup {
+        check_id: "api".to_string(),
+        location: location.to_string(),
+        resolution,
+        bucket_ms,
+        count,
+        failures,
+        degraded,
+        latency: histogram_of(latencies),
+    };
+    let minutes = db
+        .store
+        .rollups("api", Resolution::Minute, DAY0, DAY0 + 2 * DAY)
+        .await
+        .expect("read");
+    assert_eq!(
+        minutes,
+        vec![
+            rollup(
+                "paris",
+                Resolution::Minute,
+                DAY0,
+                (3, 1, 1),
+                &[1_000, 300_000, 5_000]
+            ),
+            rollup(
+                "paris",
+                Resolution::Minute,
+                DAY0 + MINUTE,
+                (1, 0, 0),
+                &[100]
+            ),
+            rollup(
+                "london",
+                Resolution::Minute,
+                DAY0 + 5 * HOUR,
+                (1, 1, 0),
+                &[9_000]
+            ),
+            rollup(
+                "paris",
+                Resolution::Minute,
+                DAY0 + 5 * HOUR,
+                (1, 0, 0),
+                &[2_000]
+            ),
+            rollup("paris", Resolution::Minute, DAY0 + DAY, (1, 0, 0), &[700]),
+        ]
+    );
+    let hours = db
+        .store
+        .rollups("api", Resolution::Hour, DAY0, DAY0 + 2 * DAY)
+        .await
+        .expect("read");
+    assert_eq!(
+        hours,
+        vec![
+            rollup(
+                "paris",
+                Resolution::Hour,
+                DAY0,
+                (4, 1, 1),
+                &[1_000, 300_000, 5_000, 100]
+            ),
+            rollup(
+                "london",
+                Resolution::Hour,
+                DAY0 + 5 * HOUR,
+                (1, 1, 0),
+                &[9_000]
+            ),
+            rollup(
+                "paris",
+                Resolution::Hour,
+                DAY0 + 5 * HOUR,
+                (1, 0, 0),
+                &[2_000]
+            ),
+            rollup("paris", Resolution::Hour, DAY0 + DAY, (1, 0, 0), &[700]),
+        ]
+    );
+    let days = db
+        .store
+        .rollups("api", Resolution::Day, DAY0, DAY0 + 2 * DAY)
+        .await
+        .expect("read");
+    let paris_day = rollup(
+        "paris",
+        Resolution::Day,
+        DAY0,
+        (5, 1, 1),
+        &[1_000, 300_000, 5_000, 100, 2_000],
+    );
+    assert_eq!(
+        days,
+        vec![
+            rollup("london", Resolution::Day, DAY0, (1, 1, 0), &[9_000]),
+            paris_day.clone(),
+            rollup("paris", Resolution::Day, DAY0 + DAY, (1, 0, 0), &[700]),
+        ]
+    );
+    // What a report reads off a rollup: availability and latency quantiles.
+    assert_eq!(paris_day.availability(), Some(0.8));
+    assert_eq!(days[0].availability(), Some(0.0));
+    let latency = &days[1].latency;
+    assert_eq!(latency.count(), 5);
+    assert_eq!(latency.sum_us, 308_100);
+    assert_eq!(latency.max_us, 300_000);
+    assert_eq!(latency.quantile_us(0.0), Some(250)); // 100 us: the first bucket
+    assert_eq!(latency.quantile_us(0.5), Some(2_000)); // 2 ms: bucket (1 ms, 2 ms]
+    assert_eq!(latency.quantile_us(0.8), Some(8_000)); // 5 ms: bucket (4 ms, 8 ms]
+    assert_eq!(latency.quantile_us(1.0), Some(300_000)); // capped by the maximum
+
+    // The range is inclusive of its start, exclusive of its end.
+    let first_hour = db
+        .store
+        .rollups("api", Resolution::Minute, DAY0, DAY0 + MINUTE)
+        .await
+        .expect("read");
+    assert_eq!(first_hour.len(), 1);
+    assert_eq!(first_hour[0].bucket_ms, DAY0);
+    let db_minutes = db
+        .store
+        .rollups("db", Resolution::Minute, DAY0, DAY0 + DAY)
+        .await
+        .expect("read");
+    assert_eq!(db_minutes.len(), 1);
+    assert_eq!(db_minutes[0].availability(), Some(0.0));
+}
+
+async fn rollups_of_later_batches_add_up(db: Db) {
+    let at = |s: i64| DAY0 + HOUR + s * SECOND;
+    let first = writer(&db.store);
+    first.submit(Record::Observation(observation(
+        "api",
+        "paris",
+        at(1),
+        Verdict::Success,
+        1_000,
+    )));
+    first.submit(Record::Observation(observation(
+        "api",
+        "paris",
+        at(2),
+        Verdict::Failure,
+        50_000,
+    )));
+    first.flush().await;
+    first.submit(Record::Observation(observation(
+        "api",
+        "paris",
+        at(3),
+        Verdict::Degraded,
+        400,
+    )));
+    first.submit(Record::Observation(observation(
+        "api",
+        "paris",
+        at(4),
+        Verdict::Failure,
+        70_000,
+    )));
+    first.flush().await;
+    // A second writer, as after a restart: its deltas add to the same rows.
+    let second = writer(&db.store);
+    second.submit(Record::Observation(observation(
+        "api",
+        "paris",
+        at(5),
+        Verdict::Success,
+        600,
+    )));
+    second.flush().await;
+    assert!(first.status().healthy(), "{:?}", first.status());
+    assert!(second.status().healthy(), "{:?}", second.status());
+
+    let all = histogram_of(&[1_000, 50_000, 400, 70_000, 600]);
+    for resolution in Resolution::ALL {
+        let rows = db
+            .store
+            .rollups("api", resolution, DAY0, DAY0 + DAY)
+            .await
+            .expect("read");
+        assert_eq!(
+            rows,
+            vec![Rollup {
+                check_id: "api".to_string(),
+                location: "paris".to_string(),
+                resolution,
+                bucket_ms: resolution.bucket(at(1)),
+                count: 5,
+                failures: 2,
+                degraded: 1,
+                latency: all.clone(),
+            }],
+            "{resolution:?}"
+        );
+        assert_eq!(rows[0].availability(), Some(0.6));
+        assert_eq!(rows[0].latency.max_us, 70_000);
+    }
+}
+
+async fn prune_drops_old_raw_data_but_keeps_history(db: Db) {
+    let now = DAY0 + 30 * DAY;
+    let old = now - 10 * DAY;
+    let recent = now - HOUR;
+    let writer = writer(&db.store);
+    writer.submit(Record::Observation(observation(
+        "api",
+        "paris",
+        old,
+        Verdict::Failure,
+        1_000,
+    )));
+    writer.submit(Record::Observation(observation(
+        "api",
+        "paris",
+        recent,
+        Verdict::Success,
+        2_000,
+    )));
+    writer.submit(Record::Transition {
+        check_id: "api".to_string(),
+        location: "paris".to_string(),
+        transition: transition(CheckStatus::Up, CheckStatus::Down, old, false),
+    });
+    writer.submit(Record::Ping(ping("backup", old, PingKind::Success, "old")));
+    writer.submit(Record::Ping(ping(
+        "backup",
+        recent,
+        PingKind::Success,
+        "recent",
+    )));
+    writer.flush().await;
+    assert!(writer.status().healthy(), "{:?}", writer.status());
+
+    let deleted = db
+        .store
+        .prune(now, Duration::from_secs(7 * 86_400))
+        .await
+        .expect("prune");
+    // The old observation, the old ping, and the old minute rollup (kept two days).
+    assert_eq!(deleted, 3);
+    let observations = db.store.observations("api", 10).await.expect("read");
+    assert_eq!(observations.len(), 1);
+    assert_eq!(observations[0].at_ms, recent);
+    let pings = db.store.pings("backup", 10).await.expect("read");
+    assert_eq!(pings.len(), 1);
+    assert_eq!(pings[0].body, "recent");
+    // Transitions and the coarser rollups outlive the raw data.
+    assert_eq!(
+        db.store.transitions("api", 10).await.expect("read").len(),
+        1
+    );
+    let count_at = |rows: Vec<Rollup>, bucket: i64| {
+        rows.iter()
+            .find(|r| r.bucket_ms == bucket)
+            .map(|r| (r.count, r.failures))
+    };
+    let minutes = db
+        .store
+        .rollups("api", Resolution::Minute, 0, now)
+        .await
+        .expect("read");
+    assert_eq!(
+        count_at(minutes.clone(), Resolution::Minute.bucket(old)),
+        None
+    );
+    assert_eq!(
+        count_at(minutes, Resolution::Minute.bucket(recent)),
+        Some((1, 0))
+    );
+    for resolution in [Resolution::Hour, Resolution::Day] {
+        let rows = db
+            .store
+            .rollups("api", resolution, 0, now)
+            .await
+            .expect("read");
+        assert_eq!(
+            count_at(rows, resolution.bucket(old)),
+            Some((1, 1)),
+            "{resolution:?}"
+        );
+    }
+
+    // Pruning again finds nothing more.
+    assert_eq!(
+        db.store
+            .prune(now, Duration::from_secs(7 * 86_400))
+            .await
+            .expect("prune"),
+        0
+    );
+}
+
+async fn settings_round_trip(db: Db) {
+    assert_eq!(db.store.setting("leader").await.expect("read"), None);
+    let first = json!({"node": "a", "term": 1, "since_ms": DAY0, "tags": ["x", "ü"], "nested": {"ok": true}});
+    db.store.set_setting("leader", &first).await.expect("set");
+    db.store
+        .set_setting("secret", &json!("k3y"))
+        .await
+        .expect("set");
+    assert_eq!(db.store.setting("leader").await.expect("read"), Some(first));
+    // Setting again replaces.
+    let second = json!({"node": "b", "term": 2});
+    db.store.set_setting("leader", &second).await.expect("set");
+    assert_eq!(
+        db.store.setting("leader").await.expect("read"),
+        Some(second)
+    );
+    assert_eq!(
+        db.store.setting("secret").await.expect("read"),
+        Some(json!("k3y"))
+    );
+    db.store
+        .set_setting("nothing", &serde_json::Value::Null)
+        .await
+        .expect("set");
+    assert_eq!(
+        db.store.setting("nothing").await.expect("read"),
+        Some(serde_json::Value::Null)
+    );
+}
+
+/// Takes the observations table away, as an outage would: every write fails until
+/// [`restore_observations`] puts it back.
+async fn break_observations(db: &Db) {
+    db.execute("ALTER TABLE observations RENAME TO observations_away")
+        .await;
+}
+
+async fn restore_observations(db: &Db) {
+    db.execute("ALTER TABLE observations_away RENAME TO observations")
+        .await;
+}
+
+async fn writer_buffers_through_an_outage_and_catches_up(db: Db) {
+    let writer = writer(&db.store);
+    let before = observation("api", "paris", DAY0, Verdict::Success, 1_000);
+    writer.submit(Record::Observation(before.clone()));
+    writer.flush().await;
+    assert!(writer.status().healthy(), "{:?}", writer.status());
+
+    break_observations(&db).await;
+    let during: Vec<Observation> = (1..=5)
+        .map(|i| observation("api", "paris", DAY0 + i * SECOND, Verdict::Failure, 2_000))
+        .collect();
+    for o in &during {
+        writer.submit(Record::Observation(o.clone()));
+    }
+    writer.submit(Record::Transition {
+        check_id: "api".to_string(),
+        location: "paris".to_string(),
+        transition: transition(CheckStatus::Up, CheckStatus::Down, DAY0 + 5 * SECOND, false),
+    });
+    writer.flush().await;
+    let status = writer.status();
+    assert!(!status.healthy(), "the write must fail: {status:?}");
+    let error = status.last_error().expect("a last error while unhealthy");
+    assert!(error.contains("observations"), "{error}");
+    assert_eq!(status.pending(), 6, "{status:?}");
+    assert_eq!(status.written(), 1);
+    assert_eq!(status.dropped(), 0);
+    // A failed batch is all or nothing: the transition waits with the observations.
+    assert!(
+        db.store
+            .transitions("api", 10)
+            .await
+            .expect("read")
+            .is_empty()
+    );
+    // Reads of what is already stored still work.
+    db.store.ping().await.expect("the database itself answers");
+
+    restore_observations(&db).await;
+    flush_until(&writer, "catch up after the outage", |s| {
+        s.healthy() && s.pending() == 0
+    })
+    .await;
+    assert_eq!(writer.status().last_error(), None);
+    assert_eq!(writer.status().written(), 7);
+    let mut expected: Vec<Observation> = during.clone();
+    expected.insert(0, before);
+    expected.reverse();
+    assert_eq!(
+        db.store.observations("api", 10).await.expect("read"),
+        expected
+    );
+    assert_eq!(
+        db.store.transitions("api", 10).await.expect("read").len(),
+        1
+    );
+    // The rollups held back during the outage were applied exactly once.
+    let minute = db
+        .store
+        .rollups("api", Resolution::Minute, DAY0, DAY0 + MINUTE)
+        .await
+        .expect("read");
+    assert_eq!(minute.len(), 1);
+    assert_eq!((minute[0].count, minute[0].failures), (6, 5));
+}
+
+async fn writer_keeps_the_newest_when_the_buffer_overflows(db: Db) {
+    let config = WriterConfig {
+        buffer_capacity: 4,
+        ..WriterConfig::default()
+    };
+    let writer = Writer::spawn(db.store.clone(), config);
+    break_observations(&db).await;
+    let all: Vec<Observation> = (0..10)
+        .map(|i| observation("api", "paris", DAY0 + i * SECOND, Verdict::Success, 1_000))
+        .collect();
+    for o in &all {
+        // `submit` is not async: it cannot wait for the database.
+        writer.submit(Record::Observation(o.clone()));
+    }
+    writer.flush().await;
+    let status = writer.status();
+    assert!(!status.healthy(), "{status:?}");
+    assert!(status.last_error().is_some(), "{status:?}");
+    assert_eq!(status.pending(), 4, "{status:?}");
+    assert_eq!(status.dropped(), 6, "{status:?}");
+
+    restore_observations(&db).await;
+    flush_until(&writer, "catch up after the outage", |s| {
+        s.healthy() && s.pending() == 0
+    })
+    .await;
+    assert_eq!(writer.status().dropped(), 6);
+    assert_eq!(writer.status().written(), 4);
+    // The oldest went; the newest four remain.
+    let mut newest: Vec<Observation> = all[6..].to_vec();
+    newest.reverse();
+    assert_eq!(
+        db.store.observations("api", 100).await.expect("read"),
+        newest
+    );
+    // Rollups are counted as records arrive, so availability stays exact even for
+    // observations whose raw rows were dropped.
+    let minute = db
+        .store
+        .rollups("api", Resolution::Minute, DAY0, DAY0 + MINUTE)
+        .await
+        .expect("read");
+    assert_eq!(minute[0].count, 10);
+}
