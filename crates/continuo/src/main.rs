@@ -7,6 +7,8 @@ mod bia_output;
 mod disk;
 mod init;
 mod render;
+mod serve;
+mod status;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -73,6 +75,30 @@ enum Command {
         #[arg(long, value_enum, default_value_t = bia_output::BiaFormat::Table)]
         format: bia_output::BiaFormat,
     },
+    /// Run the monitoring engine and the HTTP listener (API, metrics, heartbeat pings).
+    Serve {
+        /// The root configuration file.
+        #[arg(short, long, env = "CONTINUO_CONFIG", default_value = "continuo.toml")]
+        config: PathBuf,
+        /// Listen on this address instead of `[server] listen`.
+        #[arg(long)]
+        listen: Option<String>,
+        /// Use this database instead of `[server] database`.
+        #[arg(long, env = "CONTINUO_DATABASE")]
+        database: Option<String>,
+    },
+    /// Show the live state of a running server.
+    Status {
+        /// Base URL of the server (default: from the configuration's `[server] listen`).
+        #[arg(long, env = "CONTINUO_URL")]
+        url: Option<String>,
+        /// The configuration, to find the server's address.
+        #[arg(short, long, env = "CONTINUO_CONFIG", default_value = "continuo.toml")]
+        config: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = status::StatusFormat::Table)]
+        format: status::StatusFormat,
+    },
 }
 
 fn parse_lang(text: &str) -> Result<Lang, String> {
@@ -125,6 +151,35 @@ fn run(cli: Cli, lang: Lang) -> anyhow::Result<ExitCode> {
             format,
         } => check(&config, deny_warnings, format, lang, cli.color),
         Command::Bia { config, format } => bia(&config, format, lang, cli.color),
+        Command::Serve {
+            config,
+            listen,
+            database,
+        } => serve::run(
+            serve::ServeOptions {
+                config,
+                listen,
+                database,
+            },
+            lang,
+        ),
+        Command::Status {
+            url,
+            config,
+            format,
+        } => {
+            let url = match url {
+                Some(u) => u,
+                None => {
+                    let listen = load(&config)
+                        .catalog
+                        .map(|c| c.server.listen)
+                        .unwrap_or_else(|| continuo_core::model::Server::default().listen);
+                    format!("http://{}", listen.replace("0.0.0.0", "127.0.0.1"))
+                }
+            };
+            status::run(&url, format, lang)
+        }
     }
 }
 

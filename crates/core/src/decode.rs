@@ -775,7 +775,14 @@ impl<'a> Decoder<'a> {
         let f = self.open(
             "[server]",
             value,
-            &["listen", "database", "location", "public_url"],
+            &[
+                "listen",
+                "database",
+                "location",
+                "public_url",
+                "retention",
+                "max_concurrent_probes",
+            ],
         )?;
         let defaults = Server::default();
         let listen = self.string(&f, "listen");
@@ -831,6 +838,10 @@ impl<'a> Decoder<'a> {
             database: database.map_or(defaults.database, |v| v.value),
             location: location.map_or(defaults.location, |v| v.value),
             public_url: self.string(&f, "public_url").map(|v| v.value),
+            retention: self.duration_or(&f, "retention", defaults.retention),
+            max_concurrent_probes: self
+                .integer_in(&f, "max_concurrent_probes", 1..=100_000)
+                .map_or(defaults.max_concurrent_probes, |v| v.value as u32),
         })
     }
 

@@ -94,6 +94,10 @@ pub struct Server {
     pub location: String,
     /// Public base URL used in links (acknowledge links, status page), if any.
     pub public_url: Option<String>,
+    /// How long raw observations are kept; rollups and transitions are kept longer.
+    pub retention: HumanDuration,
+    /// Most probes running at once on this node.
+    pub max_concurrent_probes: u32,
 }
 
 impl Default for Server {
@@ -103,6 +107,8 @@ impl Default for Server {
             database: "sqlite://continuo.db".into(),
             location: "default".into(),
             public_url: None,
+            retention: HumanDuration::from_secs(7 * 86_400),
+            max_concurrent_probes: 2_048,
         }
     }
 }

@@ -1,0 +1,238 @@
+//! `continuo serve`: the engine, the store writer and the HTTP listener in one process.
+//! SIGHUP (and `POST /api/v1/reload`) reload the configuration from disk, keeping the
+//! state of unchanged checks; SIGTERM and Ctrl-C shut down gracefully and flush buffered
+//! writes.
+
+use crate::{disk, render};
+use anyhow::Context;
+use continuo_core::{Catalog, Lang, tr};
+use continuo_engine::{Engine, EngineHandle, EngineOptions, ReloadSummary};
+use continuo_store::Store;
+use continuo_store::writer::{Writer, WriterConfig};
+use continuo_web::{AppState, Reloader};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Options of `serve` that override the configuration.
+pub struct ServeOptions {
+    /// The root configuration file.
+    pub config: PathBuf,
+    /// Listen address instead of `[server] listen`.
+    pub listen: Option<String>,
+    /// Database URL instead of `[server] database`.
+    pub database: Option<String>,
+}
+
+/// Loads and validates the configuration; errors are printed and returned as `Err(text)`.
+fn load_valid(config: &Path, lang: Lang) -> Result<Catalog, String> {
+    let outcome = continuo_core::load(config, &disk::Disk, &|name| std::env::var(name).ok());
+    if outcome.diagnostics.has_errors() {
+        let text = render::diagnostics(
+            &outcome.diagnostics,
+            &outcome.sources,
+            lang,
+            render::DiagnosticFormat::Short,
+            false,
+        );
+        return Err(text);
+    }
+    outcome
+        .catalog
+        .ok_or_else(|| "the configuration could not be read".to_string())
+}
+
+/// A SQLite path in the URL is relative to the configuration's directory.
+fn database_url(url: &str, base: &Path) -> String {
+    if let Some(path) = url.strip_prefix("sqlite://")
+        && !path.starts_with('/')
+        && !path.starts_with(":memory:")
+    {
+        return format!("sqlite://{}", base.join(path).display());
+    }
+    url.to_string()
+}
+
+pub fn run(options: ServeOptions, lang: Lang) -> anyhow::Result<ExitCode> {
+    let catalog = match load_valid(&options.config, lang) {
+        Ok(c) => c,
+        Err(text) => {
+            eprint!("{text}");
+            let shown = options.config.display();
+            eprintln!(
+                "{}",
+                tr!(
+                    "{shown}: invalid configuration; not starting",
+                    "{shown}: ongeldige configuratie; niet gestart"
+                )
+                .get(lang)
+            );
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(serve(options, catalog, lang))
+}
+
+async fn serve(options: ServeOptions, catalog: Catalog, lang: Lang) -> anyhow::Result<ExitCode> {
+    let base = options
+        .config
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let listen = options
+        .listen
+        .clone()
+        .unwrap_or_else(|| catalog.server.listen.clone());
+    let url = database_url(
+        options
+            .database
+            .as_deref()
+            .unwrap_or(&catalog.server.database),
+        &base,
+    );
+    let store = Store::open(&url)
+        .await
+        .with_context(|| format!("opening the database {url}"))?;
+    let writer = Writer::spawn(store.clone(), WriterConfig::default());
+    let mut engine_options = EngineOptions::new(catalog.server.location.clone(), base.clone());
+    engine_options.max_concurrency = catalog.server.max_concurrent_probes as usize;
+    let retention = catalog.server.retention.get();
+    let catalog = Arc::new(catalog);
+    let engine = Engine::start(catalog.clone(), engine_options, Some(writer));
+    let handle = engine.handle();
+
+    let reloader: Reloader = {
+        let handle = handle.clone();
+        let config = options.config.clone();
+        Arc::new(move || {
+            let handle = handle.clone();
+            let config = config.clone();
+            Box::pin(async move { reload(&handle, &config, lang).await })
+        })
+    };
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    let address = listener.local_addr()?;
+    let state = AppState {
+        engine: handle.clone(),
+        store: Some(store.clone()),
+        reloader: Some(reloader.clone()),
+        admin_token: std::env::var("CONTINUO_ADMIN_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty()),
+    };
+    let checks = handle.checks().len();
+    let name = &catalog.organization.name;
+    println!(
+        "{}",
+        tr!(
+            "Continuo serving {name} on http://{address} ({checks} checks, location {location}, store {kind})",
+            "Continuo bedient {name} op http://{address} ({checks} checks, locatie {location}, opslag {kind})";
+            location = handle.location(),
+            kind = store.kind()
+        )
+        .get(lang)
+    );
+
+    // Retention: prune raw observations every hour.
+    let pruner = {
+        let store = store.clone();
+        let handle = handle.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(3600));
+            loop {
+                tick.tick().await;
+                if let Err(e) = store.prune(handle.now_ms(), retention).await {
+                    eprintln!("pruning old observations failed: {e}");
+                }
+            }
+        })
+    };
+    // SIGHUP reloads.
+    let hup = {
+        let reloader = reloader.clone();
+        tokio::spawn(async move {
+            let Ok(mut signal) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            else {
+                return;
+            };
+            while signal.recv().await.is_some() {
+                match reloader().await {
+                    Ok(summary) => println!("{}", describe(&summary, lang)),
+                    Err(problems) => eprintln!(
+                        "{}\n{problems}",
+                        tr!(
+                            "reload refused: the configuration is invalid; the previous one stays in force",
+                            "herladen geweigerd: de configuratie is ongeldig; de vorige blijft van kracht"
+                        )
+                        .get(lang)
+                    ),
+                }
+            }
+        })
+    };
+    continuo_web::serve(listener, state, shutdown_signal())
+        .await
+        .context("serving HTTP")?;
+    println!(
+        "{}",
+        tr!(
+            "shutting down: flushing buffered writes",
+            "afsluiten: gebufferde schrijfacties wegschrijven"
+        )
+        .get(lang)
+    );
+    hup.abort();
+    pruner.abort();
+    engine.shutdown().await;
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn reload(handle: &EngineHandle, config: &Path, lang: Lang) -> Result<ReloadSummary, String> {
+    let config = config.to_path_buf();
+    let catalog = tokio::task::spawn_blocking(move || load_valid(&config, lang))
+        .await
+        .map_err(|e| e.to_string())??;
+    handle
+        .reload(Arc::new(catalog))
+        .await
+        .ok_or_else(|| "the engine has stopped".to_string())
+}
+
+fn describe(summary: &ReloadSummary, lang: Lang) -> String {
+    let (added, changed, removed, kept) = (
+        summary.added.len(),
+        summary.changed.len(),
+        summary.removed.len(),
+        summary.unchanged,
+    );
+    tr!(
+        "configuration reloaded: {added} checks added, {changed} changed, {removed} removed, {kept} unchanged",
+        "configuratie herladen: {added} checks toegevoegd, {changed} gewijzigd, {removed} verwijderd, {kept} ongewijzigd"
+    )
+    .get(lang)
+    .to_string()
+}
+
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+}

@@ -1,0 +1,277 @@
+//! Continuo's HTTP interface on one listener: `/healthz`, `/readyz`, `/metrics`, the JSON
+//! API under `/api/v1`, and the healthchecks.io-compatible heartbeat ping API under
+//! `/ping`.
+//!
+//! **Invariant:** the ping API reveals nothing: an unknown uuid gets the same short 404
+//! as any other unknown path, and answers never carry check names or states.
+//! **Invariant:** state-changing API calls (reload) need the admin token.
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use continuo_engine::{EngineHandle, PingRequest, PingSignal, ReloadSummary};
+use continuo_store::Store;
+use serde::Deserialize;
+use serde_json::json;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+
+/// Reloads the configuration from wherever it came from; the error lists what is wrong.
+pub type Reloader = Arc<
+    dyn Fn() -> Pin<Box<dyn Future<Output = Result<ReloadSummary, String>> + Send>> + Send + Sync,
+>;
+
+/// What the routes need.
+#[derive(Clone)]
+pub struct AppState {
+    /// The engine.
+    pub engine: EngineHandle,
+    /// The store, for history.
+    pub store: Option<Store>,
+    /// Reloads the configuration (API and SIGHUP share it).
+    pub reloader: Option<Reloader>,
+    /// The admin token that state-changing calls must present as a bearer token.
+    pub admin_token: Option<String>,
+}
+
+/// Largest request body accepted anywhere (pings keep only the first part of it).
+const BODY_LIMIT: usize = 1 << 20;
+
+/// The router with every route.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/api/v1/services", get(services))
+        .route("/api/v1/checks", get(checks))
+        .route("/api/v1/checks/{id}", get(check))
+        .route("/api/v1/checks/{id}/observations", get(observations))
+        .route("/api/v1/reload", post(reload))
+        .route(
+            "/ping/{uuid}",
+            get(ping_success).post(ping_success).head(ping_success),
+        )
+        .route(
+            "/ping/{uuid}/{action}",
+            get(ping_action).post(ping_action).head(ping_action),
+        )
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, axum::Json(json!({ "error": message }))).into_response()
+}
+
+async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "not found\n").into_response()
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    let store = state.engine.writer().map(|w| {
+        let s = w.status();
+        json!({
+            "healthy": s.healthy(),
+            "pending": s.pending(),
+            "written": s.written(),
+            "dropped": s.dropped(),
+            "last_error": s.last_error(),
+        })
+    });
+    let store_ok = state.engine.writer().is_none_or(|w| w.status().healthy());
+    let body = json!({
+        "ready": store_ok,
+        "location": state.engine.location(),
+        "checks": state.engine.checks().len(),
+        "store": store,
+    });
+    // Probing goes on without the store; readiness says the store is behind, so an
+    // orchestrator can see it, but the node keeps detecting.
+    let status = if store_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.engine.metrics_text(),
+    )
+        .into_response()
+}
+
+async fn services(State(state): State<AppState>) -> Response {
+    axum::Json(json!({ "services": state.engine.services() })).into_response()
+}
+
+async fn checks(State(state): State<AppState>) -> Response {
+    axum::Json(json!({ "checks": state.engine.checks() })).into_response()
+}
+
+async fn check(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    match state.engine.check(&id) {
+        Some(view) => axum::Json(view).into_response(),
+        None => error(StatusCode::NOT_FOUND, &format!("no check `{id}`")),
+    }
+}
+
+#[derive(Deserialize)]
+struct Limit {
+    limit: Option<String>,
+}
+
+async fn observations(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<Limit>,
+) -> Response {
+    if state.engine.check(&id).is_none() {
+        return error(StatusCode::NOT_FOUND, &format!("no check `{id}`"));
+    }
+    let limit = match query.limit.as_deref() {
+        None => 100,
+        Some(text) => match text.parse::<u32>() {
+            Ok(n) if (1..=10_000).contains(&n) => n,
+            _ => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("`limit` must be a number from 1 to 10000, not `{text}`"),
+                );
+            }
+        },
+    };
+    let Some(store) = &state.store else {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "this node has no store");
+    };
+    match store.observations(&id, limit).await {
+        Ok(list) => axum::Json(json!({ "check": id, "observations": list })).into_response(),
+        Err(e) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!("the store cannot be read: {e}"),
+        ),
+    }
+}
+
+/// Compares in constant time (for tokens).
+fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn reload(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let Some(token) = &state.admin_token else {
+        return error(
+            StatusCode::FORBIDDEN,
+            "reloading through the API needs an admin token: start the server with CONTINUO_ADMIN_TOKEN set",
+        );
+    };
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if !same(presented.as_bytes(), token.as_bytes()) {
+        return error(StatusCode::UNAUTHORIZED, "a valid bearer token is required");
+    }
+    let Some(reloader) = &state.reloader else {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "this server cannot reload");
+    };
+    match reloader().await {
+        Ok(summary) => axum::Json(summary).into_response(),
+        Err(problems) => error(StatusCode::UNPROCESSABLE_ENTITY, &problems),
+    }
+}
+
+#[derive(Deserialize)]
+struct PingQuery {
+    rid: Option<String>,
+}
+
+async fn ping_success(
+    State(state): State<AppState>,
+    Path(uuid): Path<String>,
+    Query(query): Query<PingQuery>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Response {
+    ping(state, uuid, PingSignal::Success, query, peer, body).await
+}
+
+async fn ping_action(
+    State(state): State<AppState>,
+    Path((uuid, action)): Path<(String, String)>,
+    Query(query): Query<PingQuery>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Response {
+    let signal = match action.as_str() {
+        "start" => PingSignal::Start,
+        "fail" => PingSignal::Fail,
+        "log" => PingSignal::Log,
+        code => match code.parse::<u8>() {
+            Ok(code) => PingSignal::Exit(i32::from(code)),
+            Err(_) => return not_found().await,
+        },
+    };
+    ping(state, uuid, signal, query, peer, body).await
+}
+
+async fn ping(
+    state: AppState,
+    uuid: String,
+    signal: PingSignal,
+    query: PingQuery,
+    peer: SocketAddr,
+    body: Bytes,
+) -> Response {
+    let rid = query.rid.filter(|r| !r.is_empty() && r.len() <= 64);
+    let request = PingRequest {
+        uuid,
+        signal,
+        rid,
+        body: String::from_utf8_lossy(&body).into_owned(),
+        source: peer.ip().to_string(),
+    };
+    match state.engine.ping(request).await {
+        Some(_) => Response::builder()
+            .status(StatusCode::OK)
+            .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+            .header("Ping-Body-Limit", "10000")
+            .body(Body::from("OK"))
+            .unwrap_or_else(|_| StatusCode::OK.into_response()),
+        None => not_found().await,
+    }
+}
+
+/// Serves the router on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
