@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, oneshot};
 use tokio::time::Instant;
 
 /// Something to store.
@@ -110,75 +110,155 @@ impl WriterStatus {
     }
 }
 
-enum Command {
-    Record(Box<Record>),
-    Flush(oneshot::Sender<()>),
+/// The buffer between the submitters and the writer task. Submitters push here directly,
+/// so the capacity and the drop-oldest rule hold however busy the task is: a task stuck
+/// for seconds on an unreachable server (the pool retries connecting until its timeout)
+/// cannot make the newest records the ones that are lost.
+struct Shared {
+    config: WriterConfig,
+    status: Arc<WriterStatus>,
+    queue: Mutex<Queue>,
+    /// Wakes the task: a record, a flush, or the last handle gone.
+    wake: Notify,
+    /// Wakes `submit_wait` callers: records left the buffer.
+    room: Notify,
+}
+
+#[derive(Default)]
+struct Queue {
+    /// Records waiting, oldest first (not counting the batch being written).
+    records: VecDeque<Record>,
+    /// Records of the batch being written.
+    in_flight: usize,
+    flushes: Vec<oneshot::Sender<()>>,
+    /// Every `Writer` handle is gone: write what is left, then stop.
+    closed: bool,
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
+        // A panic while holding the lock cannot leave the queue inconsistent (every
+        // critical section is a few pushes and pops), so a poisoned lock is still usable.
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn publish_pending(&self, queue: &Queue) {
+        self.status.pending.store(
+            (queue.records.len() + queue.in_flight) as u64,
+            Ordering::Relaxed,
+        );
+    }
+
+    /// Queues a record, dropping the oldest waiting one past capacity.
+    fn push(&self, queue: &mut Queue, record: Record) {
+        queue.records.push_back(record);
+        self.trim(queue);
+        self.publish_pending(queue);
+    }
+
+    fn trim(&self, queue: &mut Queue) {
+        while queue.records.len() > self.config.buffer_capacity.max(1) {
+            queue.records.pop_front();
+            self.status.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Closes the writer when the last `Writer` clone is dropped.
+struct Handle {
+    shared: Arc<Shared>,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.shared.lock().closed = true;
+        self.shared.wake.notify_one();
+    }
 }
 
 /// The handle engines submit records through; cheap to clone.
 #[derive(Clone)]
 pub struct Writer {
-    tx: mpsc::Sender<Command>,
-    status: Arc<WriterStatus>,
+    handle: Arc<Handle>,
 }
 
 impl Writer {
     /// Starts the writer task on the current runtime.
     pub fn spawn(store: Store, config: WriterConfig) -> Writer {
-        let (tx, rx) = mpsc::channel(config.batch_size.max(1) * 8);
         let status = Arc::new(WriterStatus {
             healthy: AtomicBool::new(true),
             ..WriterStatus::default()
         });
+        let shared = Arc::new(Shared {
+            config,
+            status,
+            queue: Mutex::new(Queue::default()),
+            wake: Notify::new(),
+            room: Notify::new(),
+        });
         let task = Task {
             store,
-            config,
-            status: status.clone(),
-            pending: VecDeque::new(),
-            rollups: BTreeMap::new(),
+            shared: shared.clone(),
             ping_seq: 0,
         };
-        tokio::spawn(task.run(rx));
-        Writer { tx, status }
+        tokio::spawn(task.run());
+        Writer {
+            handle: Arc::new(Handle { shared }),
+        }
     }
 
-    /// Queues a record. Never waits: when even the queue is full the record is dropped
-    /// and counted.
+    fn shared(&self) -> &Shared {
+        &self.handle.shared
+    }
+
+    /// Queues a record. Never waits: when the buffer is full the oldest waiting record is
+    /// dropped, and counted.
     pub fn submit(&self, record: Record) {
-        if self.tx.try_send(Command::Record(Box::new(record))).is_err() {
-            self.status.dropped.fetch_add(1, Ordering::Relaxed);
-        }
+        let shared = self.shared();
+        shared.push(&mut shared.lock(), record);
+        shared.wake.notify_one();
     }
 
-    /// Queues a record, waiting for room in the queue (for bulk producers such as the
-    /// heartbeat API, which should push back rather than drop).
+    /// Queues a record, waiting for room in the buffer while the database is keeping up
+    /// (for bulk producers such as the heartbeat API, which should push back rather than
+    /// drop). While the database is unavailable it does not wait, as [`Writer::submit`].
     pub async fn submit_wait(&self, record: Record) {
-        if self
-            .tx
-            .send(Command::Record(Box::new(record)))
-            .await
-            .is_err()
-        {
-            self.status.dropped.fetch_add(1, Ordering::Relaxed);
+        let shared = self.shared();
+        loop {
+            // Registered before looking, so room made in between is not missed.
+            let room = shared.room.notified();
+            tokio::pin!(room);
+            room.as_mut().enable();
+            {
+                let mut queue = shared.lock();
+                let full = queue.records.len() >= shared.config.buffer_capacity.max(1);
+                if !full || !shared.status.healthy() {
+                    shared.push(&mut queue, record);
+                    break;
+                }
+            }
+            shared.wake.notify_one();
+            room.await;
         }
+        shared.wake.notify_one();
     }
 
     /// Writes everything queued so far; returns when it is written, or when the writer
     /// gave up for now because the database is unavailable.
     pub async fn flush(&self) {
         let (done, wait) = oneshot::channel();
-        if self.tx.send(Command::Flush(done)).await.is_ok() {
-            let _ = wait.await;
-        }
+        self.shared().lock().flushes.push(done);
+        self.shared().wake.notify_one();
+        let _ = wait.await;
     }
 
     /// The writer's status.
     pub fn status(&self) -> &Arc<WriterStatus> {
-        &self.status
+        &self.shared().status
     }
 }
 
-/// Rollup deltas since the last write, by (check, location, resolution, bucket).
+/// Rollup deltas of one batch, by (check, location, resolution, bucket).
 type RollupKey = (String, String, Resolution, i64);
 
 #[derive(Default, Clone)]
@@ -189,145 +269,156 @@ struct Delta {
     latency: Histogram,
 }
 
+/// The rollup deltas of a batch's observations. Computed per batch and written in the
+/// batch's transaction, so each observation is counted exactly once, and only if its
+/// row was written: rollups agree with the raw data, and an outage holds no more memory
+/// than the buffer.
+fn rollup_deltas(batch: &[Record]) -> BTreeMap<RollupKey, Delta> {
+    let mut rollups: BTreeMap<RollupKey, Delta> = BTreeMap::new();
+    for record in batch {
+        let Record::Observation(o) = record else {
+            continue;
+        };
+        let m = &o.measurement;
+        for resolution in Resolution::ALL {
+            let key = (
+                o.check_id.clone(),
+                o.location.clone(),
+                resolution,
+                resolution.bucket(o.at_ms),
+            );
+            let delta = rollups.entry(key).or_default();
+            delta.count += 1;
+            delta.failures += u64::from(m.verdict == Verdict::Failure);
+            delta.degraded += u64::from(m.verdict == Verdict::Degraded);
+            delta.latency.record(m.timings.total_us);
+        }
+    }
+    rollups
+}
+
 struct Task {
     store: Store,
-    config: WriterConfig,
-    status: Arc<WriterStatus>,
-    pending: VecDeque<Record>,
-    rollups: BTreeMap<RollupKey, Delta>,
+    shared: Arc<Shared>,
     /// Orders pings that arrive in the same millisecond.
     ping_seq: i64,
 }
 
 impl Task {
-    async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+    async fn run(mut self) {
+        let config = self.shared.config;
         let mut retry_at: Option<Instant> = None;
         let mut failures: u32 = 0;
-        let mut waiting_flushes: Vec<oneshot::Sender<()>> = Vec::new();
-        let mut deadline = Instant::now() + self.config.flush_interval;
+        let mut deadline = Instant::now() + config.flush_interval;
         loop {
-            let command = tokio::time::timeout_at(deadline, rx.recv()).await;
-            let mut closed = false;
-            match command {
-                Ok(Some(Command::Record(record))) => self.add(*record),
-                Ok(Some(Command::Flush(done))) => waiting_flushes.push(done),
-                Ok(None) => closed = true,
-                Err(_) => {}
+            let (waiting, flushes, closed) = {
+                let queue = self.shared.lock();
+                (queue.records.len(), !queue.flushes.is_empty(), queue.closed)
+            };
+            let now = Instant::now();
+            let due = now >= deadline || waiting >= config.batch_size || flushes || closed;
+            let allowed = retry_at.is_none_or(|t| now >= t) || closed;
+            if !(due && allowed) {
+                let until = if due {
+                    retry_at.unwrap_or(deadline)
+                } else {
+                    deadline
+                };
+                let _ = tokio::time::timeout_at(until, self.shared.wake.notified()).await;
+                continue;
             }
-            // Take whatever else is already queued without waiting.
-            while let Ok(command) = rx.try_recv() {
-                match command {
-                    Command::Record(record) => self.add(*record),
-                    Command::Flush(done) => waiting_flushes.push(done),
-                }
-            }
-            let due = Instant::now() >= deadline
-                || self.pending.len() >= self.config.batch_size
-                || !waiting_flushes.is_empty()
-                || closed;
-            let allowed = retry_at.is_none_or(|t| Instant::now() >= t) || closed;
-            if due && allowed {
-                match self.write_all().await {
-                    Ok(()) => {
-                        failures = 0;
-                        retry_at = None;
-                        self.status.healthy.store(true, Ordering::Relaxed);
-                        if let Ok(mut e) = self.status.last_error.lock() {
-                            *e = None;
-                        }
-                    }
-                    Err(e) => {
-                        failures = failures.saturating_add(1);
-                        let backoff = Duration::from_millis(100u64 << failures.min(6))
-                            .min(Duration::from_secs(5));
-                        retry_at = Some(Instant::now() + backoff);
-                        self.status.healthy.store(false, Ordering::Relaxed);
-                        if let Ok(mut last) = self.status.last_error.lock() {
-                            *last = Some(e.to_string());
-                        }
+            // The flushes asked for so far are answered after this attempt, which writes
+            // at least every record queued before them (taken under one lock, so none
+            // slips in between); later flushes wait for the next attempt.
+            let (answering, budget) = {
+                let mut queue = self.shared.lock();
+                (std::mem::take(&mut queue.flushes), queue.records.len())
+            };
+            let result = self.write_waiting(budget).await;
+            match result {
+                Ok(()) => {
+                    failures = 0;
+                    retry_at = None;
+                    self.shared.status.healthy.store(true, Ordering::Relaxed);
+                    if let Ok(mut e) = self.shared.status.last_error.lock() {
+                        *e = None;
                     }
                 }
-                // Publish what is left before answering the flushes, so whoever
-                // flushed reads a pending count that includes this attempt.
-                self.status
-                    .pending
-                    .store(self.pending.len() as u64, Ordering::Relaxed);
-                // A flush waits for an attempt, not for success: shutdown must not hang
-                // on a dead database.
-                for done in waiting_flushes.drain(..) {
-                    let _ = done.send(());
+                Err(e) => {
+                    failures = failures.saturating_add(1);
+                    let backoff = Duration::from_millis(100u64 << failures.min(6))
+                        .min(Duration::from_secs(5));
+                    retry_at = Some(Instant::now() + backoff);
+                    self.shared.status.healthy.store(false, Ordering::Relaxed);
+                    if let Ok(mut last) = self.shared.status.last_error.lock() {
+                        *last = Some(e.to_string());
+                    }
                 }
-                deadline = Instant::now() + self.config.flush_interval;
-            } else if due {
-                deadline = retry_at.unwrap_or_else(|| Instant::now() + self.config.flush_interval);
             }
-            self.status
-                .pending
-                .store(self.pending.len() as u64, Ordering::Relaxed);
-            if closed && (self.pending.is_empty() || !self.status.healthy()) {
+            // Healthy again means waiting producers may find room; unhealthy means they
+            // must stop waiting for it.
+            self.shared.room.notify_waiters();
+            // A flush waits for an attempt, not for success: shutdown must not hang on a
+            // dead database.
+            for done in answering {
+                let _ = done.send(());
+            }
+            deadline = Instant::now() + config.flush_interval;
+            if closed {
                 return;
             }
         }
     }
 
-    fn add(&mut self, record: Record) {
-        if let Record::Observation(o) = &record {
-            let m = &o.measurement;
-            for resolution in Resolution::ALL {
-                let key = (
-                    o.check_id.clone(),
-                    o.location.clone(),
-                    resolution,
-                    resolution.bucket(o.at_ms),
-                );
-                let delta = self.rollups.entry(key).or_default();
-                delta.count += 1;
-                delta.failures += u64::from(m.verdict == Verdict::Failure);
-                delta.degraded += u64::from(m.verdict == Verdict::Degraded);
-                delta.latency.record(m.timings.total_us);
+    /// Writes up to `budget` waiting records, oldest first and batch by batch: a bound,
+    /// so a steady stream of records cannot keep one attempt going forever. A batch that fails goes back to the front of the buffer.
+    async fn write_waiting(&mut self, budget: usize) -> Result<(), StoreError> {
+        let mut left = budget;
+        loop {
+            let batch: Vec<Record> = {
+                let mut queue = self.shared.lock();
+                let n = left
+                    .min(queue.records.len())
+                    .min(self.shared.config.batch_size.max(1));
+                queue.in_flight = n;
+                queue.records.drain(..n).collect()
+            };
+            if batch.is_empty() {
+                return Ok(());
             }
-        }
-        self.pending.push_back(record);
-        if self.pending.len() > self.config.buffer_capacity {
-            self.pending.pop_front();
-            self.status.dropped.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    /// Writes all pending records and rollup deltas, batch by batch. On error, what was
-    /// not committed stays pending.
-    async fn write_all(&mut self) -> Result<(), StoreError> {
-        while !self.pending.is_empty() || !self.rollups.is_empty() {
-            let n = self.pending.len().min(self.config.batch_size);
-            let batch: Vec<Record> = self.pending.iter().take(n).cloned().collect();
-            // Rollups ride along with the first batch; they are deltas, so they are
-            // applied exactly once per successful commit.
-            let rollups = std::mem::take(&mut self.rollups);
+            left -= batch.len();
+            let rollups = rollup_deltas(&batch);
             let started = Instant::now();
-            match write_batch(&self.store, &batch, &rollups, &mut self.ping_seq).await {
+            let result = write_batch(&self.store, &batch, &rollups, &mut self.ping_seq).await;
+            let mut queue = self.shared.lock();
+            queue.in_flight = 0;
+            match result {
                 Ok(()) => {
-                    self.pending.drain(..n);
-                    self.status.written.fetch_add(n as u64, Ordering::Relaxed);
-                    self.status.batches.fetch_add(1, Ordering::Relaxed);
-                    self.status.batch_micros_total.fetch_add(
+                    let status = &self.shared.status;
+                    status
+                        .written
+                        .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                    status.batches.fetch_add(1, Ordering::Relaxed);
+                    status.batch_micros_total.fetch_add(
                         u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
                         Ordering::Relaxed,
                     );
+                    self.shared.publish_pending(&queue);
+                    drop(queue);
+                    self.shared.room.notify_waiters();
                 }
                 Err(e) => {
-                    // Put the deltas back, merged with any that arrived meanwhile.
-                    for (key, delta) in rollups {
-                        let entry = self.rollups.entry(key).or_default();
-                        entry.count += delta.count;
-                        entry.failures += delta.failures;
-                        entry.degraded += delta.degraded;
-                        entry.latency.merge(&delta.latency);
+                    // Back in front of what arrived meanwhile, then the oldest go if
+                    // that is more than the buffer holds.
+                    for record in batch.into_iter().rev() {
+                        queue.records.push_front(record);
                     }
+                    self.shared.trim(&mut queue);
+                    self.shared.publish_pending(&queue);
                     return Err(e);
                 }
             }
         }
-        Ok(())
     }
 }
 
