@@ -60,14 +60,14 @@ pub fn run(options: ServeOptions, lang: Lang) -> anyhow::Result<ExitCode> {
         Err(text) => {
             eprint!("{text}");
             let shown = options.config.display();
-            eprintln!(
+            say_err(&format!(
                 "{}",
                 tr!(
                     "{shown}: invalid configuration; not starting",
                     "{shown}: ongeldige configuratie; niet gestart"
                 )
                 .get(lang)
-            );
+            ));
             return Ok(ExitCode::from(1));
         }
     };
@@ -129,7 +129,7 @@ async fn serve(options: ServeOptions, catalog: Catalog, lang: Lang) -> anyhow::R
     };
     let checks = handle.checks().len();
     let name = &catalog.organization.name;
-    println!(
+    say(&format!(
         "{}",
         tr!(
             "Continuo serving {name} on http://{address} ({checks} checks, location {location}, store {kind})",
@@ -138,7 +138,7 @@ async fn serve(options: ServeOptions, catalog: Catalog, lang: Lang) -> anyhow::R
             kind = store.kind()
         )
         .get(lang)
-    );
+    ));
 
     // Retention: prune raw observations every hour.
     let pruner = {
@@ -149,7 +149,7 @@ async fn serve(options: ServeOptions, catalog: Catalog, lang: Lang) -> anyhow::R
             loop {
                 tick.tick().await;
                 if let Err(e) = store.prune(handle.now_ms(), retention).await {
-                    eprintln!("pruning old observations failed: {e}");
+                    say_err(&format!("pruning old observations failed: {e}"));
                 }
             }
         })
@@ -165,15 +165,15 @@ async fn serve(options: ServeOptions, catalog: Catalog, lang: Lang) -> anyhow::R
             };
             while signal.recv().await.is_some() {
                 match reloader().await {
-                    Ok(summary) => println!("{}", describe(&summary, lang)),
-                    Err(problems) => eprintln!(
+                    Ok(summary) => say(&format!("{}", describe(&summary, lang))),
+                    Err(problems) => say_err(&format!(
                         "{}\n{problems}",
                         tr!(
                             "reload refused: the configuration is invalid; the previous one stays in force",
                             "herladen geweigerd: de configuratie is ongeldig; de vorige blijft van kracht"
                         )
                         .get(lang)
-                    ),
+                    )),
                 }
             }
         })
@@ -181,14 +181,14 @@ async fn serve(options: ServeOptions, catalog: Catalog, lang: Lang) -> anyhow::R
     continuo_web::serve(listener, state, shutdown_signal())
         .await
         .context("serving HTTP")?;
-    println!(
+    say(&format!(
         "{}",
         tr!(
             "shutting down: flushing buffered writes",
             "afsluiten: gebufferde schrijfacties wegschrijven"
         )
         .get(lang)
-    );
+    ));
     hup.abort();
     pruner.abort();
     engine.shutdown().await;
@@ -235,4 +235,16 @@ async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => {}
         _ = terminate => {}
     }
+}
+
+/// Prints a line; a closed stdout (a daemon whose terminal went away) is not an error.
+fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{line}");
+}
+
+/// Prints a line to stderr, ignoring a closed stream.
+fn say_err(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }

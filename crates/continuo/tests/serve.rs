@@ -1,0 +1,422 @@
+//! `continuo serve` end to end over real sockets: a local HTTP target that stops and
+//! comes back, heartbeat pings through the healthchecks.io API, `/metrics` checked by
+//! promtool, `continuo status`, and a graceful SIGTERM that flushes to SQLite.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// A tiny HTTP/1.1 server answering `200 ok` until stopped; stopping closes the
+/// listening socket so connections are refused.
+struct Target {
+    stop: Arc<AtomicBool>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl Target {
+    /// Starts on `port` (0 for any free port), retrying for a while if the port is
+    /// still taken; returns the target and its port.
+    fn start(port: u16) -> (Target, u16) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let listener = loop {
+            match TcpListener::bind(("127.0.0.1", port)) {
+                Ok(l) => break l,
+                Err(e) => {
+                    assert!(Instant::now() < deadline, "bind target: {e}");
+                    thread::sleep(Duration::from_millis(100));
+                }
+            }
+        };
+        let port = listener.local_addr().expect("addr").port();
+        listener.set_nonblocking(true).expect("nonblocking");
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = thread::spawn(move || {
+            while !flag.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((mut stream, _)) => {
+                        let _ = stream.set_nonblocking(false);
+                        let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+                        let mut buf = [0u8; 4096];
+                        let _ = stream.read(&mut buf);
+                        let _ = stream.write_all(
+                            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                        );
+                    }
+                    Err(_) => thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        (
+            Target {
+                stop,
+                thread: Some(thread),
+            },
+            port,
+        )
+    }
+
+    fn stop(mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// A minimal HTTP client: method, path, body → (status, body).
+fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to continuo");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn check_json(port: u16, id: &str) -> serde_json::Value {
+    let (status, body) = http(port, "GET", &format!("/api/v1/checks/{id}"), "");
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).expect("JSON")
+}
+
+/// Polls until `f` holds, failing with `what` after a generous deadline.
+fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `continuo serve` on a free port chosen by the OS, read from its first line.
+fn serve(dir: &Path) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_continuo"))
+        .args(["serve", "-c", "continuo.toml", "--listen", "127.0.0.1:0"])
+        .current_dir(dir)
+        .env_remove("LANG")
+        .env_remove("CONTINUO_LANG")
+        .env("CONTINUO_ADMIN_TOKEN", "s3cret")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start continuo serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut reader = std::io::BufReader::new(stdout);
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut reader, &mut first).expect("read the first line");
+    // Keep reading, so the server's later lines do not meet a closed pipe.
+    thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+    let port = first
+        .split("http://127.0.0.1:")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no address in {first:?}"));
+    let server = Server { child, port };
+    wait_for("the server to listen", || {
+        TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    server
+}
+
+const UUID: &str = "5b1f9a52-3c7d-4e8f-9a0b-1c2d3e4f5a6b";
+
+fn config(target_port: u16) -> String {
+    format!(
+        r#"
+[organization]
+name = "Serve Test"
+timezone = "UTC"
+
+[server]
+database = "sqlite://state/continuo.db"
+location = "test-1"
+
+[[team]]
+id = "ops"
+
+[[service]]
+id = "web"
+tier = 2
+owner = "ops"
+rto = "1h"
+
+[[service.check]]
+id = "web-http"
+kind = "http"
+url = "http://127.0.0.1:{target_port}/"
+interval = "1s"
+timeout = "500ms"
+fail_threshold = 2
+recover_threshold = 2
+expect = {{ status = [200], body_contains = "ok" }}
+
+[[service]]
+id = "backup"
+tier = 3
+owner = "ops"
+rto = "1d"
+
+[[service.check]]
+id = "backup-job"
+kind = "heartbeat"
+uuid = "{UUID}"
+period = "1h"
+grace = "10m"
+"#
+    )
+}
+
+#[test]
+fn serve_detects_a_stopped_target_takes_pings_and_shuts_down_cleanly() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir(dir.path().join("state")).expect("state dir");
+    let (target, target_port) = Target::start(0);
+    std::fs::write(dir.path().join("continuo.toml"), config(target_port)).expect("write");
+    let mut server = serve(dir.path());
+    let port = server.port;
+
+    // Up, then down after the failure threshold once the target stops, then up again.
+    wait_for("web-http up", || {
+        check_json(port, "web-http")["status"] == "up"
+    });
+    target.stop();
+    wait_for("web-http down", || {
+        check_json(port, "web-http")["status"] == "down"
+    });
+    let down = check_json(port, "web-http");
+    let message = down["last"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .to_lowercase();
+    assert!(message.contains("refused"), "{down}");
+    let (target, _) = Target::start(target_port);
+    wait_for("web-http up again", || {
+        check_json(port, "web-http")["status"] == "up"
+    });
+    target.stop();
+
+    // Heartbeat: start, then success with a body and a run id.
+    let (status, body) = http(port, "GET", &format!("/ping/{UUID}/start?rid=r1"), "");
+    assert_eq!((status, body.as_str()), (200, "OK"));
+    let (status, _) = http(
+        port,
+        "POST",
+        &format!("/ping/{UUID}?rid=r1"),
+        "backup done: 3 GB",
+    );
+    assert_eq!(status, 200);
+    let beat = check_json(port, "backup-job");
+    assert_eq!(beat["status"], "up", "{beat}");
+    assert_eq!(beat["last"]["message"], "backup done: 3 GB");
+    // HEAD works too; an exit status > 0 is a failure.
+    let (status, _) = http(port, "HEAD", &format!("/ping/{UUID}/0"), "");
+    assert_eq!(status, 200);
+    let (status, _) = http(port, "POST", &format!("/ping/{UUID}/2"), "disk full");
+    assert_eq!(status, 200);
+    assert_eq!(check_json(port, "backup-job")["status"], "down");
+    let (status, _) = http(port, "GET", &format!("/ping/{UUID}"), "");
+    assert_eq!(status, 200);
+    assert_eq!(check_json(port, "backup-job")["status"], "up");
+
+    // Unknown uuids and bad actions reveal nothing: the same 404 as any unknown path.
+    let unknown = http(
+        port,
+        "GET",
+        "/ping/00000000-0000-4000-8000-000000000000",
+        "",
+    );
+    let bad_action = http(port, "GET", &format!("/ping/{UUID}/explode"), "");
+    let nowhere = http(port, "GET", "/no/such/page", "");
+    assert_eq!(unknown.0, 404);
+    assert_eq!(unknown, nowhere);
+    assert_eq!(bad_action, nowhere);
+
+    // Observations are readable through the API (once the writer's batch is written).
+    wait_for("five stored observations", || {
+        let (status, body) = http(
+            port,
+            "GET",
+            "/api/v1/checks/web-http/observations?limit=5",
+            "",
+        );
+        assert_eq!(status, 200, "{body}");
+        let list: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+        list["observations"].as_array().map(Vec::len) == Some(5)
+    });
+    let (status, _) = http(
+        port,
+        "GET",
+        "/api/v1/checks/web-http/observations?limit=x",
+        "",
+    );
+    assert_eq!(status, 400);
+    let (status, _) = http(port, "GET", "/api/v1/checks/nope/observations", "");
+    assert_eq!(status, 404);
+
+    // Reload needs the admin token.
+    assert_eq!(http(port, "POST", "/api/v1/reload", "").0, 401);
+
+    // /metrics is valid Prometheus text format according to promtool.
+    let (status, metrics) = http(port, "GET", "/metrics", "");
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("continuo_probe_duration_seconds_bucket"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("continuo_heartbeat_pings_total{kind=\"start\"} 1"),
+        "{metrics}"
+    );
+    let mut promtool = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool (Debian package `prometheus`) must be installed; .ci/run installs it");
+    promtool
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(metrics.as_bytes())
+        .expect("write metrics");
+    let checked = promtool.wait_with_output().expect("promtool runs");
+    assert!(
+        checked.status.success(),
+        "promtool: {}{}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
+
+    // `continuo status` shows the live state.
+    let status_out = Command::new(env!("CARGO_BIN_EXE_continuo"))
+        .args(["status", "--url"])
+        .arg(format!("http://127.0.0.1:{port}"))
+        .env_remove("LANG")
+        .env_remove("CONTINUO_LANG")
+        .output()
+        .expect("status runs");
+    assert_eq!(status_out.status.code(), Some(0));
+    let shown = String::from_utf8_lossy(&status_out.stdout);
+    assert!(shown.contains("web-http"), "{shown}");
+    assert!(shown.contains("backup-job"), "{shown}");
+
+    // SIGTERM: graceful exit, buffered writes flushed to SQLite.
+    let killed = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let exit = server.child.wait().expect("wait");
+    assert_eq!(exit.code(), Some(0));
+    let _ = server.port;
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let url = format!(
+            "sqlite://{}",
+            dir.path().join("state/continuo.db").display()
+        );
+        let store = continuo_store::Store::open(&url).await.expect("open store");
+        let pings = store.pings("backup-job", 10).await.expect("pings");
+        assert_eq!(pings.len(), 5, "{pings:?}");
+        let finished = pings
+            .iter()
+            .find(|p| p.rid.as_deref() == Some("r1") && p.duration_ms.is_some())
+            .expect("the start/finish pair has a duration");
+        assert!(finished.duration_ms.is_some_and(|d| d >= 0));
+        let observations = store.observations("web-http", 1000).await.expect("obs");
+        // One success, two failures, two successes at least.
+        assert!(observations.len() >= 5, "{}", observations.len());
+        let transitions = store
+            .transitions("web-http", 100)
+            .await
+            .expect("transitions");
+        let path: Vec<_> = transitions.iter().map(|t| t.transition.to.name()).collect();
+        assert!(path.contains(&"down"), "{path:?}");
+        assert!(path.contains(&"up"), "{path:?}");
+    });
+}
+
+#[test]
+fn serve_refuses_an_invalid_configuration() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("continuo.toml"),
+        "[[service]]\nid = \"x\"\ntier = 9\n",
+    )
+    .expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_continuo"))
+        .args(["serve", "-c", "continuo.toml", "--listen", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .env_remove("LANG")
+        .env_remove("CONTINUO_LANG")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("invalid configuration; not starting"), "{err}");
+    assert!(err.contains("continuo.toml:3:8"), "{err}");
+}
+
+#[test]
+fn status_says_when_no_server_answers() {
+    // A port that was free a moment ago; nothing listens there.
+    let port = free_port();
+    let out = Command::new(env!("CARGO_BIN_EXE_continuo"))
+        .args(["status", "--url"])
+        .arg(format!("http://127.0.0.1:{port}"))
+        .env_remove("LANG")
+        .env_remove("CONTINUO_LANG")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot reach a Continuo server"), "{err}");
+}
