@@ -1,7 +1,7 @@
-//! The single writer: everything the engine wants stored goes through a bounded queue to
-//! one task that writes in batches, one transaction per batch, and keeps the rollups.
+//! The single writer: everything the engine wants stored goes through a bounded buffer
+//! to one task that writes in batches, one transaction per batch with its rollups.
 //!
-//! **Invariant:** submitting never blocks and never fails the caller. When the database
+//! **Invariant:** [`Writer::submit`] never blocks and never fails the caller. When the database
 //! is slow or down, records wait in a bounded buffer (the oldest are dropped past its
 //! capacity, and counted), the writer retries with backoff, and [`WriterStatus`] says so.
 //! Probing and evaluation do not depend on the store, so no check goes down because of it.
