@@ -60,14 +60,13 @@ pub fn run(options: ServeOptions, lang: Lang) -> anyhow::Result<ExitCode> {
         Err(text) => {
             eprint!("{text}");
             let shown = options.config.display();
-            say_err(&format!(
-                "{}",
+            say_err(
                 tr!(
                     "{shown}: invalid configuration; not starting",
                     "{shown}: ongeldige configuratie; niet gestart"
                 )
-                .get(lang)
-            ));
+                .get(lang),
+            );
             return Ok(ExitCode::from(1));
         }
     };
@@ -129,16 +128,13 @@ async fn serve(options: ServeOptions, catalog: Catalog, lang: Lang) -> anyhow::R
     };
     let checks = handle.checks().len();
     let name = &catalog.organization.name;
-    say(&format!(
-        "{}",
-        tr!(
+    say(tr!(
             "Continuo serving {name} on http://{address} ({checks} checks, location {location}, store {kind})",
             "Continuo bedient {name} op http://{address} ({checks} checks, locatie {location}, opslag {kind})";
             location = handle.location(),
             kind = store.kind()
         )
-        .get(lang)
-    ));
+        .get(lang));
 
     // Retention: prune raw observations every hour.
     let pruner = {
@@ -165,7 +161,7 @@ async fn serve(options: ServeOptions, catalog: Catalog, lang: Lang) -> anyhow::R
             };
             while signal.recv().await.is_some() {
                 match reloader().await {
-                    Ok(summary) => say(&format!("{}", describe(&summary, lang))),
+                    Ok(summary) => say(&describe(&summary, lang).to_string()),
                     Err(problems) => say_err(&format!(
                         "{}\n{problems}",
                         tr!(
@@ -181,14 +177,11 @@ async fn serve(options: ServeOptions, catalog: Catalog, lang: Lang) -> anyhow::R
     continuo_web::serve(listener, state, shutdown_signal())
         .await
         .context("serving HTTP")?;
-    say(&format!(
-        "{}",
-        tr!(
-            "shutting down: flushing buffered writes",
-            "afsluiten: gebufferde schrijfacties wegschrijven"
-        )
-        .get(lang)
-    ));
+    say(tr!(
+        "shutting down: flushing buffered writes",
+        "afsluiten: gebufferde schrijfacties wegschrijven"
+    )
+    .get(lang));
     hup.abort();
     pruner.abort();
     engine.shutdown().await;
