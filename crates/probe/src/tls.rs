@@ -247,8 +247,13 @@ impl TlsProbe {
             spec.server_name.as_deref().unwrap_or(&host),
             &spec.target.loc,
         )?;
+        // A raw TLS port speaks its own protocol: offering HTTP's ALPN there makes a
+        // server that insists on another one (an h2-only gRPC server) refuse the
+        // handshake, so this kind offers none.
+        let mut config = (*client_config(ctx, spec.ca_file.as_ref(), false)?).clone();
+        config.alpn_protocols.clear();
         Ok(TlsProbe {
-            config: client_config(ctx, spec.ca_file.as_ref(), false)?,
+            config: Arc::new(config),
             host,
             port,
             name,

@@ -8,3 +8,4 @@
 mod http;
 mod servers;
 mod support;
+mod tls;

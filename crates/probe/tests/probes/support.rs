@@ -92,17 +92,31 @@ impl TestCa {
 
     /// A certificate for 127.0.0.1 and localhost that expires `valid_for` from now.
     pub fn server_cert(&self, valid_for: Duration) -> ServerCert {
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .expect("clock after 1970");
+        self.cert_between(now - Duration::from_secs(3600), now + valid_for)
+    }
+
+    /// A certificate for 127.0.0.1 and localhost that expired a day ago.
+    pub fn expired_cert(&self) -> ServerCert {
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .expect("clock after 1970");
+        let day = Duration::from_secs(86_400);
+        self.cert_between(now - 30 * day, now - day)
+    }
+
+    /// A certificate valid from `not_before` to `not_after`, both since the Unix epoch.
+    fn cert_between(&self, not_before: Duration, not_after: Duration) -> ServerCert {
         let mut params = CertificateParams::new(vec!["127.0.0.1".into(), "localhost".into()])
             .expect("leaf params");
         params
             .distinguished_name
             .push(DnType::CommonName, "localhost");
-        let now = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .expect("clock after 1970");
         let epoch = rcgen::date_time_ymd(1970, 1, 1);
-        params.not_before = epoch + (now - Duration::from_secs(3600));
-        params.not_after = epoch + (now + valid_for);
+        params.not_before = epoch + not_before;
+        params.not_after = epoch + not_after;
         let key = KeyPair::generate().expect("leaf key");
         let cert = params
             .signed_by(&key, &self.issuer)
