@@ -127,7 +127,7 @@ impl Probe {
         let work = async {
             match &self.0 {
                 Kind::Http(p) => p.run(timeout).await,
-                Kind::Tcp(p) => p.run().await,
+                Kind::Tcp(p) => p.run(timeout, started + timeout).await,
                 Kind::Dns(p) => p.run(timeout).await,
                 Kind::Tls(p) => p.run().await,
                 Kind::Icmp(p) => p.run(timeout).await,

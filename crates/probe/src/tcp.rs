@@ -5,7 +5,8 @@ use super::{BuildError, measured, micros};
 use continuo_core::model::TcpSpec;
 use continuo_core::observation::{Measurement, Timings};
 use continuo_core::state::Verdict;
-use continuo_core::tr;
+use continuo_core::{HumanDuration, tr};
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
@@ -36,7 +37,10 @@ impl TcpProbe {
         })
     }
 
-    pub(crate) async fn run(&self) -> Measurement {
+    /// Runs once. `deadline` is when the caller gives up (after `timeout`): waiting for
+    /// the reply stops there, so a service that answers something else and keeps the
+    /// connection open is reported with what it said, not as a bare timeout.
+    pub(crate) async fn run(&self, timeout: Duration, deadline: Instant) -> Measurement {
         let started = Instant::now();
         let mut timings = Timings::default();
         let finish = |mut timings: Timings, verdict, message: String| {
@@ -65,7 +69,21 @@ impl TcpProbe {
         let mut buffer = [0u8; 4096];
         let sent_at = Instant::now();
         loop {
-            match stream.read(&mut buffer).await {
+            // The same deadline as the caller's: when both have passed, this inner one is
+            // polled first and its measurement wins.
+            let Ok(read) = tokio::time::timeout_at(deadline, stream.read(&mut buffer)).await else {
+                let got = shown(&received);
+                return finish(
+                    timings,
+                    Verdict::Failure,
+                    format!(
+                        "timed out after {} waiting for a reply containing {:?}; got {got}",
+                        HumanDuration(timeout),
+                        String::from_utf8_lossy(expect)
+                    ),
+                );
+            };
+            match read {
                 Ok(0) => break,
                 Ok(n) => {
                     if timings.first_byte_us.is_none() {
@@ -88,16 +106,27 @@ impl TcpProbe {
                 }
             }
         }
-        let shown = String::from_utf8_lossy(&received[..received.len().min(200)]).into_owned();
+        let got = shown(&received);
         finish(
             timings,
             Verdict::Failure,
             format!(
-                "reply does not contain {:?}; got {shown:?}",
+                "reply does not contain {:?}; got {got}",
                 String::from_utf8_lossy(expect)
             ),
         )
     }
+}
+
+/// The start of what was received, for a message.
+fn shown(received: &[u8]) -> String {
+    if received.is_empty() {
+        return "nothing".into();
+    }
+    format!(
+        "{:?}",
+        String::from_utf8_lossy(&received[..received.len().min(200)])
+    )
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

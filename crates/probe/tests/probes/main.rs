@@ -8,4 +8,5 @@
 mod http;
 mod servers;
 mod support;
+mod tcp;
 mod tls;
