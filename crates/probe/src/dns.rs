@@ -9,6 +9,8 @@ use continuo_core::state::Verdict;
 use continuo_core::tr;
 use hickory_resolver::config::{NameServerConfig, ResolverConfig};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::{DnsError, NetError};
+use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::RecordType as WireType;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -96,12 +98,8 @@ impl DnsProbe {
         let lookup = match result {
             Ok(lookup) => lookup,
             Err(e) => {
-                return measured(
-                    Verdict::Failure,
-                    format!("{} {} lookup failed: {e}", self.name, self.record_type),
-                    None,
-                    timings,
-                );
+                let (message, rcode) = self.describe(&e);
+                return measured(Verdict::Failure, message, rcode, timings);
             }
         };
         let answers: Vec<String> = lookup
@@ -110,11 +108,13 @@ impl DnsProbe {
             .filter(|r| r.record_type() == self.record_type)
             .map(|r| normalize(&r.data.to_string()))
             .collect();
+        // An answer came, so the response code was NOERROR.
+        let rcode = Some(0);
         if answers.is_empty() {
             return measured(
                 Verdict::Failure,
                 format!("no {} records for {}", self.record_type, self.name),
-                None,
+                rcode,
                 timings,
             );
         }
@@ -135,7 +135,7 @@ impl DnsProbe {
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
-                None,
+                rcode,
                 timings,
             );
         }
@@ -147,9 +147,33 @@ impl DnsProbe {
                 self.record_type,
                 answers.join(", ")
             ),
-            None,
+            rcode,
             timings,
         )
+    }
+
+    /// A failed lookup in words, with the DNS response code when the resolver answered.
+    /// hickory's own text for "no records" prints its query structure for debugging.
+    fn describe(&self, e: &NetError) -> (String, Option<i32>) {
+        let (name, record_type) = (&self.name, self.record_type);
+        match e {
+            NetError::Dns(DnsError::NoRecordsFound(none)) => {
+                let rcode = none.response_code;
+                let message = match rcode {
+                    ResponseCode::NXDomain => format!("{name} does not exist (NXDOMAIN)"),
+                    ResponseCode::NoError => {
+                        format!("no {record_type} records for {name}, though the name exists")
+                    }
+                    other => format!("no {record_type} records for {name} ({other})"),
+                };
+                (message, Some(i32::from(u16::from(rcode))))
+            }
+            NetError::Dns(DnsError::ResponseCode(rcode)) => (
+                format!("{name} {record_type}: the resolver answered {rcode}"),
+                Some(i32::from(u16::from(*rcode))),
+            ),
+            other => (format!("{name} {record_type} lookup failed: {other}"), None),
+        }
     }
 }
 
