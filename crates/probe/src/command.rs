@@ -6,7 +6,7 @@ use continuo_core::model::CommandSpec;
 use continuo_core::observation::{Measurement, Timings};
 use continuo_core::state::Verdict;
 use std::process::Stdio;
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::time::Instant;
 
 pub(crate) struct CommandProbe {
@@ -51,12 +51,12 @@ impl CommandProbe {
         let err = child.stderr.take();
         let read_out = async {
             if let Some(out) = out {
-                let _ = out.take(limit).read_to_end(&mut stdout).await;
+                keep_start(out, limit, &mut stdout).await;
             }
         };
         let read_err = async {
             if let Some(err) = err {
-                let _ = err.take(limit).read_to_end(&mut stderr).await;
+                keep_start(err, limit, &mut stderr).await;
             }
         };
         let (status, _, _) = tokio::join!(child.wait(), read_out, read_err);
@@ -78,7 +78,12 @@ impl CommandProbe {
             }
             output.push_str(&err_text);
         }
-        let truncated: String = output.chars().take(self.max_output).collect();
+        // max_output counts bytes; cut on a character boundary.
+        let mut end = output.len().min(self.max_output);
+        while !output.is_char_boundary(end) {
+            end -= 1;
+        }
+        let truncated = &output[..end];
         match status.code() {
             Some(code) if self.success.contains(&code) => measured(
                 Verdict::Success,
@@ -96,7 +101,33 @@ impl CommandProbe {
                 Some(code),
                 timings,
             ),
-            None => Measurement::failure(format!("killed by a signal: {truncated}"), timings),
+            None => Measurement::failure(
+                format!("{}: {truncated}", killed_by(&status))
+                    .trim_end_matches(": ")
+                    .to_string(),
+                timings,
+            ),
         }
     }
+}
+
+/// Keeps the first `limit` bytes of a pipe, then reads and drops the rest until the
+/// command closes it: closing our end early would kill a healthy command that prints
+/// more than `max_output` with SIGPIPE.
+async fn keep_start<R: AsyncRead + Unpin>(mut pipe: R, limit: u64, kept: &mut Vec<u8>) {
+    let _ = (&mut pipe).take(limit).read_to_end(kept).await;
+    let _ = tokio::io::copy(&mut pipe, &mut tokio::io::sink()).await;
+}
+
+/// How a process without an exit code ended.
+fn killed_by(status: &std::process::ExitStatus) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.signal() {
+            return format!("killed by signal {signal}");
+        }
+    }
+    let _ = status;
+    "killed by a signal".to_string()
 }

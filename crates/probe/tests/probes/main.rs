@@ -5,6 +5,7 @@
 //! slowness is the subject (latency, timeouts), the server is made slower than the limit
 //! by construction, and only the verdict and the reason are checked.
 
+mod command;
 mod dns;
 mod http;
 mod servers;
