@@ -9,10 +9,19 @@ fn command_check(command: &[&str], extra: &str) -> String {
     format!("kind = \"command\"\ncommand = {command:?}\n{extra}")
 }
 
+/// Command, extra lines, verdict, whole message, code.
+type Case = (
+    &'static [&'static str],
+    &'static str,
+    Verdict,
+    &'static str,
+    Option<i32>,
+);
+
 #[tokio::test]
 async fn exit_status_decides() {
     use Verdict::{Failure, Success};
-    let cases: &[(&[&str], &str, Verdict, &str, Option<i32>)] = &[
+    let cases: &[Case] = &[
         (&["true"], "", Success, "exit 0", Some(0)),
         (
             &["sh", "-c", "echo all good"],
