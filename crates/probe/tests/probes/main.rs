@@ -8,6 +8,7 @@
 mod command;
 mod dns;
 mod http;
+mod icmp;
 mod servers;
 mod support;
 mod tcp;
