@@ -141,8 +141,15 @@ async fn a_command_past_its_timeout_is_killed() {
     let script = format!("echo $$ > '{}'; exec sleep 30", pid_file.display());
     let m = run(&command_check(&["sh", "-c", &script], ""), SHORT).await;
     assert_measured(&m, Verdict::Failure, &["timed out after 300ms"]);
-    let pid = std::fs::read_to_string(&pid_file).expect("the command wrote its pid");
+    let Ok(pid) = std::fs::read_to_string(&pid_file) else {
+        // On a very busy machine the shell may be killed before it wrote its pid: killed
+        // all the same, and nothing left to look at.
+        return;
+    };
     let pid = pid.trim();
+    if pid.is_empty() {
+        return;
+    }
     // The kill is sent when the probe gives up; reaping may take a moment. Wait for it,
     // boundedly, without asserting how long it took.
     for _ in 0..200 {

@@ -1,9 +1,10 @@
 //! The `tcp` kind against real listeners on 127.0.0.1.
 
 use crate::servers::closed_port;
-use crate::support::{SHORT, TIMEOUT, assert_measured, run};
+use crate::support::{TIMEOUT, assert_measured, run};
 use continuo_core::state::Verdict;
 use std::net::SocketAddr;
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -126,13 +127,16 @@ async fn banner_and_echo_exchanges() {
 /// reported as a bare "timed out", without what it had said.
 #[tokio::test]
 async fn wrong_reply_on_an_open_connection_says_what_came() {
+    // Long enough for a banner from this machine to arrive even when it is busy, short
+    // enough for a test.
+    const WAIT: Duration = Duration::from_secs(1);
     let server = TcpServer::start(Behaviour::BannerThenWait("-ERR busy\r\n")).await;
-    let m = run(&tcp_check(server.addr, "expect_reply = \"+OK\""), SHORT).await;
+    let m = run(&tcp_check(server.addr, "expect_reply = \"+OK\""), WAIT).await;
     assert_measured(
         &m,
         Verdict::Failure,
         &[
-            "timed out after 300ms waiting for a reply containing \"+OK\"",
+            "timed out after 1s waiting for a reply containing \"+OK\"",
             r#"got "-ERR busy\r\n""#,
         ],
     );
@@ -140,18 +144,14 @@ async fn wrong_reply_on_an_open_connection_says_what_came() {
     let echo = TcpServer::start(Behaviour::Echo).await;
     let m = run(
         &tcp_check(echo.addr, "send = \"PING\\n\"\nexpect_reply = \"PONG\""),
-        SHORT,
+        WAIT,
     )
     .await;
     assert_measured(&m, Verdict::Failure, &["\"PONG\"", r#"got "PING\n""#]);
 
     let quiet = TcpServer::start(Behaviour::Quiet).await;
-    let m = run(&tcp_check(quiet.addr, "expect_reply = \"+OK\""), SHORT).await;
-    assert_measured(
-        &m,
-        Verdict::Failure,
-        &["timed out after 300ms", "got nothing"],
-    );
+    let m = run(&tcp_check(quiet.addr, "expect_reply = \"+OK\""), WAIT).await;
+    assert_measured(&m, Verdict::Failure, &["timed out after 1s", "got nothing"]);
 }
 
 #[tokio::test]
