@@ -161,6 +161,17 @@ fn serve(dir: &Path) -> Server {
     server
 }
 
+/// Runs `continuo status` against the server on `port`, in English.
+fn run_status(port: u16) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_continuo"))
+        .args(["status", "--url"])
+        .arg(format!("http://127.0.0.1:{port}"))
+        .env_remove("LANG")
+        .env_remove("CONTINUO_LANG")
+        .output()
+        .expect("continuo status runs")
+}
+
 const UUID: &str = "5b1f9a52-3c7d-4e8f-9a0b-1c2d3e4f5a6b";
 
 fn config(target_port: u16) -> String {
@@ -332,13 +343,7 @@ fn serve_detects_a_stopped_target_takes_pings_and_shuts_down_cleanly() {
     );
 
     // `continuo status` shows the live state.
-    let status_out = Command::new(env!("CARGO_BIN_EXE_continuo"))
-        .args(["status", "--url"])
-        .arg(format!("http://127.0.0.1:{port}"))
-        .env_remove("LANG")
-        .env_remove("CONTINUO_LANG")
-        .output()
-        .expect("status runs");
+    let status_out = run_status(port);
     assert_eq!(status_out.status.code(), Some(0));
     let shown = String::from_utf8_lossy(&status_out.stdout);
     assert!(shown.contains("web-http"), "{shown}");
@@ -409,13 +414,7 @@ fn serve_refuses_an_invalid_configuration() {
 fn status_says_when_no_server_answers() {
     // A port that was free a moment ago; nothing listens there.
     let port = free_port();
-    let out = Command::new(env!("CARGO_BIN_EXE_continuo"))
-        .args(["status", "--url"])
-        .arg(format!("http://127.0.0.1:{port}"))
-        .env_remove("LANG")
-        .env_remove("CONTINUO_LANG")
-        .output()
-        .expect("runs");
+    let out = run_status(port);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cannot reach a Continuo server"), "{err}");

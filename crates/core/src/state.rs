@@ -66,6 +66,31 @@ pub enum Verdict {
     Unknown,
 }
 
+impl Verdict {
+    /// Every verdict.
+    pub const ALL: [Verdict; 4] = [
+        Verdict::Success,
+        Verdict::Degraded,
+        Verdict::Failure,
+        Verdict::Unknown,
+    ];
+
+    /// The lowercase name used in the API, the database and metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Success => "success",
+            Verdict::Degraded => "degraded",
+            Verdict::Failure => "failure",
+            Verdict::Unknown => "unknown",
+        }
+    }
+
+    /// Parses the lowercase name.
+    pub fn from_name(name: &str) -> Option<Verdict> {
+        Verdict::ALL.into_iter().find(|v| v.name() == name)
+    }
+}
+
 /// How a check turns observations into a status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Policy {

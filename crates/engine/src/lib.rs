@@ -259,6 +259,7 @@ struct Shared {
     writer: Option<Writer>,
     location: String,
     started_ms: i64,
+    ping_body_limit: usize,
 }
 
 /// A handle to the running engine; cheap to clone.
@@ -324,6 +325,7 @@ impl Engine {
             writer,
             location: options.location.clone(),
             started_ms: clock.now_ms(),
+            ping_body_limit: options.ping_body_limit,
         });
         let (commands, command_rx) = mpsc::channel(4_096);
         let (results_tx, results_rx) = mpsc::unbounded_channel();
@@ -476,6 +478,11 @@ impl EngineHandle {
     /// Wall time as the engine sees it.
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
+    }
+
+    /// Most bytes of a ping's body kept as its message.
+    pub fn ping_body_limit(&self) -> usize {
+        self.shared.ping_body_limit
     }
 
     /// When the engine started (unix ms).
@@ -918,11 +925,8 @@ impl Coordinator {
         let generation = slot.generation;
         let hb = slot.heartbeat.as_mut()?;
         let (kind, verdict, exit_code) = match request.signal {
-            PingSignal::Success | PingSignal::Exit(0) => (
-                PingKind::Success,
-                Some(Verdict::Success),
-                request.signal_exit(),
-            ),
+            PingSignal::Success => (PingKind::Success, Some(Verdict::Success), None),
+            PingSignal::Exit(0) => (PingKind::Success, Some(Verdict::Success), Some(0)),
             PingSignal::Fail => (PingKind::Fail, Some(Verdict::Failure), None),
             PingSignal::Exit(code) => (PingKind::Fail, Some(Verdict::Failure), Some(code)),
             PingSignal::Start => (PingKind::Start, None, None),
@@ -957,7 +961,7 @@ impl Coordinator {
             .map(|d| d.late_ms);
         let late = hb.late_at_ms;
         let check_id = slot.check.id.value.clone();
-        let body = truncate(&request.body, self.options.ping_body_limit);
+        let body = truncate(&request.body, self.shared.ping_body_limit);
         let mut records = vec![Record::Ping(Ping {
             check_id: check_id.clone(),
             at_ms: now_ms,
@@ -995,12 +999,7 @@ impl Coordinator {
             records.extend(self.observe(slot, observation));
         }
         drop(tables);
-        self.shared.metrics.ping(match kind {
-            PingKind::Success => "success",
-            PingKind::Start => "start",
-            PingKind::Fail => "fail",
-            PingKind::Log => "log",
-        });
+        self.shared.metrics.ping(kind.name());
         for record in records {
             self.submit(record);
         }
@@ -1078,15 +1077,6 @@ impl Coordinator {
         };
         let health = service_health(&catalog, &statuses);
         write(&shared).health = health;
-    }
-}
-
-impl PingRequest {
-    fn signal_exit(&self) -> Option<i32> {
-        match self.signal {
-            PingSignal::Exit(code) => Some(code),
-            _ => None,
-        }
     }
 }
 

@@ -87,27 +87,12 @@ const PROBE_BOUNDS: &[f64] = &[
 const LAG_BOUNDS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
 ];
-const VERDICTS: [Verdict; 4] = [
-    Verdict::Success,
-    Verdict::Degraded,
-    Verdict::Failure,
-    Verdict::Unknown,
-];
 
 /// Heartbeat ping kinds counted in metrics.
 pub const PING_KINDS: [&str; 5] = ["success", "start", "fail", "log", "unknown_uuid"];
 
 fn verdict_index(v: Verdict) -> usize {
-    VERDICTS.iter().position(|x| *x == v).unwrap_or(3)
-}
-
-pub(crate) fn verdict_name(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Success => "success",
-        Verdict::Degraded => "degraded",
-        Verdict::Failure => "failure",
-        Verdict::Unknown => "unknown",
-    }
+    Verdict::ALL.iter().position(|x| *x == v).unwrap_or(3)
 }
 
 fn kind_index(kind: CheckKind) -> usize {
@@ -201,11 +186,11 @@ impl Metrics {
         out.push_str("# HELP continuo_probes_total Active probes run, by kind and verdict.\n");
         out.push_str("# TYPE continuo_probes_total counter\n");
         for ((name, _), counts) in CheckKind::ALL.iter().zip(&self.probes) {
-            for (v, c) in VERDICTS.iter().zip(counts) {
+            for (v, c) in Verdict::ALL.iter().zip(counts) {
                 let _ = writeln!(
                     out,
                     "continuo_probes_total{{kind=\"{name}\",verdict=\"{}\"}} {}",
-                    verdict_name(*v),
+                    v.name(),
                     c.load(Ordering::Relaxed)
                 );
             }

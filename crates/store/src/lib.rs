@@ -144,7 +144,8 @@ pub enum PingKind {
 }
 
 impl PingKind {
-    fn name(&self) -> &'static str {
+    /// The lowercase name used in the database and metrics.
+    pub fn name(&self) -> &'static str {
         match self {
             PingKind::Success => "success",
             PingKind::Start => "start",
@@ -307,7 +308,7 @@ impl Store {
                     location: row.try_get("location")?,
                     at_ms: row.try_get("at_ms")?,
                     measurement: Measurement {
-                        verdict: verdict_from(&verdict).ok_or_else(|| StoreError::Corrupt { table: "observations", reason: format!("unknown verdict `{verdict}`") })?,
+                        verdict: Verdict::from_name(&verdict).ok_or_else(|| StoreError::Corrupt { table: "observations", reason: format!("unknown verdict `{verdict}`") })?,
                         message: row.try_get("message")?,
                         code: row.try_get::<Option<i64>, _>("code")?.map(|c| c as i32),
                         timings: Timings {
@@ -474,23 +475,4 @@ impl Store {
         on_pool!(self, pool => sqlx::query(sql).bind(key).bind(value.to_string()).execute(pool).await.map(|_| ()))?;
         Ok(())
     }
-}
-
-pub(crate) fn verdict_name(verdict: Verdict) -> &'static str {
-    match verdict {
-        Verdict::Success => "success",
-        Verdict::Degraded => "degraded",
-        Verdict::Failure => "failure",
-        Verdict::Unknown => "unknown",
-    }
-}
-
-fn verdict_from(name: &str) -> Option<Verdict> {
-    Some(match name {
-        "success" => Verdict::Success,
-        "degraded" => Verdict::Degraded,
-        "failure" => Verdict::Failure,
-        "unknown" => Verdict::Unknown,
-        _ => return None,
-    })
 }

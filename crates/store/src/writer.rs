@@ -6,9 +6,7 @@
 //! capacity, and counted), the writer retries with backoff, and [`WriterStatus`] says so.
 //! Probing and evaluation do not depend on the store, so no check goes down because of it.
 
-use super::{
-    BUCKETS, Backend, Histogram, Ping, Resolution, Store, StoreError, on_pool, verdict_name,
-};
+use super::{BUCKETS, Backend, Histogram, Ping, Resolution, Store, StoreError, on_pool};
 use continuo_core::observation::Observation;
 use continuo_core::state::{CheckState, Transition, Verdict};
 use std::collections::{BTreeMap, VecDeque};
@@ -497,7 +495,7 @@ async fn write_batch(
                 row.push_bind(o.check_id.clone())
                     .push_bind(o.location.clone())
                     .push_bind(o.at_ms)
-                    .push_bind(verdict_name(m.verdict))
+                    .push_bind(m.verdict.name())
                     .push_bind(m.code.map(i64::from))
                     .push_bind(m.message.clone())
                     .push_bind(micros(t.dns_us))

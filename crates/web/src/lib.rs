@@ -251,11 +251,12 @@ async fn ping(
         body: String::from_utf8_lossy(&body).into_owned(),
         source: peer.ip().to_string(),
     };
+    let limit = state.engine.ping_body_limit().to_string();
     match state.engine.ping(request).await {
         Some(_) => Response::builder()
             .status(StatusCode::OK)
             .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
-            .header("Ping-Body-Limit", "10000")
+            .header("Ping-Body-Limit", limit)
             .body(Body::from("OK"))
             .unwrap_or_else(|_| StatusCode::OK.into_response()),
         None => not_found().await,
