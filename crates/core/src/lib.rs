@@ -14,6 +14,7 @@ pub mod heartbeat;
 pub mod load;
 pub mod model;
 pub mod observation;
+pub mod oncall;
 pub mod state;
 pub mod text;
 
