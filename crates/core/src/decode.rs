@@ -31,6 +31,8 @@ pub(crate) struct FileItems {
     pub channels: Vec<Channel>,
     pub services: Vec<Service>,
     pub risks: Vec<Risk>,
+    pub maintenances: Vec<Maintenance>,
+    pub routes: Vec<Route>,
 }
 
 /// Looks an environment variable up; injected so this crate never reads the environment.
@@ -667,6 +669,8 @@ impl<'a> Decoder<'a> {
             "channel",
             "service",
             "risk",
+            "maintenance",
+            "route",
         ];
         let Some(fields) = self.open("the config file", root, &known) else {
             return items;
@@ -700,6 +704,12 @@ impl<'a> Decoder<'a> {
         }
         for value in self.table_list(&fields, "risk") {
             items.risks.extend(self.risk(value));
+        }
+        for value in self.table_list(&fields, "maintenance") {
+            items.maintenances.extend(self.maintenance(value));
+        }
+        for value in self.table_list(&fields, "route") {
+            items.routes.extend(self.route(value));
         }
         items
     }
@@ -782,6 +792,8 @@ impl<'a> Decoder<'a> {
                 "public_url",
                 "retention",
                 "max_concurrent_probes",
+                "hooks_token",
+                "secret",
             ],
         )?;
         let defaults = Server::default();
@@ -842,6 +854,8 @@ impl<'a> Decoder<'a> {
             max_concurrent_probes: self
                 .integer_in(&f, "max_concurrent_probes", 1..=100_000)
                 .map_or(defaults.max_concurrent_probes, |v| v.value as u32),
+            hooks_token: self.string(&f, "hooks_token").map(|v| v.value),
+            secret: self.string(&f, "secret").map(|v| v.value),
         })
     }
 
@@ -849,7 +863,7 @@ impl<'a> Decoder<'a> {
         let f = self.open(
             "[[person]]",
             value,
-            &["id", "name", "email", "phone", "language"],
+            &["id", "name", "email", "phone", "language", "contact"],
         )?;
         let id = self.id(&f);
         let name = self.required_string(&f, "name", "\"Alice de Vries\"");
@@ -873,6 +887,7 @@ impl<'a> Decoder<'a> {
             email: email.map(|e| e.value),
             phone: self.string(&f, "phone").map(|p| p.value),
             language,
+            contact: self.references(&f, "contact"),
         })
     }
 
@@ -957,6 +972,9 @@ impl<'a> Decoder<'a> {
             }
             let from = self.required_string(&of, "from", "\"2026-12-24T18:00\"");
             let until = self.required_string(&of, "until", "\"2026-12-27T09:00\"");
+            for t in [&from, &until].into_iter().flatten() {
+                self.check_instant(t);
+            }
             if let (Some(person), Some(from), Some(until)) = (person, from, until) {
                 overrides.push(Override {
                     person,
@@ -1718,26 +1736,8 @@ impl<'a> Decoder<'a> {
             }
             _ => {}
         }
-        if let Some(s) = &schedule
-            && let Err(e) = crate::cron::Cron::parse(&s.value)
-        {
-            let v = &s.value;
-            let (en, nl) = (e.en, e.nl);
-            self.diags.push(
-                Diagnostic::error(
-                    "bad-cron",
-                    s.loc.clone(),
-                    tr!(
-                        "`{v}` is not a cron schedule: {en}",
-                        "`{v}` is geen cron-schema: {nl}"
-                    ),
-                    tr!("invalid cron expression", "ongeldige cron-expressie"),
-                )
-                .with_help(tr!(
-                    "five fields: minute hour day-of-month month day-of-week, e.g. \"0 2 * * *\" for every night at 02:00",
-                    "vijf velden: minuut uur dag-van-de-maand maand dag-van-de-week, bijv. \"0 2 * * *\" voor elke nacht om 02:00"
-                )),
-            );
+        if let Some(s) = &schedule {
+            self.check_cron(s);
         }
         let timezone = self.string(f, "timezone");
         if let Some(tz) = &timezone
@@ -1762,6 +1762,149 @@ impl<'a> Decoder<'a> {
             timezone,
             grace,
         })
+    }
+
+    /// Reports a cron expression that does not parse.
+    fn check_cron(&mut self, s: &Located<String>) {
+        let Err(e) = crate::cron::Cron::parse(&s.value) else {
+            return;
+        };
+        let v = &s.value;
+        let (en, nl) = (e.en, e.nl);
+        self.diags.push(
+            Diagnostic::error(
+                "bad-cron",
+                s.loc.clone(),
+                tr!(
+                    "`{v}` is not a cron schedule: {en}",
+                    "`{v}` is geen cron-schema: {nl}"
+                ),
+                tr!("invalid cron expression", "ongeldige cron-expressie"),
+            )
+            .with_help(tr!(
+                "five fields: minute hour day-of-month month day-of-week, e.g. \"0 2 * * *\" for every night at 02:00",
+                "vijf velden: minuut uur dag-van-de-maand maand dag-van-de-week, bijv. \"0 2 * * *\" voor elke nacht om 02:00"
+            )),
+        );
+    }
+
+    /// Reports a time zone name that is not known.
+    fn check_timezone(&mut self, tz: &Located<String>) {
+        if jiff::tz::TimeZone::get(&tz.value).is_ok() {
+            return;
+        }
+        let v = &tz.value;
+        self.diags.push(Diagnostic::error(
+            "bad-timezone",
+            tz.loc.clone(),
+            tr!(
+                "`{v}` is not a known time zone",
+                "`{v}` is geen bekende tijdzone"
+            ),
+            tr!("unknown time zone", "onbekende tijdzone"),
+        ));
+    }
+
+    /// Reports a date-time that is neither RFC 3339 nor a local date-time.
+    fn check_instant(&mut self, text: &Located<String>) {
+        if crate::oncall::parse_instant(&text.value, &jiff::tz::TimeZone::UTC).is_some() {
+            return;
+        }
+        let v = &text.value;
+        self.diags.push(
+            Diagnostic::error(
+                "bad-date",
+                text.loc.clone(),
+                tr!(
+                    "`{v}` is not a date and time",
+                    "`{v}` is geen datum en tijd"
+                ),
+                tr!("expected a date and time", "verwacht een datum en tijd"),
+            )
+            .with_help(tr!(
+                "write \"2026-12-24T18:00\" (local time) or \"2026-12-24T17:00:00Z\"",
+                "schrijf \"2026-12-24T18:00\" (lokale tijd) of \"2026-12-24T17:00:00Z\""
+            )),
+        );
+    }
+
+    fn maintenance(&mut self, value: &Value<'_>) -> Option<Maintenance> {
+        let f = self.open(
+            "[[maintenance]]",
+            value,
+            &[
+                "id", "title", "services", "from", "until", "schedule", "duration", "timezone",
+            ],
+        )?;
+        let id = self.id(&f);
+        let title = self.string(&f, "title");
+        let services = self.references(&f, "services");
+        if f.get("services").is_none() {
+            self.missing(&f, "services", "[\"erp\"]");
+        }
+        let from = self.string(&f, "from");
+        let until = self.string(&f, "until");
+        let schedule = self.string(&f, "schedule");
+        let duration = self.duration(&f, "duration");
+        let timezone = self.string(&f, "timezone");
+        for t in [&from, &until].into_iter().flatten() {
+            self.check_instant(t);
+        }
+        if let Some(s) = &schedule {
+            self.check_cron(s);
+        }
+        if let Some(tz) = &timezone {
+            self.check_timezone(tz);
+        }
+        match (&from, &until, &schedule, &duration) {
+            (Some(_), Some(_), None, None) | (None, None, Some(_), Some(_)) => {}
+            (_, _, Some(s), _) if from.is_some() || until.is_some() => {
+                self.diags.push(
+                    Diagnostic::error(
+                        "conflicting-fields",
+                        s.loc.clone(),
+                        tr!(
+                            "a maintenance window is one-off (`from`, `until`) or recurring (`schedule`, `duration`), not both",
+                            "een onderhoudsvenster is eenmalig (`from`, `until`) of terugkerend (`schedule`, `duration`), niet allebei"
+                        ),
+                        tr!("conflicts with `from`/`until`", "botst met `from`/`until`"),
+                    )
+                    .with_help(tr!("remove one of the two", "verwijder een van beide")),
+                );
+            }
+            (_, _, Some(_), None) => self.missing(&f, "duration", "\"2h\""),
+            (Some(_), None, _, _) => self.missing(&f, "until", "\"2026-12-24T06:00\""),
+            (None, Some(_), _, _) => self.missing(&f, "from", "\"2026-12-24T02:00\""),
+            _ => self.missing(
+                &f,
+                "from",
+                "\"2026-12-24T02:00\" (or `schedule` and `duration`)",
+            ),
+        }
+        let id = id?;
+        Some(Maintenance {
+            title: title.map_or_else(|| id.value.clone(), |t| t.value),
+            id,
+            services,
+            from: from.map(|v| v.value),
+            until: until.map(|v| v.value),
+            schedule,
+            duration: duration.map(|d| d.value),
+            timezone: timezone.map(|t| t.value),
+        })
+    }
+
+    fn route(&mut self, value: &Value<'_>) -> Option<Route> {
+        let f = self.open("[[route]]", value, &["match", "service"])?;
+        let matchers = self.string_map(&f, "match");
+        if f.get("match").is_none() {
+            self.missing(&f, "match", "{ alertname = \"DiskFull\" }");
+        }
+        if f.get("service").is_none() {
+            self.missing(&f, "service", "\"erp\"");
+        }
+        let service = self.reference(&f, "service")?;
+        Some(Route { matchers, service })
     }
 
     fn risk(&mut self, value: &Value<'_>) -> Option<Risk> {

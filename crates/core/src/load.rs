@@ -300,6 +300,8 @@ fn merge(files: Vec<(FileId, FileItems)>, diagnostics: &mut Diagnostics) -> Cata
         catalog.channels.extend(items.channels);
         catalog.services.extend(items.services);
         catalog.risks.extend(items.risks);
+        catalog.maintenances.extend(items.maintenances);
+        catalog.routes.extend(items.routes);
     }
     catalog
 }

@@ -50,6 +50,10 @@ pub struct Catalog {
     pub services: Vec<Service>,
     /// The risk register.
     pub risks: Vec<Risk>,
+    /// Planned maintenance windows.
+    pub maintenances: Vec<Maintenance>,
+    /// Rules that route inbound alerts (Alertmanager, PagerDuty-style events) to services.
+    pub routes: Vec<Route>,
 }
 
 impl Catalog {
@@ -98,6 +102,11 @@ pub struct Server {
     pub retention: HumanDuration,
     /// Most probes running at once on this node.
     pub max_concurrent_probes: u32,
+    /// Token inbound alert hooks (`/hooks/alertmanager`, `/v2/enqueue`) require; the
+    /// hooks are off without one.
+    pub hooks_token: Option<String>,
+    /// Secret that signs acknowledge links; generated and kept in the database when unset.
+    pub secret: Option<String>,
 }
 
 impl Default for Server {
@@ -109,6 +118,8 @@ impl Default for Server {
             public_url: None,
             retention: HumanDuration::from_secs(7 * 86_400),
             max_concurrent_probes: 2_048,
+            hooks_token: None,
+            secret: None,
         }
     }
 }
@@ -126,6 +137,9 @@ pub struct Person {
     pub phone: Option<String>,
     /// Preferred language for messages to this person.
     pub language: Option<Lang>,
+    /// Channels this person is paged through (their address filled in); every email
+    /// channel when empty and the person has an email address.
+    pub contact: Vec<Id>,
 }
 
 /// A group of people that owns services.
@@ -692,6 +706,36 @@ impl Service {
             .filter(|d| d.kind == DependencyKind::Hard)
             .map(|d| &d.service)
     }
+}
+
+/// Planned maintenance: new pages for its services are held while it is active.
+#[derive(Clone, Debug, Serialize)]
+pub struct Maintenance {
+    /// Identifier.
+    pub id: Id,
+    /// What is being done, as shown on the status page.
+    pub title: String,
+    /// The services under maintenance.
+    pub services: Vec<Id>,
+    /// A one-off window: start (RFC 3339 or local date-time in the organisation's zone).
+    pub from: Option<String>,
+    /// A one-off window: end, same format.
+    pub until: Option<String>,
+    /// A recurring window: when it starts, as a five-field cron expression.
+    pub schedule: Option<Located<String>>,
+    /// A recurring window: how long each occurrence lasts.
+    pub duration: Option<HumanDuration>,
+    /// Time zone of `schedule` and local times; defaults to the organisation's.
+    pub timezone: Option<String>,
+}
+
+/// Routes inbound alerts whose labels all match to a service.
+#[derive(Clone, Debug, Serialize)]
+pub struct Route {
+    /// Label name to required value (`alertname`, `job`, `source` for PagerDuty events).
+    pub matchers: BTreeMap<String, String>,
+    /// The service such alerts are about.
+    pub service: Id,
 }
 
 /// A threat to one or more services.

@@ -88,6 +88,11 @@ impl<'c> Ids<'c> {
         };
         collect("risk", catalog.risks.iter().map(|r| &r.id), diags);
         collect(
+            "maintenance",
+            catalog.maintenances.iter().map(|m| &m.id),
+            diags,
+        );
+        collect(
             "check",
             catalog
                 .services
@@ -117,6 +122,7 @@ fn noun_nl(kind: &str) -> &str {
         "channel" => "kanaal",
         "service" => "dienst",
         "risk" => "risico",
+        "maintenance" => "onderhoud",
         other => other,
     }
 }
@@ -178,6 +184,19 @@ fn references(catalog: &Catalog, ids: &Ids<'_>, diags: &mut Diagnostics) {
                 diags,
             );
         }
+    }
+    for person in &catalog.persons {
+        for channel in &person.contact {
+            dangling(channel, "channel", "contact", &ids.channels, diags);
+        }
+    }
+    for maintenance in &catalog.maintenances {
+        for service in &maintenance.services {
+            dangling(service, "service", "services", &ids.services, diags);
+        }
+    }
+    for route in &catalog.routes {
+        dangling(&route.service, "service", "service", &ids.services, diags);
     }
     for schedule in &catalog.schedules {
         for layer in &schedule.layers {

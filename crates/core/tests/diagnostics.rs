@@ -127,7 +127,7 @@ fn unknown_field_without_close_match_lists_known_fields() {
     check(
         "[server]\nbananas = 1\n",
         &[
-            "error unknown-field c.toml:2:1 unknown field `bananas` in [server] | help: known fields of [server]: `listen`, `database`, `location`, `public_url`, `retention`, `max_concurrent_probes`",
+            "error unknown-field c.toml:2:1 unknown field `bananas` in [server] | help: known fields of [server]: `listen`, `database`, `location`, `public_url`, `retention`, `max_concurrent_probes`, `hooks_token`, `secret`",
         ],
     );
 }
@@ -708,5 +708,52 @@ fn diagnostics_exist_in_dutch() {
             "error unknown-field c.toml:5:1 onbekend veld `tierr` in [[service]] | help: bedoelde je `tier`?",
             "error bad-duration c.toml:8:7 `rto` in [[service]] is geen geldige duur: `minuten` is geen eenheid | help: schrijf een getal met een eenheid: ms, s, m, h, d of w, bijv. \"90s\", \"15m\", \"4h\", \"1h30m\"",
         ]
+    );
+}
+
+const WIKI: &str = "[[service]]\nid = \"wiki\"\ntier = 3\nowner = \"ops\"\nrto = \"1d\"\n";
+
+#[test]
+fn maintenance_windows_are_one_off_or_recurring() {
+    // Both forms are valid.
+    check(
+        &format!(
+            "{TEAM}{WIKI}\
+             [[maintenance]]\nid = \"m1\"\nservices = [\"wiki\"]\nfrom = \"2026-12-24T02:00\"\nuntil = \"2026-12-24T04:00\"\n\
+             [[maintenance]]\nid = \"m2\"\nservices = [\"wiki\"]\nschedule = \"0 3 * * 0\"\nduration = \"1h\"\ntimezone = \"Europe/Amsterdam\"\n"
+        ),
+        &[],
+    );
+    check(
+        &format!(
+            "{TEAM}{WIKI}\
+             [[maintenance]]\nid = \"m1\"\nservices = [\"wkii\"]\nfrom = \"christmas\"\nuntil = \"2026-12-24T04:00\"\n\
+             [[maintenance]]\nid = \"m2\"\nservices = [\"wiki\"]\nschedule = \"0 25 * * *\"\n\
+             [[maintenance]]\nid = \"m3\"\nservices = [\"wiki\"]\nfrom = \"2026-12-24T02:00\"\nschedule = \"0 3 * * *\"\nduration = \"1h\"\n"
+        ),
+        &[
+            "error dangling-reference c.toml:10:13 `services` refers to unknown service `wkii` | help: did you mean `wiki`?",
+            "error bad-date c.toml:11:8 `christmas` is not a date and time | help: write \"2026-12-24T18:00\" (local time) or \"2026-12-24T17:00:00Z\"",
+            "error missing-field c.toml:13:1 missing field `duration` in [[maintenance]] | help: add `duration = \"2h\"`",
+            "error bad-cron c.toml:16:12 `0 25 * * *` is not a cron schedule: hour `25` is out of range 0-23 | help: five fields: minute hour day-of-month month day-of-week, e.g. \"0 2 * * *\" for every night at 02:00",
+            "error conflicting-fields c.toml:21:12 a maintenance window is one-off (`from`, `until`) or recurring (`schedule`, `duration`), not both | help: remove one of the two",
+        ],
+    );
+}
+
+#[test]
+fn routes_and_contacts_refer_to_known_things() {
+    check(
+        &format!(
+            "{TEAM}{WIKI}\
+             [[person]]\nid = \"ann\"\nname = \"Ann\"\ncontact = [\"mail\"]\n\
+             [[route]]\nmatch = {{ alertname = \"DiskFull\" }}\nservice = \"wikki\"\n\
+             [[route]]\nservice = \"wiki\"\n"
+        ),
+        &[
+            "error dangling-reference c.toml:11:12 `contact` refers to unknown channel `mail` | help: declare a [[channel]] with id = \"mail\"",
+            "error dangling-reference c.toml:14:11 `service` refers to unknown service `wikki` | help: did you mean `wiki`?",
+            "error missing-field c.toml:15:1 missing field `match` in [[route]] | help: add `match = { alertname = \"DiskFull\" }`",
+        ],
     );
 }
