@@ -12,6 +12,7 @@ pub mod diag;
 pub mod duration;
 pub mod heartbeat;
 pub mod load;
+pub mod maintenance;
 pub mod model;
 pub mod observation;
 pub mod oncall;
