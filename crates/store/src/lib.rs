@@ -7,10 +7,12 @@
 //! (each in increasing order of first use, which SQLite binds by position as well).
 
 mod histogram;
+pub mod outbox;
 mod schema;
 pub mod writer;
 
 pub use histogram::{BUCKETS, Histogram};
+pub use outbox::{OutboxCounts, OutboxItem, OutboxState};
 
 use continuo_core::observation::{Measurement, Observation, Timings};
 use continuo_core::state::{CheckState, CheckStatus, Transition, Verdict};

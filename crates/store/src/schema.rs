@@ -37,6 +37,16 @@ fn migrations() -> Vec<String> {
             "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)".to_string(),
         ]
         .join(";\n"),
+        // 2: alerting: the notification outbox and maintenance windows made at run time.
+        [
+            "CREATE TABLE outbox (key TEXT PRIMARY KEY, channel TEXT NOT NULL, alert TEXT NOT NULL, event TEXT NOT NULL, \
+             recipient TEXT NOT NULL, notice TEXT NOT NULL, state TEXT NOT NULL, attempts BIGINT NOT NULL, \
+             next_ms BIGINT NOT NULL, created_ms BIGINT NOT NULL, sent_ms BIGINT, last_error TEXT)",
+            "CREATE INDEX outbox_due ON outbox (state, next_ms)",
+            "CREATE INDEX outbox_by_alert ON outbox (alert)",
+            "CREATE TABLE maintenance_windows (id TEXT PRIMARY KEY, body TEXT NOT NULL, until_ms BIGINT NOT NULL)",
+        ]
+        .join(";\n"),
     ]
 }
 

@@ -168,6 +168,8 @@ backends!(
     rollups_of_later_batches_add_up,
     prune_drops_old_raw_data_but_keeps_history,
     settings_round_trip,
+    outbox_keeps_one_row_per_key_and_walks_its_states,
+    maintenance_windows_round_trip,
     writer_buffers_through_an_outage_and_catches_up,
     writer_keeps_the_newest_when_the_buffer_overflows,
     submit_wait_pushes_back_but_never_hangs_on_an_outage,
@@ -1190,4 +1192,121 @@ async fn postgres_server_outage_keeps_the_newest_records() {
     store.close().await;
     drop(relay);
     drop_postgres_schema(&schema).await;
+}
+
+fn outbox_item(key: &str, now: i64) -> continuo_store::OutboxItem {
+    continuo_store::OutboxItem::new(
+        key.to_string(),
+        "ops-chat".into(),
+        "db-1".into(),
+        "firing".into(),
+        "channel:ops-chat".into(),
+        json!({"summary": "db is down", "key": key}),
+        now,
+    )
+}
+
+async fn outbox_keeps_one_row_per_key_and_walks_its_states(db: Db) {
+    use continuo_store::OutboxState;
+    let book = json!({"alerts": {}});
+    let items: Vec<_> = (0..5)
+        .map(|i| outbox_item(&format!("k{i}"), DAY0 + i))
+        .collect();
+    db.store
+        .commit_alerting(&book, &items)
+        .await
+        .expect("commit");
+    assert_eq!(db.store.alert_book().await.expect("book"), Some(book));
+    // Deciding the same notifications again (after a crash) adds nothing and keeps state.
+    db.store
+        .outbox_sent("k0", DAY0 + 10, "200 OK")
+        .await
+        .expect("sent");
+    let again = json!({"alerts": {"x": 1}});
+    db.store
+        .commit_alerting(&again, &items[..2])
+        .await
+        .expect("commit again");
+    assert_eq!(db.store.alert_book().await.expect("book"), Some(again));
+    let counts = db.store.outbox_counts().await.expect("counts");
+    assert_eq!((counts.pending, counts.sent, counts.dead), (4, 1, 0));
+
+    // Due items, oldest first; k0 is sent so not due.
+    let due = db.store.outbox_due(DAY0 + 3, 10).await.expect("due");
+    let keys: Vec<&str> = due.iter().map(|i| i.key.as_str()).collect();
+    assert_eq!(keys, ["k1", "k2", "k3"]);
+    assert_eq!(due[0].notice, json!({"summary": "db is down", "key": "k1"}));
+    assert_eq!(
+        db.store.outbox_next_due().await.expect("next"),
+        Some(DAY0 + 1)
+    );
+
+    // A retry moves it later and counts the attempt; dead ends it.
+    db.store
+        .outbox_failed("k1", Some(DAY0 + 1_000), "503")
+        .await
+        .expect("retry");
+    db.store
+        .outbox_failed("k2", None, "400 bad request")
+        .await
+        .expect("dead");
+    let due = db.store.outbox_due(DAY0 + 999, 10).await.expect("due");
+    let keys: Vec<&str> = due.iter().map(|i| i.key.as_str()).collect();
+    assert_eq!(keys, ["k3", "k4"]);
+    let dead = db
+        .store
+        .outbox(Some(OutboxState::Dead), 10)
+        .await
+        .expect("dead");
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].key, "k2");
+    assert_eq!(dead[0].attempts, 1);
+    assert_eq!(dead[0].last_error.as_deref(), Some("400 bad request"));
+    let retried = db.store.outbox(None, 10).await.expect("all");
+    let k1 = retried.iter().find(|i| i.key == "k1").expect("k1");
+    assert_eq!(
+        (k1.state, k1.attempts, k1.next_ms),
+        (OutboxState::Pending, 1, DAY0 + 1_000)
+    );
+    let k0 = retried.iter().find(|i| i.key == "k0").expect("k0");
+    assert_eq!((k0.state, k0.sent_ms), (OutboxState::Sent, Some(DAY0 + 10)));
+
+    // A dead item can be put back.
+    assert!(db.store.outbox_retry("k2", DAY0 + 5).await.expect("retry"));
+    assert!(
+        !db.store
+            .outbox_retry("k0", DAY0 + 5)
+            .await
+            .expect("not dead")
+    );
+    let counts = db.store.outbox_counts().await.expect("counts");
+    assert_eq!((counts.pending, counts.sent, counts.dead), (4, 1, 0));
+    // Survives reopening.
+    let again = db.reopen().await;
+    assert_eq!(again.outbox(None, 100).await.expect("all").len(), 5);
+}
+
+async fn maintenance_windows_round_trip(db: Db) {
+    use continuo_core::maintenance::Window;
+    let mut w = Window {
+        id: "w1".into(),
+        title: "Database failover test".into(),
+        services: vec!["db".into(), "shop".into()],
+        from_ms: DAY0,
+        until_ms: DAY0 + 3_600_000,
+        origin: "api".into(),
+    };
+    db.store.put_window(&w).await.expect("put");
+    assert_eq!(db.store.windows(DAY0).await.expect("read"), [w.clone()]);
+    // Ending it early replaces it; windows that ended are not listed.
+    w.until_ms = DAY0 + 60_000;
+    db.store.put_window(&w).await.expect("end");
+    assert_eq!(db.store.windows(DAY0).await.expect("read"), [w.clone()]);
+    assert!(
+        db.store
+            .windows(DAY0 + 60_000)
+            .await
+            .expect("read")
+            .is_empty()
+    );
 }

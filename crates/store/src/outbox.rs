@@ -1,0 +1,333 @@
+//! The durable notification outbox, the alert book and maintenance windows created at
+//! run time.
+//!
+//! Every notification is a row keyed by its idempotency key, written (together with the
+//! alert book that decided it, in one transaction) before anything is sent. A row is
+//! `pending` until a send succeeds (`sent`) or it runs out of attempts or fails
+//! permanently (`dead`). Inserting a key that exists changes nothing, so deciding the
+//! same notification twice (after a crash) never sends it twice, and a resend after a
+//! crash carries the same key.
+
+use super::{Backend, Store, StoreError, on_pool};
+use continuo_core::maintenance::Window;
+use serde_json::Value;
+
+/// The settings key under which the alert book is kept.
+pub const ALERT_BOOK_KEY: &str = "alert_book";
+
+/// Where a notification is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxState {
+    /// Waiting to be sent (or retried).
+    Pending,
+    /// Delivered.
+    Sent,
+    /// Given up: permanent failure or too many attempts.
+    Dead,
+}
+
+impl OutboxState {
+    /// The stored name.
+    pub fn name(self) -> &'static str {
+        match self {
+            OutboxState::Pending => "pending",
+            OutboxState::Sent => "sent",
+            OutboxState::Dead => "dead",
+        }
+    }
+
+    /// The state with this stored name.
+    pub fn from_name(name: &str) -> Option<OutboxState> {
+        [OutboxState::Pending, OutboxState::Sent, OutboxState::Dead]
+            .into_iter()
+            .find(|s| s.name() == name)
+    }
+}
+
+/// One notification to one channel (for one recipient).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct OutboxItem {
+    /// Idempotency key: unique, and the same on every attempt.
+    pub key: String,
+    /// The channel that sends it.
+    pub channel: String,
+    /// The alert it is about.
+    pub alert: String,
+    /// `firing`, `acknowledged`, `resolved`, `reminder`.
+    pub event: String,
+    /// `person:<id>` or `channel:<id>`.
+    pub recipient: String,
+    /// The notice to render, as JSON.
+    pub notice: Value,
+    /// Current state.
+    pub state: OutboxState,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// When it is due (next attempt).
+    pub next_ms: i64,
+    /// When it was written.
+    pub created_ms: i64,
+    /// When it was delivered.
+    pub sent_ms: Option<i64>,
+    /// The last failure, or the receiver's answer when sent.
+    pub last_error: Option<String>,
+}
+
+impl OutboxItem {
+    /// A new pending item, due at `now_ms`.
+    pub fn new(
+        key: String,
+        channel: String,
+        alert: String,
+        event: String,
+        recipient: String,
+        notice: Value,
+        now_ms: i64,
+    ) -> OutboxItem {
+        OutboxItem {
+            key,
+            channel,
+            alert,
+            event,
+            recipient,
+            notice,
+            state: OutboxState::Pending,
+            attempts: 0,
+            next_ms: now_ms,
+            created_ms: now_ms,
+            sent_ms: None,
+            last_error: None,
+        }
+    }
+}
+
+/// Counts of outbox rows by state.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct OutboxCounts {
+    /// Waiting.
+    pub pending: u64,
+    /// Delivered.
+    pub sent: u64,
+    /// Given up.
+    pub dead: u64,
+}
+
+const COLUMNS: &str = "key, channel, alert, event, recipient, notice, state, attempts, next_ms, created_ms, sent_ms, last_error";
+
+type ItemRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+    Option<i64>,
+    Option<String>,
+);
+
+fn item_from_row(row: ItemRow) -> Result<OutboxItem, StoreError> {
+    let (
+        key,
+        channel,
+        alert,
+        event,
+        recipient,
+        notice,
+        state,
+        attempts,
+        next_ms,
+        created_ms,
+        sent_ms,
+        last_error,
+    ) = row;
+    let corrupt = |reason: String| StoreError::Corrupt {
+        table: "outbox",
+        reason,
+    };
+    Ok(OutboxItem {
+        notice: serde_json::from_str(&notice).map_err(|e| corrupt(format!("{key}: {e}")))?,
+        state: OutboxState::from_name(&state)
+            .ok_or_else(|| corrupt(format!("{key}: unknown state `{state}`")))?,
+        key,
+        channel,
+        alert,
+        event,
+        recipient,
+        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+        next_ms,
+        created_ms,
+        sent_ms,
+        last_error,
+    })
+}
+
+impl Store {
+    /// In one transaction: saves the alert book and adds the notifications it decided.
+    /// Items whose key exists already are left as they are.
+    pub async fn commit_alerting(
+        &self,
+        book: &Value,
+        items: &[OutboxItem],
+    ) -> Result<(), StoreError> {
+        let insert = format!(
+            "INSERT INTO outbox ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             ON CONFLICT (key) DO NOTHING"
+        );
+        let save = "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(save).bind(ALERT_BOOK_KEY).bind(book.to_string()).execute(&mut *tx).await?;
+            for item in items {
+                sqlx::query(sqlx::AssertSqlSafe(insert.clone()))
+                    .bind(&item.key)
+                    .bind(&item.channel)
+                    .bind(&item.alert)
+                    .bind(&item.event)
+                    .bind(&item.recipient)
+                    .bind(item.notice.to_string())
+                    .bind(item.state.name())
+                    .bind(i64::from(item.attempts))
+                    .bind(item.next_ms)
+                    .bind(item.created_ms)
+                    .bind(item.sent_ms)
+                    .bind(&item.last_error)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The saved alert book, if any.
+    pub async fn alert_book(&self) -> Result<Option<Value>, StoreError> {
+        self.setting(ALERT_BOOK_KEY).await
+    }
+
+    /// Pending items due at `now_ms`, oldest due first.
+    pub async fn outbox_due(&self, now_ms: i64, limit: u32) -> Result<Vec<OutboxItem>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM outbox WHERE state = 'pending' AND next_ms <= $1 ORDER BY next_ms, created_ms, key LIMIT $2"
+        );
+        on_pool!(self, pool => {
+            let rows: Vec<ItemRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(now_ms).bind(i64::from(limit)).fetch_all(pool).await?;
+            rows.into_iter().map(item_from_row).collect()
+        })
+    }
+
+    /// When the next pending item is due.
+    pub async fn outbox_next_due(&self) -> Result<Option<i64>, StoreError> {
+        let sql = "SELECT MIN(next_ms) FROM outbox WHERE state = 'pending'";
+        let next: Option<i64> =
+            on_pool!(self, pool => sqlx::query_scalar(sql).fetch_one(pool).await?);
+        Ok(next)
+    }
+
+    /// Items in a state (or all), newest first.
+    pub async fn outbox(
+        &self,
+        state: Option<OutboxState>,
+        limit: u32,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        let filter = if state.is_some() {
+            "WHERE state = $1"
+        } else {
+            "WHERE $1 = $1"
+        };
+        let sql = format!(
+            "SELECT {COLUMNS} FROM outbox {filter} ORDER BY created_ms DESC, key DESC LIMIT $2"
+        );
+        let name = state.map_or("", OutboxState::name);
+        on_pool!(self, pool => {
+            let rows: Vec<ItemRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(name).bind(i64::from(limit)).fetch_all(pool).await?;
+            rows.into_iter().map(item_from_row).collect()
+        })
+    }
+
+    /// How many items are in each state.
+    pub async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
+        let sql = "SELECT state, COUNT(*) AS n FROM outbox GROUP BY state";
+        let rows: Vec<(String, i64)> =
+            on_pool!(self, pool => sqlx::query_as(sql).fetch_all(pool).await?);
+        let mut counts = OutboxCounts::default();
+        for (state, n) in rows {
+            let n = u64::try_from(n).unwrap_or(0);
+            match OutboxState::from_name(&state) {
+                Some(OutboxState::Pending) => counts.pending = n,
+                Some(OutboxState::Sent) => counts.sent = n,
+                Some(OutboxState::Dead) => counts.dead = n,
+                None => {}
+            }
+        }
+        Ok(counts)
+    }
+
+    /// Records a delivery.
+    pub async fn outbox_sent(
+        &self,
+        key: &str,
+        now_ms: i64,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        let sql = "UPDATE outbox SET state = 'sent', attempts = attempts + 1, sent_ms = $1, last_error = $2 WHERE key = $3";
+        on_pool!(self, pool => sqlx::query(sql).bind(now_ms).bind(detail).bind(key).execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Records a failed attempt: retried at `next_ms`, or dead when `next_ms` is `None`.
+    pub async fn outbox_failed(
+        &self,
+        key: &str,
+        next_ms: Option<i64>,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        let (state, next) = match next_ms {
+            Some(next) => ("pending", next),
+            None => ("dead", 0),
+        };
+        let sql = "UPDATE outbox SET state = $1, attempts = attempts + 1, next_ms = CASE WHEN $2 > 0 THEN $2 ELSE next_ms END, last_error = $3 WHERE key = $4";
+        on_pool!(self, pool => sqlx::query(sql).bind(state).bind(next).bind(error).bind(key).execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Puts a dead item back in the queue, due now.
+    pub async fn outbox_retry(&self, key: &str, now_ms: i64) -> Result<bool, StoreError> {
+        let sql =
+            "UPDATE outbox SET state = 'pending', next_ms = $1 WHERE key = $2 AND state = 'dead'";
+        let n = on_pool!(self, pool => sqlx::query(sql).bind(now_ms).bind(key).execute(pool).await?.rows_affected());
+        Ok(n > 0)
+    }
+
+    /// Adds (or replaces) a maintenance window created at run time.
+    pub async fn put_window(&self, window: &Window) -> Result<(), StoreError> {
+        let sql = "INSERT INTO maintenance_windows (id, body, until_ms) VALUES ($1, $2, $3) \
+                   ON CONFLICT (id) DO UPDATE SET body = excluded.body, until_ms = excluded.until_ms";
+        let body = serde_json::to_string(window).map_err(|e| StoreError::Corrupt {
+            table: "maintenance_windows",
+            reason: e.to_string(),
+        })?;
+        on_pool!(self, pool => sqlx::query(sql).bind(&window.id).bind(body).bind(window.until_ms).execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Maintenance windows created at run time that end after `after_ms`.
+    pub async fn windows(&self, after_ms: i64) -> Result<Vec<Window>, StoreError> {
+        let sql = "SELECT body FROM maintenance_windows WHERE until_ms > $1 ORDER BY id";
+        let bodies: Vec<String> =
+            on_pool!(self, pool => sqlx::query_scalar(sql).bind(after_ms).fetch_all(pool).await?);
+        bodies
+            .iter()
+            .map(|b| {
+                serde_json::from_str(b).map_err(|e| StoreError::Corrupt {
+                    table: "maintenance_windows",
+                    reason: e.to_string(),
+                })
+            })
+            .collect()
+    }
+}
