@@ -1,0 +1,35 @@
+//! Continuo's notification channels: turn a [`Notice`] into a message and deliver it.
+//!
+//! One module per channel kind under [`channels`]; each is a component with the same
+//! life: its settings are read from a [`Channel`](continuo_core::model::Channel) into a typed configuration (every
+//! problem named with the channel, the setting and the place in the configuration),
+//! [`validate`] reports those problems for `continuo check`, [`Notifier::build`] makes
+//! the ready sender once (HTTP client, SMTP transport, compiled templates) and
+//! [`Notifier::send`] delivers one notice.
+//!
+//! Message texts come from [`Templates`]: built-in minijinja templates in English and
+//! Dutch (subject, plain text, HTML), each of which operators can replace with a file.
+//!
+//! **Invariant:** this crate decides nothing about whom to page or when. It never
+//! retries either: a failed send is a [`SendError`] that says whether trying again can
+//! help ([`SendErrorKind::Retryable`], with the receiver's `Retry-After` when it gave
+//! one) and the outbox's dispatcher decides. A resend of the same notice carries the
+//! same idempotency key (`Idempotency-Key` header, webhook payload, email Message-ID), so
+//! receivers can deduplicate.
+//!
+//! **Invariant:** every TLS connection uses rustls with the aws-lc-rs provider, chosen
+//! explicitly; no dependency brings in `ring`.
+
+pub mod channels;
+mod error;
+mod http;
+mod notice;
+mod notifier;
+mod settings;
+mod template;
+mod text;
+
+pub use error::{ConfigError, ConfigProblem, Delivered, SendError, SendErrorKind};
+pub use notice::{Notice, NoticeEvent, NoticeService, Recipient};
+pub use notifier::{Notifier, validate};
+pub use template::{Message, TemplateError, Templates};
