@@ -6,7 +6,8 @@
 use crate::{disk, render};
 use anyhow::Context;
 use continuo_core::{Catalog, Lang, tr};
-use continuo_engine::{Engine, EngineHandle, EngineOptions, ReloadSummary};
+use continuo_engine::alerts::{AlertHandle, AlertOptions, Alerting, Channels};
+use continuo_engine::{Clock, Engine, EngineHandle, EngineOptions, ReloadSummary};
 use continuo_store::Store;
 use continuo_store::writer::{Writer, WriterConfig};
 use continuo_web::{AppState, Reloader};
@@ -105,19 +106,55 @@ async fn serve(options: ServeOptions, catalog: Catalog, lang: Lang) -> anyhow::R
     let engine = Engine::start(catalog.clone(), engine_options, Some(writer));
     let handle = engine.handle();
 
-    let reloader: Reloader = {
-        let handle = handle.clone();
-        let config = options.config.clone();
-        Arc::new(move || {
-            let handle = handle.clone();
-            let config = config.clone();
-            Box::pin(async move { reload(&handle, &config, lang).await })
-        })
-    };
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
     let address = listener.local_addr()?;
+
+    // Alerting: the decision task and the outbox dispatcher.
+    let templates = Arc::new(match &catalog.server.templates {
+        Some(dir) => continuo_notify::Templates::with_overrides(&base.join(dir))
+            .map_err(|e| anyhow::anyhow!("message templates: {e}"))?,
+        None => continuo_notify::Templates::builtin(),
+    });
+    let (channels, problems) = Channels::build(&catalog, templates);
+    for problem in problems {
+        say_err(&problem);
+    }
+    let channels = Arc::new(channels);
+    let public_url = catalog
+        .server
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{address}"));
+    let alerting = Alerting::start(
+        catalog.clone(),
+        AlertOptions {
+            clock: Clock::system(),
+            store: store.clone(),
+            deliver: channels.clone(),
+            public_url,
+            secret: link_secret(&store, &catalog).await?,
+            max_in_flight: 64,
+        },
+        handle.health_watch(),
+    )
+    .await
+    .context("starting alerting")?;
+    let alerts = alerting.handle();
+
+    let reloader: Reloader = {
+        let handle = handle.clone();
+        let alerts = alerts.clone();
+        let config = options.config.clone();
+        Arc::new(move || {
+            let handle = handle.clone();
+            let alerts = alerts.clone();
+            let channels = channels.clone();
+            let config = config.clone();
+            Box::pin(async move { reload(&handle, &alerts, &channels, &config, lang).await })
+        })
+    };
     let state = AppState {
         engine: handle.clone(),
         store: Some(store.clone()),
@@ -125,6 +162,7 @@ async fn serve(options: ServeOptions, catalog: Catalog, lang: Lang) -> anyhow::R
         admin_token: std::env::var("CONTINUO_ADMIN_TOKEN")
             .ok()
             .filter(|t| !t.is_empty()),
+        alerts: Some(alerts.clone()),
     };
     let checks = handle.checks().len();
     let name = &catalog.organization.name;
@@ -184,18 +222,50 @@ async fn serve(options: ServeOptions, catalog: Catalog, lang: Lang) -> anyhow::R
     .get(lang));
     hup.abort();
     pruner.abort();
+    alerting.shutdown().await;
     engine.shutdown().await;
     store.close().await;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn reload(handle: &EngineHandle, config: &Path, lang: Lang) -> Result<ReloadSummary, String> {
+/// The key that signs acknowledge links: the configured secret, else one generated once
+/// and kept in the database (so links survive restarts).
+async fn link_secret(store: &Store, catalog: &Catalog) -> anyhow::Result<Vec<u8>> {
+    if let Some(secret) = &catalog.server.secret {
+        return Ok(secret.as_bytes().to_vec());
+    }
+    const KEY: &str = "link_secret";
+    if let Some(serde_json::Value::String(hex)) = store.setting(KEY).await? {
+        return Ok(hex.into_bytes());
+    }
+    let mut bytes = [0u8; 32];
+    std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, &mut bytes)
+        .context("reading /dev/urandom for the link secret")?;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    store
+        .set_setting(KEY, &serde_json::Value::String(hex.clone()))
+        .await?;
+    Ok(hex.into_bytes())
+}
+
+async fn reload(
+    handle: &EngineHandle,
+    alerts: &AlertHandle,
+    channels: &Channels,
+    config: &Path,
+    lang: Lang,
+) -> Result<ReloadSummary, String> {
     let config = config.to_path_buf();
     let catalog = tokio::task::spawn_blocking(move || load_valid(&config, lang))
         .await
         .map_err(|e| e.to_string())??;
+    let catalog = Arc::new(catalog);
+    for problem in channels.rebuild(&catalog) {
+        say_err(&problem);
+    }
+    alerts.reload(catalog.clone()).await;
     handle
-        .reload(Arc::new(catalog))
+        .reload(catalog)
         .await
         .ok_or_else(|| "the engine has stopped".to_string())
 }

@@ -794,6 +794,7 @@ impl<'a> Decoder<'a> {
                 "max_concurrent_probes",
                 "hooks_token",
                 "secret",
+                "templates",
             ],
         )?;
         let defaults = Server::default();
@@ -856,6 +857,7 @@ impl<'a> Decoder<'a> {
                 .map_or(defaults.max_concurrent_probes, |v| v.value as u32),
             hooks_token: self.string(&f, "hooks_token").map(|v| v.value),
             secret: self.string(&f, "secret").map(|v| v.value),
+            templates: self.string(&f, "templates").map(|v| v.value),
         })
     }
 

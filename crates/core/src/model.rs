@@ -107,6 +107,9 @@ pub struct Server {
     pub hooks_token: Option<String>,
     /// Secret that signs acknowledge links; generated and kept in the database when unset.
     pub secret: Option<String>,
+    /// Directory with message templates that replace the built-in ones
+    /// (`subject.nl.j2`, `text.en.j2`, `html.en.j2`), relative to the config file.
+    pub templates: Option<String>,
 }
 
 impl Default for Server {
@@ -120,6 +123,7 @@ impl Default for Server {
             max_concurrent_probes: 2_048,
             hooks_token: None,
             secret: None,
+            templates: None,
         }
     }
 }

@@ -12,6 +12,7 @@
 //! check state; probe runs are separate tasks that report back over a channel. Readers
 //! (the HTTP API) see the state through a read lock.
 
+pub mod alerts;
 mod clock;
 mod metrics;
 
@@ -36,7 +37,7 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -260,6 +261,7 @@ struct Shared {
     location: String,
     started_ms: i64,
     ping_body_limit: usize,
+    health_tx: watch::Sender<Arc<BTreeMap<String, ServiceHealth>>>,
 }
 
 /// A handle to the running engine; cheap to clone.
@@ -326,6 +328,7 @@ impl Engine {
             location: options.location.clone(),
             started_ms: clock.now_ms(),
             ping_body_limit: options.ping_body_limit,
+            health_tx: watch::channel(Arc::new(BTreeMap::new())).0,
         });
         let (commands, command_rx) = mpsc::channel(4_096);
         let (results_tx, results_rx) = mpsc::unbounded_channel();
@@ -483,6 +486,11 @@ impl EngineHandle {
     /// Most bytes of a ping's body kept as its message.
     pub fn ping_body_limit(&self) -> usize {
         self.shared.ping_body_limit
+    }
+
+    /// Service health as it changes (every recomputation that changes something).
+    pub fn health_watch(&self) -> watch::Receiver<Arc<BTreeMap<String, ServiceHealth>>> {
+        self.shared.health_tx.subscribe()
     }
 
     /// When the engine started (unix ms).
@@ -1076,7 +1084,11 @@ impl Coordinator {
             (tables.catalog.clone(), statuses)
         };
         let health = service_health(&catalog, &statuses);
-        write(&shared).health = health;
+        let changed = read(&shared).health != health;
+        if changed {
+            write(&shared).health = health.clone();
+            self.shared.health_tx.send_replace(Arc::new(health));
+        }
     }
 }
 

@@ -6,6 +6,8 @@
 //! as any other unknown path, and answers never carry check names or states.
 //! **Invariant:** state-changing API calls (reload) need the admin token.
 
+mod alerting;
+
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
@@ -37,6 +39,8 @@ pub struct AppState {
     pub reloader: Option<Reloader>,
     /// The admin token that state-changing calls must present as a bearer token.
     pub admin_token: Option<String>,
+    /// Alerting, when it runs on this node.
+    pub alerts: Option<continuo_engine::alerts::AlertHandle>,
 }
 
 /// Largest request body accepted anywhere (pings keep only the first part of it).
@@ -61,6 +65,7 @@ pub fn router(state: AppState) -> Router {
             "/ping/{uuid}/{action}",
             get(ping_action).post(ping_action).head(ping_action),
         )
+        .merge(alerting::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)

@@ -59,6 +59,7 @@ async fn an_unavailable_store_causes_no_false_down() {
         store: Some(store.clone()),
         reloader: None,
         admin_token: None,
+        alerts: None,
     };
     tokio::spawn(async move {
         axum::serve(
