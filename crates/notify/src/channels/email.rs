@@ -167,10 +167,11 @@ fn is_ipv6(host: &str) -> bool {
 
 /// An address, with or without a display name.
 fn mailbox(text: &str) -> Result<Mailbox, Text> {
-    text.trim().parse::<Mailbox>().map_err(|e| {
+    // lettre's own reasons ("Invalid input") say little; the expected form says more.
+    text.trim().parse::<Mailbox>().map_err(|_| {
         tr!(
-            "\"{text}\" is not an email address ({e})",
-            "\"{text}\" is geen e-mailadres ({e})"
+            "\"{text}\" is not an email address; write name@example.com or Name <name@example.com>",
+            "\"{text}\" is geen e-mailadres; schrijf naam@example.com of Naam <naam@example.com>"
         )
     })
 }
