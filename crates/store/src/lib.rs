@@ -204,6 +204,13 @@ impl Store {
     /// `postgres://...`), creating a SQLite file if needed, and brings its schema up to
     /// date.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
+        Store::open_with(url, Duration::from_secs(30)).await
+    }
+
+    /// Like [`Store::open`], waiting at most `acquire_timeout` for a free connection.
+    /// Tests on paused tokio time pass a long one: paused time jumps ahead while a
+    /// query runs on SQLite's worker thread.
+    pub async fn open_with(url: &str, acquire_timeout: Duration) -> Result<Store, StoreError> {
         let store = if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
@@ -214,6 +221,7 @@ impl Store {
             let max = if url.contains(":memory:") { 1 } else { 8 };
             let pool = SqlitePoolOptions::new()
                 .max_connections(max)
+                .acquire_timeout(acquire_timeout)
                 .connect_with(options)
                 .await?;
             Store {

@@ -1,0 +1,311 @@
+//! Alerting in the engine, in real time on a policy scaled down to seconds: a scripted
+//! target goes down, the escalation policy pages level 1 at once and level 2 six seconds
+//! later unless someone acknowledges, and the resolution reaches exactly those who were
+//! paged. (The same rules at their real scale, 0 and 10 minutes with an acknowledgement
+//! at 5, are tested with explicit time in `continuo-core`'s `tests/alerting.rs`; paused
+//! tokio time does not mix with SQLite's worker thread, which lets the paused clock run
+//! on while it works.) Deliveries are
+//! recorded by a [`Deliver`] that does no IO (real channels are tested against real
+//! receivers in the notify crate and end to end in the binary); the outbox is a real
+//! SQLite store.
+
+use continuo_core::load_text;
+use continuo_core::model::Check;
+use continuo_core::observation::{Measurement, Timings};
+use continuo_core::state::Verdict;
+use continuo_engine::alerts::{AlertOptions, Alerting, Deliver};
+use continuo_engine::{Clock, Engine, EngineOptions, ProbeFactory, RunProbe};
+use continuo_notify::{Delivered, Notice, NoticeEvent, SendError};
+use continuo_store::Store;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const CONFIG: &str = r#"
+[organization]
+name = "Acme"
+timezone = "UTC"
+
+[[team]]
+id = "ops"
+escalation = "ops-default"
+
+[[escalation]]
+id = "ops-default"
+levels = [
+  { after = "0m", notify = ["channel:first"] },
+  { after = "6s", notify = ["channel:second"] },
+]
+
+[[channel]]
+id = "first"
+kind = "webhook"
+url = "http://127.0.0.1:9/first"
+
+[[channel]]
+id = "second"
+kind = "webhook"
+url = "http://127.0.0.1:9/second"
+
+[[service]]
+id = "db"
+name = "Database"
+tier = 1
+owner = "ops"
+rto = "1h"
+
+[[service.check]]
+id = "db-tcp"
+kind = "tcp"
+target = "127.0.0.1:5432"
+interval = "1s"
+fail_threshold = 1
+recover_threshold = 1
+"#;
+
+struct Switch(Arc<AtomicBool>);
+
+impl RunProbe for Switch {
+    fn run(&self, _timeout: Duration) -> Pin<Box<dyn Future<Output = Measurement> + Send + '_>> {
+        Box::pin(async move {
+            let down = self.0.load(Ordering::SeqCst);
+            Measurement {
+                verdict: if down {
+                    Verdict::Failure
+                } else {
+                    Verdict::Success
+                },
+                message: if down { "connection refused" } else { "ok" }.into(),
+                code: None,
+                timings: Timings::default(),
+            }
+        })
+    }
+}
+
+struct Probes(Arc<AtomicBool>);
+
+impl ProbeFactory for Probes {
+    fn build(&self, _check: &Check) -> Result<Option<Arc<dyn RunProbe>>, String> {
+        Ok(Some(Arc::new(Switch(self.0.clone()))))
+    }
+}
+
+/// Records every delivery with the (virtual) time it was decided.
+struct Recorder {
+    clock: Clock,
+    sent: Mutex<Vec<(i64, String, NoticeEvent, String)>>,
+}
+
+impl Deliver for Recorder {
+    fn deliver<'a>(
+        &'a self,
+        channel: &'a str,
+        notice: &'a Notice,
+    ) -> Pin<Box<dyn Future<Output = Result<Delivered, SendError>> + Send + 'a>> {
+        // The instant the engine decided to send it (delivery follows within the
+        // dispatcher's pass; on paused time that pass lets the clock run on while SQLite
+        // works on its own thread).
+        let _ = self.clock;
+        self.sent.lock().expect("lock").push((
+            notice.at_ms,
+            channel.to_string(),
+            notice.event,
+            notice.idempotency_key.clone(),
+        ));
+        Box::pin(async move {
+            Ok(Delivered {
+                detail: "recorded".into(),
+            })
+        })
+    }
+}
+
+struct Setup {
+    down: Arc<AtomicBool>,
+    recorder: Arc<Recorder>,
+    engine: Engine,
+    alerting: Alerting,
+    start_ms: i64,
+    _dir: tempfile::TempDir,
+}
+
+async fn setup() -> Setup {
+    let clock = Clock::system();
+    let start_ms = clock.now_ms();
+    let catalog = Arc::new(load_text(CONFIG).expect("valid config"));
+    let down = Arc::new(AtomicBool::new(false));
+    let mut options = EngineOptions::new("here", ".");
+    options.clock = clock;
+    options.probes = Arc::new(Probes(down.clone()));
+    let engine = Engine::start(catalog.clone(), options, None);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let store = Store::open_with(&url, Duration::from_secs(86_400 * 365))
+        .await
+        .expect("store");
+    let recorder = Arc::new(Recorder {
+        clock,
+        sent: Mutex::new(Vec::new()),
+    });
+    let alerting = Alerting::start(
+        catalog,
+        AlertOptions {
+            clock,
+            store,
+            deliver: recorder.clone(),
+            public_url: "http://127.0.0.1:8080".into(),
+            secret: b"test".to_vec(),
+            max_in_flight: 8,
+        },
+        engine.handle().health_watch(),
+    )
+    .await
+    .expect("alerting starts");
+    Setup {
+        down,
+        recorder,
+        engine,
+        alerting,
+        start_ms,
+        _dir: dir,
+    }
+}
+
+impl Setup {
+    fn sent(&self) -> Vec<(i64, String, NoticeEvent, String)> {
+        self.recorder.sent.lock().expect("lock").clone()
+    }
+
+    /// Waits in small steps until `done` holds or `limit` passes.
+    async fn until(&self, limit: Duration, done: impl Fn(&Setup) -> bool) {
+        let step = Duration::from_millis(100);
+        let mut waited = Duration::ZERO;
+        while !done(self) && waited < limit {
+            tokio::time::sleep(step).await;
+            waited += step;
+        }
+    }
+
+    fn alert_id(&self) -> String {
+        self.alerting.handle().alerts()[0].alert.id.clone()
+    }
+
+    async fn stop(self) {
+        self.alerting.shutdown().await;
+        self.engine.shutdown().await;
+    }
+}
+
+const SECOND: i64 = 1_000;
+
+#[tokio::test]
+async fn level_two_ten_minutes_after_level_one_unless_acknowledged() {
+    let s = setup().await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(s.sent().is_empty(), "nothing while the target is up");
+    let down_at = s.recorder.clock.now_ms();
+    s.down.store(true, Ordering::SeqCst);
+    s.until(Duration::from_secs(20), |s| !s.sent().is_empty())
+        .await;
+    let first = s.sent();
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(
+        (first[0].1.as_str(), first[0].2),
+        ("first", NoticeEvent::Firing)
+    );
+    let fired = first[0].0;
+    assert!(
+        fired - down_at < 20 * SECOND,
+        "paged {} ms after the target failed",
+        fired - down_at
+    );
+    assert!(fired > s.start_ms);
+
+    s.until(Duration::from_secs(30), |s| s.sent().len() >= 2)
+        .await;
+    let sent = s.sent();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert_eq!(
+        (sent[1].1.as_str(), sent[1].2),
+        ("second", NoticeEvent::Firing)
+    );
+    let gap = sent[1].0 - fired;
+    assert!(gap >= 6 * SECOND, "level 2 came {gap} ms after level 1");
+
+    // Recovery: both levels were paged, both hear the resolution, once each.
+    s.down.store(false, Ordering::SeqCst);
+    s.until(Duration::from_secs(30), |s| s.sent().len() >= 4)
+        .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let sent = s.sent();
+    let resolved: Vec<&str> = sent
+        .iter()
+        .filter(|d| d.2 == NoticeEvent::Resolved)
+        .map(|d| d.1.as_str())
+        .collect();
+    let mut resolved = resolved;
+    resolved.sort_unstable();
+    assert_eq!(resolved, ["first", "second"], "{sent:?}");
+    assert_eq!(sent.len(), 4, "{sent:?}");
+    let mut keys: Vec<&str> = sent.iter().map(|d| d.3.as_str()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    assert_eq!(keys.len(), 4, "every notification has its own key");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn acknowledgement_at_five_minutes_stops_level_two() {
+    let s = setup().await;
+    s.down.store(true, Ordering::SeqCst);
+    s.until(Duration::from_secs(20), |s| !s.sent().is_empty())
+        .await;
+    let fired = s.sent()[0].0;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let handle = s.alerting.handle();
+    handle
+        .acknowledge(&s.alert_id(), "anna")
+        .await
+        .expect("acknowledged");
+    s.until(Duration::from_secs(20), |s| s.sent().len() >= 2)
+        .await;
+    // Well past the level-2 delay: still no level 2.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let sent = s.sent();
+    let summary: Vec<(&str, NoticeEvent)> = sent.iter().map(|d| (d.1.as_str(), d.2)).collect();
+    assert_eq!(
+        summary,
+        [
+            ("first", NoticeEvent::Firing),
+            ("first", NoticeEvent::Acknowledged)
+        ]
+    );
+    assert!(sent[1].0 - fired >= 3 * SECOND);
+    // Resolve: exactly those who were notified (not level 2).
+    handle
+        .resolve(&s.alert_id(), "anna")
+        .await
+        .expect("resolved");
+    s.until(Duration::from_secs(20), |s| s.sent().len() >= 3)
+        .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let sent = s.sent();
+    let summary: Vec<(&str, NoticeEvent)> = sent.iter().map(|d| (d.1.as_str(), d.2)).collect();
+    assert_eq!(
+        summary,
+        [
+            ("first", NoticeEvent::Firing),
+            ("first", NoticeEvent::Acknowledged),
+            ("first", NoticeEvent::Resolved)
+        ]
+    );
+    let view = handle.alert(&s.alert_id()).expect("alert");
+    assert_eq!(
+        view.alert.acknowledged.as_ref().map(|a| a.by.as_str()),
+        Some("anna")
+    );
+    s.stop().await;
+}
