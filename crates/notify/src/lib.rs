@@ -33,3 +33,22 @@ pub use error::{ConfigError, ConfigProblem, Delivered, SendError, SendErrorKind}
 pub use notice::{Notice, NoticeEvent, NoticeService, Recipient};
 pub use notifier::{Notifier, validate};
 pub use template::{Message, TemplateError, Templates};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The dispatcher shares notifiers and templates between tasks and spawns sends.
+    #[test]
+    fn shared_between_tasks() {
+        fn shareable<T: Send + Sync>() {}
+        fn spawnable<T: Send>(_: &T) {}
+        shareable::<Notifier>();
+        shareable::<Templates>();
+        shareable::<Notice>();
+        let check = |notifier: &'static Notifier, notice: &'static Notice| {
+            spawnable(&notifier.send(notice));
+        };
+        let _ = check;
+    }
+}
