@@ -3,6 +3,7 @@
 //! Exit status: 0 when all is well, 1 when the configuration is invalid (or another
 //! failure), 2 for a usage error.
 
+mod alerts_cli;
 mod bia_output;
 mod disk;
 mod init;
@@ -99,6 +100,40 @@ enum Command {
         #[arg(long, value_enum, default_value_t = status::StatusFormat::Table)]
         format: status::StatusFormat,
     },
+    /// Show who is on call now (or at --at) in every schedule, from the configuration.
+    Oncall {
+        /// The root configuration file.
+        #[arg(short, long, env = "CONTINUO_CONFIG", default_value = "continuo.toml")]
+        config: PathBuf,
+        /// A moment: 2026-12-24T18:00 (organisation's time zone) or RFC 3339.
+        #[arg(long)]
+        at: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Acknowledge an alert on a running server (needs CONTINUO_ADMIN_TOKEN).
+    Ack {
+        /// The alert id (see GET /api/v1/alerts).
+        alert: String,
+        /// Base URL of the server.
+        #[arg(long, env = "CONTINUO_URL", default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// Who acknowledges.
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Resolve an alert on a running server (needs CONTINUO_ADMIN_TOKEN).
+    Resolve {
+        /// The alert id.
+        alert: String,
+        /// Base URL of the server.
+        #[arg(long, env = "CONTINUO_URL", default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// Who resolves.
+        #[arg(long)]
+        by: Option<String>,
+    },
 }
 
 fn parse_lang(text: &str) -> Result<Lang, String> {
@@ -179,6 +214,27 @@ fn run(cli: Cli, lang: Lang) -> anyhow::Result<ExitCode> {
                 }
             };
             status::run(&url, format, lang)
+        }
+        Command::Oncall { config, at, json } => {
+            let outcome = load(&config);
+            match outcome.catalog {
+                Some(catalog) if !outcome.diagnostics.has_errors() => {
+                    alerts_cli::oncall(&catalog, at.as_deref(), json, lang)
+                }
+                _ => check(
+                    &config,
+                    false,
+                    DiagnosticFormat::Human,
+                    lang,
+                    ColorChoice::Auto,
+                ),
+            }
+        }
+        Command::Ack { alert, url, by } => {
+            alerts_cli::act(&url, &alert, "ack", by.as_deref(), lang)
+        }
+        Command::Resolve { alert, url, by } => {
+            alerts_cli::act(&url, &alert, "resolve", by.as_deref(), lang)
         }
     }
 }

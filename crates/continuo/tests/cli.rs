@@ -319,3 +319,54 @@ fn check_speaks_dutch_from_the_locale() {
         text(&check.stdout)
     );
 }
+
+#[test]
+fn oncall_names_who_is_on_call_at_a_moment_and_the_next_hand_offs() {
+    let config = example();
+    let dir = config.parent().expect("example dir");
+    let out = continuo(
+        &dir,
+        &["oncall", "-c", "continuo.toml", "--at", "2026-12-24T18:00"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().map(str::trim).collect();
+    assert_eq!(lines[0], "On call at 2026-12-24 18:00 CET");
+    assert_eq!(
+        lines[1],
+        "Platform on call         Chen Li  until 2026-12-28 09:00 CET"
+    );
+    assert_eq!(lines[2], "then Daan Visser from 2026-12-28 09:00 CET");
+    let json = continuo(
+        &dir,
+        &[
+            "oncall",
+            "-c",
+            "continuo.toml",
+            "--at",
+            "2026-12-24T17:00:00Z",
+            "--json",
+        ],
+    );
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert_eq!(value["schedules"][1]["now"]["person"], "anna");
+    // A bad moment is an error that says what is wrong, in Dutch too.
+    let bad = continuo(
+        &dir,
+        &[
+            "--lang",
+            "nl",
+            "oncall",
+            "-c",
+            "continuo.toml",
+            "--at",
+            "kerst",
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        text(&bad.stderr).contains("`kerst` is geen datum en tijd"),
+        "{}",
+        text(&bad.stderr)
+    );
+}

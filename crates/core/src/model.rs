@@ -317,14 +317,23 @@ impl ChannelKind {
     /// Settings a channel of this kind understands besides the required ones.
     pub fn optional_settings(self) -> &'static [&'static str] {
         match self {
-            ChannelKind::Webhook => &["secret", "headers", "method"],
-            ChannelKind::Slack | ChannelKind::Teams => &[],
-            ChannelKind::Email => &["smtp_port", "username", "password", "tls"],
-            ChannelKind::Pagerduty => &["url"],
-            ChannelKind::Opsgenie => &["url", "region"],
-            ChannelKind::Telegram => &["url"],
-            ChannelKind::Ntfy => &["token", "priority"],
-            ChannelKind::HttpTemplate => &["method", "headers", "content_type"],
+            ChannelKind::Webhook => &["secret", "headers", "method", "timeout", "ca_file"],
+            ChannelKind::Slack | ChannelKind::Teams => &["timeout", "ca_file"],
+            ChannelKind::Email => &[
+                "smtp_port",
+                "username",
+                "password",
+                "tls",
+                "timeout",
+                "ca_file",
+            ],
+            ChannelKind::Pagerduty => &["url", "timeout", "ca_file"],
+            ChannelKind::Opsgenie => &["url", "region", "timeout", "ca_file"],
+            ChannelKind::Telegram => &["url", "parse_mode", "timeout", "ca_file"],
+            ChannelKind::Ntfy => &["token", "priority", "timeout", "ca_file"],
+            ChannelKind::HttpTemplate => {
+                &["method", "headers", "content_type", "timeout", "ca_file"]
+            }
         }
     }
 }

@@ -340,7 +340,7 @@ fn channel_kinds_and_settings() {
         "[[channel]]\nid = \"mail\"\nkind = \"email\"\nsmtp_host = \"127.0.0.1\"\nfrom = \"a@example.com\"\nwebhook = \"x\"\n",
         &[
             "error missing-field c.toml:1:1 missing field `to` in [[channel]] | help: add `to = \"...\"`",
-            "error unknown-field c.toml:6:1 unknown field `webhook` in [[channel]] | help: known fields of [[channel]]: `id`, `kind`, `language`, `smtp_host`, `from`, `to`, `smtp_port`, `username`, `password`, `tls`",
+            "error unknown-field c.toml:6:1 unknown field `webhook` in [[channel]] | help: known fields of [[channel]]: `id`, `kind`, `language`, `smtp_host`, `from`, `to`, `smtp_port`, `username`, `password`, `tls`, `timeout`, `ca_file`",
         ],
     );
 }
