@@ -325,7 +325,7 @@ fn oncall_names_who_is_on_call_at_a_moment_and_the_next_hand_offs() {
     let config = example();
     let dir = config.parent().expect("example dir");
     let out = continuo(
-        &dir,
+        dir,
         &["oncall", "-c", "continuo.toml", "--at", "2026-12-24T18:00"],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -338,7 +338,7 @@ fn oncall_names_who_is_on_call_at_a_moment_and_the_next_hand_offs() {
     );
     assert_eq!(lines[2], "then Daan Visser from 2026-12-28 09:00 CET");
     let json = continuo(
-        &dir,
+        dir,
         &[
             "oncall",
             "-c",
@@ -352,7 +352,7 @@ fn oncall_names_who_is_on_call_at_a_moment_and_the_next_hand_offs() {
     assert_eq!(value["schedules"][1]["now"]["person"], "anna");
     // A bad moment is an error that says what is wrong, in Dutch too.
     let bad = continuo(
-        &dir,
+        dir,
         &[
             "--lang",
             "nl",
