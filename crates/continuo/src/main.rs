@@ -250,7 +250,23 @@ fn check(
     lang: Lang,
     color: ColorChoice,
 ) -> anyhow::Result<ExitCode> {
-    let outcome = load(config);
+    let mut outcome = load(config);
+    // What only the probes and channels can tell: unreadable CA files, invalid
+    // regular expressions, channel settings, ICMP refused by the OS.
+    if let Some(catalog) = &outcome.catalog
+        && !outcome.diagnostics.has_errors()
+    {
+        let base = config.parent().map(Path::to_path_buf).unwrap_or_default();
+        let probes = continuo_probe::validate(catalog, &continuo_probe::ProbeContext::new(base));
+        for diagnostic in probes {
+            outcome.diagnostics.push(diagnostic);
+        }
+        for channel in &catalog.channels {
+            for problem in continuo_notify::validate(channel) {
+                outcome.diagnostics.push(problem.to_diagnostic());
+            }
+        }
+    }
     let failed = outcome.diagnostics.has_errors()
         || (deny_warnings && outcome.diagnostics.warning_count() > 0);
     if format == DiagnosticFormat::Json {

@@ -370,3 +370,29 @@ fn oncall_names_who_is_on_call_at_a_moment_and_the_next_hand_offs() {
         text(&bad.stderr)
     );
 }
+
+#[test]
+fn check_reports_what_only_probes_and_channels_can_tell() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("continuo.toml"),
+        "[[team]]\nid = \"ops\"\n\
+         [[service]]\nid = \"a\"\ntier = 3\nowner = \"ops\"\nrto = \"1h\"\n\
+         [[service.check]]\nid = \"h\"\nkind = \"http\"\nurl = \"https://127.0.0.1:1/\"\nca_file = \"nope.pem\"\n\
+         [[channel]]\nid = \"c\"\nkind = \"webhook\"\nurl = \"not a url\"\n",
+    )
+    .expect("write");
+    let out = continuo(dir.path(), &["check", "--format", "short"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(
+        lines[0].starts_with("continuo.toml:12:11: error[bad-check]: cannot use CA file `")
+            && lines[0].contains("nope.pem"),
+        "{stderr}"
+    );
+    assert_eq!(
+        lines[1],
+        "continuo.toml:16:7: error[bad-channel]: channel c: setting \"url\": not a valid URL (relative URL without a base)"
+    );
+}

@@ -579,7 +579,14 @@ fn hooks_allowed(
     headers: &HeaderMap,
     query: Option<&str>,
 ) -> Result<(), Response> {
-    let Some(token) = state.engine.catalog().server.hooks_token.clone() else {
+    let Some(token) = state
+        .engine
+        .catalog()
+        .server
+        .hooks_token
+        .clone()
+        .filter(|t| !t.is_empty())
+    else {
         return Err(error(
             StatusCode::FORBIDDEN,
             "inbound hooks are off: set [server] hooks_token in the configuration",
@@ -796,7 +803,14 @@ async fn enqueue(State(state): State<AppState>, body: Bytes) -> Response {
             .map(str::to_string)
     };
     let routing_key = text("/routing_key").unwrap_or_default();
-    let Some(token) = state.engine.catalog().server.hooks_token.clone() else {
+    let Some(token) = state
+        .engine
+        .catalog()
+        .server
+        .hooks_token
+        .clone()
+        .filter(|t| !t.is_empty())
+    else {
         return error(
             StatusCode::FORBIDDEN,
             "inbound hooks are off: set [server] hooks_token in the configuration",
