@@ -943,3 +943,71 @@ async fn enqueue(State(state): State<AppState>, body: Bytes) -> Response {
         }
     }
 }
+
+/// Appends alerting's metrics in the Prometheus text format.
+pub(crate) async fn metrics(
+    alerts: &AlertHandle,
+    store: Option<&continuo_store::Store>,
+    out: &mut String,
+) {
+    use std::fmt::Write as _;
+    let mut by_state: BTreeMap<&str, u64> = [
+        ("held", 0),
+        ("firing", 0),
+        ("acknowledged", 0),
+        ("resolved", 0),
+    ]
+    .into();
+    for view in alerts.alerts() {
+        let name = match view.alert.state {
+            AlertState::Held => "held",
+            AlertState::Firing => "firing",
+            AlertState::Acknowledged => "acknowledged",
+            AlertState::Resolved => "resolved",
+        };
+        *by_state.entry(name).or_default() += 1;
+    }
+    out.push_str(
+        "# HELP continuo_alerts Alerts known, by state (resolved ones are kept 7 days).\n",
+    );
+    out.push_str("# TYPE continuo_alerts gauge\n");
+    for (state, n) in &by_state {
+        let _ = writeln!(out, "continuo_alerts{{state=\"{state}\"}} {n}");
+    }
+    let (sent, failed, dead) = alerts.delivery_counts();
+    for (name, help, value) in [
+        (
+            "continuo_notifications_sent_total",
+            "Notifications delivered since start.",
+            sent,
+        ),
+        (
+            "continuo_notification_failures_total",
+            "Failed delivery attempts since start.",
+            failed,
+        ),
+        (
+            "continuo_notifications_dead_total",
+            "Notifications dead-lettered since start.",
+            dead,
+        ),
+    ] {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+        );
+    }
+    if let Some(store) = store
+        && let Ok(counts) = store.outbox_counts().await
+    {
+        out.push_str("# HELP continuo_outbox_items Notifications in the outbox, by state.\n");
+        out.push_str("# TYPE continuo_outbox_items gauge\n");
+        for (state, n) in [
+            ("pending", counts.pending),
+            ("sent", counts.sent),
+            ("dead", counts.dead),
+        ] {
+            let _ = writeln!(out, "continuo_outbox_items{{state=\"{state}\"}} {n}");
+        }
+    }
+}

@@ -112,12 +112,16 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
+    let mut text = state.engine.metrics_text();
+    if let Some(alerts) = &state.alerts {
+        alerting::metrics(alerts, state.store.as_ref(), &mut text).await;
+    }
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.engine.metrics_text(),
+        text,
     )
         .into_response()
 }
