@@ -101,6 +101,13 @@ async fn serve(options: ServeOptions, catalog: Catalog, lang: Lang) -> anyhow::R
     let writer = Writer::spawn(store.clone(), WriterConfig::default());
     let mut engine_options = EngineOptions::new(catalog.server.location.clone(), base.clone());
     engine_options.max_concurrency = catalog.server.max_concurrent_probes as usize;
+    // Resume where the last run left off; a database that cannot say starts fresh.
+    match store.check_states(&catalog.server.location).await {
+        Ok(states) => engine_options.resume = states.into_iter().collect(),
+        Err(e) => say_err(&format!(
+            "cannot read saved check states, starting fresh: {e}"
+        )),
+    }
     let retention = catalog.server.retention.get();
     let catalog = Arc::new(catalog);
     let engine = Engine::start(catalog.clone(), engine_options, Some(writer));

@@ -88,6 +88,10 @@ pub struct EngineOptions {
     pub probes: Arc<dyn ProbeFactory>,
     /// Most bytes of a ping's body kept as its message.
     pub ping_body_limit: usize,
+    /// Saved check states (this location's) to resume from after a restart, by check id;
+    /// used once, at start. A check that was down stays down until it recovers, so a
+    /// restart neither repeats nor loses a transition.
+    pub resume: HashMap<String, CheckState>,
 }
 
 impl EngineOptions {
@@ -99,6 +103,7 @@ impl EngineOptions {
             clock: Clock::system(),
             probes: Arc::new(RealProbes(continuo_probe::ProbeContext::new(base_dir))),
             ping_body_limit: 10_000,
+            resume: HashMap::new(),
         }
     }
 }
@@ -343,6 +348,7 @@ impl Engine {
             health_dirty: true,
         };
         coordinator.apply(catalog);
+        coordinator.options.resume.clear();
         let task = tokio::spawn(coordinator.run(command_rx, results_rx));
         Engine {
             handle: EngineHandle {
@@ -721,8 +727,12 @@ impl Coordinator {
             _ => None,
         };
         let interval = check.interval.get().max(Duration::from_millis(10));
+        let resumed = self.options.resume.get(&check.id.value).cloned();
+        let status = resumed.as_ref().map_or(CheckStatus::Unknown, |s| s.status);
+        let since_ms = resumed.as_ref().and_then(|s| s.since_ms);
+        let flapping = resumed.as_ref().is_some_and(|s| s.flapping);
         let mut states = BTreeMap::new();
-        states.insert(self.options.location.clone(), CheckState::default());
+        states.insert(self.options.location.clone(), resumed.unwrap_or_default());
         Slot {
             check: check.clone(),
             service: service.to_string(),
@@ -732,9 +742,9 @@ impl Coordinator {
             problem,
             policy: policy_of(check),
             states,
-            status: CheckStatus::Unknown,
-            since_ms: None,
-            flapping: false,
+            status,
+            since_ms,
+            flapping,
             last: None,
             in_flight: false,
             due: now + jitter(&check.id.value, interval),

@@ -202,7 +202,7 @@ impl Setup {
 const SECOND: i64 = 1_000;
 
 #[tokio::test]
-async fn level_two_ten_minutes_after_level_one_unless_acknowledged() {
+async fn level_two_after_its_delay_unless_acknowledged() {
     let s = setup().await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(s.sent().is_empty(), "nothing while the target is up");
@@ -258,7 +258,7 @@ async fn level_two_ten_minutes_after_level_one_unless_acknowledged() {
 }
 
 #[tokio::test]
-async fn acknowledgement_at_five_minutes_stops_level_two() {
+async fn acknowledgement_before_the_delay_stops_level_two() {
     let s = setup().await;
     s.down.store(true, Ordering::SeqCst);
     s.until(Duration::from_secs(20), |s| !s.sent().is_empty())

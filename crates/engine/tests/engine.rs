@@ -511,3 +511,39 @@ async fn metrics_expose_probe_counts_lag_and_check_states() {
     );
     engine.shutdown().await;
 }
+
+/// After a restart the engine resumes from saved states: a check that was down is down
+/// from the start (no alert is lost or repeated), and recovers after its recovery
+/// threshold as before.
+#[tokio::test(start_paused = true)]
+async fn saved_states_are_resumed_after_a_restart() {
+    let targets = Arc::new(Targets::default());
+    targets.get("db-tcp").down.store(true, Ordering::SeqCst);
+    let mut options = EngineOptions::new("ams-1", ".");
+    options.clock = Clock::starting_at(start_ms());
+    options.probes = Arc::new(Factory(targets.clone()));
+    let saved = continuo_core::state::CheckState {
+        status: CheckStatus::Down,
+        since_ms: Some(start_ms() - 3_600_000),
+        failures: 7,
+        ..Default::default()
+    };
+    options.resume.insert("db-tcp".into(), saved);
+    let engine = Engine::start(catalog(SHOP), options, None);
+    let handle = engine.handle();
+    advance(Duration::from_millis(300)).await;
+    let view = handle.check("db-tcp").expect("check");
+    assert_eq!(view.status, CheckStatus::Down, "down before any probe ran");
+    assert_eq!(view.since_ms, Some(start_ms() - 3_600_000));
+    let db = handle
+        .services()
+        .into_iter()
+        .find(|s| s.id == "db")
+        .expect("db");
+    assert_eq!(db.health.health, continuo_core::state::Health::Down);
+    // The target comes back: up after the recovery threshold (2 runs, 10 s apart).
+    targets.get("db-tcp").down.store(false, Ordering::SeqCst);
+    advance(Duration::from_secs(25)).await;
+    assert_eq!(status(&handle, "db-tcp"), CheckStatus::Up);
+    engine.shutdown().await;
+}
