@@ -870,6 +870,9 @@ fn pace_ms(kind: Option<ChannelKind>) -> i64 {
     }
 }
 
+/// Most outbox items the dispatcher reads at once.
+const DUE_BATCH: u32 = 256;
+
 /// Delay before attempt `attempts + 1`: 5 s doubling to at most an hour, with +-20 %
 /// jitter derived from the key (stable, so tests can reason about it).
 pub fn backoff_ms(attempts: u32, key: &str) -> i64 {
@@ -892,7 +895,7 @@ impl Dispatcher {
                 break;
             }
             let now = self.clock.now_ms();
-            let due = match self.store.outbox_due(now, 256).await {
+            let due = match self.store.outbox_due(now, DUE_BATCH).await {
                 Ok(due) => due,
                 Err(e) => {
                     eprintln!("alerting: cannot read the outbox, will retry: {e}");
@@ -904,6 +907,8 @@ impl Dispatcher {
                 }
             };
             let mut wait_until: Option<i64> = None;
+            // More may be due than were read.
+            let truncated = due.len() >= DUE_BATCH as usize;
             if !due.is_empty() {
                 let catalog = lock(&self.shared.catalog).clone();
                 let mut batch = Vec::new();
@@ -924,8 +929,10 @@ impl Dispatcher {
                         break;
                     }
                 }
+                let progressed =
+                    !batch.is_empty() && (truncated || batch.len() >= self.max_in_flight);
                 self.send_all(batch).await;
-                if wait_until.is_none() {
+                if wait_until.is_none() || progressed {
                     continue; // more may be due right away
                 }
             }
@@ -933,6 +940,10 @@ impl Dispatcher {
                 Ok(next) => next,
                 Err(_) => Some(self.clock.now_ms() + 1_000),
             };
+            // Items held back by pacing are due already: their wake-up is `wait_until`.
+            // Sleeping until their own due time (now) would spin on the store until the
+            // channel's slot frees.
+            let next = next.filter(|ms| wait_until.is_none() || *ms > now);
             let next = [next, wait_until].into_iter().flatten().min();
             let sleep = match next {
                 Some(ms) => self.clock.instant_at(ms),
