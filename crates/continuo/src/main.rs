@@ -165,6 +165,7 @@ fn use_color(choice: ColorChoice, stream_is_tty: bool) -> bool {
 }
 
 fn main() -> ExitCode {
+    continuo_notify::install_crypto_provider();
     let cli = Cli::parse();
     let lang = choose_lang(cli.lang);
     match run(cli, lang) {

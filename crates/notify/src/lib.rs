@@ -34,6 +34,18 @@ pub use notice::{Notice, NoticeEvent, NoticeService, Recipient};
 pub use notifier::{Notifier, validate};
 pub use template::{Message, TemplateError, Templates};
 
+/// Makes rustls with aws-lc-rs the process's default crypto provider; binaries call it
+/// once at start.
+///
+/// Why: this crate turns on reqwest's rustls support without a provider (so `ring` stays
+/// out), and features are shared by the whole build, so every reqwest client in the
+/// process uses rustls: one built with reqwest's defaults (`reqwest::Client::new()`,
+/// as `continuo status` does) panics with "No provider set" unless a default is
+/// installed. Calling it again, or after another default was installed, changes nothing.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
