@@ -1,0 +1,1400 @@
+//! Alerting end to end: the real `continuo serve` binary with a temporary configuration
+//! and SQLite database, against real receivers on 127.0.0.1 (an HTTP server that records
+//! webhook requests, a small SMTP sink, Debian's `prometheus-alertmanager`).
+//!
+//! - A failing database pages once for the root cause, naming the services that depend
+//!   on it; the impacted services are not paged; acknowledging (signed link or API) and
+//!   recovery reach the same receiver, every notification with its own idempotency key.
+//! - A real Alertmanager creates and resolves an alert through `/hooks/alertmanager`.
+//! - `kill -9` with 500 notifications pending: after a restart every one is delivered
+//!   with the key it had before the kill.
+//! - Email arrives with text and HTML parts in each recipient's language.
+
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread;
+use std::time::{Duration, Instant};
+
+const ADMIN_TOKEN: &str = "admin-s3cret";
+
+// ---------------------------------------------------------------------------------------
+// Local servers
+// ---------------------------------------------------------------------------------------
+
+/// One request an [`HttpServer`] received.
+#[derive(Clone, Debug)]
+struct Request {
+    method: String,
+    path: String,
+    /// Header names in lower case.
+    headers: BTreeMap<String, String>,
+    body: String,
+}
+
+impl Request {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+type Respond = dyn Fn(&Request) -> (u16, String) + Send + Sync;
+
+/// A small HTTP/1.1 server on 127.0.0.1: every request is recorded and answered by
+/// `respond`, one connection per request (`Connection: close`). Stopping it closes the
+/// listening socket, so connections are refused.
+struct HttpServer {
+    port: u16,
+    requests: Arc<Mutex<Vec<Request>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl HttpServer {
+    /// Starts on `port` (0 for any free port), retrying while the port is still taken.
+    fn start(
+        port: u16,
+        respond: impl Fn(&Request) -> (u16, String) + Send + Sync + 'static,
+    ) -> HttpServer {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let listener = loop {
+            match TcpListener::bind(("127.0.0.1", port)) {
+                Ok(l) => break l,
+                Err(e) => {
+                    assert!(Instant::now() < deadline, "cannot bind port {port}: {e}");
+                    thread::sleep(Duration::from_millis(100));
+                }
+            }
+        };
+        let port = listener.local_addr().expect("address").port();
+        listener.set_nonblocking(true).expect("nonblocking");
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let respond: Arc<Respond> = Arc::new(respond);
+        let thread = {
+            let requests = requests.clone();
+            let stop = stop.clone();
+            thread::spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    match listener.accept() {
+                        Ok((stream, _)) => {
+                            let requests = requests.clone();
+                            let respond = respond.clone();
+                            thread::spawn(move || serve_connection(stream, &requests, &*respond));
+                        }
+                        Err(_) => thread::sleep(Duration::from_millis(2)),
+                    }
+                }
+            })
+        };
+        HttpServer {
+            port,
+            requests,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// A server that answers every request `200 ok`.
+    fn ok(port: u16) -> HttpServer {
+        HttpServer::start(port, |_| (200, "ok".into()))
+    }
+
+    fn requests(&self) -> MutexGuard<'_, Vec<Request>> {
+        lock(&self.requests)
+    }
+
+    fn stop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn serve_connection(stream: TcpStream, requests: &Mutex<Vec<Request>>, respond: &Respond) {
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut reader = BufReader::new(&stream);
+    let mut line = String::new();
+    // A TCP check connects and closes without a request: nothing to record.
+    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+        return;
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or("").to_string();
+    let path = parts.next().unwrap_or("").to_string();
+    let mut headers = BTreeMap::new();
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header).unwrap_or(0) == 0 {
+            return;
+        }
+        let header = header.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            headers.insert(name.trim().to_lowercase(), value.trim().to_string());
+        }
+    }
+    let length: usize = headers
+        .get("content-length")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    if reader.read_exact(&mut body).is_err() {
+        return;
+    }
+    let request = Request {
+        method,
+        path,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    };
+    let (status, text) = respond(&request);
+    lock(requests).push(request);
+    let reason = if status < 300 { "OK" } else { "Error" };
+    let response = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+        text.len()
+    );
+    let mut stream = &stream;
+    let _ = stream.write_all(response.as_bytes());
+    let _ = stream.flush();
+}
+
+/// A port that was free a moment ago; nothing listens there.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("address")
+        .port()
+}
+
+/// One message an [`SmtpSink`] accepted.
+#[derive(Clone, Debug)]
+struct Mail {
+    recipients: Vec<String>,
+    data: String,
+}
+
+/// A plain ESMTP server on 127.0.0.1 that accepts every message.
+struct SmtpSink {
+    port: u16,
+    messages: Arc<Mutex<Vec<Mail>>>,
+}
+
+impl SmtpSink {
+    fn start() -> SmtpSink {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the SMTP sink");
+        let port = listener.local_addr().expect("address").port();
+        let messages = Arc::new(Mutex::new(Vec::new()));
+        let sink = messages.clone();
+        thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let sink = sink.clone();
+                thread::spawn(move || {
+                    let _ = smtp_session(stream, &sink);
+                });
+            }
+        });
+        SmtpSink { port, messages }
+    }
+
+    fn messages(&self) -> Vec<Mail> {
+        lock(&self.messages).clone()
+    }
+}
+
+fn smtp_session(stream: TcpStream, sink: &Mutex<Vec<Mail>>) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut out = stream;
+    out.write_all(b"220 sink.test ESMTP ready\r\n")?;
+    let mut recipients = Vec::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let command = line.trim_end().to_uppercase();
+        if command.starts_with("EHLO") {
+            out.write_all(b"250-sink.test\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")?;
+        } else if command.starts_with("HELO") {
+            out.write_all(b"250 sink.test\r\n")?;
+        } else if command.starts_with("MAIL FROM") {
+            recipients.clear();
+            out.write_all(b"250 ok\r\n")?;
+        } else if command.starts_with("RCPT TO") {
+            let address = line.trim_end()[8..]
+                .trim()
+                .trim_matches(['<', '>'])
+                .to_string();
+            recipients.push(address);
+            out.write_all(b"250 ok\r\n")?;
+        } else if command == "DATA" {
+            out.write_all(b"354 go ahead\r\n")?;
+            let mut data = String::new();
+            loop {
+                let mut l = String::new();
+                if reader.read_line(&mut l)? == 0 {
+                    return Ok(());
+                }
+                if l == ".\r\n" || l == ".\n" {
+                    break;
+                }
+                // Dot-stuffing: a leading "." was doubled by the client.
+                data.push_str(l.strip_prefix('.').unwrap_or(&l));
+            }
+            lock(sink).push(Mail {
+                recipients: recipients.clone(),
+                data,
+            });
+            out.write_all(b"250 queued\r\n")?;
+        } else if command == "QUIT" {
+            out.write_all(b"221 bye\r\n")?;
+            return Ok(());
+        } else {
+            // RSET, NOOP and anything else.
+            out.write_all(b"250 ok\r\n")?;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The binary and its API
+// ---------------------------------------------------------------------------------------
+
+/// A running `continuo serve`; killed (SIGKILL) when dropped. Its stderr goes to a file
+/// that is printed when a test fails.
+struct Continuo {
+    child: Child,
+    port: u16,
+    stderr: PathBuf,
+}
+
+impl Continuo {
+    /// Starts `continuo serve` in `dir` (with `continuo.toml` and a `state` folder) on a
+    /// free port chosen by the OS, read from its first line.
+    fn start(dir: &Path) -> Continuo {
+        let stderr = dir.join(format!("stderr-{}.log", free_port()));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_continuo"))
+            .args(["serve", "-c", "continuo.toml", "--listen", "127.0.0.1:0"])
+            .current_dir(dir)
+            .env_remove("LANG")
+            .env_remove("LC_ALL")
+            .env_remove("CONTINUO_LANG")
+            .env("CONTINUO_ADMIN_TOKEN", ADMIN_TOKEN)
+            .stdout(Stdio::piped())
+            .stderr(File::create(&stderr).expect("stderr file"))
+            .spawn()
+            .expect("start continuo serve");
+        let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut first = String::new();
+        reader.read_line(&mut first).expect("read the first line");
+        // Keep reading, so the server's later lines do not meet a closed pipe.
+        thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+        let port = first
+            .split("http://127.0.0.1:")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|p| p.parse().ok());
+        let Some(port) = port else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "continuo serve did not start: {first:?}\n{}",
+                std::fs::read_to_string(&stderr).unwrap_or_default()
+            );
+        };
+        let server = Continuo {
+            child,
+            port,
+            stderr,
+        };
+        wait_for("continuo to listen", 30, || {
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        server
+    }
+
+    /// `kill -9`: no shutdown, no flush.
+    fn kill(mut self) {
+        self.child.kill().expect("SIGKILL continuo");
+        self.child.wait().expect("wait for continuo");
+    }
+
+    fn get(&self, path: &str) -> Value {
+        let (status, body) = http(self.port, "GET", path, &[], "");
+        assert_eq!(status, 200, "GET {path}: {body}");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
+    }
+
+    fn admin(&self, method: &str, path: &str, body: &str) -> (u16, String) {
+        let auth = format!("Bearer {ADMIN_TOKEN}");
+        http(self.port, method, path, &[("Authorization", &auth)], body)
+    }
+
+    fn check_status(&self, id: &str) -> String {
+        self.get(&format!("/api/v1/checks/{id}"))["status"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    fn alerts(&self) -> Vec<Value> {
+        self.get("/api/v1/alerts")["alerts"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Continuo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if thread::panicking() {
+            eprintln!(
+                "--- continuo stderr ---\n{}",
+                std::fs::read_to_string(&self.stderr).unwrap_or_default()
+            );
+        }
+    }
+}
+
+/// A minimal HTTP client: (status, body).
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))
+        .unwrap_or_else(|e| panic!("connect to 127.0.0.1:{port}: {e}"));
+    stream
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .expect("timeout");
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty()
+        && !headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+    {
+        request.push_str("Content-Type: application/json\r\n");
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let body = if head.to_lowercase().contains("transfer-encoding: chunked") {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    (status, body)
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if size == 0 || rest.len() < size {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        body = rest[size..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// `http://127.0.0.1:<port>/<path>` as (port, path).
+fn split_url(url: &str) -> (u16, String) {
+    let rest = url
+        .strip_prefix("http://127.0.0.1:")
+        .unwrap_or_else(|| panic!("not a local URL: {url}"));
+    let (port, path) = rest.split_once('/').unwrap_or((rest, ""));
+    (port.parse().expect("port"), format!("/{path}"))
+}
+
+/// Polls until `f` holds, failing with `what` after `seconds`.
+fn wait_for(what: &str, seconds: u64, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A temporary folder with `continuo.toml` and an empty `state` folder.
+fn workspace(config: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir(dir.path().join("state")).expect("state dir");
+    std::fs::write(dir.path().join("continuo.toml"), config).expect("write config");
+    dir
+}
+
+/// The webhook payloads a receiver got, with their `Idempotency-Key` header checked
+/// against the payload's key.
+fn notifications(receiver: &HttpServer) -> Vec<Value> {
+    receiver
+        .requests()
+        .iter()
+        .map(|r| {
+            assert_eq!(r.method, "POST", "{r:?}");
+            let payload = r.json();
+            assert_eq!(
+                r.header("idempotency-key"),
+                payload["idempotency_key"].as_str(),
+                "the header and the payload carry the same key: {r:?}"
+            );
+            assert_eq!(r.header("x-continuo-event"), payload["event"].as_str());
+            payload
+        })
+        .collect()
+}
+
+fn with_event(receiver: &HttpServer, event: &str) -> Vec<Value> {
+    notifications(receiver)
+        .into_iter()
+        .filter(|n| n["event"] == event)
+        .collect()
+}
+
+fn impacted_ids(notice: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = notice["impacted"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .filter_map(|s| s["id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort();
+    ids
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. Root cause grouping
+// ---------------------------------------------------------------------------------------
+
+/// A database service with a TCP check, and two web services that hard-depend on it;
+/// `web_checks` gives each web service an HTTP check of its own against the given port.
+fn grouping_config(receiver: u16, db: u16, web_checks: Option<(u16, u16)>) -> String {
+    let check = |id: &str, port: u16| {
+        // Three failures before a web check is down, one for the database: the web
+        // targets fail the moment the database stops, and the database must be seen
+        // down first. A web service whose own checks are down while the database still
+        // looks up is, at that moment, a root cause of its own and is paged as one:
+        // alerting decides on the health it is given and does not wait for a
+        // dependency to catch up.
+        format!(
+            r#"
+[[service.check]]
+id = "{id}"
+kind = "http"
+url = "http://127.0.0.1:{port}/"
+interval = "1s"
+timeout = "500ms"
+fail_threshold = 3
+recover_threshold = 1
+"#
+        )
+    };
+    let (shop_check, admin_check) = match web_checks {
+        Some((shop, admin)) => (check("shop-http", shop), check("admin-http", admin)),
+        None => (String::new(), String::new()),
+    };
+    format!(
+        r#"
+[organization]
+name = "Grouping Test"
+timezone = "UTC"
+languages = ["en"]
+
+[server]
+database = "sqlite://state/continuo.db"
+location = "test-1"
+secret = "a-link-secret-for-tests"
+
+[[person]]
+id = "anna"
+name = "Anna de Vries"
+
+[[team]]
+id = "ops"
+members = ["anna"]
+escalation = "page-hook"
+
+[[escalation]]
+id = "page-hook"
+levels = [{{ after = "0m", notify = ["channel:hook"] }}]
+
+[[channel]]
+id = "hook"
+kind = "webhook"
+url = "http://127.0.0.1:{receiver}/hook"
+
+[[service]]
+id = "db"
+name = "Orders database"
+tier = 1
+owner = "ops"
+rto = "30m"
+
+[[service.check]]
+id = "db-tcp"
+kind = "tcp"
+target = "127.0.0.1:{db}"
+interval = "1s"
+timeout = "500ms"
+fail_threshold = 1
+recover_threshold = 1
+
+[[service]]
+id = "shop"
+name = "Web shop"
+tier = 1
+owner = "ops"
+rto = "1h"
+depends_on = ["db"]
+{shop_check}
+[[service]]
+id = "admin"
+name = "Admin portal"
+tier = 2
+owner = "ops"
+rto = "4h"
+depends_on = ["db"]
+{admin_check}"#
+    )
+}
+
+/// A web target that needs the database: 200 while it can connect to it, 503 after.
+fn web_target(db: u16) -> HttpServer {
+    let db: SocketAddr = ([127, 0, 0, 1], db).into();
+    HttpServer::start(0, move |_| {
+        match TcpStream::connect_timeout(&db, Duration::from_millis(300)) {
+            Ok(_) => (200, "ok".into()),
+            Err(e) => (503, format!("database unreachable: {e}")),
+        }
+    })
+}
+
+/// Checks one notification about the database alert.
+fn assert_about_db(notice: &Value, alert_id: &str, event: &str) {
+    assert_eq!(notice["version"], 1, "{notice}");
+    assert_eq!(notice["event"], event, "{notice}");
+    assert_eq!(notice["alert_key"], alert_id, "{notice}");
+    assert_eq!(notice["service"]["id"], "db", "{notice}");
+    assert_eq!(notice["service"]["name"], "Orders database", "{notice}");
+    assert_eq!(notice["organization"], "Grouping Test", "{notice}");
+}
+
+#[test]
+fn a_failing_database_pages_once_naming_its_impacted_services_and_a_signed_link_acknowledges() {
+    let receiver = HttpServer::ok(0);
+    let mut db = HttpServer::ok(0);
+    let db_port = db.port;
+    let dir = workspace(&grouping_config(receiver.port, db_port, None));
+    let continuo = Continuo::start(dir.path());
+
+    wait_for("db-tcp up", 30, || continuo.check_status("db-tcp") == "up");
+    db.stop();
+
+    wait_for("a firing notification", 30, || {
+        !with_event(&receiver, "firing").is_empty()
+    });
+    let alerts = continuo.alerts();
+    assert_eq!(alerts.len(), 1, "one alert for the root cause: {alerts:?}");
+    let alert = &alerts[0];
+    let alert_id = alert["id"].as_str().expect("alert id").to_string();
+    assert_eq!(alert["service"], "db", "{alert}");
+    assert_eq!(alert["state"], "firing", "{alert}");
+    assert_eq!(alert["impacted"], json!(["admin", "shop"]), "{alert}");
+
+    let firing = with_event(&receiver, "firing");
+    assert_eq!(firing.len(), 1, "{firing:?}");
+    let firing = &firing[0];
+    assert_about_db(firing, &alert_id, "firing");
+    assert_eq!(impacted_ids(firing), ["admin", "shop"], "{firing}");
+    assert_eq!(firing["level"], 1, "{firing}");
+    let title = firing["title"].as_str().unwrap_or("");
+    assert!(title.contains("Orders database"), "{title}");
+    assert!(
+        title.contains("Web shop") && title.contains("Admin portal"),
+        "{title}"
+    );
+
+    // The signed link: a GET only shows what it would do (mail scanners follow links),
+    // a POST acknowledges.
+    let ack_url = firing["ack_url"]
+        .as_str()
+        .expect("ack_url in the firing payload");
+    let (link_port, link_path) = split_url(ack_url);
+    assert_eq!(link_port, continuo.port, "{ack_url}");
+    assert!(link_path.starts_with("/ack/"), "{ack_url}");
+    let (status, page) = http(link_port, "GET", &link_path, &[], "");
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("<form method=\"post\""), "{page}");
+    assert!(page.contains("Orders database"), "{page}");
+    assert_eq!(
+        continuo.alerts()[0]["state"],
+        "firing",
+        "a GET changes nothing"
+    );
+    let (status, page) = http(link_port, "POST", &link_path, &[], "");
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Acknowledged"), "{page}");
+    let (status, _) = http(link_port, "POST", &format!("{link_path}0"), &[], "");
+    assert_eq!(status, 403, "an altered link is refused");
+
+    wait_for("an acknowledged notification", 30, || {
+        !with_event(&receiver, "acknowledged").is_empty()
+    });
+    let alert = &continuo.alerts()[0];
+    assert_eq!(alert["state"], "acknowledged", "{alert}");
+    assert_eq!(alert["acknowledged"]["by"], "link:channel:hook", "{alert}");
+    let acknowledged = &with_event(&receiver, "acknowledged")[0];
+    assert_about_db(acknowledged, &alert_id, "acknowledged");
+    assert_eq!(acknowledged["acknowledged_by"], "link:channel:hook");
+
+    // The database comes back: the resolution reaches the same receiver.
+    let _db = HttpServer::ok(db_port);
+    wait_for("a resolved notification", 30, || {
+        !with_event(&receiver, "resolved").is_empty()
+    });
+    let resolved = &with_event(&receiver, "resolved")[0];
+    assert_about_db(resolved, &alert_id, "resolved");
+    assert_eq!(impacted_ids(resolved), ["admin", "shop"], "{resolved}");
+    assert!(resolved["ack_url"].is_null(), "{resolved}");
+    let alerts = continuo.alerts();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["state"], "resolved", "{alerts:?}");
+
+    // Three notifications, all about the database, each with its own key.
+    let all = notifications(&receiver);
+    let events: Vec<&str> = all.iter().filter_map(|n| n["event"].as_str()).collect();
+    assert_eq!(events, ["firing", "acknowledged", "resolved"], "{all:?}");
+    assert!(receiver.requests().iter().all(|r| r.path == "/hook"));
+    let keys: BTreeSet<&str> = all
+        .iter()
+        .filter_map(|n| n["idempotency_key"].as_str())
+        .collect();
+    assert_eq!(keys.len(), 3, "distinct idempotency keys: {keys:?}");
+}
+
+#[test]
+fn impacted_services_whose_own_checks_fail_are_not_paged_and_the_api_acknowledges() {
+    let receiver = HttpServer::ok(0);
+    let mut db = HttpServer::ok(0);
+    let db_port = db.port;
+    let shop = web_target(db_port);
+    let admin = web_target(db_port);
+    let dir = workspace(&grouping_config(
+        receiver.port,
+        db_port,
+        Some((shop.port, admin.port)),
+    ));
+    let continuo = Continuo::start(dir.path());
+
+    for check in ["db-tcp", "shop-http", "admin-http"] {
+        wait_for(&format!("{check} up"), 30, || {
+            continuo.check_status(check) == "up"
+        });
+    }
+    db.stop();
+
+    // The web services' own checks go down too; they join the database's alert.
+    wait_for("a firing notification", 30, || {
+        !with_event(&receiver, "firing").is_empty()
+    });
+    for check in ["shop-http", "admin-http"] {
+        wait_for(&format!("{check} down"), 30, || {
+            continuo.check_status(check) == "down"
+        });
+    }
+    wait_for("both web services listed as impacted", 30, || {
+        continuo.alerts()[0]["impacted"] == json!(["admin", "shop"])
+    });
+    let alerts = continuo.alerts();
+    assert_eq!(alerts.len(), 1, "no alerts of their own: {alerts:?}");
+    let alert_id = alerts[0]["id"].as_str().expect("id").to_string();
+    assert_eq!(alerts[0]["service"], "db");
+
+    // Acknowledge through the API: the admin token is required.
+    let path = format!("/api/v1/alerts/{alert_id}/ack");
+    let (status, _) = http(continuo.port, "POST", &path, &[], "");
+    assert_eq!(status, 401);
+    let (status, body) = continuo.admin("POST", &path, r#"{"by": "anna"}"#);
+    assert_eq!(status, 200, "{body}");
+    let acked: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(acked["state"], "acknowledged", "{acked}");
+    assert_eq!(acked["acknowledged"]["by"], "anna", "{acked}");
+    let (status, _) = continuo.admin("POST", "/api/v1/alerts/no-such-alert/ack", "");
+    assert_eq!(status, 404);
+    wait_for("an acknowledged notification", 30, || {
+        !with_event(&receiver, "acknowledged").is_empty()
+    });
+    let acknowledged = &with_event(&receiver, "acknowledged")[0];
+    assert_about_db(acknowledged, &alert_id, "acknowledged");
+    assert_eq!(acknowledged["acknowledged_by"], "anna");
+
+    // The database comes back, then the web services: one resolution, naming both, and
+    // still no alert for the web services (their recovery comes after the database's).
+    let _db = HttpServer::ok(db_port);
+    wait_for("a resolved notification", 30, || {
+        !with_event(&receiver, "resolved").is_empty()
+    });
+    for check in ["db-tcp", "shop-http", "admin-http"] {
+        wait_for(&format!("{check} up again"), 30, || {
+            continuo.check_status(check) == "up"
+        });
+    }
+    let resolved = &with_event(&receiver, "resolved")[0];
+    assert_about_db(resolved, &alert_id, "resolved");
+    assert_eq!(impacted_ids(resolved), ["admin", "shop"], "{resolved}");
+
+    let alerts = continuo.alerts();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["state"], "resolved");
+    let all = notifications(&receiver);
+    let events: Vec<&str> = all.iter().filter_map(|n| n["event"].as_str()).collect();
+    assert_eq!(events, ["firing", "acknowledged", "resolved"], "{all:?}");
+    assert!(all.iter().all(|n| n["service"]["id"] == "db"), "{all:?}");
+    let keys: BTreeSet<&str> = all
+        .iter()
+        .filter_map(|n| n["idempotency_key"].as_str())
+        .collect();
+    assert_eq!(keys.len(), 3, "distinct idempotency keys: {keys:?}");
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. A real Alertmanager
+// ---------------------------------------------------------------------------------------
+
+const ALERTMANAGER: &str = "/usr/bin/prometheus-alertmanager";
+const HOOKS_TOKEN: &str = "hooks-s3cret";
+
+/// A running Alertmanager; killed when dropped.
+struct Alertmanager {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Alertmanager {
+    fn start(dir: &Path, webhook_url: &str) -> Alertmanager {
+        assert!(
+            Path::new(ALERTMANAGER).exists(),
+            "{ALERTMANAGER} is missing: install Debian's prometheus-alertmanager \
+             (apt-get install -y prometheus-alertmanager; .ci/run does)"
+        );
+        let config = format!(
+            r#"
+global:
+  resolve_timeout: 5s
+route:
+  receiver: continuo
+  group_by: ['alertname', 'service']
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: continuo
+    webhook_configs:
+      - url: '{webhook_url}'
+        send_resolved: true
+        http_config:
+          authorization:
+            credentials: '{HOOKS_TOKEN}'
+"#
+        );
+        let config_path = dir.join("alertmanager.yml");
+        std::fs::write(&config_path, config).expect("write alertmanager.yml");
+        let storage = dir.join("alertmanager-data");
+        std::fs::create_dir_all(&storage).expect("storage dir");
+        let port = free_port();
+        let log = dir.join("alertmanager.log");
+        let child = Command::new(ALERTMANAGER)
+            .arg(format!("--config.file={}", config_path.display()))
+            .arg(format!("--storage.path={}", storage.display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--cluster.listen-address=")
+            .stdout(Stdio::null())
+            .stderr(File::create(&log).expect("log file"))
+            .spawn()
+            .expect("start prometheus-alertmanager");
+        let alertmanager = Alertmanager { child, port, log };
+        wait_for("Alertmanager to be ready", 30, || {
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+                && http(port, "GET", "/-/ready", &[], "").0 == 200
+        });
+        alertmanager
+    }
+
+    /// Posts one alert about `service`, ending at `ends_ms`.
+    fn post_alert(&self, service: &str, starts_ms: i64, ends_ms: i64) {
+        let at = |ms| {
+            jiff::Timestamp::from_millisecond(ms)
+                .expect("timestamp")
+                .to_string()
+        };
+        let alerts = json!([{
+            "labels": { "alertname": "PaymentsErrorRate", "service": service },
+            "annotations": { "summary": "payments error rate above 5%" },
+            "startsAt": at(starts_ms),
+            "endsAt": at(ends_ms),
+        }]);
+        let (status, body) = http(
+            self.port,
+            "POST",
+            "/api/v2/alerts",
+            &[],
+            &alerts.to_string(),
+        );
+        assert_eq!(status, 200, "Alertmanager refused the alert: {body}");
+    }
+}
+
+impl Drop for Alertmanager {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if thread::panicking() {
+            eprintln!(
+                "--- alertmanager log ---\n{}",
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_real_alertmanager_opens_and_resolves_an_alert() {
+    let receiver = HttpServer::ok(0);
+    let dir = workspace(&format!(
+        r#"
+[organization]
+name = "Alertmanager Test"
+timezone = "UTC"
+
+[server]
+database = "sqlite://state/continuo.db"
+location = "test-1"
+hooks_token = "{HOOKS_TOKEN}"
+
+[[team]]
+id = "ops"
+escalation = "page-hook"
+
+[[escalation]]
+id = "page-hook"
+levels = [{{ after = "0m", notify = ["channel:hook"] }}]
+
+[[channel]]
+id = "hook"
+kind = "webhook"
+url = "http://127.0.0.1:{}/hook"
+
+[[service]]
+id = "payments"
+name = "Payments API"
+tier = 2
+owner = "ops"
+rto = "1h"
+"#,
+        receiver.port
+    ));
+    let continuo = Continuo::start(dir.path());
+    let alertmanager = Alertmanager::start(
+        dir.path(),
+        &format!("http://127.0.0.1:{}/hooks/alertmanager", continuo.port),
+    );
+
+    // The hook wants the hooks token, as a bearer token or `?token=`.
+    let empty = r#"{"version":"4","groupKey":"{}:{}","status":"firing","alerts":[]}"#;
+    let (status, _) = http(continuo.port, "POST", "/hooks/alertmanager", &[], empty);
+    assert_eq!(status, 401);
+    let path = format!("/hooks/alertmanager?token={HOOKS_TOKEN}");
+    let (status, body) = http(continuo.port, "POST", &path, &[], empty);
+    assert_eq!(status, 200, "{body}");
+
+    let now = jiff::Timestamp::now().as_millisecond();
+    alertmanager.post_alert("payments", now, now + 3_600_000);
+    wait_for("an open alert from Alertmanager", 30, || {
+        continuo
+            .alerts()
+            .iter()
+            .any(|a| a["service"] == "payments" && a["state"] == "firing")
+    });
+    let alert = continuo.alerts()[0].clone();
+    assert_eq!(alert["origin"]["kind"], "inbound", "{alert}");
+    assert_eq!(alert["origin"]["source"], "alertmanager", "{alert}");
+    assert_eq!(alert["summary"], "payments error rate above 5%", "{alert}");
+    let alert_id = alert["id"].as_str().expect("id").to_string();
+    wait_for("a firing notification", 30, || {
+        !with_event(&receiver, "firing").is_empty()
+    });
+    let firing = &with_event(&receiver, "firing")[0];
+    assert_eq!(firing["alert_key"], alert_id.as_str(), "{firing}");
+    assert_eq!(firing["service"]["id"], "payments", "{firing}");
+    assert_eq!(
+        firing["summary"], "payments error rate above 5%",
+        "{firing}"
+    );
+
+    // Resolved: the same alert, ending now.
+    alertmanager.post_alert("payments", now, jiff::Timestamp::now().as_millisecond());
+    wait_for("Continuo to resolve the alert", 30, || {
+        continuo
+            .alerts()
+            .iter()
+            .any(|a| a["id"] == alert_id.as_str() && a["state"] == "resolved")
+    });
+    wait_for("a resolved notification", 30, || {
+        !with_event(&receiver, "resolved").is_empty()
+    });
+    let resolved = &with_event(&receiver, "resolved")[0];
+    assert_eq!(resolved["alert_key"], alert_id.as_str(), "{resolved}");
+    assert_eq!(continuo.alerts().len(), 1, "one alert for the whole story");
+    assert_eq!(with_event(&receiver, "firing").len(), 1, "paged once");
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. The outbox under kill -9
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn after_kill_9_with_500_notifications_pending_every_one_is_delivered_with_its_key() {
+    const CHANNELS: usize = 10;
+    const EVENTS: usize = 50;
+    // Nothing listens here until after the kill: every attempt before it fails.
+    let receiver_port = free_port();
+    let mut config = format!(
+        r#"
+[organization]
+name = "Outbox Test"
+timezone = "UTC"
+
+[server]
+database = "sqlite://state/continuo.db"
+location = "test-1"
+hooks_token = "{HOOKS_TOKEN}"
+
+[[team]]
+id = "ops"
+escalation = "page-everything"
+
+[[escalation]]
+id = "page-everything"
+levels = [{{ after = "0m", notify = [{}] }}]
+
+[[service]]
+id = "batch"
+name = "Batch jobs"
+tier = 3
+owner = "ops"
+rto = "1d"
+
+[[route]]
+match = {{ source = "x" }}
+service = "batch"
+"#,
+        (0..CHANNELS)
+            .map(|i| format!("\"channel:hook-{i}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    for i in 0..CHANNELS {
+        config.push_str(&format!(
+            "\n[[channel]]\nid = \"hook-{i}\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:{receiver_port}/hook/{i}\"\n"
+        ));
+    }
+    let dir = workspace(&config);
+    let continuo = Continuo::start(dir.path());
+
+    for i in 0..EVENTS {
+        let event = json!({
+            "routing_key": HOOKS_TOKEN,
+            "event_action": "trigger",
+            "dedup_key": format!("burst-{i}"),
+            "payload": { "summary": format!("job {i} failed"), "source": "x", "severity": "critical" },
+        });
+        let (status, body) = http(
+            continuo.port,
+            "POST",
+            "/v2/enqueue",
+            &[],
+            &event.to_string(),
+        );
+        assert_eq!(status, 202, "{body}");
+    }
+    let total = CHANNELS * EVENTS;
+    wait_for("500 pending notifications", 30, || {
+        continuo.get_admin_json("/api/v1/outbox?state=pending&limit=1")["counts"]["pending"]
+            == total
+    });
+    let listed = continuo.get_admin_json("/api/v1/outbox?state=pending&limit=1000");
+    let before: BTreeSet<String> = listed["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|item| item["key"].as_str().expect("key").to_string())
+        .collect();
+    assert_eq!(before.len(), total, "{}", listed["counts"]);
+    assert_eq!(listed["counts"]["sent"], 0, "{}", listed["counts"]);
+
+    continuo.kill();
+    let receiver = HttpServer::ok(receiver_port);
+    let continuo = Continuo::start(dir.path());
+
+    let received = || -> BTreeSet<String> {
+        receiver
+            .requests()
+            .iter()
+            .filter_map(|r| r.header("idempotency-key").map(str::to_string))
+            .collect()
+    };
+    wait_for("every notification at the receiver", 50, || {
+        received().len() >= total
+    });
+    assert_eq!(
+        received(),
+        before,
+        "the keys before the kill are the keys received"
+    );
+    // Each request's header matches its payload, and went to its own channel's URL.
+    for request in receiver.requests().iter() {
+        let payload = request.json();
+        assert_eq!(
+            request.header("idempotency-key"),
+            payload["idempotency_key"].as_str()
+        );
+        let channel = request.path.trim_start_matches("/hook/");
+        let key = payload["idempotency_key"].as_str().unwrap_or("");
+        assert!(
+            key.ends_with(&format!("/hook-{channel}")),
+            "{key} at {}",
+            request.path
+        );
+    }
+    wait_for("the outbox to record every delivery", 30, || {
+        continuo.get_admin_json("/api/v1/outbox?limit=1")["counts"]["sent"] == total
+    });
+}
+
+impl Continuo {
+    fn get_admin_json(&self, path: &str) -> Value {
+        let (status, body) = self.admin("GET", path, "");
+        assert_eq!(status, 200, "GET {path}: {body}");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 4. Email in the recipient's language
+// ---------------------------------------------------------------------------------------
+
+/// A parsed message: top-level headers (lower-case names, unfolded) and the decoded
+/// bodies of its parts by content type.
+struct ParsedMail {
+    headers: BTreeMap<String, String>,
+    parts: BTreeMap<String, String>,
+}
+
+fn parse_headers(text: &str) -> (BTreeMap<String, String>, &str) {
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .or_else(|| text.split_once("\n\n"))
+        .unwrap_or((text, ""));
+    let mut headers = BTreeMap::new();
+    let mut current: Option<(String, String)> = None;
+    for line in head.lines() {
+        if line.starts_with([' ', '\t']) {
+            if let Some((_, value)) = current.as_mut() {
+                value.push(' ');
+                value.push_str(line.trim());
+            }
+            continue;
+        }
+        if let Some((name, value)) = current.take() {
+            headers.insert(name, value);
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            current = Some((name.trim().to_lowercase(), value.trim().to_string()));
+        }
+    }
+    if let Some((name, value)) = current {
+        headers.insert(name, value);
+    }
+    (headers, body)
+}
+
+fn parse_mail(data: &str) -> ParsedMail {
+    let (headers, body) = parse_headers(data);
+    let content_type = headers.get("content-type").cloned().unwrap_or_default();
+    let boundary = content_type
+        .split(';')
+        .find_map(|p| p.trim().strip_prefix("boundary="))
+        .map(|b| b.trim_matches('"').to_string())
+        .unwrap_or_else(|| panic!("not multipart: {content_type}\n{data}"));
+    let mut parts = BTreeMap::new();
+    for part in body.split(&format!("--{boundary}")).skip(1) {
+        if part.starts_with("--") {
+            break;
+        }
+        let (part_headers, part_body) = parse_headers(part.trim_start_matches(['\r', '\n']));
+        let kind = part_headers
+            .get("content-type")
+            .and_then(|t| t.split(';').next())
+            .unwrap_or("")
+            .trim()
+            .to_lowercase();
+        let encoding = part_headers
+            .get("content-transfer-encoding")
+            .map(|e| e.to_lowercase())
+            .unwrap_or_default();
+        let decoded = match encoding.as_str() {
+            "base64" => String::from_utf8_lossy(&base64(part_body)).into_owned(),
+            "quoted-printable" => quoted_printable(part_body),
+            _ => part_body.to_string(),
+        };
+        parts.insert(kind, decoded);
+    }
+    ParsedMail { headers, parts }
+}
+
+fn base64(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    let mut buffer = 0u32;
+    let mut bits = 0;
+    for sextet in text.bytes().filter_map(value) {
+        buffer = (buffer << 6) | u32::from(sextet);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buffer >> bits) as u8);
+        }
+    }
+    out
+}
+
+fn quoted_printable(text: &str) -> String {
+    let text = text.replace("=\r\n", "").replace("=\n", "");
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'='
+            && let Some(hex) = text.get(i + 1..i + 3)
+            && let Ok(b) = u8::from_str_radix(hex, 16)
+        {
+            out.push(b);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A header value with RFC 2047 encoded words (`=?utf-8?b?...?=`) decoded.
+fn decode_words(value: &str) -> String {
+    let mut out = String::new();
+    let mut rest = value;
+    let mut after_word = false;
+    while let Some(start) = rest.find("=?") {
+        let Some(end) = rest[start + 2..].find("?=").map(|e| start + 2 + e) else {
+            break;
+        };
+        // White space between two encoded words is not part of the text.
+        let before = &rest[..start];
+        if !(after_word && before.trim().is_empty()) {
+            out.push_str(before);
+        }
+        after_word = true;
+        let word = &rest[start + 2..end];
+        let mut fields = word.splitn(3, '?');
+        let (_, encoding, text) = (fields.next(), fields.next(), fields.next().unwrap_or(""));
+        match encoding.map(str::to_lowercase).as_deref() {
+            Some("b") => out.push_str(&String::from_utf8_lossy(&base64(text))),
+            _ => out.push_str(&quoted_printable(&text.replace('_', " "))),
+        }
+        rest = &rest[end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn email_reaches_each_person_in_their_own_language_with_text_and_html() {
+    let sink = SmtpSink::start();
+    let mut target = HttpServer::ok(0);
+    let dir = workspace(&format!(
+        r#"
+[organization]
+name = "Mail Test"
+timezone = "Europe/Amsterdam"
+languages = ["en", "nl"]
+
+[server]
+database = "sqlite://state/continuo.db"
+location = "test-1"
+
+[[person]]
+id = "anna"
+name = "Anna de Vries"
+email = "anna@example.test"
+language = "nl"
+
+[[person]]
+id = "chen"
+name = "Chen Li"
+email = "chen@example.test"
+language = "en"
+
+[[team]]
+id = "ops"
+members = ["anna", "chen"]
+escalation = "mail-people"
+
+[[escalation]]
+id = "mail-people"
+levels = [{{ after = "0m", notify = ["person:anna", "person:chen"] }}]
+
+[[channel]]
+id = "mail"
+kind = "email"
+smtp_host = "127.0.0.1"
+smtp_port = {}
+tls = "none"
+from = "Continuo <continuo@example.test>"
+to = "ops@example.test"
+
+[[service]]
+id = "payments"
+name = "Payments API"
+tier = 2
+owner = "ops"
+rto = "1h"
+
+[[service.check]]
+id = "payments-http"
+kind = "http"
+url = "http://127.0.0.1:{}/"
+interval = "1s"
+timeout = "500ms"
+fail_threshold = 1
+"#,
+        sink.port, target.port
+    ));
+    let continuo = Continuo::start(dir.path());
+    wait_for("payments-http up", 30, || {
+        continuo.check_status("payments-http") == "up"
+    });
+    target.stop();
+
+    wait_for("two messages in the SMTP sink", 30, || {
+        sink.messages().len() >= 2
+    });
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    let to = |address: &str| {
+        let mail = messages
+            .iter()
+            .find(|m| m.recipients == [address])
+            .unwrap_or_else(|| panic!("no message to {address}: {messages:?}"));
+        parse_mail(&mail.data)
+    };
+
+    let anna = to("anna@example.test");
+    let subject = decode_words(&anna.headers["subject"]);
+    assert!(
+        subject.starts_with("[STORING] Payments API ligt eruit"),
+        "{subject}"
+    );
+    assert_eq!(anna.headers["content-language"], "nl");
+    assert_eq!(anna.headers["x-continuo-event"], "firing");
+    assert!(
+        anna.headers["to"].contains("anna@example.test"),
+        "{:?}",
+        anna.headers
+    );
+    assert!(
+        anna.headers["content-type"].starts_with("multipart/alternative"),
+        "{:?}",
+        anna.headers
+    );
+    let text = &anna.parts["text/plain"];
+    assert!(text.contains("Payments API ligt eruit"), "{text}");
+    assert!(text.contains("Bevestigen: http://127.0.0.1:"), "{text}");
+    let html = &anna.parts["text/html"];
+    assert!(
+        html.contains("<html") && html.contains("ligt eruit"),
+        "{html}"
+    );
+
+    let chen = to("chen@example.test");
+    let subject = decode_words(&chen.headers["subject"]);
+    assert!(
+        subject.starts_with("[FIRING] Payments API is down"),
+        "{subject}"
+    );
+    assert_eq!(chen.headers["content-language"], "en");
+    let text = &chen.parts["text/plain"];
+    assert!(text.contains("Payments API is down"), "{text}");
+    assert!(!text.contains("ligt eruit"), "{text}");
+    assert!(chen.parts["text/html"].contains("is down"));
+
+    // The same alert threads both messages; each has its own id.
+    assert_eq!(anna.headers["references"], chen.headers["references"]);
+    assert_ne!(anna.headers["message-id"], chen.headers["message-id"]);
+    assert_eq!(continuo.alerts().len(), 1);
+}
