@@ -5,6 +5,10 @@
 //! Rules:
 //! - One alert per root cause. A service that is down only because a hard dependency is
 //!   down is *impacted*: it is listed on the root cause's alert and not paged on its own.
+//!   A new root cause waits a grouping time before it pages (long enough for its hard
+//!   dependencies' checks to notice a shared failure); if it turns out to be impacted in
+//!   the meantime, its alert closes without paging anyone. A firing alert whose service
+//!   becomes impacted stops escalating until it is a root cause again.
 //!   When the root cause recovers, each impacted service gets a settling time; one still
 //!   down after it opens an alert of its own.
 //! - Paging follows the escalation policy of the service's owning team: levels at their
@@ -105,6 +109,10 @@ pub struct Alert {
     pub state: AlertState,
     /// When paging began (the escalation clock's zero).
     pub fired_ms: Option<i64>,
+    /// A new alert waits until then before paging, in case its service turns out to be
+    /// impacted by a dependency.
+    #[serde(default)]
+    pub hold_until_ms: Option<i64>,
     /// The escalation policy paging for it.
     pub escalation: Option<String>,
     /// Index of the next escalation step (over all rounds).
@@ -204,6 +212,8 @@ pub struct Context<'a> {
     pub settle_ms: &'a dyn Fn(&str) -> i64,
     /// A line explaining why a service is down.
     pub summary: &'a dyn Fn(&str) -> String,
+    /// How long a new root cause waits before paging (0: page at once).
+    pub group_wait_ms: &'a dyn Fn(&str) -> i64,
 }
 
 impl Context<'_> {
@@ -291,6 +301,7 @@ impl AlertBook {
             }
             let id = format!("{service}-{now}");
             let escalation = escalation_of(ctx.catalog, service).map(|e| e.id.value.clone());
+            let wait = (ctx.group_wait_ms)(service).max(0);
             let alert = Alert {
                 id: id.clone(),
                 service: service.clone(),
@@ -300,6 +311,7 @@ impl AlertBook {
                 started_ms: now,
                 state: AlertState::Held,
                 fired_ms: None,
+                hold_until_ms: (wait > 0).then(|| now.saturating_add(wait)),
                 escalation,
                 next_step: 0,
                 next_ms: None,
@@ -311,10 +323,26 @@ impl AlertBook {
             self.alerts.insert(id, alert);
         }
 
-        // Impacted services join their root causes' alerts.
+        // Impacted services join their root causes' alerts; an alert of their own that
+        // has paged nobody yet closes quietly (it was a symptom, not a root cause).
         for (service, h) in &health {
             if h.health != Health::Impacted {
                 continue;
+            }
+            let cause = h.root_causes.join(", ");
+            for alert in self.alerts.values_mut() {
+                if &alert.service == service
+                    && alert.origin == Origin::Detected
+                    && alert.state == AlertState::Held
+                    && alert.notified.is_empty()
+                {
+                    alert.state = AlertState::Resolved;
+                    alert.resolved = Some(Act {
+                        by: format!("continuo: impacted by {cause}"),
+                        at_ms: now,
+                    });
+                    alert.hold_until_ms = None;
+                }
             }
             for cause in &h.root_causes {
                 if let Some(alert) = self.alerts.values_mut().find(|a| {
@@ -344,10 +372,17 @@ impl AlertBook {
         let Some(alert) = self.alerts.get_mut(id) else {
             return Vec::new();
         };
-        let paused = ctx.in_maintenance(&alert.service);
+        let impacted = alert.origin == Origin::Detected
+            && self
+                .health
+                .get(&alert.service)
+                .is_some_and(|h| h.health == Health::Impacted);
+        let paused = ctx.in_maintenance(&alert.service) || impacted;
+        let waiting = alert.hold_until_ms.is_some_and(|t| now < t);
         let mut pages = Vec::new();
         match alert.state {
-            AlertState::Held if !paused => {
+            AlertState::Held if !paused && !waiting => {
+                alert.hold_until_ms = None;
                 alert.state = AlertState::Firing;
                 alert.fired_ms = Some(now);
                 alert.next_ms = Some(now);
@@ -545,6 +580,7 @@ impl AlertBook {
                     started_ms: event.started_ms.unwrap_or(now).min(now),
                     state: AlertState::Held,
                     fired_ms: None,
+                    hold_until_ms: None,
                     escalation: escalation_of(ctx.catalog, &event.service)
                         .map(|e| e.id.value.clone()),
                     next_step: 0,
@@ -566,6 +602,7 @@ impl AlertBook {
             .alerts
             .values()
             .filter_map(|a| match a.state {
+                AlertState::Held => a.hold_until_ms,
                 AlertState::Firing => a.next_ms,
                 AlertState::Acknowledged => a.next_reminder_ms,
                 _ => None,

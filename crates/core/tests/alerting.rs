@@ -127,6 +127,8 @@ struct World {
     catalog: Catalog,
     book: AlertBook,
     maintenance: Vec<Window>,
+    /// Grouping wait of services other than `db` (which depends on nothing).
+    group_wait: i64,
 }
 
 impl World {
@@ -135,18 +137,22 @@ impl World {
             catalog: catalog(),
             book: AlertBook::default(),
             maintenance: Vec::new(),
+            group_wait: 0,
         }
     }
 
     fn with<R>(&mut self, now: i64, f: impl FnOnce(&mut AlertBook, &Context<'_>) -> R) -> R {
         let settle = |_: &str| 2 * MIN;
         let summary = |s: &str| format!("{s} is not answering");
+        let wait = self.group_wait;
+        let group_wait = |s: &str| if s == "db" { 0 } else { wait };
         let ctx = Context {
             catalog: &self.catalog,
             now_ms: now,
             maintenance: &self.maintenance,
             settle_ms: &settle,
             summary: &summary,
+            group_wait_ms: &group_wait,
         };
         f(&mut self.book, &ctx)
     }
@@ -440,4 +446,59 @@ fn the_book_survives_a_round_trip_through_json() {
     let json = serde_json::to_string(&w.book).expect("serialize");
     let back: AlertBook = serde_json::from_str(&json).expect("deserialize");
     assert_eq!(back, w.book);
+}
+
+#[test]
+fn a_symptom_seen_before_its_cause_never_pages() {
+    let mut w = World::new();
+    w.group_wait = 30_000;
+    // The shop's check notices first: it looks like a root cause, but waits.
+    assert!(w.observe(T0, "db=up shop=down api=up").is_empty());
+    assert_eq!(w.book.next_due(), Some(T0 + 30_000));
+    // Ten seconds later the database is found down: the shop is only impacted.
+    assert_eq!(
+        w.observe(T0 + 10_000, "db=down shop=impacted:db api=impacted:db"),
+        ["firing L1 db -> person:chen channel:ops-chat"]
+    );
+    let db = w.alert_of("db");
+    assert_eq!(w.book.alerts[&db].impacted.len(), 2);
+    let shop = w.alert_of("shop");
+    assert_eq!(w.book.alerts[&shop].state, AlertState::Resolved);
+    assert!(w.book.alerts[&shop].notified.is_empty());
+    assert!(w.tick(T0 + 60_000).is_empty(), "the shop never pages");
+}
+
+#[test]
+fn a_root_cause_pages_after_its_grouping_wait() {
+    let mut w = World::new();
+    w.group_wait = 30_000;
+    assert!(w.observe(T0, "db=up shop=down api=up").is_empty());
+    assert!(w.tick(T0 + 29_999).is_empty());
+    assert_eq!(
+        w.tick(T0 + 30_000),
+        ["firing L1 shop -> person:anna channel:ops-chat"]
+    );
+    // Level 2 counts from the start of paging.
+    assert!(w.tick(T0 + 30_000 + 10 * MIN - 1).is_empty());
+    assert_eq!(w.tick(T0 + 30_000 + 10 * MIN).len(), 1);
+}
+
+#[test]
+fn a_paged_service_that_turns_out_impacted_stops_escalating_but_hears_the_end() {
+    let mut w = World::new();
+    // The shop pages at once (no grouping wait), then the database is found down.
+    assert_eq!(w.observe(T0, "db=up shop=down api=up").len(), 1);
+    w.observe(T0 + MIN, "db=down shop=impacted:db api=up");
+    // Its level 2 (due at 10 min) is held while it is only impacted.
+    let pages = w.tick(T0 + 11 * MIN);
+    assert!(
+        pages.iter().all(|p| !p.starts_with("firing L2 shop")),
+        "{pages:?}"
+    );
+    // Everything recovers: the shop's paged recipients hear the resolution.
+    let end = w.observe(T0 + 12 * MIN, "db=up shop=up api=up");
+    assert!(
+        end.contains(&"resolved L0 shop -> person:anna channel:ops-chat".to_string()),
+        "{end:?}"
+    );
 }

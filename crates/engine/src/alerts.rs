@@ -609,6 +609,7 @@ impl Decider {
         };
         let (result, items, changed) = {
             let settle = |service: &str| settle_ms(&catalog, service);
+            let group_wait = |service: &str| group_wait_ms(&catalog, service);
             let engine_summary = |service: &str| summary_of(&catalog, service);
             let ctx = Context {
                 catalog: &catalog,
@@ -616,6 +617,7 @@ impl Decider {
                 maintenance: &windows,
                 settle_ms: &settle,
                 summary: &engine_summary,
+                group_wait_ms: &group_wait,
             };
             let mut book = lock(&self.handle.shared.book);
             let before = book.clone();
@@ -818,6 +820,40 @@ fn settle_ms(catalog: &Catalog, service: &str) -> i64 {
         .max()
         .unwrap_or(30_000)
         .max(30_000)
+}
+
+/// How long a new root cause waits before paging: long enough for every service it
+/// hard-depends on (directly or not) to detect a shared failure (interval x fail
+/// threshold + timeout of their checks, plus a second), at most 5 minutes; 0 for a service
+/// without monitored dependencies.
+fn group_wait_ms(catalog: &Catalog, service: &str) -> i64 {
+    use continuo_core::model::DependencyKind;
+    let mut seen = std::collections::BTreeSet::new();
+    let mut queue = vec![service.to_string()];
+    let mut wait = 0i64;
+    while let Some(id) = queue.pop() {
+        let Some(s) = catalog.service(&id) else {
+            continue;
+        };
+        for dep in &s.depends_on {
+            if dep.kind == DependencyKind::Hard && seen.insert(dep.service.value.clone()) {
+                queue.push(dep.service.value.clone());
+                if let Some(d) = catalog.service(&dep.service.value) {
+                    for c in d.checks.iter().filter(|c| c.kind() != CheckKind::Heartbeat) {
+                        let interval =
+                            i64::try_from(c.interval.get().as_millis()).unwrap_or(60_000);
+                        let timeout = i64::try_from(c.timeout.get().as_millis()).unwrap_or(10_000);
+                        wait = wait.max(interval * i64::from(c.fail_threshold.max(1)) + timeout);
+                    }
+                }
+            }
+        }
+    }
+    if wait == 0 {
+        0
+    } else {
+        (wait + 1_000).min(300_000)
+    }
 }
 
 fn summary_of(catalog: &Catalog, service: &str) -> String {
