@@ -138,7 +138,7 @@ async fn serve(options: ServeOptions, catalog: Catalog, lang: Lang) -> anyhow::R
         catalog.clone(),
         AlertOptions {
             clock: Clock::system(),
-            store: store.clone(),
+            store: Arc::new(store.clone()),
             deliver: channels.clone(),
             public_url,
             secret: link_secret(&store, &catalog).await?,

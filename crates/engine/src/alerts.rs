@@ -8,6 +8,7 @@
 //! (the book was not saved either), with the same keys.
 
 use crate::clock::Clock;
+use crate::persist::Persist;
 use continuo_core::alerting::{
     Alert, AlertBook, AlertError, AlertState, Context, Inbound, Page, PageEvent, Recipient,
 };
@@ -16,7 +17,7 @@ use continuo_core::model::{Catalog, ChannelKind, CheckKind};
 use continuo_core::state::ServiceHealth;
 use continuo_core::{Lang, oncall};
 use continuo_notify::{Delivered, Notice, NoticeEvent, NoticeService, SendError, SendErrorKind};
-use continuo_store::{OutboxItem, Store};
+use continuo_store::OutboxItem;
 use hmac::{Hmac, KeyInit, Mac};
 use serde::Serialize;
 use sha2::Sha256;
@@ -112,8 +113,8 @@ impl Deliver for Channels {
 pub struct AlertOptions {
     /// Wall time.
     pub clock: Clock,
-    /// The durable outbox and alert book.
-    pub store: Store,
+    /// The durable outbox and alert book (the [`continuo_store::Store`] in production).
+    pub store: Arc<dyn Persist>,
     /// How notices are sent.
     pub deliver: Arc<dyn Deliver>,
     /// Base URL for links (`http://127.0.0.1:8080`).
@@ -473,7 +474,7 @@ pub fn verify_ack(
 /// The decision task.
 struct Decider {
     handle: AlertHandle,
-    store: Store,
+    store: Arc<dyn Persist>,
     /// Decided but not yet committed (the store failed): retried every tick.
     unsaved: Vec<OutboxItem>,
     book_dirty: bool,
@@ -886,7 +887,7 @@ impl PagesOf for Result<Vec<Page>, AlertError> {
 /// The dispatcher task.
 struct Dispatcher {
     shared: Arc<Shared>,
-    store: Store,
+    store: Arc<dyn Persist>,
     deliver: Arc<dyn Deliver>,
     clock: Clock,
     max_in_flight: usize,

@@ -15,6 +15,7 @@
 pub mod alerts;
 mod clock;
 mod metrics;
+pub mod persist;
 
 pub use clock::Clock;
 pub use metrics::{Histogram, Metrics};

@@ -1,10 +1,12 @@
-//! Alerting in the engine, in real time on a policy scaled down to seconds: a scripted
-//! target goes down, the escalation policy pages level 1 at once and level 2 six seconds
-//! later unless someone acknowledges, and the resolution reaches exactly those who were
-//! paged. (The same rules at their real scale, 0 and 10 minutes with an acknowledgement
-//! at 5, are tested with explicit time in `continuo-core`'s `tests/alerting.rs`; paused
-//! tokio time does not mix with SQLite's worker thread, which lets the paused clock run
-//! on while it works.) Deliveries are
+//! Alerting in the engine: a scripted target goes down, the escalation policy pages
+//! level 1 at once and level 2 later unless someone acknowledges, and the resolution
+//! reaches exactly those who were paged.
+//!
+//! - `paused`: at the real scale (level 2 at 10 min, acknowledgement at 5 min) on paused
+//!   tokio time, exact to the millisecond, with the in-memory outbox.
+//! - the others: in real time with the real SQLite outbox, on a policy scaled down to
+//!   seconds (paused time does not mix with SQLite's worker thread, which lets a paused
+//!   clock run on while it works). Deliveries are
 //! recorded by a [`Deliver`] that does no IO (real channels are tested against real
 //! receivers in the notify crate and end to end in the binary); the outbox is a real
 //! SQLite store.
@@ -154,7 +156,7 @@ async fn setup() -> Setup {
         catalog,
         AlertOptions {
             clock,
-            store,
+            store: Arc::new(store),
             deliver: recorder.clone(),
             public_url: "http://127.0.0.1:8080".into(),
             secret: b"test".to_vec(),
@@ -308,4 +310,149 @@ async fn acknowledgement_before_the_delay_stops_level_two() {
         Some("anna")
     );
     s.stop().await;
+}
+
+/// The same rules at their real scale on paused tokio time (exact: nothing here does IO;
+/// the outbox is [`MemoryPersist`], with the store's semantics).
+mod paused {
+    use super::*;
+    use continuo_engine::persist::MemoryPersist;
+
+    const MIN: i64 = 60_000;
+
+    struct Paused {
+        down: Arc<AtomicBool>,
+        recorder: Arc<Recorder>,
+        engine: Engine,
+        alerting: Alerting,
+        clock: Clock,
+    }
+
+    async fn start() -> Paused {
+        let clock = Clock::starting_at(1_780_304_400_000);
+        let text = CONFIG.replace("after = \"6s\"", "after = \"10m\"");
+        let catalog = Arc::new(load_text(&text).expect("valid config"));
+        let down = Arc::new(AtomicBool::new(false));
+        let mut options = EngineOptions::new("here", ".");
+        options.clock = clock;
+        options.probes = Arc::new(Probes(down.clone()));
+        let engine = Engine::start(catalog.clone(), options, None);
+        let recorder = Arc::new(Recorder {
+            clock,
+            sent: Mutex::new(Vec::new()),
+        });
+        let alerting = Alerting::start(
+            catalog,
+            AlertOptions {
+                clock,
+                store: Arc::new(MemoryPersist::default()),
+                deliver: recorder.clone(),
+                public_url: "http://127.0.0.1:8080".into(),
+                secret: b"test".to_vec(),
+                max_in_flight: 8,
+            },
+            engine.handle().health_watch(),
+        )
+        .await
+        .expect("alerting starts");
+        Paused {
+            down,
+            recorder,
+            engine,
+            alerting,
+            clock,
+        }
+    }
+
+    impl Paused {
+        fn sent(&self) -> Vec<(i64, String, NoticeEvent)> {
+            self.recorder
+                .sent
+                .lock()
+                .expect("lock")
+                .iter()
+                .map(|(at, channel, event, _)| (*at, channel.clone(), *event))
+                .collect()
+        }
+
+        /// Fails the target and returns when level 1 went out (its decision time).
+        async fn fail(&self) -> i64 {
+            self.down.store(true, Ordering::SeqCst);
+            for _ in 0..600 {
+                if let Some(first) = self.sent().first() {
+                    return first.0;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            panic!("level 1 never went out");
+        }
+
+        async fn stop(self) {
+            self.alerting.shutdown().await;
+            self.engine.shutdown().await;
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn level_one_at_once_level_two_at_ten_minutes() {
+        let p = start().await;
+        let fired = p.fail().await;
+        tokio::time::sleep(Duration::from_secs(9 * 60 + 50)).await;
+        assert_eq!(
+            p.sent().len(),
+            1,
+            "no level 2 before 10 min: {:?}",
+            p.sent()
+        );
+        tokio::time::sleep(Duration::from_secs(15)).await;
+        let sent = p.sent();
+        assert_eq!(sent.len(), 2, "{sent:?}");
+        assert_eq!(
+            (sent[1].1.as_str(), sent[1].2),
+            ("second", NoticeEvent::Firing)
+        );
+        assert_eq!(
+            sent[1].0 - fired,
+            10 * MIN,
+            "level 2 exactly 10 min after level 1"
+        );
+        p.stop().await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn acknowledgement_at_five_minutes_stops_level_two_and_resolution_reaches_those_paged() {
+        let p = start().await;
+        let fired = p.fail().await;
+        // Acknowledge exactly 5 minutes after level 1 went out.
+        let wait = fired + 5 * MIN - p.clock.now_ms();
+        tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+        let handle = p.alerting.handle();
+        let id = handle.alerts()[0].alert.id.clone();
+        handle.acknowledge(&id, "anna").await.expect("ack");
+        tokio::time::sleep(Duration::from_secs(30 * 60)).await;
+        let sent = p.sent();
+        let events: Vec<(&str, NoticeEvent)> = sent.iter().map(|d| (d.1.as_str(), d.2)).collect();
+        assert_eq!(
+            events,
+            [
+                ("first", NoticeEvent::Firing),
+                ("first", NoticeEvent::Acknowledged)
+            ]
+        );
+        assert_eq!(sent[1].0 - fired, 5 * MIN);
+        // The target recovers: the resolution goes to level 1 only, who was paged.
+        p.down.store(false, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        let sent = p.sent();
+        let events: Vec<(&str, NoticeEvent)> = sent.iter().map(|d| (d.1.as_str(), d.2)).collect();
+        assert_eq!(
+            events,
+            [
+                ("first", NoticeEvent::Firing),
+                ("first", NoticeEvent::Acknowledged),
+                ("first", NoticeEvent::Resolved)
+            ]
+        );
+        p.stop().await;
+    }
 }

@@ -1,0 +1,215 @@
+//! Where alerting keeps what must survive a crash: the alert book, the outbox and the
+//! maintenance windows made at run time. In production that is the [`Store`]; tests on
+//! paused tokio time use [`MemoryPersist`], because SQLite's worker thread lets a paused
+//! clock run on while it works.
+
+use continuo_core::maintenance::Window;
+use continuo_store::{OutboxItem, OutboxState, Store};
+use serde_json::Value;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+
+/// A boxed future of a result whose error is a readable message.
+pub type Fut<'a, T> = Pin<Box<dyn Future<Output = Result<T, String>> + Send + 'a>>;
+
+/// What alerting stores. See [`Store`]'s methods of the same names.
+pub trait Persist: Send + Sync {
+    /// The saved alert book.
+    fn alert_book(&self) -> Fut<'_, Option<Value>>;
+    /// Saves the book and adds new outbox items (existing keys untouched), atomically.
+    fn commit_alerting<'a>(&'a self, book: &'a Value, items: &'a [OutboxItem]) -> Fut<'a, ()>;
+    /// Pending items due at `now_ms`, oldest first.
+    fn outbox_due(&self, now_ms: i64, limit: u32) -> Fut<'_, Vec<OutboxItem>>;
+    /// When the next pending item is due.
+    fn outbox_next_due(&self) -> Fut<'_, Option<i64>>;
+    /// Records a delivery.
+    fn outbox_sent<'a>(&'a self, key: &'a str, now_ms: i64, detail: &'a str) -> Fut<'a, ()>;
+    /// Records a failed attempt (retry at `next_ms`, or dead).
+    fn outbox_failed<'a>(
+        &'a self,
+        key: &'a str,
+        next_ms: Option<i64>,
+        error: &'a str,
+    ) -> Fut<'a, ()>;
+    /// Adds or replaces a run-time maintenance window.
+    fn put_window<'a>(&'a self, window: &'a Window) -> Fut<'a, ()>;
+    /// Run-time windows that end after `after_ms`.
+    fn windows(&self, after_ms: i64) -> Fut<'_, Vec<Window>>;
+}
+
+impl Persist for Store {
+    fn alert_book(&self) -> Fut<'_, Option<Value>> {
+        Box::pin(async move { Store::alert_book(self).await.map_err(|e| e.to_string()) })
+    }
+    fn commit_alerting<'a>(&'a self, book: &'a Value, items: &'a [OutboxItem]) -> Fut<'a, ()> {
+        Box::pin(async move {
+            Store::commit_alerting(self, book, items)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+    fn outbox_due(&self, now_ms: i64, limit: u32) -> Fut<'_, Vec<OutboxItem>> {
+        Box::pin(async move {
+            Store::outbox_due(self, now_ms, limit)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+    fn outbox_next_due(&self) -> Fut<'_, Option<i64>> {
+        Box::pin(async move {
+            Store::outbox_next_due(self)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+    fn outbox_sent<'a>(&'a self, key: &'a str, now_ms: i64, detail: &'a str) -> Fut<'a, ()> {
+        Box::pin(async move {
+            Store::outbox_sent(self, key, now_ms, detail)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+    fn outbox_failed<'a>(
+        &'a self,
+        key: &'a str,
+        next_ms: Option<i64>,
+        error: &'a str,
+    ) -> Fut<'a, ()> {
+        Box::pin(async move {
+            Store::outbox_failed(self, key, next_ms, error)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+    fn put_window<'a>(&'a self, window: &'a Window) -> Fut<'a, ()> {
+        Box::pin(async move {
+            Store::put_window(self, window)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+    fn windows(&self, after_ms: i64) -> Fut<'_, Vec<Window>> {
+        Box::pin(async move {
+            Store::windows(self, after_ms)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
+/// Everything in memory, with the store's semantics (one item per key, due order).
+#[derive(Default)]
+pub struct MemoryPersist {
+    state: Mutex<Memory>,
+}
+
+#[derive(Default)]
+struct Memory {
+    book: Option<Value>,
+    items: Vec<OutboxItem>,
+    windows: Vec<Window>,
+}
+
+impl MemoryPersist {
+    fn with<T>(&self, f: impl FnOnce(&mut Memory) -> T) -> T {
+        f(&mut self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+
+    /// Every outbox item, in insertion order.
+    pub fn items(&self) -> Vec<OutboxItem> {
+        self.with(|m| m.items.clone())
+    }
+}
+
+fn ready<T: Send + 'static>(value: T) -> Fut<'static, T> {
+    Box::pin(async move { Ok(value) })
+}
+
+impl Persist for MemoryPersist {
+    fn alert_book(&self) -> Fut<'_, Option<Value>> {
+        ready(self.with(|m| m.book.clone()))
+    }
+    fn commit_alerting<'a>(&'a self, book: &'a Value, items: &'a [OutboxItem]) -> Fut<'a, ()> {
+        self.with(|m| {
+            m.book = Some(book.clone());
+            for item in items {
+                if !m.items.iter().any(|i| i.key == item.key) {
+                    m.items.push(item.clone());
+                }
+            }
+        });
+        ready(())
+    }
+    fn outbox_due(&self, now_ms: i64, limit: u32) -> Fut<'_, Vec<OutboxItem>> {
+        let mut due: Vec<OutboxItem> = self.with(|m| {
+            m.items
+                .iter()
+                .filter(|i| i.state == OutboxState::Pending && i.next_ms <= now_ms)
+                .cloned()
+                .collect()
+        });
+        due.sort_by(|a, b| {
+            (a.next_ms, a.created_ms, &a.key).cmp(&(b.next_ms, b.created_ms, &b.key))
+        });
+        due.truncate(limit as usize);
+        ready(due)
+    }
+    fn outbox_next_due(&self) -> Fut<'_, Option<i64>> {
+        ready(self.with(|m| {
+            m.items
+                .iter()
+                .filter(|i| i.state == OutboxState::Pending)
+                .map(|i| i.next_ms)
+                .min()
+        }))
+    }
+    fn outbox_sent<'a>(&'a self, key: &'a str, now_ms: i64, detail: &'a str) -> Fut<'a, ()> {
+        self.with(|m| {
+            if let Some(i) = m.items.iter_mut().find(|i| i.key == key) {
+                i.state = OutboxState::Sent;
+                i.attempts += 1;
+                i.sent_ms = Some(now_ms);
+                i.last_error = Some(detail.to_string());
+            }
+        });
+        ready(())
+    }
+    fn outbox_failed<'a>(
+        &'a self,
+        key: &'a str,
+        next_ms: Option<i64>,
+        error: &'a str,
+    ) -> Fut<'a, ()> {
+        self.with(|m| {
+            if let Some(i) = m.items.iter_mut().find(|i| i.key == key) {
+                i.attempts += 1;
+                i.last_error = Some(error.to_string());
+                match next_ms {
+                    Some(next) => i.next_ms = next,
+                    None => i.state = OutboxState::Dead,
+                }
+            }
+        });
+        ready(())
+    }
+    fn put_window<'a>(&'a self, window: &'a Window) -> Fut<'a, ()> {
+        self.with(|m| {
+            m.windows.retain(|w| w.id != window.id);
+            m.windows.push(window.clone());
+        });
+        ready(())
+    }
+    fn windows(&self, after_ms: i64) -> Fut<'_, Vec<Window>> {
+        ready(self.with(|m| {
+            m.windows
+                .iter()
+                .filter(|w| w.until_ms > after_ms)
+                .cloned()
+                .collect()
+        }))
+    }
+}
