@@ -1,0 +1,331 @@
+//! `continuo-bench`: the detection benchmark (issue 3). It runs four scenarios on this
+//! machine and prints a Markdown report, side by side with Prometheus's
+//! blackbox_exporter where the two do the same work:
+//!
+//! 1. HTTP probes per second, a fresh connection per probe, against a local target in a
+//!    child process, through `continuo-probe` directly; CPU seconds per 1,000 probes.
+//! 2. The same workload through Debian's `prometheus-blackbox-exporter`, and the ratio.
+//! 3. The scheduler with 10,000 and 100,000 TCP checks (60 s interval), each size in a
+//!    child process: resident memory and scheduler lag.
+//! 4. Heartbeat pings accepted and durably stored per second through the real web router
+//!    and SQLite store.
+//!
+//! Targets are printed next to the numbers ("below target" when missed); a scenario
+//! that cannot run makes the exit status non-zero. Timing thresholds live here, never in
+//! tests. The helper processes are hidden subcommands of this same binary.
+
+mod blackbox;
+mod client;
+mod load;
+mod pings;
+mod probes;
+mod report;
+mod scale;
+mod sys;
+mod target;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use report::Report;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// The detection benchmark: prints a Markdown table.
+#[derive(Parser)]
+#[command(name = "continuo-bench", args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    helper: Option<Helper>,
+    #[command(flatten)]
+    options: Options,
+}
+
+/// What to run and how much of it.
+#[derive(clap::Args, Clone)]
+pub struct Options {
+    /// Shorter runs for a quick look (2,000 probes, 10,000 pings, 15 s scale runs). The
+    /// recorded numbers come from the full run.
+    #[arg(long)]
+    quick: bool,
+    /// Run only these scenarios (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<Scenario>,
+    /// HTTP probes per prober [default: 20000; quick: 2000].
+    #[arg(long)]
+    probes: Option<usize>,
+    /// Probes or pings in flight at once.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Heartbeat pings to send [default: 100000; quick: 10000].
+    #[arg(long)]
+    pings: Option<usize>,
+    /// Heartbeat checks the pings are spread over.
+    #[arg(long, default_value_t = 1_000)]
+    ping_checks: usize,
+    /// Numbers of TCP checks for the scheduler runs.
+    #[arg(long, value_delimiter = ',', default_values_t = [10_000, 100_000])]
+    scale_checks: Vec<usize>,
+    /// Seconds each scheduler run lasts [default: 75, so every check (60 s interval) has
+    /// run at least once; quick: 15].
+    #[arg(long)]
+    scale_seconds: Option<u64>,
+    /// Run the scheduler without a store writer (to tell the engine's memory from the
+    /// writer's); the recorded runs use a SQLite writer, as `continuo serve` does.
+    #[arg(long)]
+    scale_without_store: bool,
+    /// The blackbox_exporter binary.
+    #[arg(long, default_value = blackbox::DEFAULT_PATH)]
+    blackbox: PathBuf,
+}
+
+/// A scenario of the benchmark.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Scenario {
+    /// HTTP probes through continuo-probe.
+    Http,
+    /// The same HTTP probes through blackbox_exporter.
+    Blackbox,
+    /// The scheduler with many TCP checks.
+    Scale,
+    /// Durable heartbeat pings.
+    Pings,
+}
+
+/// Helper processes the benchmark starts (hidden).
+#[derive(Subcommand)]
+enum Helper {
+    /// The local HTTP and TCP target.
+    #[command(hide = true)]
+    Target {
+        /// Where to write the ports (JSON).
+        #[arg(long)]
+        port_file: PathBuf,
+        /// TCP listeners besides the HTTP one.
+        #[arg(long, default_value_t = 16)]
+        tcp_listeners: usize,
+    },
+    /// One scheduler run; prints a JSON report.
+    #[command(hide = true)]
+    ScaleChild {
+        /// TCP checks to configure.
+        #[arg(long)]
+        checks: usize,
+        /// Seconds to run.
+        #[arg(long)]
+        seconds: u64,
+        /// host:port targets, used in turn.
+        #[arg(long, value_delimiter = ',')]
+        targets: Vec<String>,
+        /// No store writer.
+        #[arg(long)]
+        without_store: bool,
+    },
+    /// The web router, engine and SQLite store, for pings.
+    #[command(hide = true)]
+    PingServer {
+        /// Heartbeat checks to configure.
+        #[arg(long)]
+        checks: usize,
+        /// Where to write the port.
+        #[arg(long)]
+        port_file: PathBuf,
+    },
+}
+
+impl Options {
+    fn runs(&self, scenario: Scenario) -> bool {
+        self.only.is_empty() || self.only.contains(&scenario)
+    }
+    fn probes(&self) -> usize {
+        self.probes
+            .unwrap_or(if self.quick { 2_000 } else { 20_000 })
+    }
+    fn pings(&self) -> usize {
+        self.pings
+            .unwrap_or(if self.quick { 10_000 } else { 100_000 })
+    }
+    fn scale_seconds(&self) -> u64 {
+        self.scale_seconds
+            .unwrap_or(if self.quick { 15 } else { 75 })
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.helper {
+        Some(Helper::Target {
+            port_file,
+            tcp_listeners,
+        }) => target::run(&port_file, tcp_listeners),
+        Some(Helper::ScaleChild {
+            checks,
+            seconds,
+            targets,
+            without_store,
+        }) => scale::child(checks, seconds, &targets, !without_store),
+        Some(Helper::PingServer { checks, port_file }) => pings::server(checks, &port_file),
+        None => return bench(&cli.options),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("continuo-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Progress goes to stderr, so stdout is the report alone.
+fn progress(line: &str) {
+    eprintln!("continuo-bench: {line}");
+}
+
+fn bench(options: &Options) -> ExitCode {
+    let mut report = Report::new(options, sys::Machine::read());
+    if let Err(e) = run_scenarios(options, &mut report) {
+        report.failed(e);
+    }
+    print!("{}", report.markdown());
+    if report.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        for failure in &report.failures {
+            eprintln!("continuo-bench: FAILED: {failure}");
+        }
+        ExitCode::FAILURE
+    }
+}
+
+/// Runs what was asked; a failing scenario is recorded and the others still run. `Err`
+/// only when nothing can run at all (no runtime, no target).
+fn run_scenarios(options: &Options, report: &mut Report) -> sys::Result<()> {
+    use sys::Context;
+    let ticks = sys::clock_ticks();
+    let dir = tempfile::tempdir().context("creating a temporary directory")?;
+    let rt = sys::runtime()?;
+    let needs_target = [Scenario::Http, Scenario::Blackbox, Scenario::Scale]
+        .iter()
+        .any(|s| options.runs(*s));
+    let mut target = if needs_target {
+        progress("starting the target process");
+        Some(target::spawn(dir.path(), 16)?)
+    } else {
+        None
+    };
+    let url = target.as_ref().map(|t| t.ports.url()).unwrap_or_default();
+
+    let continuo_http = if options.runs(Scenario::Http) {
+        progress(&format!(
+            "{} HTTP probes through continuo-probe",
+            options.probes()
+        ));
+        match rt.block_on(probes::run(
+            &url,
+            options.probes(),
+            options.concurrency,
+            ticks,
+        )) {
+            Ok(run) => Some(run),
+            Err(e) => {
+                report.failed(e);
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let blackbox_http = if options.runs(Scenario::Blackbox) {
+        if options.blackbox.exists() {
+            progress(&format!(
+                "{} HTTP probes through blackbox_exporter",
+                options.probes()
+            ));
+            match rt.block_on(blackbox::run(
+                &options.blackbox,
+                dir.path(),
+                &url,
+                options.probes(),
+                options.concurrency,
+                ticks,
+            )) {
+                Ok(run) => Some(Ok(run)),
+                Err(e) => {
+                    report.failed(e);
+                    None
+                }
+            }
+        } else {
+            Some(Err(format!(
+                "not available: {} is missing (apt-get install prometheus-blackbox-exporter)",
+                options.blackbox.display()
+            )))
+        }
+    } else {
+        None
+    };
+    if let Some(t) = target.as_mut() {
+        t.ensure_running()?;
+    }
+    if options.runs(Scenario::Http) || options.runs(Scenario::Blackbox) {
+        report.http_rows(continuo_http.as_ref(), blackbox_http.as_ref());
+    }
+
+    if options.runs(Scenario::Scale) {
+        let targets: Vec<String> = target
+            .as_ref()
+            .map(|t| {
+                t.ports
+                    .tcp
+                    .iter()
+                    .map(|p| format!("127.0.0.1:{p}"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for &checks in &options.scale_checks {
+            progress(&format!(
+                "scheduler with {checks} TCP checks for {} s",
+                options.scale_seconds()
+            ));
+            match scale::run(
+                checks,
+                options.scale_seconds(),
+                &targets,
+                !options.scale_without_store,
+            ) {
+                Ok(run) => report.scale_rows(&run, options.quick),
+                Err(e) => report.failed(e),
+            }
+        }
+    }
+
+    if let Some(t) = target.as_mut() {
+        t.ensure_running()?;
+    }
+    if options.runs(Scenario::Pings) {
+        progress(&format!(
+            "{} heartbeat pings over {} checks",
+            options.pings(),
+            options.ping_checks
+        ));
+        match rt.block_on(pings::run(
+            dir.path(),
+            options.pings(),
+            options.ping_checks,
+            options.concurrency,
+            ticks,
+        )) {
+            Ok(run) => {
+                let complete = run.stored.rows == run.sent as u64;
+                report.ping_rows(&run);
+                if !complete {
+                    report.failed(format!(
+                        "only {} of {} pings were stored (the writer dropped {} records, {} still pending)",
+                        run.stored.rows, run.sent, run.stored.dropped, run.stored.pending
+                    ));
+                }
+            }
+            Err(e) => report.failed(e),
+        }
+    }
+    drop(target);
+    Ok(())
+}

@@ -1,0 +1,362 @@
+//! The report: a header with the machine's facts and the settings, then one Markdown
+//! table with Continuo's number, blackbox_exporter's where it does the same work, the
+//! ratio or the issue's target, and a note.
+
+use crate::Options;
+use crate::pings::PingRun;
+use crate::probes::ProbeRun;
+use crate::scale::ScaleRun;
+use crate::sys::Machine;
+use std::fmt::Write as _;
+
+/// Issue 3's targets.
+mod targets {
+    /// HTTP probes per second on the 2-core machine.
+    pub const PROBES_PER_SECOND: f64 = 5_000.0;
+    /// Continuo's CPU per probe over blackbox_exporter's, at most.
+    pub const CPU_RATIO: f64 = 0.5;
+    /// Resident memory with 100k checks, MiB.
+    pub const RSS_100K_MIB: f64 = 256.0;
+    /// p99 scheduler lag, seconds.
+    pub const LAG_P99_SECONDS: f64 = 0.050;
+    /// Durable heartbeat pings per second.
+    pub const PINGS_PER_SECOND: f64 = 10_000.0;
+}
+
+/// One line of the table.
+pub struct Row {
+    /// What is measured.
+    pub scenario: String,
+    /// Continuo's number.
+    pub continuo: String,
+    /// blackbox_exporter's number, or `—`.
+    pub blackbox: String,
+    /// The ratio or the target, and whether it is met.
+    pub verdict: String,
+    /// How it was measured, and anything worth knowing.
+    pub note: String,
+}
+
+/// The whole report.
+pub struct Report {
+    header: Vec<String>,
+    rows: Vec<Row>,
+    /// Scenarios that could not run, with why.
+    pub failures: Vec<String>,
+}
+
+/// `1234567.8` as `1,234,568`.
+pub fn thousands(value: f64) -> String {
+    let digits = format!("{:.0}", value.max(0.0));
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+/// A lag histogram bound (seconds) as shown: `≤ 2.5 ms`.
+fn lag(bound: Option<f64>) -> String {
+    match bound {
+        None => "no data".to_string(),
+        Some(b) if b > 1e9 => "> 5 s".to_string(),
+        Some(b) => format!("≤ {} ms", b * 1000.0),
+    }
+}
+
+fn met(ok: bool) -> &'static str {
+    if ok { "met" } else { "**below target**" }
+}
+
+/// Keeps a cell inside its column.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+impl Report {
+    /// An empty report for a run with `options` on `machine`.
+    pub fn new(options: &Options, machine: Machine) -> Report {
+        let mut header = vec![
+            format!(
+                "machine: {} CPUs, {}, {} MiB RAM, Linux {}",
+                machine.cpus, machine.cpu_model, machine.memory_mib, machine.kernel
+            ),
+            format!("date: {}", machine.date),
+            format!(
+                "commit: {}",
+                machine
+                    .commit
+                    .as_deref()
+                    .unwrap_or("unknown (not a git checkout)")
+            ),
+        ];
+        if options.runs(crate::Scenario::Blackbox) {
+            header.push(format!(
+                "blackbox_exporter: {}",
+                crate::blackbox::version(&options.blackbox)
+                    .unwrap_or_else(|| "not available".to_string())
+            ));
+        }
+        let mut settings = Vec::new();
+        if options.runs(crate::Scenario::Http) || options.runs(crate::Scenario::Blackbox) {
+            settings.push(format!(
+                "{} HTTP probes per prober, {} in flight",
+                thousands(options.probes() as f64),
+                options.concurrency
+            ));
+        }
+        if options.runs(crate::Scenario::Scale) {
+            settings.push(format!(
+                "scheduler runs of {} s with {} TCP checks{}",
+                options.scale_seconds(),
+                options
+                    .scale_checks
+                    .iter()
+                    .map(|n| thousands(*n as f64))
+                    .collect::<Vec<_>>()
+                    .join(" and "),
+                if options.scale_without_store {
+                    " and no store"
+                } else {
+                    ""
+                }
+            ));
+        }
+        if options.runs(crate::Scenario::Pings) {
+            settings.push(format!(
+                "{} pings over {} heartbeat checks, {} keep-alive connections",
+                thousands(options.pings() as f64),
+                thousands(options.ping_checks as f64),
+                options.concurrency
+            ));
+        }
+        header.push(format!(
+            "settings: {}{}",
+            if options.quick {
+                "QUICK RUN (not for the record): "
+            } else {
+                ""
+            },
+            settings.join("; ")
+        ));
+        Report {
+            header,
+            rows: Vec::new(),
+            failures: Vec::new(),
+        }
+    }
+
+    /// Records a scenario that could not run.
+    pub fn failed(&mut self, why: String) {
+        self.failures.push(why);
+    }
+
+    /// Rows for scenarios 1 and 2. `blackbox` is `None` when it was not asked for or
+    /// failed (the failure is recorded), `Some(Err)` when it is not installed.
+    pub fn http_rows(
+        &mut self,
+        continuo: Option<&ProbeRun>,
+        blackbox: Option<&Result<ProbeRun, String>>,
+    ) {
+        let bb = blackbox.and_then(|b| b.as_ref().ok());
+        let missing = match blackbox {
+            Some(Err(why)) => why.clone(),
+            Some(Ok(_)) => String::new(),
+            None => "not run".to_string(),
+        };
+        let rate = |r: &ProbeRun| format!("{}/s", thousands(r.outcome.rate()));
+        let mut verdict = String::from("—");
+        if let Some(c) = continuo {
+            let rate = c.outcome.rate();
+            verdict = format!(
+                "target ≥ {}/s: {}",
+                thousands(targets::PROBES_PER_SECOND),
+                met(rate >= targets::PROBES_PER_SECOND)
+            );
+            if let Some(b) = bb {
+                let _ = write!(
+                    verdict,
+                    "; {:.1}× blackbox_exporter",
+                    rate / b.outcome.rate()
+                );
+            }
+        }
+        let count = continuo.or(bb).map_or(0, |r| r.outcome.count);
+        self.rows.push(Row {
+            scenario: format!(
+                "HTTP probes/s (fresh connection per probe, {} probes)",
+                thousands(count as f64)
+            ),
+            continuo: continuo.map_or("not run".into(), rate),
+            blackbox: bb.map_or(missing.clone(), rate),
+            verdict,
+            note: "local target (hyper, 200 \"ok\") in a child process; every probe succeeded"
+                .into(),
+        });
+        let cpu = |r: &ProbeRun| format!("{:.3} s", r.cpu_per_1000());
+        let verdict = match (continuo, bb) {
+            (Some(c), Some(b)) => {
+                let ratio = c.cpu_per_1000() / b.cpu_per_1000().max(1e-9);
+                format!(
+                    "{ratio:.2} (target ≤ {:.2}): {}",
+                    targets::CPU_RATIO,
+                    met(ratio <= targets::CPU_RATIO)
+                )
+            }
+            _ => "—".into(),
+        };
+        self.rows.push(Row {
+            scenario: "CPU seconds per 1,000 HTTP probes".into(),
+            continuo: continuo.map_or("not run".into(), cpu),
+            blackbox: bb.map_or(missing, cpu),
+            verdict,
+            note: "utime+stime from /proc: the whole bench process (probes and their driver) for Continuo, the exporter's process for blackbox_exporter (its driving client not counted)".into(),
+        });
+    }
+
+    /// Rows for one scheduler run.
+    pub fn scale_rows(&mut self, run: &ScaleRun, quick: bool) {
+        let n = thousands(run.checks as f64);
+        let rss = mib(run.rss_kib);
+        let rss_verdict = if run.checks >= 100_000 {
+            format!(
+                "target ≤ {} MiB: {}",
+                targets::RSS_100K_MIB,
+                met(rss <= targets::RSS_100K_MIB)
+            )
+        } else {
+            "no target at this size".to_string()
+        };
+        self.rows.push(Row {
+            scenario: format!("{n} TCP checks (60 s interval): resident memory"),
+            continuo: format!("{rss:.0} MiB"),
+            blackbox: "—".into(),
+            verdict: rss_verdict,
+            note: format!(
+                "VmRSS at the end of the run; peak (VmHWM) {:.0} MiB; {:.0} MiB after loading the catalog ({:.2} s), before the engine started; {}",
+                mib(run.hwm_kib),
+                mib(run.rss_loaded_kib),
+                run.load_seconds,
+                if run.with_store {
+                    "SQLite store writer in a temporary directory"
+                } else {
+                    "NO store writer"
+                }
+            ),
+        });
+        let p99_ok = run
+            .lag_p99
+            .is_some_and(|p| p <= targets::LAG_P99_SECONDS + 1e-12);
+        let mut note = format!(
+            "upper bounds of the engine's lag histogram buckets; {} probe starts in {:.0} s, {} of {} checks ran ({} up), {:.1} CPU s",
+            thousands(run.lag_count as f64),
+            run.seconds,
+            thousands(run.checks_run as f64),
+            n,
+            thousands(run.checks_up as f64),
+            run.cpu_seconds
+        );
+        if run.steady_lag_count > 0 {
+            let _ = write!(
+                note,
+                "; after the first interval (every check ran once): p99 {} over {} probe starts",
+                lag(run.steady_lag_p99),
+                thousands(run.steady_lag_count as f64)
+            );
+        }
+        if run.checks_run < run.checks && !quick {
+            note.push_str("; NOT every check ran");
+        }
+        if run.dropped > 0 {
+            let _ = write!(note, "; the store writer dropped {} records", run.dropped);
+        }
+        self.rows.push(Row {
+            scenario: format!("{n} TCP checks: scheduler lag p50 / p99"),
+            continuo: format!("{} / {}", lag(run.lag_p50), lag(run.lag_p99)),
+            blackbox: "—".into(),
+            verdict: format!(
+                "p99 target ≤ {:.0} ms: {}",
+                targets::LAG_P99_SECONDS * 1000.0,
+                met(p99_ok)
+            ),
+            note,
+        });
+    }
+
+    /// The row for the ping run.
+    pub fn ping_rows(&mut self, run: &PingRun) {
+        let rate = run.stored_rate();
+        self.rows.push(Row {
+            scenario: format!(
+                "Heartbeat pings durably stored/s ({} × `POST /ping/<uuid>`)",
+                thousands(run.sent as f64)
+            ),
+            continuo: format!("{}/s", thousands(rate)),
+            blackbox: "—".into(),
+            verdict: format!(
+                "target ≥ {}/s: {}",
+                thousands(targets::PINGS_PER_SECOND),
+                met(rate >= targets::PINGS_PER_SECOND)
+            ),
+            note: format!(
+                "{} of {} rows in the pings table, timed until the writer's flush completed; answered at {}/s; server {:.3} CPU s per 1,000 pings; {} heartbeat checks, SQLite (WAL) in a temporary directory",
+                thousands(run.stored.rows as f64),
+                thousands(run.sent as f64),
+                thousands(run.accepted_rate()),
+                run.server_cpu_seconds * 1000.0 / run.sent.max(1) as f64,
+                thousands(run.checks as f64),
+            ),
+        });
+    }
+
+    /// The report as Markdown.
+    pub fn markdown(&self) -> String {
+        let mut out = String::from("## Continuo detection benchmark\n\n");
+        for line in &self.header {
+            let _ = writeln!(out, "- {line}");
+        }
+        out.push('\n');
+        out.push_str("| scenario | Continuo | blackbox_exporter | ratio / target | note |\n");
+        out.push_str("| --- | --- | --- | --- | --- |\n");
+        for row in &self.rows {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                cell(&row.scenario),
+                cell(&row.continuo),
+                cell(&row.blackbox),
+                cell(&row.verdict),
+                cell(&row.note)
+            );
+        }
+        for failure in &self.failures {
+            let _ = writeln!(out, "\nFAILED: {}", cell(failure));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thousands;
+
+    #[test]
+    fn thousands_groups_digits() {
+        for (value, shown) in [
+            (0.0, "0"),
+            (999.4, "999"),
+            (1_000.0, "1,000"),
+            (123_456.0, "123,456"),
+            (1_234_567.8, "1,234,568"),
+        ] {
+            assert_eq!(thousands(value), shown);
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! The benchmark runs end to end on a small workload: every probe succeeds and every
+//! ping is stored (the binary exits non-zero otherwise). No timing is asserted here;
+//! numbers belong in the report, never in tests.
+
+use std::process::Command;
+
+fn bench(args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_continuo-bench"))
+        .args(args)
+        .output()
+        .expect("run continuo-bench");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "continuo-bench {args:?} failed\nstdout:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn two_hundred_http_probes_all_succeed() {
+    let report = bench(&["--only", "http", "--probes", "200", "--concurrency", "16"]);
+    assert!(
+        report.contains("| HTTP probes/s (fresh connection per probe, 200 probes) |"),
+        "{report}"
+    );
+    assert!(
+        report.contains("| CPU seconds per 1,000 HTTP probes |"),
+        "{report}"
+    );
+}
+
+#[test]
+fn every_ping_is_stored() {
+    let report = bench(&[
+        "--only",
+        "pings",
+        "--pings",
+        "500",
+        "--ping-checks",
+        "20",
+        "--concurrency",
+        "8",
+    ]);
+    assert!(
+        report.contains("| Heartbeat pings durably stored/s (500 × `POST /ping/<uuid>`) |"),
+        "{report}"
+    );
+    assert!(report.contains("500 of 500 rows"), "{report}");
+}
