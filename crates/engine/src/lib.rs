@@ -236,7 +236,7 @@ struct HeartbeatRuntime {
 struct Slot {
     check: Check,
     service: String,
-    fingerprint: String,
+    fingerprint: u64,
     generation: u64,
     probe: Option<Arc<dyn RunProbe>>,
     problem: Option<String>,
@@ -284,8 +284,17 @@ pub struct Engine {
     task: JoinHandle<()>,
 }
 
-fn fingerprint(check: &Check) -> String {
-    serde_json::to_string(check).unwrap_or_default()
+/// A check's definition as a hash (FNV-1a of its serialised spec): unchanged checks keep
+/// their state on reload. A hash, not the text, so 100,000 checks do not keep 100,000
+/// copies of their definition.
+fn fingerprint(check: &Check) -> u64 {
+    let text = serde_json::to_string(check).unwrap_or_default();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
 }
 
 /// A stable per-check offset within the interval, so checks with the same interval do
@@ -694,7 +703,7 @@ impl Coordinator {
         &self,
         check: &Check,
         service: &str,
-        fingerprint: String,
+        fingerprint: u64,
         now: Instant,
         now_ms: i64,
         org_tz: &str,

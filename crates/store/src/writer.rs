@@ -504,7 +504,7 @@ async fn write_batch(
                     .push_bind(micros(t.first_byte_us))
                     .push_bind(i64::try_from(t.total_us).unwrap_or(i64::MAX));
             });
-            q.build().execute(&mut *tx).await?;
+            q.build().persistent(false).execute(&mut *tx).await?;
         }
         for chunk in transitions.chunks(MAX_PARAMS / 6) {
             let mut q = sqlx::QueryBuilder::new("INSERT INTO transitions (check_id, location, at_ms, from_status, to_status, flapping) ");
@@ -516,7 +516,7 @@ async fn write_batch(
                     .push_bind(t.to.name())
                     .push_bind(i64::from(t.flapping));
             });
-            q.build().execute(&mut *tx).await?;
+            q.build().persistent(false).execute(&mut *tx).await?;
         }
         for chunk in state_json.chunks(MAX_PARAMS / 4) {
             let mut q = sqlx::QueryBuilder::new("INSERT INTO check_states (check_id, location, state, updated_ms) ");
@@ -524,7 +524,7 @@ async fn write_batch(
                 row.push_bind((*check).clone()).push_bind((*location).clone()).push_bind(json.clone()).push_bind(*at);
             });
             q.push(" ON CONFLICT (check_id, location) DO UPDATE SET state = excluded.state, updated_ms = excluded.updated_ms");
-            q.build().execute(&mut *tx).await?;
+            q.build().persistent(false).execute(&mut *tx).await?;
         }
         let mut seq = first_seq;
         for chunk in pings.chunks(MAX_PARAMS / 9) {
@@ -541,7 +541,7 @@ async fn write_batch(
                     .push_bind(p.body.clone())
                     .push_bind(p.source.clone());
             });
-            q.build().execute(&mut *tx).await?;
+            q.build().persistent(false).execute(&mut *tx).await?;
         }
         let entries: Vec<(&RollupKey, &Delta)> = rollups.iter().collect();
         for chunk in entries.chunks(MAX_PARAMS / (9 + BUCKETS)) {
@@ -575,7 +575,7 @@ async fn write_batch(
                  failures = rollups.failures + excluded.failures, degraded = rollups.degraded + excluded.degraded, \
                  sum_us = rollups.sum_us + excluded.sum_us, max_us = {greatest}(rollups.max_us, excluded.max_us){adds}"
             ));
-            q.build().execute(&mut *tx).await?;
+            q.build().persistent(false).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok::<(), StoreError>(())
