@@ -335,6 +335,15 @@ pub fn service_health(
     catalog: &Catalog,
     checks: &BTreeMap<String, CheckStatus>,
 ) -> BTreeMap<String, ServiceHealth> {
+    service_health_with(catalog, &|id| checks.get(id).copied())
+}
+
+/// [`service_health`] with the checks' statuses looked up by id (unknown when `None`),
+/// so a caller with many checks need not build a map of them first.
+pub fn service_health_with(
+    catalog: &Catalog,
+    status_of: &dyn Fn(&str) -> Option<CheckStatus>,
+) -> BTreeMap<String, ServiceHealth> {
     let graph = Graph::new(catalog);
     let mut result: BTreeMap<String, ServiceHealth> = BTreeMap::new();
     // Dependencies first, so every dependency's health is known when needed.
@@ -343,12 +352,7 @@ pub fn service_health(
         let statuses: Vec<CheckStatus> = service
             .checks
             .iter()
-            .map(|c| {
-                checks
-                    .get(&c.id.value)
-                    .copied()
-                    .unwrap_or(CheckStatus::Unknown)
-            })
+            .map(|c| status_of(&c.id.value).unwrap_or(CheckStatus::Unknown))
             .filter(|s| *s != CheckStatus::Paused)
             .collect();
         // The worst own check decides; checks still warming up (unknown) do not hide

@@ -24,8 +24,8 @@ use continuo_core::heartbeat::{HeartbeatSchedule, PingHistory};
 use continuo_core::model::{Catalog, Check, CheckKind, CheckSpec};
 use continuo_core::observation::{Measurement, Observation, Timings};
 use continuo_core::state::{
-    CheckState, CheckStatus, Policy, ServiceHealth, Verdict, combine_locations, service_health,
-    step,
+    CheckState, CheckStatus, Policy, ServiceHealth, Verdict, combine_locations,
+    service_health_with, step,
 };
 use continuo_store::writer::{Record, Writer};
 use continuo_store::{Ping, PingKind};
@@ -205,7 +205,10 @@ pub struct ReloadSummary {
 }
 
 enum Command {
-    Ping(PingRequest, oneshot::Sender<Option<PingAccepted>>),
+    Ping(
+        PingRequest,
+        oneshot::Sender<Option<(PingAccepted, Vec<Record>)>>,
+    ),
     Reload(Arc<Catalog>, oneshot::Sender<ReloadSummary>),
     Stop(oneshot::Sender<()>),
 }
@@ -241,8 +244,9 @@ struct Slot {
     probe: Option<Arc<dyn RunProbe>>,
     problem: Option<String>,
     policy: Policy,
-    /// State per location; this node's is at `location`.
-    states: BTreeMap<String, CheckState>,
+    /// State per location; this node's is at `location`. A short list, not a map: one
+    /// entry per location (one on a single node), 100,000 slots of it.
+    states: Vec<(Arc<str>, CheckState)>,
     status: CheckStatus,
     since_ms: Option<i64>,
     flapping: bool,
@@ -354,6 +358,7 @@ impl Engine {
             generation: 0,
             semaphore: Arc::new(Semaphore::new(options.max_concurrency.max(1))),
             results_tx,
+            location: Arc::from(options.location.as_str()),
             options,
             health_dirty: true,
         };
@@ -466,7 +471,17 @@ impl EngineHandle {
             .send(Command::Ping(request, reply))
             .await
             .ok()?;
-        answer.await.ok().flatten()
+        let (accepted, records) = answer.await.ok().flatten()?;
+        // Submitted here, in the caller's task, waiting for room in the writer's buffer
+        // while the database keeps up: a burst of pings pushes back on its senders instead
+        // of pushing accepted pings out of the buffer. (While the database is down the
+        // buffer keeps the newest records, as for probes.)
+        if let Some(writer) = &self.shared.writer {
+            for record in records {
+                writer.submit_wait(record).await;
+            }
+        }
+        Some(accepted)
     }
 
     /// Applies a new configuration, keeping the state of unchanged checks.
@@ -602,6 +617,8 @@ struct Coordinator {
     semaphore: Arc<Semaphore>,
     results_tx: mpsc::UnboundedSender<ProbeResult>,
     options: EngineOptions,
+    /// This node's location, shared by every slot's state list.
+    location: Arc<str>,
     health_dirty: bool,
 }
 
@@ -633,6 +650,7 @@ impl Coordinator {
         let mut by_id = HashMap::new();
         let mut by_uuid = HashMap::new();
         let org_tz = catalog.organization.timezone.clone();
+        let mut fresh = Vec::new();
         for service in &catalog.services {
             for check in &service.checks {
                 let id = check.id.value.clone();
@@ -658,6 +676,7 @@ impl Coordinator {
                             summary.added.push(id.clone());
                         }
                         self.generation += 1;
+                        fresh.push(index);
                         self.new_slot(check, &service.id.value, print, now, now_ms, &org_tz)
                     }
                 };
@@ -670,6 +689,15 @@ impl Coordinator {
         }
         summary.removed = old.into_keys().collect();
         summary.removed.sort();
+        // New slots' offsets count from now, when the schedule can start: building
+        // 100,000 slots takes a while, and their first runs must not start late by it.
+        let built = Instant::now();
+        for index in fresh {
+            if let Some(Some(slot)) = slots.get_mut(index) {
+                slot.due += built - now;
+            }
+        }
+        let now = built;
         // Arm every slot.
         let mut arm = Vec::new();
         for (index, slot) in slots.iter().enumerate() {
@@ -741,8 +769,7 @@ impl Coordinator {
         let status = resumed.as_ref().map_or(CheckStatus::Unknown, |s| s.status);
         let since_ms = resumed.as_ref().and_then(|s| s.since_ms);
         let flapping = resumed.as_ref().is_some_and(|s| s.flapping);
-        let mut states = BTreeMap::new();
-        states.insert(self.options.location.clone(), resumed.unwrap_or_default());
+        let states = vec![(self.location.clone(), resumed.unwrap_or_default())];
         Slot {
             check: check.clone(),
             service: service.to_string(),
@@ -897,9 +924,16 @@ impl Coordinator {
 
     /// Feeds an observation into a slot's state; returns what to store.
     fn observe(&mut self, slot: &mut Slot, observation: Observation) -> Vec<Record> {
-        let location = self.options.location.clone();
+        let location = self.location.clone();
         let at_ms = observation.at_ms;
-        let state = slot.states.entry(location.clone()).or_default();
+        let index = match slot.states.iter().position(|(l, _)| *l == location) {
+            Some(i) => i,
+            None => {
+                slot.states.push((location.clone(), CheckState::default()));
+                slot.states.len() - 1
+            }
+        };
+        let state = &mut slot.states[index].1;
         let (next, transition) = step(state, &slot.policy, observation.measurement.verdict, at_ms);
         *state = next.clone();
         let mut records = vec![Record::Observation(observation.clone())];
@@ -907,10 +941,10 @@ impl Coordinator {
         // Quorum over the locations that report this check (only this node so far);
         // a quorum larger than the number of locations cannot be reached, so it is
         // capped at that number.
-        let statuses: Vec<CheckStatus> = slot.states.values().map(|s| s.status).collect();
+        let statuses: Vec<CheckStatus> = slot.states.iter().map(|(_, s)| s.status).collect();
         let quorum = slot.check.quorum.min(statuses.len() as u32);
         let combined = combine_locations(&statuses, quorum);
-        slot.flapping = slot.states.values().any(|s| s.flapping);
+        slot.flapping = slot.states.iter().any(|(_, s)| s.flapping);
         if combined != slot.status {
             slot.status = combined;
             slot.since_ms = Some(at_ms);
@@ -921,12 +955,12 @@ impl Coordinator {
         if let Some(transition) = transition {
             records.push(Record::Transition {
                 check_id: slot.check.id.value.clone(),
-                location: location.clone(),
+                location: location.to_string(),
                 transition,
             });
             records.push(Record::State {
                 check_id: slot.check.id.value.clone(),
-                location,
+                location: location.to_string(),
                 state: next,
                 at_ms,
             });
@@ -934,7 +968,7 @@ impl Coordinator {
         records
     }
 
-    fn on_ping(&mut self, request: PingRequest) -> Option<PingAccepted> {
+    fn on_ping(&mut self, request: PingRequest) -> Option<(PingAccepted, Vec<Record>)> {
         let now_ms = self.options.clock.now_ms();
         let shared = self.shared.clone();
         let mut tables = write(&shared);
@@ -1028,17 +1062,17 @@ impl Coordinator {
         }
         drop(tables);
         self.shared.metrics.ping(kind.name());
-        for record in records {
-            self.submit(record);
-        }
         if let Some(late) = late {
             let at = self.options.clock.instant_at(late);
             self.push(at, Due::Heartbeat, index, generation);
         }
-        Some(PingAccepted {
-            check_id,
-            duration_ms,
-        })
+        Some((
+            PingAccepted {
+                check_id,
+                duration_ms,
+            },
+            records,
+        ))
     }
 
     fn heartbeat_due(&mut self, index: usize, generation: u64) {
@@ -1093,17 +1127,14 @@ impl Coordinator {
     fn recompute_health(&mut self) {
         self.health_dirty = false;
         let shared = self.shared.clone();
-        let (catalog, statuses) = {
+        let health = {
             let tables = read(&shared);
-            let statuses: BTreeMap<String, CheckStatus> = tables
-                .slots
-                .iter()
-                .flatten()
-                .map(|s| (s.check.id.value.clone(), s.status))
-                .collect();
-            (tables.catalog.clone(), statuses)
+            let status_of = |id: &str| {
+                let index = *tables.by_id.get(id)?;
+                tables.slots.get(index)?.as_ref().map(|s| s.status)
+            };
+            service_health_with(&tables.catalog, &status_of)
         };
-        let health = service_health(&catalog, &statuses);
         let changed = read(&shared).health != health;
         if changed {
             write(&shared).health = health.clone();

@@ -6,10 +6,10 @@
 //!   tokio time, exact to the millisecond, with the in-memory outbox.
 //! - the others: in real time with the real SQLite outbox, on a policy scaled down to
 //!   seconds (paused time does not mix with SQLite's worker thread, which lets a paused
-//!   clock run on while it works). Deliveries are
-//! recorded by a [`Deliver`] that does no IO (real channels are tested against real
-//! receivers in the notify crate and end to end in the binary); the outbox is a real
-//! SQLite store.
+//!   clock run on while it works).
+//!
+//! Deliveries are recorded by a [`Deliver`] that does no IO (real channels are tested
+//! against real receivers in the notify crate and end to end in the binary).
 
 use continuo_core::load_text;
 use continuo_core::model::Check;

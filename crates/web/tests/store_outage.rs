@@ -68,6 +68,8 @@ async fn an_unavailable_store_causes_no_false_down() {
         )
         .await
     });
+    // reqwest's rustls (turned on by the notify crate) needs a crypto provider.
+    continuo_notify::install_crypto_provider();
     let client = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
 
