@@ -9,7 +9,7 @@
 use crate::client::Connection;
 use crate::load::Work;
 use crate::probes::ProbeRun;
-use crate::sys::{ChildGuard, Context, Result, cpu_seconds};
+use crate::sys::{self, ChildGuard, Context, Result, cpu_seconds};
 use bytes::Bytes;
 use hyper::Method;
 use std::net::SocketAddr;
@@ -22,21 +22,6 @@ use std::time::{Duration, Instant};
 pub const DEFAULT_PATH: &str = "/usr/bin/prometheus-blackbox-exporter";
 
 const CONFIG: &str = "modules:\n  http_2xx:\n    prober: http\n    timeout: 5s\n    http:\n      preferred_ip_protocol: ip4\n";
-
-/// The exporter's version line, if it runs.
-pub fn version(binary: &Path) -> Option<String> {
-    let output = Command::new(binary).arg("--version").output().ok()?;
-    let text = [output.stdout, output.stderr].concat();
-    String::from_utf8_lossy(&text)
-        .lines()
-        .next()
-        .map(|l| l.trim().to_string())
-}
-
-fn free_port() -> Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
-    Ok(listener.local_addr().context("free port")?.port())
-}
 
 async fn probe_many(
     exporter: SocketAddr,
@@ -83,7 +68,7 @@ pub async fn run(
 ) -> Result<ProbeRun> {
     let config = dir.join("blackbox.yml");
     std::fs::write(&config, CONFIG).context("writing blackbox.yml")?;
-    let port = free_port()?;
+    let port = sys::free_port()?;
     let log = std::fs::File::create(dir.join("blackbox.log")).context("creating blackbox.log")?;
     let mut process = ChildGuard::spawn(
         "prometheus-blackbox-exporter",

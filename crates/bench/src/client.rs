@@ -1,5 +1,5 @@
 //! A small keep-alive HTTP/1.1 client: one connection per load worker, reused for every
-//! request of that worker. It drives blackbox_exporter and the ping API; it is plain
+//! request of that worker. It drives blackbox_exporter, the ping API and Alertmanager; it is plain
 //! hyper so the client costs as little CPU as possible on a 2-core machine where it
 //! shares the cores with what it measures.
 
@@ -54,13 +54,33 @@ impl Connection {
     /// Sends one request and reads the whole answer. No retry: a ping must not be sent
     /// twice, or the stored count would not match.
     pub async fn request(&mut self, method: Method, path: &str, body: Bytes) -> Result<Answer> {
+        self.send(method, path, None, body).await
+    }
+
+    /// Like [`Connection::request`], a `POST` of a JSON body.
+    pub async fn post_json(&mut self, path: &str, body: Bytes) -> Result<Answer> {
+        self.send(Method::POST, path, Some("application/json"), body)
+            .await
+    }
+
+    async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: Bytes,
+    ) -> Result<Answer> {
         let host = self.addr.to_string();
         let sender = self.open().await?;
         sender.ready().await.context("waiting for the connection")?;
-        let request = Request::builder()
+        let mut request = Request::builder()
             .method(method)
             .uri(path)
-            .header(header::HOST, host)
+            .header(header::HOST, host);
+        if let Some(content_type) = content_type {
+            request = request.header(header::CONTENT_TYPE, content_type);
+        }
+        let request = request
             .body(Full::new(body))
             .context("building a request")?;
         let result = sender.send_request(request).await;

@@ -1,6 +1,6 @@
-//! `continuo-bench`: the detection benchmark (issue 3). It runs four scenarios on this
-//! machine and prints a Markdown report, side by side with Prometheus's
-//! blackbox_exporter where the two do the same work:
+//! `continuo-bench`: the detection benchmark (issue 3) and the alerting benchmark (issue
+//! 4). It runs five scenarios on this machine and prints a Markdown report, side by side
+//! with Prometheus's blackbox_exporter and Alertmanager where they do the same work:
 //!
 //! 1. HTTP probes per second, a fresh connection per probe, against a local target in a
 //!    child process, through `continuo-probe` directly; CPU seconds per 1,000 probes.
@@ -9,11 +9,16 @@
 //!    child process: resident memory and scheduler lag.
 //! 4. Heartbeat pings accepted and durably stored per second through the real web router
 //!    and SQLite store.
+//! 5. Alert latency: many services fail at once; from each check's transition to the
+//!    webhook receiver having the POST, through the real engine, alert decisions, SQLite
+//!    outbox, dispatcher and webhook channel, in this process; and from the POST of as
+//!    many alerts to Debian's `prometheus-alertmanager` to its webhook POSTs.
 //!
 //! Targets are printed next to the numbers ("below target" when missed); a scenario
 //! that cannot run makes the exit status non-zero. Timing thresholds live here, never in
 //! tests. The helper processes are hidden subcommands of this same binary.
 
+mod alerting;
 mod blackbox;
 mod client;
 mod load;
@@ -29,7 +34,7 @@ use report::Report;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// The detection benchmark: prints a Markdown table.
+/// The detection and alerting benchmarks: prints a Markdown table.
 #[derive(Parser)]
 #[command(name = "continuo-bench", args_conflicts_with_subcommands = true)]
 struct Cli {
@@ -42,8 +47,8 @@ struct Cli {
 /// What to run and how much of it.
 #[derive(clap::Args, Clone)]
 pub struct Options {
-    /// Shorter runs for a quick look (2,000 probes, 10,000 pings, 15 s scale runs). The
-    /// recorded numbers come from the full run.
+    /// Shorter runs for a quick look (2,000 probes, 10,000 pings, 15 s scale runs, 200
+    /// alerts). The recorded numbers come from the full run.
     #[arg(long)]
     quick: bool,
     /// Run only these scenarios (comma-separated).
@@ -75,6 +80,13 @@ pub struct Options {
     /// The blackbox_exporter binary.
     #[arg(long, default_value = blackbox::DEFAULT_PATH)]
     blackbox: PathBuf,
+    /// Services that fail at once in the alerting scenario (and alerts posted to
+    /// Alertmanager) [default: 1000; quick: 200].
+    #[arg(long)]
+    alerts: Option<usize>,
+    /// The Alertmanager binary.
+    #[arg(long, default_value = alerting::DEFAULT_ALERTMANAGER)]
+    alertmanager: PathBuf,
 }
 
 /// A scenario of the benchmark.
@@ -88,6 +100,8 @@ pub enum Scenario {
     Scale,
     /// Durable heartbeat pings.
     Pings,
+    /// Alert latency, side by side with Alertmanager.
+    Alerting,
 }
 
 /// Helper processes the benchmark starts (hidden).
@@ -142,6 +156,9 @@ impl Options {
     fn pings(&self) -> usize {
         self.pings
             .unwrap_or(if self.quick { 10_000 } else { 100_000 })
+    }
+    fn alerts(&self) -> usize {
+        self.alerts.unwrap_or(if self.quick { 200 } else { 1_000 })
     }
     fn scale_seconds(&self) -> u64 {
         self.scale_seconds
@@ -327,5 +344,63 @@ fn run_scenarios(options: &Options, report: &mut Report) -> sys::Result<()> {
         }
     }
     drop(target);
+
+    if options.runs(Scenario::Alerting) {
+        alerting_scenario(options, &rt, dir.path(), report)?;
+    }
+    Ok(())
+}
+
+/// Continuo's alert latency, then Alertmanager's, each in a directory of its own.
+fn alerting_scenario(
+    options: &Options,
+    rt: &tokio::runtime::Runtime,
+    dir: &std::path::Path,
+    report: &mut Report,
+) -> sys::Result<()> {
+    use sys::Context;
+    let n = options.alerts();
+    let continuo_dir = dir.join("alerting-continuo");
+    let peer_dir = dir.join("alerting-alertmanager");
+    for d in [&continuo_dir, &peer_dir] {
+        std::fs::create_dir_all(d).context(format!("creating {}", d.display()))?;
+    }
+    progress(&format!(
+        "{n} services failing at once through Continuo's alerting"
+    ));
+    let continuo = match rt.block_on(alerting::continuo(n, &continuo_dir)) {
+        Ok(run) => Some(run),
+        Err(e) => {
+            report.failed(format!("alerting: {e}"));
+            None
+        }
+    };
+    let peer = if options.alertmanager.exists() {
+        progress(&format!("{n} alerts through Alertmanager"));
+        match rt.block_on(alerting::alertmanager(n, &options.alertmanager, &peer_dir)) {
+            Ok(run) => Some(Ok(run)),
+            Err(e) => {
+                report.failed(e);
+                None
+            }
+        }
+    } else {
+        Some(Err(format!(
+            "not available: {} is missing (apt-get install prometheus-alertmanager)",
+            options.alertmanager.display()
+        )))
+    };
+    for (who, run) in [
+        ("Continuo", continuo.as_ref()),
+        ("Alertmanager", peer.as_ref().and_then(|p| p.as_ref().ok())),
+    ] {
+        if let Some(run) = run.filter(|r| !r.exactly_once()) {
+            report.failed(format!(
+                "{who}: {} of {} alerts arrived as one firing notification each ({} sent twice, {} unexpected requests)",
+                run.delivered, run.expected, run.duplicates, run.unexpected
+            ));
+        }
+    }
+    report.alerting_rows(n, continuo.as_ref(), peer.as_ref());
     Ok(())
 }

@@ -1,12 +1,14 @@
 //! The report: a header with the machine's facts and the settings, then one Markdown
-//! table with Continuo's number, blackbox_exporter's where it does the same work, the
-//! ratio or the issue's target, and a note.
+//! table with Continuo's number, the peer's (blackbox_exporter for detection,
+//! Alertmanager for alerting) where it does the same work, the ratio or the issue's
+//! target, and a note.
 
-use crate::Options;
+use crate::alerting::{AlertRun, Latency};
 use crate::pings::PingRun;
 use crate::probes::ProbeRun;
 use crate::scale::ScaleRun;
 use crate::sys::Machine;
+use crate::{Options, Scenario};
 use std::fmt::Write as _;
 
 /// Issue 3's targets.
@@ -29,7 +31,7 @@ pub struct Row {
     pub scenario: String,
     /// Continuo's number.
     pub continuo: String,
-    /// blackbox_exporter's number, or `—`.
+    /// The peer's number (blackbox_exporter or Alertmanager), or `—`.
     pub blackbox: String,
     /// The ratio or the target, and whether it is met.
     pub verdict: String,
@@ -39,6 +41,9 @@ pub struct Row {
 
 /// The whole report.
 pub struct Report {
+    title: &'static str,
+    /// The peer column's heading.
+    peers: String,
     header: Vec<String>,
     rows: Vec<Row>,
     /// Scenarios that could not run, with why.
@@ -56,6 +61,12 @@ pub fn thousands(value: f64) -> String {
         out.push(c);
     }
     out
+}
+
+/// Whole milliseconds (or any integer) with thousands separators, sign kept.
+fn thousands_i(value: i64) -> String {
+    let sign = if value < 0 { "-" } else { "" };
+    format!("{sign}{}", thousands(value.unsigned_abs() as f64))
 }
 
 fn mib(kib: u64) -> f64 {
@@ -100,7 +111,14 @@ impl Report {
         if options.runs(crate::Scenario::Blackbox) {
             header.push(format!(
                 "blackbox_exporter: {}",
-                crate::blackbox::version(&options.blackbox)
+                crate::sys::version_line(&options.blackbox)
+                    .unwrap_or_else(|| "not available".to_string())
+            ));
+        }
+        if options.runs(crate::Scenario::Alerting) {
+            header.push(format!(
+                "Alertmanager: {}",
+                crate::sys::version_line(&options.alertmanager)
                     .unwrap_or_else(|| "not available".to_string())
             ));
         }
@@ -137,6 +155,12 @@ impl Report {
                 options.concurrency
             ));
         }
+        if options.runs(crate::Scenario::Alerting) {
+            settings.push(format!(
+                "{} services failing at once, each paging one webhook",
+                thousands(options.alerts() as f64)
+            ));
+        }
         header.push(format!(
             "settings: {}{}",
             if options.quick {
@@ -146,7 +170,23 @@ impl Report {
             },
             settings.join("; ")
         ));
+        let detection = [
+            Scenario::Http,
+            Scenario::Blackbox,
+            Scenario::Scale,
+            Scenario::Pings,
+        ]
+        .iter()
+        .any(|s| options.runs(*s));
+        let alerting = options.runs(Scenario::Alerting);
+        let (title, peers) = match (detection, alerting) {
+            (true, true) => ("detection and alerting", "blackbox_exporter / Alertmanager"),
+            (false, true) => ("alerting", "Alertmanager"),
+            _ => ("detection", "blackbox_exporter"),
+        };
         Report {
+            title,
+            peers: peers.to_string(),
             header,
             rows: Vec::new(),
             failures: Vec::new(),
@@ -316,14 +356,108 @@ impl Report {
         });
     }
 
+    /// Rows for the alerting scenario: latency and what arrived. `alertmanager` is
+    /// `None` when it failed (the failure is recorded), `Some(Err)` when it is not
+    /// installed.
+    pub fn alerting_rows(
+        &mut self,
+        n: usize,
+        continuo: Option<&AlertRun>,
+        alertmanager: Option<&Result<AlertRun, String>>,
+    ) {
+        let am = alertmanager.and_then(|a| a.as_ref().ok());
+        let missing = match alertmanager {
+            Some(Err(why)) => why.clone(),
+            _ => "failed (see below)".to_string(),
+        };
+        let ms = |l: &Latency| {
+            format!(
+                "{} ms / {} ms",
+                thousands_i(l.p50_ms),
+                thousands_i(l.p99_ms)
+            )
+        };
+        let latency = |r: &AlertRun| r.latency.as_ref().map_or("nothing arrived".into(), ms);
+        let or_na = |v: Option<i64>| v.map_or("—".to_string(), thousands_i);
+        let mut note = String::new();
+        if let Some(c) = continuo {
+            let _ = write!(
+                note,
+                "Continuo: from each check's transition to down (`since_ms`, the start of its first failing probe; the probes answer at once) to the receiver having the POST, on one clock; the checks run every second, so the {} transitions spread over {} ms; this includes the engine's health recomputation (every 250 ms), the alert decision with its SQLite outbox commit, the dispatcher (at most 64 sends in flight) and the webhook channel; transition → decision {}, decision → POST {}; slowest {} ms, the last one {} ms after the first transition. ",
+                thousands(c.expected as f64),
+                or_na(c.transitions_spread_ms),
+                c.decided.as_ref().map_or("—".into(), ms),
+                c.sent.as_ref().map_or("—".into(), ms),
+                or_na(c.latency.map(|l| l.max_ms)),
+                or_na(c.all_delivered_ms),
+            );
+        }
+        if let Some(a) = am {
+            let _ = write!(
+                note,
+                "Alertmanager: from the POST of {} alerts that are already firing to `/api/v2/alerts` (answered in {} ms) to the receiver having each group's webhook POST (group_by instance, group_wait 0s), so detection is not in its number; slowest {} ms. ",
+                thousands(a.expected as f64),
+                or_na(a.post_ms),
+                or_na(a.latency.map(|l| l.max_ms)),
+            );
+        }
+        note.push_str("Receivers: hyper on 127.0.0.1 in the bench process; Continuo's engine, alerting and store writer run in the bench process too, with a SQLite (WAL) database in a temporary directory");
+        self.rows.push(Row {
+            scenario: format!(
+                "Alert latency p50 / p99 (transition → webhook POST, {} at once)",
+                thousands(n as f64)
+            ),
+            continuo: continuo.map_or("failed (see below)".into(), latency),
+            blackbox: am.map_or(missing.clone(), latency),
+            verdict: "no target; issue 4 asks for the numbers".into(),
+            note,
+        });
+        let count = |r: &AlertRun| {
+            let mut text = format!(
+                "{} of {}",
+                thousands(r.delivered as f64),
+                thousands(r.expected as f64)
+            );
+            if r.duplicates > 0 {
+                let _ = write!(text, ", {} twice", thousands(r.duplicates as f64));
+            }
+            if r.unexpected > 0 {
+                let _ = write!(text, ", {} unexpected", thousands(r.unexpected as f64));
+            }
+            text
+        };
+        let yes = |ok: bool| if ok { "yes" } else { "**NO**" };
+        let mut verdict = format!(
+            "every alert exactly once: {}",
+            yes(continuo.is_some_and(AlertRun::exactly_once))
+        );
+        if let Some(a) = am {
+            let _ = write!(verdict, " (Alertmanager: {})", yes(a.exactly_once()));
+        }
+        self.rows.push(Row {
+            scenario: format!(
+                "Alerts delivered as one firing notification each ({} at once)",
+                thousands(n as f64)
+            ),
+            continuo: continuo.map_or("failed (see below)".into(), count),
+            blackbox: am.map_or(missing, count),
+            verdict,
+            note: "counted at the receivers until 2 s after the last expected notification arrived; \"twice\" counts repeated firing notifications of one alert, \"unexpected\" any other request".into(),
+        });
+    }
+
     /// The report as Markdown.
     pub fn markdown(&self) -> String {
-        let mut out = String::from("## Continuo detection benchmark\n\n");
+        let mut out = format!("## Continuo {} benchmark\n\n", self.title);
         for line in &self.header {
             let _ = writeln!(out, "- {line}");
         }
         out.push('\n');
-        out.push_str("| scenario | Continuo | blackbox_exporter | ratio / target | note |\n");
+        let _ = writeln!(
+            out,
+            "| scenario | Continuo | {} | ratio / target | note |",
+            self.peers
+        );
         out.push_str("| --- | --- | --- | --- | --- |\n");
         for row in &self.rows {
             let _ = writeln!(

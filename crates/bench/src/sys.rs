@@ -153,6 +153,23 @@ impl Machine {
     }
 }
 
+/// The first line `binary --version` prints (on stdout or, for older Prometheus tools,
+/// stderr), if it runs.
+pub fn version_line(binary: &Path) -> Option<String> {
+    let output = Command::new(binary).arg("--version").output().ok()?;
+    let text = [output.stdout, output.stderr].concat();
+    String::from_utf8_lossy(&text)
+        .lines()
+        .next()
+        .map(|l| l.trim().to_string())
+}
+
+/// A port of 127.0.0.1 that was free a moment ago, for a child process to listen on.
+pub fn free_port() -> Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
+    Ok(listener.local_addr().context("free port")?.port())
+}
+
 /// A child process that is killed (and reaped) when dropped, so no target or exporter
 /// outlives a failed benchmark.
 pub struct ChildGuard {

@@ -1,5 +1,5 @@
-//! The benchmark runs end to end on a small workload: every probe succeeds and every
-//! ping is stored (the binary exits non-zero otherwise). No timing is asserted here;
+//! The benchmark runs end to end on a small workload: every probe succeeds, every
+//! ping is stored and every alert arrives once (the binary exits non-zero otherwise). No timing is asserted here;
 //! numbers belong in the report, never in tests.
 
 use std::process::Command;
@@ -48,4 +48,21 @@ fn every_ping_is_stored() {
         "{report}"
     );
     assert!(report.contains("500 of 500 rows"), "{report}");
+}
+
+#[test]
+fn every_alert_arrives_exactly_once() {
+    // Alertmanager takes part when it is installed (CI installs it); without it the row
+    // says "not available" and Continuo's numbers still have to be complete.
+    let report = bench(&["--only", "alerting", "--alerts", "50"]);
+    assert!(
+        report.contains("| Alert latency p50 / p99 (transition → webhook POST, 50 at once) |"),
+        "{report}"
+    );
+    assert!(
+        report.contains(
+            "| Alerts delivered as one firing notification each (50 at once) | 50 of 50 |"
+        ),
+        "{report}"
+    );
 }
