@@ -291,9 +291,15 @@ impl AlertBook {
         }
 
         // New root causes.
+        let open: BTreeSet<String> = self
+            .alerts
+            .values()
+            .filter(|a| a.origin == Origin::Detected && a.state != AlertState::Resolved)
+            .map(|a| a.service.clone())
+            .collect();
         for (service, h) in &health {
             if h.health != Health::Down
-                || self.open_detected(service).is_some()
+                || open.contains(service)
                 || self.quiet.contains(service)
                 || self.settling.contains_key(service)
             {

@@ -63,7 +63,8 @@ pub fn load(
             catalog: None,
         };
     }
-    let catalog = merge(items, &mut diagnostics);
+    let mut catalog = merge(items, &mut diagnostics);
+    catalog.index();
     let runbook_exists = |file: FileId, runbook: &str| {
         let base = sources
             .get(file)

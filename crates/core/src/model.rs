@@ -54,12 +54,31 @@ pub struct Catalog {
     pub maintenances: Vec<Maintenance>,
     /// Rules that route inbound alerts (Alertmanager, PagerDuty-style events) to services.
     pub routes: Vec<Route>,
+    /// Position of each service by id (first of duplicates), built by [`Catalog::index`].
+    #[serde(skip)]
+    pub service_index: std::collections::HashMap<String, usize>,
 }
 
 impl Catalog {
     /// The service with this id.
     pub fn service(&self, id: &str) -> Option<&Service> {
+        if self.service_index.len() == self.services.len() && !self.services.is_empty() {
+            return self
+                .service_index
+                .get(id)
+                .and_then(|&i| self.services.get(i))
+                .filter(|s| s.id.value == id);
+        }
         self.services.iter().find(|s| s.id.value == id)
+    }
+
+    /// Builds the id index that makes [`Catalog::service`] a hash lookup (loading does it;
+    /// a catalog built by hand works without, by linear search).
+    pub fn index(&mut self) {
+        self.service_index.clear();
+        for (i, s) in self.services.iter().enumerate() {
+            self.service_index.entry(s.id.value.clone()).or_insert(i);
+        }
     }
 }
 
