@@ -1189,7 +1189,7 @@ impl<'a> Decoder<'a> {
         let id = id?;
         let mut checks = Vec::new();
         for (index, value) in self.table_list(&f, "check").into_iter().enumerate() {
-            checks.extend(self.check(value, &id.value, index));
+            checks.extend(self.check(value, &id.value, index).map(std::sync::Arc::new));
         }
         // A service whose tier or RTO could not be read is kept (so references to it
         // resolve and cycles through it are still found) but marked incomplete, so no
@@ -1522,7 +1522,7 @@ impl<'a> Decoder<'a> {
             .map(|l| l.value)
             .collect();
         let spec = match kind {
-            CheckKind::Http => CheckSpec::Http(self.http_spec(&f)?),
+            CheckKind::Http => CheckSpec::Http(Box::new(self.http_spec(&f)?)),
             CheckKind::Tcp => CheckSpec::Tcp(TcpSpec {
                 target: self.host_port(&f, "target")?,
                 send: self.string(&f, "send").map(|s| s.value),
@@ -1543,14 +1543,14 @@ impl<'a> Decoder<'a> {
                     .into_iter()
                     .map(|e| e.value)
                     .collect();
-                CheckSpec::Dns(DnsSpec {
+                CheckSpec::Dns(Box::new(DnsSpec {
                     name: name?,
                     record_type,
                     resolver,
                     expect,
-                })
+                }))
             }
-            CheckKind::Tls => CheckSpec::Tls(TlsSpec {
+            CheckKind::Tls => CheckSpec::Tls(Box::new(TlsSpec {
                 target: self.host_port(&f, "target")?,
                 server_name: self.string(&f, "server_name").map(|s| s.value),
                 ca_file: self.string(&f, "ca_file"),
@@ -1559,7 +1559,7 @@ impl<'a> Decoder<'a> {
                     "cert_valid_for",
                     HumanDuration::from_secs(14 * 86_400),
                 ),
-            }),
+            })),
             CheckKind::Icmp => CheckSpec::Icmp(IcmpSpec {
                 host: self.required_string(&f, "host", "\"127.0.0.1\"")?,
             }),
@@ -1600,7 +1600,7 @@ impl<'a> Decoder<'a> {
                     max_output,
                 })
             }
-            CheckKind::Heartbeat => CheckSpec::Heartbeat(self.heartbeat_spec(&f)?),
+            CheckKind::Heartbeat => CheckSpec::Heartbeat(Box::new(self.heartbeat_spec(&f)?)),
         };
         Some(Check {
             id: id?,

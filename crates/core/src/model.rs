@@ -511,20 +511,22 @@ impl Check {
 #[derive(Clone, Debug, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum CheckSpec {
+    // The larger specs are boxed so every check is as small as the smallest kinds: a
+    // catalog of 100,000 TCP checks must not pay for an HTTP spec each.
     /// An HTTP(S) request.
-    Http(HttpSpec),
+    Http(Box<HttpSpec>),
     /// A TCP connection, optionally with a send/expect exchange.
     Tcp(TcpSpec),
     /// A DNS query.
-    Dns(DnsSpec),
+    Dns(Box<DnsSpec>),
     /// A TLS handshake and certificate check.
-    Tls(TlsSpec),
+    Tls(Box<TlsSpec>),
     /// An ICMP echo.
     Icmp(IcmpSpec),
     /// A local command.
     Command(CommandSpec),
     /// Pings pushed to Continuo.
-    Heartbeat(HeartbeatSpec),
+    Heartbeat(Box<HeartbeatSpec>),
 }
 
 /// An HTTP check.
@@ -701,7 +703,7 @@ pub struct Service {
     /// Where it is served from.
     pub endpoints: Vec<Endpoint>,
     /// How it is monitored.
-    pub checks: Vec<Check>,
+    pub checks: Vec<std::sync::Arc<Check>>,
     /// Path of its runbook, relative to the config file that declares it.
     pub runbook: Option<String>,
     /// Status page presentation.

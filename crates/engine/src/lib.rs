@@ -237,7 +237,7 @@ struct HeartbeatRuntime {
 }
 
 struct Slot {
-    check: Check,
+    check: Arc<Check>,
     service: String,
     fingerprint: u64,
     generation: u64,
@@ -729,7 +729,7 @@ impl Coordinator {
 
     fn new_slot(
         &self,
-        check: &Check,
+        check: &Arc<Check>,
         service: &str,
         fingerprint: u64,
         now: Instant,

@@ -31,7 +31,7 @@ pub fn config(fields: &str) -> String {
 pub fn check(fields: &str) -> Check {
     let catalog = load_text(&config(fields))
         .unwrap_or_else(|e| panic!("invalid test check:\n{fields}\n{e:?}"));
-    catalog.services[0].checks[0].clone()
+    Check::clone(&catalog.services[0].checks[0])
 }
 
 /// Builds the check of `fields` (CA files relative to `dir`) and runs it once.
