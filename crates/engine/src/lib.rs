@@ -238,7 +238,7 @@ struct HeartbeatRuntime {
 
 struct Slot {
     check: Arc<Check>,
-    service: String,
+    service: Arc<str>,
     fingerprint: u64,
     generation: u64,
     probe: Option<Arc<dyn RunProbe>>,
@@ -250,7 +250,8 @@ struct Slot {
     status: CheckStatus,
     since_ms: Option<i64>,
     flapping: bool,
-    last: Option<Observation>,
+    /// The last measurement and when it started (the check and location are the slot's).
+    last: Option<(i64, Measurement)>,
     in_flight: bool,
     due: Instant,
     heartbeat: Option<HeartbeatRuntime>,
@@ -405,13 +406,22 @@ impl EngineHandle {
     fn view(slot: &Slot) -> CheckView {
         CheckView {
             id: slot.check.id.value.clone(),
-            service: slot.service.clone(),
+            service: slot.service.to_string(),
             kind: slot.check.kind().name(),
             status: slot.status,
             since_ms: slot.since_ms,
             flapping: slot.flapping,
             interval_ms: slot.check.interval.get().as_millis() as u64,
-            last: slot.last.clone(),
+            last: slot.last.as_ref().map(|(at_ms, measurement)| Observation {
+                check_id: slot.check.id.value.clone(),
+                location: slot
+                    .states
+                    .first()
+                    .map(|(l, _)| l.to_string())
+                    .unwrap_or_default(),
+                at_ms: *at_ms,
+                measurement: measurement.clone(),
+            }),
             problem: slot.problem.clone(),
             late_at_ms: slot.heartbeat.as_ref().and_then(|h| h.late_at_ms),
             last_ping_ms: slot
@@ -652,6 +662,7 @@ impl Coordinator {
         let org_tz = catalog.organization.timezone.clone();
         let mut fresh = Vec::new();
         for service in &catalog.services {
+            let service_id: Arc<str> = Arc::from(service.id.value.as_str());
             for check in &service.checks {
                 let id = check.id.value.clone();
                 if by_id.contains_key(&id) {
@@ -661,7 +672,7 @@ impl Coordinator {
                 let print = fingerprint(check);
                 let slot = match old.remove(&id) {
                     Some(mut slot)
-                        if slot.fingerprint == print && slot.service == service.id.value =>
+                        if slot.fingerprint == print && *slot.service == *service.id.value =>
                     {
                         // Kept with its state, generation and any run in flight: the
                         // run's result finds it by id, so no second run is started.
@@ -677,7 +688,7 @@ impl Coordinator {
                         }
                         self.generation += 1;
                         fresh.push(index);
-                        self.new_slot(check, &service.id.value, print, now, now_ms, &org_tz)
+                        self.new_slot(check, &service_id, print, now, now_ms, &org_tz)
                     }
                 };
                 if let CheckSpec::Heartbeat(spec) = &check.spec {
@@ -730,7 +741,7 @@ impl Coordinator {
     fn new_slot(
         &self,
         check: &Arc<Check>,
-        service: &str,
+        service: &Arc<str>,
         fingerprint: u64,
         now: Instant,
         now_ms: i64,
@@ -772,7 +783,7 @@ impl Coordinator {
         let states = vec![(self.location.clone(), resumed.unwrap_or_default())];
         Slot {
             check: check.clone(),
-            service: service.to_string(),
+            service: service.clone(),
             fingerprint,
             generation: self.generation,
             probe,
@@ -937,7 +948,7 @@ impl Coordinator {
         let (next, transition) = step(state, &slot.policy, observation.measurement.verdict, at_ms);
         *state = next.clone();
         let mut records = vec![Record::Observation(observation.clone())];
-        slot.last = Some(observation);
+        slot.last = Some((observation.at_ms, observation.measurement.clone()));
         // Quorum over the locations that report this check (only this node so far);
         // a quorum larger than the number of locations cannot be reached, so it is
         // capped at that number.
