@@ -254,7 +254,8 @@ struct Slot {
     last: Option<(i64, Measurement)>,
     in_flight: bool,
     due: Instant,
-    heartbeat: Option<HeartbeatRuntime>,
+    /// Boxed: most checks are not heartbeats, and a slot is kept per check.
+    heartbeat: Option<Box<HeartbeatRuntime>>,
 }
 
 struct Tables {
@@ -796,7 +797,7 @@ impl Coordinator {
             last: None,
             in_flight: false,
             due: now + jitter(&check.id.value, interval),
-            heartbeat,
+            heartbeat: heartbeat.map(Box::new),
         }
     }
 
