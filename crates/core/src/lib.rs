@@ -12,6 +12,7 @@ pub mod cron;
 pub mod diag;
 pub mod duration;
 pub mod heartbeat;
+pub mod incident;
 pub mod load;
 pub mod maintenance;
 pub mod model;
