@@ -1,0 +1,365 @@
+//! The inbound hooks at their boundary: tokens, malformed payloads and the answers each
+//! sender expects (PagerDuty Events API v2: 202 with the dedup key, 400 with reasons;
+//! Alertmanager webhook v4), and the admin-only operator calls. The real router over
+//! real sockets; alerting with the in-memory outbox and no channels.
+
+use continuo_core::load_text;
+use continuo_engine::alerts::{AlertOptions, Alerting, Deliver};
+use continuo_engine::persist::MemoryPersist;
+use continuo_engine::{Clock, Engine, EngineOptions};
+use continuo_notify::{Delivered, Notice, SendError};
+use continuo_web::AppState;
+use serde_json::{Value, json};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+const TOKEN: &str = "hooks-s3cret";
+const ADMIN: &str = "admin-s3cret";
+
+struct Nowhere;
+
+impl Deliver for Nowhere {
+    fn deliver<'a>(
+        &'a self,
+        _channel: &'a str,
+        _notice: &'a Notice,
+    ) -> Pin<Box<dyn Future<Output = Result<Delivered, SendError>> + Send + 'a>> {
+        Box::pin(async {
+            Ok(Delivered {
+                detail: "dropped".into(),
+            })
+        })
+    }
+}
+
+struct Server {
+    base: String,
+    client: reqwest::Client,
+    _engine: Engine,
+    _alerting: Alerting,
+}
+
+async fn start() -> Server {
+    let config = format!(
+        "[server]\nhooks_token = \"{TOKEN}\"\n\
+         [[team]]\nid = \"ops\"\n\
+         [[service]]\nid = \"db\"\ntier = 1\nowner = \"ops\"\nrto = \"30m\"\n\
+         [[service]]\nid = \"erp\"\ntier = 3\nowner = \"ops\"\nrto = \"4h\"\n\
+         [[route]]\nmatch = {{ source = \"backup-host\" }}\nservice = \"erp\"\n"
+    );
+    let catalog = Arc::new(load_text(&config).expect("valid config"));
+    let engine = Engine::start(catalog.clone(), EngineOptions::new("here", "."), None);
+    let alerting = Alerting::start(
+        catalog,
+        AlertOptions {
+            clock: Clock::system(),
+            store: Arc::new(MemoryPersist::default()),
+            deliver: Arc::new(Nowhere),
+            public_url: "http://127.0.0.1:1".into(),
+            secret: b"k".to_vec(),
+            max_in_flight: 4,
+        },
+        engine.handle().health_watch(),
+    )
+    .await
+    .expect("alerting");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let state = AppState {
+        engine: engine.handle(),
+        store: None,
+        reloader: None,
+        admin_token: Some(ADMIN.into()),
+        alerts: Some(alerting.handle()),
+    };
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            continuo_web::router(state).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    });
+    continuo_notify::install_crypto_provider();
+    Server {
+        base: format!("http://127.0.0.1:{port}"),
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("client"),
+        _engine: engine,
+        _alerting: alerting,
+    }
+}
+
+impl Server {
+    async fn post(&self, path: &str, body: &str, bearer: Option<&str>) -> (u16, Value) {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    async fn alerts(&self) -> Vec<Value> {
+        let response = self
+            .client
+            .get(format!("{}/api/v1/alerts", self.base))
+            .send()
+            .await
+            .expect("alerts");
+        let body: Value = response.json().await.expect("json");
+        body["alerts"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+fn event(action: &str, dedup: Option<&str>, payload: Value) -> String {
+    let mut e = json!({ "routing_key": TOKEN, "event_action": action, "payload": payload });
+    if let Some(k) = dedup {
+        e["dedup_key"] = json!(k);
+    }
+    e.to_string()
+}
+
+#[tokio::test]
+async fn pagerduty_events_are_validated_and_take_the_alert_path() {
+    let s = start().await;
+    let good =
+        json!({ "summary": "Backup of erp failed", "source": "backup-host", "severity": "error" });
+
+    // Wrong routing key: refused as PagerDuty does, with a reason.
+    let mut wrong: Value =
+        serde_json::from_str(&event("trigger", None, good.clone())).expect("json");
+    wrong["routing_key"] = json!("nope");
+    let (status, body) = s.post("/v2/enqueue", &wrong.to_string(), None).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["status"], "invalid event");
+    assert_eq!(body["errors"], json!(["'routing_key' is invalid"]));
+
+    // Not JSON at all, and a trigger missing everything: every reason listed.
+    let (status, body) = s.post("/v2/enqueue", "{not json", None).await;
+    assert_eq!(status, 400);
+    assert!(
+        body["errors"][0]
+            .as_str()
+            .expect("reason")
+            .starts_with("the body is not JSON")
+    );
+    let (status, body) = s
+        .post("/v2/enqueue", &event("trigger", None, json!({})), None)
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["errors"],
+        json!([
+            "'payload.summary' is missing or blank",
+            "'payload.source' is missing or blank",
+            "'payload.severity' must be critical, error, warning or info"
+        ])
+    );
+    let (status, body) = s
+        .post(
+            "/v2/enqueue",
+            &event("snooze", Some("k"), good.clone()),
+            None,
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["errors"],
+        json!(["'event_action' must be trigger, acknowledge or resolve"])
+    );
+    let (status, body) = s
+        .post("/v2/enqueue", &event("resolve", None, json!({})), None)
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["errors"],
+        json!(["'dedup_key' is required for acknowledge and resolve"])
+    );
+    // A trigger no route sends anywhere is refused with the labels it had.
+    let stray = json!({ "summary": "x", "source": "elsewhere", "severity": "info" });
+    let (status, body) = s
+        .post("/v2/enqueue", &event("trigger", None, stray), None)
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["errors"][0]
+            .as_str()
+            .expect("reason")
+            .contains("source=elsewhere"),
+        "{body}"
+    );
+    assert!(
+        s.alerts().await.is_empty(),
+        "nothing invalid opened an alert"
+    );
+
+    // A valid trigger: 202 with a generated dedup key, routed by source to erp.
+    let (status, body) = s
+        .post("/v2/enqueue", &event("trigger", None, good.clone()), None)
+        .await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["status"], "success");
+    let key = body["dedup_key"].as_str().expect("dedup key").to_string();
+    // The same key again does not open a second alert.
+    let (status, _) = s
+        .post(
+            "/v2/enqueue",
+            &event("trigger", Some(&key), good.clone()),
+            None,
+        )
+        .await;
+    assert_eq!(status, 202);
+    let alerts = s.alerts().await;
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["service"], "erp");
+    assert_eq!(alerts[0]["summary"], "Backup of erp failed");
+    assert_eq!(alerts[0]["state"], "firing");
+
+    // Acknowledge and resolve by dedup key.
+    let (status, body) = s
+        .post(
+            "/v2/enqueue",
+            &event("acknowledge", Some(&key), json!({})),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["dedup_key"].as_str()),
+        (202, Some(key.as_str()))
+    );
+    assert_eq!(s.alerts().await[0]["state"], "acknowledged");
+    let (status, _) = s
+        .post(
+            "/v2/enqueue",
+            &event("resolve", Some(&key), json!({})),
+            None,
+        )
+        .await;
+    assert_eq!(status, 202);
+    let alerts = s.alerts().await;
+    assert_eq!(alerts[0]["state"], "resolved");
+    assert_eq!(alerts[0]["resolved"]["by"], "events");
+}
+
+#[tokio::test]
+async fn alertmanager_hook_needs_the_token_and_a_v4_payload() {
+    let s = start().await;
+    let payload = |status: &str| {
+        json!({
+            "version": "4",
+            "groupKey": "{}:{alertname=\"DiskFull\"}",
+            "status": status,
+            "receiver": "continuo",
+            "alerts": [{
+                "status": status,
+                "labels": { "alertname": "DiskFull", "service": "db" },
+                "annotations": { "summary": "Disk 95% full on db-1" },
+                "startsAt": "2026-11-25T10:00:00Z",
+                "fingerprint": "abc123"
+            }]
+        })
+        .to_string()
+    };
+    let (status, _) = s
+        .post("/hooks/alertmanager", &payload("firing"), None)
+        .await;
+    assert_eq!(status, 401);
+    let (status, _) = s
+        .post("/hooks/alertmanager", &payload("firing"), Some("wrong"))
+        .await;
+    assert_eq!(status, 401);
+    let (status, body) = s
+        .post("/hooks/alertmanager", "{\"version\": \"4\"}", Some(TOKEN))
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]
+            .as_str()
+            .expect("error")
+            .starts_with("not an Alertmanager webhook payload"),
+        "{body}"
+    );
+    let old = payload("firing").replace("\"version\":\"4\"", "\"version\":\"3\"");
+    let (status, body) = s.post("/hooks/alertmanager", &old, Some(TOKEN)).await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]
+            .as_str()
+            .expect("error")
+            .contains("version `3`"),
+        "{body}"
+    );
+
+    let (status, body) = s
+        .post("/hooks/alertmanager", &payload("firing"), Some(TOKEN))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["changed"], 1);
+    let alerts = s.alerts().await;
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0]["service"], "db");
+    assert_eq!(alerts[0]["summary"], "Disk 95% full on db-1");
+    // Alertmanager repeats the group: nothing new.
+    let (_, body) = s
+        .post("/hooks/alertmanager", &payload("firing"), Some(TOKEN))
+        .await;
+    assert_eq!(body["changed"], 0);
+    let (status, _) = s
+        .post("/hooks/alertmanager", &payload("resolved"), Some(TOKEN))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(s.alerts().await[0]["state"], "resolved");
+}
+
+#[tokio::test]
+async fn operator_calls_need_the_admin_token_and_name_what_is_wrong() {
+    let s = start().await;
+    let window = json!({ "title": "Disk swap", "services": ["db"], "duration": "2h" }).to_string();
+    let (status, _) = s.post("/api/v1/maintenance", &window, None).await;
+    assert_eq!(status, 401);
+    let (status, body) = s.post("/api/v1/maintenance", &window, Some(ADMIN)).await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_str().expect("id").to_string();
+    assert_eq!(
+        body["until_ms"].as_i64().expect("until") - body["from_ms"].as_i64().expect("from"),
+        7_200_000
+    );
+    let bad = json!({ "title": "x", "services": ["dbb"], "duration": "2h" }).to_string();
+    let (status, body) = s.post("/api/v1/maintenance", &bad, Some(ADMIN)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (422, Some("`services`: no service with id `dbb`"))
+    );
+    let neither = json!({ "title": "x", "services": ["db"] }).to_string();
+    let (status, body) = s.post("/api/v1/maintenance", &neither, Some(ADMIN)).await;
+    assert_eq!(status, 422);
+    assert!(
+        body["error"]
+            .as_str()
+            .expect("error")
+            .contains("`until` or `duration`")
+    );
+    let (status, body) = s
+        .post(&format!("/api/v1/maintenance/{id}/end"), "", Some(ADMIN))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = s.post("/api/v1/alerts/nope/ack", "", Some(ADMIN)).await;
+    assert_eq!(status, 404);
+    let (status, body) = s.post("/api/v1/alerts/nope/ack", "{bad", Some(ADMIN)).await;
+    assert_eq!(status, 400, "{body}");
+}
