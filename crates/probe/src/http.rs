@@ -143,9 +143,11 @@ impl HttpProbe {
     pub(crate) async fn run(&self, _timeout: Duration) -> Measurement {
         let started = Instant::now();
         let mut url = self.url.clone();
+        let mut method = self.method.clone();
+        let mut body = self.body.clone();
         let mut redirects = 0;
         loop {
-            let response = match self.exchange(&url, started).await {
+            let response = match self.exchange(&url, &method, &body, started).await {
                 Ok(r) => r,
                 Err(failure) => return failure,
             };
@@ -156,6 +158,14 @@ impl HttpProbe {
             {
                 redirects += 1;
                 url = next;
+                // 303 always, and 301/302 after a POST, continue with a GET without the
+                // body (as browsers and curl do); 307 and 308 repeat the request.
+                let to_get = response.status == 303
+                    || (matches!(response.status, 301 | 302) && method == hyper::Method::POST);
+                if to_get && method != hyper::Method::HEAD {
+                    method = hyper::Method::GET;
+                    body = Bytes::new();
+                }
                 continue;
             }
             return self.judge(response, started);
@@ -163,7 +173,13 @@ impl HttpProbe {
     }
 
     /// One request on a fresh connection.
-    async fn exchange(&self, url: &Url, started: Instant) -> Result<Response, Measurement> {
+    async fn exchange(
+        &self,
+        url: &Url,
+        method: &hyper::Method,
+        body: &Bytes,
+        started: Instant,
+    ) -> Result<Response, Measurement> {
         let mut timings = Timings::default();
         let fail = |timings: Timings, message: String| {
             let mut timings = timings;
@@ -193,18 +209,23 @@ impl HttpProbe {
             None => url.host_str().unwrap_or_default().to_string(),
         };
         let mut builder = Request::builder()
-            .method(self.method.clone())
+            .method(method.clone())
             .uri(path)
             .header(hyper::header::HOST, host_header)
             .header(
                 hyper::header::USER_AGENT,
                 concat!("Continuo/", env!("CARGO_PKG_VERSION")),
             );
+        let rewritten = *method != self.method;
         for (name, value) in &self.headers {
+            // A body's headers do not follow a redirect that drops the body.
+            if rewritten && *name == hyper::header::CONTENT_TYPE {
+                continue;
+            }
             builder = builder.header(name, value);
         }
         let request = builder
-            .body(Full::new(self.body.clone()))
+            .body(Full::new(body.clone()))
             .map_err(|e| fail(timings, format!("cannot build the request: {e}")))?;
         if https {
             let name = server_name(

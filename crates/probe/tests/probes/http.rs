@@ -247,6 +247,40 @@ body = '{{"ping":true}}'"#,
     assert_eq!(r.body, br#"{"ping":true}"#);
 }
 
+/// As browsers and curl do: 303 (and 301/302 after a POST) continue with a GET without
+/// the body; 307 and 308 repeat the request as it was.
+#[tokio::test]
+async fn redirects_change_the_method_as_http_says() {
+    let server = HttpServer::start().await;
+    let post = "method = \"POST\"\nbody = \"payload\"\nfollow_redirects = true\nexpect = { status = [200] }";
+    for (code, method, body) in [
+        ("303", "GET", ""),
+        ("302", "GET", ""),
+        ("301", "GET", ""),
+        ("307", "POST", "payload"),
+        ("308", "POST", "payload"),
+    ] {
+        let before = server.requests().len();
+        case(
+            &server,
+            &format!("/redirect/{code}"),
+            post,
+            Verdict::Success,
+            &["status 200"],
+        )
+        .await;
+        let seen = server.requests();
+        let followed = &seen[before + 1];
+        assert_eq!(followed.target, "/hop/0", "after {code}");
+        assert_eq!(followed.method, method, "after {code}");
+        assert_eq!(
+            String::from_utf8_lossy(&followed.body),
+            body,
+            "after {code}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn redirects_are_followed_only_when_asked() {
     let server = HttpServer::start().await;

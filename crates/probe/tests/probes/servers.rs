@@ -193,6 +193,13 @@ async fn respond(
             );
             r
         }
+        // `/redirect/<status>` answers that redirect status towards `/hop/0`.
+        ["", "redirect", code] => {
+            let mut r = reply(code.parse().unwrap_or(302), "text/plain", "moved");
+            r.headers_mut()
+                .insert("location", "/hop/0".parse().expect("header value"));
+            r
+        }
         _ => reply(404, "text/plain", "no such page"),
     };
     Ok(response)
