@@ -1,5 +1,6 @@
 //! The `command` check kind: runs a program (no shell), judges its exit status, and keeps
-//! the start of its output as the message. On timeout the process is killed.
+//! the start of its output as the message. On timeout the process is killed, with every
+//! process it started (its process group).
 
 use super::{measured, micros};
 use continuo_core::model::CommandSpec;
@@ -30,12 +31,15 @@ impl CommandProbe {
     pub(crate) async fn run(&self) -> Measurement {
         let started = Instant::now();
         let mut timings = Timings::default();
-        // `kill_on_drop`: when the probe's timeout drops this future, the child dies too.
+        // The command runs in a process group of its own. When the probe's timeout drops
+        // this future, `kill_on_drop` kills the child and the guard kills the whole group,
+        // so what the command started (a shell's children) does not outlive it.
         let child = tokio::process::Command::new(&self.program)
             .args(&self.args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            .process_group(0)
             .kill_on_drop(true)
             .spawn();
         let mut child = match child {
@@ -44,6 +48,7 @@ impl CommandProbe {
                 return Measurement::failure(format!("cannot run {}: {e}", self.program), timings);
             }
         };
+        let mut group = GroupGuard(child.id());
         let limit = self.max_output as u64;
         let mut stdout = Vec::new();
         let mut stderr = Vec::new();
@@ -60,6 +65,8 @@ impl CommandProbe {
             }
         };
         let (status, _, _) = tokio::join!(child.wait(), read_out, read_err);
+        // Finished (and its output closed) before the timeout: nothing left to kill.
+        group.0 = None;
         timings.total_us = micros(started.elapsed());
         let status = match status {
             Ok(s) => s,
@@ -120,6 +127,23 @@ async fn keep_start<R: AsyncRead + Unpin>(mut pipe: R, limit: u64, kept: &mut Ve
 }
 
 /// How a process without an exit code ended.
+/// Kills a process group when dropped while armed (the probe timed out). There is no
+/// safe standard call for `kill(-pgid)`, so it runs `kill`, which every Linux has.
+struct GroupGuard(Option<u32>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.0.take() {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pgid}")])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
 fn killed_by(status: &std::process::ExitStatus) -> String {
     #[cfg(unix)]
     {

@@ -161,6 +161,30 @@ async fn a_command_past_its_timeout_is_killed() {
     panic!("process {pid} still runs after the probe timed out");
 }
 
+#[tokio::test]
+async fn what_a_command_started_dies_with_it_on_timeout() {
+    let dir = temp_dir();
+    let pid_file = dir.path().join("pid");
+    // The shell starts a background sleep (which inherits its output) and waits.
+    let script = format!("sleep 30 & echo $! > '{}'; wait", pid_file.display());
+    let m = run(&command_check(&["sh", "-c", &script], ""), SHORT).await;
+    assert_measured(&m, Verdict::Failure, &["timed out after 300ms"]);
+    let Ok(pid) = std::fs::read_to_string(&pid_file) else {
+        return; // killed before it started anything: nothing to look at
+    };
+    let pid = pid.trim();
+    if pid.is_empty() {
+        return;
+    }
+    for _ in 0..200 {
+        if !alive(pid) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the command's child {pid} still runs after the probe timed out");
+}
+
 /// Whether a process runs (a zombie, killed but not yet reaped, does not count).
 fn alive(pid: &str) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
