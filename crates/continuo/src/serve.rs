@@ -239,6 +239,13 @@ async fn serve(options: ServeOptions, catalog: Catalog, lang: Lang) -> anyhow::R
 /// and kept in the database (so links survive restarts).
 async fn link_secret(store: &Store, catalog: &Catalog) -> anyhow::Result<Vec<u8>> {
     if let Some(secret) = &catalog.server.secret {
+        // Alert ids are public (the API lists them): a short key would let anyone forge
+        // an acknowledge link.
+        if secret.len() < 16 {
+            anyhow::bail!(
+                "[server] secret must be at least 16 characters (it signs acknowledge links); leave it out to have one generated"
+            );
+        }
         return Ok(secret.as_bytes().to_vec());
     }
     const KEY: &str = "link_secret";

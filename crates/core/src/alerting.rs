@@ -280,7 +280,15 @@ impl AlertBook {
             .values()
             .filter(|a| a.origin == Origin::Detected && a.state != AlertState::Resolved)
             .filter(|a| match health.get(&a.service) {
-                Some(h) => matches!(h.health, Health::Operational | Health::Degraded),
+                Some(h) => {
+                    matches!(h.health, Health::Operational | Health::Degraded)
+                        // Its checks were removed: nothing can say it is down any more.
+                        || (h.health == Health::Unknown
+                            && ctx
+                                .catalog
+                                .service(&a.service)
+                                .is_some_and(|s| s.checks.is_empty()))
+                }
                 // A service that left the catalog is not failing any more.
                 None => ctx.catalog.service(&a.service).is_none(),
             })
@@ -405,6 +413,15 @@ impl AlertBook {
             && let (Some(policy), Some(fired)) = (policy, alert.fired_ms)
         {
             let steps = plan(policy);
+            // Steps that fell due while escalation was paused (maintenance, an impacted
+            // service, a restart) do not all go out at once: the schedule moves so the
+            // first of them goes out now and the rest keep their spacing.
+            if let Some(step) = steps.get(alert.next_step)
+                && fired.saturating_add(step.at_ms) < now - 2_000
+            {
+                alert.fired_ms = Some(now - step.at_ms);
+            }
+            let fired = alert.fired_ms.unwrap_or(fired);
             while let Some(step) = steps.get(alert.next_step) {
                 let due = fired.saturating_add(step.at_ms);
                 if due > now {
@@ -426,6 +443,10 @@ impl AlertBook {
                 alert.next_ms = None;
             }
         }
+        if alert.state == AlertState::Firing && policy.is_none() {
+            // Nobody to page: nothing is due.
+            alert.next_ms = None;
+        }
         if alert.state == AlertState::Acknowledged
             && let Some(due) = alert.next_reminder_ms
             && due <= now
@@ -435,7 +456,7 @@ impl AlertBook {
                 .and_then(|p| p.reminder)
                 .and_then(|r| i64::try_from(r.get().as_millis()).ok())
                 .filter(|ms| *ms > 0);
-            alert.next_reminder_ms = every.map(|ms| now + ms);
+            alert.next_reminder_ms = every.map(|ms| now.saturating_add(ms));
             if !alert.notified.is_empty() {
                 pages.push(Page {
                     alert: alert.id.clone(),
@@ -514,7 +535,7 @@ impl AlertBook {
             .and_then(|p| p.reminder)
             .and_then(|r| i64::try_from(r.get().as_millis()).ok())
             .filter(|ms| *ms > 0);
-        alert.next_reminder_ms = reminder.map(|ms| ctx.now_ms + ms);
+        alert.next_reminder_ms = reminder.map(|ms| ctx.now_ms.saturating_add(ms));
         if alert.notified.is_empty() {
             return Ok(Vec::new());
         }
@@ -664,7 +685,9 @@ pub fn plan(policy: &Escalation) -> Vec<Step> {
     for round in 0..=policy.repeat {
         for (level, offset) in offsets.iter().enumerate() {
             steps.push(Step {
-                at_ms: i64::from(round) * round_ms + offset,
+                at_ms: i64::from(round)
+                    .saturating_mul(round_ms)
+                    .saturating_add(*offset),
                 level,
                 round,
             });

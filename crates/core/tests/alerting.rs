@@ -502,3 +502,46 @@ fn a_paged_service_that_turns_out_impacted_stops_escalating_but_hears_the_end() 
         "{end:?}"
     );
 }
+
+#[test]
+fn steps_overdue_after_a_long_pause_go_out_one_at_a_time() {
+    let mut w = World::new();
+    // db-default: repeat 1, levels at 0 and 10 min, a 20-minute round.
+    w.maintenance = vec![Window {
+        id: "m".into(),
+        title: "long".into(),
+        services: vec!["db".into()],
+        from_ms: T0 + 2 * MIN,
+        until_ms: T0 + 45 * MIN,
+        origin: "api".into(),
+    }];
+    assert_eq!(
+        w.observe(T0, "db=down shop=impacted:db api=impacted:db")
+            .len(),
+        1
+    );
+    assert!(w.tick(T0 + 30 * MIN).is_empty(), "held in maintenance");
+    // At the end of maintenance only the next step goes out...
+    assert_eq!(
+        w.tick(T0 + 45 * MIN),
+        ["firing L2 db -> person:anna person:bram"]
+    );
+    // ...and the second round keeps its spacing from there.
+    assert!(w.tick(T0 + 54 * MIN).is_empty());
+    assert_eq!(
+        w.tick(T0 + 55 * MIN),
+        ["firing L1 db -> person:chen channel:ops-chat"]
+    );
+}
+
+#[test]
+fn an_alert_whose_service_lost_its_checks_resolves() {
+    let mut w = World::new();
+    // `shop` has no checks in this catalog: once its health is unknown nothing can
+    // ever say it is down, so its alert closes and those paged hear it.
+    w.observe(T0, "db=up shop=down api=up");
+    assert_eq!(
+        w.observe(T0 + MIN, "db=up shop=unknown api=up"),
+        ["resolved L0 shop -> person:anna channel:ops-chat"]
+    );
+}

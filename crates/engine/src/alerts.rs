@@ -101,9 +101,15 @@ impl Deliver for Channels {
         Box::pin(async move {
             match notifier {
                 Some(n) => n.send(notice).await,
-                None => Err(permanent(format!(
-                    "channel `{channel}` is not configured (or could not be built)"
-                ))),
+                // Retryable: a reload may be rebuilding it, and a resolution must not be
+                // dead-lettered for that.
+                None => Err(SendError {
+                    kind: SendErrorKind::Retryable,
+                    retry_after: None,
+                    message: format!(
+                        "channel `{channel}` is not configured (or could not be built)"
+                    ),
+                }),
             }
         })
     }
@@ -497,7 +503,10 @@ impl Decider {
         }
         loop {
             let next_due = lock(&self.handle.shared.book).next_due();
-            let wake = next_due.map(|ms| self.handle.clock.instant_at(ms));
+            // Something due but held (maintenance, an impacted service) stays due: look
+            // again in a quarter of a second rather than at once.
+            let soonest = self.handle.clock.now_ms() + 250;
+            let wake = next_due.map(|ms| self.handle.clock.instant_at(ms.max(soonest)));
             tokio::select! {
                 biased;
                 _ = stop.changed() => break,
@@ -530,13 +539,13 @@ impl Decider {
                 let result = self
                     .with_book(|book, ctx| book.acknowledge(ctx, &id, &by))
                     .await;
-                let _ = reply.send(result.map(|_| ()).map_err(AlertingError::from));
+                let _ = reply.send(self.saved(result.map(|_| ()).map_err(AlertingError::from)));
             }
             Command::Resolve(id, by, reply) => {
                 let result = self
                     .with_book(|book, ctx| book.resolve(ctx, &id, &by))
                     .await;
-                let _ = reply.send(result.map(|_| ()).map_err(AlertingError::from));
+                let _ = reply.send(self.saved(result.map(|_| ()).map_err(AlertingError::from)));
             }
             Command::Inbound(events, reply) => {
                 let mut changed = 0;
@@ -593,6 +602,18 @@ impl Decider {
                 *lock(&self.handle.shared.catalog) = catalog;
                 self.with_book(|book, ctx| book.tick(ctx)).await;
             }
+        }
+    }
+
+    /// An operator's change that took effect but is not yet durable is reported as a
+    /// store failure: it is kept and saved as soon as the store answers, but a crash
+    /// before then would lose it, and the operator should know.
+    fn saved(&self, result: Result<(), AlertingError>) -> Result<(), AlertingError> {
+        match result {
+            Ok(()) if self.book_dirty || !self.unsaved.is_empty() => Err(AlertingError::Store(
+                "done, but not saved yet: the store is unavailable; it is saved as soon as the store answers".into(),
+            )),
+            other => other,
         }
     }
 
@@ -1024,7 +1045,9 @@ impl Dispatcher {
                             .retry_after
                             .and_then(|d| i64::try_from(d.as_millis()).ok())
                             .unwrap_or(0);
-                        Some(now + backoff_ms(item.attempts, &item.key).max(after))
+                        // A receiver's Retry-After counts, up to an hour.
+                        let wait = backoff_ms(item.attempts, &item.key).max(after.min(3_600_000));
+                        Some(now.saturating_add(wait))
                     } else {
                         self.shared.dead.fetch_add(1, Relaxed);
                         None

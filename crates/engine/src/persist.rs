@@ -146,10 +146,25 @@ impl Persist for MemoryPersist {
     }
     fn outbox_due(&self, now_ms: i64, limit: u32) -> Fut<'_, Vec<OutboxItem>> {
         let mut due: Vec<OutboxItem> = self.with(|m| {
-            m.items
+            let pending: Vec<&OutboxItem> = m
+                .items
                 .iter()
-                .filter(|i| i.state == OutboxState::Pending && i.next_ms <= now_ms)
-                .cloned()
+                .filter(|i| i.state == OutboxState::Pending)
+                .collect();
+            // As the store: an item waits for earlier pending items of the same alert,
+            // channel and recipient.
+            pending
+                .iter()
+                .filter(|i| i.next_ms <= now_ms)
+                .filter(|i| {
+                    !pending.iter().any(|p| {
+                        p.alert == i.alert
+                            && p.channel == i.channel
+                            && p.recipient == i.recipient
+                            && (p.created_ms, &p.key) < (i.created_ms, &i.key)
+                    })
+                })
+                .map(|i| (*i).clone())
                 .collect()
         });
         due.sort_by(|a, b| {

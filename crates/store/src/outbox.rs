@@ -209,10 +209,16 @@ impl Store {
         self.setting(ALERT_BOOK_KEY).await
     }
 
-    /// Pending items due at `now_ms`, oldest due first.
+    /// Pending items due at `now_ms`, oldest due first. An item waits while an earlier
+    /// item for the same alert, channel and recipient is still pending: a resolution is
+    /// never sent before the page it closes (which may be waiting for a retry).
     pub async fn outbox_due(&self, now_ms: i64, limit: u32) -> Result<Vec<OutboxItem>, StoreError> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM outbox WHERE state = 'pending' AND next_ms <= $1 ORDER BY next_ms, created_ms, key LIMIT $2"
+            "SELECT {COLUMNS} FROM outbox o WHERE o.state = 'pending' AND o.next_ms <= $1 \
+             AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.state = 'pending' AND p.alert = o.alert \
+             AND p.channel = o.channel AND p.recipient = o.recipient \
+             AND (p.created_ms < o.created_ms OR (p.created_ms = o.created_ms AND p.key < o.key))) \
+             ORDER BY o.next_ms, o.created_ms, o.key LIMIT $2"
         );
         on_pool!(self, pool => {
             let rows: Vec<ItemRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(now_ms).bind(i64::from(limit)).fetch_all(pool).await?;

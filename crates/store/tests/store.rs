@@ -169,6 +169,7 @@ backends!(
     prune_drops_old_raw_data_but_keeps_history,
     settings_round_trip,
     outbox_keeps_one_row_per_key_and_walks_its_states,
+    outbox_never_sends_a_resolution_before_its_page,
     maintenance_windows_round_trip,
     writer_buffers_through_an_outage_and_catches_up,
     writer_keeps_the_newest_when_the_buffer_overflows,
@@ -1200,7 +1201,8 @@ fn outbox_item(key: &str, now: i64) -> continuo_store::OutboxItem {
         "ops-chat".into(),
         "db-1".into(),
         "firing".into(),
-        "channel:ops-chat".into(),
+        // A recipient per key: items of one recipient are sent in order (see below).
+        format!("person:{key}"),
         json!({"summary": "db is down", "key": key}),
         now,
     )
@@ -1308,5 +1310,44 @@ async fn maintenance_windows_round_trip(db: Db) {
             .await
             .expect("read")
             .is_empty()
+    );
+}
+
+async fn outbox_never_sends_a_resolution_before_its_page(db: Db) {
+    let book = json!({});
+    let mut page = outbox_item("db-1/firing-L1R0/channel:ops-chat/ops-chat", DAY0);
+    page.recipient = "channel:ops-chat".into();
+    let mut resolution = outbox_item("db-1/resolved/channel:ops-chat/ops-chat", DAY0 + 60_000);
+    resolution.event = "resolved".into();
+    resolution.recipient = "channel:ops-chat".into();
+    // Another channel's item of the same alert is independent.
+    let mut other = outbox_item("db-1/firing-L1R0/channel:pager/pager", DAY0);
+    other.channel = "pager".into();
+    other.recipient = "channel:pager".into();
+    db.store
+        .commit_alerting(&book, &[page.clone(), resolution.clone(), other])
+        .await
+        .expect("commit");
+    // The page failed and waits for a retry; the resolution is due but must wait too.
+    db.store
+        .outbox_failed(&page.key, Some(DAY0 + 300_000), "503")
+        .await
+        .expect("retry later");
+    let due = db.store.outbox_due(DAY0 + 120_000, 10).await.expect("due");
+    let keys: Vec<&str> = due.iter().map(|i| i.key.as_str()).collect();
+    assert_eq!(keys, ["db-1/firing-L1R0/channel:pager/pager"]);
+    // Once the page is sent, the resolution goes.
+    db.store
+        .outbox_sent(&page.key, DAY0 + 300_000, "200")
+        .await
+        .expect("sent");
+    let due = db.store.outbox_due(DAY0 + 300_000, 10).await.expect("due");
+    let keys: Vec<&str> = due.iter().map(|i| i.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "db-1/firing-L1R0/channel:pager/pager",
+            "db-1/resolved/channel:ops-chat/ops-chat"
+        ]
     );
 }

@@ -243,7 +243,10 @@ fn new_window(catalog: &Catalog, now: i64, w: NewWindow) -> Result<Window, Strin
         (None, Some(d)) => {
             let d = continuo_core::HumanDuration::parse(d)
                 .map_err(|e| format!("`duration`: {}", e.text().en))?;
-            from + i64::try_from(d.get().as_millis()).unwrap_or(i64::MAX / 4)
+            i64::try_from(d.get().as_millis())
+                .ok()
+                .and_then(|ms| from.checked_add(ms))
+                .ok_or_else(|| "`duration` is too long".to_string())?
         }
         _ => return Err("give either `until` or `duration` (such as \"2h\")".into()),
     };
@@ -828,7 +831,10 @@ async fn enqueue(State(state): State<AppState>, body: Bytes) -> Response {
     if !["trigger", "acknowledge", "resolve"].contains(&action.as_str()) {
         errors.push("'event_action' must be trigger, acknowledge or resolve".to_string());
     }
-    let dedup = text("/dedup_key").filter(|k| !k.is_empty() && k.len() <= 255);
+    let dedup = text("/dedup_key").filter(|k| !k.is_empty());
+    if dedup.as_ref().is_some_and(|k| k.chars().count() > 255) {
+        errors.push("'dedup_key' is longer than 255 characters".into());
+    }
     let catalog = h.catalog();
     let mut labels = BTreeMap::new();
     for field in ["source", "component", "group", "class", "severity"] {

@@ -363,3 +363,22 @@ async fn operator_calls_need_the_admin_token_and_name_what_is_wrong() {
     let (status, body) = s.post("/api/v1/alerts/nope/ack", "{bad", Some(ADMIN)).await;
     assert_eq!(status, 400, "{body}");
 }
+
+#[tokio::test]
+async fn an_overlong_dedup_key_is_refused_not_replaced() {
+    let s = start().await;
+    let long = "k".repeat(256);
+    let good = json!({ "summary": "x", "source": "backup-host", "severity": "info" });
+    let (status, body) = s
+        .post("/v2/enqueue", &event("trigger", Some(&long), good), None)
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["errors"],
+        json!(["'dedup_key' is longer than 255 characters"])
+    );
+    let huge =
+        json!({ "title": "x", "services": ["db"], "duration": "100000000000000d" }).to_string();
+    let (status, body) = s.post("/api/v1/maintenance", &huge, Some(ADMIN)).await;
+    assert_eq!(status, 422, "{body}");
+}
