@@ -452,21 +452,8 @@ impl AlertBook {
             && due <= now
             && !paused
         {
-            let every = policy
-                .and_then(|p| p.reminder)
-                .and_then(|r| i64::try_from(r.get().as_millis()).ok())
-                .filter(|ms| *ms > 0);
-            alert.next_reminder_ms = every.map(|ms| now.saturating_add(ms));
-            if !alert.notified.is_empty() {
-                pages.push(Page {
-                    alert: alert.id.clone(),
-                    event: PageEvent::Reminder,
-                    level: 0,
-                    round: 0,
-                    recipients: alert.notified.iter().cloned().collect(),
-                    unreachable: Vec::new(),
-                });
-            }
+            alert.next_reminder_ms = reminder_every(policy).map(|ms| now.saturating_add(ms));
+            pages.extend(tell_notified(alert, PageEvent::Reminder));
         }
         pages
     }
@@ -492,17 +479,7 @@ impl AlertBook {
             self.settling
                 .insert(service.clone(), now.saturating_add(settle));
         }
-        if alert.notified.is_empty() {
-            return Vec::new();
-        }
-        vec![Page {
-            alert: alert.id.clone(),
-            event: PageEvent::Resolved,
-            level: 0,
-            round: 0,
-            recipients: alert.notified.iter().cloned().collect(),
-            unreachable: Vec::new(),
-        }]
+        tell_notified(alert, PageEvent::Resolved)
     }
 
     /// Acknowledges an alert: escalation stops and everyone paged hears who took it.
@@ -528,25 +505,12 @@ impl AlertBook {
             at_ms: ctx.now_ms,
         });
         alert.next_ms = None;
-        let reminder = alert
+        let policy = alert
             .escalation
             .as_deref()
-            .and_then(|e| ctx.catalog.escalations.iter().find(|p| p.id.value == e))
-            .and_then(|p| p.reminder)
-            .and_then(|r| i64::try_from(r.get().as_millis()).ok())
-            .filter(|ms| *ms > 0);
-        alert.next_reminder_ms = reminder.map(|ms| ctx.now_ms.saturating_add(ms));
-        if alert.notified.is_empty() {
-            return Ok(Vec::new());
-        }
-        Ok(vec![Page {
-            alert: alert.id.clone(),
-            event: PageEvent::Acknowledged,
-            level: 0,
-            round: 0,
-            recipients: alert.notified.iter().cloned().collect(),
-            unreachable: Vec::new(),
-        }])
+            .and_then(|e| ctx.catalog.escalations.iter().find(|p| p.id.value == e));
+        alert.next_reminder_ms = reminder_every(policy).map(|ms| ctx.now_ms.saturating_add(ms));
+        Ok(tell_notified(alert, PageEvent::Acknowledged))
     }
 
     /// Resolves an alert by hand. A detected alert whose service is still down does not
@@ -638,6 +602,29 @@ impl AlertBook {
         let settling = self.settling.values().copied().min();
         [alerts, settling].into_iter().flatten().min()
     }
+}
+
+/// A page telling everyone already paged about `event` (none when nobody was paged).
+fn tell_notified(alert: &Alert, event: PageEvent) -> Vec<Page> {
+    if alert.notified.is_empty() {
+        return Vec::new();
+    }
+    vec![Page {
+        alert: alert.id.clone(),
+        event,
+        level: 0,
+        round: 0,
+        recipients: alert.notified.iter().cloned().collect(),
+        unreachable: Vec::new(),
+    }]
+}
+
+/// How often a policy reminds about acknowledged alerts, if it does.
+fn reminder_every(policy: Option<&Escalation>) -> Option<i64> {
+    policy
+        .and_then(|p| p.reminder)
+        .and_then(|r| i64::try_from(r.get().as_millis()).ok())
+        .filter(|ms| *ms > 0)
 }
 
 /// The escalation policy for a service: its owning team's.
@@ -770,10 +757,5 @@ fn out_contains_all(target: &Target, catalog: &Catalog, out: &[Recipient], at_ms
 
 /// A short stable hash for ids (FNV-1a, 64 bits, as hex).
 fn short_hash(text: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{h:016x}")
+    format!("{:016x}", crate::hash::fnv1a(text.bytes()))
 }

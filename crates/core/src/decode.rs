@@ -1742,19 +1742,8 @@ impl<'a> Decoder<'a> {
             self.check_cron(s);
         }
         let timezone = self.string(f, "timezone");
-        if let Some(tz) = &timezone
-            && jiff::tz::TimeZone::get(&tz.value).is_err()
-        {
-            let v = &tz.value;
-            self.diags.push(Diagnostic::error(
-                "bad-timezone",
-                tz.loc.clone(),
-                tr!(
-                    "`{v}` is not a known time zone",
-                    "`{v}` is geen bekende tijdzone"
-                ),
-                tr!("unknown time zone", "onbekende tijdzone"),
-            ));
+        if let Some(tz) = &timezone {
+            self.check_timezone(tz);
         }
         let grace = self.duration_or(f, "grace", HumanDuration::from_secs(300));
         Some(HeartbeatSpec {

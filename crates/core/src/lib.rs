@@ -11,6 +11,7 @@ pub mod analysis;
 pub mod cron;
 pub mod diag;
 pub mod duration;
+pub mod hash;
 pub mod heartbeat;
 pub mod incident;
 pub mod load;

@@ -451,14 +451,7 @@ pub fn verify_ack(
 ) -> Result<(String, String), AckTokenError> {
     let (payload, signature) = token.rsplit_once('.').ok_or(AckTokenError::Invalid)?;
     let expected = hex(&mac(secret, payload));
-    // Constant-time comparison.
-    if expected.len() != signature.len()
-        || expected
-            .bytes()
-            .zip(signature.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            != 0
-    {
+    if !continuo_core::hash::same_secret(expected.as_bytes(), signature.as_bytes()) {
         return Err(AckTokenError::Invalid);
     }
     let mut parts = payload.rsplitn(3, '.');
@@ -937,11 +930,7 @@ pub fn backoff_ms(attempts: u32, key: &str) -> i64 {
     let base: i64 = 5_000i64
         .saturating_mul(1i64 << attempts.min(20))
         .min(3_600_000);
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in key.bytes().chain(attempts.to_le_bytes()) {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
+    let h = continuo_core::hash::fnv1a(key.bytes().chain(attempts.to_le_bytes()));
     let jitter = (h % 401) as i64 - 200; // -200..=200 per mille
     base + base * jitter / 1_000
 }

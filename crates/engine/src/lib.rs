@@ -13,6 +13,8 @@
 //! (the HTTP API) see the state through a read lock.
 
 pub mod alerts;
+use continuo_core::hash::fnv1a;
+
 mod clock;
 mod metrics;
 pub mod persist;
@@ -294,25 +296,14 @@ pub struct Engine {
 /// their state on reload. A hash, not the text, so 100,000 checks do not keep 100,000
 /// copies of their definition.
 fn fingerprint(check: &Check) -> u64 {
-    let text = serde_json::to_string(check).unwrap_or_default();
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    hash
+    fnv1a(serde_json::to_string(check).unwrap_or_default().bytes())
 }
 
 /// A stable per-check offset within the interval, so checks with the same interval do
 /// not all fire at once (FNV-1a of the id).
 fn jitter(id: &str, interval: Duration) -> Duration {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in id.bytes() {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
     let ms = interval.as_millis().max(1) as u64;
-    Duration::from_millis(hash % ms)
+    Duration::from_millis(fnv1a(id.bytes()) % ms)
 }
 
 fn policy_of(check: &Check) -> Policy {

@@ -124,27 +124,48 @@ fn by_of(body: &Bytes) -> Result<String, Response> {
     Ok(parsed.by.unwrap_or_else(|| "api".into()))
 }
 
+/// What an operator does to an alert through the API.
+#[derive(Clone, Copy)]
+enum Act {
+    Acknowledge,
+    Resolve,
+}
+
+async fn act_on_alert(
+    state: &AppState,
+    id: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+    act: Act,
+) -> Response {
+    if let Err(r) = admin(state, headers) {
+        return r;
+    }
+    let h = match alerts(state) {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
+    let by = match by_of(body) {
+        Ok(by) => by,
+        Err(r) => return r,
+    };
+    let done = match act {
+        Act::Acknowledge => h.acknowledge(id, &by).await,
+        Act::Resolve => h.resolve(id, &by).await,
+    };
+    match done {
+        Ok(()) => axum::Json(h.alert(id)).into_response(),
+        Err(e) => failure(e),
+    }
+}
+
 async fn ack_alert(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = admin(&state, &headers) {
-        return r;
-    }
-    let h = match alerts(&state) {
-        Ok(h) => h,
-        Err(r) => return r,
-    };
-    let by = match by_of(&body) {
-        Ok(by) => by,
-        Err(r) => return r,
-    };
-    match h.acknowledge(&id, &by).await {
-        Ok(()) => axum::Json(h.alert(&id)).into_response(),
-        Err(e) => failure(e),
-    }
+    act_on_alert(&state, &id, &headers, &body, Act::Acknowledge).await
 }
 
 async fn resolve_alert(
@@ -153,21 +174,7 @@ async fn resolve_alert(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = admin(&state, &headers) {
-        return r;
-    }
-    let h = match alerts(&state) {
-        Ok(h) => h,
-        Err(r) => return r,
-    };
-    let by = match by_of(&body) {
-        Ok(by) => by,
-        Err(r) => return r,
-    };
-    match h.resolve(&id, &by).await {
-        Ok(()) => axum::Json(h.alert(&id)).into_response(),
-        Err(e) => failure(e),
-    }
+    act_on_alert(&state, &id, &headers, &body, Act::Resolve).await
 }
 
 #[derive(Deserialize)]
@@ -576,25 +583,30 @@ async fn ack_link(
     }
 }
 
-/// The hooks token: a bearer token, or `?token=`.
-fn hooks_allowed(
-    state: &AppState,
-    headers: &HeaderMap,
-    query: Option<&str>,
-) -> Result<(), Response> {
-    let Some(token) = state
+/// The configured hooks token; hooks are off (403) without a non-empty one.
+fn hooks_token(state: &AppState) -> Result<String, Response> {
+    state
         .engine
         .catalog()
         .server
         .hooks_token
         .clone()
         .filter(|t| !t.is_empty())
-    else {
-        return Err(error(
-            StatusCode::FORBIDDEN,
-            "inbound hooks are off: set [server] hooks_token in the configuration",
-        ));
-    };
+        .ok_or_else(|| {
+            error(
+                StatusCode::FORBIDDEN,
+                "inbound hooks are off: set [server] hooks_token in the configuration",
+            )
+        })
+}
+
+/// The hooks token: a bearer token, or `?token=`.
+fn hooks_allowed(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<(), Response> {
+    let token = hooks_token(state)?;
     let presented = match bearer(headers) {
         "" => query.unwrap_or(""),
         b => b,
@@ -806,18 +818,9 @@ async fn enqueue(State(state): State<AppState>, body: Bytes) -> Response {
             .map(str::to_string)
     };
     let routing_key = text("/routing_key").unwrap_or_default();
-    let Some(token) = state
-        .engine
-        .catalog()
-        .server
-        .hooks_token
-        .clone()
-        .filter(|t| !t.is_empty())
-    else {
-        return error(
-            StatusCode::FORBIDDEN,
-            "inbound hooks are off: set [server] hooks_token in the configuration",
-        );
+    let token = match hooks_token(&state) {
+        Ok(t) => t,
+        Err(r) => return r,
     };
     if !same(routing_key.as_bytes(), token.as_bytes()) {
         return invalid_event(vec!["'routing_key' is invalid".into()]);
@@ -873,14 +876,11 @@ async fn enqueue(State(state): State<AppState>, body: Bytes) -> Response {
         return invalid_event(errors);
     }
     let key = dedup.unwrap_or_else(|| {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in body
-            .iter()
-            .chain(state.engine.now_ms().to_le_bytes().iter())
-        {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
+        let h = continuo_core::hash::fnv1a(
+            body.iter()
+                .copied()
+                .chain(state.engine.now_ms().to_le_bytes()),
+        );
         format!("{h:016x}")
     });
     let accepted = || {

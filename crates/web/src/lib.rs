@@ -180,10 +180,7 @@ async fn observations(
 
 /// Compares in constant time (for tokens).
 fn same(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    continuo_core::hash::same_secret(a, b)
 }
 
 async fn reload(State(state): State<AppState>, headers: HeaderMap) -> Response {
