@@ -33,6 +33,7 @@ pub(crate) struct FileItems {
     pub risks: Vec<Risk>,
     pub maintenances: Vec<Maintenance>,
     pub routes: Vec<Route>,
+    pub response_plans: Vec<ResponsePlan>,
 }
 
 /// Looks an environment variable up; injected so this crate never reads the environment.
@@ -671,6 +672,7 @@ impl<'a> Decoder<'a> {
             "risk",
             "maintenance",
             "route",
+            "response_plan",
         ];
         let Some(fields) = self.open("the config file", root, &known) else {
             return items;
@@ -711,6 +713,9 @@ impl<'a> Decoder<'a> {
         for value in self.table_list(&fields, "route") {
             items.routes.extend(self.route(value));
         }
+        for value in self.table_list(&fields, "response_plan") {
+            items.response_plans.extend(self.response_plan(value));
+        }
         items
     }
 
@@ -718,7 +723,7 @@ impl<'a> Decoder<'a> {
         let f = self.open(
             "[organization]",
             value,
-            &["name", "timezone", "languages", "currency"],
+            &["name", "timezone", "languages", "currency", "regulations"],
         )?;
         let defaults = Organization::default();
         let name = self.required_string(&f, "name", "\"Acme Retail\"");
@@ -773,7 +778,37 @@ impl<'a> Decoder<'a> {
                 )),
             );
         }
+        let mut regulations = Vec::new();
+        for r in self.string_list(&f, "regulations") {
+            let regime = match r.value.to_ascii_lowercase().as_str() {
+                "nis2" => crate::incident::Regime::Nis2,
+                "dora" => crate::incident::Regime::Dora,
+                _ => {
+                    let v = &r.value;
+                    self.diags.push(
+                        Diagnostic::error(
+                            "bad-regulation",
+                            r.loc.clone(),
+                            tr!(
+                                "`{v}` is not a reporting regime Continuo knows",
+                                "`{v}` is geen meldregime dat Continuo kent"
+                            ),
+                            tr!("unknown regime", "onbekend regime"),
+                        )
+                        .with_help(tr!(
+                            "use \"nis2\" or \"dora\"",
+                            "gebruik \"nis2\" of \"dora\""
+                        )),
+                    );
+                    continue;
+                }
+            };
+            if !regulations.contains(&regime) {
+                regulations.push(regime);
+            }
+        }
         Some(Organization {
+            regulations,
             name: name.map_or(defaults.name, |n| n.value),
             timezone: timezone.map_or(defaults.timezone, |t| t.value),
             languages,
@@ -1896,6 +1931,75 @@ impl<'a> Decoder<'a> {
         }
         let service = self.reference(&f, "service")?;
         Some(Route { matchers, service })
+    }
+
+    fn response_plan(&mut self, value: &Value<'_>) -> Option<ResponsePlan> {
+        use crate::incident::{CrisisRole, Severity};
+        let f = self.open(
+            "[[response_plan]]",
+            value,
+            &[
+                "id",
+                "severity",
+                "roles",
+                "notify",
+                "significant",
+                "update_every",
+            ],
+        )?;
+        let id = self.id(&f);
+        let mut severities = Vec::new();
+        for s in self.string_list(&f, "severity") {
+            match Severity::parse(&s.value) {
+                Some(sev) => severities.push(Located::new(sev, s.loc.clone())),
+                None => {
+                    let v = &s.value;
+                    self.diags.push(
+                        Diagnostic::error(
+                            "bad-severity",
+                            s.loc.clone(),
+                            tr!("`{v}` is not a severity", "`{v}` is geen ernst"),
+                            tr!("unknown severity", "onbekende ernst"),
+                        )
+                        .with_help(tr!(
+                            "use \"SEV1\" (worst) to \"SEV4\"",
+                            "gebruik \"SEV1\" (ernstigst) tot \"SEV4\""
+                        )),
+                    );
+                }
+            }
+        }
+        if f.get("severity").is_none() {
+            self.missing(&f, "severity", "[\"SEV1\", \"SEV2\"]");
+        }
+        let mut roles = Vec::new();
+        if let Some(value) = f.get("roles") {
+            let names: Vec<&str> = CrisisRole::ALL.iter().map(|r| r.name()).collect();
+            if let Some(rf) = self.open("roles", value, &names) {
+                for role in CrisisRole::ALL {
+                    if let Some(text) = self.string(&rf, role.name())
+                        && let Some(target) = self.target(text)
+                    {
+                        roles.push((role, target));
+                    }
+                }
+            }
+        }
+        let notify = self
+            .string_list(&f, "notify")
+            .into_iter()
+            .filter_map(|t| self.target(t))
+            .collect();
+        let significant = self.boolean(&f, "significant").unwrap_or(false);
+        let update_every = self.duration(&f, "update_every").map(|d| d.value);
+        Some(ResponsePlan {
+            id: id?,
+            severities,
+            roles,
+            notify,
+            significant,
+            update_every,
+        })
     }
 
     fn risk(&mut self, value: &Value<'_>) -> Option<Risk> {

@@ -2,6 +2,9 @@
 //! durations measured from them, recovery against the RTO, and the reporting deadlines
 //! of NIS2 and DORA. Time is an argument (UTC unix milliseconds).
 
+pub mod book;
+pub mod stats;
+
 use crate::text::Text;
 use crate::tr;
 use jiff::Timestamp;
@@ -64,6 +67,104 @@ impl Status {
             (a, b) if a == b => false,
             (Status::Resolved, b) => b == Status::Investigating,
             _ => true,
+        }
+    }
+}
+
+/// A role in the crisis team.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CrisisRole {
+    /// Leads the response and decides.
+    IncidentCommander,
+    /// Keeps customers, staff, management and partners informed.
+    CommunicationsLead,
+    /// Leads the technical recovery.
+    OperationsLead,
+    /// Keeps the timeline.
+    Scribe,
+}
+
+impl CrisisRole {
+    /// Every role, most senior first.
+    pub const ALL: [CrisisRole; 4] = [
+        CrisisRole::IncidentCommander,
+        CrisisRole::CommunicationsLead,
+        CrisisRole::OperationsLead,
+        CrisisRole::Scribe,
+    ];
+
+    /// The config and API name (`incident_commander`).
+    pub fn name(self) -> &'static str {
+        match self {
+            CrisisRole::IncidentCommander => "incident_commander",
+            CrisisRole::CommunicationsLead => "communications_lead",
+            CrisisRole::OperationsLead => "operations_lead",
+            CrisisRole::Scribe => "scribe",
+        }
+    }
+
+    /// The role with this name (`-` may stand for `_`).
+    pub fn from_name(name: &str) -> Option<CrisisRole> {
+        let name = name.trim().replace('-', "_").to_ascii_lowercase();
+        CrisisRole::ALL.into_iter().find(|r| r.name() == name)
+    }
+
+    /// The name shown to people.
+    pub fn text(self) -> Text {
+        match self {
+            CrisisRole::IncidentCommander => tr!("incident commander", "incidentcommandant"),
+            CrisisRole::CommunicationsLead => {
+                tr!("communications lead", "communicatieverantwoordelijke")
+            }
+            CrisisRole::OperationsLead => tr!("operations lead", "operationeel leider"),
+            CrisisRole::Scribe => tr!("scribe", "notulist"),
+        }
+    }
+}
+
+/// Whom a status update is written for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Audience {
+    /// Customers: published on the status page.
+    Customers,
+    /// Staff.
+    Internal,
+    /// Management and board.
+    Management,
+}
+
+impl Audience {
+    /// Every audience.
+    pub const ALL: [Audience; 3] = [
+        Audience::Customers,
+        Audience::Internal,
+        Audience::Management,
+    ];
+
+    /// The API name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Audience::Customers => "customers",
+            Audience::Internal => "internal",
+            Audience::Management => "management",
+        }
+    }
+
+    /// The audience with this name.
+    pub fn from_name(name: &str) -> Option<Audience> {
+        Audience::ALL
+            .into_iter()
+            .find(|a| a.name() == name.trim().to_ascii_lowercase())
+    }
+
+    /// The name shown to people.
+    pub fn text(self) -> Text {
+        match self {
+            Audience::Customers => tr!("customers", "klanten"),
+            Audience::Internal => tr!("internal", "intern"),
+            Audience::Management => tr!("management", "directie"),
         }
     }
 }
@@ -193,7 +294,7 @@ pub fn recovery(down_ms: i64, up_ms: Option<i64>, rto_ms: i64, now_ms: i64) -> R
 }
 
 /// A reporting regime an organisation can be subject to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Regime {
     /// EU NIS2 directive (significant incidents).
@@ -203,16 +304,34 @@ pub enum Regime {
 }
 
 /// One report due to an authority.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deadline {
     /// Regime it belongs to.
     pub regime: Regime,
     /// Stable key (`nis2-early-warning`).
-    pub key: &'static str,
+    pub key: String,
     /// What is due.
     pub title: Text,
     /// When it is due, UTC unix milliseconds.
     pub due_ms: i64,
+}
+
+impl Regime {
+    /// The config name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Regime::Nis2 => "nis2",
+            Regime::Dora => "dora",
+        }
+    }
+
+    /// The name shown to people.
+    pub fn title(self) -> &'static str {
+        match self {
+            Regime::Nis2 => "NIS2",
+            Regime::Dora => "DORA",
+        }
+    }
 }
 
 const HOUR_MS: i64 = 3_600_000;
@@ -249,19 +368,19 @@ pub fn deadlines(
         Regime::Nis2 => vec![
             Deadline {
                 regime,
-                key: "nis2-early-warning",
+                key: "nis2-early-warning".into(),
                 title: tr!("NIS2 early warning", "NIS2 vroegtijdige waarschuwing"),
                 due_ms: aware_ms + 24 * HOUR_MS,
             },
             Deadline {
                 regime,
-                key: "nis2-notification",
+                key: "nis2-notification".into(),
                 title: tr!("NIS2 incident notification", "NIS2 incidentmelding"),
                 due_ms: aware_ms + 72 * HOUR_MS,
             },
             Deadline {
                 regime,
-                key: "nis2-final-report",
+                key: "nis2-final-report".into(),
                 title: tr!("NIS2 final report", "NIS2 eindverslag"),
                 due_ms: plus_month(aware_ms, tz),
             },
@@ -272,24 +391,37 @@ pub fn deadlines(
             vec![
                 Deadline {
                     regime,
-                    key: "dora-initial",
+                    key: "dora-initial".into(),
                     title: tr!("DORA initial notification", "DORA initiële melding"),
                     due_ms: initial,
                 },
                 Deadline {
                     regime,
-                    key: "dora-intermediate",
+                    key: "dora-intermediate".into(),
                     title: tr!("DORA intermediate report", "DORA tussentijds verslag"),
                     due_ms: intermediate,
                 },
                 Deadline {
                     regime,
-                    key: "dora-final",
+                    key: "dora-final".into(),
                     title: tr!("DORA final report", "DORA eindverslag"),
                     due_ms: plus_month(intermediate, tz),
                 },
             ]
         }
+    }
+}
+
+/// A span of time for people: "45 s", "12 min 5 s", "3 h 7 min", "2 d 4 h".
+pub fn span_text(ms: i64) -> String {
+    let s = ms.max(0) / 1_000;
+    let (d, h, m, sec) = (s / 86_400, (s / 3_600) % 24, (s / 60) % 60, s % 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{sec} s"),
+        (0, 0, _) if sec == 0 => format!("{m} min"),
+        (0, 0, _) => format!("{m} min {sec} s"),
+        (0, _, _) => format!("{h} h {m} min"),
+        _ => format!("{d} d {h} h"),
     }
 }
 

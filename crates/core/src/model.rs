@@ -54,6 +54,8 @@ pub struct Catalog {
     pub maintenances: Vec<Maintenance>,
     /// Rules that route inbound alerts (Alertmanager, PagerDuty-style events) to services.
     pub routes: Vec<Route>,
+    /// Who responds to an incident of a given severity (crisis team activation).
+    pub response_plans: Vec<ResponsePlan>,
     /// Position of each service by id (first of duplicates), built by [`Catalog::index`].
     #[serde(skip)]
     pub service_index: std::collections::HashMap<String, usize>,
@@ -93,6 +95,8 @@ pub struct Organization {
     pub languages: Vec<Lang>,
     /// ISO 4217 currency for downtime costs (`EUR`).
     pub currency: String,
+    /// Incident reporting regimes the organisation is subject to (NIS2, DORA).
+    pub regulations: Vec<crate::incident::Regime>,
 }
 
 impl Default for Organization {
@@ -102,6 +106,7 @@ impl Default for Organization {
             timezone: "UTC".into(),
             languages: vec![Lang::En],
             currency: "EUR".into(),
+            regulations: Vec::new(),
         }
     }
 }
@@ -770,6 +775,24 @@ pub struct Route {
     pub matchers: BTreeMap<String, String>,
     /// The service such alerts are about.
     pub service: Id,
+}
+
+/// Who responds to incidents of some severities: the roles of the crisis team, whom
+/// to tell, and whether such an incident is significant (NIS2) or major (DORA).
+#[derive(Clone, Debug, Serialize)]
+pub struct ResponsePlan {
+    /// Identifier.
+    pub id: Id,
+    /// The severities it applies to.
+    pub severities: Vec<Located<crate::incident::Severity>>,
+    /// Each crisis role and where it is filled from (`schedule:`, `team:`, `person:`).
+    pub roles: Vec<(crate::incident::CrisisRole, Target)>,
+    /// Who is told when the plan is activated.
+    pub notify: Vec<Target>,
+    /// An incident under this plan is classified significant (NIS2) / major (DORA).
+    pub significant: bool,
+    /// How often stakeholders should get an update while the incident is open.
+    pub update_every: Option<HumanDuration>,
 }
 
 /// A threat to one or more services.

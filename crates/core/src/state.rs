@@ -132,6 +132,10 @@ pub struct CheckState {
     pub recent_transitions: VecDeque<i64>,
     /// Too many transitions in the window: alert once, then hold until it settles.
     pub flapping: bool,
+    /// The first failing observation of the current failure (kept while down, cleared
+    /// once the check is not failing): when an incident started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_failure_ms: Option<i64>,
 }
 
 impl Default for CheckState {
@@ -144,6 +148,7 @@ impl Default for CheckState {
             successes: 0,
             recent_transitions: VecDeque::new(),
             flapping: false,
+            first_failure_ms: None,
         }
     }
 }
@@ -186,6 +191,7 @@ pub fn step(
         }
         Verdict::Failure => {
             next.failures += 1;
+            next.first_failure_ms.get_or_insert(at_ms);
             next.successes = 0;
             next.degraded = 0;
         }
@@ -242,6 +248,9 @@ pub fn step(
         if next.flapping && next.recent_transitions.len() * 2 < policy.flap_threshold {
             next.flapping = false;
         }
+    }
+    if target != CheckStatus::Down && !matches!(verdict, Verdict::Failure | Verdict::Unknown) {
+        next.first_failure_ms = None;
     }
     (next, transition)
 }
@@ -325,6 +334,10 @@ pub struct ServiceHealth {
     pub own: CheckStatus,
     /// For an impacted or degraded-by-dependency service: the root-cause services.
     pub root_causes: Vec<String>,
+    /// For a down service: the first failing observation of its own failing checks
+    /// (filled in by the engine, which holds the check states).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failing_since_ms: Option<i64>,
 }
 
 /// Computes every service's health from its checks' statuses (by check id) and its
@@ -398,6 +411,7 @@ pub fn service_health_with(
                 health,
                 own,
                 root_causes,
+                failing_since_ms: None,
             },
         );
     }

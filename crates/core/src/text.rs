@@ -3,11 +3,11 @@
 //! Every message a user can read is built as a [`Text`] holding both languages, so the
 //! choice of language is made where the text is shown, not where it is produced.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A language Continuo can speak to users.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {
     /// English.
@@ -50,7 +50,7 @@ impl fmt::Display for Lang {
 }
 
 /// One piece of user-facing text, in English and in Dutch.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Text {
     /// The English text.
     pub en: String,
@@ -99,6 +99,9 @@ impl fmt::Display for Text {
 macro_rules! tr {
     ($en:literal, $nl:literal) => {
         $crate::text::Text::new(format!($en), format!($nl))
+    };
+    ($en:literal, $nl:literal, $($a:expr),+; $($b:expr),+) => {
+        $crate::text::Text::new(format!($en, $($a),+), format!($nl, $($b),+))
     };
     ($en:literal, $nl:literal; $($args:tt)+) => {
         $crate::text::Text::new(format!($en, $($args)+), format!($nl, $($args)+))

@@ -88,6 +88,11 @@ impl<'c> Ids<'c> {
         };
         collect("risk", catalog.risks.iter().map(|r| &r.id), diags);
         collect(
+            "response_plan",
+            catalog.response_plans.iter().map(|p| &p.id),
+            diags,
+        );
+        collect(
             "maintenance",
             catalog.maintenances.iter().map(|m| &m.id),
             diags,
@@ -123,7 +128,78 @@ fn noun_nl(kind: &str) -> &str {
         "service" => "dienst",
         "risk" => "risico",
         "maintenance" => "onderhoud",
+        "response_plan" => "responsplan",
         other => other,
+    }
+}
+
+/// Response plans: their targets exist, a role is filled by people (not a channel), and
+/// each severity has one plan at most.
+fn response_plans(catalog: &Catalog, ids: &Ids<'_>, diags: &mut Diagnostics) {
+    let mut covered: HashMap<u8, &Id> = HashMap::new();
+    for plan in &catalog.response_plans {
+        for (role, target) in &plan.roles {
+            let field = role.name();
+            if target.kind == TargetKind::Channel {
+                let value = &target.id.value;
+                diags.push(
+                    Diagnostic::error(
+                        "role-needs-person",
+                        target.id.loc.clone(),
+                        tr!(
+                            "the role {field} cannot be filled by channel `{value}`",
+                            "de rol {field} kan niet door kanaal `{value}` worden vervuld"
+                        ),
+                        tr!("a channel is not a person", "een kanaal is geen persoon"),
+                    )
+                    .with_help(tr!(
+                        "use person:, team: or schedule:",
+                        "gebruik person:, team: of schedule:"
+                    )),
+                );
+                continue;
+            }
+            dangling(
+                &target.id,
+                target.kind.prefix(),
+                field,
+                ids.of(target.kind),
+                diags,
+            );
+        }
+        for target in &plan.notify {
+            dangling(
+                &target.id,
+                target.kind.prefix(),
+                "notify",
+                ids.of(target.kind),
+                diags,
+            );
+        }
+        for severity in &plan.severities {
+            let name = severity.value.name();
+            if let Some(first) = covered.get(&severity.value.0) {
+                let other = &first.value;
+                diags.push(
+                    Diagnostic::error(
+                        "severity-planned-twice",
+                        severity.loc.clone(),
+                        tr!(
+                            "{name} already has response plan `{other}`",
+                            "{name} heeft al responsplan `{other}`"
+                        ),
+                        tr!("second plan for {name}", "tweede plan voor {name}"),
+                    )
+                    .with_related(first.loc.clone(), tr!("planned here", "hier gepland"))
+                    .with_help(tr!(
+                        "give each severity one response plan",
+                        "geef elke ernst één responsplan"
+                    )),
+                );
+            } else {
+                covered.insert(severity.value.0, &plan.id);
+            }
+        }
     }
 }
 
@@ -221,6 +297,7 @@ fn references(catalog: &Catalog, ids: &Ids<'_>, diags: &mut Diagnostics) {
             }
         }
     }
+    response_plans(catalog, ids, diags);
     for service in &catalog.services {
         dangling(&service.owner, "team", "owner", &ids.teams, diags);
         for dep in &service.depends_on {

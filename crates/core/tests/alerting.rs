@@ -117,6 +117,7 @@ fn health(spec: &str) -> BTreeMap<String, ServiceHealth> {
                     health,
                     own,
                     root_causes,
+                    failing_since_ms: None,
                 },
             )
         })

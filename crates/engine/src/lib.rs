@@ -26,7 +26,7 @@ use continuo_core::heartbeat::{HeartbeatSchedule, PingHistory};
 use continuo_core::model::{Catalog, Check, CheckKind, CheckSpec};
 use continuo_core::observation::{Measurement, Observation, Timings};
 use continuo_core::state::{
-    CheckState, CheckStatus, Policy, ServiceHealth, Verdict, combine_locations,
+    CheckState, CheckStatus, Health, Policy, ServiceHealth, Verdict, combine_locations,
     service_health_with, step,
 };
 use continuo_store::writer::{Record, Writer};
@@ -455,6 +455,7 @@ impl EngineHandle {
                         health: continuo_core::state::Health::Unknown,
                         own: CheckStatus::Unknown,
                         root_causes: Vec::new(),
+                        failing_since_ms: None,
                     }),
                 checks: s.checks.iter().map(|c| c.id.value.clone()).collect(),
             })
@@ -1136,7 +1137,26 @@ impl Coordinator {
                 let index = *tables.by_id.get(id)?;
                 tables.slots.get(index)?.as_ref().map(|s| s.status)
             };
-            service_health_with(&tables.catalog, &status_of)
+            let mut health = service_health_with(&tables.catalog, &status_of);
+            // When each down service's failure began: its failing checks' first failing
+            // observation, over every location.
+            for (id, h) in health.iter_mut() {
+                if !matches!(h.health, Health::Down | Health::Impacted) {
+                    continue;
+                }
+                let Some(service) = tables.catalog.service(id) else {
+                    continue;
+                };
+                h.failing_since_ms = service
+                    .checks
+                    .iter()
+                    .filter_map(|c| tables.by_id.get(&c.id.value))
+                    .filter_map(|&i| tables.slots.get(i)?.as_ref())
+                    .filter(|slot| slot.status == CheckStatus::Down)
+                    .flat_map(|slot| slot.states.iter().filter_map(|(_, st)| st.first_failure_ms))
+                    .min();
+            }
+            health
         };
         let changed = read(&shared).health != health;
         if changed {
