@@ -430,6 +430,7 @@ async fn check_states_keep_the_newest_per_check_and_location(db: Db) {
         successes: 2,
         recent_transitions: VecDeque::from([since_ms - MINUTE, since_ms]),
         flapping: failures > 2,
+        first_failure_ms: (failures > 0).then_some(since_ms - MINUTE),
     };
     let record = |check: &str, location: &str, state: &CheckState, at_ms: i64| Record::State {
         check_id: check.to_string(),
