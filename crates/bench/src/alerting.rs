@@ -368,6 +368,7 @@ pub async fn continuo(n: usize, data: &Path) -> Result<AlertRun, String> {
             public_url: "http://127.0.0.1:8080".into(),
             secret: b"bench".to_vec(),
             max_in_flight: 64,
+            incidents: Default::default(),
         },
         engine.handle().health_watch(),
     )

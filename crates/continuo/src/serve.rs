@@ -124,6 +124,7 @@ async fn serve(options: ServeOptions, catalog: Catalog, lang: Lang) -> anyhow::R
             .map_err(|e| anyhow::anyhow!("message templates: {e}"))?,
         None => continuo_notify::Templates::builtin(),
     });
+    let incident_options = incident_options(&handle, templates.clone());
     let (channels, problems) = Channels::build(&catalog, templates);
     for problem in problems {
         say_err(&problem);
@@ -143,6 +144,7 @@ async fn serve(options: ServeOptions, catalog: Catalog, lang: Lang) -> anyhow::R
             public_url,
             secret: link_secret(&store, &catalog).await?,
             max_in_flight: 64,
+            incidents: incident_options,
         },
         handle.health_watch(),
     )
@@ -324,4 +326,34 @@ fn say(line: &str) {
 fn say_err(line: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// What incidents read from outside the engine: runbooks from disk (read when a service
+/// joins an incident, so an edited runbook counts without a reload) and the last good
+/// heartbeat of a service's heartbeat checks (its backup job's, say).
+fn incident_options(
+    engine: &EngineHandle,
+    templates: Arc<continuo_notify::Templates>,
+) -> continuo_engine::incidents::IncidentOptions {
+    let for_runbook = engine.clone();
+    let for_last_good = engine.clone();
+    continuo_engine::incidents::IncidentOptions {
+        runbook: Arc::new(move |service: &str| {
+            let catalog = for_runbook.catalog();
+            let path = catalog.service(service)?.runbook_file.clone()?;
+            std::fs::read_to_string(path).ok()
+        }),
+        last_good: Arc::new(move |service: &str, before: i64| {
+            let catalog = for_last_good.catalog();
+            catalog
+                .service(service)?
+                .checks
+                .iter()
+                .filter_map(|c| for_last_good.check(&c.id.value))
+                .filter_map(|c| c.last_ping_ms)
+                .filter(|&t| t <= before)
+                .max()
+        }),
+        templates,
+    }
 }

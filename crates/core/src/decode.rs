@@ -1248,6 +1248,7 @@ impl<'a> Decoder<'a> {
             endpoints,
             checks,
             runbook,
+            runbook_file: None,
             status_page,
             incomplete,
             loc: table_loc,

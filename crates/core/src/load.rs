@@ -73,6 +73,15 @@ pub fn load(
         provider.exists(&base.join(runbook))
     };
     crate::validate::validate(&catalog, &mut diagnostics, &runbook_exists);
+    for service in &mut catalog.services {
+        if let Some(runbook) = &service.runbook {
+            let base = sources
+                .get(service.loc.file)
+                .map(|s| parent_of(Path::new(&s.path)))
+                .unwrap_or_default();
+            service.runbook_file = Some(base.join(runbook).display().to_string());
+        }
+    }
     LoadOutcome {
         sources,
         diagnostics,

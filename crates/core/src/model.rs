@@ -711,6 +711,9 @@ pub struct Service {
     pub checks: Vec<std::sync::Arc<Check>>,
     /// Path of its runbook, relative to the config file that declares it.
     pub runbook: Option<String>,
+    /// The runbook's path as the loader found it (the config file's folder joined).
+    #[serde(skip)]
+    pub runbook_file: Option<String>,
     /// Status page presentation.
     pub status_page: StatusPage,
     /// Set when a required value (tier, owner, RTO) was missing or invalid and a

@@ -69,6 +69,7 @@ fn catalog(specs: &[Spec]) -> Catalog {
                 endpoints,
                 checks: Vec::new(),
                 runbook: None,
+                runbook_file: None,
                 status_page: StatusPage::default(),
                 incomplete: false,
                 loc: at(),

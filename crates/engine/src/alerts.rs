@@ -8,10 +8,12 @@
 //! (the book was not saved either), with the same keys.
 
 use crate::clock::Clock;
+use crate::incidents::{IncidentOptions, incident_ctx};
 use crate::persist::Persist;
 use continuo_core::alerting::{
     Alert, AlertBook, AlertError, AlertState, Context, Inbound, Page, PageEvent, Recipient,
 };
+use continuo_core::incident::book::{IncidentBook, IncidentContext};
 use continuo_core::maintenance::{self, Window};
 use continuo_core::model::{Catalog, ChannelKind, CheckKind};
 use continuo_core::state::ServiceHealth;
@@ -129,6 +131,8 @@ pub struct AlertOptions {
     pub secret: Vec<u8>,
     /// Most sends in flight at once.
     pub max_in_flight: usize,
+    /// What incidents need from outside (runbooks, last good backups, templates).
+    pub incidents: IncidentOptions,
 }
 
 /// An alert as the API shows it.
@@ -156,11 +160,18 @@ pub enum AlertingError {
     /// Alerting has stopped.
     #[error("alerting is not running")]
     Stopped,
+    /// No such incident.
+    #[error("no incident with id `{0}`")]
+    UnknownIncident(String),
 }
 
 type Reply<T> = oneshot::Sender<Result<T, AlertingError>>;
 
-enum Command {
+pub(crate) enum Command {
+    Incident(
+        (Option<String>, crate::incidents::Op, String),
+        Reply<serde_json::Value>,
+    ),
     Acknowledge(String, String, Reply<()>),
     Resolve(String, String, Reply<()>),
     Inbound(Vec<Inbound>, Reply<usize>),
@@ -169,8 +180,10 @@ enum Command {
     Reload(Arc<Catalog>),
 }
 
-struct Shared {
-    book: Mutex<AlertBook>,
+pub(crate) struct Shared {
+    pub(crate) book: Mutex<AlertBook>,
+    pub(crate) incidents: Mutex<IncidentBook>,
+    pub(crate) incident_options: IncidentOptions,
     windows: Mutex<Vec<Window>>,
     catalog: Mutex<Arc<Catalog>>,
     wake_dispatcher: Notify,
@@ -182,10 +195,11 @@ struct Shared {
 /// A handle to alerting; cheap to clone.
 #[derive(Clone)]
 pub struct AlertHandle {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) store: Arc<dyn Persist>,
     commands: mpsc::Sender<Command>,
-    clock: Clock,
-    public_url: String,
+    pub(crate) clock: Clock,
+    pub(crate) public_url: String,
     secret: Arc<Vec<u8>>,
 }
 
@@ -220,8 +234,11 @@ impl Alerting {
             .windows(now)
             .await
             .map_err(|e| AlertingError::Store(e.to_string()))?;
+        let incidents = crate::incidents::load(store.as_ref(), now).await?;
         let shared = Arc::new(Shared {
             book: Mutex::new(book),
+            incidents: Mutex::new(incidents),
+            incident_options: options.incidents,
             windows: Mutex::new(windows),
             catalog: Mutex::new(catalog),
             wake_dispatcher: Notify::new(),
@@ -233,6 +250,7 @@ impl Alerting {
         let (stop, stop_rx) = watch::channel(false);
         let handle = AlertHandle {
             shared: shared.clone(),
+            store: store.clone(),
             commands,
             clock: options.clock,
             public_url: options.public_url.trim_end_matches('/').to_string(),
@@ -242,6 +260,7 @@ impl Alerting {
             handle: handle.clone(),
             store: store.clone(),
             unsaved: Vec::new(),
+            unsaved_incidents: BTreeMap::new(),
             book_dirty: false,
         };
         let dispatcher = Dispatcher {
@@ -279,7 +298,10 @@ impl Alerting {
 }
 
 impl AlertHandle {
-    async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, AlertingError> {
+    pub(crate) async fn ask<T>(
+        &self,
+        make: impl FnOnce(Reply<T>) -> Command,
+    ) -> Result<T, AlertingError> {
         let (tx, rx) = oneshot::channel();
         self.commands
             .send(make(tx))
@@ -401,7 +423,7 @@ impl AlertHandle {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
@@ -471,11 +493,13 @@ pub fn verify_ack(
 }
 
 /// The decision task.
-struct Decider {
-    handle: AlertHandle,
+pub(crate) struct Decider {
+    pub(crate) handle: AlertHandle,
     store: Arc<dyn Persist>,
     /// Decided but not yet committed (the store failed): retried every tick.
     unsaved: Vec<OutboxItem>,
+    /// Incidents changed but not yet committed, by id (the newest state of each).
+    unsaved_incidents: BTreeMap<String, continuo_store::IncidentRow>,
     book_dirty: bool,
 }
 
@@ -491,7 +515,7 @@ impl Decider {
         // Health known at start counts as an observation.
         let initial = health.borrow_and_update().clone();
         if !initial.is_empty() {
-            self.with_book(|book, ctx| book.observe(ctx, &initial))
+            self.with_book(|book, _, ctx, _| book.observe(ctx, &initial))
                 .await;
         }
         loop {
@@ -510,17 +534,17 @@ impl Decider {
                         continue;
                     }
                     let now = health.borrow_and_update().clone();
-                    self.with_book(|book, ctx| book.observe(ctx, &now)).await;
+                    self.with_book(|book, _, ctx, _| book.observe(ctx, &now)).await;
                 }
                 command = commands.recv() => match command {
                     None => break,
                     Some(command) => self.on_command(command).await,
                 },
                 _ = tokio::time::sleep_until(wake.unwrap_or_else(Instant::now)), if wake.is_some() => {
-                    self.with_book(|book, ctx| book.tick(ctx)).await;
+                    self.with_book(|book, _, ctx, _| book.tick(ctx)).await;
                 }
                 _ = tick.tick() => {
-                    self.with_book(|book, ctx| book.tick(ctx)).await;
+                    self.with_book(|book, _, ctx, _| book.tick(ctx)).await;
                 }
             }
         }
@@ -528,15 +552,22 @@ impl Decider {
 
     async fn on_command(&mut self, command: Command) {
         match command {
+            Command::Incident(op, reply) => {
+                let result = self.incident_op(op).await;
+                let _ = reply.send(match result {
+                    Ok(v) => self.saved(Ok(())).map(|()| v),
+                    Err(e) => Err(e),
+                });
+            }
             Command::Acknowledge(id, by, reply) => {
                 let result = self
-                    .with_book(|book, ctx| book.acknowledge(ctx, &id, &by))
+                    .with_book(|book, _, ctx, _| book.acknowledge(ctx, &id, &by))
                     .await;
                 let _ = reply.send(self.saved(result.map(|_| ()).map_err(AlertingError::from)));
             }
             Command::Resolve(id, by, reply) => {
                 let result = self
-                    .with_book(|book, ctx| book.resolve(ctx, &id, &by))
+                    .with_book(|book, _, ctx, _| book.resolve(ctx, &id, &by))
                     .await;
                 let _ = reply.send(self.saved(result.map(|_| ()).map_err(AlertingError::from)));
             }
@@ -544,7 +575,8 @@ impl Decider {
                 let mut changed = 0;
                 for event in &events {
                     let before = lock(&self.handle.shared.book).clone();
-                    self.with_book(|book, ctx| book.inbound(ctx, event)).await;
+                    self.with_book(|book, _, ctx, _| book.inbound(ctx, event))
+                        .await;
                     if *lock(&self.handle.shared.book) != before {
                         changed += 1;
                     }
@@ -563,7 +595,7 @@ impl Decider {
                     windows.push(window);
                 }
                 let _ = reply.send(result);
-                self.with_book(|book, ctx| book.tick(ctx)).await;
+                self.with_book(|book, _, ctx, _| book.tick(ctx)).await;
             }
             Command::EndWindow(id, reply) => {
                 let now = self.handle.clock.now_ms();
@@ -589,11 +621,11 @@ impl Decider {
                     }
                 };
                 let _ = reply.send(result);
-                self.with_book(|book, ctx| book.tick(ctx)).await;
+                self.with_book(|book, _, ctx, _| book.tick(ctx)).await;
             }
             Command::Reload(catalog) => {
                 *lock(&self.handle.shared.catalog) = catalog;
-                self.with_book(|book, ctx| book.tick(ctx)).await;
+                self.with_book(|book, _, ctx, _| book.tick(ctx)).await;
             }
         }
     }
@@ -601,7 +633,7 @@ impl Decider {
     /// An operator's change that took effect but is not yet durable is reported as a
     /// store failure: it is kept and saved as soon as the store answers, but a crash
     /// before then would lose it, and the operator should know.
-    fn saved(&self, result: Result<(), AlertingError>) -> Result<(), AlertingError> {
+    pub(crate) fn saved(&self, result: Result<(), AlertingError>) -> Result<(), AlertingError> {
         match result {
             Ok(()) if self.book_dirty || !self.unsaved.is_empty() => Err(AlertingError::Store(
                 "done, but not saved yet: the store is unavailable; it is saved as soon as the store answers".into(),
@@ -612,7 +644,10 @@ impl Decider {
 
     /// Runs one decision on the book, turns its pages into outbox items and commits
     /// them with the book before anything can be sent.
-    async fn with_book<T>(&mut self, decide: impl FnOnce(&mut AlertBook, &Context<'_>) -> T) -> T
+    pub(crate) async fn with_book<T>(
+        &mut self,
+        decide: impl FnOnce(&mut AlertBook, &mut IncidentBook, &Context<'_>, &IncidentContext<'_>) -> T,
+    ) -> T
     where
         T: PagesOf,
     {
@@ -634,26 +669,52 @@ impl Decider {
                 summary: &engine_summary,
                 group_wait_ms: &group_wait,
             };
+            let options = &self.handle.shared.incident_options;
+            let (runbook, last_good) = incident_ctx(options);
+            let ictx = IncidentContext {
+                catalog: &catalog,
+                now_ms: now,
+                runbook: &runbook,
+                last_good_ms: &last_good,
+            };
             let mut book = lock(&self.handle.shared.book);
+            let mut incidents = lock(&self.handle.shared.incidents);
             let before = book.clone();
-            let result = decide(&mut book, &ctx);
-            let items: Vec<OutboxItem> = result
-                .pages()
-                .iter()
-                .flat_map(|page| self.items_for(&catalog, &book, page, now))
-                .collect();
+            let result = decide(&mut book, &mut incidents, &ctx, &ictx);
+            let callouts = incidents.sync(&ictx, &book);
+            let mut items: Vec<OutboxItem> = Vec::new();
+            for page in result.pages() {
+                let page_items = self.items_for(&catalog, &book, page, now);
+                crate::incidents::record_page(&mut incidents, page, &page_items, now);
+                items.extend(page_items);
+            }
+            for callout in &callouts {
+                let callout_items =
+                    self.callout_items(&catalog, incidents.get(&callout.incident), callout, now);
+                crate::incidents::record_callout(&mut incidents, callout, &callout_items, now);
+                items.extend(callout_items);
+            }
             let changed = *book != before;
+            self.unsaved_incidents
+                .extend(crate::incidents::rows(&mut incidents));
             (result, items, changed)
         };
         self.book_dirty |= changed;
         self.unsaved.extend(items);
-        if self.book_dirty || !self.unsaved.is_empty() {
+        if self.book_dirty || !self.unsaved.is_empty() || !self.unsaved_incidents.is_empty() {
             let book = serde_json::to_value(&*lock(&self.handle.shared.book))
                 .unwrap_or(serde_json::Value::Null);
-            match self.store.commit_alerting(&book, &self.unsaved).await {
+            let rows: Vec<continuo_store::IncidentRow> =
+                self.unsaved_incidents.values().cloned().collect();
+            match self
+                .store
+                .commit_alerting(&book, &self.unsaved, &rows)
+                .await
+            {
                 Ok(()) => {
                     let any = !self.unsaved.is_empty();
                     self.unsaved.clear();
+                    self.unsaved_incidents.clear();
                     self.book_dirty = false;
                     if any {
                         self.handle.shared.wake_dispatcher.notify_one();
@@ -720,7 +781,7 @@ impl Decider {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn notice(
+    pub(crate) fn notice(
         &self,
         catalog: &Catalog,
         alert: &Alert,
@@ -788,7 +849,7 @@ impl Decider {
 
 /// Which channels reach a recipient, with the person when it is one: a person's
 /// `contact` channels, or every email channel when they list none and have an address.
-fn channels_of<'c>(
+pub(crate) fn channels_of<'c>(
     catalog: &'c Catalog,
     recipient: &Recipient,
 ) -> Vec<(String, Option<&'c continuo_core::model::Person>)> {
@@ -879,7 +940,7 @@ fn summary_of(catalog: &Catalog, service: &str) -> String {
 }
 
 /// The pages inside a decision's result.
-trait PagesOf {
+pub(crate) trait PagesOf {
     fn pages(&self) -> &[Page];
 }
 
@@ -1019,6 +1080,7 @@ impl Dispatcher {
         while let Some(Ok((item, result))) = running.join_next().await {
             let now = self.clock.now_ms();
             use std::sync::atomic::Ordering::Relaxed;
+            crate::incidents::record_delivery(&self.shared, &item, &result, now);
             let outcome = match result {
                 Ok(delivered) => {
                     self.shared.sent.fetch_add(1, Relaxed);

@@ -16,6 +16,7 @@ pub mod alerts;
 use continuo_core::hash::fnv1a;
 
 mod clock;
+pub mod incidents;
 mod metrics;
 pub mod persist;
 

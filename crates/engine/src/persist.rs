@@ -4,7 +4,7 @@
 //! clock run on while it works.
 
 use continuo_core::maintenance::Window;
-use continuo_store::{OutboxItem, OutboxState, Store};
+use continuo_store::{IncidentRow, OutboxItem, OutboxState, Store};
 use serde_json::Value;
 use std::future::Future;
 use std::pin::Pin;
@@ -17,8 +17,22 @@ pub type Fut<'a, T> = Pin<Box<dyn Future<Output = Result<T, String>> + Send + 'a
 pub trait Persist: Send + Sync {
     /// The saved alert book.
     fn alert_book(&self) -> Fut<'_, Option<Value>>;
-    /// Saves the book and adds new outbox items (existing keys untouched), atomically.
-    fn commit_alerting<'a>(&'a self, book: &'a Value, items: &'a [OutboxItem]) -> Fut<'a, ()>;
+    /// Saves the book and changed incidents, and adds new outbox items (existing keys
+    /// untouched), atomically.
+    fn commit_alerting<'a>(
+        &'a self,
+        book: &'a Value,
+        items: &'a [OutboxItem],
+        incidents: &'a [IncidentRow],
+    ) -> Fut<'a, ()>;
+    /// Incidents open or resolved at or after `since_ms`.
+    fn incidents_recent(&self, since_ms: i64) -> Fut<'_, Vec<Value>>;
+    /// Incidents detected in `[from_ms, until_ms)`, newest first.
+    fn incidents_between(&self, from_ms: i64, until_ms: i64, limit: u32) -> Fut<'_, Vec<Value>>;
+    /// One incident.
+    fn incident<'a>(&'a self, id: &'a str) -> Fut<'a, Option<Value>>;
+    /// The highest incident number so far.
+    fn last_incident_number(&self) -> Fut<'_, i64>;
     /// Pending items due at `now_ms`, oldest first.
     fn outbox_due(&self, now_ms: i64, limit: u32) -> Fut<'_, Vec<OutboxItem>>;
     /// When the next pending item is due.
@@ -42,9 +56,38 @@ impl Persist for Store {
     fn alert_book(&self) -> Fut<'_, Option<Value>> {
         Box::pin(async move { Store::alert_book(self).await.map_err(|e| e.to_string()) })
     }
-    fn commit_alerting<'a>(&'a self, book: &'a Value, items: &'a [OutboxItem]) -> Fut<'a, ()> {
+    fn commit_alerting<'a>(
+        &'a self,
+        book: &'a Value,
+        items: &'a [OutboxItem],
+        incidents: &'a [IncidentRow],
+    ) -> Fut<'a, ()> {
         Box::pin(async move {
-            Store::commit_alerting(self, book, items)
+            Store::commit_alerting(self, book, items, incidents)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+    fn incidents_recent(&self, since_ms: i64) -> Fut<'_, Vec<Value>> {
+        Box::pin(async move {
+            Store::incidents_recent(self, since_ms)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+    fn incidents_between(&self, from_ms: i64, until_ms: i64, limit: u32) -> Fut<'_, Vec<Value>> {
+        Box::pin(async move {
+            Store::incidents_between(self, from_ms, until_ms, limit)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+    fn incident<'a>(&'a self, id: &'a str) -> Fut<'a, Option<Value>> {
+        Box::pin(async move { Store::incident(self, id).await.map_err(|e| e.to_string()) })
+    }
+    fn last_incident_number(&self) -> Fut<'_, i64> {
+        Box::pin(async move {
+            Store::last_incident_number(self)
                 .await
                 .map_err(|e| e.to_string())
         })
@@ -109,6 +152,7 @@ struct Memory {
     book: Option<Value>,
     items: Vec<OutboxItem>,
     windows: Vec<Window>,
+    incidents: Vec<IncidentRow>,
 }
 
 impl MemoryPersist {
@@ -133,7 +177,12 @@ impl Persist for MemoryPersist {
     fn alert_book(&self) -> Fut<'_, Option<Value>> {
         ready(self.with(|m| m.book.clone()))
     }
-    fn commit_alerting<'a>(&'a self, book: &'a Value, items: &'a [OutboxItem]) -> Fut<'a, ()> {
+    fn commit_alerting<'a>(
+        &'a self,
+        book: &'a Value,
+        items: &'a [OutboxItem],
+        incidents: &'a [IncidentRow],
+    ) -> Fut<'a, ()> {
         self.with(|m| {
             m.book = Some(book.clone());
             for item in items {
@@ -141,8 +190,44 @@ impl Persist for MemoryPersist {
                     m.items.push(item.clone());
                 }
             }
+            for row in incidents {
+                m.incidents.retain(|r| r.id != row.id);
+                m.incidents.push(row.clone());
+            }
+            m.incidents.sort_by_key(|r| r.number);
         });
         ready(())
+    }
+    fn incidents_recent(&self, since_ms: i64) -> Fut<'_, Vec<Value>> {
+        ready(self.with(|m| {
+            m.incidents
+                .iter()
+                .filter(|r| r.status != "resolved" || r.resolved_ms.is_some_and(|t| t >= since_ms))
+                .map(|r| r.body.clone())
+                .collect()
+        }))
+    }
+    fn incidents_between(&self, from_ms: i64, until_ms: i64, limit: u32) -> Fut<'_, Vec<Value>> {
+        ready(self.with(|m| {
+            m.incidents
+                .iter()
+                .rev()
+                .filter(|r| r.detected_ms.is_some_and(|t| t >= from_ms && t < until_ms))
+                .take(limit as usize)
+                .map(|r| r.body.clone())
+                .collect()
+        }))
+    }
+    fn incident<'a>(&'a self, id: &'a str) -> Fut<'a, Option<Value>> {
+        ready(self.with(|m| {
+            m.incidents
+                .iter()
+                .find(|r| r.id == id)
+                .map(|r| r.body.clone())
+        }))
+    }
+    fn last_incident_number(&self) -> Fut<'_, i64> {
+        ready(self.with(|m| m.incidents.iter().map(|r| r.number).max().unwrap_or(0)))
     }
     fn outbox_due(&self, now_ms: i64, limit: u32) -> Fut<'_, Vec<OutboxItem>> {
         let mut due: Vec<OutboxItem> = self.with(|m| {

@@ -161,6 +161,7 @@ async fn setup() -> Setup {
             public_url: "http://127.0.0.1:8080".into(),
             secret: b"test".to_vec(),
             max_in_flight: 8,
+            incidents: Default::default(),
         },
         engine.handle().health_watch(),
     )
@@ -350,6 +351,7 @@ mod paused {
                 public_url: "http://127.0.0.1:8080".into(),
                 secret: b"test".to_vec(),
                 max_in_flight: 8,
+                incidents: Default::default(),
             },
             engine.handle().health_watch(),
         )

@@ -20,6 +20,7 @@
 
 use crate::notice::{Notice, NoticeEvent};
 use crate::text;
+use continuo_core::incident::book::{UpdateFacts, UpdateService};
 use continuo_core::{Lang, Text, tr};
 use minijinja::value::{Serde, Value};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
@@ -27,11 +28,13 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// The three templates of a message, by file name stem.
-const NAMES: [&str; 3] = ["subject", "text", "html"];
+/// The three templates of a message and the incident status update, by file name stem.
+const NAMES: [&str; 4] = ["subject", "text", "html", "update"];
 
 /// The built-in templates: (name, language, source).
-const BUILTIN: [(&str, Lang, &str); 6] = [
+const BUILTIN: [(&str, Lang, &str); 8] = [
+    ("update", Lang::En, include_str!("templates/update.en.j2")),
+    ("update", Lang::Nl, include_str!("templates/update.nl.j2")),
     ("subject", Lang::En, include_str!("templates/subject.en.j2")),
     ("subject", Lang::Nl, include_str!("templates/subject.nl.j2")),
     ("text", Lang::En, include_str!("templates/text.en.j2")),
@@ -267,7 +270,42 @@ impl Templates {
                 templates.render(&notice)?;
             }
         }
+        for audience in continuo_core::incident::Audience::ALL {
+            templates.render_update(&example_update(audience))?;
+        }
         Ok(templates)
+    }
+
+    /// Renders a status update about an incident in English and Dutch.
+    pub fn render_update(&self, facts: &UpdateFacts) -> Result<Text, TemplateError> {
+        let names: Vec<&str> = facts.services.iter().map(|s| s.name.as_str()).collect();
+        let service_names = if names.is_empty() {
+            facts.organization.clone()
+        } else {
+            names.join(", ")
+        };
+        let reports: Vec<Value> = facts
+            .reports_due
+            .iter()
+            .map(|r| {
+                minijinja::context! {
+                    key => r.deadline.key.clone(),
+                    title => Value::from(Serde(&r.deadline.title)),
+                    due => text::local_time(r.deadline.due_ms, &facts.timezone),
+                }
+            })
+            .collect();
+        let context = minijinja::context! {
+            started => facts.started_ms.map(|t| text::local_time(t, &facts.timezone)),
+            now => text::local_time(facts.now_ms, &facts.timezone),
+            next_update => facts.next_update_ms.map(|t| text::local_time(t, &facts.timezone)),
+            service_names => service_names,
+            reports_due => reports,
+            ..Value::from(Serde(facts))
+        };
+        let en = tidy(&self.render_one("update", Lang::En, &context)?);
+        let nl = tidy(&self.render_one("update", Lang::Nl, &context)?);
+        Ok(Text::new(en, nl))
     }
 
     /// Renders the subject, plain text and HTML of `notice` in its language.
@@ -302,6 +340,44 @@ impl Templates {
         template
             .render(context)
             .map_err(|e| render_error(&origin, &e))
+    }
+}
+
+/// An example update (for checking templates): a database down, two services hit.
+pub fn example_update(audience: continuo_core::incident::Audience) -> UpdateFacts {
+    let started_ms = 1_795_611_780_000;
+    let service = |id: &str, name: &str, recovered: bool| UpdateService {
+        id: id.into(),
+        name: name.into(),
+        tier: 1,
+        recovered,
+        rto: Text::new("RTO breached in 7 min", "RTO overschreden over 7 min"),
+        data_loss: Some(Text::new(
+            "possible data loss 12 min (within the RPO of 15 min)",
+            "mogelijk gegevensverlies 12 min (binnen het RPO van 15 min)",
+        )),
+    };
+    UpdateFacts {
+        id: "INC-7".into(),
+        title: "Orders database: connection refused".into(),
+        severity: "SEV1".into(),
+        status: "identified".into(),
+        status_text: continuo_core::incident::Status::Identified.text(),
+        audience: audience.name().into(),
+        message: Some("The replica is being promoted.".into()),
+        organization: "Acme Retail".into(),
+        services: vec![
+            service("orders-db", "Orders database", false),
+            service("checkout", "Checkout", true),
+        ],
+        started_ms: Some(started_ms),
+        resolved_ms: None,
+        now_ms: started_ms + 23 * 60_000,
+        next_update_ms: Some(started_ms + 53 * 60_000),
+        reports_due: Vec::new(),
+        cost_so_far: Some(2300.0),
+        currency: "EUR".into(),
+        timezone: "Europe/Amsterdam".into(),
     }
 }
 
@@ -391,6 +467,69 @@ mod tests {
                 panic!("built-in {key}.j2: {e}");
             }
         }
+    }
+
+    #[test]
+    fn status_updates_render_per_audience_in_both_languages() {
+        use continuo_core::incident::Audience;
+        let t = Templates::builtin();
+        let customers = t
+            .render_update(&example_update(Audience::Customers))
+            .expect("renders");
+        assert!(
+            customers.en.starts_with(
+                "We have found the cause of the disruption of Orders database, Checkout"
+            ),
+            "{}",
+            customers.en
+        );
+        assert!(
+            customers.nl.contains("We hebben de oorzaak"),
+            "{}",
+            customers.nl
+        );
+        assert!(
+            !customers.en.contains("RTO"),
+            "customers are not shown internals: {}",
+            customers.en
+        );
+        assert!(
+            customers.en.contains("Next update by 2026-11-25 14:56 CET"),
+            "{}",
+            customers.en
+        );
+        let management = t
+            .render_update(&example_update(Audience::Management))
+            .expect("renders");
+        assert!(
+            management.en.contains("[INC-7 SEV1] Identified"),
+            "{}",
+            management.en
+        );
+        assert!(
+            management.en.contains(
+                "Orders database (tier 1): down; RTO breached in 7 min; possible data loss 12 min"
+            ),
+            "{}",
+            management.en
+        );
+        assert!(management.en.contains("EUR 2300"), "{}", management.en);
+        assert!(
+            management
+                .nl
+                .contains("uit de lucht; RTO overschreden over 7 min"),
+            "{}",
+            management.nl
+        );
+        assert!(
+            management.nl.contains("Geschatte kosten"),
+            "{}",
+            management.nl
+        );
+        let internal = t
+            .render_update(&example_update(Audience::Internal))
+            .expect("renders");
+        assert!(!internal.en.contains("cost"), "{}", internal.en);
     }
 
     #[test]

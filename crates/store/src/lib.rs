@@ -7,11 +7,13 @@
 //! (each in increasing order of first use, which SQLite binds by position as well).
 
 mod histogram;
+pub mod incidents;
 pub mod outbox;
 mod schema;
 pub mod writer;
 
 pub use histogram::{BUCKETS, Histogram};
+pub use incidents::IncidentRow;
 pub use outbox::{OutboxCounts, OutboxItem, OutboxState};
 
 use continuo_core::observation::{Measurement, Observation, Timings};

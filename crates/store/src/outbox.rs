@@ -173,6 +173,7 @@ impl Store {
         &self,
         book: &Value,
         items: &[OutboxItem],
+        incidents: &[super::IncidentRow],
     ) -> Result<(), StoreError> {
         let insert = format!(
             "INSERT INTO outbox ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
@@ -196,6 +197,18 @@ impl Store {
                     .bind(item.created_ms)
                     .bind(item.sent_ms)
                     .bind(&item.last_error)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for row in incidents {
+                sqlx::query(super::incidents::UPSERT)
+                    .bind(&row.id)
+                    .bind(row.number)
+                    .bind(&row.status)
+                    .bind(row.severity)
+                    .bind(row.detected_ms)
+                    .bind(row.resolved_ms)
+                    .bind(row.body.to_string())
                     .execute(&mut *tx)
                     .await?;
             }

@@ -47,6 +47,13 @@ fn migrations() -> Vec<String> {
             "CREATE TABLE maintenance_windows (id TEXT PRIMARY KEY, body TEXT NOT NULL, until_ms BIGINT NOT NULL)",
         ]
         .join(";\n"),
+        // 3: incidents, each a JSON body with the columns lists and figures filter on.
+        [
+            "CREATE TABLE incidents (id TEXT PRIMARY KEY, number BIGINT NOT NULL, status TEXT NOT NULL, \
+             severity BIGINT NOT NULL, detected_ms BIGINT, resolved_ms BIGINT, body TEXT NOT NULL)",
+            "CREATE INDEX incidents_by_detection ON incidents (detected_ms)",
+        ]
+        .join(";\n"),
     ]
 }
 

@@ -171,6 +171,7 @@ backends!(
     outbox_keeps_one_row_per_key_and_walks_its_states,
     outbox_never_sends_a_resolution_before_its_page,
     maintenance_windows_round_trip,
+    incidents_are_saved_with_the_alert_book_and_listed,
     writer_buffers_through_an_outage_and_catches_up,
     writer_keeps_the_newest_when_the_buffer_overflows,
     submit_wait_pushes_back_but_never_hangs_on_an_outage,
@@ -1216,7 +1217,7 @@ async fn outbox_keeps_one_row_per_key_and_walks_its_states(db: Db) {
         .map(|i| outbox_item(&format!("k{i}"), DAY0 + i))
         .collect();
     db.store
-        .commit_alerting(&book, &items)
+        .commit_alerting(&book, &items, &[])
         .await
         .expect("commit");
     assert_eq!(db.store.alert_book().await.expect("book"), Some(book));
@@ -1227,7 +1228,7 @@ async fn outbox_keeps_one_row_per_key_and_walks_its_states(db: Db) {
         .expect("sent");
     let again = json!({"alerts": {"x": 1}});
     db.store
-        .commit_alerting(&again, &items[..2])
+        .commit_alerting(&again, &items[..2], &[])
         .await
         .expect("commit again");
     assert_eq!(db.store.alert_book().await.expect("book"), Some(again));
@@ -1326,7 +1327,7 @@ async fn outbox_never_sends_a_resolution_before_its_page(db: Db) {
     other.channel = "pager".into();
     other.recipient = "channel:pager".into();
     db.store
-        .commit_alerting(&book, &[page.clone(), resolution.clone(), other])
+        .commit_alerting(&book, &[page.clone(), resolution.clone(), other], &[])
         .await
         .expect("commit");
     // The page failed and waits for a retry; the resolution is due but must wait too.
@@ -1351,4 +1352,72 @@ async fn outbox_never_sends_a_resolution_before_its_page(db: Db) {
             "db-1/resolved/channel:ops-chat/ops-chat"
         ]
     );
+}
+
+async fn incidents_are_saved_with_the_alert_book_and_listed(db: Db) {
+    use continuo_store::IncidentRow;
+    let row = |n: i64, status: &str, detected: i64, resolved: Option<i64>| IncidentRow {
+        id: format!("INC-{n}"),
+        number: n,
+        status: status.into(),
+        severity: 2,
+        detected_ms: Some(detected),
+        resolved_ms: resolved,
+        body: serde_json::json!({ "id": format!("INC-{n}"), "status": status }),
+    };
+    assert_eq!(db.store.last_incident_number().await.expect("max"), 0);
+    let book = serde_json::json!({ "alerts": {} });
+    let rows = [
+        row(1, "resolved", DAY0, Some(DAY0 + 60_000)),
+        row(2, "investigating", DAY0 + 3_600_000, None),
+        row(3, "resolved", DAY0 + 7_200_000, Some(DAY0 + 7_300_000)),
+    ];
+    db.store
+        .commit_alerting(&book, &[], &rows)
+        .await
+        .expect("commit");
+    assert_eq!(db.store.last_incident_number().await.expect("max"), 3);
+    // Saving again replaces the row.
+    let mut resolved = row(2, "resolved", DAY0 + 3_600_000, Some(DAY0 + 3_700_000));
+    resolved.body["note"] = "over".into();
+    db.store
+        .commit_alerting(&book, &[], std::slice::from_ref(&resolved))
+        .await
+        .expect("commit");
+    let one = db
+        .store
+        .incident("INC-2")
+        .await
+        .expect("read")
+        .expect("INC-2");
+    assert_eq!(one["note"], "over");
+    assert!(db.store.incident("INC-9").await.expect("read").is_none());
+    // Open or resolved since: 2 and 3 resolved after DAY0 + 3_650_000 → only 2 and 3.
+    let recent = db
+        .store
+        .incidents_recent(DAY0 + 3_650_000)
+        .await
+        .expect("recent");
+    let ids: Vec<&str> = recent
+        .iter()
+        .map(|v| v["id"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(ids, ["INC-2", "INC-3"]);
+    // Detected in a period, newest first, limited.
+    let between = db
+        .store
+        .incidents_between(DAY0, DAY0 + 7_200_000, 10)
+        .await
+        .expect("between");
+    let ids: Vec<&str> = between
+        .iter()
+        .map(|v| v["id"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(ids, ["INC-2", "INC-1"]);
+    let limited = db
+        .store
+        .incidents_between(0, i64::MAX, 1)
+        .await
+        .expect("limited");
+    assert_eq!(limited.len(), 1);
 }

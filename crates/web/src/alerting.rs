@@ -59,7 +59,7 @@ fn bearer(headers: &HeaderMap) -> &str {
 }
 
 /// The admin token check shared by every state-changing operator call.
-fn admin(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
+pub(crate) fn admin(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
     let Some(token) = &state.admin_token else {
         return Err(error(
             StatusCode::FORBIDDEN,
@@ -76,12 +76,13 @@ fn admin(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
     }
 }
 
-fn failure(e: AlertingError) -> Response {
+pub(crate) fn failure(e: AlertingError) -> Response {
     let status = match &e {
         AlertingError::Alert(continuo_core::alerting::AlertError::Unknown(_)) => {
             StatusCode::NOT_FOUND
         }
         AlertingError::Alert(_) => StatusCode::CONFLICT,
+        AlertingError::UnknownIncident(_) => StatusCode::NOT_FOUND,
         AlertingError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
         AlertingError::Store(_) | AlertingError::Stopped => StatusCode::SERVICE_UNAVAILABLE,
     };

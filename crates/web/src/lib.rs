@@ -7,6 +7,7 @@
 //! **Invariant:** state-changing API calls (reload) need the admin token.
 
 mod alerting;
+pub mod incidents;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -66,12 +67,13 @@ pub fn router(state: AppState) -> Router {
             get(ping_action).post(ping_action).head(ping_action),
         )
         .merge(alerting::routes())
+        .merge(incidents::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
 }
 
-fn error(status: StatusCode, message: &str) -> Response {
+pub(crate) fn error(status: StatusCode, message: &str) -> Response {
     (status, axum::Json(json!({ "error": message }))).into_response()
 }
 

@@ -62,6 +62,7 @@ async fn start() -> Server {
             public_url: "http://127.0.0.1:1".into(),
             secret: b"k".to_vec(),
             max_in_flight: 4,
+            incidents: Default::default(),
         },
         engine.handle().health_watch(),
     )

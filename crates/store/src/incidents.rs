@@ -1,0 +1,74 @@
+//! Incidents: one row per incident, its whole state as JSON plus the columns that lists
+//! and figures filter on. Written with the alert book and the outbox in one transaction
+//! ([`Store::commit_alerting`]); read back as JSON values the engine decodes.
+
+use super::{Backend, Store, StoreError, on_pool};
+use serde_json::Value;
+
+pub(crate) const UPSERT: &str = "INSERT INTO incidents (id, number, status, severity, detected_ms, resolved_ms, body) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO UPDATE SET number = excluded.number, \
+     status = excluded.status, severity = excluded.severity, detected_ms = excluded.detected_ms, \
+     resolved_ms = excluded.resolved_ms, body = excluded.body";
+
+/// One incident as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IncidentRow {
+    /// `INC-<number>`.
+    pub id: String,
+    /// Sequence number.
+    pub number: i64,
+    /// Lifecycle status name.
+    pub status: String,
+    /// 1..4.
+    pub severity: i64,
+    /// Detection, UTC ms.
+    pub detected_ms: Option<i64>,
+    /// Resolution, UTC ms.
+    pub resolved_ms: Option<i64>,
+    /// The whole incident.
+    pub body: Value,
+}
+
+fn decode(id: &str, text: &str) -> Result<Value, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt {
+        table: "incidents",
+        reason: format!("{id}: {e}"),
+    })
+}
+
+impl Store {
+    /// Incidents still open, or resolved at or after `since_ms`, by number.
+    pub async fn incidents_recent(&self, since_ms: i64) -> Result<Vec<Value>, StoreError> {
+        let sql = "SELECT id, body FROM incidents WHERE status <> 'resolved' OR resolved_ms >= $1 ORDER BY number";
+        let rows: Vec<(String, String)> =
+            on_pool!(self, pool => sqlx::query_as(sql).bind(since_ms).fetch_all(pool).await?);
+        rows.iter().map(|(id, body)| decode(id, body)).collect()
+    }
+
+    /// Incidents detected in `[from_ms, until_ms)`, newest first, at most `limit`.
+    pub async fn incidents_between(
+        &self,
+        from_ms: i64,
+        until_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<Value>, StoreError> {
+        let sql = "SELECT id, body FROM incidents WHERE detected_ms >= $1 AND detected_ms < $2 ORDER BY number DESC LIMIT $3";
+        let rows: Vec<(String, String)> = on_pool!(self, pool => sqlx::query_as(sql).bind(from_ms).bind(until_ms).bind(i64::from(limit)).fetch_all(pool).await?);
+        rows.iter().map(|(id, body)| decode(id, body)).collect()
+    }
+
+    /// One incident.
+    pub async fn incident(&self, id: &str) -> Result<Option<Value>, StoreError> {
+        let sql = "SELECT body FROM incidents WHERE id = $1";
+        let body: Option<String> =
+            on_pool!(self, pool => sqlx::query_scalar(sql).bind(id).fetch_optional(pool).await?);
+        body.map(|b| decode(id, &b)).transpose()
+    }
+
+    /// The highest incident number used so far (0 when none).
+    pub async fn last_incident_number(&self) -> Result<i64, StoreError> {
+        let sql = "SELECT MAX(number) FROM incidents";
+        let n: Option<i64> = on_pool!(self, pool => sqlx::query_scalar(sql).fetch_one(pool).await?);
+        Ok(n.unwrap_or(0))
+    }
+}

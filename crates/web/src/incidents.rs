@@ -1,0 +1,729 @@
+//! The incident API: list, show, declare, acknowledge, update (status updates for an
+//! audience, severity, classification), resolve, notes, crisis roles, the recovery
+//! checklist, regulatory reports, action items, review notes, the postmortem and figures
+//! over a period. Reads are open like the rest of `/api/v1`; every change needs the
+//! admin token, and each names who did it (`by`, default `api`).
+
+use crate::alerting::{admin, failure};
+use crate::{AppState, error};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use continuo_core::incident::book::{Change, Incident, Review, rto_text};
+use continuo_core::incident::{Audience, CrisisRole, Regime, Severity, Status, countdown};
+use continuo_core::oncall::parse_instant;
+use continuo_engine::alerts::AlertHandle;
+use continuo_engine::incidents::Op;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/incidents", get(list).post(declare))
+        .route("/api/v1/incidents/stats", get(figures))
+        .route("/api/v1/incidents/{id}", get(show))
+        .route("/api/v1/incidents/{id}/ack", post(ack))
+        .route("/api/v1/incidents/{id}/update", post(update))
+        .route("/api/v1/incidents/{id}/resolve", post(resolve))
+        .route("/api/v1/incidents/{id}/notes", post(note))
+        .route("/api/v1/incidents/{id}/roles", post(assign))
+        .route("/api/v1/incidents/{id}/checklist", post(tick))
+        .route("/api/v1/incidents/{id}/reports/{key}/submit", post(submit))
+        .route("/api/v1/incidents/{id}/report/{regime}", get(report))
+        .route("/api/v1/incidents/{id}/actions", post(add_action))
+        .route("/api/v1/incidents/{id}/actions/{n}", post(action))
+        .route("/api/v1/incidents/{id}/review", post(review))
+        .route("/api/v1/incidents/{id}/postmortem", get(postmortem))
+}
+
+fn handle(state: &AppState) -> Result<&AlertHandle, Response> {
+    state.alerts.as_ref().ok_or_else(|| {
+        error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "incidents are not running on this node",
+        )
+    })
+}
+
+/// The JSON body, or a 400 saying what is wrong with it (an empty body is `{}`).
+fn body<T: DeserializeOwned>(bytes: &Bytes, example: &str) -> Result<T, Response> {
+    let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        bytes
+    };
+    serde_json::from_slice(text).map_err(|e| {
+        error(
+            StatusCode::BAD_REQUEST,
+            &format!("the body must be JSON like {example}: {e}"),
+        )
+    })
+}
+
+/// An incident with what is computed from it at `now`: durations, each service's RTO
+/// countdown or verdict and data-loss window, and the reporting countdowns.
+pub fn view(incident: &Incident, now_ms: i64) -> Value {
+    let mut v = serde_json::to_value(incident).unwrap_or(Value::Null);
+    v["durations"] = json!(incident.milestones.durations());
+    v["recovery"] = incident
+        .services
+        .iter()
+        .map(|s| {
+            json!({
+                "service": s.service,
+                "recovery": s.recovery(now_ms),
+                "rto": rto_text(s, now_ms),
+                "data_loss": s.data_loss(),
+            })
+        })
+        .collect();
+    v["deadlines"] = incident
+        .reports
+        .iter()
+        .map(|r| {
+            json!({
+                "key": r.deadline.key,
+                "regime": r.deadline.regime,
+                "title": r.deadline.title,
+                "due_ms": r.deadline.due_ms,
+                "countdown": countdown(r.deadline.due_ms - now_ms),
+                "submitted": r.submitted,
+            })
+        })
+        .collect();
+    v
+}
+
+#[derive(Deserialize)]
+struct Period {
+    from: Option<String>,
+    until: Option<String>,
+    limit: Option<u32>,
+    status: Option<String>,
+}
+
+/// `from`/`until` as RFC 3339 or local date-times; by default the last 90 days.
+fn period(state: &AppState, q: &Period) -> Result<(i64, i64), Response> {
+    let catalog = state.engine.catalog();
+    let tz =
+        jiff::tz::TimeZone::get(&catalog.organization.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let now = state.engine.now_ms();
+    let parse = |name: &str, text: &Option<String>, default: i64| {
+        match text {
+        None => Ok(default),
+        Some(t) => parse_instant(t, &tz).ok_or_else(|| {
+            error(
+                StatusCode::BAD_REQUEST,
+                &format!("`{name}` = `{t}` is not a time: use RFC 3339 (2026-11-25T14:00:00Z) or a local date-time (2026-11-25 15:00)"),
+            )
+        }),
+    }
+    };
+    let from = parse("from", &q.from, now - 90 * 86_400_000)?;
+    let until = parse("until", &q.until, now + 1)?;
+    if from >= until {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "`from` must be before `until`",
+        ));
+    }
+    Ok((from, until))
+}
+
+async fn list(State(state): State<AppState>, Query(q): Query<Period>) -> Response {
+    let h = match handle(&state) {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
+    let (from, until) = match period(&state, &q) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let status = match q.status.as_deref() {
+        None | Some("all") => None,
+        Some("open") => Some(None),
+        Some(name) => match Status::from_name(name) {
+            Some(s) => Some(Some(s)),
+            None => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    &format!(
+                        "`status` is open, all, investigating, identified, monitoring or resolved, not `{name}`"
+                    ),
+                );
+            }
+        },
+    };
+    let now = state.engine.now_ms();
+    match h
+        .incidents(from, until, q.limit.unwrap_or(100).min(1_000))
+        .await
+    {
+        Ok(list) => {
+            let list: Vec<Value> = list
+                .iter()
+                .filter(|i| match status {
+                    None => true,
+                    Some(None) => i.is_open(),
+                    Some(Some(s)) => i.status == s,
+                })
+                .map(|i| view(i, now))
+                .collect();
+            axum::Json(json!({ "incidents": list })).into_response()
+        }
+        Err(e) => failure(e),
+    }
+}
+
+async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let h = match handle(&state) {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
+    match h.incident(&id).await {
+        Ok(Some(i)) => axum::Json(view(&i, state.engine.now_ms())).into_response(),
+        Ok(None) => error(
+            StatusCode::NOT_FOUND,
+            &format!("no incident with id `{id}`"),
+        ),
+        Err(e) => failure(e),
+    }
+}
+
+/// Runs an operator's change and answers with the incident after it.
+async fn run(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: Option<&str>,
+    op: Op,
+    by: Option<String>,
+    created: bool,
+) -> Response {
+    if let Err(r) = admin(state, headers) {
+        return r;
+    }
+    let h = match handle(state) {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
+    let by = by
+        .filter(|b| !b.trim().is_empty())
+        .unwrap_or_else(|| "api".into());
+    match h.incident_op(id, op, &by).await {
+        Ok(i) => {
+            let code = if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            (code, axum::Json(view(&i, state.engine.now_ms()))).into_response()
+        }
+        Err(e) => failure(e),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Declare {
+    title: String,
+    #[serde(default)]
+    services: Vec<String>,
+    severity: Option<String>,
+    by: Option<String>,
+}
+
+fn severity(text: Option<&str>) -> Result<Option<Severity>, Response> {
+    text.map(|t| {
+        Severity::parse(t).ok_or_else(|| {
+            error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &format!("`severity` is SEV1 to SEV4, not `{t}`"),
+            )
+        })
+    })
+    .transpose()
+}
+
+async fn declare(State(state): State<AppState>, headers: HeaderMap, bytes: Bytes) -> Response {
+    let d: Declare = match body(
+        &bytes,
+        r#"{"title": "Checkout fails", "services": ["checkout"], "severity": "SEV2"}"#,
+    ) {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    let severity = match severity(d.severity.as_deref()) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let op = Op::Declare {
+        title: d.title,
+        services: d.services,
+        severity,
+    };
+    run(&state, &headers, None, op, d.by, true).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct By {
+    by: Option<String>,
+}
+
+async fn ack(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    let b: By = match body(&bytes, r#"{"by": "anna"}"#) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    run(&state, &headers, Some(&id), Op::Acknowledge, b.by, false).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Update {
+    status: Option<String>,
+    audience: Option<String>,
+    message: Option<String>,
+    severity: Option<String>,
+    title: Option<String>,
+    significant: Option<bool>,
+    by: Option<String>,
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    let u: Update = match body(
+        &bytes,
+        r#"{"status": "identified", "audience": "customers", "message": "We found the cause."}"#,
+    ) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let status = match u.status.as_deref().map(|s| {
+        Status::from_name(s).ok_or_else(|| {
+            error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &format!(
+                    "`status` is investigating, identified, monitoring or resolved, not `{s}`"
+                ),
+            )
+        })
+    }) {
+        Some(Err(r)) => return r,
+        Some(Ok(s)) => Some(s),
+        None => None,
+    };
+    let audience = match u.audience.as_deref().map(|a| {
+        Audience::from_name(a).ok_or_else(|| {
+            error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &format!("`audience` is customers, internal or management, not `{a}`"),
+            )
+        })
+    }) {
+        Some(Err(r)) => return r,
+        Some(Ok(a)) => Some(a),
+        None => None,
+    };
+    let sev = match severity(u.severity.as_deref()) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let change = Change {
+        status: None,
+        severity: sev,
+        title: u.title,
+        significant: u.significant,
+    };
+    let posts_update = u.message.is_some() || audience.is_some();
+    if !posts_update && status.is_none() && change == Change::default() {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "nothing to update: give a status, a message (with an audience), a severity, a title or significant",
+        );
+    }
+    if change != Change::default() || (!posts_update && status.is_some()) {
+        let change = Change {
+            status: if posts_update { None } else { status },
+            ..change
+        };
+        let r = run(
+            &state,
+            &headers,
+            Some(&id),
+            Op::Change(change),
+            u.by.clone(),
+            false,
+        )
+        .await;
+        if !posts_update || r.status() != StatusCode::OK {
+            return r;
+        }
+    }
+    let op = Op::Update {
+        status,
+        audience: audience.unwrap_or(Audience::Customers),
+        message: u.message,
+    };
+    run(&state, &headers, Some(&id), op, u.by, false).await
+}
+
+async fn resolve(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Resolve {
+        message: Option<String>,
+        by: Option<String>,
+    }
+    let r: Resolve = match body(&bytes, r#"{"by": "anna", "message": "Fixed."}"#) {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    let op = match r.message {
+        // A closing word for customers, posted with the resolution.
+        Some(message) => Op::Update {
+            status: Some(Status::Resolved),
+            audience: Audience::Customers,
+            message: Some(message),
+        },
+        None => Op::Change(Change {
+            status: Some(Status::Resolved),
+            ..Change::default()
+        }),
+    };
+    run(&state, &headers, Some(&id), op, r.by, false).await
+}
+
+async fn note(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Note {
+        text: String,
+        by: Option<String>,
+    }
+    let n: Note = match body(&bytes, r#"{"text": "Vendor called back", "by": "anna"}"#) {
+        Ok(n) => n,
+        Err(r) => return r,
+    };
+    run(&state, &headers, Some(&id), Op::Note(n.text), n.by, false).await
+}
+
+async fn assign(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Assign {
+        role: String,
+        person: String,
+        by: Option<String>,
+    }
+    let a: Assign = match body(
+        &bytes,
+        r#"{"role": "incident_commander", "person": "anna"}"#,
+    ) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let Some(role) = CrisisRole::from_name(&a.role) else {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &format!(
+                "`role` is incident_commander, communications_lead, operations_lead or scribe, not `{}`",
+                a.role
+            ),
+        );
+    };
+    run(
+        &state,
+        &headers,
+        Some(&id),
+        Op::Assign(role, a.person),
+        a.by,
+        false,
+    )
+    .await
+}
+
+async fn tick(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Tick {
+        service: String,
+        step: usize,
+        #[serde(default = "yes")]
+        done: bool,
+        by: Option<String>,
+    }
+    fn yes() -> bool {
+        true
+    }
+    let t: Tick = match body(
+        &bytes,
+        r#"{"service": "orders-db", "step": 2, "done": true}"#,
+    ) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    run(
+        &state,
+        &headers,
+        Some(&id),
+        Op::Tick(t.service, t.step, t.done),
+        t.by,
+        false,
+    )
+    .await
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    Path((id, key)): Path<(String, String)>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    let b: By = match body(&bytes, r#"{"by": "anna"}"#) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    run(&state, &headers, Some(&id), Op::Submit(key), b.by, false).await
+}
+
+async fn add_action(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Add {
+        title: String,
+        owner: Option<String>,
+        due: Option<String>,
+        by: Option<String>,
+    }
+    let a: Add = match body(
+        &bytes,
+        r#"{"title": "Alarm on disk use", "owner": "platform", "due": "2026-12-01"}"#,
+    ) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    run(
+        &state,
+        &headers,
+        Some(&id),
+        Op::AddAction(a.title, a.owner, a.due),
+        a.by,
+        false,
+    )
+    .await
+}
+
+async fn action(
+    State(state): State<AppState>,
+    Path((id, n)): Path<(String, String)>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Done {
+        done: bool,
+        by: Option<String>,
+    }
+    let Ok(n) = n.parse::<u32>() else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            &format!("`{n}` is not an action item number"),
+        );
+    };
+    let d: Done = match body(&bytes, r#"{"done": true}"#) {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    run(
+        &state,
+        &headers,
+        Some(&id),
+        Op::Action(n, d.done),
+        d.by,
+        false,
+    )
+    .await
+}
+
+async fn review(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    #[derive(Deserialize)]
+    struct WithBy {
+        #[serde(flatten)]
+        review: Review,
+        by: Option<String>,
+    }
+    let r: WithBy = match body(
+        &bytes,
+        r#"{"trigger": "A full disk", "went_well": ["Fast failover"]}"#,
+    ) {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    run(
+        &state,
+        &headers,
+        Some(&id),
+        Op::Review(r.review),
+        r.by,
+        false,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct LangQuery {
+    lang: Option<String>,
+}
+
+fn lang_of(state: &AppState, q: &LangQuery, headers: &HeaderMap) -> continuo_core::Lang {
+    q.lang
+        .as_deref()
+        .and_then(continuo_core::Lang::from_code)
+        .or_else(|| {
+            headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').find_map(continuo_core::Lang::from_code))
+        })
+        .or_else(|| {
+            state
+                .engine
+                .catalog()
+                .organization
+                .languages
+                .first()
+                .copied()
+        })
+        .unwrap_or(continuo_core::Lang::En)
+}
+
+fn markdown(text: String) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/markdown; charset=utf-8")],
+        text,
+    )
+        .into_response()
+}
+
+async fn postmortem(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let h = match handle(&state) {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
+    let lang = lang_of(&state, &q, &headers);
+    match h.incident(&id).await {
+        Ok(Some(i)) => markdown(continuo_report::postmortem(
+            &i,
+            &state.engine.catalog(),
+            state.engine.now_ms(),
+            lang,
+        )),
+        Ok(None) => error(
+            StatusCode::NOT_FOUND,
+            &format!("no incident with id `{id}`"),
+        ),
+        Err(e) => failure(e),
+    }
+}
+
+async fn report(
+    State(state): State<AppState>,
+    Path((id, regime)): Path<(String, String)>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let h = match handle(&state) {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
+    let regime = match regime.to_ascii_lowercase().as_str() {
+        "nis2" => Regime::Nis2,
+        "dora" => Regime::Dora,
+        other => {
+            return error(
+                StatusCode::NOT_FOUND,
+                &format!("`{other}` is not a reporting regime; use nis2 or dora"),
+            );
+        }
+    };
+    let lang = lang_of(&state, &q, &headers);
+    match h.incident(&id).await {
+        Ok(Some(i)) => markdown(continuo_report::report_draft(
+            &i,
+            &state.engine.catalog(),
+            regime,
+            state.engine.now_ms(),
+            lang,
+        )),
+        Ok(None) => error(
+            StatusCode::NOT_FOUND,
+            &format!("no incident with id `{id}`"),
+        ),
+        Err(e) => failure(e),
+    }
+}
+
+async fn figures(State(state): State<AppState>, Query(q): Query<Period>) -> Response {
+    let h = match handle(&state) {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
+    let (from, until) = match period(&state, &q) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    match h.incident_stats(from, until).await {
+        Ok(s) => axum::Json(s).into_response(),
+        Err(e) => failure(e),
+    }
+}
