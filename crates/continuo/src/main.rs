@@ -6,6 +6,7 @@
 mod alerts_cli;
 mod bia_output;
 mod disk;
+mod incident_cli;
 mod init;
 mod render;
 mod serve;
@@ -123,6 +124,20 @@ enum Command {
         #[arg(long)]
         by: Option<String>,
     },
+    /// Incidents on a running server: list, show, declare, update, ack, resolve, note,
+    /// postmortem, stats (changes need CONTINUO_ADMIN_TOKEN).
+    Incident {
+        /// Base URL of the server.
+        #[arg(
+            long,
+            env = "CONTINUO_URL",
+            default_value = "http://127.0.0.1:8080",
+            global = true
+        )]
+        url: String,
+        #[command(subcommand)]
+        command: incident_cli::IncidentCommand,
+    },
     /// Resolve an alert on a running server (needs CONTINUO_ADMIN_TOKEN).
     Resolve {
         /// The alert id.
@@ -237,6 +252,7 @@ fn run(cli: Cli, lang: Lang) -> anyhow::Result<ExitCode> {
         Command::Resolve { alert, url, by } => {
             alerts_cli::act(&url, &alert, "resolve", by.as_deref(), lang)
         }
+        Command::Incident { url, command } => incident_cli::run(&url, command, lang),
     }
 }
 
