@@ -1412,3 +1412,280 @@ fail_threshold = 1
     assert_ne!(anna.headers["message-id"], chen.headers["message-id"]);
     assert_eq!(continuo.alerts().len(), 1);
 }
+
+/// The CLI against a running server: (exit code, stdout).
+fn cli(port: u16, args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_continuo"))
+        .args(args)
+        .args(["--url", &format!("http://127.0.0.1:{port}")])
+        .env("CONTINUO_ADMIN_TOKEN", ADMIN_TOKEN)
+        .env("CONTINUO_LANG", "en")
+        .output()
+        .expect("run continuo");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{args:?}: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), stdout)
+}
+
+#[test]
+fn a_dead_target_opens_a_sev1_incident_that_is_acknowledged_updated_resolved_and_written_up() {
+    const HOUR: i64 = 3_600_000;
+    let receiver = HttpServer::ok(0);
+    let mut db = HttpServer::ok(0);
+    let db_port = db.port;
+    // Under NIS2, with a SEV1 plan; the admin portal's RTO is one second, so its
+    // recovery is measured as breached, while the database's 30 minutes are met.
+    let config = grouping_config(receiver.port, db_port, None)
+        .replace(
+            "languages = [\"en\"]",
+            "languages = [\"en\", \"nl\"]\nregulations = [\"nis2\"]",
+        )
+        .replace("rto = \"4h\"", "rto = \"1s\"")
+        + r#"
+[[response_plan]]
+id = "major"
+severity = ["SEV1"]
+roles = { incident_commander = "team:ops" }
+notify = ["channel:hook"]
+significant = true
+update_every = "30m"
+"#;
+    let dir = workspace(&config);
+    let continuo = Continuo::start(dir.path());
+    wait_for("db-tcp up", 30, || continuo.check_status("db-tcp") == "up");
+    db.stop();
+
+    let incidents = |c: &Continuo| {
+        c.get("/api/v1/incidents")["incidents"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    wait_for("an incident", 30, || !incidents(&continuo).is_empty());
+    let list = incidents(&continuo);
+    assert_eq!(list.len(), 1, "one incident for one root cause: {list:?}");
+    let inc = &list[0];
+    let id = inc["id"].as_str().expect("id").to_string();
+    assert_eq!(inc["severity"], 1, "tier 1, three services: SEV1: {inc}");
+    assert_eq!(inc["status"], "investigating");
+    let services: Vec<(&str, bool)> = inc["services"]
+        .as_array()
+        .expect("services")
+        .iter()
+        .map(|s| (s["service"].as_str().unwrap_or(""), s["root_cause"] == true))
+        .collect();
+    assert_eq!(
+        services,
+        [("db", true), ("admin", false), ("shop", false)],
+        "{inc}"
+    );
+    assert_eq!(inc["roles"]["incident_commander"], "anna", "{inc}");
+    // NIS2 deadlines count from detection: 24 h, 72 h, one calendar month.
+    let detected = inc["milestones"]["detected_ms"].as_i64().expect("detected");
+    let started = inc["milestones"]["started_ms"].as_i64().expect("started");
+    assert!(started <= detected, "{inc}");
+    let due: Vec<(String, i64)> = inc["deadlines"]
+        .as_array()
+        .expect("deadlines")
+        .iter()
+        .map(|d| {
+            (
+                d["key"].as_str().unwrap_or("").to_string(),
+                d["due_ms"].as_i64().unwrap_or(0) - detected,
+            )
+        })
+        .collect();
+    assert_eq!(due[0], ("nis2-early-warning".to_string(), 24 * HOUR));
+    assert_eq!(due[1], ("nis2-notification".to_string(), 72 * HOUR));
+    assert_eq!(due[2].0, "nis2-final-report");
+    assert!(
+        (28 * 24 * HOUR..=31 * 24 * HOUR).contains(&due[2].1),
+        "{due:?}"
+    );
+    assert!(
+        inc["deadlines"][0]["countdown"]["en"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("in 23 h") || c.starts_with("in 1 d")),
+        "{inc}"
+    );
+    // The crisis team was called out through the outbox.
+    wait_for("the callout", 30, || {
+        notifications(&receiver).iter().any(|n| {
+            n["summary"]
+                .as_str()
+                .is_some_and(|s| s.contains("crisis team activated"))
+        })
+    });
+
+    // Acknowledged through the incident API: the alert stops escalating too.
+    let (status, body) = continuo.admin(
+        "POST",
+        &format!("/api/v1/incidents/{id}/ack"),
+        r#"{"by": "anna"}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = http(
+        continuo.port,
+        "POST",
+        &format!("/api/v1/incidents/{id}/ack"),
+        &[],
+        "{}",
+    );
+    assert_eq!(status, 401, "changes need the admin token: {body}");
+    assert_eq!(continuo.alerts()[0]["state"], "acknowledged");
+
+    // A status update for customers, in both languages.
+    let (status, body) = continuo.admin(
+        "POST",
+        &format!("/api/v1/incidents/{id}/update"),
+        r#"{"status": "identified", "audience": "customers", "message": "A disk filled up.", "by": "anna"}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let inc: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(inc["status"], "identified");
+    let update = &inc["updates"][0];
+    assert!(
+        update["body"]["en"]
+            .as_str()
+            .is_some_and(|t| t.contains("We have found the cause")
+                && t.contains("A disk filled up.")
+                && t.contains("Next update by")),
+        "{update}"
+    );
+    assert!(
+        update["body"]["nl"]
+            .as_str()
+            .is_some_and(|t| t.contains("We hebben de oorzaak")),
+        "{update}"
+    );
+    let (status, body) = continuo.admin(
+        "POST",
+        &format!("/api/v1/incidents/{id}/update"),
+        r#"{"status": "fixed"}"#,
+    );
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("`status` is investigating"), "{body}");
+
+    // The database comes back once the admin portal's one-second RTO has passed; the
+    // alert resolves and the incident with it.
+    thread::sleep(Duration::from_millis(2_500));
+    let _db = HttpServer::ok(db_port);
+    wait_for("the incident to resolve", 60, || {
+        continuo.get(&format!("/api/v1/incidents/{id}"))["status"] == "resolved"
+    });
+    let inc = continuo.get(&format!("/api/v1/incidents/{id}"));
+    for key in [
+        "started_ms",
+        "detected_ms",
+        "acknowledged_ms",
+        "mitigated_ms",
+        "resolved_ms",
+    ] {
+        assert!(inc["milestones"][key].is_i64(), "{key}: {inc}");
+    }
+    let verdicts: BTreeMap<String, String> = inc["recovery"]
+        .as_array()
+        .expect("recovery")
+        .iter()
+        .map(|r| {
+            (
+                r["service"].as_str().unwrap_or("").to_string(),
+                r["recovery"]["verdict"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(verdicts["db"], "met", "{inc}");
+    assert_eq!(verdicts["admin"], "breached", "{inc}");
+
+    // The postmortem shows every milestone with measured durations and a verdict per
+    // service, in English and Dutch; the CLI writes the same document.
+    let (status, md) = http(
+        continuo.port,
+        "GET",
+        &format!("/api/v1/incidents/{id}/postmortem?lang=en"),
+        &[],
+        "",
+    );
+    assert_eq!(status, 200, "{md}");
+    for needle in [
+        "## Summary",
+        "## Impact",
+        "## Root causes",
+        "## Trigger",
+        "## Resolution",
+        "## Detection",
+        "## Action items",
+        "### What went well",
+        "### Where we got lucky",
+        "## Timeline",
+        "| Started (first failing observation) |",
+        "| Detected |",
+        "| Acknowledged |",
+        "| Mitigated |",
+        "| Resolved |",
+        "time to detect:",
+        "time to acknowledge:",
+        "time to mitigate:",
+        "time to resolve:",
+        "**RTO met**",
+        "**RTO breached (by ",
+        "NIS2 early warning",
+    ] {
+        assert!(md.contains(needle), "postmortem lacks {needle:?}:\n{md}");
+    }
+    let orders = md
+        .lines()
+        .find(|l| l.starts_with("| Orders database (root cause)"))
+        .unwrap_or_else(|| panic!("no database row:\n{md}"));
+    assert!(orders.contains("**RTO met**"), "{orders}");
+    let admin = md
+        .lines()
+        .find(|l| l.starts_with("| Admin portal"))
+        .unwrap_or_else(|| panic!("no admin row:\n{md}"));
+    assert!(admin.contains("**RTO breached (by "), "{admin}");
+    let (status, nl) = http(
+        continuo.port,
+        "GET",
+        &format!("/api/v1/incidents/{id}/postmortem?lang=nl"),
+        &[],
+        "",
+    );
+    assert_eq!(status, 200);
+    assert!(
+        nl.contains("**RTO gehaald**") && nl.contains("## Tijdlijn"),
+        "{nl}"
+    );
+    let out = dir.path().join("postmortem.md");
+    let out_text = out.display().to_string();
+    cli(
+        continuo.port,
+        &[
+            "incident",
+            "postmortem",
+            &id,
+            "--out",
+            &out_text,
+            "--action",
+            "Alarm on disk use;anna;2026-12-01",
+        ],
+    );
+    let written = std::fs::read_to_string(&out).expect("postmortem file");
+    assert!(
+        written.contains("| 1 | Alarm on disk use | anna | 2026-12-01 | no |"),
+        "{written}"
+    );
+    let (_, listed) = cli(continuo.port, &["incident", "list"]);
+    assert!(
+        listed.contains(&id) && listed.contains("resolved"),
+        "{listed}"
+    );
+    let (_, figures) = cli(continuo.port, &["incident", "stats", "--json"]);
+    let figures: Value = serde_json::from_str(&figures).expect("stats json");
+    assert_eq!(figures["all"]["incidents"], 1, "{figures}");
+    assert_eq!(figures["all"]["rto_breaches"], 1, "{figures}");
+    assert_eq!(figures["by_service"]["db"]["rto_met"], 1, "{figures}");
+}
