@@ -3,6 +3,8 @@
 //! checklist, regulatory reports, action items, review notes, the postmortem and figures
 //! over a period. Reads are open like the rest of `/api/v1`; every change needs the
 //! admin token, and each names who did it (`by`, default `api`).
+// Handlers return early with a ready `Response` as the error, as in `alerting`.
+#![allow(clippy::result_large_err)]
 
 use crate::alerting::{admin, failure};
 use crate::{AppState, error};
