@@ -304,7 +304,7 @@ fn print_incident(v: &Value, lang: Lang) {
                 println!(
                     "    {mark} {}. {}",
                     i + 1,
-                    step["text"].as_str().unwrap_or_default()
+                    text_of(&step["text"], lang)
                 );
             }
         }

@@ -292,7 +292,11 @@ fn an_alert_opens_one_incident_with_severity_crisis_team_clocks_and_resolves_wit
     let order: Vec<&str> = inc.checklist.iter().map(|t| t.service.as_str()).collect();
     assert_eq!(order, ["db", "shop", "api"]);
     assert_eq!(inc.checklist[0].steps.len(), 3);
-    assert_eq!(inc.checklist[0].steps[1].text, "Promote the replica");
+    assert_eq!(inc.checklist[0].steps[1].text.en, "Promote the replica");
+    assert_eq!(
+        inc.checklist[1].steps[0].text.nl,
+        "Bevestig de storing van Webshop en de oorzaak"
+    );
     // The data-loss window: last good 40 min before, down 2 min before T0 → 38 min > 15.
     let loss = inc.services[0].data_loss().expect("known");
     assert_eq!(loss.window_ms, 38 * MIN);

@@ -135,8 +135,8 @@ pub struct DataLoss {
 /// One step of a service's recovery.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Step {
-    /// What to do.
-    pub text: String,
+    /// What to do (a runbook's own words read the same in both languages).
+    pub text: Text,
     /// Who ticked it off, and when.
     pub done: Option<Act>,
 }
@@ -521,20 +521,9 @@ impl IncidentBook {
         let runbook = (ctx.runbook)(service);
         let from_runbook = runbook.as_deref().map(runbook_steps).unwrap_or_default();
         let steps = if from_runbook.is_empty() {
-            // Shown in the organisation's first language; both exist.
-            let lang = ctx
-                .catalog
-                .organization
-                .languages
-                .first()
-                .copied()
-                .unwrap_or(crate::Lang::En);
             default_steps(&name)
-                .into_iter()
-                .map(|t| t.get(lang).to_string())
-                .collect()
         } else {
-            from_runbook
+            from_runbook.into_iter().map(Text::same).collect()
         };
         incident.checklist.push(Task {
             service: service.to_string(),
@@ -1100,13 +1089,17 @@ impl IncidentBook {
             EventKind::Checklist,
             if done {
                 tr!(
-                    "Done ({service} step {step}): {what}",
-                    "Gedaan ({service} stap {step}): {what}"
+                    "Done ({service} step {step}): {}",
+                    "Gedaan ({service} stap {step}): {}",
+                    what.en;
+                    what.nl
                 )
             } else {
                 tr!(
-                    "Not done after all ({service} step {step}): {what}",
-                    "Toch niet gedaan ({service} stap {step}): {what}"
+                    "Not done after all ({service} step {step}): {}",
+                    "Toch niet gedaan ({service} stap {step}): {}",
+                    what.en;
+                    what.nl
                 )
             },
         );
