@@ -18,6 +18,11 @@ use toml::de::{DeTable, DeValue};
 
 type Value<'i> = Spanned<DeValue<'i>>;
 
+// `[[gateway]]` lives in its own file, as a child of this module so it can use the
+// private field getters; `lib.rs` re-exports it as `continuo_core::gateway`.
+#[path = "gateway.rs"]
+pub mod gateway;
+
 /// The items one file contributed, before they are merged and cross-checked.
 #[derive(Default)]
 pub(crate) struct FileItems {
@@ -33,6 +38,7 @@ pub(crate) struct FileItems {
     pub risks: Vec<Risk>,
     pub maintenances: Vec<Maintenance>,
     pub routes: Vec<Route>,
+    pub gateways: Vec<gateway::Gateway>,
 }
 
 /// Looks an environment variable up; injected so this crate never reads the environment.
@@ -671,6 +677,7 @@ impl<'a> Decoder<'a> {
             "risk",
             "maintenance",
             "route",
+            "gateway",
         ];
         let Some(fields) = self.open("the config file", root, &known) else {
             return items;
@@ -710,6 +717,9 @@ impl<'a> Decoder<'a> {
         }
         for value in self.table_list(&fields, "route") {
             items.routes.extend(self.route(value));
+        }
+        for value in self.table_list(&fields, "gateway") {
+            items.gateways.extend(self.gateway(value));
         }
         items
     }

@@ -303,6 +303,7 @@ fn merge(files: Vec<(FileId, FileItems)>, diagnostics: &mut Diagnostics) -> Cata
         catalog.risks.extend(items.risks);
         catalog.maintenances.extend(items.maintenances);
         catalog.routes.extend(items.routes);
+        catalog.gateways.extend(items.gateways);
     }
     catalog
 }

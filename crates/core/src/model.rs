@@ -54,6 +54,8 @@ pub struct Catalog {
     pub maintenances: Vec<Maintenance>,
     /// Rules that route inbound alerts (Alertmanager, PagerDuty-style events) to services.
     pub routes: Vec<Route>,
+    /// Failover gateways in front of services' endpoints.
+    pub gateways: Vec<crate::gateway::Gateway>,
     /// Position of each service by id (first of duplicates), built by [`Catalog::index`].
     #[serde(skip)]
     pub service_index: std::collections::HashMap<String, usize>,
