@@ -564,7 +564,8 @@ impl Pool {
                 first_failure_ms: self.clock.ms(ep.first_failure),
                 marked_down_ms: self.clock.ms(down),
                 first_backup_success_ms: self.clock.ms(success),
-                duration_ms: i64::try_from(duration.as_millis()).unwrap_or(i64::MAX),
+                // From the same millisecond stamps as the fields above, so they add up.
+                duration_ms: self.clock.ms(success) - self.clock.ms(ep.first_failure),
                 failed_requests: ep.failed,
                 retried_requests: ep.retried,
             },
