@@ -21,6 +21,7 @@
 mod alerting;
 mod blackbox;
 mod client;
+mod gateway;
 mod load;
 mod pings;
 mod probes;
@@ -87,6 +88,12 @@ pub struct Options {
     /// The Alertmanager binary.
     #[arg(long, default_value = alerting::DEFAULT_ALERTMANAGER)]
     alertmanager: PathBuf,
+    /// The haproxy binary (gateway scenario).
+    #[arg(long, default_value = gateway::DEFAULT_HAPROXY)]
+    haproxy: PathBuf,
+    /// GET requests per path in the gateway throughput runs [default: 50000; quick: 5000].
+    #[arg(long)]
+    gateway_requests: Option<usize>,
 }
 
 /// A scenario of the benchmark.
@@ -102,6 +109,8 @@ pub enum Scenario {
     Pings,
     /// Alert latency, side by side with Alertmanager.
     Alerting,
+    /// The failover gateway, side by side with haproxy.
+    Gateway,
 }
 
 /// Helper processes the benchmark starts (hidden).
@@ -216,6 +225,24 @@ fn bench(options: &Options) -> ExitCode {
 /// only when nothing can run at all (no runtime, no target).
 fn run_scenarios(options: &Options, report: &mut Report) -> sys::Result<()> {
     use sys::Context;
+    if options.runs(Scenario::Gateway) {
+        let requests =
+            options
+                .gateway_requests
+                .unwrap_or(if options.quick { 5_000 } else { 50_000 });
+        progress("gateway: throughput and failover, side by side with haproxy");
+        let dir = tempfile::tempdir().context("creating a temporary directory")?;
+        let rt = sys::runtime()?;
+        match rt.block_on(gateway::run(
+            &options.haproxy,
+            dir.path(),
+            requests,
+            options.concurrency.min(32),
+        )) {
+            Ok(section) => report.sections.push(section),
+            Err(e) => report.failed(format!("gateway: {e}")),
+        }
+    }
     let ticks = sys::clock_ticks();
     let dir = tempfile::tempdir().context("creating a temporary directory")?;
     let rt = sys::runtime()?;

@@ -48,6 +48,8 @@ pub struct Report {
     rows: Vec<Row>,
     /// Scenarios that could not run, with why.
     pub failures: Vec<String>,
+    /// Sections with their own tables (the gateway scenario), after the main table.
+    pub sections: Vec<String>,
 }
 
 /// `1234567.8` as `1,234,568`.
@@ -190,6 +192,7 @@ impl Report {
             header,
             rows: Vec::new(),
             failures: Vec::new(),
+            sections: Vec::new(),
         }
     }
 
@@ -469,6 +472,9 @@ impl Report {
                 cell(&row.verdict),
                 cell(&row.note)
             );
+        }
+        for section in &self.sections {
+            out.push_str(section);
         }
         for failure in &self.failures {
             let _ = writeln!(out, "\nFAILED: {}", cell(failure));

@@ -301,11 +301,7 @@ fn print_incident(v: &Value, lang: Lang) {
             println!("  {}", task["service"].as_str().unwrap_or_default());
             for (i, step) in task["steps"].as_array().into_iter().flatten().enumerate() {
                 let mark = if step["done"].is_null() { "[ ]" } else { "[x]" };
-                println!(
-                    "    {mark} {}. {}",
-                    i + 1,
-                    text_of(&step["text"], lang)
-                );
+                println!("    {mark} {}. {}", i + 1, text_of(&step["text"], lang));
             }
         }
     }

@@ -6,6 +6,8 @@
 mod alerts_cli;
 mod bia_output;
 mod disk;
+mod gateway_cli;
+mod gateway_serve;
 mod incident_cli;
 mod init;
 mod render;
@@ -149,6 +151,48 @@ enum Command {
         #[arg(long)]
         by: Option<String>,
     },
+    /// The failover gateways of a running server: status, drain, undrain, failback.
+    Gateway {
+        #[command(subcommand)]
+        action: GatewayAction,
+        /// Base URL of the server.
+        #[arg(
+            long,
+            global = true,
+            env = "CONTINUO_URL",
+            default_value = "http://127.0.0.1:8080"
+        )]
+        url: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum GatewayAction {
+    /// Show every gateway: serving tier, endpoints, recent events.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Take an endpoint out of rotation (needs CONTINUO_ADMIN_TOKEN).
+    Drain {
+        /// The gateway's id.
+        gateway: String,
+        /// The endpoint's name (its `name`, else its URL).
+        endpoint: String,
+    },
+    /// Put a drained endpoint back (needs CONTINUO_ADMIN_TOKEN).
+    Undrain {
+        /// The gateway's id.
+        gateway: String,
+        /// The endpoint's name.
+        endpoint: String,
+    },
+    /// Return traffic to the primary tier now (needs CONTINUO_ADMIN_TOKEN).
+    Failback {
+        /// The gateway's id.
+        gateway: String,
+    },
 }
 
 fn parse_lang(text: &str) -> Result<Lang, String> {
@@ -253,6 +297,7 @@ fn run(cli: Cli, lang: Lang) -> anyhow::Result<ExitCode> {
             alerts_cli::act(&url, &alert, "resolve", by.as_deref(), lang)
         }
         Command::Incident { url, command } => incident_cli::run(&url, command, lang),
+        Command::Gateway { action, url } => gateway_cli::run(&url, action.into(), lang),
     }
 }
 

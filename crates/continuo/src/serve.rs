@@ -221,7 +221,16 @@ async fn serve(options: ServeOptions, catalog: Catalog, lang: Lang) -> anyhow::R
             }
         })
     };
-    continuo_web::serve(listener, state, shutdown_signal())
+    let gateways = crate::gateway_serve::start(&catalog, lang, Some(alerts.clone())).await?;
+    let router = match &gateways {
+        Some(control) => continuo_web::gateway::with_gateways(
+            continuo_web::router(state.clone()),
+            control.clone(),
+            state.admin_token.clone(),
+        ),
+        None => continuo_web::router(state),
+    };
+    continuo_web::serve_router(listener, router, shutdown_signal())
         .await
         .context("serving HTTP")?;
     say(tr!(

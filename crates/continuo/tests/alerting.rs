@@ -1689,3 +1689,137 @@ update_every = "30m"
     assert_eq!(figures["all"]["rto_breaches"], 1, "{figures}");
     assert_eq!(figures["by_service"]["db"]["rto_met"], 1, "{figures}");
 }
+
+#[test]
+fn a_gateway_failover_is_on_the_services_timeline_and_the_open_incident() {
+    let mut primary = HttpServer::start(0, |_| (200, "primary".into()));
+    let backup = HttpServer::start(0, |_| (200, "backup".into()));
+    let gw = free_port();
+    let config = format!(
+        r#"
+[organization]
+name = "Failover Test"
+timezone = "UTC"
+languages = ["en", "nl"]
+
+[server]
+database = "sqlite://state/continuo.db"
+location = "test-1"
+
+[[person]]
+id = "anna"
+name = "Anna"
+
+[[team]]
+id = "ops"
+members = ["anna"]
+
+[[service]]
+id = "shop"
+name = "Web shop"
+tier = 1
+owner = "ops"
+rto = "15m"
+
+[[service.endpoint]]
+url = "http://127.0.0.1:{p}"
+role = "primary"
+
+[[service.endpoint]]
+url = "http://127.0.0.1:{b}"
+role = "backup"
+
+[[gateway]]
+id = "shop-gw"
+listen = "127.0.0.1:{gw}"
+service = "shop"
+eject_after = 1
+check_interval = "200ms"
+check_fast_interval = "100ms"
+"#,
+        p = primary.port,
+        b = backup.port,
+    );
+    let dir = workspace(&config);
+    let continuo = Continuo::start(dir.path());
+    wait_for("the gateway to listen", 30, || {
+        TcpStream::connect(("127.0.0.1", gw)).is_ok()
+    });
+    let (status, body) = http(gw, "GET", "/", &[], "");
+    assert_eq!((status, body.as_str()), (200, "primary"));
+
+    // An incident is open for the shop when its primary dies.
+    let (status, body) = continuo.admin(
+        "POST",
+        "/api/v1/incidents",
+        r#"{"title": "Shop primary unstable", "services": ["shop"], "by": "anna"}"#,
+    );
+    assert_eq!(status, 201, "{body}");
+    let id = serde_json::from_str::<Value>(&body).expect("json")["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    primary.stop();
+    // Clients keep being answered, by the backup.
+    wait_for("the backup to answer", 30, || {
+        http(gw, "GET", "/", &[], "").1 == "backup"
+    });
+
+    let events = |c: &Continuo| {
+        c.get("/api/v1/services/shop/events")["events"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    wait_for("the failover on the service's timeline", 30, || {
+        events(&continuo).iter().any(|e| {
+            e["text"]["en"]
+                .as_str()
+                .is_some_and(|t| t.contains("failover finished in"))
+        })
+    });
+    let listed = events(&continuo);
+    assert!(
+        listed
+            .iter()
+            .all(|e| e["text"]["nl"].as_str().is_some_and(|t| !t.is_empty())),
+        "{listed:?}"
+    );
+    let inc = continuo.get(&format!("/api/v1/incidents/{id}"));
+    let failovers: Vec<&str> = inc["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .filter(|e| e["kind"] == "failover")
+        .filter_map(|e| e["text"]["en"].as_str())
+        .collect();
+    assert!(
+        failovers
+            .iter()
+            .any(|t| t.contains("failover to the backup tier started")),
+        "{failovers:?}"
+    );
+    assert!(
+        failovers.iter().any(|t| t.contains("failover finished in")),
+        "{failovers:?}"
+    );
+    assert!(
+        inc["milestones"]["mitigated_ms"].is_i64(),
+        "a failover mitigates: {inc}"
+    );
+    // The gateway's own view and its metrics.
+    let gateways = continuo.get("/api/v1/gateways");
+    assert!(gateways.to_string().contains("shop-gw"), "{gateways}");
+    let (_, metrics) = http(continuo.port, "GET", "/metrics", &[], "");
+    assert!(metrics.contains("failover"), "{metrics}");
+    let (_, status) = cli(continuo.port, &["gateway", "status"]);
+    assert!(status.contains("shop-gw"), "{status}");
+    let (status, body) = http(
+        continuo.port,
+        "GET",
+        "/api/v1/services/nope/events",
+        &[],
+        "",
+    );
+    assert_eq!(status, 404, "{body}");
+}

@@ -18,6 +18,11 @@ use toml::de::{DeTable, DeValue};
 
 type Value<'i> = Spanned<DeValue<'i>>;
 
+// `[[gateway]]` lives in its own file, as a child of this module so it can use the
+// private field getters; `lib.rs` re-exports it as `continuo_core::gateway`.
+#[path = "gateway.rs"]
+pub mod gateway;
+
 /// The items one file contributed, before they are merged and cross-checked.
 #[derive(Default)]
 pub(crate) struct FileItems {
@@ -34,6 +39,7 @@ pub(crate) struct FileItems {
     pub maintenances: Vec<Maintenance>,
     pub routes: Vec<Route>,
     pub response_plans: Vec<ResponsePlan>,
+    pub gateways: Vec<gateway::Gateway>,
 }
 
 /// Looks an environment variable up; injected so this crate never reads the environment.
@@ -673,6 +679,7 @@ impl<'a> Decoder<'a> {
             "maintenance",
             "route",
             "response_plan",
+            "gateway",
         ];
         let Some(fields) = self.open("the config file", root, &known) else {
             return items;
@@ -715,6 +722,9 @@ impl<'a> Decoder<'a> {
         }
         for value in self.table_list(&fields, "response_plan") {
             items.response_plans.extend(self.response_plan(value));
+        }
+        for value in self.table_list(&fields, "gateway") {
+            items.gateways.extend(self.gateway(value));
         }
         items
     }

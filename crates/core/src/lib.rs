@@ -26,6 +26,7 @@ mod decode;
 mod suggest;
 mod validate;
 
+pub use decode::gateway;
 pub use diag::{Diagnostic, Diagnostics, Severity, SourceMap};
 pub use duration::HumanDuration;
 pub use load::{LoadOutcome, SourceProvider, load, load_text};

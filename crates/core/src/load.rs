@@ -313,6 +313,7 @@ fn merge(files: Vec<(FileId, FileItems)>, diagnostics: &mut Diagnostics) -> Cata
         catalog.maintenances.extend(items.maintenances);
         catalog.routes.extend(items.routes);
         catalog.response_plans.extend(items.response_plans);
+        catalog.gateways.extend(items.gateways);
     }
     catalog
 }

@@ -56,6 +56,8 @@ pub struct Catalog {
     pub routes: Vec<Route>,
     /// Who responds to an incident of a given severity (crisis team activation).
     pub response_plans: Vec<ResponsePlan>,
+    /// Failover gateways in front of services' endpoints.
+    pub gateways: Vec<crate::gateway::Gateway>,
     /// Position of each service by id (first of duplicates), built by [`Catalog::index`].
     #[serde(skip)]
     pub service_index: std::collections::HashMap<String, usize>,

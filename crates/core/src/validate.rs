@@ -24,6 +24,7 @@ pub(crate) fn validate(
     objectives(catalog, &graph, diags);
     coverage(catalog, &graph, diags, runbook_exists);
     risks(catalog, diags);
+    crate::gateway::validate(catalog, diags);
 }
 
 /// The declared ids of each kind of thing.

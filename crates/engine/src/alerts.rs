@@ -172,6 +172,7 @@ pub(crate) enum Command {
         (Option<String>, crate::incidents::Op, String),
         Reply<serde_json::Value>,
     ),
+    ServiceEvent(String, i64, continuo_core::Text),
     Acknowledge(String, String, Reply<()>),
     Resolve(String, String, Reply<()>),
     Inbound(Vec<Inbound>, Reply<usize>),
@@ -197,7 +198,7 @@ pub(crate) struct Shared {
 pub struct AlertHandle {
     pub(crate) shared: Arc<Shared>,
     pub(crate) store: Arc<dyn Persist>,
-    commands: mpsc::Sender<Command>,
+    pub(crate) commands: mpsc::Sender<Command>,
     pub(crate) clock: Clock,
     pub(crate) public_url: String,
     secret: Arc<Vec<u8>>,
@@ -558,6 +559,9 @@ impl Decider {
                     Ok(v) => self.saved(Ok(())).map(|()| v),
                     Err(e) => Err(e),
                 });
+            }
+            Command::ServiceEvent(service, at_ms, text) => {
+                self.service_event(service, at_ms, text).await;
             }
             Command::Acknowledge(id, by, reply) => {
                 let result = self

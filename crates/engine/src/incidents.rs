@@ -351,6 +351,30 @@ impl Decider {
             .unwrap_or(Value::Null))
     }
 
+    /// A failover or failback of a service: on its own timeline (stored) and on the
+    /// open incidents that hold it.
+    pub(crate) async fn service_event(&mut self, service: String, at_ms: i64, text: Text) {
+        let body = serde_json::json!({
+            "service": service,
+            "at_ms": at_ms,
+            "kind": "failover",
+            "text": text,
+        });
+        if let Err(e) = self
+            .handle
+            .store
+            .add_service_event(&service, at_ms, "failover", &body)
+            .await
+        {
+            eprintln!("incidents: cannot store an event of {service}: {e}");
+        }
+        self.with_book(move |_, book, _, _| {
+            book.record_for_service(&service, at_ms, "gateway", EventKind::Failover, text);
+            Vec::<Page>::new()
+        })
+        .await;
+    }
+
     /// The outbox items of a crisis-team callout: one per channel per recipient.
     pub(crate) fn callout_items(
         &self,
@@ -483,6 +507,27 @@ impl AlertHandle {
             }
         }
         Ok(by_number.into_values().rev().take(limit as usize).collect())
+    }
+
+    /// Records a failover or failback of a service (on its timeline and its open
+    /// incidents); never blocks the caller for long.
+    pub async fn service_event(&self, service: &str, at_ms: i64, text: Text) {
+        let _ = self
+            .commands
+            .send(Command::ServiceEvent(service.to_string(), at_ms, text))
+            .await;
+    }
+
+    /// A service's own timeline (failovers and failbacks), newest first.
+    pub async fn service_events(
+        &self,
+        service: &str,
+        limit: u32,
+    ) -> Result<Vec<Value>, AlertingError> {
+        self.store
+            .service_events(service, limit)
+            .await
+            .map_err(AlertingError::Store)
     }
 
     /// Figures over the incidents detected in a period.

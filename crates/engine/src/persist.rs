@@ -33,6 +33,16 @@ pub trait Persist: Send + Sync {
     fn incident<'a>(&'a self, id: &'a str) -> Fut<'a, Option<Value>>;
     /// The highest incident number so far.
     fn last_incident_number(&self) -> Fut<'_, i64>;
+    /// Adds an event to a service's timeline.
+    fn add_service_event<'a>(
+        &'a self,
+        service: &'a str,
+        at_ms: i64,
+        kind: &'a str,
+        body: &'a Value,
+    ) -> Fut<'a, ()>;
+    /// A service's timeline, newest first.
+    fn service_events<'a>(&'a self, service: &'a str, limit: u32) -> Fut<'a, Vec<Value>>;
     /// Pending items due at `now_ms`, oldest first.
     fn outbox_due(&self, now_ms: i64, limit: u32) -> Fut<'_, Vec<OutboxItem>>;
     /// When the next pending item is due.
@@ -88,6 +98,26 @@ impl Persist for Store {
     fn last_incident_number(&self) -> Fut<'_, i64> {
         Box::pin(async move {
             Store::last_incident_number(self)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+    fn add_service_event<'a>(
+        &'a self,
+        service: &'a str,
+        at_ms: i64,
+        kind: &'a str,
+        body: &'a Value,
+    ) -> Fut<'a, ()> {
+        Box::pin(async move {
+            Store::add_service_event(self, service, at_ms, kind, body)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+    fn service_events<'a>(&'a self, service: &'a str, limit: u32) -> Fut<'a, Vec<Value>> {
+        Box::pin(async move {
+            Store::service_events(self, service, limit)
                 .await
                 .map_err(|e| e.to_string())
         })
@@ -153,6 +183,7 @@ struct Memory {
     items: Vec<OutboxItem>,
     windows: Vec<Window>,
     incidents: Vec<IncidentRow>,
+    service_events: Vec<(String, i64, Value)>,
 }
 
 impl MemoryPersist {
@@ -228,6 +259,30 @@ impl Persist for MemoryPersist {
     }
     fn last_incident_number(&self) -> Fut<'_, i64> {
         ready(self.with(|m| m.incidents.iter().map(|r| r.number).max().unwrap_or(0)))
+    }
+    fn add_service_event<'a>(
+        &'a self,
+        service: &'a str,
+        at_ms: i64,
+        _kind: &'a str,
+        body: &'a Value,
+    ) -> Fut<'a, ()> {
+        self.with(|m| {
+            m.service_events
+                .push((service.to_string(), at_ms, body.clone()))
+        });
+        ready(())
+    }
+    fn service_events<'a>(&'a self, service: &'a str, limit: u32) -> Fut<'a, Vec<Value>> {
+        ready(self.with(|m| {
+            let mut list: Vec<&(String, i64, Value)> =
+                m.service_events.iter().filter(|e| e.0 == service).collect();
+            list.sort_by_key(|e| std::cmp::Reverse(e.1));
+            list.into_iter()
+                .take(limit as usize)
+                .map(|e| e.2.clone())
+                .collect()
+        }))
     }
     fn outbox_due(&self, now_ms: i64, limit: u32) -> Fut<'_, Vec<OutboxItem>> {
         let mut due: Vec<OutboxItem> = self.with(|m| {

@@ -37,6 +37,30 @@ fn decode(id: &str, text: &str) -> Result<Value, StoreError> {
 }
 
 impl Store {
+    /// Adds an event to a service's timeline (`body` is its JSON).
+    pub async fn add_service_event(
+        &self,
+        service: &str,
+        at_ms: i64,
+        kind: &str,
+        body: &Value,
+    ) -> Result<(), StoreError> {
+        let sql = "INSERT INTO service_events (service, at_ms, kind, body) VALUES ($1, $2, $3, $4)";
+        on_pool!(self, pool => sqlx::query(sql).bind(service).bind(at_ms).bind(kind).bind(body.to_string()).execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// A service's timeline, newest first, at most `limit`.
+    pub async fn service_events(
+        &self,
+        service: &str,
+        limit: u32,
+    ) -> Result<Vec<Value>, StoreError> {
+        let sql = "SELECT body FROM service_events WHERE service = $1 ORDER BY at_ms DESC LIMIT $2";
+        let rows: Vec<String> = on_pool!(self, pool => sqlx::query_scalar(sql).bind(service).bind(i64::from(limit)).fetch_all(pool).await?);
+        rows.iter().map(|b| decode(service, b)).collect()
+    }
+
     /// Incidents still open, or resolved at or after `since_ms`, by number.
     pub async fn incidents_recent(&self, since_ms: i64) -> Result<Vec<Value>, StoreError> {
         let sql = "SELECT id, body FROM incidents WHERE status <> 'resolved' OR resolved_ms >= $1 ORDER BY number";

@@ -54,6 +54,13 @@ fn migrations() -> Vec<String> {
             "CREATE INDEX incidents_by_detection ON incidents (detected_ms)",
         ]
         .join(";\n"),
+        // 4: a service's own timeline (failovers and failbacks, with or without an incident).
+        [
+            "CREATE TABLE service_events (service TEXT NOT NULL, at_ms BIGINT NOT NULL, kind TEXT NOT NULL, \
+             body TEXT NOT NULL)",
+            "CREATE INDEX service_events_by_service ON service_events (service, at_ms)",
+        ]
+        .join(";\n"),
     ]
 }
 

@@ -172,6 +172,7 @@ backends!(
     outbox_never_sends_a_resolution_before_its_page,
     maintenance_windows_round_trip,
     incidents_are_saved_with_the_alert_book_and_listed,
+    service_events_are_listed_newest_first,
     writer_buffers_through_an_outage_and_catches_up,
     writer_keeps_the_newest_when_the_buffer_overflows,
     submit_wait_pushes_back_but_never_hangs_on_an_outage,
@@ -1420,4 +1421,31 @@ async fn incidents_are_saved_with_the_alert_book_and_listed(db: Db) {
         .await
         .expect("limited");
     assert_eq!(limited.len(), 1);
+}
+
+async fn service_events_are_listed_newest_first(db: Db) {
+    for (i, at) in [DAY0, DAY0 + 2_000, DAY0 + 1_000].into_iter().enumerate() {
+        let body = serde_json::json!({ "at_ms": at, "n": i });
+        db.store
+            .add_service_event("shop", at, "failover", &body)
+            .await
+            .expect("add");
+    }
+    db.store
+        .add_service_event("db", DAY0, "failover", &serde_json::json!({}))
+        .await
+        .expect("add");
+    let events = db.store.service_events("shop", 2).await.expect("list");
+    let at: Vec<i64> = events
+        .iter()
+        .map(|e| e["at_ms"].as_i64().unwrap_or(0))
+        .collect();
+    assert_eq!(at, [DAY0 + 2_000, DAY0 + 1_000]);
+    assert!(
+        db.store
+            .service_events("nope", 10)
+            .await
+            .expect("list")
+            .is_empty()
+    );
 }

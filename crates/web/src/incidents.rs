@@ -40,6 +40,29 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/incidents/{id}/actions/{n}", post(action))
         .route("/api/v1/incidents/{id}/review", post(review))
         .route("/api/v1/incidents/{id}/postmortem", get(postmortem))
+        .route("/api/v1/services/{id}/events", get(service_events))
+}
+
+/// A service's own timeline: its failovers and failbacks, newest first.
+async fn service_events(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<Period>,
+) -> Response {
+    let h = match handle(&state) {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
+    if state.engine.catalog().service(&id).is_none() {
+        return error(StatusCode::NOT_FOUND, &format!("no service with id `{id}`"));
+    }
+    match h
+        .service_events(&id, q.limit.unwrap_or(100).min(1_000))
+        .await
+    {
+        Ok(events) => axum::Json(json!({ "service": id, "events": events })).into_response(),
+        Err(e) => failure(e),
+    }
 }
 
 fn handle(state: &AppState) -> Result<&AlertHandle, Response> {

@@ -7,6 +7,7 @@
 //! **Invariant:** state-changing API calls (reload) need the admin token.
 
 mod alerting;
+pub mod gateway;
 pub mod incidents;
 
 use axum::Router;
@@ -277,9 +278,18 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_router(listener, router(state), shutdown).await
+}
+
+/// Serves a router built by [`router`] and extended (e.g. by [`gateway::with_gateways`]).
+pub async fn serve_router(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     axum::serve(
         listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+        router.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await

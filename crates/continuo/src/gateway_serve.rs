@@ -1,0 +1,181 @@
+//! `serve`'s part of the failover gateways: start every `[[gateway]]`, print their
+//! events, and give the web routes a [`GatewayControl`] over them.
+
+use continuo_core::{Catalog, Lang, Text, tr};
+use continuo_engine::alerts::AlertHandle;
+use continuo_gateway::{ControlError, EventKind, GatewayEvent, Gateways};
+use continuo_web::gateway::{ControlFailure, GatewayControl};
+use std::sync::Arc;
+
+/// The running gateways, as the web routes see them.
+pub struct Control(pub Gateways);
+
+impl GatewayControl for Control {
+    fn status(&self) -> serde_json::Value {
+        let list: Vec<_> = self.0.handles().iter().map(|h| h.status()).collect();
+        serde_json::to_value(list).unwrap_or_default()
+    }
+
+    fn set_drained(
+        &self,
+        gateway: &str,
+        endpoint: &str,
+        drained: bool,
+    ) -> Result<(), ControlFailure> {
+        let handle = self.0.handle(gateway).map_err(failure)?;
+        let result = if drained {
+            handle.drain(endpoint)
+        } else {
+            handle.undrain(endpoint)
+        };
+        result.map_err(failure)
+    }
+
+    fn fail_back(&self, gateway: &str) -> Result<(), ControlFailure> {
+        self.0
+            .handle(gateway)
+            .map_err(failure)?
+            .fail_back()
+            .map_err(failure)
+    }
+
+    fn metrics_text(&self) -> String {
+        self.0.metrics_text()
+    }
+}
+
+fn failure(e: ControlError) -> ControlFailure {
+    match e {
+        ControlError::NoHealthyPrimary(_) => ControlFailure::Refused(e.to_string()),
+        _ => ControlFailure::NotFound(e.to_string()),
+    }
+}
+
+/// Starts the catalog's gateways (none configured: `None`) and a task that prints their
+/// events and writes them on the service's timeline and its open incidents.
+pub async fn start(
+    catalog: &Catalog,
+    lang: Lang,
+    alerts: Option<AlertHandle>,
+) -> anyhow::Result<Option<Arc<Control>>> {
+    if catalog.gateways.is_empty() {
+        return Ok(None);
+    }
+    let (sink, mut events) = tokio::sync::broadcast::channel::<GatewayEvent>(1024);
+    let gateways = Gateways::start(catalog, Some(sink))
+        .await
+        .map_err(|e| anyhow::anyhow!(e.text().get(lang).to_string()))?;
+    tokio::spawn(async move {
+        loop {
+            let event = match events.recv().await {
+                Ok(event) => event,
+                // Fell behind a burst: say so and go on with what comes next.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    eprintln!("gateway events: {n} skipped (too many at once)");
+                    continue;
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            };
+            let text = describe_text(&event);
+            println!("{}", text.get(lang));
+            if let Some(alerts) = &alerts {
+                alerts
+                    .service_event(&event.service, event.at_ms, text)
+                    .await;
+            }
+        }
+    });
+    for handle in gateways.handles() {
+        let status = handle.status();
+        let (id, listen, service) = (&status.id, &status.listen, &status.service);
+        println!(
+            "{}",
+            tr!(
+                "gateway {id} for {service} on {listen}",
+                "gateway {id} voor {service} op {listen}"
+            )
+            .get(lang)
+        );
+    }
+    Ok(Some(Arc::new(Control(gateways))))
+}
+
+/// One line per event, in English and Dutch.
+pub fn describe_text(event: &GatewayEvent) -> Text {
+    let gw = &event.gateway;
+    match &event.kind {
+        EventKind::FailoverStarted { reason, .. } => {
+            let why = match reason {
+                continuo_gateway::FailoverReason::Failure => tr!("failure", "storing"),
+                continuo_gateway::FailoverReason::Drain => tr!("drain", "leegmaken"),
+            };
+            tr!(
+                "gateway {gw}: failover to the backup tier started ({})",
+                "gateway {gw}: overschakeling naar de back-uplaag begonnen ({})",
+                why.en;
+                why.nl
+            )
+        }
+        EventKind::FailoverFinished {
+            duration_ms,
+            failed_requests,
+            retried_requests,
+            ..
+        } => tr!(
+            "gateway {gw}: failover finished in {duration_ms} ms, {failed_requests} requests failed, {retried_requests} retried",
+            "gateway {gw}: overschakeling klaar in {duration_ms} ms, {failed_requests} verzoeken mislukt, {retried_requests} opnieuw geprobeerd"
+        ),
+        EventKind::Failback {
+            automatic,
+            healthy_for_ms,
+        } => {
+            if *automatic {
+                tr!(
+                    "gateway {gw}: traffic back on the primary tier (healthy for {healthy_for_ms} ms)",
+                    "gateway {gw}: verkeer terug op de primaire laag (gezond sinds {healthy_for_ms} ms)"
+                )
+            } else {
+                tr!(
+                    "gateway {gw}: traffic back on the primary tier (by hand)",
+                    "gateway {gw}: verkeer terug op de primaire laag (handmatig)"
+                )
+            }
+        }
+        EventKind::EndpointDown { endpoint, reason } => tr!(
+            "gateway {gw}: endpoint {endpoint} taken out: {reason}",
+            "gateway {gw}: endpoint {endpoint} uit roulatie: {reason}"
+        ),
+        EventKind::EndpointUp { endpoint } => tr!(
+            "gateway {gw}: endpoint {endpoint} healthy again",
+            "gateway {gw}: endpoint {endpoint} weer gezond"
+        ),
+        EventKind::Drained { endpoint } => tr!(
+            "gateway {gw}: endpoint {endpoint} drained",
+            "gateway {gw}: endpoint {endpoint} leeggemaakt"
+        ),
+        EventKind::Undrained { endpoint } => tr!(
+            "gateway {gw}: endpoint {endpoint} back in rotation",
+            "gateway {gw}: endpoint {endpoint} weer in roulatie"
+        ),
+        EventKind::Action {
+            action,
+            ok,
+            dry_run,
+            message,
+            ..
+        } => match (dry_run, ok) {
+            (true, _) => tr!(
+                "gateway {gw}: would run {action} (dry run)",
+                "gateway {gw}: zou {action} uitvoeren (proefdraaien)"
+            ),
+            (false, true) => tr!(
+                "gateway {gw}: action {action} succeeded: {message}",
+                "gateway {gw}: actie {action} geslaagd: {message}"
+            ),
+            (false, false) => tr!(
+                "gateway {gw}: action {action} failed: {message}",
+                "gateway {gw}: actie {action} mislukt: {message}"
+            ),
+        },
+    }
+}

@@ -1,0 +1,621 @@
+//! `[[gateway]]`: a failover proxy in front of one service's endpoints. The model types,
+//! their decoding (with located errors like every other table) and the cross-checks
+//! against the catalog (the service exists and has endpoints the gateway can reach).
+//!
+//! The running proxy lives in the `gateway` crate; here is only its shape.
+//!
+//! This file is a child module of `decode` (declared there with `#[path]` and re-exported
+//! as `continuo_core::gateway`) so it can use the decoder's private field getters without
+//! widening their visibility for the rest of the crate.
+
+use super::{Decoder, Value};
+use crate::diag::{Diagnostic, Diagnostics, Loc};
+use crate::duration::HumanDuration;
+use crate::model::{Catalog, Endpoint, Id, Located, Role};
+use crate::suggest::closest;
+use crate::text::Text;
+use crate::tr;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+/// What a gateway proxies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GatewayMode {
+    /// HTTP/1.1 and HTTP/2 from clients, HTTP/1.1 to endpoints, with retries.
+    Http,
+    /// Plain TCP: the endpoint is chosen at connect time, then bytes are copied.
+    Tcp,
+}
+
+/// How a request picks an endpoint within the tier that serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Balance {
+    /// Each endpoint in turn.
+    RoundRobin,
+    /// The endpoint with the fewest requests in flight.
+    LeastOutstanding,
+}
+
+/// How traffic returns to the primary tier after a failover.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Failback {
+    /// When a primary has been healthy for `failback_after`.
+    Auto,
+    /// Only when an operator says so (`continuo gateway failback`).
+    Manual,
+}
+
+/// When a failover action runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ActionTrigger {
+    /// When traffic moves from the primary to the backup tier.
+    Failover,
+    /// When traffic returns to the primary tier.
+    Failback,
+}
+
+/// The state an HAProxy server is set to (`set server <b>/<s> state <state>`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HaproxyState {
+    /// Takes traffic.
+    Ready,
+    /// Finishes what it has, takes nothing new.
+    Drain,
+    /// Out of service.
+    Maint,
+}
+
+impl HaproxyState {
+    /// The word HAProxy's runtime API uses.
+    pub fn word(self) -> &'static str {
+        match self {
+            HaproxyState::Ready => "ready",
+            HaproxyState::Drain => "drain",
+            HaproxyState::Maint => "maint",
+        }
+    }
+}
+
+/// What a failover action does.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum ActionKind {
+    /// Runs a program (no shell) with the event in `CONTINUO_*` environment variables.
+    Command {
+        /// Program and arguments.
+        command: Vec<String>,
+    },
+    /// POSTs the event as JSON.
+    Webhook {
+        /// Where to.
+        url: String,
+        /// Extra request headers.
+        headers: BTreeMap<String, String>,
+    },
+    /// Sets a server's state over HAProxy's runtime API.
+    Haproxy {
+        /// The admin socket: a unix socket path or `host:port`.
+        socket: String,
+        /// The backend name.
+        backend: String,
+        /// The server name in the backend.
+        server: String,
+        /// The state to set.
+        state: HaproxyState,
+    },
+}
+
+/// One failover action.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FailoverAction {
+    /// When it runs.
+    pub on: ActionTrigger,
+    /// How long it may take.
+    pub timeout: HumanDuration,
+    /// What it does.
+    #[serde(flatten)]
+    pub kind: ActionKind,
+}
+
+/// A failover gateway in front of a service's endpoints.
+#[derive(Clone, Debug, Serialize)]
+pub struct Gateway {
+    /// Identifier (used by `continuo gateway drain <gateway> <endpoint>`).
+    pub id: Id,
+    /// Address to listen on, `ip:port`.
+    pub listen: Located<String>,
+    /// The service whose endpoints it fronts.
+    pub service: Id,
+    /// HTTP or TCP.
+    pub mode: GatewayMode,
+    /// Balancing within the tier that serves.
+    pub balance: Balance,
+    /// Automatic failback with hysteresis, or manual.
+    pub failback: Failback,
+    /// How long a primary must stay healthy before traffic returns to it.
+    pub failback_after: HumanDuration,
+    /// Consecutive failures (live traffic or checks) that take an endpoint out.
+    pub eject_after: u32,
+    /// Consecutive successful checks that bring an ejected endpoint back.
+    pub recover_after: u32,
+    /// Interval of the gateway's own active checks.
+    pub check_interval: HumanDuration,
+    /// Interval while an endpoint is changing state (failing or recovering).
+    pub check_fast_interval: HumanDuration,
+    /// Path requested by HTTP checks (a status below 500 is healthy).
+    pub check_path: String,
+    /// Time to connect to an endpoint (and one check's time limit).
+    pub connect_timeout: HumanDuration,
+    /// Time for one try, up to the response headers.
+    pub try_timeout: HumanDuration,
+    /// Time for all tries of one request, up to the response headers.
+    pub request_timeout: HumanDuration,
+    /// Largest request body buffered so the request can be retried.
+    pub retry_body_limit: u64,
+    /// Most tries of one request (each on another endpoint).
+    pub max_tries: u32,
+    /// Failover actions are reported, not run.
+    pub dry_run: bool,
+    /// Failover actions, in order.
+    pub actions: Vec<FailoverAction>,
+    /// Where the `[[gateway]]` table starts.
+    #[serde(skip)]
+    pub loc: Loc,
+}
+
+impl Gateway {
+    /// Defaults of every optional field, shared by decoding and documentation.
+    pub const DEFAULT_FAILBACK_AFTER: Duration = Duration::from_secs(30);
+    /// Consecutive failures before an endpoint is ejected.
+    pub const DEFAULT_EJECT_AFTER: u32 = 3;
+    /// Consecutive good checks before it is back.
+    pub const DEFAULT_RECOVER_AFTER: u32 = 2;
+    /// Default largest body buffered for retries (64 KiB).
+    pub const DEFAULT_RETRY_BODY_LIMIT: u64 = 64 * 1024;
+}
+
+/// Turns an endpoint URL into the `host:port` the gateway connects to. `http://h[:p]/...`
+/// (port 80 by default), `tcp://h:p`, any other `scheme://h:p` in TCP mode, or bare
+/// `h:p`. HTTPS endpoints are refused: the gateway speaks plain HTTP to endpoints.
+pub fn endpoint_address(url: &str, mode: GatewayMode) -> Result<String, Text> {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((s, r)) => (Some(s.to_ascii_lowercase()), r),
+        None => (None, url),
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let authority = authority.rsplit('@').next().unwrap_or_default();
+    if let Some(s) = scheme.as_deref()
+        && mode == GatewayMode::Http
+        && s != "http"
+    {
+        return Err(tr!(
+            "endpoint `{url}` uses `{s}://`; an HTTP gateway connects to endpoints over plain http://",
+            "endpoint `{url}` gebruikt `{s}://`; een HTTP-gateway verbindt met endpoints via gewoon http://"
+        ));
+    }
+    let has_port = authority
+        .rsplit_once(':')
+        .is_some_and(|(h, p)| !h.is_empty() && !h.ends_with(':') && p.parse::<u16>().is_ok());
+    let address = if has_port {
+        authority.to_string()
+    } else if scheme.as_deref() == Some("http") && !authority.is_empty() {
+        format!("{authority}:80")
+    } else {
+        return Err(tr!(
+            "endpoint `{url}` has no host and port the gateway can connect to",
+            "endpoint `{url}` heeft geen host en poort waarmee de gateway kan verbinden"
+        ));
+    };
+    let host = address.rsplit_once(':').map_or("", |(h, _)| h);
+    if host.is_empty() || host.contains(char::is_whitespace) {
+        return Err(tr!(
+            "endpoint `{url}` has no host and port the gateway can connect to",
+            "endpoint `{url}` heeft geen host en poort waarmee de gateway kan verbinden"
+        ));
+    }
+    Ok(address)
+}
+
+/// The name an endpoint is known by in a gateway: its `name`, else its URL.
+pub fn endpoint_name(endpoint: &Endpoint) -> &str {
+    endpoint.name.as_deref().unwrap_or(&endpoint.url)
+}
+
+impl Decoder<'_> {
+    /// Decodes one `[[gateway]]` table.
+    pub(crate) fn gateway(&mut self, value: &Value<'_>) -> Option<Gateway> {
+        let f = self.open(
+            "[[gateway]]",
+            value,
+            &[
+                "id",
+                "listen",
+                "service",
+                "mode",
+                "balance",
+                "failback",
+                "failback_after",
+                "eject_after",
+                "recover_after",
+                "check_interval",
+                "check_fast_interval",
+                "check_path",
+                "connect_timeout",
+                "try_timeout",
+                "request_timeout",
+                "retry_body_limit",
+                "max_tries",
+                "dry_run",
+                "action",
+            ],
+        )?;
+        let id = self.id(&f);
+        let listen = self.required_string(&f, "listen", "\"127.0.0.1:8443\"");
+        if let Some(l) = &listen
+            && l.value.parse::<std::net::SocketAddr>().is_err()
+        {
+            let v = &l.value;
+            self.diags.push(
+                Diagnostic::error(
+                    "bad-address",
+                    l.loc.clone(),
+                    tr!(
+                        "`{v}` is not an address to listen on",
+                        "`{v}` is geen adres om op te luisteren"
+                    ),
+                    tr!("expected ip:port", "verwacht ip:poort"),
+                )
+                .with_help(tr!(
+                    "write an IP address and port, e.g. \"127.0.0.1:8443\" or \"[::]:8443\"",
+                    "schrijf een IP-adres en poort, bijv. \"127.0.0.1:8443\" of \"[::]:8443\""
+                )),
+            );
+        }
+        if f.get("service").is_none() {
+            self.missing(&f, "service", "\"checkout\"");
+        }
+        let service = self.reference(&f, "service");
+        let mode = self
+            .choice(
+                &f,
+                "mode",
+                &[("http", GatewayMode::Http), ("tcp", GatewayMode::Tcp)],
+            )
+            .map_or(GatewayMode::Http, |m| m.value);
+        let balance = self
+            .choice(
+                &f,
+                "balance",
+                &[
+                    ("round_robin", Balance::RoundRobin),
+                    ("least_outstanding", Balance::LeastOutstanding),
+                ],
+            )
+            .map_or(Balance::RoundRobin, |b| b.value);
+        let failback = self
+            .choice(
+                &f,
+                "failback",
+                &[("auto", Failback::Auto), ("manual", Failback::Manual)],
+            )
+            .map_or(Failback::Auto, |b| b.value);
+        let failback_after = self.duration_or(
+            &f,
+            "failback_after",
+            HumanDuration(Gateway::DEFAULT_FAILBACK_AFTER),
+        );
+        let eject_after = self
+            .integer_in(&f, "eject_after", 1..=1_000)
+            .map_or(Gateway::DEFAULT_EJECT_AFTER, |n| n.value as u32);
+        let recover_after = self
+            .integer_in(&f, "recover_after", 1..=1_000)
+            .map_or(Gateway::DEFAULT_RECOVER_AFTER, |n| n.value as u32);
+        let check_interval = self.positive_duration(&f, "check_interval", 2_000);
+        let check_fast_interval = self.positive_duration(&f, "check_fast_interval", 250);
+        let check_path = self.string(&f, "check_path");
+        if let Some(p) = &check_path
+            && !p.value.starts_with('/')
+        {
+            let v = &p.value;
+            self.diags.push(Diagnostic::error(
+                "bad-path",
+                p.loc.clone(),
+                tr!(
+                    "`check_path` must start with `/`, found `{v}`",
+                    "`check_path` moet met `/` beginnen, maar is `{v}`"
+                ),
+                tr!(
+                    "expected a path such as \"/health\"",
+                    "verwacht een pad zoals \"/health\""
+                ),
+            ));
+        }
+        let connect_timeout = self.positive_duration(&f, "connect_timeout", 1_000);
+        let try_timeout = self.positive_duration(&f, "try_timeout", 10_000);
+        let request_timeout = self.positive_duration(&f, "request_timeout", 30_000);
+        let retry_body_limit = self
+            .integer_in(&f, "retry_body_limit", 0..=64 * 1024 * 1024)
+            .map_or(Gateway::DEFAULT_RETRY_BODY_LIMIT, |n| n.value as u64);
+        let max_tries = self
+            .integer_in(&f, "max_tries", 1..=10)
+            .map_or(3, |n| n.value as u32);
+        let dry_run = self.boolean(&f, "dry_run").unwrap_or(false);
+        let mut actions = Vec::new();
+        for value in self.table_list(&f, "action") {
+            actions.extend(self.failover_action(value));
+        }
+        let (id, listen, service) = (id?, listen?, service?);
+        Some(Gateway {
+            id,
+            listen,
+            service,
+            mode,
+            balance,
+            failback,
+            failback_after,
+            eject_after,
+            recover_after,
+            check_interval,
+            check_fast_interval,
+            check_path: check_path.map_or_else(|| "/".into(), |p| p.value),
+            connect_timeout,
+            try_timeout,
+            request_timeout,
+            retry_body_limit,
+            max_tries,
+            dry_run,
+            actions,
+            loc: self.loc(f.span.clone()),
+        })
+    }
+
+    /// A duration that must not be zero; `default_ms` when absent or invalid.
+    fn positive_duration(
+        &mut self,
+        f: &super::Fields<'_, '_>,
+        key: &str,
+        default_ms: u64,
+    ) -> HumanDuration {
+        let default = HumanDuration(Duration::from_millis(default_ms));
+        match self.duration(f, key) {
+            Some(d) if d.value.get().is_zero() => {
+                let what = f.what;
+                self.diags.push(Diagnostic::error(
+                    "out-of-range",
+                    d.loc,
+                    tr!(
+                        "`{key}` in {what} must be longer than zero",
+                        "`{key}` in {what} moet langer dan nul zijn"
+                    ),
+                    tr!("zero duration", "duur van nul"),
+                ));
+                default
+            }
+            Some(d) => d.value,
+            None => default,
+        }
+    }
+
+    fn failover_action(&mut self, value: &Value<'_>) -> Option<FailoverAction> {
+        let f = self.open(
+            "[[gateway.action]]",
+            value,
+            &[
+                "kind", "on", "timeout", "command", "url", "headers", "socket", "backend",
+                "server", "state",
+            ],
+        )?;
+        if f.get("kind").is_none() {
+            self.missing(&f, "kind", "\"command\"");
+        }
+        let kind = self.choice(
+            &f,
+            "kind",
+            &[("command", 0u8), ("webhook", 1), ("haproxy", 2)],
+        );
+        let on = self
+            .choice(
+                &f,
+                "on",
+                &[
+                    ("failover", ActionTrigger::Failover),
+                    ("failback", ActionTrigger::Failback),
+                ],
+            )
+            .map_or(ActionTrigger::Failover, |o| o.value);
+        let timeout = self.positive_duration(&f, "timeout", 10_000);
+        let kind = match kind?.value {
+            0 => {
+                let command: Vec<String> = self
+                    .string_list(&f, "command")
+                    .into_iter()
+                    .map(|c| c.value)
+                    .collect();
+                if command.is_empty() {
+                    self.missing(
+                        &f,
+                        "command",
+                        "[\"/usr/local/bin/switch-dns\", \"--to\", \"backup\"]",
+                    );
+                    return None;
+                }
+                ActionKind::Command { command }
+            }
+            1 => {
+                let url = self.required_string(&f, "url", "\"https://ops.example.com/hook\"")?;
+                if !(url.value.starts_with("http://") || url.value.starts_with("https://")) {
+                    let v = &url.value;
+                    self.diags.push(Diagnostic::error(
+                        "bad-url",
+                        url.loc.clone(),
+                        tr!("`{v}` is not an http(s) URL", "`{v}` is geen http(s)-URL"),
+                        tr!(
+                            "expected http:// or https://",
+                            "verwacht http:// of https://"
+                        ),
+                    ));
+                    return None;
+                }
+                ActionKind::Webhook {
+                    url: url.value,
+                    headers: self.string_map(&f, "headers"),
+                }
+            }
+            _ => {
+                let socket = self.required_string(&f, "socket", "\"/run/haproxy/admin.sock\"");
+                let backend = self.required_string(&f, "backend", "\"app\"");
+                let server = self.required_string(&f, "server", "\"primary\"");
+                if f.get("state").is_none() {
+                    self.missing(&f, "state", "\"maint\"");
+                }
+                let state = self.choice(
+                    &f,
+                    "state",
+                    &[
+                        ("ready", HaproxyState::Ready),
+                        ("drain", HaproxyState::Drain),
+                        ("maint", HaproxyState::Maint),
+                    ],
+                );
+                ActionKind::Haproxy {
+                    socket: socket?.value,
+                    backend: backend?.value,
+                    server: server?.value,
+                    state: state?.value,
+                }
+            }
+        };
+        Some(FailoverAction { on, timeout, kind })
+    }
+}
+
+/// Cross-checks of `[[gateway]]` tables against the catalog: unique ids and listen
+/// addresses, the service exists and has endpoints this gateway can connect to.
+pub(crate) fn validate(catalog: &Catalog, diags: &mut Diagnostics) {
+    let mut ids: HashMap<&str, &Id> = HashMap::new();
+    let mut listens: HashMap<&str, &Located<String>> = HashMap::new();
+    for gateway in &catalog.gateways {
+        if let Some(first) = ids.insert(&gateway.id.value, &gateway.id) {
+            let v = &gateway.id.value;
+            diags.push(
+                Diagnostic::error(
+                    "duplicate-id",
+                    gateway.id.loc.clone(),
+                    tr!(
+                        "gateway id `{v}` is used twice",
+                        "gateway-id `{v}` wordt twee keer gebruikt"
+                    ),
+                    tr!("duplicate id", "dubbele id"),
+                )
+                .with_related(
+                    first.loc.clone(),
+                    tr!("first used here", "eerst hier gebruikt"),
+                ),
+            );
+        }
+        if let Some(first) = listens.insert(&gateway.listen.value, &gateway.listen) {
+            let v = &gateway.listen.value;
+            diags.push(
+                Diagnostic::error(
+                    "duplicate-listen",
+                    gateway.listen.loc.clone(),
+                    tr!(
+                        "two gateways listen on `{v}`",
+                        "twee gateways luisteren op `{v}`"
+                    ),
+                    tr!("address already used", "adres al in gebruik"),
+                )
+                .with_related(
+                    first.loc.clone(),
+                    tr!("first used here", "eerst hier gebruikt"),
+                ),
+            );
+        }
+        let Some(service) = catalog.service(&gateway.service.value) else {
+            let v = &gateway.service.value;
+            let help = match closest(v, catalog.services.iter().map(|s| s.id.value.as_str())) {
+                Some(s) => tr!("did you mean `{s}`?", "bedoelde je `{s}`?"),
+                None => tr!(
+                    "declare a [[service]] with id = \"{v}\"",
+                    "declareer een [[service]] met id = \"{v}\""
+                ),
+            };
+            diags.push(
+                Diagnostic::error(
+                    "dangling-reference",
+                    gateway.service.loc.clone(),
+                    tr!(
+                        "`service` refers to unknown service `{v}`",
+                        "`service` verwijst naar onbekende service `{v}`"
+                    ),
+                    tr!("no service with this id", "geen service met deze id"),
+                )
+                .with_help(help),
+            );
+            continue;
+        };
+        if service.endpoints.is_empty() {
+            let v = &gateway.service.value;
+            diags.push(
+                Diagnostic::error(
+                    "gateway-without-endpoints",
+                    gateway.service.loc.clone(),
+                    tr!(
+                        "service `{v}` has no endpoints for this gateway to send traffic to",
+                        "service `{v}` heeft geen endpoints waar deze gateway verkeer naartoe kan sturen"
+                    ),
+                    tr!("no [[service.endpoint]]", "geen [[service.endpoint]]"),
+                )
+                .with_help(tr!(
+                    "add [[service.endpoint]] tables with url and role = \"primary\" or \"backup\"",
+                    "voeg [[service.endpoint]]-tabellen toe met url en role = \"primary\" of \"backup\""
+                )),
+            );
+            continue;
+        }
+        if !service.endpoints.iter().any(|e| e.role == Role::Primary) {
+            let v = &gateway.service.value;
+            diags.push(Diagnostic::error(
+                "gateway-without-primary",
+                gateway.service.loc.clone(),
+                tr!(
+                    "service `{v}` has no primary endpoint",
+                    "service `{v}` heeft geen primair endpoint"
+                ),
+                tr!("only backups", "alleen back-ups"),
+            ));
+        }
+        let mut names: HashMap<&str, ()> = HashMap::new();
+        for endpoint in &service.endpoints {
+            if let Err(problem) = endpoint_address(&endpoint.url, gateway.mode) {
+                diags.push(Diagnostic::error(
+                    "bad-endpoint",
+                    gateway.service.loc.clone(),
+                    problem,
+                    tr!("endpoint of this service", "endpoint van deze service"),
+                ));
+            }
+            let name = endpoint_name(endpoint);
+            if names.insert(name, ()).is_some() {
+                diags.push(Diagnostic::error(
+                    "duplicate-endpoint",
+                    gateway.service.loc.clone(),
+                    tr!(
+                        "two endpoints of this service are both called `{name}`",
+                        "twee endpoints van deze service heten allebei `{name}`"
+                    ),
+                    tr!(
+                        "endpoint names must differ",
+                        "endpointnamen moeten verschillen"
+                    ),
+                ));
+            }
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! Failover actions: when traffic moves to the backup tier (or back), the gateway runs
+//! the configured actions in order, each with its own timeout, and reports each result
+//! as an event. A command gets the event in `CONTINUO_*` environment variables and runs
+//! in its own process group, killed as a whole on timeout; a webhook gets the event as
+//! JSON; HAProxy gets `set server <backend>/<server> state <state>` on its runtime API
+//! (admin unix socket or TCP). In dry-run mode each action is reported, not run.
+
+use crate::events::EventKind;
+use crate::pool::{ActionRequest, Pool};
+use continuo_core::gateway::{ActionKind, ActionTrigger, FailoverAction};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+
+/// Runs the actions of each request in order, one request after the other.
+pub(crate) async fn run(pool: Arc<Pool>, mut requests: mpsc::UnboundedReceiver<ActionRequest>) {
+    while let Some(request) = requests.recv().await {
+        for action in pool.spec.actions.iter().filter(|a| a.on == request.trigger) {
+            let started = tokio::time::Instant::now();
+            let (ok, message) = if pool.spec.dry_run {
+                (true, "dry run: not run".to_string())
+            } else {
+                match tokio::time::timeout(action.timeout.get(), perform(&pool, action, &request))
+                    .await
+                {
+                    Ok(Ok(message)) => (true, message),
+                    Ok(Err(message)) => (false, message),
+                    Err(_) => (
+                        false,
+                        format!("timed out after {} ms", action.timeout.get().as_millis()),
+                    ),
+                }
+            };
+            if !ok {
+                pool.action_failed();
+            }
+            pool.emit_now(EventKind::Action {
+                action: describe(action),
+                trigger: trigger_word(request.trigger).to_string(),
+                ok,
+                dry_run: pool.spec.dry_run,
+                message,
+                duration_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+            });
+        }
+    }
+}
+
+fn trigger_word(trigger: ActionTrigger) -> &'static str {
+    match trigger {
+        ActionTrigger::Failover => "failover",
+        ActionTrigger::Failback => "failback",
+    }
+}
+
+/// One line that says what an action does.
+pub(crate) fn describe(action: &FailoverAction) -> String {
+    match &action.kind {
+        ActionKind::Command { command } => format!("command {}", command.join(" ")),
+        ActionKind::Webhook { url, .. } => format!("webhook {url}"),
+        ActionKind::Haproxy {
+            socket,
+            backend,
+            server,
+            state,
+        } => format!("haproxy {socket} {backend}/{server} {}", state.word()),
+    }
+}
+
+async fn perform(
+    pool: &Pool,
+    action: &FailoverAction,
+    request: &ActionRequest,
+) -> Result<String, String> {
+    match &action.kind {
+        ActionKind::Command { command } => run_command(pool, command, request).await,
+        ActionKind::Webhook { url, headers } => {
+            webhook(pool, url, headers, action.timeout.get(), request).await
+        }
+        ActionKind::Haproxy {
+            socket,
+            backend,
+            server,
+            state,
+        } => {
+            let line = format!("set server {backend}/{server} state {}\n", state.word());
+            haproxy(socket, &line).await
+        }
+    }
+}
+
+async fn run_command(
+    pool: &Pool,
+    command: &[String],
+    request: &ActionRequest,
+) -> Result<String, String> {
+    let (program, args) = command.split_first().ok_or("empty command")?;
+    let child = tokio::process::Command::new(program)
+        .args(args)
+        .env("CONTINUO_GATEWAY", &pool.spec.id)
+        .env("CONTINUO_SERVICE", &pool.spec.service)
+        .env("CONTINUO_EVENT", trigger_word(request.trigger))
+        .env("CONTINUO_FROM", &request.from)
+        .env("CONTINUO_TO", &request.to)
+        .env("CONTINUO_REASON", &request.reason)
+        .env("CONTINUO_AT_MS", request.at_ms.to_string())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot start `{program}`: {e}"))?;
+    // Dropped by the timeout: the child is killed (kill_on_drop) and so is everything it
+    // started (the guard kills the process group).
+    let mut group = GroupGuard(child.id());
+    let output = child
+        .wait_with_output()
+        .await
+        .map_err(|e| format!("`{program}`: {e}"))?;
+    group.0 = None;
+    let mut text = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !stderr.trim().is_empty() {
+        if !text.is_empty() {
+            text.push_str(" | ");
+        }
+        text.push_str(stderr.trim());
+    }
+    text.truncate(text.floor_char_boundary(500));
+    if output.status.success() {
+        Ok(text)
+    } else {
+        Err(format!("{}: {text}", output.status))
+    }
+}
+
+/// Kills a process group when dropped while armed. There is no safe standard call for
+/// `kill(-pgid)`, so it runs `kill`, which every Linux has.
+struct GroupGuard(Option<u32>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pid}")])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
+    }
+}
+
+async fn webhook(
+    pool: &Pool,
+    url: &str,
+    headers: &std::collections::BTreeMap<String, String>,
+    timeout: Duration,
+    request: &ActionRequest,
+) -> Result<String, String> {
+    continuo_notify::install_crypto_provider();
+    let client = reqwest::Client::builder()
+        .timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+    let mut builder = client.post(url).json(&json!({
+        "gateway": pool.spec.id,
+        "service": pool.spec.service,
+        "event": trigger_word(request.trigger),
+        "from": request.from,
+        "to": request.to,
+        "reason": request.reason,
+        "at_ms": request.at_ms,
+    }));
+    for (name, value) in headers {
+        builder = builder.header(name, value);
+    }
+    let response = builder.send().await.map_err(|e| format!("{e}"))?;
+    let status = response.status();
+    if status.is_success() {
+        Ok(format!("HTTP {}", status.as_u16()))
+    } else {
+        Err(format!("HTTP {}", status.as_u16()))
+    }
+}
+
+/// Sends one command to HAProxy's runtime API. HAProxy answers an empty line when it
+/// accepted the command, and an explanation otherwise.
+pub async fn haproxy(socket: &str, line: &str) -> Result<String, String> {
+    let answer = if socket.starts_with('/') {
+        let stream = tokio::net::UnixStream::connect(socket)
+            .await
+            .map_err(|e| format!("cannot connect to {socket}: {e}"))?;
+        exchange(stream, line).await
+    } else {
+        let stream = tokio::net::TcpStream::connect(socket)
+            .await
+            .map_err(|e| format!("cannot connect to {socket}: {e}"))?;
+        exchange(stream, line).await
+    }?;
+    let answer = answer.trim();
+    if answer.is_empty() {
+        Ok(format!("haproxy accepted `{}`", line.trim()))
+    } else {
+        Err(format!("haproxy refused `{}`: {answer}", line.trim()))
+    }
+}
+
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    line: &str,
+) -> Result<String, String> {
+    stream
+        .write_all(line.as_bytes())
+        .await
+        .map_err(|e| format!("haproxy: {e}"))?;
+    let mut answer = Vec::new();
+    // HAProxy closes the connection after answering one command (non-interactive mode).
+    stream
+        .take(64 * 1024)
+        .read_to_end(&mut answer)
+        .await
+        .map_err(|e| format!("haproxy: {e}"))?;
+    Ok(String::from_utf8_lossy(&answer).into_owned())
+}

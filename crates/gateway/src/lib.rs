@@ -1,0 +1,255 @@
+//! Continuo's failover gateway: a proxy in front of one service's endpoints that keeps
+//! traffic on the primary tier while a primary is healthy, moves it to the strict backup
+//! tier when none is, and measures each failover: when the first failure was seen, when
+//! the primaries were taken out, when the backup first answered, and how many client
+//! requests failed or were retried meanwhile.
+//!
+//! - [`spec`]: a `[[gateway]]` joined with its service's endpoints.
+//! - `pool`: health (passive from traffic, active from checks), tiers, balancing,
+//!   failover episodes, failback with hysteresis, drains.
+//! - `http`: HTTP/1.1 and HTTP/2 from clients, as tower layers; `tcp`: TCP mode.
+//! - `check`: the gateway's own active checks; `actions`: failover actions.
+//! - [`events`]: what a gateway reports; [`metrics`]: Prometheus metrics.
+//!
+//! **Invariant:** the backup tier gets no request while a primary is eligible (up and not
+//! drained), except a retry of a request that a primary just failed.
+//! **Invariant:** a request whose body was not buffered, or that is not idempotent and
+//! may have reached an endpoint, is never sent twice.
+
+mod actions;
+mod check;
+pub mod events;
+mod http;
+pub mod metrics;
+mod pool;
+pub mod spec;
+mod tcp;
+
+pub use actions::haproxy as haproxy_command;
+pub use events::{EventKind, EventSink, FailoverReason, GatewayEvent, Tier};
+pub use metrics::GatewayMetrics;
+pub use pool::{ControlError, EndpointStatus, GatewayStatus};
+pub use spec::{EndpointSpec, GatewaySpec};
+
+use continuo_core::gateway::GatewayMode;
+use continuo_core::model::Catalog;
+use continuo_core::{Text, tr};
+use events::EventLog;
+use pool::Pool;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::task::JoinHandle;
+
+/// Why a gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// The configuration does not describe a gateway that can run.
+    #[error("{0}")]
+    Spec(Text),
+    /// The listen address cannot be bound.
+    #[error("gateway `{id}` cannot listen on {listen}: {source}")]
+    Bind {
+        /// The gateway.
+        id: String,
+        /// The address.
+        listen: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+impl GatewayError {
+    /// The error in English and Dutch.
+    pub fn text(&self) -> Text {
+        match self {
+            GatewayError::Spec(text) => text.clone(),
+            GatewayError::Bind { id, listen, source } => tr!(
+                "gateway `{id}` cannot listen on {listen}: {source}",
+                "gateway `{id}` kan niet luisteren op {listen}: {source}"
+            ),
+        }
+    }
+}
+
+/// One running gateway.
+#[derive(Debug)]
+pub struct Gateway {
+    pool: Arc<Pool>,
+    local_addr: SocketAddr,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// The operator's side of a running gateway: status, drain, undrain, failback.
+#[derive(Clone, Debug)]
+pub struct GatewayHandle {
+    pool: Arc<Pool>,
+}
+
+impl Gateway {
+    /// Binds the listen address and starts serving, checking and acting. Events go to
+    /// `sink` (when given) and to the recent-events list that status shows.
+    pub async fn start(
+        spec: GatewaySpec,
+        metrics: Arc<GatewayMetrics>,
+        sink: Option<EventSink>,
+    ) -> Result<Gateway, GatewayError> {
+        let listener = tokio::net::TcpListener::bind(spec.listen)
+            .await
+            .map_err(|source| GatewayError::Bind {
+                id: spec.id.clone(),
+                listen: spec.listen,
+                source,
+            })?;
+        let local_addr = listener.local_addr().map_err(|source| GatewayError::Bind {
+            id: spec.id.clone(),
+            listen: spec.listen,
+            source,
+        })?;
+        let spec = Arc::new(spec);
+        let (actions_tx, actions_rx) = tokio::sync::mpsc::unbounded_channel();
+        let has_actions = !spec.actions.is_empty();
+        let pool = Arc::new(Pool::new(
+            spec.clone(),
+            EventLog::new(sink),
+            metrics,
+            has_actions.then_some(actions_tx),
+        ));
+        let mut tasks = Vec::new();
+        if has_actions {
+            tasks.push(tokio::spawn(actions::run(pool.clone(), actions_rx)));
+        }
+        for index in 0..spec.endpoints.len() {
+            tasks.push(tokio::spawn(check::run(pool.clone(), index)));
+        }
+        tasks.push(match spec.mode {
+            GatewayMode::Http => tokio::spawn(http::serve(listener, pool.clone())),
+            GatewayMode::Tcp => tokio::spawn(tcp::serve(listener, pool.clone())),
+        });
+        Ok(Gateway {
+            pool,
+            local_addr,
+            tasks,
+        })
+    }
+
+    /// The address it listens on (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The operator's handle.
+    pub fn handle(&self) -> GatewayHandle {
+        GatewayHandle {
+            pool: self.pool.clone(),
+        }
+    }
+
+    /// Stops accepting, checking and acting (connections in flight finish on their own).
+    pub fn shutdown(self) {
+        for task in self.tasks {
+            task.abort();
+        }
+    }
+}
+
+impl GatewayHandle {
+    /// The gateway's id.
+    pub fn id(&self) -> &str {
+        &self.pool.spec.id
+    }
+
+    /// Its endpoints, serving tier and recent events.
+    pub fn status(&self) -> GatewayStatus {
+        self.pool.status()
+    }
+
+    /// Takes an endpoint out of rotation (a planned switchover when it is the last
+    /// primary); requests in flight finish.
+    pub fn drain(&self, endpoint: &str) -> Result<(), ControlError> {
+        self.pool.set_drained(endpoint, true)
+    }
+
+    /// Puts a drained endpoint back.
+    pub fn undrain(&self, endpoint: &str) -> Result<(), ControlError> {
+        self.pool.set_drained(endpoint, false)
+    }
+
+    /// Returns traffic to the primary tier now (manual failback).
+    pub fn fail_back(&self) -> Result<(), ControlError> {
+        self.pool.fail_back_now()
+    }
+}
+
+/// Every gateway of a catalog, sharing one metrics registry.
+#[derive(Debug)]
+pub struct Gateways {
+    running: Vec<Gateway>,
+    metrics: Arc<GatewayMetrics>,
+}
+
+impl Gateways {
+    /// Starts every `[[gateway]]` of a validated catalog; stops those already started if
+    /// one cannot start.
+    pub async fn start(
+        catalog: &Catalog,
+        sink: Option<EventSink>,
+    ) -> Result<Gateways, GatewayError> {
+        let metrics = Arc::new(GatewayMetrics::new());
+        let mut running = Vec::new();
+        for gateway in &catalog.gateways {
+            let started = match GatewaySpec::from_catalog(catalog, gateway) {
+                Ok(spec) => Gateway::start(spec, metrics.clone(), sink.clone()).await,
+                Err(text) => Err(GatewayError::Spec(text)),
+            };
+            match started {
+                Ok(g) => running.push(g),
+                Err(e) => {
+                    for g in running {
+                        g.shutdown();
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(Gateways { running, metrics })
+    }
+
+    /// How many run.
+    pub fn len(&self) -> usize {
+        self.running.len()
+    }
+
+    /// Whether none runs.
+    pub fn is_empty(&self) -> bool {
+        self.running.is_empty()
+    }
+
+    /// The running gateways' handles.
+    pub fn handles(&self) -> Vec<GatewayHandle> {
+        self.running.iter().map(Gateway::handle).collect()
+    }
+
+    /// One gateway's handle by id.
+    pub fn handle(&self, id: &str) -> Result<GatewayHandle, ControlError> {
+        self.running
+            .iter()
+            .find(|g| g.pool.spec.id == id)
+            .map(Gateway::handle)
+            .ok_or_else(|| ControlError::UnknownGateway(id.to_string()))
+    }
+
+    /// The metrics of every gateway in the Prometheus text format.
+    pub fn metrics_text(&self) -> String {
+        if self.running.is_empty() {
+            return String::new();
+        }
+        self.metrics.text()
+    }
+
+    /// Stops them all.
+    pub fn shutdown(self) {
+        for g in self.running {
+            g.shutdown();
+        }
+    }
+}

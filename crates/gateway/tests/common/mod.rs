@@ -1,0 +1,250 @@
+//! Real backends on 127.0.0.1 for the gateway tests: HTTP servers that record what they
+//! saw and can be killed (every connection dropped at once) and restarted on the same
+//! port, a TCP echo server, and a wait helper.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+use bytes::Bytes;
+use continuo_core::model::Role;
+use continuo_gateway::{EndpointSpec, GatewayEvent};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::task::{JoinHandle, JoinSet};
+
+/// One request a backend saw.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub method: String,
+    pub path: String,
+    pub headers: HashMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+/// An HTTP backend that answers its name. `/health` answers 200, `/slow` never answers,
+/// `/ws` upgrades and echoes bytes, `/fail` answers 503.
+pub struct Backend {
+    pub name: &'static str,
+    pub addr: SocketAddr,
+    pub seen: Arc<Mutex<Vec<Seen>>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Backend {
+    pub async fn start(name: &'static str) -> Backend {
+        Backend::start_at(name, "127.0.0.1:0".parse().unwrap(), Arc::default()).await
+    }
+
+    async fn start_at(
+        name: &'static str,
+        addr: SocketAddr,
+        seen: Arc<Mutex<Vec<Seen>>>,
+    ) -> Backend {
+        let listener = TcpListener::bind(addr).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let log = seen.clone();
+        let task = tokio::spawn(async move {
+            // The connections live in this set: aborting the task drops them all, as a
+            // killed process would.
+            let mut connections = JoinSet::new();
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let log = log.clone();
+                connections.spawn(async move {
+                    let service =
+                        hyper::service::service_fn(move |req| answer(name, log.clone(), req));
+                    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                        .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                        .await;
+                });
+                while connections.try_join_next().is_some() {}
+            }
+        });
+        Backend {
+            name,
+            addr,
+            seen,
+            task: Some(task),
+        }
+    }
+
+    /// Kills it: the listener and every open connection close.
+    pub fn kill(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+
+    /// Starts it again on the same port.
+    pub async fn restart(&mut self) {
+        self.kill();
+        // The aborted task drops its listener when it is next polled.
+        for _ in 0..200 {
+            if let Ok(listener) = std::net::TcpListener::bind(self.addr) {
+                drop(listener);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        *self = Backend::start_at(self.name, self.addr, self.seen.clone()).await;
+    }
+
+    /// Requests seen, except health checks.
+    pub fn served(&self) -> Vec<Seen> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| s.path != "/health")
+            .cloned()
+            .collect()
+    }
+
+    pub fn count(&self) -> usize {
+        self.served().len()
+    }
+
+    pub fn endpoint(&self, role: Role) -> EndpointSpec {
+        EndpointSpec {
+            name: self.name.to_string(),
+            address: self.addr.to_string(),
+            role,
+        }
+    }
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+async fn answer(
+    name: &'static str,
+    log: Arc<Mutex<Vec<Seen>>>,
+    mut req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, hyper::Error> {
+    let path = req.uri().path().to_string();
+    let headers = req
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    let method = req.method().to_string();
+    if path == "/ws" {
+        log.lock().unwrap().push(Seen {
+            method,
+            path,
+            headers,
+            body: Vec::new(),
+        });
+        let upgrade = hyper::upgrade::on(&mut req);
+        tokio::spawn(async move {
+            if let Ok(upgraded) = upgrade.await {
+                let mut io = TokioIo::new(upgraded);
+                let mut buf = [0u8; 1024];
+                while let Ok(n) = io.read(&mut buf).await {
+                    if n == 0 || io.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        return Ok(Response::builder()
+            .status(StatusCode::SWITCHING_PROTOCOLS)
+            .header("connection", "upgrade")
+            .header("upgrade", "websocket")
+            .body(Full::new(Bytes::new()))
+            .unwrap());
+    }
+    let body = req.into_body().collect().await?.to_bytes().to_vec();
+    log.lock().unwrap().push(Seen {
+        method,
+        path: path.clone(),
+        headers,
+        body,
+    });
+    match path.as_str() {
+        "/slow" => std::future::pending().await,
+        "/fail" => Ok(Response::builder()
+            .status(StatusCode::SERVICE_UNAVAILABLE)
+            .body(Full::new(Bytes::from(name)))
+            .unwrap()),
+        _ => Ok(Response::builder()
+            .header("proxy-authenticate", "Basic")
+            .header("x-backend", name)
+            .body(Full::new(Bytes::from(name)))
+            .unwrap()),
+    }
+}
+
+/// A TCP server that answers every line with `<name>:<line>`.
+pub async fn tcp_echo(name: &'static str) -> (SocketAddr, JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        let mut connections = JoinSet::new();
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                continue;
+            };
+            connections.spawn(async move {
+                let mut buf = [0u8; 1024];
+                while let Ok(n) = stream.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    let mut reply = format!("{name}:").into_bytes();
+                    reply.extend_from_slice(&buf[..n]);
+                    if stream.write_all(&reply).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            while connections.try_join_next().is_some() {}
+        }
+    });
+    (addr, task)
+}
+
+/// Polls until `ready` holds. The limit is a safety net against a hung test, far above
+/// anything the behaviour needs; it is not a performance claim.
+pub async fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
+    for _ in 0..3_000 {
+        if ready() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("gave up waiting for {what}");
+}
+
+/// The names of the events, in order.
+pub fn event_names(events: &[GatewayEvent]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| {
+            serde_json::to_value(e).unwrap()["event"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+pub fn client() -> reqwest::Client {
+    continuo_notify::install_crypto_provider();
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
