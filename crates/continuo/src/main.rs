@@ -10,6 +10,7 @@ mod init;
 mod render;
 mod serve;
 mod status;
+mod users_cli;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -112,7 +113,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Acknowledge an alert on a running server (needs CONTINUO_ADMIN_TOKEN).
+    /// Acknowledge an alert on a running server (needs CONTINUO_TOKEN or CONTINUO_ADMIN_TOKEN).
     Ack {
         /// The alert id (see GET /api/v1/alerts).
         alert: String,
@@ -123,7 +124,7 @@ enum Command {
         #[arg(long)]
         by: Option<String>,
     },
-    /// Resolve an alert on a running server (needs CONTINUO_ADMIN_TOKEN).
+    /// Resolve an alert on a running server (needs CONTINUO_TOKEN or CONTINUO_ADMIN_TOKEN).
     Resolve {
         /// The alert id.
         alert: String,
@@ -134,6 +135,19 @@ enum Command {
         #[arg(long)]
         by: Option<String>,
     },
+    #[command(flatten)]
+    Access(AccessCommand),
+}
+
+/// Commands of the sign-in work (issue 6), kept apart so other verbs merge cleanly.
+#[derive(Subcommand, Debug)]
+enum AccessCommand {
+    /// Users who sign in at /login: add, list, remove, passwd, role.
+    User(users_cli::UserArgs),
+    /// API tokens for programs: add, list, revoke.
+    Token(users_cli::TokenArgs),
+    /// Show the audit log: every state-changing action, who did it and from where.
+    Audit(users_cli::AuditArgs),
 }
 
 fn parse_lang(text: &str) -> Result<Lang, String> {
@@ -237,6 +251,9 @@ fn run(cli: Cli, lang: Lang) -> anyhow::Result<ExitCode> {
         Command::Resolve { alert, url, by } => {
             alerts_cli::act(&url, &alert, "resolve", by.as_deref(), lang)
         }
+        Command::Access(AccessCommand::User(args)) => users_cli::user(args, lang),
+        Command::Access(AccessCommand::Token(args)) => users_cli::token(args, lang),
+        Command::Access(AccessCommand::Audit(args)) => users_cli::audit_log(args, lang),
     }
 }
 

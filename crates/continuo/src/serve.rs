@@ -45,7 +45,7 @@ fn load_valid(config: &Path, lang: Lang) -> Result<Catalog, String> {
 }
 
 /// A SQLite path in the URL is relative to the configuration's directory.
-fn database_url(url: &str, base: &Path) -> String {
+pub(crate) fn database_url(url: &str, base: &Path) -> String {
     if let Some(path) = url.strip_prefix("sqlite://")
         && !path.starts_with('/')
         && !path.starts_with(":memory:")

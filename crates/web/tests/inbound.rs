@@ -118,6 +118,7 @@ impl Server {
         let response = self
             .client
             .get(format!("{}/api/v1/alerts", self.base))
+            .bearer_auth(ADMIN)
             .send()
             .await
             .expect("alerts");
