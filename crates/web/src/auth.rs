@@ -96,6 +96,10 @@ pub struct Actor {
 pub struct Authed<R> {
     /// Who it is.
     pub actor: Actor,
+    /// For a signed-in browser: the session's CSRF token, to put in every form a page
+    /// renders (`<input type="hidden" name="csrf" value="...">`) or send as
+    /// `X-CSRF-Token`. `None` for bearer tokens, which need none.
+    pub csrf: Option<String>,
     _role: PhantomData<R>,
 }
 
@@ -478,8 +482,13 @@ impl<R: MinRole> FromRequestParts<AppState> for Authed<R> {
             ))
             .response(lang));
         }
+        let csrf = match bearer(&parts.headers) {
+            Some(_) => None,
+            None => cookie(&parts.headers, SESSION_COOKIE).map(csrf_token),
+        };
         Ok(Authed {
             actor,
+            csrf,
             _role: PhantomData,
         })
     }
@@ -1038,18 +1047,26 @@ async fn login(
 /// Ends the session (needs the session's CSRF token, like every form).
 async fn logout(
     State(state): State<AppState>,
-    who: Authed<Viewer>,
+    who: Result<Authed<Viewer>, Response>,
     headers: HeaderMap,
     Peer(peer): Peer,
 ) -> Response {
-    let catalog = state.engine.catalog();
-    if let (Some(store), Some(c)) = (&state.store, cookie(&headers, SESSION_COOKIE)) {
-        let _ = store
-            .remove_session(&credentials::sha256_hex(c.as_bytes()))
-            .await;
+    match who {
+        // A live session: it ends (the CSRF checks have passed).
+        Ok(_) => {
+            if let (Some(store), Some(c)) = (&state.store, cookie(&headers, SESSION_COOKIE)) {
+                let _ = store
+                    .remove_session(&credentials::sha256_hex(c.as_bytes()))
+                    .await;
+            }
+        }
+        // No session, or it had ended already: nothing to end, just forget the cookie.
+        Err(r) if r.status() == StatusCode::UNAUTHORIZED => {}
+        // A forged or stale form: refused, the session stays.
+        Err(r) => return r,
     }
+    let catalog = state.engine.catalog();
     let secure = over_https(&headers, peer, &catalog);
-    let _ = who;
     let mut response = Response::builder()
         .status(StatusCode::SEE_OTHER)
         .header(header::LOCATION, "/login")

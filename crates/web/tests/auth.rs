@@ -696,6 +696,18 @@ async fn sessions_end_when_idle_or_when_the_password_changes(db: &Db) {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(body.contains("session has ended"), "{body}");
     assert_eq!(server.store.session(&hash).await.expect("read"), None);
+    // Signing out of an ended session just forgets the cookie.
+    let r = b
+        .post_form("/logout", Some(&server.base), &[("csrf", "stale")])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(
+        cookies(r.headers())
+            .iter()
+            .any(|c| c.starts_with("continuo_session=;") && c.contains("Max-Age=0")),
+        "{:?}",
+        cookies(r.headers())
+    );
 
     // A new password ends every session of the user, and the old one stops working.
     let (first, _) = sign_in(PASSWORD).await;
@@ -751,7 +763,9 @@ async fn private_reads_need_a_role_and_public_endpoints_do_not() {
         "/api/v1/reload",
         "/api/v1/maintenance",
         "/api/v1/alerts/a/ack",
-        "/logout",
+        "/api/v1/alerts/a/resolve",
+        "/api/v1/maintenance/m/end",
+        "/api/v1/outbox/retry?key=k",
     ] {
         let (status, _) = api(&server, Method::POST, path, None, None).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
