@@ -243,9 +243,7 @@ pub(crate) async fn guard(
         && PUBLIC_PREFIXES.iter().any(|p| path.starts_with(p))
         && let Err(not_until) = limiter.check_key(&ip)
     {
-        let wait = not_until.wait_time_from(governor::clock::Clock::now(
-            &governor::clock::DefaultClock::default(),
-        ));
+        let wait = not_until.wait_time_from(governor::clock::Clock::now(limiter.clock()));
         let lang = page_lang(request.headers(), &catalog);
         return too_many(lang, wait);
     }
@@ -462,11 +460,6 @@ impl<R: MinRole> FromRequestParts<AppState> for Authed<R> {
         let actor = identify(parts, state, &catalog)
             .await
             .map_err(|r| r.response(lang))?;
-        if let Some(slot) = parts.extensions.get::<AuditSlot>()
-            && let Ok(mut s) = slot.0.lock()
-        {
-            *s = Some(actor.clone());
-        }
         if actor.role < R::ROLE {
             let (need, have) = (R::ROLE.label(), actor.role.label());
             let who = &actor.who;
@@ -494,9 +487,20 @@ impl<R: MinRole> FromRequestParts<AppState> for Authed<R> {
     }
 }
 
+/// Tells [`guard`] who made the request, for the audit entry written after it.
+fn note_for_audit(parts: &Parts, actor: &Actor) {
+    if let Some(slot) = parts.extensions.get::<AuditSlot>()
+        && let Ok(mut s) = slot.0.lock()
+    {
+        *s = Some(actor.clone());
+    }
+}
+
 async fn identify(parts: &Parts, state: &AppState, catalog: &Catalog) -> Result<Actor, Refusal> {
     if let Some(presented) = bearer(&parts.headers) {
-        return bearer_actor(presented, state).await;
+        let actor = bearer_actor(presented, state).await?;
+        note_for_audit(parts, &actor);
+        return Ok(actor);
     }
     if let Some(cookie_value) = cookie(&parts.headers, SESSION_COOKIE) {
         let (_, user) = signed_in(state, catalog, cookie_value)
@@ -507,6 +511,13 @@ async fn identify(parts: &Parts, state: &AppState, catalog: &Catalog) -> Result<
                     "je sessie is beëindigd; log opnieuw in op /login"
                 ))
             })?;
+        let actor = Actor {
+            name: format!("user:{}", user.name),
+            who: user.name,
+            role: user.role,
+        };
+        // Known from here on: a refused forgery below is audited under their name.
+        note_for_audit(parts, &actor);
         if !is_safe(&parts.method) {
             if !same_origin(&parts.headers, catalog) {
                 return Err(Refusal::Forbidden(tr!(
@@ -529,11 +540,7 @@ async fn identify(parts: &Parts, state: &AppState, catalog: &Catalog) -> Result<
                 )));
             }
         }
-        return Ok(Actor {
-            name: format!("user:{}", user.name),
-            who: user.name,
-            role: user.role,
-        });
+        return Ok(actor);
     }
     Err(Refusal::Unauthenticated(tr!(
         "sign in at /login, or present an API token (Authorization: Bearer <token>)",
@@ -899,12 +906,11 @@ async fn login(
             vec![set_cookie(LOGIN_COOKIE, &token, "/login", 3_600, secure)],
         )
     };
-    let clock = governor::clock::DefaultClock::default();
     if let Some(ip) = client
         && let Err(not_until) = guards.sign_in_address.check_key(&ip)
     {
         let secs = not_until
-            .wait_time_from(governor::clock::Clock::now(&clock))
+            .wait_time_from(governor::clock::Clock::now(guards.sign_in_address.clock()))
             .as_secs()
             .max(1);
         let mut r = page(
@@ -944,7 +950,7 @@ async fn login(
     };
     if let Err(not_until) = guards.sign_in_user.check_key(&limit_key) {
         let secs = not_until
-            .wait_time_from(governor::clock::Clock::now(&clock))
+            .wait_time_from(governor::clock::Clock::now(guards.sign_in_user.clock()))
             .as_secs()
             .max(1);
         let mut r = page(

@@ -550,6 +550,16 @@ async fn a_forged_cross_site_form_post_is_refused(db: &Db) {
             .iter()
             .all(|c| !c.starts_with("continuo_session="))
     );
+    // The refused forgeries are in the audit log, under the user whose cookie they rode.
+    let refused = audit(&server)
+        .await
+        .into_iter()
+        .filter(|e| e["actor"] == "user:rob" && e["outcome"] == 403)
+        .count();
+    assert_eq!(
+        refused, 13,
+        "six forged form posts to two paths, one forged JSON call"
+    );
     // The real form, from our page, works: signing out.
     let r = rob
         .post_form("/logout", Some(&server.base), &[("csrf", &csrf)])
