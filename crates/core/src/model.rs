@@ -141,6 +141,7 @@ pub struct Server {
     pub session_idle: HumanDuration,
     /// Requests per second one client address may make to public endpoints (pings,
     /// hooks, acknowledge links, sign-in page), with bursts of ten times that; 0 is off.
+    /// Read when the server starts (a reload keeps the limiter it has).
     pub public_rate_limit: u32,
 }
 

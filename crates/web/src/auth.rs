@@ -643,6 +643,7 @@ fn too_many(lang: Lang, wait: Duration) -> Response {
 #[template(path = "login.html")]
 struct LoginPage {
     lang: &'static str,
+    organization: String,
     title: String,
     heading: String,
     user_label: String,
@@ -702,6 +703,7 @@ fn chosen_lang(explicit: Option<&str>, headers: &HeaderMap, catalog: &Catalog) -
 
 struct PageInput<'a> {
     lang: Lang,
+    organization: &'a str,
     csrf: &'a str,
     next: &'a str,
     user: &'a str,
@@ -718,6 +720,7 @@ fn render_login(input: PageInput<'_>, status: StatusCode, set_cookies: Vec<Strin
         .finish();
     let page = LoginPage {
         lang: lang.code(),
+        organization: input.organization.to_string(),
         title: tr!("Sign in — Continuo", "Inloggen — Continuo")
             .get(lang)
             .to_string(),
@@ -829,7 +832,7 @@ async fn login_page(
     let next = safe_next(query.next.as_deref().unwrap_or(AFTER_SIGN_IN));
     let secure = over_https(&parts.headers, peer_of(&parts.extensions), &catalog);
     if state.store.is_none() {
-        return no_sign_in(lang, &next);
+        return no_sign_in(lang, &catalog.organization.name, &next);
     }
     let (token, fresh) = login_token(&parts.headers);
     let mut cookies = Vec::new();
@@ -846,6 +849,7 @@ async fn login_page(
     render_login(
         PageInput {
             lang,
+            organization: &catalog.organization.name,
             csrf: &token,
             next: &next,
             user: "",
@@ -857,10 +861,11 @@ async fn login_page(
     )
 }
 
-fn no_sign_in(lang: Lang, next: &str) -> Response {
+fn no_sign_in(lang: Lang, organization: &str, next: &str) -> Response {
     render_login(
         PageInput {
             lang,
+            organization,
             csrf: "",
             next,
             user: "",
@@ -889,13 +894,14 @@ async fn login(
     let client = client.map(|c| c.0.0);
     let secure = over_https(&headers, peer, &catalog);
     let Some(store) = state.store.clone() else {
-        return no_sign_in(lang, &next);
+        return no_sign_in(lang, &catalog.organization.name, &next);
     };
     let (token, _) = login_token(&headers);
     let page = |status: StatusCode, error: Text, user: &str| {
         render_login(
             PageInput {
                 lang,
+                organization: &catalog.organization.name,
                 csrf: &token,
                 next: &next,
                 user,
