@@ -96,17 +96,16 @@ pub fn act(
     by: Option<&str>,
     lang: Lang,
 ) -> anyhow::Result<ExitCode> {
-    let token = std::env::var("CONTINUO_ADMIN_TOKEN").unwrap_or_default();
-    if token.is_empty() {
+    let Some(token) = crate::users_cli::api_token() else {
         anyhow::bail!(
             tr!(
-                "set CONTINUO_ADMIN_TOKEN to the server's admin token",
-                "zet CONTINUO_ADMIN_TOKEN op het beheertoken van de server"
+                "set CONTINUO_TOKEN to an API token with the responder role (`continuo token add`), or CONTINUO_ADMIN_TOKEN to the server's admin token",
+                "zet CONTINUO_TOKEN op een API-token met de rol responder (`continuo token add`), of CONTINUO_ADMIN_TOKEN op het beheertoken van de server"
             )
             .get(lang)
             .to_string()
         );
-    }
+    };
     let url = format!(
         "{}/api/v1/alerts/{alert}/{action}",
         base.trim_end_matches('/')

@@ -83,17 +83,16 @@ pub fn run(base: &str, command: GatewayCommand, lang: Lang) -> anyhow::Result<Ex
             true,
         ),
     };
-    let token = std::env::var("CONTINUO_ADMIN_TOKEN").unwrap_or_default();
-    if post && token.is_empty() {
+    let Some(token) = crate::users_cli::api_token() else {
         anyhow::bail!(
             tr!(
-                "set CONTINUO_ADMIN_TOKEN to the server's admin token",
-                "zet CONTINUO_ADMIN_TOKEN op het beheertoken van de server"
+                "set CONTINUO_TOKEN to an API token (continuo token add), or CONTINUO_ADMIN_TOKEN",
+                "zet CONTINUO_TOKEN op een API-token (continuo token add), of CONTINUO_ADMIN_TOKEN"
             )
             .get(lang)
             .to_string()
         );
-    }
+    };
     continuo_notify::install_crypto_provider();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -101,10 +100,11 @@ pub fn run(base: &str, command: GatewayCommand, lang: Lang) -> anyhow::Result<Ex
     let (status, text) = runtime.block_on(async {
         let client = reqwest::Client::new();
         let request = if post {
-            client.post(&url).bearer_auth(&token)
+            client.post(&url)
         } else {
             client.get(&url)
         };
+        let request = request.bearer_auth(&token);
         let response = request.send().await?;
         let status = response.status();
         Ok::<_, reqwest::Error>((status, response.text().await?))

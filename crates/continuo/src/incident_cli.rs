@@ -1,5 +1,6 @@
-//! `continuo incident ...`: incidents on a running server, through its JSON API (reads
-//! need nothing; changes need CONTINUO_ADMIN_TOKEN).
+//! `continuo incident ...`: incidents on a running server, through its JSON API, with
+//! the token in CONTINUO_TOKEN (or CONTINUO_ADMIN_TOKEN): reads need a viewer, changes a
+//! responder.
 
 use clap::Subcommand;
 use continuo_core::{Lang, Text, tr};
@@ -154,18 +155,16 @@ impl Api {
     }
 
     fn token(&self) -> anyhow::Result<String> {
-        let token = std::env::var("CONTINUO_ADMIN_TOKEN").unwrap_or_default();
-        if token.is_empty() {
-            anyhow::bail!(
+        crate::users_cli::api_token().ok_or_else(|| {
+            anyhow::anyhow!(
                 tr!(
-                    "set CONTINUO_ADMIN_TOKEN to the server's admin token",
-                    "zet CONTINUO_ADMIN_TOKEN op het beheertoken van de server"
+                    "set CONTINUO_TOKEN to an API token (continuo token add), or CONTINUO_ADMIN_TOKEN",
+                    "zet CONTINUO_TOKEN op een API-token (continuo token add), of CONTINUO_ADMIN_TOKEN"
                 )
                 .get(self.lang)
                 .to_string()
-            );
-        }
-        Ok(token)
+            )
+        })
     }
 
     /// GET or POST; the body on success, or the server's error message.
@@ -176,10 +175,12 @@ impl Api {
         query: &[(&str, &str)],
     ) -> anyhow::Result<Result<String, String>> {
         let url = format!("{}{path}", self.base);
+        let token = self.token()?;
         let mut request = match &post {
-            Some(body) => self.client.post(&url).bearer_auth(self.token()?).json(body),
+            Some(body) => self.client.post(&url).json(body),
             None => self.client.get(&url),
         };
+        request = request.bearer_auth(token);
         request = request
             .query(query)
             .header("Accept-Language", self.lang.code());

@@ -13,6 +13,7 @@ mod init;
 mod render;
 mod serve;
 mod status;
+mod users_cli;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -115,7 +116,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Acknowledge an alert on a running server (needs CONTINUO_ADMIN_TOKEN).
+    /// Acknowledge an alert on a running server (needs CONTINUO_TOKEN or CONTINUO_ADMIN_TOKEN).
     Ack {
         /// The alert id (see GET /api/v1/alerts).
         alert: String,
@@ -127,7 +128,7 @@ enum Command {
         by: Option<String>,
     },
     /// Incidents on a running server: list, show, declare, update, ack, resolve, note,
-    /// postmortem, stats (changes need CONTINUO_ADMIN_TOKEN).
+    /// postmortem, stats (needs CONTINUO_TOKEN or CONTINUO_ADMIN_TOKEN).
     Incident {
         /// Base URL of the server.
         #[arg(
@@ -140,7 +141,7 @@ enum Command {
         #[command(subcommand)]
         command: incident_cli::IncidentCommand,
     },
-    /// Resolve an alert on a running server (needs CONTINUO_ADMIN_TOKEN).
+    /// Resolve an alert on a running server (needs CONTINUO_TOKEN or CONTINUO_ADMIN_TOKEN).
     Resolve {
         /// The alert id.
         alert: String,
@@ -164,6 +165,8 @@ enum Command {
         )]
         url: String,
     },
+    #[command(flatten)]
+    Access(AccessCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -174,7 +177,7 @@ enum GatewayAction {
         #[arg(long)]
         json: bool,
     },
-    /// Take an endpoint out of rotation (needs CONTINUO_ADMIN_TOKEN).
+    /// Take an endpoint out of rotation (responder role: CONTINUO_TOKEN or CONTINUO_ADMIN_TOKEN).
     Drain {
         /// The gateway's id.
         gateway: String,
@@ -193,6 +196,17 @@ enum GatewayAction {
         /// The gateway's id.
         gateway: String,
     },
+}
+
+/// Commands of the sign-in work (issue 6), kept apart so other verbs merge cleanly.
+#[derive(Subcommand, Debug)]
+enum AccessCommand {
+    /// Users who sign in at /login: add, list, remove, passwd, role.
+    User(users_cli::UserArgs),
+    /// API tokens for programs: add, list, revoke.
+    Token(users_cli::TokenArgs),
+    /// Show the audit log: every state-changing action, who did it and from where.
+    Audit(users_cli::AuditArgs),
 }
 
 fn parse_lang(text: &str) -> Result<Lang, String> {
@@ -298,6 +312,9 @@ fn run(cli: Cli, lang: Lang) -> anyhow::Result<ExitCode> {
         }
         Command::Incident { url, command } => incident_cli::run(&url, command, lang),
         Command::Gateway { action, url } => gateway_cli::run(&url, action.into(), lang),
+        Command::Access(AccessCommand::User(args)) => users_cli::user(args, lang),
+        Command::Access(AccessCommand::Token(args)) => users_cli::token(args, lang),
+        Command::Access(AccessCommand::Audit(args)) => users_cli::audit_log(args, lang),
     }
 }
 

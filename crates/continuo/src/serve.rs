@@ -45,7 +45,7 @@ fn load_valid(config: &Path, lang: Lang) -> Result<Catalog, String> {
 }
 
 /// A SQLite path in the URL is relative to the configuration's directory.
-fn database_url(url: &str, base: &Path) -> String {
+pub(crate) fn database_url(url: &str, base: &Path) -> String {
     if let Some(path) = url.strip_prefix("sqlite://")
         && !path.starts_with('/')
         && !path.starts_with(":memory:")
@@ -164,7 +164,7 @@ async fn serve(options: ServeOptions, catalog: Catalog, lang: Lang) -> anyhow::R
             Box::pin(async move { reload(&handle, &alerts, &channels, &config, lang).await })
         })
     };
-    let state = AppState {
+    let mut state = AppState {
         engine: handle.clone(),
         store: Some(store.clone()),
         reloader: Some(reloader.clone()),
@@ -172,6 +172,7 @@ async fn serve(options: ServeOptions, catalog: Catalog, lang: Lang) -> anyhow::R
             .ok()
             .filter(|t| !t.is_empty()),
         alerts: Some(alerts.clone()),
+        gateways: None,
     };
     let checks = handle.checks().len();
     let name = &catalog.organization.name;
@@ -222,15 +223,8 @@ async fn serve(options: ServeOptions, catalog: Catalog, lang: Lang) -> anyhow::R
         })
     };
     let gateways = crate::gateway_serve::start(&catalog, lang, Some(alerts.clone())).await?;
-    let router = match &gateways {
-        Some(control) => continuo_web::gateway::with_gateways(
-            continuo_web::router(state.clone()),
-            control.clone(),
-            state.admin_token.clone(),
-        ),
-        None => continuo_web::router(state),
-    };
-    continuo_web::serve_router(listener, router, shutdown_signal())
+    state.gateways = gateways.map(|c| c as Arc<dyn continuo_web::gateway::GatewayControl>);
+    continuo_web::serve_router(listener, continuo_web::router(state), shutdown_signal())
         .await
         .context("serving HTTP")?;
     say(tr!(

@@ -30,12 +30,15 @@ pub fn run(base: &str, format: StatusFormat, lang: Lang) -> anyhow::Result<ExitC
         .build()
         .context("starting the async runtime")?;
     let base = base.trim_end_matches('/').to_string();
+    // Private reads need a role: an API token (CONTINUO_TOKEN) or the admin token.
+    let token = crate::users_cli::api_token().unwrap_or_default();
     let fetched = runtime.block_on(async {
         let client = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(10))
             .build()?;
         let services: Value = client
             .get(format!("{base}/api/v1/services"))
+            .bearer_auth(&token)
             .send()
             .await?
             .error_for_status()?
@@ -43,6 +46,7 @@ pub fn run(base: &str, format: StatusFormat, lang: Lang) -> anyhow::Result<ExitC
             .await?;
         let checks: Value = client
             .get(format!("{base}/api/v1/checks"))
+            .bearer_auth(&token)
             .send()
             .await?
             .error_for_status()?

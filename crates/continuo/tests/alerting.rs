@@ -347,7 +347,8 @@ impl Continuo {
     }
 
     fn get(&self, path: &str) -> Value {
-        let (status, body) = http(self.port, "GET", path, &[], "");
+        // Private reads need a role; the admin token has every role.
+        let (status, body) = self.admin("GET", path, "");
         assert_eq!(status, 200, "GET {path}: {body}");
         serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
     }
@@ -1603,11 +1604,9 @@ update_every = "30m"
 
     // The postmortem shows every milestone with measured durations and a verdict per
     // service, in English and Dutch; the CLI writes the same document.
-    let (status, md) = http(
-        continuo.port,
+    let (status, md) = continuo.admin(
         "GET",
         &format!("/api/v1/incidents/{id}/postmortem?lang=en"),
-        &[],
         "",
     );
     assert_eq!(status, 200, "{md}");
@@ -1647,11 +1646,9 @@ update_every = "30m"
         .find(|l| l.starts_with("| Admin portal"))
         .unwrap_or_else(|| panic!("no admin row:\n{md}"));
     assert!(admin.contains("**RTO breached (by "), "{admin}");
-    let (status, nl) = http(
-        continuo.port,
+    let (status, nl) = continuo.admin(
         "GET",
         &format!("/api/v1/incidents/{id}/postmortem?lang=nl"),
-        &[],
         "",
     );
     assert_eq!(status, 200);
@@ -1814,12 +1811,14 @@ check_fast_interval = "100ms"
     assert!(metrics.contains("failover"), "{metrics}");
     let (_, status) = cli(continuo.port, &["gateway", "status"]);
     assert!(status.contains("shop-gw"), "{status}");
+    let (status, body) = continuo.admin("GET", "/api/v1/services/nope/events", "");
+    assert_eq!(status, 404, "{body}");
     let (status, body) = http(
         continuo.port,
         "GET",
-        "/api/v1/services/nope/events",
+        "/api/v1/services/shop/events",
         &[],
         "",
     );
-    assert_eq!(status, 404, "{body}");
+    assert_eq!(status, 401, "a service's timeline is private: {body}");
 }

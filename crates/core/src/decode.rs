@@ -840,6 +840,11 @@ impl<'a> Decoder<'a> {
                 "hooks_token",
                 "secret",
                 "templates",
+                "trusted_proxies",
+                "secure_cookies",
+                "session_lifetime",
+                "session_idle",
+                "public_rate_limit",
             ],
         )?;
         let defaults = Server::default();
@@ -903,7 +908,42 @@ impl<'a> Decoder<'a> {
             hooks_token: self.string(&f, "hooks_token").map(|v| v.value),
             secret: self.string(&f, "secret").map(|v| v.value),
             templates: self.string(&f, "templates").map(|v| v.value),
+            trusted_proxies: self.addresses(&f, "trusted_proxies"),
+            secure_cookies: self
+                .boolean(&f, "secure_cookies")
+                .unwrap_or(defaults.secure_cookies),
+            session_lifetime: self.duration_or(&f, "session_lifetime", defaults.session_lifetime),
+            session_idle: self.duration_or(&f, "session_idle", defaults.session_idle),
+            public_rate_limit: self
+                .integer_in(&f, "public_rate_limit", 0..=1_000_000)
+                .map_or(defaults.public_rate_limit, |v| v.value as u32),
         })
+    }
+
+    /// A list of IP addresses (no ports, no names: they are compared with peers).
+    fn addresses(&mut self, fields: &Fields<'_, '_>, key: &str) -> Vec<std::net::IpAddr> {
+        let mut out = Vec::new();
+        for item in self.string_list(fields, key) {
+            match item.value.parse() {
+                Ok(ip) => out.push(ip),
+                Err(_) => {
+                    let v = &item.value;
+                    self.diags.push(
+                        Diagnostic::error(
+                            "bad-address",
+                            item.loc.clone(),
+                            tr!("`{v}` is not an IP address", "`{v}` is geen IP-adres"),
+                            tr!("expected an IP address", "verwacht een IP-adres"),
+                        )
+                        .with_help(tr!(
+                            "write the proxy's address without a port, e.g. \"127.0.0.1\" or \"::1\"",
+                            "schrijf het adres van de proxy zonder poort, bijv. \"127.0.0.1\" of \"::1\""
+                        )),
+                    );
+                }
+            }
+        }
+        out
     }
 
     fn person(&mut self, value: &Value<'_>) -> Option<Person> {

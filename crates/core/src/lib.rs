@@ -6,6 +6,7 @@
 //! through a lookup function, and time (when it is needed) as an argument. Everything here
 //! is therefore testable with plain values.
 
+pub mod access;
 pub mod alerting;
 pub mod analysis;
 pub mod cron;

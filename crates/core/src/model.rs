@@ -136,6 +136,20 @@ pub struct Server {
     /// Directory with message templates that replace the built-in ones
     /// (`subject.nl.j2`, `text.en.j2`, `html.en.j2`), relative to the config file.
     pub templates: Option<String>,
+    /// Addresses of reverse proxies whose `X-Forwarded-For` and `X-Forwarded-Proto`
+    /// are believed (for the client address in rate limits and the audit log, and for
+    /// marking cookies `Secure`).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Always mark the session cookie `Secure` (TLS ends before an untrusted hop).
+    pub secure_cookies: bool,
+    /// A session ends this long after sign-in, whatever happens.
+    pub session_lifetime: HumanDuration,
+    /// A session ends after this long without a request.
+    pub session_idle: HumanDuration,
+    /// Requests per second one client address may make to public endpoints (pings,
+    /// hooks, acknowledge links, sign-in page), with bursts of ten times that; 0 is off.
+    /// Read when the server starts (a reload keeps the limiter it has).
+    pub public_rate_limit: u32,
 }
 
 impl Default for Server {
@@ -150,6 +164,11 @@ impl Default for Server {
             hooks_token: None,
             secret: None,
             templates: None,
+            trusted_proxies: Vec::new(),
+            secure_cookies: false,
+            session_lifetime: HumanDuration::from_secs(12 * 3_600),
+            session_idle: HumanDuration::from_secs(3_600),
+            public_rate_limit: 20,
         }
     }
 }

@@ -6,6 +6,7 @@
 //! the pool. The same SQL text serves both databases: placeholders are written `$1..$n`
 //! (each in increasing order of first use, which SQLite binds by position as well).
 
+pub mod access;
 mod histogram;
 pub mod incidents;
 pub mod outbox;

@@ -61,6 +61,23 @@ fn migrations() -> Vec<String> {
             "CREATE INDEX service_events_by_service ON service_events (service, at_ms)",
         ]
         .join(";\n"),
+        // 5: sign-in and roles: users (argon2 PHC strings), API tokens (SHA-256 of the
+        // secret part), sessions (SHA-256 of the cookie) and the audit log.
+        [
+            "CREATE TABLE users (name TEXT PRIMARY KEY, role TEXT NOT NULL, password_hash TEXT NOT NULL, \
+             created_ms BIGINT NOT NULL, updated_ms BIGINT NOT NULL)",
+            "CREATE TABLE api_tokens (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, role TEXT NOT NULL, \
+             secret_hash TEXT NOT NULL, created_by TEXT NOT NULL, created_ms BIGINT NOT NULL, \
+             last_used_ms BIGINT, revoked_ms BIGINT)",
+            "CREATE TABLE sessions (id_hash TEXT PRIMARY KEY, user_name TEXT NOT NULL, created_ms BIGINT NOT NULL, \
+             last_seen_ms BIGINT NOT NULL, expires_ms BIGINT NOT NULL, address TEXT NOT NULL)",
+            "CREATE INDEX sessions_by_user ON sessions (user_name)",
+            "CREATE TABLE audit_log (id TEXT PRIMARY KEY, at_ms BIGINT NOT NULL, actor TEXT NOT NULL, \
+             role TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL, address TEXT NOT NULL, \
+             outcome BIGINT NOT NULL)",
+            "CREATE INDEX audit_by_time ON audit_log (at_ms)",
+        ]
+        .join(";\n"),
     ]
 }
 

@@ -8,6 +8,7 @@
 #![allow(clippy::result_large_err)]
 
 use super::{AppState, error, same};
+use crate::auth::{Admin, Authed, Responder, Viewer};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -58,24 +59,6 @@ fn bearer(headers: &HeaderMap) -> &str {
         .unwrap_or("")
 }
 
-/// The admin token check shared by every state-changing operator call.
-pub(crate) fn admin(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
-    let Some(token) = &state.admin_token else {
-        return Err(error(
-            StatusCode::FORBIDDEN,
-            "this call needs an admin token: start the server with CONTINUO_ADMIN_TOKEN set",
-        ));
-    };
-    if same(bearer(headers).as_bytes(), token.as_bytes()) {
-        Ok(())
-    } else {
-        Err(error(
-            StatusCode::UNAUTHORIZED,
-            "a valid bearer token is required",
-        ))
-    }
-}
-
 pub(crate) fn failure(e: AlertingError) -> Response {
     let status = match &e {
         AlertingError::Alert(continuo_core::alerting::AlertError::Unknown(_)) => {
@@ -89,14 +72,18 @@ pub(crate) fn failure(e: AlertingError) -> Response {
     error(status, &e.to_string())
 }
 
-async fn list_alerts(State(state): State<AppState>) -> Response {
+async fn list_alerts(State(state): State<AppState>, _who: Authed<Viewer>) -> Response {
     match alerts(&state) {
         Ok(h) => axum::Json(json!({ "alerts": h.alerts() })).into_response(),
         Err(r) => r,
     }
 }
 
-async fn one_alert(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+async fn one_alert(
+    State(state): State<AppState>,
+    _who: Authed<Viewer>,
+    Path(id): Path<String>,
+) -> Response {
     let h = match alerts(&state) {
         Ok(h) => h,
         Err(r) => return r,
@@ -112,9 +99,10 @@ struct ByBody {
     by: Option<String>,
 }
 
-fn by_of(body: &Bytes) -> Result<String, Response> {
+/// Who the alert is acknowledged or resolved by: the body's `by`, else whoever asked.
+fn by_of(body: &Bytes, asker: &str) -> Result<String, Response> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok("api".into());
+        return Ok(asker.into());
     }
     let parsed: ByBody = serde_json::from_slice(body).map_err(|e| {
         error(
@@ -122,7 +110,7 @@ fn by_of(body: &Bytes) -> Result<String, Response> {
             &format!("the body must be JSON like {{\"by\": \"anna\"}}: {e}"),
         )
     })?;
-    Ok(parsed.by.unwrap_or_else(|| "api".into()))
+    Ok(parsed.by.unwrap_or_else(|| asker.into()))
 }
 
 /// What an operator does to an alert through the API.
@@ -132,21 +120,12 @@ enum Act {
     Resolve,
 }
 
-async fn act_on_alert(
-    state: &AppState,
-    id: &str,
-    headers: &HeaderMap,
-    body: &Bytes,
-    act: Act,
-) -> Response {
-    if let Err(r) = admin(state, headers) {
-        return r;
-    }
+async fn act_on_alert(state: &AppState, id: &str, asker: &str, body: &Bytes, act: Act) -> Response {
     let h = match alerts(state) {
         Ok(h) => h,
         Err(r) => return r,
     };
-    let by = match by_of(body) {
+    let by = match by_of(body, asker) {
         Ok(by) => by,
         Err(r) => return r,
     };
@@ -162,20 +141,20 @@ async fn act_on_alert(
 
 async fn ack_alert(
     State(state): State<AppState>,
+    who: Authed<Responder>,
     Path(id): Path<String>,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    act_on_alert(&state, &id, &headers, &body, Act::Acknowledge).await
+    act_on_alert(&state, &id, &who.actor.who, &body, Act::Acknowledge).await
 }
 
 async fn resolve_alert(
     State(state): State<AppState>,
+    who: Authed<Responder>,
     Path(id): Path<String>,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    act_on_alert(&state, &id, &headers, &body, Act::Resolve).await
+    act_on_alert(&state, &id, &who.actor.who, &body, Act::Resolve).await
 }
 
 #[derive(Deserialize)]
@@ -183,7 +162,11 @@ struct AtQuery {
     at: Option<String>,
 }
 
-async fn oncall(State(state): State<AppState>, Query(q): Query<AtQuery>) -> Response {
+async fn oncall(
+    State(state): State<AppState>,
+    _who: Authed<Viewer>,
+    Query(q): Query<AtQuery>,
+) -> Response {
     let catalog = state.engine.catalog();
     let at = match q.at.as_deref() {
         None => state.engine.now_ms(),
@@ -206,7 +189,7 @@ async fn oncall(State(state): State<AppState>, Query(q): Query<AtQuery>) -> Resp
     axum::Json(json!({ "at_ms": at, "schedules": on_call(&catalog, at) })).into_response()
 }
 
-async fn windows(State(state): State<AppState>) -> Response {
+async fn windows(State(state): State<AppState>, _who: Authed<Viewer>) -> Response {
     let h = match alerts(&state) {
         Ok(h) => h,
         Err(r) => return r,
@@ -281,10 +264,11 @@ fn new_window(catalog: &Catalog, now: i64, w: NewWindow) -> Result<Window, Strin
     })
 }
 
-async fn create_window(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(r) = admin(&state, &headers) {
-        return r;
-    }
+async fn create_window(
+    State(state): State<AppState>,
+    _who: Authed<Responder>,
+    body: Bytes,
+) -> Response {
     let h = match alerts(&state) {
         Ok(h) => h,
         Err(r) => return r,
@@ -310,12 +294,9 @@ async fn create_window(State(state): State<AppState>, headers: HeaderMap, body: 
 
 async fn end_window(
     State(state): State<AppState>,
+    _who: Authed<Responder>,
     Path(id): Path<String>,
-    headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = admin(&state, &headers) {
-        return r;
-    }
     let h = match alerts(&state) {
         Ok(h) => h,
         Err(r) => return r,
@@ -334,12 +315,9 @@ struct OutboxQuery {
 
 async fn outbox(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _who: Authed<Admin>,
     Query(q): Query<OutboxQuery>,
 ) -> Response {
-    if let Err(r) = admin(&state, &headers) {
-        return r;
-    }
     let Some(store) = &state.store else {
         return error(StatusCode::SERVICE_UNAVAILABLE, "this node has no store");
     };
@@ -377,12 +355,9 @@ struct KeyQuery {
 
 async fn retry_outbox(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _who: Authed<Admin>,
     Query(q): Query<KeyQuery>,
 ) -> Response {
-    if let Err(r) = admin(&state, &headers) {
-        return r;
-    }
     let Some(store) = &state.store else {
         return error(StatusCode::SERVICE_UNAVAILABLE, "this node has no store");
     };
@@ -402,7 +377,7 @@ async fn retry_outbox(
 }
 
 /// The language of a page for a browser: the first of Accept-Language we speak.
-fn page_lang(headers: &HeaderMap, catalog: &Catalog) -> Lang {
+pub(crate) fn page_lang(headers: &HeaderMap, catalog: &Catalog) -> Lang {
     let accept = headers
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok())
@@ -547,6 +522,7 @@ fn not_running(lang: Lang) -> Response {
 async fn ack_link(
     State(state): State<AppState>,
     Path(token): Path<String>,
+    client: Option<axum::Extension<crate::auth::ClientAddr>>,
     headers: HeaderMap,
 ) -> Response {
     let catalog = state.engine.catalog();
@@ -559,7 +535,19 @@ async fn ack_link(
         Err(e) => return token_problem(lang, e),
     };
     let by = format!("link:{who}");
-    match h.acknowledge(&id, &by).await {
+    let done = h.acknowledge(&id, &by).await;
+    let outcome = if done.is_ok() { 200 } else { 409 };
+    crate::audit::record(
+        &state,
+        &by,
+        "link",
+        "alert.acknowledge",
+        &id,
+        client.map(|c| c.0.0),
+        outcome,
+    )
+    .await;
+    match done {
         Ok(()) => {
             let title = match lang {
                 Lang::Nl => "Bevestigd",

@@ -1,20 +1,18 @@
 //! The failover gateways over HTTP: `GET /api/v1/gateways[/{id}]` (status, endpoints,
 //! recent events), `POST /api/v1/gateways/{id}/endpoints/{endpoint}/drain|undrain` and
-//! `POST /api/v1/gateways/{id}/failback` (admin token), and the gateways' metrics
-//! appended to `/metrics`.
+//! `POST /api/v1/gateways/{id}/failback` (responder role), and the gateways' metrics
+//! appended to `/metrics` (see `crate::metrics`).
 //!
 //! The web crate does not depend on the gateway crate: the binary hands in a
-//! [`GatewayControl`], and [`with_gateways`] extends the router [`crate::router`] built.
+//! [`GatewayControl`] as [`crate::AppState::gateways`].
 
 // The helpers' error is the response a handler returns as is (as in `alerting.rs`).
 #![allow(clippy::result_large_err)]
 
-use super::{error, same};
+use super::{AppState, Authed, Responder, Viewer, error};
 use axum::Router;
-use axum::body::Body;
-use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::middleware::Next;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::Value;
@@ -46,23 +44,8 @@ pub trait GatewayControl: Send + Sync {
     fn metrics_text(&self) -> String;
 }
 
-#[derive(Clone)]
-struct GatewayState {
-    control: Arc<dyn GatewayControl>,
-    admin_token: Option<String>,
-}
-
-/// Adds the gateway routes to `router` and the gateways' metrics to its `/metrics`.
-pub fn with_gateways(
-    router: Router,
-    control: Arc<dyn GatewayControl>,
-    admin_token: Option<String>,
-) -> Router {
-    let state = GatewayState {
-        control,
-        admin_token,
-    };
-    let routes = Router::new()
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
         .route("/api/v1/gateways", get(list))
         .route("/api/v1/gateways/{id}", get(one))
         .route(
@@ -74,57 +57,16 @@ pub fn with_gateways(
             post(undrain),
         )
         .route("/api/v1/gateways/{id}/failback", post(failback))
-        .with_state(state.clone());
-    router
-        .merge(routes)
-        .layer(axum::middleware::from_fn_with_state(state, append_metrics))
 }
 
-/// `/metrics` is built by the main router; the gateways' series are appended to it.
-async fn append_metrics(
-    State(state): State<GatewayState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let is_metrics = request.uri().path() == "/metrics";
-    let response = next.run(request).await;
-    if !is_metrics || response.status() != StatusCode::OK {
-        return response;
-    }
-    let (parts, body) = response.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, 64 << 20).await else {
-        return error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "metrics could not be read",
-        );
-    };
-    let mut text = String::from_utf8_lossy(&bytes).into_owned();
-    text.push_str(&state.control.metrics_text());
-    let mut response = Response::from_parts(parts, Body::from(text));
-    response.headers_mut().remove(header::CONTENT_LENGTH);
-    response
-}
-
-fn admin(state: &GatewayState, headers: &HeaderMap) -> Result<(), Response> {
-    let Some(token) = &state.admin_token else {
-        return Err(error(
-            StatusCode::FORBIDDEN,
-            "this call needs an admin token: start the server with CONTINUO_ADMIN_TOKEN set",
-        ));
-    };
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if same(presented.as_bytes(), token.as_bytes()) {
-        Ok(())
-    } else {
-        Err(error(
-            StatusCode::UNAUTHORIZED,
-            "a valid bearer token is required",
-        ))
-    }
+/// The gateways, or the answer that none run here.
+fn control(state: &AppState) -> Result<&Arc<dyn GatewayControl>, Response> {
+    state.gateways.as_ref().ok_or_else(|| {
+        error(
+            StatusCode::NOT_FOUND,
+            "no gateways are configured on this node",
+        )
+    })
 }
 
 fn failure(f: ControlFailure) -> Response {
@@ -134,9 +76,8 @@ fn failure(f: ControlFailure) -> Response {
     }
 }
 
-fn find(state: &GatewayState, id: &str) -> Option<Value> {
-    state
-        .control
+fn find(control: &Arc<dyn GatewayControl>, id: &str) -> Option<Value> {
+    control
         .status()
         .as_array()?
         .iter()
@@ -144,29 +85,32 @@ fn find(state: &GatewayState, id: &str) -> Option<Value> {
         .cloned()
 }
 
-async fn list(State(state): State<GatewayState>) -> Response {
-    axum::Json(serde_json::json!({ "gateways": state.control.status() })).into_response()
+async fn list(State(state): State<AppState>, _who: Authed<Viewer>) -> Response {
+    match &state.gateways {
+        Some(c) => axum::Json(serde_json::json!({ "gateways": c.status() })).into_response(),
+        None => axum::Json(serde_json::json!({ "gateways": [] })).into_response(),
+    }
 }
 
-async fn one(State(state): State<GatewayState>, Path(id): Path<String>) -> Response {
-    match find(&state, &id) {
+async fn one(
+    State(state): State<AppState>,
+    _who: Authed<Viewer>,
+    Path(id): Path<String>,
+) -> Response {
+    let c = match control(&state) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    match find(c, &id) {
         Some(gateway) => axum::Json(gateway).into_response(),
         None => error(StatusCode::NOT_FOUND, &format!("no gateway `{id}`")),
     }
 }
 
-async fn set_drained(
-    state: GatewayState,
-    headers: HeaderMap,
-    id: String,
-    endpoint: String,
-    drained: bool,
-) -> Response {
-    if let Err(response) = admin(&state, &headers) {
-        return response;
-    }
-    match state.control.set_drained(&id, &endpoint, drained) {
-        Ok(()) => match find(&state, &id) {
+/// Answers with the gateway after a change.
+fn after(c: &Arc<dyn GatewayControl>, id: &str, result: Result<(), ControlFailure>) -> Response {
+    match result {
+        Ok(()) => match find(c, id) {
             Some(gateway) => axum::Json(gateway).into_response(),
             None => StatusCode::NO_CONTENT.into_response(),
         },
@@ -175,34 +119,34 @@ async fn set_drained(
 }
 
 async fn drain(
-    State(state): State<GatewayState>,
-    headers: HeaderMap,
+    State(state): State<AppState>,
+    _who: Authed<Responder>,
     Path((id, endpoint)): Path<(String, String)>,
 ) -> Response {
-    set_drained(state, headers, id, endpoint, true).await
+    match control(&state) {
+        Ok(c) => after(c, &id, c.set_drained(&id, &endpoint, true)),
+        Err(r) => r,
+    }
 }
 
 async fn undrain(
-    State(state): State<GatewayState>,
-    headers: HeaderMap,
+    State(state): State<AppState>,
+    _who: Authed<Responder>,
     Path((id, endpoint)): Path<(String, String)>,
 ) -> Response {
-    set_drained(state, headers, id, endpoint, false).await
+    match control(&state) {
+        Ok(c) => after(c, &id, c.set_drained(&id, &endpoint, false)),
+        Err(r) => r,
+    }
 }
 
 async fn failback(
-    State(state): State<GatewayState>,
-    headers: HeaderMap,
+    State(state): State<AppState>,
+    _who: Authed<Responder>,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(response) = admin(&state, &headers) {
-        return response;
-    }
-    match state.control.fail_back(&id) {
-        Ok(()) => match find(&state, &id) {
-            Some(gateway) => axum::Json(gateway).into_response(),
-            None => StatusCode::NO_CONTENT.into_response(),
-        },
-        Err(f) => failure(f),
+    match control(&state) {
+        Ok(c) => after(c, &id, c.fail_back(&id)),
+        Err(r) => r,
     }
 }

@@ -1,13 +1,13 @@
 //! The incident API: list, show, declare, acknowledge, update (status updates for an
 //! audience, severity, classification), resolve, notes, crisis roles, the recovery
 //! checklist, regulatory reports, action items, review notes, the postmortem and figures
-//! over a period. Reads are open like the rest of `/api/v1`; every change needs the
-//! admin token, and each names who did it (`by`, default `api`).
+//! over a period. Reads need the viewer role, changes the responder role; each change
+//! names who did it (`by`, by default whoever asked).
 // Handlers return early with a ready `Response` as the error, as in `alerting`.
 #![allow(clippy::result_large_err)]
 
-use crate::alerting::{admin, failure};
-use crate::{AppState, error};
+use crate::alerting::failure;
+use crate::{AppState, Authed, Responder, Viewer, error};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -46,6 +46,7 @@ pub(crate) fn routes() -> Router<AppState> {
 /// A service's own timeline: its failovers and failbacks, newest first.
 async fn service_events(
     State(state): State<AppState>,
+    _who: Authed<Viewer>,
     Path(id): Path<String>,
     Query(q): Query<Period>,
 ) -> Response {
@@ -159,7 +160,11 @@ fn period(state: &AppState, q: &Period) -> Result<(i64, i64), Response> {
     Ok((from, until))
 }
 
-async fn list(State(state): State<AppState>, Query(q): Query<Period>) -> Response {
+async fn list(
+    State(state): State<AppState>,
+    _who: Authed<Viewer>,
+    Query(q): Query<Period>,
+) -> Response {
     let h = match handle(&state) {
         Ok(h) => h,
         Err(r) => return r,
@@ -204,7 +209,11 @@ async fn list(State(state): State<AppState>, Query(q): Query<Period>) -> Respons
     }
 }
 
-async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+async fn show(
+    State(state): State<AppState>,
+    _who: Authed<Viewer>,
+    Path(id): Path<String>,
+) -> Response {
     let h = match handle(&state) {
         Ok(h) => h,
         Err(r) => return r,
@@ -222,22 +231,19 @@ async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Response
 /// Runs an operator's change and answers with the incident after it.
 async fn run(
     state: &AppState,
-    headers: &HeaderMap,
+    who: &Authed<Responder>,
     id: Option<&str>,
     op: Op,
     by: Option<String>,
     created: bool,
 ) -> Response {
-    if let Err(r) = admin(state, headers) {
-        return r;
-    }
     let h = match handle(state) {
         Ok(h) => h,
         Err(r) => return r,
     };
     let by = by
         .filter(|b| !b.trim().is_empty())
-        .unwrap_or_else(|| "api".into());
+        .unwrap_or_else(|| who.actor.who.clone());
     match h.incident_op(id, op, &by).await {
         Ok(i) => {
             let code = if created {
@@ -273,7 +279,7 @@ fn severity(text: Option<&str>) -> Result<Option<Severity>, Response> {
     .transpose()
 }
 
-async fn declare(State(state): State<AppState>, headers: HeaderMap, bytes: Bytes) -> Response {
+async fn declare(State(state): State<AppState>, who: Authed<Responder>, bytes: Bytes) -> Response {
     let d: Declare = match body(
         &bytes,
         r#"{"title": "Checkout fails", "services": ["checkout"], "severity": "SEV2"}"#,
@@ -290,7 +296,7 @@ async fn declare(State(state): State<AppState>, headers: HeaderMap, bytes: Bytes
         services: d.services,
         severity,
     };
-    run(&state, &headers, None, op, d.by, true).await
+    run(&state, &who, None, op, d.by, true).await
 }
 
 #[derive(Deserialize)]
@@ -302,14 +308,14 @@ struct By {
 async fn ack(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    who: Authed<Responder>,
     bytes: Bytes,
 ) -> Response {
     let b: By = match body(&bytes, r#"{"by": "anna"}"#) {
         Ok(b) => b,
         Err(r) => return r,
     };
-    run(&state, &headers, Some(&id), Op::Acknowledge, b.by, false).await
+    run(&state, &who, Some(&id), Op::Acknowledge, b.by, false).await
 }
 
 #[derive(Deserialize)]
@@ -327,7 +333,7 @@ struct Update {
 async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    who: Authed<Responder>,
     bytes: Bytes,
 ) -> Response {
     let u: Update = match body(
@@ -387,7 +393,7 @@ async fn update(
         };
         let r = run(
             &state,
-            &headers,
+            &who,
             Some(&id),
             Op::Change(change),
             u.by.clone(),
@@ -403,13 +409,13 @@ async fn update(
         audience: audience.unwrap_or(Audience::Customers),
         message: u.message,
     };
-    run(&state, &headers, Some(&id), op, u.by, false).await
+    run(&state, &who, Some(&id), op, u.by, false).await
 }
 
 async fn resolve(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    who: Authed<Responder>,
     bytes: Bytes,
 ) -> Response {
     #[derive(Deserialize)]
@@ -434,13 +440,13 @@ async fn resolve(
             ..Change::default()
         }),
     };
-    run(&state, &headers, Some(&id), op, r.by, false).await
+    run(&state, &who, Some(&id), op, r.by, false).await
 }
 
 async fn note(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    who: Authed<Responder>,
     bytes: Bytes,
 ) -> Response {
     #[derive(Deserialize)]
@@ -453,13 +459,13 @@ async fn note(
         Ok(n) => n,
         Err(r) => return r,
     };
-    run(&state, &headers, Some(&id), Op::Note(n.text), n.by, false).await
+    run(&state, &who, Some(&id), Op::Note(n.text), n.by, false).await
 }
 
 async fn assign(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    who: Authed<Responder>,
     bytes: Bytes,
 ) -> Response {
     #[derive(Deserialize)]
@@ -487,7 +493,7 @@ async fn assign(
     };
     run(
         &state,
-        &headers,
+        &who,
         Some(&id),
         Op::Assign(role, a.person),
         a.by,
@@ -499,7 +505,7 @@ async fn assign(
 async fn tick(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    who: Authed<Responder>,
     bytes: Bytes,
 ) -> Response {
     #[derive(Deserialize)]
@@ -523,7 +529,7 @@ async fn tick(
     };
     run(
         &state,
-        &headers,
+        &who,
         Some(&id),
         Op::Tick(t.service, t.step, t.done),
         t.by,
@@ -535,20 +541,20 @@ async fn tick(
 async fn submit(
     State(state): State<AppState>,
     Path((id, key)): Path<(String, String)>,
-    headers: HeaderMap,
+    who: Authed<Responder>,
     bytes: Bytes,
 ) -> Response {
     let b: By = match body(&bytes, r#"{"by": "anna"}"#) {
         Ok(b) => b,
         Err(r) => return r,
     };
-    run(&state, &headers, Some(&id), Op::Submit(key), b.by, false).await
+    run(&state, &who, Some(&id), Op::Submit(key), b.by, false).await
 }
 
 async fn add_action(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    who: Authed<Responder>,
     bytes: Bytes,
 ) -> Response {
     #[derive(Deserialize)]
@@ -568,7 +574,7 @@ async fn add_action(
     };
     run(
         &state,
-        &headers,
+        &who,
         Some(&id),
         Op::AddAction(a.title, a.owner, a.due),
         a.by,
@@ -580,7 +586,7 @@ async fn add_action(
 async fn action(
     State(state): State<AppState>,
     Path((id, n)): Path<(String, String)>,
-    headers: HeaderMap,
+    who: Authed<Responder>,
     bytes: Bytes,
 ) -> Response {
     #[derive(Deserialize)]
@@ -599,21 +605,13 @@ async fn action(
         Ok(d) => d,
         Err(r) => return r,
     };
-    run(
-        &state,
-        &headers,
-        Some(&id),
-        Op::Action(n, d.done),
-        d.by,
-        false,
-    )
-    .await
+    run(&state, &who, Some(&id), Op::Action(n, d.done), d.by, false).await
 }
 
 async fn review(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    who: Authed<Responder>,
     bytes: Bytes,
 ) -> Response {
     #[derive(Deserialize)]
@@ -629,15 +627,7 @@ async fn review(
         Ok(r) => r,
         Err(resp) => return resp,
     };
-    run(
-        &state,
-        &headers,
-        Some(&id),
-        Op::Review(r.review),
-        r.by,
-        false,
-    )
-    .await
+    run(&state, &who, Some(&id), Op::Review(r.review), r.by, false).await
 }
 
 #[derive(Deserialize)]
@@ -677,6 +667,7 @@ fn markdown(text: String) -> Response {
 
 async fn postmortem(
     State(state): State<AppState>,
+    _who: Authed<Viewer>,
     Path(id): Path<String>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
@@ -703,6 +694,7 @@ async fn postmortem(
 
 async fn report(
     State(state): State<AppState>,
+    _who: Authed<Viewer>,
     Path((id, regime)): Path<(String, String)>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
@@ -738,7 +730,11 @@ async fn report(
     }
 }
 
-async fn figures(State(state): State<AppState>, Query(q): Query<Period>) -> Response {
+async fn figures(
+    State(state): State<AppState>,
+    _who: Authed<Viewer>,
+    Query(q): Query<Period>,
+) -> Response {
     let h = match handle(&state) {
         Ok(h) => h,
         Err(r) => return r,

@@ -4,16 +4,23 @@
 //!
 //! **Invariant:** the ping API reveals nothing: an unknown uuid gets the same short 404
 //! as any other unknown path, and answers never carry check names or states.
-//! **Invariant:** state-changing API calls (reload) need the admin token.
+//! **Invariant:** every state-changing route takes an [`Authed`] extractor with the role
+//! it needs (sessions with CSRF checks, API tokens, or the admin token; see `auth`), and
+//! every private read under `/api/v1` at least a viewer's.
 
 mod alerting;
+mod audit;
+mod auth;
+pub mod credentials;
 pub mod gateway;
 pub mod incidents;
+
+pub use auth::{Actor, Admin, Authed, Limits, MinRole, Responder, SESSION_COOKIE, Viewer, quota};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use continuo_engine::{EngineHandle, PingRequest, PingSignal, ReloadSummary};
@@ -39,17 +46,30 @@ pub struct AppState {
     pub store: Option<Store>,
     /// Reloads the configuration (API and SIGHUP share it).
     pub reloader: Option<Reloader>,
-    /// The admin token that state-changing calls must present as a bearer token.
+    /// The admin token (`CONTINUO_ADMIN_TOKEN`): a bearer token with the admin role,
+    /// besides users' sessions and API tokens.
     pub admin_token: Option<String>,
     /// Alerting, when it runs on this node.
     pub alerts: Option<continuo_engine::alerts::AlertHandle>,
+    /// The failover gateways, when any run on this node.
+    pub gateways: Option<std::sync::Arc<dyn gateway::GatewayControl>>,
 }
 
 /// Largest request body accepted anywhere (pings keep only the first part of it).
 const BODY_LIMIT: usize = 1 << 20;
 
-/// The router with every route.
+/// The router with every route, with the default sign-in rate limits.
 pub fn router(state: AppState) -> Router {
+    router_with(state, Limits::default())
+}
+
+/// The router with every route and the given sign-in rate limits.
+pub fn router_with(state: AppState, limits: Limits) -> Router {
+    let guards = auth::Guards::new(&state, limits);
+    let guard_state = auth::GuardState {
+        app: state.clone(),
+        guards: guards.clone(),
+    };
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -69,7 +89,15 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(alerting::routes())
         .merge(incidents::routes())
+        .merge(gateway::routes())
+        .merge(auth::routes())
+        .merge(audit::routes())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            guard_state,
+            auth::guard,
+        ))
+        .layer(axum::Extension(guards))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
 }
@@ -119,6 +147,9 @@ async fn metrics(State(state): State<AppState>) -> Response {
     if let Some(alerts) = &state.alerts {
         alerting::metrics(alerts, state.store.as_ref(), &mut text).await;
     }
+    if let Some(gateways) = &state.gateways {
+        text.push_str(&gateways.metrics_text());
+    }
     (
         [(
             header::CONTENT_TYPE,
@@ -129,15 +160,19 @@ async fn metrics(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-async fn services(State(state): State<AppState>) -> Response {
+async fn services(State(state): State<AppState>, _who: Authed<Viewer>) -> Response {
     axum::Json(json!({ "services": state.engine.services() })).into_response()
 }
 
-async fn checks(State(state): State<AppState>) -> Response {
+async fn checks(State(state): State<AppState>, _who: Authed<Viewer>) -> Response {
     axum::Json(json!({ "checks": state.engine.checks() })).into_response()
 }
 
-async fn check(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+async fn check(
+    State(state): State<AppState>,
+    _who: Authed<Viewer>,
+    Path(id): Path<String>,
+) -> Response {
     match state.engine.check(&id) {
         Some(view) => axum::Json(view).into_response(),
         None => error(StatusCode::NOT_FOUND, &format!("no check `{id}`")),
@@ -151,6 +186,7 @@ struct Limit {
 
 async fn observations(
     State(state): State<AppState>,
+    _who: Authed<Viewer>,
     Path(id): Path<String>,
     Query(query): Query<Limit>,
 ) -> Response {
@@ -186,21 +222,7 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     continuo_core::hash::same_secret(a, b)
 }
 
-async fn reload(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let Some(token) = &state.admin_token else {
-        return error(
-            StatusCode::FORBIDDEN,
-            "reloading through the API needs an admin token: start the server with CONTINUO_ADMIN_TOKEN set",
-        );
-    };
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if !same(presented.as_bytes(), token.as_bytes()) {
-        return error(StatusCode::UNAUTHORIZED, "a valid bearer token is required");
-    }
+async fn reload(State(state): State<AppState>, _who: Authed<Admin>) -> Response {
     let Some(reloader) = &state.reloader else {
         return error(StatusCode::SERVICE_UNAVAILABLE, "this server cannot reload");
     };

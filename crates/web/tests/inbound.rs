@@ -76,6 +76,7 @@ async fn start() -> Server {
         reloader: None,
         admin_token: Some(ADMIN.into()),
         alerts: Some(alerting.handle()),
+        gateways: None,
     };
     tokio::spawn(async move {
         axum::serve(
@@ -119,6 +120,7 @@ impl Server {
         let response = self
             .client
             .get(format!("{}/api/v1/alerts", self.base))
+            .bearer_auth(ADMIN)
             .send()
             .await
             .expect("alerts");
