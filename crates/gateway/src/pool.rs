@@ -283,6 +283,14 @@ impl Pool {
     /// never one in `tried`, never an ejected or drained one.
     pub(crate) fn pick(self: &Arc<Self>, tried: &[usize]) -> Option<Lease> {
         let mut inner = self.lock();
+        // A request's first retry counts toward the failover under way now, when it is
+        // decided: the retry may well be the backup's first success, which ends the
+        // episode before the request itself is done.
+        if tried.len() == 1
+            && let Some(ep) = inner.episode.as_mut()
+        {
+            ep.retried += 1;
+        }
         let serving = role_of(inner.serving);
         let other = if serving == Role::Primary {
             Role::Backup
@@ -414,11 +422,11 @@ impl Pool {
         if retried {
             self.metrics.retried.get_or_create(&self.label).inc();
         }
-        if failed || retried {
+        if failed {
             let mut inner = self.lock();
             if let Some(ep) = inner.episode.as_mut() {
+                // Retries were counted when they were decided (`pick`).
                 ep.failed += u64::from(failed);
-                ep.retried += u64::from(retried);
             }
         }
     }

@@ -673,3 +673,49 @@ async fn failover_actions_run_in_order_and_report() {
     .await;
     assert!(!out.exists());
 }
+
+/// The request whose retry is the backup's first success counts as retried in the
+/// failover it ended (it used to finish the episode before it was counted).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_retry_that_ends_a_failover_is_counted_in_it() {
+    let mut primary = Backend::start("primary").await;
+    let backup = Backend::start("backup").await;
+    let mut spec = spec(
+        GatewayMode::Http,
+        vec![
+            primary.endpoint(Role::Primary),
+            backup.endpoint(Role::Backup),
+        ],
+    );
+    // Only live traffic sees the primary die: the checks would otherwise race it.
+    spec.check_interval = Duration::from_secs(3600);
+    spec.check_fast_interval = Duration::from_secs(3600);
+    spec.eject_after = 1;
+    let (gateway, _metrics, url) = start(spec).await;
+    let client = client();
+    let answer = client.get(format!("{url}/")).send().await.unwrap();
+    assert_eq!(answer.text().await.unwrap(), "primary");
+    // The checks' first round runs at start; let it be over before the primary dies, so
+    // only the next client request can notice.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    primary.kill();
+    let answer = client.get(format!("{url}/")).send().await.unwrap();
+    assert_eq!(answer.text().await.unwrap(), "backup");
+    let events = gateway.handle().status().events;
+    let finished = events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::FailoverFinished {
+                failed_requests,
+                retried_requests,
+                ..
+            } => Some((*failed_requests, *retried_requests)),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no finished failover in {events:?}"));
+    assert_eq!(
+        finished,
+        (0, 1),
+        "no request failed, one was retried: {events:?}"
+    );
+}
