@@ -3,16 +3,98 @@
 
 use continuo_core::{Catalog, Lang, Text, tr};
 use continuo_engine::alerts::AlertHandle;
-use continuo_gateway::{ControlError, EventKind, GatewayEvent, Gateways};
+use continuo_gateway::{ControlError, EventKind, EventSink, GatewayEvent, Gateways};
 use continuo_web::gateway::{ControlFailure, GatewayControl};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
-/// The running gateways, as the web routes see them.
-pub struct Control(pub Gateways);
+/// The running gateways, as the web routes and reloads see them.
+pub struct Control {
+    gateways: RwLock<Gateways>,
+    sink: EventSink,
+}
+
+impl Control {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Gateways> {
+        self.gateways.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn handle(&self, id: &str) -> Result<continuo_gateway::GatewayHandle, ControlError> {
+        self.read().handle(id)
+    }
+
+    /// A line per running gateway: `gateway shop-gw for shop on 127.0.0.1:8443`.
+    pub fn describe_running(&self, lang: Lang) -> Vec<String> {
+        self.read()
+            .handles()
+            .iter()
+            .map(|handle| {
+                let status = handle.status();
+                let (id, listen, service) = (&status.id, &status.listen, &status.service);
+                tr!(
+                    "gateway {id} for {service} on {listen}",
+                    "gateway {id} voor {service} op {listen}"
+                )
+                .get(lang)
+                .to_string()
+            })
+            .collect()
+    }
+
+    /// Applies a reloaded catalog (unchanged gateways keep running with their state);
+    /// returns lines to print.
+    pub async fn reload(&self, catalog: &Catalog, lang: Lang) -> Vec<String> {
+        // Taken out for the reload (it awaits); status shows no gateways meanwhile.
+        let mut gateways = std::mem::replace(
+            &mut *self
+                .gateways
+                .write()
+                .unwrap_or_else(PoisonError::into_inner),
+            Gateways::empty(),
+        );
+        let (report, errors) = gateways.reload(catalog, Some(self.sink.clone())).await;
+        *self
+            .gateways
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = gateways;
+        let mut lines: Vec<String> = errors
+            .iter()
+            .map(|e| e.text().get(lang).to_string())
+            .collect();
+        let list = |ids: &[String]| ids.join(", ");
+        if !report.started.is_empty() {
+            let ids = list(&report.started);
+            lines.push(
+                tr!("gateways started: {ids}", "gateways gestart: {ids}")
+                    .get(lang)
+                    .to_string(),
+            );
+        }
+        if !report.restarted.is_empty() {
+            let ids = list(&report.restarted);
+            lines.push(
+                tr!(
+                    "gateways restarted with their new settings: {ids}",
+                    "gateways herstart met hun nieuwe instellingen: {ids}"
+                )
+                .get(lang)
+                .to_string(),
+            );
+        }
+        if !report.stopped.is_empty() {
+            let ids = list(&report.stopped);
+            lines.push(
+                tr!("gateways stopped: {ids}", "gateways gestopt: {ids}")
+                    .get(lang)
+                    .to_string(),
+            );
+        }
+        lines
+    }
+}
 
 impl GatewayControl for Control {
     fn status(&self) -> serde_json::Value {
-        let list: Vec<_> = self.0.handles().iter().map(|h| h.status()).collect();
+        let list: Vec<_> = self.read().handles().iter().map(|h| h.status()).collect();
         serde_json::to_value(list).unwrap_or_default()
     }
 
@@ -22,7 +104,7 @@ impl GatewayControl for Control {
         endpoint: &str,
         drained: bool,
     ) -> Result<(), ControlFailure> {
-        let handle = self.0.handle(gateway).map_err(failure)?;
+        let handle = self.handle(gateway).map_err(failure)?;
         let result = if drained {
             handle.drain(endpoint)
         } else {
@@ -32,15 +114,14 @@ impl GatewayControl for Control {
     }
 
     fn fail_back(&self, gateway: &str) -> Result<(), ControlFailure> {
-        self.0
-            .handle(gateway)
+        self.handle(gateway)
             .map_err(failure)?
             .fail_back()
             .map_err(failure)
     }
 
     fn metrics_text(&self) -> String {
-        self.0.metrics_text()
+        self.read().metrics_text()
     }
 }
 
@@ -51,18 +132,15 @@ fn failure(e: ControlError) -> ControlFailure {
     }
 }
 
-/// Starts the catalog's gateways (none configured: `None`) and a task that prints their
-/// events and writes them on the service's timeline and its open incidents.
+/// Starts the catalog's gateways (perhaps none; a reload may add some) and a task that
+/// prints their events and writes them on the service's timeline and its open incidents.
 pub async fn start(
     catalog: &Catalog,
     lang: Lang,
     alerts: Option<AlertHandle>,
-) -> anyhow::Result<Option<Arc<Control>>> {
-    if catalog.gateways.is_empty() {
-        return Ok(None);
-    }
+) -> anyhow::Result<Arc<Control>> {
     let (sink, mut events) = tokio::sync::broadcast::channel::<GatewayEvent>(1024);
-    let gateways = Gateways::start(catalog, Some(sink))
+    let gateways = Gateways::start(catalog, Some(sink.clone()))
         .await
         .map_err(|e| anyhow::anyhow!(e.text().get(lang).to_string()))?;
     tokio::spawn(async move {
@@ -85,19 +163,10 @@ pub async fn start(
             }
         }
     });
-    for handle in gateways.handles() {
-        let status = handle.status();
-        let (id, listen, service) = (&status.id, &status.listen, &status.service);
-        println!(
-            "{}",
-            tr!(
-                "gateway {id} for {service} on {listen}",
-                "gateway {id} voor {service} op {listen}"
-            )
-            .get(lang)
-        );
-    }
-    Ok(Some(Arc::new(Control(gateways))))
+    Ok(Arc::new(Control {
+        gateways: RwLock::new(gateways),
+        sink,
+    }))
 }
 
 /// One line per event, in English and Dutch.

@@ -152,19 +152,24 @@ async fn serve(options: ServeOptions, catalog: Catalog, lang: Lang) -> anyhow::R
     .context("starting alerting")?;
     let alerts = alerting.handle();
 
+    let gateways = crate::gateway_serve::start(&catalog, lang, Some(alerts.clone())).await?;
     let reloader: Reloader = {
         let handle = handle.clone();
         let alerts = alerts.clone();
         let config = options.config.clone();
+        let gateways = gateways.clone();
         Arc::new(move || {
             let handle = handle.clone();
             let alerts = alerts.clone();
             let channels = channels.clone();
             let config = config.clone();
-            Box::pin(async move { reload(&handle, &alerts, &channels, &config, lang).await })
+            let gateways = gateways.clone();
+            Box::pin(
+                async move { reload(&handle, &alerts, &channels, &gateways, &config, lang).await },
+            )
         })
     };
-    let mut state = AppState {
+    let state = AppState {
         engine: handle.clone(),
         store: Some(store.clone()),
         reloader: Some(reloader.clone()),
@@ -172,7 +177,7 @@ async fn serve(options: ServeOptions, catalog: Catalog, lang: Lang) -> anyhow::R
             .ok()
             .filter(|t| !t.is_empty()),
         alerts: Some(alerts.clone()),
-        gateways: None,
+        gateways: Some(gateways.clone() as Arc<dyn continuo_web::gateway::GatewayControl>),
     };
     let checks = handle.checks().len();
     let name = &catalog.organization.name;
@@ -183,6 +188,9 @@ async fn serve(options: ServeOptions, catalog: Catalog, lang: Lang) -> anyhow::R
             kind = store.kind()
         )
         .get(lang));
+    for line in gateways.describe_running(lang) {
+        say(&line);
+    }
 
     // Retention: prune raw observations every hour.
     let pruner = {
@@ -222,8 +230,6 @@ async fn serve(options: ServeOptions, catalog: Catalog, lang: Lang) -> anyhow::R
             }
         })
     };
-    let gateways = crate::gateway_serve::start(&catalog, lang, Some(alerts.clone())).await?;
-    state.gateways = gateways.map(|c| c as Arc<dyn continuo_web::gateway::GatewayControl>);
     continuo_web::serve_router(listener, continuo_web::router(state), shutdown_signal())
         .await
         .context("serving HTTP")?;
@@ -271,6 +277,7 @@ async fn reload(
     handle: &EngineHandle,
     alerts: &AlertHandle,
     channels: &Channels,
+    gateways: &crate::gateway_serve::Control,
     config: &Path,
     lang: Lang,
 ) -> Result<ReloadSummary, String> {
@@ -283,6 +290,9 @@ async fn reload(
         say_err(&problem);
     }
     alerts.reload(catalog.clone()).await;
+    for line in gateways.reload(&catalog, lang).await {
+        say(&line);
+    }
     handle
         .reload(catalog)
         .await

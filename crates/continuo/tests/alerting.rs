@@ -1822,3 +1822,94 @@ check_fast_interval = "100ms"
     );
     assert_eq!(status, 401, "a service's timeline is private: {body}");
 }
+
+#[test]
+fn gateways_follow_a_reload_and_unchanged_ones_keep_running() {
+    let primary = HttpServer::start(0, |_| (200, "primary".into()));
+    let backup = HttpServer::start(0, |_| (200, "backup".into()));
+    let (first, second) = (free_port(), free_port());
+    let config = |gateways: &str| {
+        format!(
+            r#"
+[organization]
+name = "Reload Test"
+timezone = "UTC"
+
+[server]
+database = "sqlite://state/continuo.db"
+location = "test-1"
+
+[[team]]
+id = "ops"
+
+[[service]]
+id = "shop"
+tier = 2
+owner = "ops"
+rto = "1h"
+
+[[service.endpoint]]
+name = "p1"
+url = "http://127.0.0.1:{p}"
+role = "primary"
+
+[[service.endpoint]]
+url = "http://127.0.0.1:{b}"
+role = "backup"
+{gateways}"#,
+            p = primary.port,
+            b = backup.port,
+        )
+    };
+    let gateway = |id: &str, port: u16| {
+        format!("\n[[gateway]]\nid = \"{id}\"\nlisten = \"127.0.0.1:{port}\"\nservice = \"shop\"\n")
+    };
+    let dir = workspace(&config(""));
+    let continuo = Continuo::start(dir.path());
+    assert_eq!(continuo.get("/api/v1/gateways")["gateways"], json!([]));
+
+    // A gateway added by a reload starts.
+    std::fs::write(
+        dir.path().join("continuo.toml"),
+        config(&gateway("one", first)),
+    )
+    .expect("write");
+    let (status, body) = continuo.admin("POST", "/api/v1/reload", "");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(http(first, "GET", "/", &[], "").1, "primary");
+    // Drained, then the config gains a second gateway: the first keeps its state.
+    let (status, body) = continuo.admin("POST", "/api/v1/gateways/one/endpoints/p1/drain", "");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(http(first, "GET", "/", &[], "").1, "backup");
+    std::fs::write(
+        dir.path().join("continuo.toml"),
+        config(&(gateway("one", first) + &gateway("two", second))),
+    )
+    .expect("write");
+    let (status, body) = continuo.admin("POST", "/api/v1/reload", "");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        http(first, "GET", "/", &[], "").1,
+        "backup",
+        "unchanged: still drained"
+    );
+    assert_eq!(http(second, "GET", "/", &[], "").1, "primary");
+    // Removed from the config: it stops listening.
+    std::fs::write(
+        dir.path().join("continuo.toml"),
+        config(&gateway("two", second)),
+    )
+    .expect("write");
+    let (status, body) = continuo.admin("POST", "/api/v1/reload", "");
+    assert_eq!(status, 200, "{body}");
+    wait_for("gateway one to stop listening", 30, || {
+        TcpStream::connect(("127.0.0.1", first)).is_err()
+    });
+    let ids: Vec<String> = continuo.get("/api/v1/gateways")["gateways"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|g| g["id"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(ids, ["two"]);
+}

@@ -150,6 +150,17 @@ impl Gateway {
             task.abort();
         }
     }
+
+    /// Like [`Gateway::shutdown`], and waits until its tasks (and so its listener) are
+    /// gone, so its address can be bound again.
+    pub async fn stop(self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
 }
 
 impl GatewayHandle {
@@ -214,6 +225,14 @@ impl Gateways {
         Ok(Gateways { running, metrics })
     }
 
+    /// None running (a reload may start some).
+    pub fn empty() -> Gateways {
+        Gateways {
+            running: Vec::new(),
+            metrics: Arc::new(GatewayMetrics::new()),
+        }
+    }
+
     /// How many run.
     pub fn len(&self) -> usize {
         self.running.len()
@@ -252,4 +271,73 @@ impl Gateways {
             g.shutdown();
         }
     }
+
+    /// Applies a new catalog: a gateway whose spec is unchanged keeps running with its
+    /// state (health, drains, the serving tier); a changed one is stopped and started
+    /// anew; a removed one is stopped; a new one is started. Returns the ids (started,
+    /// restarted, stopped). A gateway that cannot start is reported and left out; the
+    /// others are applied.
+    pub async fn reload(
+        &mut self,
+        catalog: &Catalog,
+        sink: Option<EventSink>,
+    ) -> (ReloadReport, Vec<GatewayError>) {
+        let mut report = ReloadReport::default();
+        let mut errors = Vec::new();
+        let mut old: Vec<Gateway> = std::mem::take(&mut self.running);
+        for gateway in &catalog.gateways {
+            let spec = match GatewaySpec::from_catalog(catalog, gateway) {
+                Ok(spec) => spec,
+                Err(text) => {
+                    errors.push(GatewayError::Spec(text));
+                    continue;
+                }
+            };
+            let existing = old.iter().position(|g| g.pool.spec.id == spec.id);
+            if let Some(i) = existing {
+                if *old[i].pool.spec == spec {
+                    self.running.push(old.remove(i));
+                    continue;
+                }
+                old.remove(i).stop().await;
+                report.restarted.push(spec.id.clone());
+            } else {
+                report.started.push(spec.id.clone());
+            }
+            // The old listener may take a moment to close its socket.
+            let mut attempt = 0;
+            loop {
+                match Gateway::start(spec.clone(), self.metrics.clone(), sink.clone()).await {
+                    Ok(g) => {
+                        self.running.push(g);
+                        break;
+                    }
+                    Err(GatewayError::Bind { .. }) if attempt < 20 => {
+                        attempt += 1;
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    }
+                    Err(e) => {
+                        errors.push(e);
+                        break;
+                    }
+                }
+            }
+        }
+        for g in old {
+            report.stopped.push(g.pool.spec.id.clone());
+            g.stop().await;
+        }
+        (report, errors)
+    }
+}
+
+/// What a reload did to the gateways.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReloadReport {
+    /// New gateways.
+    pub started: Vec<String>,
+    /// Changed gateways, started anew.
+    pub restarted: Vec<String>,
+    /// Removed gateways.
+    pub stopped: Vec<String>,
 }

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 /// One endpoint as the gateway sees it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EndpointSpec {
     /// Its name (the endpoint's `name`, else its URL).
     pub name: String,
@@ -21,7 +21,7 @@ pub struct EndpointSpec {
 }
 
 /// Everything one gateway needs to run.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GatewaySpec {
     /// The gateway's id.
     pub id: String,
