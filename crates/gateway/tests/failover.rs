@@ -719,3 +719,48 @@ async fn the_retry_that_ends_a_failover_is_counted_in_it() {
         "no request failed, one was retried: {events:?}"
     );
 }
+
+/// A webhook action POSTs the event as JSON, with its extra headers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_action_posts_the_failover() {
+    let mut primary = Backend::start("primary").await;
+    let backup = Backend::start("backup").await;
+    let hook = Backend::start("hook").await;
+    let mut spec = spec(
+        GatewayMode::Http,
+        vec![
+            primary.endpoint(Role::Primary),
+            backup.endpoint(Role::Backup),
+        ],
+    );
+    spec.actions = vec![FailoverAction {
+        on: ActionTrigger::Failover,
+        timeout: HumanDuration(Duration::from_secs(30)),
+        kind: ActionKind::Webhook {
+            url: format!("http://{}/switch", hook.addr),
+            headers: [("x-token".to_string(), "t0k".to_string())].into(),
+        },
+    }];
+    let (gateway, _metrics, _) = start(spec).await;
+    primary.kill();
+    wait_for("the webhook", || {
+        hook.served().iter().any(|s| s.path == "/switch")
+    })
+    .await;
+    let seen = hook.served();
+    let call = seen.iter().find(|s| s.path == "/switch").unwrap();
+    assert_eq!(call.method, "POST");
+    assert_eq!(call.headers.get("x-token").map(String::as_str), Some("t0k"));
+    let body: serde_json::Value = serde_json::from_slice(&call.body).unwrap();
+    assert_eq!(body["event"], "failover");
+    assert_eq!(body["gateway"], "gw");
+    wait_for("its result", || {
+        gateway
+            .handle()
+            .status()
+            .events
+            .iter()
+            .any(|e| matches!(&e.kind, EventKind::Action { ok: true, .. }))
+    })
+    .await;
+}

@@ -34,6 +34,13 @@ pub use notice::{Notice, NoticeEvent, NoticeService, Recipient};
 pub use notifier::{Notifier, validate};
 pub use template::{Message, TemplateError, Templates};
 
+/// An outgoing HTTP client as the channels use it (rustls with aws-lc-rs, the system's
+/// root certificates, no redirects, `timeout` per request), for other senders of
+/// webhooks (the gateway's failover actions).
+pub fn http_client(timeout: std::time::Duration) -> Result<reqwest::Client, continuo_core::Text> {
+    http::client(timeout, &[])
+}
+
 /// Makes rustls with aws-lc-rs the process's default crypto provider; binaries call it
 /// once at start.
 ///
