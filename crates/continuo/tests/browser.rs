@@ -596,3 +596,48 @@ async fn the_dashboard_speaks_dutch_and_works_without_javascript() {
     assert!(page(&client).await.contains("Overview"), "English is kept");
     client.close().await.expect("close");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_overview_shows_a_new_incident_live_without_a_reload() {
+    let driver = Driver::start().await;
+    let server = Server::start(&config(driver.port), &[("anna", "viewer")]);
+    let client = driver.session(SessionOptions::default()).await;
+    sign_in(&client, &server, "anna", "/").await;
+    // A marker that a reload would wipe out: only a live section update keeps it.
+    client
+        .execute("window.continuoMarker = 'kept'; return true;", vec![])
+        .await
+        .expect("set marker");
+    wait_until("the event stream to connect", || async {
+        client
+            .execute(
+                "return document.documentElement.getAttribute('data-live');",
+                vec![],
+            )
+            .await
+            .is_ok_and(|v| v == "connected")
+    })
+    .await;
+    let (status, incident) = server.api(
+        "POST",
+        "/api/v1/incidents",
+        r#"{"title": "Search is down", "services": ["wiki"]}"#,
+    );
+    assert_eq!(status, 201, "{incident}");
+    wait_until("the incident in the live section", || async {
+        client.find(Locator::Css("#incidents")).await.is_ok()
+            && page(&client).await.contains("Search is down")
+    })
+    .await;
+    let marker = client
+        .execute("return window.continuoMarker || 'reloaded';", vec![])
+        .await
+        .expect("read marker");
+    assert_eq!(
+        marker, "kept",
+        "the section was updated in place, not reloaded"
+    );
+    // A viewer sees no forms to act with.
+    assert!(!page(&client).await.contains("action=\"/maintenance\""));
+    client.close().await.expect("close");
+}

@@ -81,6 +81,7 @@ fn alerting_off(lang: Lang, back: &str) -> Response {
 fn failed(lang: Lang, e: &AlertingError, back: &str) -> Response {
     let status = match e {
         AlertingError::Store(_) | AlertingError::Stopped => StatusCode::SERVICE_UNAVAILABLE,
+        AlertingError::UnknownIncident(_) => StatusCode::NOT_FOUND,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     };
     let message = Text::new(format!("Not done: {e}"), format!("Niet uitgevoerd: {e}"));
