@@ -3,12 +3,15 @@
 //! stream's refusal of anonymous visitors. (`crates/continuo/tests/browser.rs` drives
 //! the same pages in Chromium.)
 
+use continuo_core::access::Role;
 use continuo_core::load_text;
 use continuo_engine::alerts::{AlertOptions, Alerting, Deliver};
 use continuo_engine::persist::MemoryPersist;
 use continuo_engine::{Clock, Engine, EngineOptions};
 use continuo_notify::{Delivered, Notice, SendError};
-use continuo_web::AppState;
+use continuo_store::Store;
+use continuo_store::access::ApiToken;
+use continuo_web::{AppState, credentials};
 use reqwest::StatusCode;
 use std::future::Future;
 use std::pin::Pin;
@@ -36,6 +39,8 @@ impl Deliver for Nowhere {
 struct Server {
     base: String,
     client: reqwest::Client,
+    store: Store,
+    _dir: tempfile::TempDir,
     _engine: Engine,
     _alerting: Alerting,
 }
@@ -63,9 +68,12 @@ async fn start() -> Server {
     )
     .await
     .expect("alerting");
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = format!("sqlite://{}", dir.path().join("continuo.db").display());
+    let store = Store::open(&url).await.expect("open SQLite");
     let state = AppState {
         engine: engine.handle(),
-        store: None,
+        store: Some(store.clone()),
         reloader: None,
         admin_token: Some(ADMIN.into()),
         alerts: Some(alerting.handle()),
@@ -80,6 +88,8 @@ async fn start() -> Server {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("client"),
+        store,
+        _dir: dir,
         _engine: engine,
         _alerting: alerting,
     }
@@ -285,8 +295,8 @@ async fn bad_form_input_is_answered_clearly() {
             "/outbox/requeue",
             "key=k",
             "en",
-            StatusCode::SERVICE_UNAVAILABLE,
-            "This node has no database.",
+            StatusCode::NOT_FOUND,
+            "No dead-lettered notification with key `k`.",
         ),
     ];
     for (path, form, lang, status, message) in cases {
@@ -344,4 +354,63 @@ async fn forms_act_like_the_api() {
         .admin("POST", &format!("/maintenance/{id}/end"), "", "en")
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
+}
+
+async fn add_token(store: &Store, name: &str, role: Role) -> String {
+    let made = credentials::new_api_token().expect("token");
+    let token = ApiToken {
+        id: made.id,
+        name: name.into(),
+        role,
+        secret_hash: made.secret_hash,
+        created_by: "test".into(),
+        created_ms: 0,
+        last_used_ms: None,
+        revoked_ms: None,
+    };
+    assert!(store.add_token(&token).await.expect("add token"));
+    made.token
+}
+
+/// A viewer reads but does not act: no forms, and a refused post says why in a page.
+#[tokio::test]
+async fn a_viewer_sees_no_forms_and_is_told_why_a_post_is_refused() {
+    let s = start().await;
+    let viewer = add_token(&s.store, "wall-screen", Role::Viewer).await;
+    let page = s
+        .client
+        .get(format!("{}/", s.base))
+        .bearer_auth(&viewer)
+        .send()
+        .await
+        .expect("GET /")
+        .text()
+        .await
+        .expect("body");
+    assert!(!page.contains("action=\"/maintenance\""), "{page}");
+    assert!(page.contains("The outbox is shown to admins."), "{page}");
+    for (lang, message) in [
+        (
+            "en",
+            "this needs the responder role; wall-screen has the viewer role",
+        ),
+        ("nl", "hiervoor is de rol"),
+    ] {
+        let r = s
+            .client
+            .post(format!("{}/maintenance", s.base))
+            .bearer_auth(&viewer)
+            .header("Accept-Language", lang)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body("title=x&services=db")
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let html = r.text().await.expect("body");
+        assert!(
+            html.contains(message) && html.contains("role=\"alert\""),
+            "{html}"
+        );
+    }
 }

@@ -108,11 +108,15 @@ async fn incident_op(ctx: &Ctx, who: &Authed<Responder>, id: &str, op: Op) -> Re
     }
 }
 
+/// The identified user, or the refusal as a browser should see it.
 macro_rules! authed {
-    ($who:expr, $uri:expr) => {
+    ($who:expr, $uri:expr, $state:expr, $headers:expr) => {
         match $who {
             Ok(w) => w,
-            Err(r) => return refused(r, $uri.path()),
+            Err(r) => {
+                let lang = dashboard_lang(None, &$headers, &$state.engine.catalog());
+                return refused(r, $uri.path(), lang).await;
+            }
         }
     };
 }
@@ -126,7 +130,7 @@ pub(crate) async fn acknowledge(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let who = authed!(who, uri);
+    let who = authed!(who, uri, state, headers);
     let ctx = ctx(state, &headers, &body);
     incident_op(&ctx, &who, &id, Op::Acknowledge).await
 }
@@ -140,7 +144,7 @@ pub(crate) async fn update(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let who = authed!(who, uri);
+    let who = authed!(who, uri, state, headers);
     let ctx = ctx(state, &headers, &body);
     let back = format!("/incidents/{id}");
     let status = match ctx.fields.get("status") {
@@ -198,7 +202,7 @@ pub(crate) async fn resolve(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let who = authed!(who, uri);
+    let who = authed!(who, uri, state, headers);
     let ctx = ctx(state, &headers, &body);
     let op = match ctx.fields.get("message") {
         Some(message) => Op::Update {
@@ -223,7 +227,7 @@ pub(crate) async fn note(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let who = authed!(who, uri);
+    let who = authed!(who, uri, state, headers);
     let ctx = ctx(state, &headers, &body);
     let Some(text) = ctx.fields.get("text").map(str::to_string) else {
         let text = Text::new("The note is empty.", "De notitie is leeg.");
@@ -240,7 +244,7 @@ pub(crate) async fn create_window(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let _who = authed!(who, uri);
+    let _who = authed!(who, uri, state, headers);
     let ctx = ctx(state, &headers, &body);
     let back = "/#maintenance";
     let Some(h) = &ctx.state.alerts else {
@@ -288,7 +292,7 @@ pub(crate) async fn end_window(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let _who = authed!(who, uri);
+    let _who = authed!(who, uri, state, headers);
     let ctx = ctx(state, &headers, &body);
     let back = "/#maintenance";
     let Some(h) = &ctx.state.alerts else {
@@ -308,7 +312,7 @@ pub(crate) async fn requeue(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let _who = authed!(who, uri);
+    let _who = authed!(who, uri, state, headers);
     let ctx = ctx(state, &headers, &body);
     let back = "/#outbox";
     let Some(store) = &ctx.state.store else {

@@ -179,15 +179,25 @@ fn secure_headers(headers: &mut HeaderMap) {
 }
 
 /// Turns a refused [`Authed`] into what a browser should see: an anonymous visitor (401)
-/// goes to the sign-in page and comes back here after; anything else is shown as it is.
-pub(crate) fn refused(rejection: Response, path_and_query: &str) -> Response {
-    if rejection.status() == StatusCode::UNAUTHORIZED {
+/// goes to the sign-in page and comes back here after; a refusal (role too low, a form
+/// without this session's token) is a page that says why, in the user's language.
+pub(crate) async fn refused(rejection: Response, path_and_query: &str, lang: Lang) -> Response {
+    let status = rejection.status();
+    if status == StatusCode::UNAUTHORIZED {
         let next: String = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("next", path_and_query)
             .finish();
         return Redirect::to(&format!("/login?{next}")).into_response();
     }
-    rejection
+    // The API's refusal is `{"error": "..."}` in the language of the request already.
+    let body = axum::body::to_bytes(rejection.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let message = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v["error"].as_str().map(str::to_string))
+        .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
+    problem(lang, status, &message, "/")
 }
 
 /// A short page that says what went wrong and links back.

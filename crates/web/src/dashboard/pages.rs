@@ -202,7 +202,10 @@ pub(crate) async fn overview(
 ) -> Response {
     let who = match who {
         Ok(w) => w,
-        Err(r) => return refused(r, &path_of(&uri)),
+        Err(r) => {
+            let lang = dashboard_lang(q.lang.as_deref(), &headers, &state.engine.catalog());
+            return refused(r, &path_of(&uri), lang).await;
+        }
     };
     let catalog = state.engine.catalog();
     let lang = dashboard_lang(q.lang.as_deref(), &headers, &catalog);
@@ -459,7 +462,10 @@ pub(crate) async fn check(
 ) -> Response {
     let who = match who {
         Ok(w) => w,
-        Err(r) => return refused(r, &path_of(&uri)),
+        Err(r) => {
+            let lang = dashboard_lang(q.lang.as_deref(), &headers, &state.engine.catalog());
+            return refused(r, &path_of(&uri), lang).await;
+        }
     };
     let catalog = state.engine.catalog();
     let lang = dashboard_lang(q.lang.as_deref(), &headers, &catalog);
@@ -543,7 +549,10 @@ pub(crate) async fn incidents(
 ) -> Response {
     let who = match who {
         Ok(w) => w,
-        Err(r) => return refused(r, &path_of(&uri)),
+        Err(r) => {
+            let lang = dashboard_lang(q.lang.as_deref(), &headers, &state.engine.catalog());
+            return refused(r, &path_of(&uri), lang).await;
+        }
     };
     let catalog = state.engine.catalog();
     let lang = dashboard_lang(q.lang.as_deref(), &headers, &catalog);
@@ -653,7 +662,10 @@ pub(crate) async fn incident(
 ) -> Response {
     let who = match who {
         Ok(w) => w,
-        Err(r) => return refused(r, &path_of(&uri)),
+        Err(r) => {
+            let lang = dashboard_lang(q.lang.as_deref(), &headers, &state.engine.catalog());
+            return refused(r, &path_of(&uri), lang).await;
+        }
     };
     let catalog = state.engine.catalog();
     let lang = dashboard_lang(q.lang.as_deref(), &headers, &catalog);
