@@ -414,3 +414,48 @@ async fn a_viewer_sees_no_forms_and_is_told_why_a_post_is_refused() {
         );
     }
 }
+
+/// Regression guard: an open dashboard's event stream must not hold up a graceful
+/// shutdown (the stream would otherwise never end).
+#[tokio::test]
+async fn an_open_event_stream_does_not_hold_up_shutdown() {
+    continuo_notify::install_crypto_provider();
+    let catalog = Arc::new(load_text(CONFIG).expect("valid config"));
+    let engine = Engine::start(catalog, EngineOptions::new("here", "."), None);
+    let state = AppState {
+        engine: engine.handle(),
+        store: None,
+        reloader: None,
+        admin_token: Some(ADMIN.into()),
+        alerts: None,
+        gateways: None,
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(continuo_web::serve(listener, state, async move {
+        let _ = stopped.await;
+    }));
+    let mut stream = reqwest::Client::new()
+        .get(format!("{base}/events"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .expect("GET /events");
+    assert_eq!(stream.status(), StatusCode::OK);
+    assert!(
+        stream.headers()["content-type"]
+            .to_str()
+            .is_ok_and(|t| t.starts_with("text/event-stream"))
+    );
+    stop.send(()).expect("stop");
+    // The stream ends (no more chunks), and the server returns. The bound only turns a
+    // hang into a failure; it measures nothing.
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while let Ok(Some(_)) = stream.chunk().await {}
+        server.await
+    })
+    .await
+    .expect("the event stream ended and the server shut down");
+    ended.expect("server task").expect("served until shutdown");
+}
