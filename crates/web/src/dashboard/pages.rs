@@ -17,6 +17,8 @@ use serde::Deserialize;
 
 /// How many observations a sparkline on the overview draws.
 const SPARK_POINTS: u32 = 30;
+/// How many checks the overview lists (failing ones first); the rest are in the API.
+const OVERVIEW_CHECKS: usize = 200;
 /// How many observations a check's page lists.
 const CHECK_OBSERVATIONS: u32 = 50;
 
@@ -101,6 +103,7 @@ pub(crate) struct Overview {
     c: Chrome,
     services: Vec<ServiceRow>,
     checks: Vec<CheckRow>,
+    checks_note: String,
     incidents: Vec<IncidentRow>,
     incidents_note: String,
     oncall: Vec<OnCallRow>,
@@ -227,7 +230,27 @@ pub(crate) async fn overview(
         })
         .collect();
     let mut checks = Vec::new();
-    for view in state.engine.checks() {
+    let mut all = state.engine.checks();
+    let total = all.len();
+    // Failing and degraded checks first, so a large catalog still shows what matters.
+    all.sort_by_key(|v| {
+        (
+            !matches!(v.status, CheckStatus::Down),
+            !matches!(v.status, CheckStatus::Degraded),
+            v.id.clone(),
+        )
+    });
+    let checks_note = if total > OVERVIEW_CHECKS {
+        Text::new(
+            format!("Showing {OVERVIEW_CHECKS} of {total} checks, failing ones first; all are in /api/v1/checks."),
+            format!("{OVERVIEW_CHECKS} van {total} controles, falende eerst; alle staan in /api/v1/checks."),
+        )
+        .get(lang)
+        .to_string()
+    } else {
+        String::new()
+    };
+    for view in all.into_iter().take(OVERVIEW_CHECKS) {
         let (class, label) = check_text(view.status);
         let points: Vec<sparkline::Point> = match &state.store {
             Some(store) => store
@@ -327,6 +350,7 @@ pub(crate) async fn overview(
     let page = Overview {
         services,
         checks,
+        checks_note,
         incidents,
         incidents_note,
         oncall,
