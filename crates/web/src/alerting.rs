@@ -200,16 +200,17 @@ async fn windows(State(state): State<AppState>, _who: Authed<Viewer>) -> Respons
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct NewWindow {
-    id: Option<String>,
-    title: String,
-    services: Vec<String>,
-    from: Option<String>,
-    until: Option<String>,
-    duration: Option<String>,
+pub(crate) struct NewWindow {
+    pub(crate) id: Option<String>,
+    pub(crate) title: String,
+    pub(crate) services: Vec<String>,
+    pub(crate) from: Option<String>,
+    pub(crate) until: Option<String>,
+    pub(crate) duration: Option<String>,
 }
 
-fn new_window(catalog: &Catalog, now: i64, w: NewWindow) -> Result<Window, String> {
+/// A maintenance window from a request (API or dashboard form), or what is wrong with it.
+pub(crate) fn new_window(catalog: &Catalog, now: i64, w: NewWindow) -> Result<Window, String> {
     let tz =
         jiff::tz::TimeZone::get(&catalog.organization.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
     if w.services.is_empty() {

@@ -48,9 +48,8 @@ use std::time::Duration;
 pub const SESSION_COOKIE: &str = "continuo_session";
 /// The cookie that carries the sign-in form's CSRF token before there is a session.
 const LOGIN_COOKIE: &str = "continuo_login";
-/// Where a successful sign-in goes when the form names nowhere else. (The dashboard
-/// will live at `/`; until it does, the sign-in page shows who is signed in.)
-const AFTER_SIGN_IN: &str = "/login";
+/// Where a successful sign-in goes when the form names nowhere else: the dashboard.
+const AFTER_SIGN_IN: &str = "/";
 /// Largest sign-in form accepted (a name, a password, two tokens).
 const LOGIN_BODY_LIMIT: usize = 16 * 1024;
 /// A session's or token's last use is written at most this often.

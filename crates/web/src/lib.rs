@@ -12,8 +12,10 @@ mod alerting;
 mod audit;
 mod auth;
 pub mod credentials;
+pub mod dashboard;
 pub mod gateway;
 pub mod incidents;
+mod openapi;
 
 pub use auth::{Actor, Admin, Authed, Limits, MinRole, Responder, SESSION_COOKIE, Viewer, quota};
 
@@ -92,6 +94,8 @@ pub fn router_with(state: AppState, limits: Limits) -> Router {
         .merge(gateway::routes())
         .merge(auth::routes())
         .merge(audit::routes())
+        .merge(dashboard::routes())
+        .merge(openapi::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             guard_state,
@@ -313,6 +317,10 @@ pub async fn serve_router(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown)
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        // Open dashboards' event streams would otherwise hold the shutdown up.
+        dashboard::close_streams();
+    })
     .await
 }

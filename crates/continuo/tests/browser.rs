@@ -1,0 +1,643 @@
+//! The dashboard in a real browser: headless Chromium driven over WebDriver (Debian's
+//! `chromium` and `chromium-driver`, which `.ci/run` installs) against a real `continuo
+//! serve` with a user made by `continuo user add`.
+//!
+//! The harness at the top is meant to be shared: [`Driver::start`] runs chromedriver on
+//! a free port, [`Driver::session`] opens a browser with or without JavaScript and in a
+//! chosen language, [`Server::start`] runs `continuo serve` with a signed-in-able user,
+//! and [`screenshot`] saves a PNG when `CONTINUO_SCREENSHOTS=<folder>` is set (the README's
+//! pictures come from `CONTINUO_SCREENSHOTS=docs cargo test -p continuo --test browser`).
+//!
+//! Waits are for a state (an element, a URL, an API answer), bounded generously so a
+//! slow machine is not a failure; nothing asserts how long anything took.
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const PASSWORD: &str = "correct horse battery";
+const ADMIN_TOKEN: &str = "browser-test-admin-token";
+
+/// How long a wait for a state may take before the test gives up (not a measurement).
+const PATIENCE: Duration = Duration::from_secs(60);
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("address")
+        .port()
+}
+
+/// Waits until `f` holds, checking every 100 ms, for at most [`PATIENCE`].
+async fn wait_until<F, Fut>(what: &str, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let give_up = tokio::time::Instant::now() + PATIENCE;
+    while !f().await {
+        assert!(
+            tokio::time::Instant::now() < give_up,
+            "gave up waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A running chromedriver.
+pub struct Driver {
+    child: Child,
+    port: u16,
+}
+
+/// How a browser session starts.
+#[derive(Clone, Copy)]
+pub struct SessionOptions<'a> {
+    /// Whether pages may run scripts.
+    pub javascript: bool,
+    /// The browser's Accept-Language, e.g. `"nl,en"`.
+    pub languages: &'a str,
+}
+
+impl Default for SessionOptions<'_> {
+    fn default() -> Self {
+        SessionOptions {
+            javascript: true,
+            languages: "en",
+        }
+    }
+}
+
+impl Driver {
+    /// Starts `chromedriver` on a free 127.0.0.1 port and waits until it listens.
+    pub async fn start() -> Driver {
+        let port = free_port();
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .arg("--allowed-ips=127.0.0.1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot run chromedriver ({e}): install Debian's chromium and chromium-driver (.ci/run does)"
+                )
+            });
+        let driver = Driver { child, port };
+        wait_until("chromedriver to listen", || async move {
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        })
+        .await;
+        driver
+    }
+
+    /// A new headless Chromium session.
+    pub async fn session(&self, options: SessionOptions<'_>) -> Client {
+        let mut args = vec![
+            "--headless=new".to_string(),
+            "--no-sandbox".to_string(),
+            "--disable-gpu".to_string(),
+            "--disable-dev-shm-usage".to_string(),
+            "--window-size=1280,1000".to_string(),
+            format!(
+                "--lang={}",
+                options.languages.split(',').next().unwrap_or("en")
+            ),
+        ];
+        if !options.javascript {
+            args.push("--blink-settings=scriptEnabled=false".to_string());
+        }
+        let mut chrome = json!({
+            "args": args,
+            "prefs": { "intl.accept_languages": options.languages },
+        });
+        if Path::new("/usr/bin/chromium").exists() {
+            chrome["binary"] = json!("/usr/bin/chromium");
+        }
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), json!("chrome"));
+        caps.insert("goog:chromeOptions".into(), chrome);
+        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .expect("a Chromium session")
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A running `continuo serve` in a temporary folder, with user `anna` (responder).
+pub struct Server {
+    child: Child,
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+fn continuo(dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_continuo"));
+    c.current_dir(dir)
+        .env_remove("LANG")
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env_remove("CONTINUO_LANG")
+        .env_remove("CONTINUO_CONFIG")
+        .env_remove("CONTINUO_DATABASE")
+        .env_remove("CONTINUO_TOKEN")
+        .env("USER", "tester")
+        .env("NO_COLOR", "1");
+    c
+}
+
+impl Server {
+    /// Writes `config`, adds the users with the CLI, then starts `continuo serve`.
+    pub fn start(config: &str, users: &[(&str, &str)]) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir(dir.path().join("state")).expect("state dir");
+        std::fs::write(dir.path().join("continuo.toml"), config).expect("config");
+        for (name, role) in users {
+            let mut child = continuo(dir.path())
+                .args(["user", "add", name, "--role", role, "--password-stdin"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("continuo user add");
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(format!("{PASSWORD}\n").as_bytes())
+                .expect("password");
+            let out = child.wait_with_output().expect("wait");
+            assert!(
+                out.status.success(),
+                "user add {name}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let stderr = dir.path().join("serve.log");
+        let mut child = continuo(dir.path())
+            .args(["serve", "-c", "continuo.toml", "--listen", "127.0.0.1:0"])
+            .env("CONTINUO_ADMIN_TOKEN", ADMIN_TOKEN)
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&stderr).expect("log"))
+            .spawn()
+            .expect("continuo serve");
+        let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut first = String::new();
+        reader.read_line(&mut first).expect("first line");
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+        let port: Option<u16> = first
+            .split("http://127.0.0.1:")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|p| p.parse().ok());
+        let Some(port) = port else {
+            let _ = child.kill();
+            panic!(
+                "continuo serve did not start: {first:?}\n{}",
+                std::fs::read_to_string(&stderr).unwrap_or_default()
+            );
+        };
+        Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            port,
+            _dir: dir,
+        }
+    }
+
+    /// A JSON API call with the admin token.
+    pub fn api(&self, method: &str, path: &str, body: &str) -> (u16, Value) {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        stream
+            .set_read_timeout(Some(PATIENCE))
+            .expect("read timeout");
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            self.port,
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).expect("send");
+        let mut response = String::new();
+        let _ = stream.read_to_string(&mut response);
+        let status = response
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+        // Small answers come in one piece; a chunked one starts with its length line.
+        let json_text = body.find(['{', '[']).map_or("", |start| {
+            &body[start..body.rfind(['}', ']']).map_or(body.len(), |e| e + 1)]
+        });
+        (
+            status,
+            serde_json::from_str(json_text).unwrap_or(Value::Null),
+        )
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Saves a PNG of what the browser shows as `<CONTINUO_SCREENSHOTS>/<name>.png`, when
+/// that variable names a folder; does nothing otherwise.
+pub async fn screenshot(client: &Client, name: &str) {
+    let Some(folder) = std::env::var_os("CONTINUO_SCREENSHOTS") else {
+        return;
+    };
+    let folder = PathBuf::from(folder);
+    std::fs::create_dir_all(&folder).expect("screenshot folder");
+    let png = client.screenshot().await.expect("screenshot");
+    let path = folder.join(format!("{name}.png"));
+    std::fs::write(&path, png).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+}
+
+/// Signs in through the form the dashboard sends an anonymous visitor to.
+async fn sign_in(client: &Client, server: &Server, user: &str, path: &str) {
+    client
+        .goto(&format!("{}{path}", server.base))
+        .await
+        .expect("open the dashboard");
+    let url = client.current_url().await.expect("url");
+    assert_eq!(
+        url.path(),
+        "/login",
+        "an anonymous visitor is sent to sign in"
+    );
+    assert_eq!(
+        url.query_pairs()
+            .find(|(k, _)| k == "next")
+            .map(|(_, v)| v.into_owned()),
+        Some(path.to_string()),
+        "and comes back after"
+    );
+    client
+        .find(Locator::Css("#user"))
+        .await
+        .expect("user field")
+        .send_keys(user)
+        .await
+        .expect("type user");
+    client
+        .find(Locator::Css("#password"))
+        .await
+        .expect("password field")
+        .send_keys(PASSWORD)
+        .await
+        .expect("type password");
+    client
+        .find(Locator::Css("form[action='/login'] button[type=submit]"))
+        .await
+        .expect("sign-in button")
+        .click()
+        .await
+        .expect("sign in");
+    let wanted = path.to_string();
+    wait_until("the page asked for after signing in", || {
+        let wanted = wanted.clone();
+        async move { client.current_url().await.is_ok_and(|u| u.path() == wanted) }
+    })
+    .await;
+}
+
+fn config(check_port: u16) -> String {
+    format!(
+        "[organization]\nname = \"Browser Test\"\ntimezone = \"Europe/Amsterdam\"\n\
+         [server]\ndatabase = \"sqlite://state/continuo.db\"\n\
+         [[person]]\nid = \"anna\"\nname = \"Anna de Vries\"\n\
+         [[team]]\nid = \"ops\"\nmembers = [\"anna\"]\n\
+         [[service]]\nid = \"shop\"\nname = \"Webshop\"\ntier = 1\nowner = \"ops\"\nrto = \"15m\"\n\
+           [[service.check]]\n  kind = \"tcp\"\n  target = \"127.0.0.1:{check_port}\"\n  interval = \"1s\"\n  timeout = \"1s\"\n\
+         [[service]]\nid = \"wiki\"\nname = \"Wiki\"\ntier = 4\nowner = \"ops\"\nrto = \"1d\"\n"
+    )
+}
+
+async fn page(client: &Client) -> String {
+    client.source().await.expect("page source")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dashboard_signs_in_and_acknowledges_an_incident() {
+    let driver = Driver::start().await;
+    // The shop's check probes chromedriver's port: something that surely listens.
+    let server = Server::start(&config(driver.port), &[("anna", "responder")]);
+    let (status, incident) = server.api(
+        "POST",
+        "/api/v1/incidents",
+        r#"{"title": "Checkout fails", "services": ["shop"], "severity": "SEV2"}"#,
+    );
+    assert_eq!(status, 201, "declare: {incident}");
+    let id = incident["id"].as_str().expect("incident id").to_string();
+
+    let client = driver.session(SessionOptions::default()).await;
+    sign_in(&client, &server, "anna", "/").await;
+    let html = page(&client).await;
+    assert!(
+        html.contains("Webshop") && html.contains("Overview"),
+        "{html}"
+    );
+    assert!(html.contains(&id), "the open incident is listed: {html}");
+    // The check's sparkline appears once it has observations.
+    wait_until("a latency sparkline", || async {
+        client.goto(&format!("{}/", server.base)).await.is_ok()
+            && page(&client).await.contains("class=\"spark\"")
+    })
+    .await;
+    screenshot(&client, "dashboard-overview").await;
+
+    client
+        .find(Locator::Css(&format!("a[href='/incidents/{id}']")))
+        .await
+        .expect("link to the incident")
+        .click()
+        .await
+        .expect("open the incident");
+    client
+        .find(Locator::Css("#acknowledge"))
+        .await
+        .expect("acknowledge button")
+        .click()
+        .await
+        .expect("acknowledge");
+    // Back on the incident's page, without the button, with the milestone.
+    wait_until("the acknowledged incident page", || async {
+        let html = page(&client).await;
+        html.contains("id=\"incident-h\"") && !html.contains("id=\"acknowledge\"")
+    })
+    .await;
+    screenshot(&client, "dashboard-incident").await;
+
+    let (status, after) = server.api("GET", &format!("/api/v1/incidents/{id}"), "");
+    assert_eq!(status, 200, "{after}");
+    assert!(
+        after["milestones"]["acknowledged_ms"].is_i64(),
+        "the API shows the acknowledgement: {after}"
+    );
+    let by_anna = after["timeline"]
+        .as_array()
+        .is_some_and(|t| t.iter().any(|e| e["by"] == "anna"));
+    assert!(by_anna, "acknowledged by the signed-in user: {after}");
+
+    // A note through the form lands on the timeline.
+    client
+        .find(Locator::Css("#n-text"))
+        .await
+        .expect("note field")
+        .send_keys("Vendor called back")
+        .await
+        .expect("type note");
+    client
+        .find(Locator::Css("form[action$='/note'] button"))
+        .await
+        .expect("note button")
+        .click()
+        .await
+        .expect("add note");
+    wait_until("the note on the page", || async {
+        page(&client).await.contains("Vendor called back")
+    })
+    .await;
+    client.close().await.expect("close");
+}
+
+/// A page on another site (`localhost` is not the same site as `127.0.0.1`) that posts
+/// a form to the dashboard as soon as it loads.
+fn evil_site(target: &str) -> (u16, std::thread::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let page = format!(
+        "<!doctype html><html><body><form method=\"post\" action=\"{target}\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"guessed\"></form>\
+         <script>document.forms[0].submit()</script></body></html>"
+    );
+    let handle = std::thread::spawn(move || {
+        if let Ok((mut stream, _)) = listener.accept() {
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
+                page.len()
+            );
+        }
+    });
+    (port, handle)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_forged_cross_site_form_post_is_refused() {
+    let driver = Driver::start().await;
+    let server = Server::start(&config(driver.port), &[("anna", "responder")]);
+    let (status, incident) = server.api(
+        "POST",
+        "/api/v1/incidents",
+        r#"{"title": "Payments slow", "services": ["wiki"]}"#,
+    );
+    assert_eq!(status, 201, "declare: {incident}");
+    let id = incident["id"].as_str().expect("incident id").to_string();
+
+    let client = driver.session(SessionOptions::default()).await;
+    sign_in(&client, &server, "anna", "/").await;
+    let (evil_port, evil) = evil_site(&format!("{}/incidents/{id}/ack", server.base));
+    client
+        .goto(&format!("http://localhost:{evil_port}/"))
+        .await
+        .expect("open the other site");
+    // The form posts itself; wait until the browser has left the other site.
+    wait_until("the forged post to be answered", || async {
+        client
+            .current_url()
+            .await
+            .is_ok_and(|u| u.port() == Some(server.port))
+    })
+    .await;
+    let _ = evil.join();
+    let html = page(&client).await;
+    assert!(
+        !html.contains("id=\"acknowledge\"") || html.contains("Sign in"),
+        "the forgery did not reach a signed-in page: {html}"
+    );
+    let (_, after) = server.api("GET", &format!("/api/v1/incidents/{id}"), "");
+    assert!(
+        after["milestones"]["acknowledged_ms"].is_null(),
+        "the forged post acknowledged nothing: {after}"
+    );
+    // The user is still signed in, and the real button still works.
+    client
+        .goto(&format!("{}/incidents/{id}", server.base))
+        .await
+        .expect("incident page");
+    assert!(page(&client).await.contains("id=\"acknowledge\""));
+    client.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dashboard_speaks_dutch_and_works_without_javascript() {
+    let driver = Driver::start().await;
+    let server = Server::start(&config(driver.port), &[("anna", "responder")]);
+    let client = driver
+        .session(SessionOptions {
+            javascript: false,
+            languages: "nl,en",
+        })
+        .await;
+    client
+        .goto(&format!("{}/", server.base))
+        .await
+        .expect("open");
+    assert!(page(&client).await.contains("Inloggen"), "sign-in in Dutch");
+    sign_in(&client, &server, "anna", "/").await;
+    let html = page(&client).await;
+    for dutch in [
+        "Overzicht",
+        "Diensten",
+        "Controles",
+        "Dienstdoend",
+        "Onderhoudsvensters",
+        "Ingelogd als",
+    ] {
+        assert!(html.contains(dutch), "{dutch} in {html}");
+    }
+    assert!(html.contains("lang=\"nl\""), "{html}");
+    screenshot(&client, "dashboard-nl").await;
+
+    // A maintenance window made with the form (no script needed), shown in Dutch.
+    client
+        .find(Locator::Css("#mw-title"))
+        .await
+        .expect("title field")
+        .send_keys("Database-upgrade")
+        .await
+        .expect("type");
+    client
+        .find(Locator::Css("input[name=services][value=wiki]"))
+        .await
+        .expect("wiki checkbox")
+        .click()
+        .await
+        .expect("tick");
+    client
+        .find(Locator::Css("form[action='/maintenance'] button"))
+        .await
+        .expect("create button")
+        .click()
+        .await
+        .expect("create");
+    wait_until("the new window listed", || async {
+        let html = page(&client).await;
+        html.contains("Database-upgrade") && html.contains("Nu beëindigen")
+    })
+    .await;
+    let (_, windows) = server.api("GET", "/api/v1/maintenance", "");
+    assert_eq!(
+        windows["active"][0]["title"], "Database-upgrade",
+        "{windows}"
+    );
+
+    // Bad input: a clear message in Dutch, never a crash.
+    client
+        .find(Locator::Css("#mw-title"))
+        .await
+        .expect("title field")
+        .send_keys("Zonder diensten")
+        .await
+        .expect("type");
+    client
+        .find(Locator::Css("form[action='/maintenance'] button"))
+        .await
+        .expect("create button")
+        .click()
+        .await
+        .expect("create");
+    wait_until("the refusal", || async {
+        page(&client).await.contains("Het venster is niet geldig")
+    })
+    .await;
+
+    // The switch to English, which then sticks.
+    client
+        .goto(&format!("{}/", server.base))
+        .await
+        .expect("back");
+    client
+        .find(Locator::Css("a[hreflang=en]"))
+        .await
+        .expect("language switch")
+        .click()
+        .await
+        .expect("switch");
+    wait_until("the English page", || async {
+        page(&client).await.contains("Overview")
+    })
+    .await;
+    client
+        .goto(&format!("{}/", server.base))
+        .await
+        .expect("reload");
+    assert!(page(&client).await.contains("Overview"), "English is kept");
+    client.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_overview_shows_a_new_incident_live_without_a_reload() {
+    let driver = Driver::start().await;
+    let server = Server::start(&config(driver.port), &[("anna", "viewer")]);
+    let client = driver.session(SessionOptions::default()).await;
+    sign_in(&client, &server, "anna", "/").await;
+    // A marker that a reload would wipe out: only a live section update keeps it.
+    client
+        .execute("window.continuoMarker = 'kept'; return true;", vec![])
+        .await
+        .expect("set marker");
+    wait_until("the event stream to connect", || async {
+        client
+            .execute(
+                "return document.documentElement.getAttribute('data-live');",
+                vec![],
+            )
+            .await
+            .is_ok_and(|v| v == "connected")
+    })
+    .await;
+    let (status, incident) = server.api(
+        "POST",
+        "/api/v1/incidents",
+        r#"{"title": "Search is down", "services": ["wiki"]}"#,
+    );
+    assert_eq!(status, 201, "{incident}");
+    wait_until("the incident in the live section", || async {
+        client.find(Locator::Css("#incidents")).await.is_ok()
+            && page(&client).await.contains("Search is down")
+    })
+    .await;
+    let marker = client
+        .execute("return window.continuoMarker || 'reloaded';", vec![])
+        .await
+        .expect("read marker");
+    assert_eq!(
+        marker, "kept",
+        "the section was updated in place, not reloaded"
+    );
+    // A viewer sees no forms to act with.
+    assert!(!page(&client).await.contains("action=\"/maintenance\""));
+    client.close().await.expect("close");
+}
