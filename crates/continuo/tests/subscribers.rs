@@ -705,7 +705,7 @@ fn payloads(receiver: &HttpServer) -> Vec<Value> {
 #[test]
 fn subscribers_confirm_hear_of_an_incident_in_three_messages_and_unsubscribe() {
     let sink = SmtpSink::start();
-    let target = HttpServer::ok(0);
+    let mut target = HttpServer::ok(0);
     let hook = HttpServer::ok(0);
     let dir = workspace(&config(sink.port, target.port));
     let continuo = Continuo::start(dir.path());
@@ -972,6 +972,23 @@ fn subscribers_confirm_hear_of_an_incident_in_three_messages_and_unsubscribe() {
     let (status, body) = continuo.admin("DELETE", &format!("/api/v1/subscribers/{sid}"), "");
     assert_eq!(status, 204, "{body}");
     assert_eq!(state_of(&continuo, "stil@example.org"), "absent");
+
+    // The component goes down: the webhook hears of its status change.
+    target.stop();
+    wait_for("a component update at the webhook", 60, || {
+        payloads(&hook)
+            .iter()
+            .any(|p| p["component_update"]["new_status"] == "major_outage")
+    });
+    let update = payloads(&hook)
+        .into_iter()
+        .find(|p| p.get("component_update").is_some())
+        .expect("a component update");
+    assert_eq!(update["component_update"]["old_status"], "operational");
+    assert_eq!(update["component_update"]["component_id"], "shop");
+    assert_eq!(update["component"]["name"], "Webshop");
+    assert_eq!(update["component"]["status"], "major_outage");
+    assert_eq!(update["page"]["status_indicator"], "critical");
 }
 
 /// Crash safety: a message for a subscriber whose webhook is down stays in the outbox

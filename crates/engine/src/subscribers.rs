@@ -40,6 +40,8 @@ use std::time::Duration;
 
 /// The outbox channel of subscribers' webhooks (posted to each subscriber's own URL).
 pub const WEBHOOK_CHANNEL: &str = "subscriber-webhook";
+/// How long a pending subscriber waits before asking again sends another confirmation.
+pub const RESEND_AFTER_MS: i64 = 10 * 60_000;
 /// How long a confirmation link works.
 pub const CONFIRM_LINK_LIFETIME_MS: i64 = 7 * 86_400_000;
 
@@ -148,9 +150,35 @@ fn statuses_now(
     windows: &[Window],
     now: i64,
 ) -> Option<BTreeMap<String, ComponentStatus>> {
+    Some(statuses_known(shared, catalog, windows, now)?.0)
+}
+
+/// Every component's status now, and those of them that are known: a component whose
+/// health is unknown (not probed yet after a start) shows as operational but is no
+/// baseline for a change, so a restart does not announce what was already so.
+fn statuses_known(
+    shared: &Shared,
+    catalog: &Catalog,
+    windows: &[Window],
+    now: i64,
+) -> Option<(
+    BTreeMap<String, ComponentStatus>,
+    BTreeMap<String, ComponentStatus>,
+)> {
     let health = lock(&shared.subscribers.health).clone()?;
     let in_maintenance = |service: &str| windows.iter().any(|w| w.covers(service, now));
-    Some(rules::component_statuses(catalog, &health, &in_maintenance))
+    let all = rules::component_statuses(catalog, &health, &in_maintenance);
+    let known = all
+        .iter()
+        .filter(|(id, status)| {
+            **status == ComponentStatus::UnderMaintenance
+                || health
+                    .get(id.as_str())
+                    .is_some_and(|h| h.health != continuo_core::state::Health::Unknown)
+        })
+        .map(|(id, status)| (id.clone(), *status))
+        .collect();
+    Some((all, known))
 }
 
 /// The outbox items of everything subscribers are told after a decision: the changed
@@ -164,15 +192,16 @@ pub(crate) fn decide(
     now: i64,
 ) -> Vec<OutboxItem> {
     let shared = &handle.shared;
-    let statuses = statuses_now(shared, catalog, windows, now);
+    let current = statuses_known(shared, catalog, windows, now);
     let mut announcements: Vec<Announcement> = Vec::new();
-    if let Some(now_statuses) = &statuses {
+    if let Some((_, known)) = &current {
         let mut last = lock(&shared.subscribers.statuses);
         if let Some(before) = last.as_ref() {
-            announcements.extend(rules::component_announcements(before, now_statuses, now));
+            announcements.extend(rules::component_announcements(before, known, now));
         }
-        *last = Some(now_statuses.clone());
+        *last = Some(known.clone());
     }
+    let statuses = current.map(|(all, _)| all);
     for (id, _) in changed {
         if let Some(incident) = incidents.get(id) {
             announcements.extend(rules::incident_announcements(catalog, incident));
@@ -477,11 +506,25 @@ impl AlertHandle {
         let store = self.subscriber_store()?;
         let catalog = self.catalog();
         let channel = match new.kind {
-            SubscriberKind::Email => catalog
-                .server
-                .subscriber_email_channel
-                .clone()
-                .ok_or(SubscribeError::EmailDisabled)?,
+            SubscriberKind::Email => {
+                let channel = catalog
+                    .server
+                    .subscriber_email_channel
+                    .clone()
+                    .ok_or(SubscribeError::EmailDisabled)?;
+                // A name that is no email channel would only fill the dead letter.
+                if !catalog
+                    .channels
+                    .iter()
+                    .any(|c| c.id.value == channel && c.kind == ChannelKind::Email)
+                {
+                    eprintln!(
+                        "subscribers: [server] subscriber_email_channel = \"{channel}\" is not an email [[channel]]; email subscriptions are refused"
+                    );
+                    return Err(SubscribeError::EmailDisabled);
+                }
+                channel
+            }
             SubscriberKind::Webhook => WEBHOOK_CHANNEL.to_string(),
         };
         let existing = store
@@ -491,6 +534,9 @@ impl AlertHandle {
         let now = self.now_ms();
         let subscriber = match existing {
             Some(s) if s.state == SubscriberState::Confirmed => return Ok(()),
+            // Asked again within minutes: the first request is on its way. Without this
+            // the public form could flood someone's inbox with confirmation requests.
+            Some(s) if now - s.created_ms < RESEND_AFTER_MS => return Ok(()),
             Some(s) => Subscriber {
                 components: new.components,
                 language: new.language,
