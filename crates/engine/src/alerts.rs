@@ -57,14 +57,21 @@ pub trait Deliver: Send + Sync {
         Box::pin(async move { Err(permanent(format!("`{channel}` cannot send mail here"))) })
     }
 
-    /// Posts a status page subscriber's webhook payload to its URL.
+    /// Posts a status page subscriber's webhook payload to its URL (to an internal
+    /// address only when `allow_internal`).
     fn deliver_webhook<'a>(
         &'a self,
         url: &'a str,
         body: &'a serde_json::Value,
         key: &'a str,
+        allow_internal: bool,
     ) -> Pin<Box<dyn Future<Output = Result<Delivered, SendError>> + Send + 'a>> {
-        Box::pin(crate::subscribers::post_webhook(url, body, key))
+        Box::pin(crate::subscribers::post_webhook(
+            url,
+            body,
+            key,
+            allow_internal,
+        ))
     }
 }
 
@@ -223,7 +230,7 @@ pub(crate) struct Shared {
     /// Status page subscribers (`subscribers.rs`).
     pub(crate) subscribers: crate::subscribers::Subscribers,
     windows: Mutex<Vec<Window>>,
-    catalog: Mutex<Arc<Catalog>>,
+    pub(crate) catalog: Mutex<Arc<Catalog>>,
     wake_dispatcher: Notify,
     sent: std::sync::atomic::AtomicU64,
     failed: std::sync::atomic::AtomicU64,

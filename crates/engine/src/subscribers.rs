@@ -330,10 +330,11 @@ fn finished_mail(
     }
 }
 
-fn poster() -> Result<&'static Poster, SendError> {
-    static POSTER: OnceLock<Result<Poster, String>> = OnceLock::new();
-    POSTER
-        .get_or_init(|| Poster::new(Duration::from_secs(10)).map_err(|e| e.en))
+fn poster(allow_internal: bool) -> Result<&'static Poster, SendError> {
+    static PUBLIC: OnceLock<Result<Poster, String>> = OnceLock::new();
+    static ANY: OnceLock<Result<Poster, String>> = OnceLock::new();
+    let cell = if allow_internal { &ANY } else { &PUBLIC };
+    cell.get_or_init(|| Poster::new(Duration::from_secs(10), allow_internal).map_err(|e| e.en))
         .as_ref()
         .map_err(|e| failure(SendErrorKind::Retryable, e.clone()))
 }
@@ -382,7 +383,12 @@ pub(crate) async fn send(
     }
     match &message {
         Message::Email { mail, .. } => deliver.deliver_mail(&item.channel, mail).await,
-        Message::Webhook { url, body, key, .. } => deliver.deliver_webhook(url, body, key).await,
+        Message::Webhook { url, body, key, .. } => {
+            let allow_internal = lock(&shared.catalog).server.allow_private_webhooks;
+            deliver
+                .deliver_webhook(url, body, key, allow_internal)
+                .await
+        }
     }
 }
 
@@ -439,8 +445,9 @@ pub(crate) async fn post_webhook(
     url: &str,
     body: &serde_json::Value,
     key: &str,
+    allow_internal: bool,
 ) -> Result<Delivered, SendError> {
-    poster()?.post(url, body, key).await
+    poster(allow_internal)?.post(url, body, key).await
 }
 
 /// A new subscription, checked by the caller (the web layer validates the address and

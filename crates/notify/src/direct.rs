@@ -7,6 +7,7 @@ use crate::error::{Delivered, SendError};
 use crate::http;
 use continuo_core::{Lang, Text};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A finished plain-text mail to one address.
@@ -40,10 +41,18 @@ pub struct Poster {
 }
 
 impl Poster {
-    /// A poster whose every request takes at most `timeout`.
-    pub fn new(timeout: Duration) -> Result<Poster, Text> {
+    /// A poster whose every request takes at most `timeout`. Unless `allow_internal`,
+    /// a host name that resolves only to internal addresses (loopback, private, ...) is
+    /// refused, and internal addresses among others are skipped: a subscriber's URL must
+    /// not reach inside our network.
+    pub fn new(timeout: Duration, allow_internal: bool) -> Result<Poster, Text> {
+        let resolver: Option<Arc<dyn reqwest::dns::Resolve>> = if allow_internal {
+            None
+        } else {
+            Some(Arc::new(PublicOnly))
+        };
         Ok(Poster {
-            client: http::client(timeout, &[])?,
+            client: http::client_with(timeout, &[], resolver)?,
         })
     }
 
@@ -64,5 +73,55 @@ impl Poster {
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body.to_string());
         http::deliver(request).await
+    }
+}
+
+/// Resolves names with the system's resolver and keeps only public addresses.
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let found = tokio::net::lookup_host((host.as_str(), 0)).await?;
+            let public: Vec<std::net::SocketAddr> = found
+                .filter(|a| !continuo_core::subscribers::is_internal(a.ip()))
+                .collect();
+            if public.is_empty() {
+                return Err(format!("{host} resolves only to internal addresses").into());
+            }
+            let addrs: reqwest::dns::Addrs = Box::new(public.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A public name is not enough: where it resolves decides.
+    #[tokio::test]
+    async fn names_that_resolve_inside_are_refused_unless_allowed() {
+        crate::install_crypto_provider();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let url = format!("http://localhost:{port}/hook");
+        let body = serde_json::json!({"ok": true});
+        let refused = Poster::new(Duration::from_secs(2), false)
+            .expect("poster")
+            .post(&url, &body, "k1")
+            .await
+            .expect_err("localhost is internal");
+        assert!(refused.message.contains("internal"), "{}", refused.message);
+        // Allowed: the request reaches the listener (which never answers: a timeout).
+        let accept = tokio::spawn(async move { listener.accept().await.map(|_| ()) });
+        let _ = Poster::new(Duration::from_millis(300), true)
+            .expect("poster")
+            .post(&url, &body, "k2")
+            .await;
+        assert!(accept.await.expect("join").is_ok(), "connected");
     }
 }

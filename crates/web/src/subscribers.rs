@@ -10,8 +10,8 @@
 //! **Invariant:** a webhook URL is http or https and, unless `[server]
 //! allow_private_webhooks` is on, does not name a loopback, private, link-local or
 //! otherwise internal address: a public form must not make the server call inside its own
-//! network. (Names are checked as written; a public name that resolves to a private
-//! address is not caught here.)
+//! network. (Names are checked as written here; a public name that resolves to an internal
+//! address is refused when the webhook is posted, by notify's `direct::Poster`.)
 // Handlers return early with a ready `Response` as the error, as in `alerting`.
 #![allow(clippy::result_large_err)]
 
@@ -24,7 +24,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use continuo_core::subscribers::{SubscriberKind, SubscriberState, check_components, check_email};
+use continuo_core::subscribers::{
+    SubscriberKind, SubscriberState, check_components, check_email, is_internal,
+};
 use continuo_core::{Lang, Text, tr};
 use continuo_engine::alerts::AlertHandle;
 use continuo_engine::subscribers::{NewSubscriber, SubscribeError};
@@ -90,36 +92,6 @@ fn parse_request(headers: &HeaderMap, body: &[u8]) -> Result<Request, Text> {
         }
     }
     Ok(request)
-}
-
-/// Whether an address is inside a network rather than on the internet.
-fn is_internal(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || v4.is_documentation()
-                || a == 0
-                || (a == 100 && (64..128).contains(&b)) // carrier-grade NAT
-                || (a == 198 && (b == 18 || b == 19)) // benchmarking
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_internal(IpAddr::V4(v4));
-            }
-            let first = v6.segments()[0];
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00 // unique local
-                || (first & 0xffc0) == 0xfe80 // link-local
-        }
-    }
 }
 
 /// Checks a webhook URL: http or https, a host, and not an internal one unless allowed.
