@@ -209,6 +209,11 @@ pub(crate) fn decide(
     }
     {
         let mut told = lock(&shared.subscribers.told);
+        // Bounded memory: forgetting only means deriving again, and the outbox keys
+        // drop the repeats.
+        if told.len() > 100_000 {
+            told.clear();
+        }
         announcements.retain(|a| told.insert(a.key.clone()));
     }
     if announcements.is_empty() {
