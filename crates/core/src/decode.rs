@@ -845,6 +845,8 @@ impl<'a> Decoder<'a> {
                 "session_lifetime",
                 "session_idle",
                 "public_rate_limit",
+                "subscriber_email_channel",
+                "allow_private_webhooks",
             ],
         )?;
         let defaults = Server::default();
@@ -917,6 +919,10 @@ impl<'a> Decoder<'a> {
             public_rate_limit: self
                 .integer_in(&f, "public_rate_limit", 0..=1_000_000)
                 .map_or(defaults.public_rate_limit, |v| v.value as u32),
+            subscriber_email_channel: self.string(&f, "subscriber_email_channel").map(|v| v.value),
+            allow_private_webhooks: self
+                .boolean(&f, "allow_private_webhooks")
+                .unwrap_or(defaults.allow_private_webhooks),
         })
     }
 

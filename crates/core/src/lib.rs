@@ -21,6 +21,7 @@ pub mod model;
 pub mod observation;
 pub mod oncall;
 pub mod state;
+pub mod subscribers;
 pub mod text;
 
 mod decode;

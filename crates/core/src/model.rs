@@ -150,6 +150,12 @@ pub struct Server {
     /// hooks, acknowledge links, sign-in page), with bursts of ten times that; 0 is off.
     /// Read when the server starts (a reload keeps the limiter it has).
     pub public_rate_limit: u32,
+    /// The email channel (`[[channel]]` id) that sends status page subscribers' mail;
+    /// without it nobody can subscribe by email.
+    pub subscriber_email_channel: Option<String>,
+    /// Whether subscribers' webhooks may point at loopback, private or link-local
+    /// addresses (off: a public form must not make the server call inside its network).
+    pub allow_private_webhooks: bool,
 }
 
 impl Default for Server {
@@ -169,6 +175,8 @@ impl Default for Server {
             session_lifetime: HumanDuration::from_secs(12 * 3_600),
             session_idle: HumanDuration::from_secs(3_600),
             public_rate_limit: 20,
+            subscriber_email_channel: None,
+            allow_private_webhooks: false,
         }
     }
 }

@@ -127,7 +127,7 @@ fn unknown_field_without_close_match_lists_known_fields() {
     check(
         "[server]\nbananas = 1\n",
         &[
-            "error unknown-field c.toml:2:1 unknown field `bananas` in [server] | help: known fields of [server]: `listen`, `database`, `location`, `public_url`, `retention`, `max_concurrent_probes`, `hooks_token`, `secret`, `templates`, `trusted_proxies`, `secure_cookies`, `session_lifetime`, `session_idle`, `public_rate_limit`",
+            "error unknown-field c.toml:2:1 unknown field `bananas` in [server] | help: known fields of [server]: `listen`, `database`, `location`, `public_url`, `retention`, `max_concurrent_probes`, `hooks_token`, `secret`, `templates`, `trusted_proxies`, `secure_cookies`, `session_lifetime`, `session_idle`, `public_rate_limit`, `subscriber_email_channel`, `allow_private_webhooks`",
         ],
     );
 }

@@ -45,6 +45,34 @@ pub trait Deliver: Send + Sync {
         channel: &'a str,
         notice: &'a Notice,
     ) -> Pin<Box<dyn Future<Output = Result<Delivered, SendError>> + Send + 'a>>;
+
+    /// Delivers a status page subscriber's finished mail through the email channel
+    /// `channel`. Only the real channels can.
+    fn deliver_mail<'a>(
+        &'a self,
+        channel: &'a str,
+        mail: &'a continuo_notify::direct::Mail,
+    ) -> Pin<Box<dyn Future<Output = Result<Delivered, SendError>> + Send + 'a>> {
+        let _ = mail;
+        Box::pin(async move { Err(permanent(format!("`{channel}` cannot send mail here"))) })
+    }
+
+    /// Posts a status page subscriber's webhook payload to its URL (to an internal
+    /// address only when `allow_internal`).
+    fn deliver_webhook<'a>(
+        &'a self,
+        url: &'a str,
+        body: &'a serde_json::Value,
+        key: &'a str,
+        allow_internal: bool,
+    ) -> Pin<Box<dyn Future<Output = Result<Delivered, SendError>> + Send + 'a>> {
+        Box::pin(crate::subscribers::post_webhook(
+            url,
+            body,
+            key,
+            allow_internal,
+        ))
+    }
 }
 
 /// The real channels of a catalog; rebuilt on reload.
@@ -114,6 +142,20 @@ impl Deliver for Channels {
                 }),
             }
         })
+    }
+
+    fn deliver_mail<'a>(
+        &'a self,
+        channel: &'a str,
+        mail: &'a continuo_notify::direct::Mail,
+    ) -> Pin<Box<dyn Future<Output = Result<Delivered, SendError>> + Send + 'a>> {
+        let notifier = self
+            .notifiers
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(channel)
+            .cloned();
+        Box::pin(crate::subscribers::mail_through(notifier, channel, mail))
     }
 }
 
@@ -185,8 +227,10 @@ pub(crate) struct Shared {
     pub(crate) book: Mutex<AlertBook>,
     pub(crate) incidents: Mutex<IncidentBook>,
     pub(crate) incident_options: IncidentOptions,
+    /// Status page subscribers (`subscribers.rs`).
+    pub(crate) subscribers: crate::subscribers::Subscribers,
     windows: Mutex<Vec<Window>>,
-    catalog: Mutex<Arc<Catalog>>,
+    pub(crate) catalog: Mutex<Arc<Catalog>>,
     wake_dispatcher: Notify,
     sent: std::sync::atomic::AtomicU64,
     failed: std::sync::atomic::AtomicU64,
@@ -201,7 +245,7 @@ pub struct AlertHandle {
     pub(crate) commands: mpsc::Sender<Command>,
     pub(crate) clock: Clock,
     pub(crate) public_url: String,
-    secret: Arc<Vec<u8>>,
+    pub(crate) secret: Arc<Vec<u8>>,
 }
 
 /// Alerting: the decision task and the dispatcher.
@@ -236,10 +280,14 @@ impl Alerting {
             .await
             .map_err(|e| AlertingError::Store(e.to_string()))?;
         let incidents = crate::incidents::load(store.as_ref(), now).await?;
+        let subscribers = crate::subscribers::Subscribers::load(store.as_ref())
+            .await
+            .map_err(AlertingError::Store)?;
         let shared = Arc::new(Shared {
             book: Mutex::new(book),
             incidents: Mutex::new(incidents),
             incident_options: options.incidents,
+            subscribers,
             windows: Mutex::new(windows),
             catalog: Mutex::new(catalog),
             wake_dispatcher: Notify::new(),
@@ -439,11 +487,11 @@ pub enum AckTokenError {
     Expired,
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn mac(secret: &[u8], payload: &str) -> Vec<u8> {
+pub(crate) fn mac(secret: &[u8], payload: &str) -> Vec<u8> {
     #[allow(clippy::expect_used)]
     let mut mac =
         <Hmac<Sha256> as KeyInit>::new_from_slice(secret).expect("HMAC accepts keys of any length");
@@ -515,6 +563,7 @@ impl Decider {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // Health known at start counts as an observation.
         let initial = health.borrow_and_update().clone();
+        crate::subscribers::observe_health(&self.handle.shared, &initial);
         if !initial.is_empty() {
             self.with_book(|book, _, ctx, _| book.observe(ctx, &initial))
                 .await;
@@ -535,6 +584,7 @@ impl Decider {
                         continue;
                     }
                     let now = health.borrow_and_update().clone();
+                    crate::subscribers::observe_health(&self.handle.shared, &now);
                     self.with_book(|book, _, ctx, _| book.observe(ctx, &now)).await;
                 }
                 command = commands.recv() => match command {
@@ -699,8 +749,17 @@ impl Decider {
                 items.extend(callout_items);
             }
             let changed = *book != before;
-            self.unsaved_incidents
-                .extend(crate::incidents::rows(&mut incidents));
+            let changed_incidents = crate::incidents::rows(&mut incidents);
+            // Status page subscribers hear of changed incidents and components.
+            items.extend(crate::subscribers::decide(
+                &self.handle,
+                &catalog,
+                &windows,
+                &incidents,
+                &changed_incidents,
+                now,
+            ));
+            self.unsaved_incidents.extend(changed_incidents);
             (result, items, changed)
         };
         self.book_dirty |= changed;
@@ -1073,10 +1132,15 @@ impl Dispatcher {
         let mut running = tokio::task::JoinSet::new();
         for item in batch {
             let deliver = self.deliver.clone();
+            let shared = self.shared.clone();
             running.spawn(async move {
-                let result = match serde_json::from_value::<Notice>(item.notice.clone()) {
-                    Ok(notice) => deliver.deliver(&item.channel, &notice).await,
-                    Err(e) => Err(permanent(format!("the stored notice cannot be read: {e}"))),
+                let result = if crate::subscribers::is_subscriber_item(&item) {
+                    crate::subscribers::send(&shared, deliver.as_ref(), &item).await
+                } else {
+                    match serde_json::from_value::<Notice>(item.notice.clone()) {
+                        Ok(notice) => deliver.deliver(&item.channel, &notice).await,
+                        Err(e) => Err(permanent(format!("the stored notice cannot be read: {e}"))),
+                    }
                 };
                 (item, result)
             });
@@ -1084,7 +1148,18 @@ impl Dispatcher {
         while let Some(Ok((item, result))) = running.join_next().await {
             let now = self.clock.now_ms();
             use std::sync::atomic::Ordering::Relaxed;
-            crate::incidents::record_delivery(&self.shared, &item, &result, now);
+            if crate::subscribers::is_subscriber_item(&item) {
+                crate::subscribers::delivered(
+                    &self.shared,
+                    self.store.as_ref(),
+                    &item,
+                    &result,
+                    now,
+                )
+                .await;
+            } else {
+                crate::incidents::record_delivery(&self.shared, &item, &result, now);
+            }
             let outcome = match result {
                 Ok(delivered) => {
                     self.shared.sent.fetch_add(1, Relaxed);

@@ -19,6 +19,7 @@ mod clock;
 pub mod incidents;
 mod metrics;
 pub mod persist;
+pub mod subscribers;
 
 pub use clock::Clock;
 pub use metrics::{Histogram, Metrics};

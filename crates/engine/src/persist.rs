@@ -60,9 +60,17 @@ pub trait Persist: Send + Sync {
     fn put_window<'a>(&'a self, window: &'a Window) -> Fut<'a, ()>;
     /// Run-time windows that end after `after_ms`.
     fn windows(&self, after_ms: i64) -> Fut<'_, Vec<Window>>;
+    /// Where status page subscribers are kept; `None` (no subscribers) unless the store
+    /// is a real one.
+    fn subscriber_store(&self) -> Option<&Store> {
+        None
+    }
 }
 
 impl Persist for Store {
+    fn subscriber_store(&self) -> Option<&Store> {
+        Some(self)
+    }
     fn alert_book(&self) -> Fut<'_, Option<Value>> {
         Box::pin(async move { Store::alert_book(self).await.map_err(|e| e.to_string()) })
     }

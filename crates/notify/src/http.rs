@@ -68,6 +68,15 @@ pub(crate) fn client(
     timeout: Duration,
     extra_roots: &[CertificateDer<'static>],
 ) -> Result<reqwest::Client, Text> {
+    client_with(timeout, extra_roots, None)
+}
+
+/// [`client`] with its own name resolver (status page subscribers' webhooks).
+pub(crate) fn client_with(
+    timeout: Duration,
+    extra_roots: &[CertificateDer<'static>],
+    resolver: Option<Arc<dyn reqwest::dns::Resolve>>,
+) -> Result<reqwest::Client, Text> {
     let mut roots = (*system_roots()).clone();
     for cert in extra_roots {
         roots.add(cert.clone()).map_err(|e| {
@@ -84,7 +93,11 @@ pub(crate) fn client(
         .with_root_certificates(roots)
         .with_no_client_auth();
     tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-    reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder();
+    if let Some(resolver) = resolver {
+        builder = builder.dns_resolver2(resolver);
+    }
+    builder
         .use_preconfigured_tls(tls)
         .user_agent(USER_AGENT)
         .redirect(reqwest::redirect::Policy::none())

@@ -21,6 +21,7 @@
 //! explicitly; no dependency brings in `ring`.
 
 pub mod channels;
+pub mod direct;
 mod error;
 mod http;
 mod notice;

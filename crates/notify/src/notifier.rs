@@ -176,6 +176,24 @@ impl Notifier {
         self.timeout
     }
 
+    /// Sends a finished mail through this channel's SMTP server, from its sender
+    /// (status page subscribers); only email channels can.
+    pub async fn send_mail(&self, mail: &crate::direct::Mail) -> Result<Delivered, SendError> {
+        let Sender::Email(email) = &self.sender else {
+            return Err(SendError::permanent(format!(
+                "channel `{}` is not an email channel",
+                self.id
+            )));
+        };
+        match tokio::time::timeout(self.timeout, email.send_mail(mail)).await {
+            Ok(result) => result,
+            Err(_) => Err(SendError::retryable(format!(
+                "timed out after {}",
+                HumanDuration(self.timeout)
+            ))),
+        }
+    }
+
     /// Renders `notice` in its language and delivers it. Never takes much longer than the
     /// channel's timeout; never retries (see [`SendError`] for what the caller may do).
     pub async fn send(&self, notice: &Notice) -> Result<Delivered, SendError> {

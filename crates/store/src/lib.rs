@@ -11,6 +11,7 @@ mod histogram;
 pub mod incidents;
 pub mod outbox;
 mod schema;
+pub mod subscribers;
 pub mod writer;
 
 pub use histogram::{BUCKETS, Histogram};

@@ -78,6 +78,16 @@ fn migrations() -> Vec<String> {
             "CREATE INDEX audit_by_time ON audit_log (at_ms)",
         ]
         .join(";\n"),
+        // 6: status page subscribers (email with double opt-in, webhooks); the
+        // confirmation token only as its SHA-256.
+        [
+            "CREATE TABLE subscribers (id TEXT PRIMARY KEY, kind TEXT NOT NULL, address TEXT NOT NULL, \
+             components TEXT NOT NULL, language TEXT NOT NULL, state TEXT NOT NULL, token_hash TEXT, \
+             created_ms BIGINT NOT NULL, confirmed_ms BIGINT)",
+            "CREATE INDEX subscribers_by_address ON subscribers (kind, address)",
+            "CREATE INDEX subscribers_by_token ON subscribers (token_hash)",
+        ]
+        .join(";\n"),
     ]
 }
 

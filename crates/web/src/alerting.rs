@@ -398,14 +398,14 @@ pub(crate) fn page_lang(headers: &HeaderMap, catalog: &Catalog) -> Lang {
         .unwrap_or(Lang::En)
 }
 
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
 }
 
-fn page(lang: Lang, title: &str, body: &str, status: StatusCode) -> Response {
+pub(crate) fn page(lang: Lang, title: &str, body: &str, status: StatusCode) -> Response {
     let html = format!(
         "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\

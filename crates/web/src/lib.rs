@@ -16,6 +16,7 @@ pub mod dashboard;
 pub mod gateway;
 pub mod incidents;
 mod openapi;
+mod subscribers;
 
 pub use auth::{Actor, Admin, Authed, Limits, MinRole, Responder, SESSION_COOKIE, Viewer, quota};
 
@@ -96,6 +97,7 @@ pub fn router_with(state: AppState, limits: Limits) -> Router {
         .merge(audit::routes())
         .merge(dashboard::routes())
         .merge(openapi::routes())
+        .merge(subscribers::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             guard_state,

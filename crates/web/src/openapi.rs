@@ -247,6 +247,9 @@ impl Modify for Security {
         post_gateways_id_endpoints_endpoint_drain,
         post_gateways_id_endpoints_endpoint_undrain,
         post_gateways_id_failback,
+        get_subscribers,
+        delete_subscribers_id,
+        post_subscribers_id_confirm,
         get_audit,
         get_openapi
     ),
@@ -638,7 +641,7 @@ fn get_gateways_id() {}
     post,
     path = "/api/v1/gateways/{id}/endpoints/{endpoint}/drain",
     tag = "gateways",
-    description = "Drains an endpoint. Needs the admin role.",
+    description = "Drains an endpoint (a planned switchover when it is the last primary). Needs the responder role.",
     params(("id" = String, Path, description = "The id"), ("endpoint" = String, Path, description = "The endpoint (host:port)")),
     security(("bearer" = []), ("session" = [])),
     responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError), (status = 404, description = "Not found", body = ApiError)),
@@ -649,7 +652,7 @@ fn post_gateways_id_endpoints_endpoint_drain() {}
     post,
     path = "/api/v1/gateways/{id}/endpoints/{endpoint}/undrain",
     tag = "gateways",
-    description = "Puts a drained endpoint back. Needs the admin role.",
+    description = "Puts a drained endpoint back. Needs the responder role.",
     params(("id" = String, Path, description = "The id"), ("endpoint" = String, Path, description = "The endpoint (host:port)")),
     security(("bearer" = []), ("session" = [])),
     responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError), (status = 404, description = "Not found", body = ApiError)),
@@ -660,12 +663,45 @@ fn post_gateways_id_endpoints_endpoint_undrain() {}
     post,
     path = "/api/v1/gateways/{id}/failback",
     tag = "gateways",
-    description = "Fails back to the primary tier. Needs the admin role.",
+    description = "Fails back to the primary tier. Needs the responder role.",
     params(("id" = String, Path, description = "The id")),
     security(("bearer" = []), ("session" = [])),
     responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError), (status = 404, description = "Not found", body = ApiError)),
 )]
 fn post_gateways_id_failback() {}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/subscribers",
+    tag = "subscribers",
+    description = "Status page subscribers (email and webhook), optionally by state (pending, confirmed, unsubscribed). Needs the admin role.",
+    params(("state" = Option<String>, Query)),
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError), (status = 404, description = "Not found", body = ApiError)),
+)]
+fn get_subscribers() {}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/subscribers/{id}",
+    tag = "subscribers",
+    description = "Removes a subscriber. Needs the admin role.",
+    params(("id" = String, Path, description = "The id")),
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError), (status = 404, description = "Not found", body = ApiError)),
+)]
+fn delete_subscribers_id() {}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/subscribers/{id}/confirm",
+    tag = "subscribers",
+    description = "Confirms a subscriber by hand (a webhook whose test delivery failed). Needs the admin role.",
+    params(("id" = String, Path, description = "The id")),
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError), (status = 404, description = "Not found", body = ApiError)),
+)]
+fn post_subscribers_id_confirm() {}
 
 #[utoipa::path(
     get,

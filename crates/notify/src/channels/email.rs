@@ -302,6 +302,41 @@ impl Email {
         message: &Message,
     ) -> Result<Delivered, SendError> {
         let email = self.message(notice, message)?;
+        self.transmit(email).await
+    }
+
+    /// Sends a finished mail (a status page subscriber's) from this channel's sender.
+    pub(crate) async fn send_mail(
+        &self,
+        mail: &crate::direct::Mail,
+    ) -> Result<Delivered, SendError> {
+        let domain = self.config.from.email.domain().to_string();
+        let to: Mailbox = mail.to.trim().parse().map_err(|e| {
+            SendError::permanent(format!("\"{}\" is not an email address ({e})", mail.to))
+        })?;
+        let mut builder = lettre::Message::builder()
+            .from(self.config.from.clone())
+            .to(to)
+            .subject(mail.subject.clone())
+            .message_id(Some(message_id(&mail.idempotency_key, &domain)))
+            .references(thread_id(&mail.thread_key, &domain))
+            .date(at(mail.at_ms))
+            .raw_header(header("Auto-Submitted", "auto-generated".into()))
+            .raw_header(header("Content-Language", mail.language.code().into()));
+        for (name, value) in &mail.headers {
+            let name = HeaderName::new_from_ascii(name.clone()).map_err(|e| {
+                SendError::permanent(format!("\"{name}\" is not a header name ({e})"))
+            })?;
+            builder = builder.raw_header(HeaderValue::new(name, value.clone()));
+        }
+        let email = builder
+            .header(lettre::message::header::ContentType::TEXT_PLAIN)
+            .body(mail.text.clone())
+            .map_err(|e| SendError::permanent(format!("cannot build the message: {e}")))?;
+        self.transmit(email).await
+    }
+
+    async fn transmit(&self, email: lettre::Message) -> Result<Delivered, SendError> {
         match self.transport.send(email).await {
             Ok(response) => {
                 let mut detail = response.code().to_string();

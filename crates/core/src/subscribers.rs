@@ -1,0 +1,902 @@
+//! Status page subscribers: who is told what, in which words, and the Statuspage-shaped
+//! webhook payloads. Pure: the engine passes the incidents, the components' health and
+//! the time in, and gets announcements, recipients and message texts back.
+//!
+//! An *announcement* is one thing customers are told about: an incident was created, a
+//! customer update was posted on it, it was resolved, or a component changed status.
+//! Each has a key that is the same however often it is derived, so the engine can derive
+//! them again after a crash and the outbox (keyed by announcement and subscriber) drops
+//! the repeats.
+//!
+//! **Invariant:** only what the status page shows is announced: incidents that hit at
+//! least one service with a status page component, and only their updates for the
+//! `customers` audience; internal and management updates never reach a subscriber.
+
+use crate::Lang;
+use crate::incident::book::Incident;
+use crate::incident::{Audience, Status};
+use crate::model::Catalog;
+use crate::state::{Health, ServiceHealth};
+use crate::text::Text;
+use crate::tr;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// How a subscriber is reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubscriberKind {
+    /// Email, confirmed by a link (double opt-in).
+    Email,
+    /// An HTTP endpoint that receives Statuspage-shaped JSON.
+    Webhook,
+}
+
+impl SubscriberKind {
+    /// The stored name.
+    pub fn name(self) -> &'static str {
+        match self {
+            SubscriberKind::Email => "email",
+            SubscriberKind::Webhook => "webhook",
+        }
+    }
+
+    /// The kind with this stored name.
+    pub fn from_name(name: &str) -> Option<SubscriberKind> {
+        [SubscriberKind::Email, SubscriberKind::Webhook]
+            .into_iter()
+            .find(|k| k.name() == name)
+    }
+}
+
+/// Where a subscriber is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubscriberState {
+    /// Subscribed, not yet confirmed: told nothing but the confirmation request.
+    Pending,
+    /// Confirmed: told about incidents and component changes.
+    Confirmed,
+    /// Unsubscribed: told nothing any more.
+    Unsubscribed,
+}
+
+impl SubscriberState {
+    /// The stored name.
+    pub fn name(self) -> &'static str {
+        match self {
+            SubscriberState::Pending => "pending",
+            SubscriberState::Confirmed => "confirmed",
+            SubscriberState::Unsubscribed => "unsubscribed",
+        }
+    }
+
+    /// The state with this stored name.
+    pub fn from_name(name: &str) -> Option<SubscriberState> {
+        [
+            SubscriberState::Pending,
+            SubscriberState::Confirmed,
+            SubscriberState::Unsubscribed,
+        ]
+        .into_iter()
+        .find(|s| s.name() == name)
+    }
+}
+
+/// One subscriber of the status page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscriber {
+    /// Random identifier.
+    pub id: String,
+    /// Email or webhook.
+    pub kind: SubscriberKind,
+    /// The email address or the webhook URL.
+    pub address: String,
+    /// Component (service) ids to hear about; empty for every component.
+    pub components: Vec<String>,
+    /// The language messages are written in.
+    pub language: Lang,
+    /// Pending, confirmed or unsubscribed.
+    pub state: SubscriberState,
+    /// When it subscribed, UTC unix milliseconds.
+    pub created_ms: i64,
+    /// When it confirmed.
+    pub confirmed_ms: Option<i64>,
+}
+
+/// Checks an email address as subscribers type it: one `@`, a local part and a domain
+/// with a dot, no spaces or angle brackets, at most 254 characters. Returns it trimmed,
+/// with the domain in lowercase (the local part is the receiver's business).
+pub fn check_email(text: &str) -> Result<String, Text> {
+    let text = text.trim();
+    let bad = || {
+        tr!(
+            "\"{text}\" is not an email address; write name@example.com",
+            "\"{text}\" is geen e-mailadres; schrijf naam@example.com"
+        )
+    };
+    if text.is_empty() || text.len() > 254 {
+        return Err(bad());
+    }
+    let (local, domain) = text.rsplit_once('@').ok_or_else(bad)?;
+    let forbidden = |c: char| c.is_whitespace() || c.is_control() || "<>()[],;:\\\"@".contains(c);
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+    };
+    if local.is_empty()
+        || local.len() > 64
+        || local.chars().any(forbidden)
+        || local.starts_with('.')
+        || local.ends_with('.')
+        || local.contains("..")
+        || !domain.contains('.')
+        || !domain.split('.').all(label_ok)
+    {
+        return Err(bad());
+    }
+    Ok(format!("{local}@{}", domain.to_lowercase()))
+}
+
+/// Whether an address is inside a network rather than on the internet: loopback,
+/// private, link-local, carrier-grade NAT, unique local, unspecified, multicast,
+/// documentation and benchmarking ranges (IPv4-mapped IPv6 counts as its IPv4).
+pub fn is_internal(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b)) // carrier-grade NAT
+                || (a == 198 && (b == 18 || b == 19)) // benchmarking
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_internal(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00 // unique local
+                || (first & 0xffc0) == 0xfe80 // link-local
+        }
+    }
+}
+
+/// Checks the components a subscriber asks for against the catalog's status page
+/// components (service ids); duplicates are dropped.
+pub fn check_components(catalog: &Catalog, asked: &[String]) -> Result<Vec<String>, Text> {
+    let known = components(catalog);
+    let mut out: Vec<String> = Vec::new();
+    for id in asked {
+        let id = id.trim();
+        if id.is_empty() {
+            continue;
+        }
+        if !known.iter().any(|(s, _)| s == id) {
+            let list = known
+                .iter()
+                .map(|(s, _)| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(tr!(
+                "\"{id}\" is not a component of this status page; choose from: {list}",
+                "\"{id}\" is geen onderdeel van deze statuspagina; kies uit: {list}"
+            ));
+        }
+        if !out.iter().any(|o| o == id) {
+            out.push(id.to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// The status page's components: (service id, component name), in catalog order.
+pub fn components(catalog: &Catalog) -> Vec<(String, String)> {
+    catalog
+        .services
+        .iter()
+        .filter_map(|s| {
+            s.status_page
+                .component
+                .as_ref()
+                .map(|c| (s.id.value.clone(), c.clone()))
+        })
+        .collect()
+}
+
+/// A component's status, with Statuspage's names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ComponentStatus {
+    /// Working.
+    Operational,
+    /// Slow or partly failing.
+    DegradedPerformance,
+    /// Failing because something it needs fails.
+    PartialOutage,
+    /// Failing.
+    MajorOutage,
+    /// In a maintenance window.
+    UnderMaintenance,
+}
+
+impl ComponentStatus {
+    /// Statuspage's name (`major_outage`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ComponentStatus::Operational => "operational",
+            ComponentStatus::DegradedPerformance => "degraded_performance",
+            ComponentStatus::PartialOutage => "partial_outage",
+            ComponentStatus::MajorOutage => "major_outage",
+            ComponentStatus::UnderMaintenance => "under_maintenance",
+        }
+    }
+
+    /// The status in words.
+    pub fn text(self) -> Text {
+        match self {
+            ComponentStatus::Operational => tr!("operational", "operationeel"),
+            ComponentStatus::DegradedPerformance => {
+                tr!("degraded performance", "verminderde prestaties")
+            }
+            ComponentStatus::PartialOutage => tr!("partial outage", "gedeeltelijke storing"),
+            ComponentStatus::MajorOutage => tr!("major outage", "grote storing"),
+            ComponentStatus::UnderMaintenance => tr!("under maintenance", "in onderhoud"),
+        }
+    }
+}
+
+/// A component's status from its service's health: down is a major outage, impacted (down
+/// because of a dependency) a partial outage, degraded degraded performance; unknown
+/// counts as operational (no data is not an outage); maintenance wins over all.
+pub fn component_status(health: Option<Health>, in_maintenance: bool) -> ComponentStatus {
+    if in_maintenance {
+        return ComponentStatus::UnderMaintenance;
+    }
+    match health {
+        Some(Health::Down) => ComponentStatus::MajorOutage,
+        Some(Health::Impacted) => ComponentStatus::PartialOutage,
+        Some(Health::Degraded) => ComponentStatus::DegradedPerformance,
+        Some(Health::Operational | Health::Unknown) | None => ComponentStatus::Operational,
+    }
+}
+
+/// Every component's status (by service id).
+pub fn component_statuses(
+    catalog: &Catalog,
+    health: &BTreeMap<String, ServiceHealth>,
+    in_maintenance: &dyn Fn(&str) -> bool,
+) -> BTreeMap<String, ComponentStatus> {
+    components(catalog)
+        .into_iter()
+        .map(|(id, _)| {
+            let status = component_status(health.get(&id).map(|h| h.health), in_maintenance(&id));
+            (id, status)
+        })
+        .collect()
+}
+
+/// The page's overall status as Statuspage gives it: `(indicator, description)`.
+pub fn page_status(statuses: &BTreeMap<String, ComponentStatus>) -> (&'static str, &'static str) {
+    let worst = statuses
+        .values()
+        .filter(|s| **s != ComponentStatus::UnderMaintenance)
+        .max()
+        .copied();
+    match worst {
+        Some(ComponentStatus::MajorOutage) => ("critical", "Major System Outage"),
+        Some(ComponentStatus::PartialOutage) => ("major", "Partial System Outage"),
+        Some(ComponentStatus::DegradedPerformance) => ("minor", "Minor Service Outage"),
+        _ if statuses
+            .values()
+            .any(|s| *s == ComponentStatus::UnderMaintenance) =>
+        {
+            ("maintenance", "Service Under Maintenance")
+        }
+        _ => ("none", "All Systems Operational"),
+    }
+}
+
+/// What an announcement tells.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "what", rename_all = "snake_case")]
+pub enum News {
+    /// A new incident.
+    IncidentCreated {
+        /// The incident's id.
+        incident: String,
+    },
+    /// A customer update on an incident.
+    IncidentUpdated {
+        /// The incident's id.
+        incident: String,
+        /// The update's position among the incident's updates.
+        update: usize,
+    },
+    /// The incident is over.
+    IncidentResolved {
+        /// The incident's id.
+        incident: String,
+    },
+    /// A component changed status.
+    ComponentChanged {
+        /// The service id.
+        component: String,
+        /// The status before.
+        old: ComponentStatus,
+        /// The status now.
+        new: ComponentStatus,
+    },
+}
+
+impl News {
+    /// The outbox event name (`incident-created`).
+    pub fn event(&self) -> &'static str {
+        match self {
+            News::IncidentCreated { .. } => "incident-created",
+            News::IncidentUpdated { .. } => "incident-update",
+            News::IncidentResolved { .. } => "incident-resolved",
+            News::ComponentChanged { .. } => "component-update",
+        }
+    }
+}
+
+/// One thing subscribers are told about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Announcement {
+    /// The same every time it is derived: `INC-4/created`, `component/db/at1700000`.
+    pub key: String,
+    /// When it happened; subscribers confirmed after this are not told.
+    pub at_ms: i64,
+    /// What it tells.
+    pub news: News,
+    /// The components (service ids) it is about.
+    pub components: Vec<String>,
+}
+
+/// The services of an incident that are status page components.
+fn incident_components(catalog: &Catalog, incident: &Incident) -> Vec<String> {
+    incident
+        .services
+        .iter()
+        .filter(|a| {
+            catalog
+                .service(&a.service)
+                .is_some_and(|s| s.status_page.component.is_some())
+        })
+        .map(|a| a.service.clone())
+        .collect()
+}
+
+/// Everything about one incident that subscribers are told, in order: its creation,
+/// each customer update, its resolution. Nothing for an incident that hits no component.
+pub fn incident_announcements(catalog: &Catalog, incident: &Incident) -> Vec<Announcement> {
+    let components = incident_components(catalog, incident);
+    if components.is_empty() {
+        return Vec::new();
+    }
+    let id = &incident.id;
+    let created = incident
+        .milestones
+        .detected_ms
+        .or(incident.milestones.started_ms)
+        .unwrap_or(0);
+    let mut out = vec![Announcement {
+        key: format!("{id}/created"),
+        at_ms: created,
+        news: News::IncidentCreated {
+            incident: id.clone(),
+        },
+        components: components.clone(),
+    }];
+    for (index, update) in incident.updates.iter().enumerate() {
+        if update.audience != Audience::Customers {
+            continue;
+        }
+        out.push(Announcement {
+            key: format!("{id}/update-{index}"),
+            at_ms: update.at_ms,
+            news: News::IncidentUpdated {
+                incident: id.clone(),
+                update: index,
+            },
+            components: components.clone(),
+        });
+    }
+    if incident.status == Status::Resolved {
+        out.push(Announcement {
+            key: format!("{id}/resolved"),
+            at_ms: incident.milestones.resolved_ms.unwrap_or(created),
+            news: News::IncidentResolved {
+                incident: id.clone(),
+            },
+            components,
+        });
+    }
+    out
+}
+
+/// The component changes between two sets of statuses, at `at_ms`. Components new in
+/// `after` are not changes (a reload added them).
+pub fn component_announcements(
+    before: &BTreeMap<String, ComponentStatus>,
+    after: &BTreeMap<String, ComponentStatus>,
+    at_ms: i64,
+) -> Vec<Announcement> {
+    after
+        .iter()
+        .filter_map(|(id, new)| {
+            let old = *before.get(id)?;
+            (old != *new).then(|| Announcement {
+                key: format!("component/{id}/at{at_ms}"),
+                at_ms,
+                news: News::ComponentChanged {
+                    component: id.clone(),
+                    old,
+                    new: *new,
+                },
+                components: vec![id.clone()],
+            })
+        })
+        .collect()
+}
+
+/// Whether `subscriber` is told `announcement`: confirmed at or before it happened, and
+/// interested in one of its components (or in all).
+pub fn is_told(subscriber: &Subscriber, announcement: &Announcement) -> bool {
+    subscriber.state == SubscriberState::Confirmed
+        && subscriber
+            .confirmed_ms
+            .is_some_and(|c| c <= announcement.at_ms)
+        && (subscriber.components.is_empty()
+            || subscriber
+                .components
+                .iter()
+                .any(|c| announcement.components.contains(c)))
+}
+
+/// A message to one subscriber, before it is sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mail {
+    /// One line.
+    pub subject: String,
+    /// Plain text body.
+    pub text: String,
+}
+
+/// Instants as the organisation reads them: `2026-11-25 14:03 CET`.
+fn local_time(ms: i64, timezone: &str) -> String {
+    let tz = jiff::tz::TimeZone::get(timezone).unwrap_or(jiff::tz::TimeZone::UTC);
+    match jiff::Timestamp::from_millisecond(ms) {
+        Ok(t) => t
+            .to_zoned_datetime(tz)
+            .strftime("%Y-%m-%d %H:%M %Z")
+            .to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+/// The mail that asks a new email subscriber to confirm.
+pub fn confirmation_mail(organization: &str, lang: Lang, confirm_url: &str) -> Mail {
+    let subject = tr!(
+        "Confirm your subscription to {organization} status updates",
+        "Bevestig je abonnement op statusberichten van {organization}"
+    );
+    let text = tr!(
+        "Someone (we hope you) asked to receive status updates from {organization} at this address.\n\nConfirm here: {confirm_url}\n\nIf it was not you, ignore this message: nothing will be sent without confirmation.\n",
+        "Iemand (hopelijk jij) vroeg om statusberichten van {organization} op dit adres.\n\nBevestig hier: {confirm_url}\n\nWas jij het niet, negeer dan dit bericht: zonder bevestiging wordt niets verstuurd.\n"
+    );
+    Mail {
+        subject: subject.get(lang).to_string(),
+        text: text.get(lang).to_string(),
+    }
+}
+
+/// Where a subscriber's message links to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Links {
+    /// The public status page.
+    pub status_page: String,
+    /// The subscriber's own unsubscribe link.
+    pub unsubscribe: String,
+}
+
+/// The mail that tells a subscriber about an announcement; `None` when the incident it
+/// is about is not given.
+pub fn announcement_mail(
+    catalog: &Catalog,
+    lang: Lang,
+    announcement: &Announcement,
+    incident: Option<&Incident>,
+    links: &Links,
+) -> Option<Mail> {
+    let org = &catalog.organization.name;
+    let tz = &catalog.organization.timezone;
+    let when = local_time(announcement.at_ms, tz);
+    let names = |ids: &[String]| {
+        ids.iter()
+            .map(|id| {
+                catalog
+                    .service(id)
+                    .and_then(|s| s.status_page.component.clone())
+                    .unwrap_or_else(|| id.clone())
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let affected = names(&announcement.components);
+    let (subject, body) = match &announcement.news {
+        News::ComponentChanged {
+            component,
+            old,
+            new,
+        } => {
+            let name = names(std::slice::from_ref(component));
+            let (old, new) = (old.text(), new.text());
+            (
+                tr!(
+                    "[{org}] {name} is {}",
+                    "[{org}] {name} is {}",
+                    new.en;
+                    new.nl
+                ),
+                tr!(
+                    "{name} changed from {} to {} at {when}.",
+                    "{name} ging van {} naar {} om {when}.",
+                    old.en, new.en;
+                    old.nl, new.nl
+                ),
+            )
+        }
+        news => {
+            let incident = incident?;
+            let title = &incident.title;
+            let status = incident.status.text();
+            match news {
+                News::IncidentCreated { .. } => (
+                    tr!(
+                        "[{org}] New incident: {title}",
+                        "[{org}] Nieuwe storing: {title}"
+                    ),
+                    tr!(
+                        "We are looking into a problem affecting {affected} since {when}.\nStatus: {}.",
+                        "We onderzoeken een probleem met {affected} sinds {when}.\nStatus: {}.",
+                        status.en;
+                        status.nl
+                    ),
+                ),
+                News::IncidentUpdated { update, .. } => {
+                    let u = incident.updates.get(*update)?;
+                    let (ustatus, ubody) = (u.status.text(), &u.body);
+                    (
+                        tr!("[{org}] Update: {title}", "[{org}] Update: {title}"),
+                        tr!(
+                            "{} ({when}, status: {})",
+                            "{} ({when}, status: {})",
+                            ubody.en, ustatus.en;
+                            ubody.nl, ustatus.nl
+                        ),
+                    )
+                }
+                _ => (
+                    tr!("[{org}] Resolved: {title}", "[{org}] Opgelost: {title}"),
+                    tr!(
+                        "The problem affecting {affected} is resolved ({when}).",
+                        "Het probleem met {affected} is opgelost ({when})."
+                    ),
+                ),
+            }
+        }
+    };
+    let status_page = &links.status_page;
+    let unsubscribe = &links.unsubscribe;
+    let footer = tr!(
+        "\n\nStatus page: {status_page}\nUnsubscribe: {unsubscribe}\n",
+        "\n\nStatuspagina: {status_page}\nAfmelden: {unsubscribe}\n"
+    );
+    Some(Mail {
+        subject: subject.get(lang).to_string(),
+        text: format!("{}{}", body.get(lang), footer.get(lang)),
+    })
+}
+
+/// RFC 3339 in UTC with milliseconds, as Statuspage writes instants.
+pub fn rfc3339(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| format!("{t:.3}"))
+        .unwrap_or_default()
+}
+
+/// `meta` of a webhook payload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PayloadMeta {
+    /// The subscriber's unsubscribe link.
+    pub unsubscribe: String,
+    /// Where the payload is described.
+    pub documentation: String,
+}
+
+/// `page` of a webhook payload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PayloadPage {
+    /// The page's id.
+    pub id: String,
+    /// `none`, `minor`, `major`, `critical` or `maintenance`.
+    pub status_indicator: String,
+    /// `All Systems Operational`, ...
+    pub status_description: String,
+}
+
+/// An incident update as Statuspage's incidents API shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PayloadUpdate {
+    /// `<incident>-u<n>`.
+    pub id: String,
+    /// The incident's id.
+    pub incident_id: String,
+    /// The incident status it announced.
+    pub status: String,
+    /// The text, in the subscriber's language.
+    pub body: String,
+    /// When it was posted.
+    pub created_at: String,
+    /// Same as `created_at`.
+    pub updated_at: String,
+    /// Same as `created_at`.
+    pub display_at: String,
+}
+
+/// A component as Statuspage shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PayloadComponent {
+    /// The service id.
+    pub id: String,
+    /// The component's name.
+    pub name: String,
+    /// Its status now.
+    pub status: String,
+    /// The page's id.
+    pub page_id: String,
+    /// The component's group, if any.
+    pub group_id: Option<String>,
+}
+
+/// An incident as Statuspage's incidents API shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PayloadIncident {
+    /// `INC-4`.
+    pub id: String,
+    /// The title.
+    pub name: String,
+    /// `investigating`, `identified`, `monitoring`, `resolved`.
+    pub status: String,
+    /// `none`, `minor`, `major`, `critical` (from the severity).
+    pub impact: String,
+    /// Created (detected).
+    pub created_at: String,
+    /// Last update or change.
+    pub updated_at: String,
+    /// When monitoring started, if it did.
+    pub monitoring_at: Option<String>,
+    /// When resolved.
+    pub resolved_at: Option<String>,
+    /// The page's id.
+    pub page_id: String,
+    /// A link to the status page.
+    pub shortlink: String,
+    /// Always false: Continuo records incidents as they happen.
+    pub backfilled: bool,
+    /// Customer updates, newest first.
+    pub incident_updates: Vec<PayloadUpdate>,
+    /// The components it hits.
+    pub components: Vec<PayloadComponent>,
+}
+
+/// `component_update` of a webhook payload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PayloadComponentUpdate {
+    /// When it changed.
+    pub created_at: String,
+    /// The status now.
+    pub new_status: String,
+    /// The status before.
+    pub old_status: String,
+    /// The announcement's key.
+    pub id: String,
+    /// The service id.
+    pub component_id: String,
+}
+
+/// A Statuspage-shaped webhook payload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Payload {
+    /// Links.
+    pub meta: PayloadMeta,
+    /// The page's status.
+    pub page: PayloadPage,
+    /// For incident announcements.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incident: Option<PayloadIncident>,
+    /// For component changes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub component_update: Option<PayloadComponentUpdate>,
+    /// For component changes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub component: Option<PayloadComponent>,
+}
+
+/// Where the payload format is described.
+pub const PAYLOAD_DOCUMENTATION: &str =
+    "https://support.atlassian.com/statuspage/docs/enable-webhook-notifications/";
+
+/// Statuspage's impact of a severity.
+fn impact(incident: &Incident) -> &'static str {
+    match incident.severity.0 {
+        1 => "critical",
+        2 => "major",
+        3 => "minor",
+        _ => "none",
+    }
+}
+
+/// What a payload needs besides the announcement.
+pub struct PayloadContext<'a> {
+    /// The catalog (component names and groups).
+    pub catalog: &'a Catalog,
+    /// The page's id.
+    pub page_id: &'a str,
+    /// Every component's status now.
+    pub statuses: &'a BTreeMap<String, ComponentStatus>,
+    /// Links for this subscriber.
+    pub links: &'a Links,
+}
+
+fn payload_component(ctx: &PayloadContext<'_>, id: &str) -> PayloadComponent {
+    let service = ctx.catalog.service(id);
+    PayloadComponent {
+        id: id.to_string(),
+        name: service
+            .and_then(|s| s.status_page.component.clone())
+            .unwrap_or_else(|| id.to_string()),
+        status: ctx
+            .statuses
+            .get(id)
+            .copied()
+            .unwrap_or(ComponentStatus::Operational)
+            .name()
+            .to_string(),
+        page_id: ctx.page_id.to_string(),
+        group_id: service.and_then(|s| s.status_page.group.clone()),
+    }
+}
+
+/// The Statuspage-shaped payload of an announcement for a webhook subscriber; `None`
+/// when the incident it is about is not given.
+pub fn payload(
+    ctx: &PayloadContext<'_>,
+    lang: Lang,
+    announcement: &Announcement,
+    incident: Option<&Incident>,
+) -> Option<Payload> {
+    let (indicator, description) = page_status(ctx.statuses);
+    let mut out = Payload {
+        meta: PayloadMeta {
+            unsubscribe: ctx.links.unsubscribe.clone(),
+            documentation: PAYLOAD_DOCUMENTATION.to_string(),
+        },
+        page: PayloadPage {
+            id: ctx.page_id.to_string(),
+            status_indicator: indicator.to_string(),
+            status_description: description.to_string(),
+        },
+        incident: None,
+        component_update: None,
+        component: None,
+    };
+    match &announcement.news {
+        News::ComponentChanged {
+            component,
+            old,
+            new,
+        } => {
+            out.component_update = Some(PayloadComponentUpdate {
+                created_at: rfc3339(announcement.at_ms),
+                new_status: new.name().to_string(),
+                old_status: old.name().to_string(),
+                id: announcement.key.clone(),
+                component_id: component.clone(),
+            });
+            let mut c = payload_component(ctx, component);
+            c.status = new.name().to_string();
+            out.component = Some(c);
+        }
+        _ => {
+            let incident = incident?;
+            let created = incident
+                .milestones
+                .detected_ms
+                .or(incident.milestones.started_ms)
+                .unwrap_or(announcement.at_ms);
+            let updates: Vec<PayloadUpdate> = incident
+                .updates
+                .iter()
+                .enumerate()
+                .filter(|(_, u)| u.audience == Audience::Customers)
+                .map(|(i, u)| PayloadUpdate {
+                    id: format!("{}-u{i}", incident.id),
+                    incident_id: incident.id.clone(),
+                    status: u.status.name().to_string(),
+                    body: u.body.get(lang).to_string(),
+                    created_at: rfc3339(u.at_ms),
+                    updated_at: rfc3339(u.at_ms),
+                    display_at: rfc3339(u.at_ms),
+                })
+                .rev()
+                .collect();
+            let last = incident
+                .updates
+                .iter()
+                .map(|u| u.at_ms)
+                .chain(incident.milestones.resolved_ms)
+                .chain([created, announcement.at_ms])
+                .max()
+                .unwrap_or(created);
+            let monitoring = incident
+                .updates
+                .iter()
+                .find(|u| u.status == Status::Monitoring)
+                .map(|u| rfc3339(u.at_ms));
+            out.incident = Some(PayloadIncident {
+                id: incident.id.clone(),
+                name: incident.title.clone(),
+                status: incident.status.name().to_string(),
+                impact: impact(incident).to_string(),
+                created_at: rfc3339(created),
+                updated_at: rfc3339(last),
+                monitoring_at: monitoring,
+                resolved_at: incident.milestones.resolved_ms.map(rfc3339),
+                page_id: ctx.page_id.to_string(),
+                shortlink: ctx.links.status_page.clone(),
+                backfilled: false,
+                incident_updates: updates,
+                components: incident_components(ctx.catalog, incident)
+                    .iter()
+                    .map(|id| payload_component(ctx, id))
+                    .collect(),
+            });
+        }
+    }
+    Some(out)
+}
+
+/// The payload of the test delivery that confirms a webhook subscriber: the page's status
+/// and no incident.
+pub fn test_payload(ctx: &PayloadContext<'_>) -> Payload {
+    let (indicator, description) = page_status(ctx.statuses);
+    Payload {
+        meta: PayloadMeta {
+            unsubscribe: ctx.links.unsubscribe.clone(),
+            documentation: PAYLOAD_DOCUMENTATION.to_string(),
+        },
+        page: PayloadPage {
+            id: ctx.page_id.to_string(),
+            status_indicator: indicator.to_string(),
+            status_description: description.to_string(),
+        },
+        incident: None,
+        component_update: None,
+        component: None,
+    }
+}
