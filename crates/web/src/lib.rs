@@ -14,6 +14,7 @@ mod auth;
 pub mod credentials;
 pub mod gateway;
 pub mod incidents;
+mod status;
 
 pub use auth::{Actor, Admin, Authed, Limits, MinRole, Responder, SESSION_COOKIE, Viewer, quota};
 
@@ -92,6 +93,7 @@ pub fn router_with(state: AppState, limits: Limits) -> Router {
         .merge(gateway::routes())
         .merge(auth::routes())
         .merge(audit::routes())
+        .merge(status::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             guard_state,
