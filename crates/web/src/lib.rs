@@ -1,6 +1,6 @@
 //! Continuo's HTTP interface on one listener: `/healthz`, `/readyz`, `/metrics`, the JSON
-//! API under `/api/v1`, and the healthchecks.io-compatible heartbeat ping API under
-//! `/ping`.
+//! API under `/api/v1`, the healthchecks.io-compatible heartbeat ping API under
+//! `/ping`, and the public status page with its Statuspage-compatible API (`status`).
 //!
 //! **Invariant:** the ping API reveals nothing: an unknown uuid gets the same short 404
 //! as any other unknown path, and answers never carry check names or states.

@@ -743,3 +743,28 @@ async fn the_live_stream_sends_a_change_when_health_changes() {
     }
     assert!(seen.contains("data: "));
 }
+
+#[tokio::test]
+async fn the_live_stream_sends_a_change_when_a_customer_update_is_posted() {
+    let server = start().await;
+    let mut stream = server.get("/status/events?lang=nl", &[]).await;
+    assert_eq!(stream.status(), 200);
+    server.incident().await;
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !(seen.contains("event: change") && seen.contains(CUSTOMER_UPDATE)) {
+        let chunk = tokio::time::timeout_at(deadline, stream.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("no change event; got {seen:?}"))
+            .expect("stream")
+            .expect("stream open");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(
+        seen.contains("Huidige storingen"),
+        "in the stream's language"
+    );
+    for secret in [PRIVATE_NOTE, INTERNAL_UPDATE, RUNBOOK, PERSON] {
+        assert!(!seen.contains(secret), "the stream leaks {secret}");
+    }
+}
