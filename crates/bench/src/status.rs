@@ -269,7 +269,18 @@ pub async fn run(
     let peer = format!("http://127.0.0.1:{nginx_port}");
 
     let mut out = String::new();
-    let nginx_version = version_line(nginx_binary).unwrap_or_else(|| "nginx".into());
+    // nginx has no `--version`; `-v` prints to stderr.
+    let nginx_version = Command::new(nginx_binary)
+        .arg("-v")
+        .output()
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&[o.stdout, o.stderr].concat())
+                .lines()
+                .next()
+                .map(|l| l.trim().trim_start_matches("nginx version: ").to_string())
+        })
+        .unwrap_or_else(|| "nginx".into());
     let wrk_version = version_line(wrk_binary).unwrap_or_else(|| "wrk".into());
     let _ = writeln!(
         out,
@@ -277,7 +288,7 @@ pub async fn run(
     );
     let _ = writeln!(
         out,
-        "{wrk_version}: `wrk -t2 -c{connections} -d{seconds}s --latency`, each target in turn, keep-alive. Continuo's real router in this process (the public view is rebuilt at most once a second, the day rollups read at most once a minute; every request renders its answer and hashes it for the ETag); nginx serves the same bytes as static files ({}) with `worker_processes auto`. {COMPONENTS} components in 4 groups, 90-day bars, one open incident.\n",
+        "{wrk_version}: `wrk -t2 -c{connections} -d{seconds}s --latency`, each target in turn, keep-alive. Continuo's real router in this process (the public view is rebuilt at most once a second, the day rollups read at most once a minute; each answer rendered and hashed once per view and language); nginx serves the same bytes as static files ({}) with `worker_processes auto`. {COMPONENTS} components in 4 groups, 90-day bars, one open incident.\n",
         sizes
             .iter()
             .map(|(p, n)| format!("{p}: {n} bytes"))

@@ -576,11 +576,16 @@ async fn days_without_measurements_are_no_data_not_uptime() {
         "honest percentage"
     );
     assert_eq!(
-        html.matches("class=\"nodata\"").count(),
+        html.matches("<i class=\"n\"></i>").count(),
         88 + 90,
         "no-data days"
     );
-    assert!(html.contains("no data"));
+    assert!(html.contains("Last 90 days: 2 with data, 88 without (no data)."));
+    assert!(
+        html.contains("Not fully up: "),
+        "the day with a failure, in words"
+    );
+    assert!(html.contains("Last 90 days: 0 with data, 90 without (no data)."));
     // Checkout has no measurements at all.
     assert!(html.contains("No measurements in the last 90 days"));
     let badge = server.get("/badge/checkout/uptime.svg", &[]).await;

@@ -206,6 +206,18 @@ pub(crate) fn status(view: &PublicView, lang: Lang) -> Value {
     json!({ "indicator": indicator.word, "description": indicator.text.get(lang) })
 }
 
+/// The documents [`document`] knows, by their path after `/api/v2/`.
+pub(crate) const DOCUMENTS: [&str; 8] = [
+    "summary.json",
+    "status.json",
+    "components.json",
+    "incidents.json",
+    "incidents/unresolved.json",
+    "scheduled-maintenances.json",
+    "scheduled-maintenances/upcoming.json",
+    "scheduled-maintenances/active.json",
+];
+
 /// The body of one API document, by its path after `/api/v2/`; `None` when unknown.
 pub(crate) fn document(view: &PublicView, path: &str, base: &str, lang: Lang) -> Option<Value> {
     let page = page(view, base);

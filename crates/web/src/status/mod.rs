@@ -20,9 +20,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Router, body::Body};
-use model::Cache;
+use model::{Cache, Rendered};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 /// Seconds a public response may be reused by browsers and proxies.
@@ -53,12 +52,6 @@ struct LangQuery {
     lang: Option<String>,
 }
 
-fn etag_of(body: &[u8]) -> String {
-    let digest = Sha256::digest(body);
-    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
-    format!("\"{hex}\"")
-}
-
 fn matches(headers: &HeaderMap, etag: &str) -> bool {
     headers
         .get_all(header::IF_NONE_MATCH)
@@ -73,21 +66,21 @@ fn matches(headers: &HeaderMap, etag: &str) -> bool {
 fn cacheable(
     headers: &HeaderMap,
     content_type: &'static str,
-    body: String,
+    rendered: &Rendered,
     extra: &[(header::HeaderName, &'static str)],
 ) -> Response {
-    let etag = etag_of(body.as_bytes());
-    let not_modified = matches(headers, &etag);
+    let etag = rendered.etag.as_str();
+    let not_modified = matches(headers, etag);
     let mut response = if not_modified {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        let mut r = Body::from(body).into_response();
+        let mut r = Body::from(rendered.body.clone()).into_response();
         r.headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
         r
     };
     let h = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&etag) {
+    if let Ok(value) = HeaderValue::from_str(etag) {
         h.insert(header::ETAG, value);
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(MAX_AGE));
@@ -114,10 +107,13 @@ async fn status_page(
 ) -> Response {
     let lang = model::request_lang(query.lang.as_deref(), &headers, &state);
     let view = cache.view(&state, false).await;
+    let rendered = cache.rendered(&view, format!("page {lang}"), || {
+        page::page_html(&view, lang)
+    });
     cacheable(
         &headers,
         "text/html; charset=utf-8",
-        page::page_html(&view, lang),
+        &rendered,
         &[
             (header::CONTENT_SECURITY_POLICY, CSP),
             (header::REFERRER_POLICY, "no-referrer"),
@@ -126,12 +122,11 @@ async fn status_page(
 }
 
 async fn script(headers: HeaderMap) -> Response {
-    cacheable(
-        &headers,
-        "text/javascript; charset=utf-8",
-        page::SCRIPT.to_string(),
-        &[],
-    )
+    let rendered = Rendered {
+        body: axum::body::Bytes::from_static(page::SCRIPT.as_bytes()),
+        etag: model::etag_of(page::SCRIPT.as_bytes()),
+    };
+    cacheable(&headers, "text/javascript; charset=utf-8", &rendered, &[])
 }
 
 async fn live_events(
@@ -157,10 +152,13 @@ async fn atom_feed(
     let lang = model::request_lang(query.lang.as_deref(), &headers, &state);
     let view = cache.view(&state, false).await;
     let base = api::base_url(&view, host(&headers));
+    let rendered = cache.rendered(&view, format!("feed {lang} {base}"), || {
+        feed::atom(&view, &base, lang)
+    });
     cacheable(
         &headers,
         "application/atom+xml; charset=utf-8",
-        feed::atom(&view, &base, lang),
+        &rendered,
         &[],
     )
 }
@@ -179,15 +177,20 @@ async fn api(
     let lang = model::request_lang(lang, headers, &state);
     let view = cache.view(&state, false).await;
     let base = api::base_url(&view, host(headers));
-    match api::document(&view, path, &base, lang) {
-        Some(value) => cacheable(
-            headers,
-            "application/json",
-            value.to_string(),
-            &[(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")],
-        ),
-        None => not_found(),
+    if !api::DOCUMENTS.contains(&path) {
+        return not_found();
     }
+    let rendered = cache.rendered(&view, format!("api {path} {lang} {base}"), || {
+        api::document(&view, path, &base, lang)
+            .map(|v| v.to_string())
+            .unwrap_or_default()
+    });
+    cacheable(
+        headers,
+        "application/json",
+        &rendered,
+        &[(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")],
+    )
 }
 
 async fn api_document(
@@ -224,7 +227,12 @@ async fn status_badge(
     let lang = model::request_lang(query.lang.as_deref(), &headers, &state);
     let view = cache.view(&state, false).await;
     match view.component(id) {
-        Some(c) => cacheable(&headers, "image/svg+xml", badge::status(c, lang), &[]),
+        Some(c) => {
+            let rendered = cache.rendered(&view, format!("badge {id} {lang}"), || {
+                badge::status(c, lang)
+            });
+            cacheable(&headers, "image/svg+xml", &rendered, &[])
+        }
         None => not_found(),
     }
 }
@@ -242,7 +250,12 @@ async fn uptime_badge(
     let lang = model::request_lang(query.lang.as_deref(), &headers, &state);
     let view = cache.view(&state, false).await;
     match view.component(&component) {
-        Some(c) => cacheable(&headers, "image/svg+xml", badge::uptime(c, lang), &[]),
+        Some(c) => {
+            let rendered = cache.rendered(&view, format!("uptime {component} {lang}"), || {
+                badge::uptime(c, lang)
+            });
+            cacheable(&headers, "image/svg+xml", &rendered, &[])
+        }
         None => not_found(),
     }
 }

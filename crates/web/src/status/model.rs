@@ -303,6 +303,8 @@ pub(crate) struct PublicView {
     pub updated_ms: i64,
     /// When the view was built.
     pub now_ms: i64,
+    /// Which build of the view this is (answers rendered from it are kept per build).
+    pub generation: u64,
 }
 
 /// The overall indicator: Statuspage's word and our description.
@@ -412,11 +414,34 @@ pub(crate) fn slug(text: &str) -> String {
 /// Each check's days with data.
 type DaysByCheck = Arc<HashMap<String, Vec<Day>>>;
 
-/// The per-router cache of the view and of the day rollups.
+/// One rendered answer and its entity tag.
+pub(crate) struct Rendered {
+    /// The body.
+    pub body: axum::body::Bytes,
+    /// `"<hex of SHA-256>"`.
+    pub etag: String,
+}
+
+/// Most rendered answers kept (page and documents per language and base URL).
+const RENDERED_LIMIT: usize = 64;
+
+/// The per-router cache of the view, of the day rollups and of the answers rendered from
+/// the current view (so a busy page renders and hashes each answer once per view, not
+/// once per request).
 #[derive(Default)]
 pub(crate) struct Cache {
     view: Mutex<Option<(i64, Arc<PublicView>)>>,
     uptime: Mutex<Option<(i64, DaysByCheck)>>,
+    generation: std::sync::atomic::AtomicU64,
+    rendered: Mutex<HashMap<String, (u64, Arc<Rendered>)>>,
+}
+
+/// The entity tag of a body.
+pub(crate) fn etag_of(body: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(body);
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}\"")
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -424,6 +449,34 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Cache {
+    /// The answer `key` rendered from `view`, rendered now unless it already was.
+    pub(crate) fn rendered(
+        &self,
+        view: &PublicView,
+        key: String,
+        render: impl FnOnce() -> String,
+    ) -> Arc<Rendered> {
+        if let Some((generation, r)) = lock(&self.rendered).get(&key)
+            && *generation == view.generation
+        {
+            return r.clone();
+        }
+        let body = render();
+        let rendered = Arc::new(Rendered {
+            etag: etag_of(body.as_bytes()),
+            body: body.into(),
+        });
+        let mut map = lock(&self.rendered);
+        if map.len() >= RENDERED_LIMIT {
+            map.retain(|_, (g, _)| *g == view.generation);
+            if map.len() >= RENDERED_LIMIT {
+                map.clear();
+            }
+        }
+        map.insert(key, (view.generation, rendered.clone()));
+        rendered
+    }
+
     /// The view, rebuilt when older than a second (or when `fresh`).
     pub(crate) async fn view(&self, state: &AppState, fresh: bool) -> Arc<PublicView> {
         let now = state.engine.now_ms();
@@ -695,6 +748,9 @@ impl Cache {
             maintenances,
             updated_ms,
             now_ms: now,
+            generation: self
+                .generation
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
     }
 }

@@ -89,13 +89,16 @@ struct ComponentItem {
     status_class: &'static str,
     status: String,
     uptime: String,
-    bar_label: String,
+    days_text: String,
     days: Vec<DayItem>,
 }
 
+/// One day of a bar: a short class (`u` up, `m` 99 % or more, `p` 95 % or more, `x`
+/// below, `n` no data) and, for days with some failures, a tooltip. The bar itself is
+/// hidden from screen readers; `days_text` says the same in words.
 struct DayItem {
     class: &'static str,
-    label: String,
+    title: Option<String>,
 }
 
 fn t(text: &Text, lang: Lang) -> String {
@@ -149,33 +152,67 @@ fn incident_item(view: &PublicView, i: &model::PublicIncident, lang: Lang) -> In
     }
 }
 
-fn day_item(day: &model::Day, lang: Lang) -> DayItem {
-    let date = model::day_label(day.start_ms);
+fn day_class(day: &model::Day) -> &'static str {
     match day.availability() {
-        None => DayItem {
-            class: "nodata",
-            label: t(&tr!("{date}: no data", "{date}: geen gegevens"), lang),
-        },
-        Some(a) => {
-            let shown = model::percent(a * 100.0, lang);
-            let class = if a >= 0.9999 {
-                "up"
-            } else if a >= 0.99 {
-                "minor"
-            } else if a >= 0.95 {
-                "partial"
-            } else {
-                "major"
-            };
-            DayItem {
-                class,
-                label: t(
-                    &tr!("{date}: {shown} up", "{date}: {shown} beschikbaar"),
-                    lang,
-                ),
-            }
-        }
+        None => "n",
+        Some(a) if a >= 0.9999 => "u",
+        Some(a) if a >= 0.99 => "m",
+        Some(a) if a >= 0.95 => "p",
+        Some(_) => "x",
     }
+}
+
+fn day_item(day: &model::Day, lang: Lang) -> DayItem {
+    let class = day_class(day);
+    let title = match (class, day.availability()) {
+        ("m" | "p" | "x", Some(a)) => {
+            let date = model::day_label(day.start_ms);
+            let shown = model::percent(a * 100.0, lang);
+            Some(t(
+                &tr!("{date}: {shown} up", "{date}: {shown} beschikbaar"),
+                lang,
+            ))
+        }
+        _ => None,
+    };
+    DayItem { class, title }
+}
+
+/// The bar in words: how many days had data, and every day that was not fully up.
+fn days_text(days: &[model::Day], lang: Lang) -> String {
+    let with_data = days.iter().filter(|d| d.count > 0).count();
+    let without = days.len() - with_data;
+    let worse: Vec<String> = days
+        .iter()
+        .filter(|d| matches!(day_class(d), "m" | "p" | "x"))
+        .filter_map(|d| {
+            let a = d.availability()?;
+            Some(format!(
+                "{} ({})",
+                model::day_label(d.start_ms),
+                model::percent(a * 100.0, lang)
+            ))
+        })
+        .collect();
+    let mut text = t(
+        &tr!(
+            "Last 90 days: {with_data} with data, {without} without (no data).",
+            "Laatste 90 dagen: {with_data} met gegevens, {without} zonder (geen gegevens)."
+        ),
+        lang,
+    );
+    if !worse.is_empty() {
+        let list = worse.join(", ");
+        text.push(' ');
+        text.push_str(&t(
+            &tr!(
+                "Not fully up: {list}.",
+                "Niet volledig beschikbaar: {list}."
+            ),
+            lang,
+        ));
+    }
+    text
 }
 
 /// The live section (status, incidents, maintenance, components): the part the script
@@ -254,17 +291,10 @@ pub(crate) fn live_html(view: &PublicView, lang: Lang) -> String {
                                 )
                             }
                         };
-                        let name = c.name.clone();
                         ComponentItem {
                             id: c.id.clone(),
-                            bar_label: t(
-                                &tr!(
-                                    "Uptime of {name} per day, last 90 days",
-                                    "Beschikbaarheid van {name} per dag, laatste 90 dagen"
-                                ),
-                                lang,
-                            ),
-                            name,
+                            days_text: days_text(&c.days, lang),
+                            name: c.name.clone(),
                             status_class: c.status.class(),
                             status: t(&c.status.text(), lang),
                             uptime,
@@ -276,11 +306,11 @@ pub(crate) fn live_html(view: &PublicView, lang: Lang) -> String {
         })
         .collect();
     let legend = vec![
-        ("up", t(&tr!("fully up", "volledig beschikbaar"), lang)),
-        ("minor", t(&tr!("99% or more", "99% of meer"), lang)),
-        ("partial", t(&tr!("95% or more", "95% of meer"), lang)),
-        ("major", t(&tr!("below 95%", "onder 95%"), lang)),
-        ("nodata", t(&tr!("no data", "geen gegevens"), lang)),
+        ("u", t(&tr!("fully up", "volledig beschikbaar"), lang)),
+        ("m", t(&tr!("99% or more", "99% of meer"), lang)),
+        ("p", t(&tr!("95% or more", "95% of meer"), lang)),
+        ("x", t(&tr!("below 95%", "onder 95%"), lang)),
+        ("n", t(&tr!("no data", "geen gegevens"), lang)),
     ];
     let overall = t(&indicator.text, lang);
     LiveTemplate {
