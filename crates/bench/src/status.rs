@@ -137,7 +137,7 @@ fn wrk(binary: &Path, url: &str, seconds: u64, connections: usize) -> Result<Wrk
     })
 }
 
-fn nginx(binary: &Path, dir: &Path, root: &Path) -> Result<(ChildGuard, u16)> {
+fn nginx(binary: &Path, dir: &Path, root: &Path) -> Result<(Nginx, u16)> {
     let port = free_port()?;
     let conf = dir.join("nginx.conf");
     let d = dir.display();
@@ -155,7 +155,7 @@ fn nginx(binary: &Path, dir: &Path, root: &Path) -> Result<(ChildGuard, u16)> {
     );
     std::fs::write(&conf, text).context("writing nginx.conf")?;
     let log = std::fs::File::create(dir.join("nginx-stderr.log")).context("creating the log")?;
-    let mut child = ChildGuard::spawn(
+    let child = ChildGuard::spawn(
         "nginx",
         Command::new(binary)
             .arg("-c")
@@ -166,10 +166,18 @@ fn nginx(binary: &Path, dir: &Path, root: &Path) -> Result<(ChildGuard, u16)> {
             .stdout(Stdio::null())
             .stderr(log),
     )?;
+    let mut nginx = Nginx {
+        child: Some(child),
+        binary: binary.to_path_buf(),
+        dir: dir.to_path_buf(),
+    };
     for _ in 0..500 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Ok((child, port));
+            return Ok((nginx, port));
         }
+        let Some(child) = nginx.child.as_mut() else {
+            break;
+        };
         child.ensure_running().map_err(|e| {
             let log = std::fs::read_to_string(dir.join("nginx-stderr.log")).unwrap_or_default();
             format!("{e}: {}", log.trim())
@@ -320,6 +328,37 @@ pub async fn run(
     drop(alerting);
     drop(engine);
     Ok(out)
+}
+
+/// A running nginx; dropping it stops nginx with `-s stop` (its workers end with the
+/// master; a plain kill of the master would leave them running), then reaps it.
+struct Nginx {
+    child: Option<ChildGuard>,
+    binary: std::path::PathBuf,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = Command::new(&self.binary)
+            .arg("-c")
+            .arg(self.dir.join("nginx.conf"))
+            .arg("-p")
+            .arg(&self.dir)
+            .args(["-s", "stop"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        if let Some(mut child) = self.child.take() {
+            for _ in 0..200 {
+                if child.ensure_running().is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
 }
 
 /// One GET over a fresh connection; the body.
