@@ -27,6 +27,7 @@ mod pings;
 mod probes;
 mod report;
 mod scale;
+mod status;
 mod sys;
 mod target;
 
@@ -94,6 +95,15 @@ pub struct Options {
     /// GET requests per path in the gateway throughput runs [default: 50000; quick: 5000].
     #[arg(long)]
     gateway_requests: Option<usize>,
+    /// The nginx binary (status scenario).
+    #[arg(long, default_value = status::DEFAULT_NGINX)]
+    nginx: PathBuf,
+    /// The wrk binary (status scenario).
+    #[arg(long, default_value = status::DEFAULT_WRK)]
+    wrk: PathBuf,
+    /// Seconds of each wrk run in the status scenario [default: 10; quick: 3].
+    #[arg(long)]
+    status_seconds: Option<u64>,
 }
 
 /// A scenario of the benchmark.
@@ -111,6 +121,8 @@ pub enum Scenario {
     Alerting,
     /// The failover gateway, side by side with haproxy.
     Gateway,
+    /// The public status page and summary.json, side by side with nginx (wrk).
+    Status,
 }
 
 /// Helper processes the benchmark starts (hidden).
@@ -225,6 +237,24 @@ fn bench(options: &Options) -> ExitCode {
 /// only when nothing can run at all (no runtime, no target).
 fn run_scenarios(options: &Options, report: &mut Report) -> sys::Result<()> {
     use sys::Context;
+    if options.runs(Scenario::Status) {
+        let seconds = options
+            .status_seconds
+            .unwrap_or(if options.quick { 3 } else { 10 });
+        progress("status: /status and summary.json with wrk, side by side with nginx");
+        let dir = tempfile::tempdir().context("creating a temporary directory")?;
+        let rt = sys::runtime()?;
+        match rt.block_on(status::run(
+            &options.nginx,
+            &options.wrk,
+            dir.path(),
+            seconds,
+            options.concurrency,
+        )) {
+            Ok(section) => report.sections.push(section),
+            Err(e) => report.failed(format!("status: {e}")),
+        }
+    }
     if options.runs(Scenario::Gateway) {
         let requests =
             options

@@ -985,7 +985,7 @@ fn subscribers_confirm_hear_of_an_incident_in_three_messages_and_unsubscribe() {
         .find(|p| p.get("component_update").is_some())
         .expect("a component update");
     assert_eq!(update["component_update"]["old_status"], "operational");
-    assert_eq!(update["component_update"]["component_id"], "shop");
+    assert_eq!(update["component_update"]["component_id"], "webshop");
     assert_eq!(update["component"]["name"], "Webshop");
     assert_eq!(update["component"]["status"], "major_outage");
     assert_eq!(update["page"]["status_indicator"], "critical");

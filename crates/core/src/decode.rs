@@ -23,6 +23,10 @@ type Value<'i> = Spanned<DeValue<'i>>;
 #[path = "gateway.rs"]
 pub mod gateway;
 
+// `[status_page]` likewise; re-exported as `continuo_core::status_page`.
+#[path = "status_page.rs"]
+pub mod status_page;
+
 /// The items one file contributed, before they are merged and cross-checked.
 #[derive(Default)]
 pub(crate) struct FileItems {
@@ -40,6 +44,7 @@ pub(crate) struct FileItems {
     pub routes: Vec<Route>,
     pub response_plans: Vec<ResponsePlan>,
     pub gateways: Vec<gateway::Gateway>,
+    pub status_page: Option<(status_page::StatusPageSettings, Loc)>,
 }
 
 /// Looks an environment variable up; injected so this crate never reads the environment.
@@ -680,6 +685,7 @@ impl<'a> Decoder<'a> {
             "route",
             "response_plan",
             "gateway",
+            "status_page",
         ];
         let Some(fields) = self.open("the config file", root, &known) else {
             return items;
@@ -725,6 +731,9 @@ impl<'a> Decoder<'a> {
         }
         for value in self.table_list(&fields, "gateway") {
             items.gateways.extend(self.gateway(value));
+        }
+        if let Some(value) = fields.get("status_page") {
+            items.status_page = self.status_page_settings(value);
         }
         items
     }

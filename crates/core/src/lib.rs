@@ -29,6 +29,7 @@ mod suggest;
 mod validate;
 
 pub use decode::gateway;
+pub use decode::status_page;
 pub use diag::{Diagnostic, Diagnostics, Severity, SourceMap};
 pub use duration::HumanDuration;
 pub use load::{LoadOutcome, SourceProvider, load, load_text};

@@ -244,12 +244,13 @@ fn normalize(path: &Path) -> PathBuf {
     out
 }
 
-/// Merges the files' items into one catalog; `[organization]` and `[server]` may appear
-/// once in the whole configuration.
+/// Merges the files' items into one catalog; `[organization]`, `[server]` and
+/// `[status_page]` may appear once in the whole configuration.
 fn merge(files: Vec<(FileId, FileItems)>, diagnostics: &mut Diagnostics) -> Catalog {
     let mut catalog = Catalog::default();
     let mut organization_at: Option<Loc> = None;
     let mut server_at: Option<Loc> = None;
+    let mut status_page_at: Option<Loc> = None;
     let (mut organization_taken, mut server_taken) = (false, false);
     for (_, items) in files {
         for (table, found, seen) in [
@@ -262,6 +263,11 @@ fn merge(files: Vec<(FileId, FileItems)>, diagnostics: &mut Diagnostics) -> Cata
                 "[server]",
                 items.server.as_ref().map(|(_, l)| l.clone()),
                 &mut server_at,
+            ),
+            (
+                "[status_page]",
+                items.status_page.as_ref().map(|(_, l)| l.clone()),
+                &mut status_page_at,
             ),
         ] {
             if let Some(loc) = found {
@@ -314,6 +320,11 @@ fn merge(files: Vec<(FileId, FileItems)>, diagnostics: &mut Diagnostics) -> Cata
         catalog.routes.extend(items.routes);
         catalog.response_plans.extend(items.response_plans);
         catalog.gateways.extend(items.gateways);
+        if let Some((settings, loc)) = items.status_page
+            && status_page_at.as_ref() == Some(&loc)
+        {
+            catalog.status_page = settings;
+        }
     }
     catalog
 }

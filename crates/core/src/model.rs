@@ -58,6 +58,8 @@ pub struct Catalog {
     pub response_plans: Vec<ResponsePlan>,
     /// Failover gateways in front of services' endpoints.
     pub gateways: Vec<crate::gateway::Gateway>,
+    /// How the public status page presents itself (`[status_page]`).
+    pub status_page: crate::status_page::StatusPageSettings,
     /// Position of each service by id (first of duplicates), built by [`Catalog::index`].
     #[serde(skip)]
     pub service_index: std::collections::HashMap<String, usize>,

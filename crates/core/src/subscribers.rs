@@ -175,28 +175,35 @@ pub fn is_internal(ip: std::net::IpAddr) -> bool {
 }
 
 /// Checks the components a subscriber asks for against the catalog's status page
-/// components (service ids); duplicates are dropped.
+/// components, each named by its public id (as the status page API gives it), its
+/// name, or its service's id; returns service ids, without duplicates.
 pub fn check_components(catalog: &Catalog, asked: &[String]) -> Result<Vec<String>, Text> {
     let known = components(catalog);
+    let public = crate::status_page::component_ids(catalog);
     let mut out: Vec<String> = Vec::new();
     for id in asked {
         let id = id.trim();
         if id.is_empty() {
             continue;
         }
-        if !known.iter().any(|(s, _)| s == id) {
+        let found = known.iter().find(|(service, name)| {
+            service == id
+                || name.eq_ignore_ascii_case(id)
+                || public.get(service).is_some_and(|p| p == id)
+        });
+        let Some((service, _)) = found else {
             let list = known
                 .iter()
-                .map(|(s, _)| s.as_str())
+                .filter_map(|(s, _)| public.get(s).map(String::as_str))
                 .collect::<Vec<_>>()
                 .join(", ");
             return Err(tr!(
                 "\"{id}\" is not a component of this status page; choose from: {list}",
                 "\"{id}\" is geen onderdeel van deze statuspagina; kies uit: {list}"
             ));
-        }
-        if !out.iter().any(|o| o == id) {
-            out.push(id.to_string());
+        };
+        if !out.iter().any(|o| o == service) {
+            out.push(service.clone());
         }
     }
     Ok(out)
@@ -715,7 +722,7 @@ pub struct PayloadComponentUpdate {
     pub old_status: String,
     /// The announcement's key.
     pub id: String,
-    /// The service id.
+    /// The component's public id (as the status page API gives it).
     pub component_id: String,
 }
 
@@ -763,10 +770,17 @@ pub struct PayloadContext<'a> {
     pub links: &'a Links,
 }
 
+/// The public id of a service's component (as the status page API gives it).
+fn public_id(catalog: &Catalog, service: &str) -> String {
+    crate::status_page::component_ids(catalog)
+        .remove(service)
+        .unwrap_or_else(|| crate::status_page::slug(service))
+}
+
 fn payload_component(ctx: &PayloadContext<'_>, id: &str) -> PayloadComponent {
     let service = ctx.catalog.service(id);
     PayloadComponent {
-        id: id.to_string(),
+        id: public_id(ctx.catalog, id),
         name: service
             .and_then(|s| s.status_page.component.clone())
             .unwrap_or_else(|| id.to_string()),
@@ -778,7 +792,13 @@ fn payload_component(ctx: &PayloadContext<'_>, id: &str) -> PayloadComponent {
             .name()
             .to_string(),
         page_id: ctx.page_id.to_string(),
-        group_id: service.and_then(|s| s.status_page.group.clone()),
+        // As the status page API names groups.
+        group_id: service.and_then(|s| {
+            s.status_page
+                .group
+                .as_ref()
+                .map(|g| format!("group-{}", crate::status_page::slug(g)))
+        }),
     }
 }
 
@@ -816,7 +836,7 @@ pub fn payload(
                 new_status: new.name().to_string(),
                 old_status: old.name().to_string(),
                 id: announcement.key.clone(),
-                component_id: component.clone(),
+                component_id: public_id(ctx.catalog, component),
             });
             let mut c = payload_component(ctx, component);
             c.status = new.name().to_string();

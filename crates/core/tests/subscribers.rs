@@ -73,13 +73,17 @@ fn email_addresses() {
 #[test]
 fn components_are_the_services_on_the_status_page() {
     let catalog = catalog();
+    // By service id, public id (the status page API's) or name: the same component.
     assert_eq!(
-        check_components(&catalog, &["shop".into(), "shop".into()]),
+        check_components(
+            &catalog,
+            &["shop".into(), "webshop".into(), "Webshop".into()]
+        ),
         Ok(vec!["shop".to_string()])
     );
     assert_eq!(check_components(&catalog, &[]), Ok(vec![]));
     let error = check_components(&catalog, &["db".into()]).unwrap_err();
-    assert!(error.en.contains("choose from: shop"), "{}", error.en);
+    assert!(error.en.contains("choose from: webshop"), "{}", error.en);
 }
 
 #[test]
@@ -350,7 +354,10 @@ fn component_payload_has_statuspage_shape() {
     let json = serde_json::to_value(payload(&pctx, Lang::En, a, None).unwrap()).unwrap();
     assert_eq!(json["component_update"]["old_status"], "operational");
     assert_eq!(json["component_update"]["new_status"], "major_outage");
-    assert_eq!(json["component_update"]["component_id"], "shop");
+    assert_eq!(
+        json["component_update"]["component_id"], "webshop",
+        "the public id, as /api/v2/components.json gives it"
+    );
     assert_eq!(json["component"]["status"], "major_outage");
     assert_eq!(json["page"]["status_indicator"], "critical");
     let mail = announcement_mail(&catalog, Lang::Nl, a, None, &links).unwrap();

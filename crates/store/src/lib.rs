@@ -12,11 +12,13 @@ pub mod incidents;
 pub mod outbox;
 mod schema;
 pub mod subscribers;
+pub mod uptime;
 pub mod writer;
 
 pub use histogram::{BUCKETS, Histogram};
 pub use incidents::IncidentRow;
 pub use outbox::{OutboxCounts, OutboxItem, OutboxState};
+pub use uptime::DayCount;
 
 use continuo_core::observation::{Measurement, Observation, Timings};
 use continuo_core::state::{CheckState, CheckStatus, Transition, Verdict};

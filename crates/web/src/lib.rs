@@ -1,6 +1,6 @@
 //! Continuo's HTTP interface on one listener: `/healthz`, `/readyz`, `/metrics`, the JSON
-//! API under `/api/v1`, and the healthchecks.io-compatible heartbeat ping API under
-//! `/ping`.
+//! API under `/api/v1`, the healthchecks.io-compatible heartbeat ping API under
+//! `/ping`, and the public status page with its Statuspage-compatible API (`status`).
 //!
 //! **Invariant:** the ping API reveals nothing: an unknown uuid gets the same short 404
 //! as any other unknown path, and answers never carry check names or states.
@@ -16,6 +16,7 @@ pub mod dashboard;
 pub mod gateway;
 pub mod incidents;
 mod openapi;
+mod status;
 mod subscribers;
 
 pub use auth::{Actor, Admin, Authed, Limits, MinRole, Responder, SESSION_COOKIE, Viewer, quota};
@@ -98,6 +99,7 @@ pub fn router_with(state: AppState, limits: Limits) -> Router {
         .merge(dashboard::routes())
         .merge(openapi::routes())
         .merge(subscribers::routes())
+        .merge(status::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             guard_state,

@@ -1,0 +1,261 @@
+//! The public face: the status page (`/status`), its live stream (`/status/events`), the
+//! Atom feed of incidents (`/status/feed.atom`), the Statuspage-compatible JSON API
+//! (`/api/v2/...`) and SVG badges (`/badge/...`). No sign-in; rate-limited per address by
+//! the `guard` middleware like every public path.
+//!
+//! **Invariant:** every public response is rendered from [`model::PublicView`], which
+//! holds nothing private (see there). Responses are cacheable for a few seconds with an
+//! `ETag`; a matching `If-None-Match` gets `304 Not Modified`.
+
+mod api;
+mod badge;
+mod events;
+mod feed;
+mod model;
+mod page;
+
+use crate::AppState;
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Router, body::Body};
+use model::{Cache, Rendered};
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// Seconds a public response may be reused by browsers and proxies.
+const MAX_AGE: &str = "public, max-age=5";
+/// The page's Content-Security-Policy: our own script, the inline style sheet (it
+/// carries the configured accent colour), images from anywhere over HTTPS (the logo).
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; \
+                   img-src 'self' https: data:; connect-src 'self'; base-uri 'none'; \
+                   form-action 'none'; frame-ancestors 'none'";
+
+/// The public routes.
+pub(crate) fn routes() -> Router<AppState> {
+    let cache = Arc::new(Cache::default());
+    Router::new()
+        .route("/status", get(status_page))
+        .route("/status/events", get(live_events))
+        .route("/status/feed.atom", get(atom_feed))
+        .route("/status/status.js", get(script))
+        .route("/api/v2/{document}", get(api_document))
+        .route("/api/v2/{folder}/{document}", get(api_nested_document))
+        .route("/badge/{file}", get(status_badge))
+        .route("/badge/{component}/{file}", get(uptime_badge))
+        .layer(Extension(cache))
+}
+
+#[derive(Deserialize)]
+struct LangQuery {
+    lang: Option<String>,
+}
+
+fn matches(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim())
+        .any(|t| t == "*" || t.trim_start_matches("W/") == etag)
+}
+
+/// A cacheable answer: `ETag`, `Cache-Control`, and 304 when the client has it.
+fn cacheable(
+    headers: &HeaderMap,
+    content_type: &'static str,
+    rendered: &Rendered,
+    extra: &[(header::HeaderName, &'static str)],
+) -> Response {
+    let etag = rendered.etag.as_str();
+    let not_modified = matches(headers, etag);
+    let mut response = if not_modified {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let mut r = Body::from(rendered.body.clone()).into_response();
+        r.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        r
+    };
+    let h = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(etag) {
+        h.insert(header::ETAG, value);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(MAX_AGE));
+    h.insert(header::VARY, HeaderValue::from_static("Accept-Language"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    for (name, value) in extra {
+        h.insert(name.clone(), HeaderValue::from_static(value));
+    }
+    response
+}
+
+fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "not found\n").into_response()
+}
+
+async fn status_page(
+    State(state): State<AppState>,
+    Extension(cache): Extension<Arc<Cache>>,
+    Query(query): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = model::request_lang(query.lang.as_deref(), &headers, &state);
+    let view = cache.view(&state, false).await;
+    let rendered = cache.rendered(&view, format!("page {lang}"), || {
+        page::page_html(&view, lang)
+    });
+    cacheable(
+        &headers,
+        "text/html; charset=utf-8",
+        &rendered,
+        &[
+            (header::CONTENT_SECURITY_POLICY, CSP),
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
+    )
+}
+
+async fn script(headers: HeaderMap) -> Response {
+    let rendered = Rendered {
+        body: axum::body::Bytes::from_static(page::SCRIPT.as_bytes()),
+        etag: model::etag_of(page::SCRIPT.as_bytes()),
+    };
+    cacheable(&headers, "text/javascript; charset=utf-8", &rendered, &[])
+}
+
+async fn live_events(
+    State(state): State<AppState>,
+    Extension(cache): Extension<Arc<Cache>>,
+    Query(query): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = model::request_lang(query.lang.as_deref(), &headers, &state);
+    let mut response = events::stream(state, cache, lang).await.into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+async fn atom_feed(
+    State(state): State<AppState>,
+    Extension(cache): Extension<Arc<Cache>>,
+    Query(query): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = model::request_lang(query.lang.as_deref(), &headers, &state);
+    let view = cache.view(&state, false).await;
+    let base = api::base_url(&view, host(&headers));
+    let rendered = cache.rendered(&view, format!("feed {lang} {base}"), || {
+        feed::atom(&view, &base, lang)
+    });
+    cacheable(
+        &headers,
+        "application/atom+xml; charset=utf-8",
+        &rendered,
+        &[],
+    )
+}
+
+fn host(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::HOST).and_then(|h| h.to_str().ok())
+}
+
+async fn api(
+    state: AppState,
+    cache: Arc<Cache>,
+    path: &str,
+    lang: Option<&str>,
+    headers: &HeaderMap,
+) -> Response {
+    let lang = model::request_lang(lang, headers, &state);
+    let view = cache.view(&state, false).await;
+    let base = api::base_url(&view, host(headers));
+    if !api::DOCUMENTS.contains(&path) {
+        return not_found();
+    }
+    let rendered = cache.rendered(&view, format!("api {path} {lang} {base}"), || {
+        api::document(&view, path, &base, lang)
+            .map(|v| v.to_string())
+            .unwrap_or_default()
+    });
+    cacheable(
+        headers,
+        "application/json",
+        &rendered,
+        &[(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")],
+    )
+}
+
+async fn api_document(
+    State(state): State<AppState>,
+    Extension(cache): Extension<Arc<Cache>>,
+    Path(document): Path<String>,
+    Query(query): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    api(state, cache, &document, query.lang.as_deref(), &headers).await
+}
+
+async fn api_nested_document(
+    State(state): State<AppState>,
+    Extension(cache): Extension<Arc<Cache>>,
+    Path((folder, document)): Path<(String, String)>,
+    Query(query): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let path = format!("{folder}/{document}");
+    api(state, cache, &path, query.lang.as_deref(), &headers).await
+}
+
+async fn status_badge(
+    State(state): State<AppState>,
+    Extension(cache): Extension<Arc<Cache>>,
+    Path(file): Path<String>,
+    Query(query): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(id) = file.strip_suffix(".svg") else {
+        return not_found();
+    };
+    let lang = model::request_lang(query.lang.as_deref(), &headers, &state);
+    let view = cache.view(&state, false).await;
+    match view.component(id) {
+        Some(c) => {
+            let rendered = cache.rendered(&view, format!("badge {id} {lang}"), || {
+                badge::status(c, lang)
+            });
+            cacheable(&headers, "image/svg+xml", &rendered, &[])
+        }
+        None => not_found(),
+    }
+}
+
+async fn uptime_badge(
+    State(state): State<AppState>,
+    Extension(cache): Extension<Arc<Cache>>,
+    Path((component, file)): Path<(String, String)>,
+    Query(query): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    if file != "uptime.svg" {
+        return not_found();
+    }
+    let lang = model::request_lang(query.lang.as_deref(), &headers, &state);
+    let view = cache.view(&state, false).await;
+    match view.component(&component) {
+        Some(c) => {
+            let rendered = cache.rendered(&view, format!("uptime {component} {lang}"), || {
+                badge::uptime(c, lang)
+            });
+            cacheable(&headers, "image/svg+xml", &rendered, &[])
+        }
+        None => not_found(),
+    }
+}

@@ -1,0 +1,827 @@
+//! The public view: everything the status page, its JSON API, the feed, the badges and
+//! the live stream show, built in one place from the catalog, service health, incidents,
+//! maintenance windows and the day rollups.
+//!
+//! **Invariant:** this is the only way data reaches a public response, and it holds
+//! nothing private: components are named by their `status_page` component name (services
+//! without one are left out), incidents carry only their title, status, times, impact and
+//! the updates written for customers; never notes, timeline, roles, people, runbooks,
+//! checklists, reports, internal or management updates, service or check ids.
+
+use crate::AppState;
+use continuo_core::Lang;
+use continuo_core::incident::{Audience, Severity, Status};
+use continuo_core::maintenance::Window;
+use continuo_core::state::Health;
+use continuo_core::status_page::{component_ids, slug};
+use continuo_core::text::Text;
+use continuo_core::tr;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+/// Days shown on uptime bars.
+pub(crate) const DAYS: usize = 90;
+const DAY_MS: i64 = 86_400_000;
+/// How long a built view is reused: the page is cacheable for a few seconds anyway.
+const VIEW_TTL_MS: i64 = 1_000;
+/// How long the day rollups are reused: they change slowly.
+const UPTIME_TTL_MS: i64 = 60_000;
+/// Incidents shown: detected within this many days.
+const INCIDENT_DAYS: i64 = 90;
+
+/// A component's status, with Statuspage's names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum ComponentStatus {
+    /// Working.
+    Operational,
+    /// No check has said anything yet (shown as such; `operational` in the JSON API,
+    /// which has no word for it).
+    Unknown,
+    /// Under maintenance.
+    UnderMaintenance,
+    /// Working less well.
+    DegradedPerformance,
+    /// Failing because something it needs fails.
+    PartialOutage,
+    /// Failing.
+    MajorOutage,
+}
+
+impl ComponentStatus {
+    /// Statuspage's name.
+    pub(crate) fn api_name(self) -> &'static str {
+        match self {
+            ComponentStatus::Operational | ComponentStatus::Unknown => "operational",
+            ComponentStatus::UnderMaintenance => "under_maintenance",
+            ComponentStatus::DegradedPerformance => "degraded_performance",
+            ComponentStatus::PartialOutage => "partial_outage",
+            ComponentStatus::MajorOutage => "major_outage",
+        }
+    }
+
+    /// A CSS class name.
+    pub(crate) fn class(self) -> &'static str {
+        match self {
+            ComponentStatus::Unknown => "unknown",
+            other => other.api_name(),
+        }
+    }
+
+    /// The words shown to people.
+    pub(crate) fn text(self) -> Text {
+        match self {
+            ComponentStatus::Operational => tr!("Operational", "Werkt normaal"),
+            ComponentStatus::Unknown => tr!("Not yet measured", "Nog niet gemeten"),
+            ComponentStatus::UnderMaintenance => tr!("Under maintenance", "In onderhoud"),
+            ComponentStatus::DegradedPerformance => {
+                tr!("Degraded performance", "Verminderde prestaties")
+            }
+            ComponentStatus::PartialOutage => tr!("Partial outage", "Gedeeltelijke storing"),
+            ComponentStatus::MajorOutage => tr!("Major outage", "Ernstige storing"),
+        }
+    }
+
+    /// The badge colour (white text on it passes WCAG AA).
+    pub(crate) fn colour(self) -> &'static str {
+        match self {
+            ComponentStatus::Operational => "#1a7f37",
+            ComponentStatus::Unknown => "#57606a",
+            ComponentStatus::UnderMaintenance => "#0550ae",
+            ComponentStatus::DegradedPerformance => "#9a6700",
+            ComponentStatus::PartialOutage => "#bc4c00",
+            ComponentStatus::MajorOutage => "#cf222e",
+        }
+    }
+
+    fn from_health(health: Health) -> ComponentStatus {
+        match health {
+            Health::Unknown => ComponentStatus::Unknown,
+            Health::Operational => ComponentStatus::Operational,
+            Health::Degraded => ComponentStatus::DegradedPerformance,
+            Health::Impacted => ComponentStatus::PartialOutage,
+            Health::Down => ComponentStatus::MajorOutage,
+        }
+    }
+
+    /// How bad, for the page's overall indicator: 0 none .. 3 critical.
+    fn level(self) -> u8 {
+        match self {
+            ComponentStatus::Operational
+            | ComponentStatus::Unknown
+            | ComponentStatus::UnderMaintenance => 0,
+            ComponentStatus::DegradedPerformance => 1,
+            ComponentStatus::PartialOutage => 2,
+            ComponentStatus::MajorOutage => 3,
+        }
+    }
+}
+
+/// Statuspage's impact of an incident: SEV1 critical, SEV2 major, SEV3 minor, SEV4 none.
+pub(crate) fn impact(severity: Severity) -> &'static str {
+    match severity.0 {
+        1 => "critical",
+        2 => "major",
+        3 => "minor",
+        _ => "none",
+    }
+}
+
+fn impact_level(severity: Severity) -> u8 {
+    match severity.0 {
+        1 => 3,
+        2 => 2,
+        3 => 1,
+        _ => 0,
+    }
+}
+
+/// One UTC day of a component's uptime bar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Day {
+    /// Start of the day, unix ms.
+    pub start_ms: i64,
+    /// Observations (0: no data).
+    pub count: u64,
+    /// Of which failures.
+    pub failures: u64,
+}
+
+impl Day {
+    /// Share of good observations, `None` without data.
+    pub(crate) fn availability(&self) -> Option<f64> {
+        (self.count > 0)
+            .then(|| (self.count - self.failures.min(self.count)) as f64 / self.count as f64)
+    }
+}
+
+/// Uptime over the days that had data.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Uptime {
+    /// Percentage, 0-100.
+    pub percent: f64,
+    /// Days with data it is computed over.
+    pub days: usize,
+}
+
+/// A component on the page.
+#[derive(Clone, Debug)]
+pub(crate) struct Component {
+    /// Public id (a slug of its name).
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its group's public id.
+    pub group: Option<String>,
+    /// Position on the page, from 1.
+    pub position: usize,
+    /// Current status.
+    pub status: ComponentStatus,
+    /// When its status last changed, as far as we know.
+    pub updated_ms: i64,
+    /// The last [`DAYS`] UTC days, oldest first.
+    pub days: Vec<Day>,
+    /// Uptime over the days with data.
+    pub uptime: Option<Uptime>,
+    /// The first day with data.
+    pub first_day_ms: Option<i64>,
+}
+
+/// A group of components.
+#[derive(Clone, Debug)]
+pub(crate) struct Group {
+    /// Public id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Position, from 1.
+    pub position: usize,
+    /// Indexes into [`PublicView::components`].
+    pub members: Vec<usize>,
+}
+
+impl Group {
+    /// The worst status of its members.
+    pub(crate) fn status(&self, view: &PublicView) -> ComponentStatus {
+        self.members
+            .iter()
+            .filter_map(|&i| view.components.get(i))
+            .map(|c| c.status)
+            .max()
+            .unwrap_or(ComponentStatus::Operational)
+    }
+}
+
+/// One update written for customers.
+#[derive(Clone, Debug)]
+pub(crate) struct PublicUpdate {
+    /// Public id.
+    pub id: String,
+    /// The status it announced.
+    pub status: Status,
+    /// Its text.
+    pub body: Text,
+    /// When.
+    pub at_ms: i64,
+}
+
+/// An incident as customers see it.
+#[derive(Clone, Debug)]
+pub(crate) struct PublicIncident {
+    /// Public id (lower-case incident id).
+    pub id: String,
+    /// Title.
+    pub name: String,
+    /// Lifecycle status.
+    pub status: Status,
+    /// Severity (shown as Statuspage's impact).
+    pub severity: Severity,
+    /// Detected.
+    pub created_ms: i64,
+    /// The last public change.
+    pub updated_ms: i64,
+    /// First customer update that said monitoring.
+    pub monitoring_ms: Option<i64>,
+    /// Resolved.
+    pub resolved_ms: Option<i64>,
+    /// Started (first failing observation), else detected.
+    pub started_ms: i64,
+    /// Customer updates, newest first.
+    pub updates: Vec<PublicUpdate>,
+    /// Indexes into [`PublicView::components`].
+    pub components: Vec<usize>,
+}
+
+/// A maintenance window as customers see it.
+#[derive(Clone, Debug)]
+pub(crate) struct PublicMaintenance {
+    /// Public id.
+    pub id: String,
+    /// Its title.
+    pub name: String,
+    /// Start.
+    pub from_ms: i64,
+    /// End.
+    pub until_ms: i64,
+    /// Running now.
+    pub active: bool,
+    /// Indexes into [`PublicView::components`].
+    pub components: Vec<usize>,
+}
+
+/// The page's presentation and identity.
+#[derive(Clone, Debug)]
+pub(crate) struct PageInfo {
+    /// A stable id.
+    pub id: String,
+    /// Title.
+    pub name: String,
+    /// A line under the title.
+    pub description: Option<String>,
+    /// Logo URL.
+    pub logo: Option<String>,
+    /// Accent colour, `#rrggbb`.
+    pub accent: String,
+    /// Public URL of the server (`[server] public_url`), without a trailing slash.
+    pub public_url: Option<String>,
+    /// The organisation's time zone.
+    pub time_zone: String,
+}
+
+/// Everything public, at one moment.
+#[derive(Clone, Debug)]
+pub(crate) struct PublicView {
+    /// The page.
+    pub page: PageInfo,
+    /// Components in page order.
+    pub components: Vec<Component>,
+    /// Groups in page order.
+    pub groups: Vec<Group>,
+    /// Incidents detected in the last 90 days that have a customer update, newest first.
+    pub incidents: Vec<PublicIncident>,
+    /// Active and upcoming maintenance, soonest first.
+    pub maintenances: Vec<PublicMaintenance>,
+    /// When anything shown last changed.
+    pub updated_ms: i64,
+    /// When the view was built.
+    pub now_ms: i64,
+    /// Which build of the view this is (answers rendered from it are kept per build).
+    pub generation: u64,
+}
+
+/// The overall indicator: Statuspage's word and our description.
+pub(crate) struct Indicator {
+    /// `none`, `minor`, `major` or `critical`.
+    pub word: &'static str,
+    /// What it means.
+    pub text: Text,
+}
+
+impl PublicView {
+    /// Open incidents.
+    pub(crate) fn open_incidents(&self) -> impl Iterator<Item = &PublicIncident> {
+        self.incidents
+            .iter()
+            .filter(|i| i.status != Status::Resolved)
+    }
+
+    /// The worst of the components' statuses and the open incidents' impacts.
+    pub(crate) fn indicator(&self) -> Indicator {
+        let from_components = self.components.iter().map(|c| c.status.level()).max();
+        let from_incidents = self
+            .open_incidents()
+            .map(|i| impact_level(i.severity))
+            .max();
+        let level = from_components
+            .unwrap_or(0)
+            .max(from_incidents.unwrap_or(0));
+        let maintenance = self
+            .components
+            .iter()
+            .any(|c| c.status == ComponentStatus::UnderMaintenance);
+        match level {
+            0 if maintenance => Indicator {
+                word: "none",
+                text: tr!(
+                    "Service Under Maintenance",
+                    "Onderhoud aan de dienstverlening"
+                ),
+            },
+            0 => Indicator {
+                word: "none",
+                text: tr!("All Systems Operational", "Alle systemen werken normaal"),
+            },
+            1 => Indicator {
+                word: "minor",
+                text: tr!("Minor Service Outage", "Kleine verstoring"),
+            },
+            2 => Indicator {
+                word: "major",
+                text: tr!("Partial System Outage", "Gedeeltelijke storing"),
+            },
+            _ => Indicator {
+                word: "critical",
+                text: tr!("Major System Outage", "Ernstige storing"),
+            },
+        }
+    }
+
+    /// The component with this public id.
+    pub(crate) fn component(&self, id: &str) -> Option<&Component> {
+        self.components.iter().find(|c| c.id == id)
+    }
+
+    /// A fingerprint of what the live section shows (statuses, incidents), so the live
+    /// stream sends only real changes.
+    pub(crate) fn live_fingerprint(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for c in &self.components {
+            c.id.hash(&mut h);
+            c.status.hash(&mut h);
+        }
+        for i in &self.incidents {
+            i.id.hash(&mut h);
+            i.status.name().hash(&mut h);
+            i.updates.len().hash(&mut h);
+            i.severity.0.hash(&mut h);
+        }
+        for m in &self.maintenances {
+            m.id.hash(&mut h);
+            m.active.hash(&mut h);
+        }
+        h.finish()
+    }
+}
+
+/// Each check's days with data.
+type DaysByCheck = Arc<HashMap<String, Vec<Day>>>;
+
+/// One rendered answer and its entity tag.
+pub(crate) struct Rendered {
+    /// The body.
+    pub body: axum::body::Bytes,
+    /// `"<hex of SHA-256>"`.
+    pub etag: String,
+}
+
+/// Most rendered answers kept (page and documents per language and base URL).
+const RENDERED_LIMIT: usize = 64;
+
+/// The per-router cache of the view, of the day rollups and of the answers rendered from
+/// the current view (so a busy page renders and hashes each answer once per view, not
+/// once per request).
+#[derive(Default)]
+pub(crate) struct Cache {
+    view: Mutex<Option<(i64, Arc<PublicView>)>>,
+    uptime: Mutex<Option<(i64, DaysByCheck)>>,
+    generation: std::sync::atomic::AtomicU64,
+    rendered: Mutex<HashMap<String, (u64, Arc<Rendered>)>>,
+}
+
+/// The entity tag of a body.
+pub(crate) fn etag_of(body: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(body);
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}\"")
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Cache {
+    /// The answer `key` rendered from `view`, rendered now unless it already was.
+    pub(crate) fn rendered(
+        &self,
+        view: &PublicView,
+        key: String,
+        render: impl FnOnce() -> String,
+    ) -> Arc<Rendered> {
+        if let Some((generation, r)) = lock(&self.rendered).get(&key)
+            && *generation == view.generation
+        {
+            return r.clone();
+        }
+        let body = render();
+        let rendered = Arc::new(Rendered {
+            etag: etag_of(body.as_bytes()),
+            body: body.into(),
+        });
+        let mut map = lock(&self.rendered);
+        if map.len() >= RENDERED_LIMIT {
+            map.retain(|_, (g, _)| *g == view.generation);
+            if map.len() >= RENDERED_LIMIT {
+                map.clear();
+            }
+        }
+        map.insert(key, (view.generation, rendered.clone()));
+        rendered
+    }
+
+    /// The view, rebuilt when older than a second (or when `fresh`).
+    pub(crate) async fn view(&self, state: &AppState, fresh: bool) -> Arc<PublicView> {
+        let now = state.engine.now_ms();
+        if !fresh
+            && let Some((at, view)) = lock(&self.view).as_ref()
+            && now - at < VIEW_TTL_MS
+            && now >= *at
+        {
+            return view.clone();
+        }
+        let view = Arc::new(self.build(state, now).await);
+        *lock(&self.view) = Some((now, view.clone()));
+        view
+    }
+
+    async fn days_by_check(&self, state: &AppState, checks: Vec<String>, now: i64) -> DaysByCheck {
+        if let Some((at, days)) = lock(&self.uptime).as_ref()
+            && now - at < UPTIME_TTL_MS
+            && now >= *at
+        {
+            return days.clone();
+        }
+        let today = now - now.rem_euclid(DAY_MS);
+        let from = today - (DAYS as i64 - 1) * DAY_MS;
+        let mut out: HashMap<String, Vec<Day>> = HashMap::new();
+        // Without a store (or when it fails) every day is "no data": never invented.
+        if let Some(store) = &state.store
+            && let Ok(rows) = store.day_counts(&checks, from, today + DAY_MS).await
+        {
+            for row in rows {
+                out.entry(row.check_id).or_default().push(Day {
+                    start_ms: row.day_ms,
+                    count: row.count,
+                    failures: row.failures,
+                });
+            }
+            let out = Arc::new(out);
+            *lock(&self.uptime) = Some((now, out.clone()));
+            return out;
+        }
+        Arc::new(out)
+    }
+
+    async fn build(&self, state: &AppState, now: i64) -> PublicView {
+        let catalog = state.engine.catalog();
+        let settings = &catalog.status_page;
+        let health: HashMap<String, _> = state
+            .engine
+            .services()
+            .into_iter()
+            .map(|s| (s.id.clone(), s))
+            .collect();
+        let (active, upcoming) = match &state.alerts {
+            Some(alerts) => alerts.windows(),
+            None => {
+                let active = continuo_core::maintenance::active(&catalog, &[], now);
+                let upcoming =
+                    continuo_core::maintenance::scheduled(&catalog, &[], now, 30 * DAY_MS, 50)
+                        .into_iter()
+                        .filter(|w| w.from_ms > now)
+                        .collect();
+                (active, upcoming)
+            }
+        };
+        let started = state.engine.started_ms();
+
+        // Components and groups, in configuration order.
+        let mut components: Vec<Component> = Vec::new();
+        let mut groups: Vec<Group> = Vec::new();
+        let mut by_service: HashMap<String, usize> = HashMap::new();
+        let mut checks_of: Vec<Vec<String>> = Vec::new();
+        let public_ids = component_ids(&catalog);
+        for service in &catalog.services {
+            let Some(name) = service.status_page.component.clone() else {
+                continue;
+            };
+            let Some(id) = public_ids.get(&service.id.value).cloned() else {
+                continue;
+            };
+            let group = service.status_page.group.as_ref().map(|g| {
+                let gid = format!("group-{}", slug(g));
+                if !groups.iter().any(|x| x.id == gid) {
+                    groups.push(Group {
+                        id: gid.clone(),
+                        name: g.clone(),
+                        position: groups.len() + 1,
+                        members: Vec::new(),
+                    });
+                }
+                gid
+            });
+            let view = health.get(&service.id.value);
+            let in_maintenance = active.iter().any(|w| w.covers(&service.id.value, now));
+            let status = if in_maintenance {
+                ComponentStatus::UnderMaintenance
+            } else {
+                view.map_or(ComponentStatus::Unknown, |v| {
+                    ComponentStatus::from_health(v.health.health)
+                })
+            };
+            let updated_ms = view
+                .and_then(|v| v.health.failing_since_ms)
+                .unwrap_or(started);
+            let index = components.len();
+            if let Some(gid) = &group
+                && let Some(g) = groups.iter_mut().find(|g| &g.id == gid)
+            {
+                g.members.push(index);
+            }
+            by_service.insert(service.id.value.clone(), index);
+            checks_of.push(view.map(|v| v.checks.clone()).unwrap_or_default());
+            components.push(Component {
+                id,
+                name,
+                group,
+                position: index + 1,
+                status,
+                updated_ms,
+                days: Vec::new(),
+                uptime: None,
+                first_day_ms: None,
+            });
+        }
+
+        // Uptime bars from the day rollups.
+        let all_checks: Vec<String> = checks_of.iter().flatten().cloned().collect();
+        let by_check = self.days_by_check(state, all_checks, now).await;
+        let today = now - now.rem_euclid(DAY_MS);
+        for (component, checks) in components.iter_mut().zip(&checks_of) {
+            let mut days: Vec<Day> = (0..DAYS as i64)
+                .map(|i| Day {
+                    start_ms: today - (DAYS as i64 - 1 - i) * DAY_MS,
+                    count: 0,
+                    failures: 0,
+                })
+                .collect();
+            for check in checks {
+                for d in by_check.get(check).into_iter().flatten() {
+                    let slot = (d.start_ms - days[0].start_ms) / DAY_MS;
+                    if let Some(day) = usize::try_from(slot).ok().and_then(|s| days.get_mut(s)) {
+                        day.count += d.count;
+                        day.failures += d.failures.min(d.count);
+                    }
+                }
+            }
+            let with_data: Vec<&Day> = days.iter().filter(|d| d.count > 0).collect();
+            let (count, failures) = with_data
+                .iter()
+                .fold((0u64, 0u64), |(c, f), d| (c + d.count, f + d.failures));
+            component.uptime = (count > 0).then(|| Uptime {
+                percent: 100.0 * (count - failures) as f64 / count as f64,
+                days: with_data.len(),
+            });
+            component.first_day_ms = with_data.first().map(|d| d.start_ms);
+            component.days = days;
+        }
+
+        // Incidents with at least one update for customers.
+        let mut incidents = Vec::new();
+        if let Some(alerts) = &state.alerts
+            && let Ok(list) = alerts
+                .incidents(now - INCIDENT_DAYS * DAY_MS, now + 60_000, 200)
+                .await
+        {
+            for i in list {
+                let mut updates: Vec<PublicUpdate> = i
+                    .updates
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, u)| u.audience == Audience::Customers)
+                    .map(|(n, u)| PublicUpdate {
+                        id: format!("{}-u{}", i.id.to_ascii_lowercase(), n + 1),
+                        status: u.status,
+                        body: u.body.clone(),
+                        at_ms: u.at_ms,
+                    })
+                    .collect();
+                if updates.is_empty() {
+                    continue;
+                }
+                updates.sort_by_key(|u| std::cmp::Reverse(u.at_ms));
+                let created_ms = i
+                    .milestones
+                    .detected_ms
+                    .or(i.milestones.started_ms)
+                    .unwrap_or(started);
+                let resolved_ms = (i.status == Status::Resolved)
+                    .then_some(i.milestones.resolved_ms)
+                    .flatten();
+                let last_update = updates.first().map_or(created_ms, |u| u.at_ms);
+                let mut members: Vec<usize> = i
+                    .services
+                    .iter()
+                    .filter_map(|s| by_service.get(&s.service).copied())
+                    .collect();
+                members.sort_unstable();
+                members.dedup();
+                incidents.push(PublicIncident {
+                    id: i.id.to_ascii_lowercase(),
+                    name: i.title.clone(),
+                    status: i.status,
+                    severity: i.severity,
+                    created_ms,
+                    updated_ms: last_update.max(resolved_ms.unwrap_or(0)),
+                    monitoring_ms: updates
+                        .iter()
+                        .filter(|u| u.status == Status::Monitoring)
+                        .map(|u| u.at_ms)
+                        .min(),
+                    resolved_ms,
+                    started_ms: i.milestones.started_ms.unwrap_or(created_ms),
+                    updates,
+                    components: members,
+                });
+            }
+        }
+
+        // Maintenance that touches a component on the page.
+        let mut maintenances = Vec::new();
+        for (w, is_active) in active
+            .iter()
+            .map(|w| (w, true))
+            .chain(upcoming.iter().map(|w| (w, false)))
+        {
+            let mut members: Vec<usize> = w
+                .services
+                .iter()
+                .filter_map(|s| by_service.get(s).copied())
+                .collect();
+            members.sort_unstable();
+            members.dedup();
+            if members.is_empty() {
+                continue;
+            }
+            maintenances.push(public_window(w, is_active, members));
+        }
+        maintenances.sort_by_key(|m| (m.from_ms, m.id.clone()));
+
+        let updated_ms = components
+            .iter()
+            .map(|c| c.updated_ms)
+            .chain(incidents.iter().map(|i| i.updated_ms))
+            .chain(maintenances.iter().filter(|m| m.active).map(|m| m.from_ms))
+            .max()
+            .unwrap_or(started);
+        let name = settings
+            .title
+            .clone()
+            .unwrap_or_else(|| catalog.organization.name.clone());
+        let page = PageInfo {
+            id: page_id(&catalog.organization.name),
+            name,
+            description: settings.description.clone(),
+            logo: settings.logo.clone(),
+            accent: settings.accent_or_default().to_string(),
+            public_url: catalog
+                .server
+                .public_url
+                .as_ref()
+                .map(|u| u.trim_end_matches('/').to_string()),
+            time_zone: catalog.organization.timezone.clone(),
+        };
+        PublicView {
+            page,
+            components,
+            groups,
+            incidents,
+            maintenances,
+            updated_ms,
+            now_ms: now,
+            generation: self
+                .generation
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        }
+    }
+}
+
+fn public_window(w: &Window, active: bool, components: Vec<usize>) -> PublicMaintenance {
+    PublicMaintenance {
+        id: format!("{}-{}", slug(&w.id), w.from_ms.div_euclid(1000)),
+        name: w.title.clone(),
+        from_ms: w.from_ms,
+        until_ms: w.until_ms,
+        active,
+        components,
+    }
+}
+
+/// A stable page id from the organisation's name (Statuspage's ids are opaque too).
+fn page_id(name: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(name.as_bytes());
+    digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Groups components by group for display: `(group, members)` with ungrouped components
+/// as `None`, in page order.
+pub(crate) fn sections(view: &PublicView) -> Vec<(Option<&Group>, Vec<&Component>)> {
+    let mut out: Vec<(Option<&Group>, Vec<&Component>)> = Vec::new();
+    let mut seen_groups: BTreeMap<&str, usize> = BTreeMap::new();
+    for c in &view.components {
+        match &c.group {
+            Some(gid) => {
+                if let Some(&at) = seen_groups.get(gid.as_str()) {
+                    out[at].1.push(c);
+                } else {
+                    let group = view.groups.iter().find(|g| &g.id == gid);
+                    seen_groups.insert(gid, out.len());
+                    out.push((group, vec![c]));
+                }
+            }
+            None => out.push((None, vec![c])),
+        }
+    }
+    out
+}
+
+/// The language for a request: `?lang=`, else Accept-Language, else the organisation's.
+pub(crate) fn request_lang(
+    explicit: Option<&str>,
+    headers: &axum::http::HeaderMap,
+    state: &AppState,
+) -> Lang {
+    explicit
+        .and_then(Lang::from_code)
+        .unwrap_or_else(|| crate::alerting::page_lang(headers, &state.engine.catalog()))
+}
+
+/// An instant as RFC 3339 in UTC with milliseconds (Statuspage's shape).
+pub(crate) fn rfc3339(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| format!("{t:.3}"))
+        .unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".into())
+}
+
+/// An instant for people, in the page's time zone.
+pub(crate) fn local_time(ms: i64, zone: &str) -> String {
+    let tz = jiff::tz::TimeZone::get(zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| {
+            t.to_zoned_datetime(tz)
+                .strftime("%Y-%m-%d %H:%M %Z")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// A day for people (`2026-11-25`).
+pub(crate) fn day_label(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.strftime("%Y-%m-%d").to_string())
+        .unwrap_or_default()
+}
+
+/// A percentage for people in a language (`99.95 %`, `99,95 %`).
+pub(crate) fn percent(value: f64, lang: Lang) -> String {
+    let text = if (99.995..100.0).contains(&value) {
+        "99.99".to_string()
+    } else {
+        format!("{value:.2}")
+    };
+    match lang {
+        Lang::En => format!("{text}%"),
+        Lang::Nl => format!("{} %", text.replace('.', ",")),
+    }
+}
