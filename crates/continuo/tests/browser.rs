@@ -641,3 +641,94 @@ async fn the_overview_shows_a_new_incident_live_without_a_reload() {
     assert!(!page(&client).await.contains("action=\"/maintenance\""));
     client.close().await.expect("close");
 }
+
+fn status_config(check_port: u16) -> String {
+    format!(
+        "[organization]\nname = \"Browser Test\"\ntimezone = \"Europe/Amsterdam\"\n\
+         [server]\ndatabase = \"sqlite://state/continuo.db\"\n\
+         [status_page]\ntitle = \"Browser Test status\"\n\
+         [[team]]\nid = \"ops\"\n\
+         [[service]]\nid = \"shop\"\nname = \"Webshop\"\ntier = 1\nowner = \"ops\"\nrto = \"15m\"\n\
+         status_page = {{ component = \"Webshop\", group = \"Shopping\" }}\n\
+           [[service.check]]\n  kind = \"tcp\"\n  target = \"127.0.0.1:{check_port}\"\n  interval = \"1s\"\n  timeout = \"1s\"\n"
+    )
+}
+
+/// Declares an incident on the shop and posts a customer update; returns its id.
+fn shop_incident(server: &Server, message: &str) -> String {
+    let (status, incident) = server.api(
+        "POST",
+        "/api/v1/incidents",
+        r#"{"title": "Payments fail at checkout", "services": ["shop"]}"#,
+    );
+    assert_eq!(status, 201, "{incident}");
+    let id = incident["id"].as_str().expect("id").to_string();
+    let body = json!({ "status": "identified", "audience": "customers", "message": message });
+    let (status, answer) = server.api(
+        "POST",
+        &format!("/api/v1/incidents/{id}/update"),
+        &body.to_string(),
+    );
+    assert_eq!(status, 200, "{answer}");
+    id
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_status_page_shows_an_incident_without_javascript_in_dutch() {
+    let driver = Driver::start().await;
+    let server = Server::start(&status_config(driver.port), &[]);
+    shop_incident(&server, "The payment link is being restored.");
+    let client = driver
+        .session(SessionOptions {
+            javascript: false,
+            languages: "nl,en",
+        })
+        .await;
+    client
+        .goto(&format!("{}/status", server.base))
+        .await
+        .expect("open the status page");
+    let url = client.current_url().await.expect("url");
+    assert_eq!(url.path(), "/status", "no sign-in for the public page");
+    let html = page(&client).await;
+    for needed in [
+        "Browser Test status",
+        "Webshop",
+        "Payments fail at checkout",
+        "The payment link is being restored.",
+        "We hebben de oorzaak",
+    ] {
+        assert!(html.contains(needed), "{needed} in {html}");
+    }
+    assert!(html.contains("lang=\"nl\""), "{html}");
+    screenshot(&client, "status-page-nl").await;
+    client.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_status_page_shows_a_new_update_live_with_javascript() {
+    let driver = Driver::start().await;
+    let server = Server::start(&status_config(driver.port), &[]);
+    let id = shop_incident(&server, "First word.");
+    let client = driver.session(SessionOptions::default()).await;
+    client
+        .goto(&format!("{}/status", server.base))
+        .await
+        .expect("open the status page");
+    assert!(page(&client).await.contains("First word."));
+    screenshot(&client, "status-page").await;
+    let body =
+        json!({ "status": "monitoring", "audience": "customers", "message": "A fix is live." });
+    let (status, answer) = server.api(
+        "POST",
+        &format!("/api/v1/incidents/{id}/update"),
+        &body.to_string(),
+    );
+    assert_eq!(status, 200, "{answer}");
+    // No reload: the page's script replaces the live section when the stream says so.
+    wait_until("the new update on the open page", || async {
+        page(&client).await.contains("A fix is live.")
+    })
+    .await;
+    client.close().await.expect("close");
+}
