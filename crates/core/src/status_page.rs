@@ -193,3 +193,77 @@ pub fn component_ids(catalog: &crate::Catalog) -> std::collections::BTreeMap<Str
     }
     ids
 }
+
+/// A status page component's status, with Statuspage's names; one type for the page,
+/// its API, its badges and its subscribers' announcements.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ComponentStatus {
+    /// Working.
+    Operational,
+    /// No check has said anything yet (shown as such; `operational` in the JSON API, which
+    /// has no word for it).
+    Unknown,
+    /// Under maintenance.
+    UnderMaintenance,
+    /// Working less well.
+    DegradedPerformance,
+    /// Failing because something it needs fails.
+    PartialOutage,
+    /// Failing.
+    MajorOutage,
+}
+
+impl ComponentStatus {
+    /// Statuspage's name (`major_outage`).
+    pub fn api_name(self) -> &'static str {
+        match self {
+            ComponentStatus::Operational | ComponentStatus::Unknown => "operational",
+            ComponentStatus::UnderMaintenance => "under_maintenance",
+            ComponentStatus::DegradedPerformance => "degraded_performance",
+            ComponentStatus::PartialOutage => "partial_outage",
+            ComponentStatus::MajorOutage => "major_outage",
+        }
+    }
+
+    /// The words shown to people.
+    pub fn text(self) -> crate::Text {
+        match self {
+            ComponentStatus::Operational => tr!("Operational", "Werkt normaal"),
+            ComponentStatus::Unknown => tr!("Not yet measured", "Nog niet gemeten"),
+            ComponentStatus::UnderMaintenance => tr!("Under maintenance", "In onderhoud"),
+            ComponentStatus::DegradedPerformance => {
+                tr!("Degraded performance", "Verminderde prestaties")
+            }
+            ComponentStatus::PartialOutage => tr!("Partial outage", "Gedeeltelijke storing"),
+            ComponentStatus::MajorOutage => tr!("Major outage", "Ernstige storing"),
+        }
+    }
+
+    /// From a service's health: down is a major outage, impacted (down because of a
+    /// dependency) a partial outage, degraded degraded performance.
+    pub fn from_health(health: crate::state::Health) -> ComponentStatus {
+        use crate::state::Health;
+        match health {
+            Health::Unknown => ComponentStatus::Unknown,
+            Health::Operational => ComponentStatus::Operational,
+            Health::Degraded => ComponentStatus::DegradedPerformance,
+            Health::Impacted => ComponentStatus::PartialOutage,
+            Health::Down => ComponentStatus::MajorOutage,
+        }
+    }
+
+    /// How bad, for a page's overall indicator: 0 none .. 3 critical.
+    pub fn level(self) -> u8 {
+        match self {
+            ComponentStatus::Operational
+            | ComponentStatus::Unknown
+            | ComponentStatus::UnderMaintenance => 0,
+            ComponentStatus::DegradedPerformance => 1,
+            ComponentStatus::PartialOutage => 2,
+            ComponentStatus::MajorOutage => 3,
+        }
+    }
+}

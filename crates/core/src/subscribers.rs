@@ -223,47 +223,7 @@ pub fn components(catalog: &Catalog) -> Vec<(String, String)> {
         .collect()
 }
 
-/// A component's status, with Statuspage's names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ComponentStatus {
-    /// Working.
-    Operational,
-    /// Slow or partly failing.
-    DegradedPerformance,
-    /// Failing because something it needs fails.
-    PartialOutage,
-    /// Failing.
-    MajorOutage,
-    /// In a maintenance window.
-    UnderMaintenance,
-}
-
-impl ComponentStatus {
-    /// Statuspage's name (`major_outage`).
-    pub fn name(self) -> &'static str {
-        match self {
-            ComponentStatus::Operational => "operational",
-            ComponentStatus::DegradedPerformance => "degraded_performance",
-            ComponentStatus::PartialOutage => "partial_outage",
-            ComponentStatus::MajorOutage => "major_outage",
-            ComponentStatus::UnderMaintenance => "under_maintenance",
-        }
-    }
-
-    /// The status in words.
-    pub fn text(self) -> Text {
-        match self {
-            ComponentStatus::Operational => tr!("operational", "operationeel"),
-            ComponentStatus::DegradedPerformance => {
-                tr!("degraded performance", "verminderde prestaties")
-            }
-            ComponentStatus::PartialOutage => tr!("partial outage", "gedeeltelijke storing"),
-            ComponentStatus::MajorOutage => tr!("major outage", "grote storing"),
-            ComponentStatus::UnderMaintenance => tr!("under maintenance", "in onderhoud"),
-        }
-    }
-}
+pub use crate::status_page::ComponentStatus;
 
 /// A component's status from its service's health: down is a major outage, impacted (down
 /// because of a dependency) a partial outage, degraded degraded performance; unknown
@@ -273,10 +233,9 @@ pub fn component_status(health: Option<Health>, in_maintenance: bool) -> Compone
         return ComponentStatus::UnderMaintenance;
     }
     match health {
-        Some(Health::Down) => ComponentStatus::MajorOutage,
-        Some(Health::Impacted) => ComponentStatus::PartialOutage,
-        Some(Health::Degraded) => ComponentStatus::DegradedPerformance,
-        Some(Health::Operational | Health::Unknown) | None => ComponentStatus::Operational,
+        // No data is not an outage: announced as operational.
+        Some(Health::Unknown) | None => ComponentStatus::Operational,
+        Some(health) => ComponentStatus::from_health(health),
     }
 }
 
@@ -551,7 +510,8 @@ pub fn announcement_mail(
             new,
         } => {
             let name = names(std::slice::from_ref(component));
-            let (old, new) = (old.text(), new.text());
+            let lower = |t: Text| Text::new(t.en.to_lowercase(), t.nl.to_lowercase());
+            let (old, new) = (lower(old.text()), lower(new.text()));
             (
                 tr!(
                     "[{org}] {name} is {}",
@@ -789,7 +749,7 @@ fn payload_component(ctx: &PayloadContext<'_>, id: &str) -> PayloadComponent {
             .get(id)
             .copied()
             .unwrap_or(ComponentStatus::Operational)
-            .name()
+            .api_name()
             .to_string(),
         page_id: ctx.page_id.to_string(),
         // As the status page API names groups.
@@ -833,13 +793,13 @@ pub fn payload(
         } => {
             out.component_update = Some(PayloadComponentUpdate {
                 created_at: rfc3339(announcement.at_ms),
-                new_status: new.name().to_string(),
-                old_status: old.name().to_string(),
+                new_status: new.api_name().to_string(),
+                old_status: old.api_name().to_string(),
                 id: announcement.key.clone(),
                 component_id: public_id(ctx.catalog, component),
             });
             let mut c = payload_component(ctx, component);
-            c.status = new.name().to_string();
+            c.status = new.api_name().to_string();
             out.component = Some(c);
         }
         _ => {

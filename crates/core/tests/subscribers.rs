@@ -361,5 +361,5 @@ fn component_payload_has_statuspage_shape() {
     assert_eq!(json["component"]["status"], "major_outage");
     assert_eq!(json["page"]["status_indicator"], "critical");
     let mail = announcement_mail(&catalog, Lang::Nl, a, None, &links).unwrap();
-    assert_eq!(mail.subject, "[Acme Retail] Webshop is grote storing");
+    assert_eq!(mail.subject, "[Acme Retail] Webshop is ernstige storing");
 }

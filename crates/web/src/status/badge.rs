@@ -3,7 +3,7 @@
 //! Small, self-contained, with a `<title>` so the text is there for screen readers.
 
 use super::feed::xml;
-use super::model::{self, Component};
+use super::model::{self, Component, Look};
 use continuo_core::Lang;
 use continuo_core::tr;
 

@@ -12,7 +12,7 @@ use crate::AppState;
 use continuo_core::Lang;
 use continuo_core::incident::{Audience, Severity, Status};
 use continuo_core::maintenance::Window;
-use continuo_core::state::Health;
+
 use continuo_core::status_page::{component_ids, slug};
 use continuo_core::text::Text;
 use continuo_core::tr;
@@ -29,60 +29,25 @@ const UPTIME_TTL_MS: i64 = 60_000;
 /// Incidents shown: detected within this many days.
 const INCIDENT_DAYS: i64 = 90;
 
-/// A component's status, with Statuspage's names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) enum ComponentStatus {
-    /// Working.
-    Operational,
-    /// No check has said anything yet (shown as such; `operational` in the JSON API,
-    /// which has no word for it).
-    Unknown,
-    /// Under maintenance.
-    UnderMaintenance,
-    /// Working less well.
-    DegradedPerformance,
-    /// Failing because something it needs fails.
-    PartialOutage,
-    /// Failing.
-    MajorOutage,
+pub(crate) use continuo_core::status_page::ComponentStatus;
+
+/// What only the web side needs of a component status.
+pub(crate) trait Look {
+    /// A CSS class name.
+    fn class(self) -> &'static str;
+    /// The badge colour (white text on it passes WCAG AA).
+    fn colour(self) -> &'static str;
 }
 
-impl ComponentStatus {
-    /// Statuspage's name.
-    pub(crate) fn api_name(self) -> &'static str {
-        match self {
-            ComponentStatus::Operational | ComponentStatus::Unknown => "operational",
-            ComponentStatus::UnderMaintenance => "under_maintenance",
-            ComponentStatus::DegradedPerformance => "degraded_performance",
-            ComponentStatus::PartialOutage => "partial_outage",
-            ComponentStatus::MajorOutage => "major_outage",
-        }
-    }
-
-    /// A CSS class name.
-    pub(crate) fn class(self) -> &'static str {
+impl Look for ComponentStatus {
+    fn class(self) -> &'static str {
         match self {
             ComponentStatus::Unknown => "unknown",
             other => other.api_name(),
         }
     }
 
-    /// The words shown to people.
-    pub(crate) fn text(self) -> Text {
-        match self {
-            ComponentStatus::Operational => tr!("Operational", "Werkt normaal"),
-            ComponentStatus::Unknown => tr!("Not yet measured", "Nog niet gemeten"),
-            ComponentStatus::UnderMaintenance => tr!("Under maintenance", "In onderhoud"),
-            ComponentStatus::DegradedPerformance => {
-                tr!("Degraded performance", "Verminderde prestaties")
-            }
-            ComponentStatus::PartialOutage => tr!("Partial outage", "Gedeeltelijke storing"),
-            ComponentStatus::MajorOutage => tr!("Major outage", "Ernstige storing"),
-        }
-    }
-
-    /// The badge colour (white text on it passes WCAG AA).
-    pub(crate) fn colour(self) -> &'static str {
+    fn colour(self) -> &'static str {
         match self {
             ComponentStatus::Operational => "#1a7f37",
             ComponentStatus::Unknown => "#57606a",
@@ -90,28 +55,6 @@ impl ComponentStatus {
             ComponentStatus::DegradedPerformance => "#9a6700",
             ComponentStatus::PartialOutage => "#bc4c00",
             ComponentStatus::MajorOutage => "#cf222e",
-        }
-    }
-
-    fn from_health(health: Health) -> ComponentStatus {
-        match health {
-            Health::Unknown => ComponentStatus::Unknown,
-            Health::Operational => ComponentStatus::Operational,
-            Health::Degraded => ComponentStatus::DegradedPerformance,
-            Health::Impacted => ComponentStatus::PartialOutage,
-            Health::Down => ComponentStatus::MajorOutage,
-        }
-    }
-
-    /// How bad, for the page's overall indicator: 0 none .. 3 critical.
-    fn level(self) -> u8 {
-        match self {
-            ComponentStatus::Operational
-            | ComponentStatus::Unknown
-            | ComponentStatus::UnderMaintenance => 0,
-            ComponentStatus::DegradedPerformance => 1,
-            ComponentStatus::PartialOutage => 2,
-            ComponentStatus::MajorOutage => 3,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! JavaScript, every asset in the binary; a small script refreshes the live section over
 //! `/status/events` when JavaScript is on.
 
-use super::model::{self, ComponentStatus, PublicView, sections};
+use super::model::{self, ComponentStatus, Look, PublicView, sections};
 use askama::Template;
 use continuo_core::Lang;
 use continuo_core::incident::Status;
