@@ -132,7 +132,7 @@ async fn demo(options: DemoOptions, lang: Lang) -> anyhow::Result<ExitCode> {
     let narrator = Narrator {
         lang,
         headless: options.headless,
-        deadline,
+        deadline: std::cell::Cell::new(deadline),
     };
 
     let base = &api.base;
@@ -282,6 +282,8 @@ async fn scenario(
                 list["incidents"]
                     .as_array()?
                     .iter()
+                    // A chosen folder may hold the resolved incidents of earlier runs.
+                    .filter(|incident| incident["status"] != "resolved")
                     .find(|incident| {
                         // Shown once the web shop, seen down a moment after its
                         // database, has joined as impacted.
@@ -453,7 +455,8 @@ fn summary(outcome: &Outcome) -> Text {
 struct Narrator {
     lang: Lang,
     headless: bool,
-    deadline: tokio::time::Instant,
+    /// When waiting gives up; moved on by the time spent at a pause.
+    deadline: std::cell::Cell<tokio::time::Instant>,
 }
 
 impl Narrator {
@@ -478,11 +481,14 @@ impl Narrator {
             "  (press Enter to go on)",
             "  (druk op Enter om verder te gaan)"
         ));
+        let paused = tokio::time::Instant::now();
         let _ = tokio::task::spawn_blocking(|| {
             let mut line = String::new();
             std::io::stdin().read_line(&mut line)
         })
         .await;
+        // Reading the narration is not the scenario running late.
+        self.deadline.set(self.deadline.get() + paused.elapsed());
     }
 
     /// Polls `seen` every 250 ms until it gives a value; fails when the deadline passes.
@@ -495,7 +501,7 @@ impl Narrator {
             if let Some(value) = seen().await {
                 return Ok(value);
             }
-            if tokio::time::Instant::now() >= self.deadline {
+            if tokio::time::Instant::now() >= self.deadline.get() {
                 let what = what.get(self.lang);
                 return Err(tr!(
                     "demo failed: the time ran out waiting for {what}",
