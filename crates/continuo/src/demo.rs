@@ -143,17 +143,28 @@ async fn demo(options: DemoOptions, lang: Lang) -> anyhow::Result<ExitCode> {
         shown = dir.display()
     ));
 
-    let result = scenario(
-        &narrator,
-        &api,
-        gateway_port,
-        &dir,
-        &inbox,
-        &mut database,
-        &db_up,
-        primary,
-    )
-    .await;
+    // Continuo stopping early (its port taken, say) ends the demo at once, with its error.
+    let mut server = server;
+    let mut ended = None;
+    let result = tokio::select! {
+        result = scenario(
+            &narrator,
+            &api,
+            gateway_port,
+            &dir,
+            &inbox,
+            &mut database,
+            &db_up,
+            primary,
+        ) => result,
+        early = &mut server => {
+            ended = Some(early);
+            Err(tr!(
+                "demo failed: Continuo stopped before the scenario ended",
+                "demo mislukt: Continuo stopte voordat het scenario klaar was"
+            ))
+        }
+    };
     if result.is_ok() && !options.headless {
         narrator.say(tr!(
             "Everything is still running: look around in the dashboard, the status page and the inbox.",
@@ -161,8 +172,14 @@ async fn demo(options: DemoOptions, lang: Lang) -> anyhow::Result<ExitCode> {
         ));
         narrator.pause().await;
     }
-    let _ = stop.send(());
-    match server.await {
+    let ended = match ended {
+        Some(ended) => ended,
+        None => {
+            let _ = stop.send(());
+            server.await
+        }
+    };
+    match ended {
         Ok(Err(e)) => narrator.say_err(tr!("Continuo stopped: {e:#}", "Continuo stopte: {e:#}")),
         Err(e) => narrator.say_err(tr!("Continuo stopped: {e}", "Continuo stopte: {e}")),
         Ok(Ok(_)) => {}
