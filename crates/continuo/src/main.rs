@@ -5,6 +5,7 @@
 
 mod alerts_cli;
 mod bia_output;
+mod demo;
 mod disk;
 mod gateway_cli;
 mod gateway_serve;
@@ -165,6 +166,21 @@ enum Command {
         )]
         url: String,
     },
+    /// Run a small simulated organisation and Continuo watching it, and play an outage:
+    /// a failover, an incident, notifications, recovery and a postmortem.
+    Demo {
+        /// Directory for the configuration, database and postmortem (default: a new one
+        /// under the temporary directory).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Play the scenario without waiting for Enter, then exit with a summary.
+        #[arg(long)]
+        headless: bool,
+        /// Fail when the scenario has not finished within this long (default: 90s
+        /// headless).
+        #[arg(long = "for", value_parser = parse_duration)]
+        duration: Option<std::time::Duration>,
+    },
     #[command(flatten)]
     Access(AccessCommand),
 }
@@ -212,6 +228,12 @@ enum AccessCommand {
 fn parse_lang(text: &str) -> Result<Lang, String> {
     Lang::from_code(text)
         .ok_or_else(|| format!("`{text}` is not a supported language; use `en` or `nl`"))
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    continuo_core::HumanDuration::parse(text)
+        .map(continuo_core::HumanDuration::get)
+        .map_err(|e| e.text().en)
 }
 
 /// The language from `--lang`, else `CONTINUO_LANG`, else the locale variables.
@@ -269,6 +291,7 @@ fn run(cli: Cli, lang: Lang) -> anyhow::Result<ExitCode> {
                 config,
                 listen,
                 database,
+                admin_token: None,
             },
             lang,
         ),
@@ -312,6 +335,18 @@ fn run(cli: Cli, lang: Lang) -> anyhow::Result<ExitCode> {
         }
         Command::Incident { url, command } => incident_cli::run(&url, command, lang),
         Command::Gateway { action, url } => gateway_cli::run(&url, action.into(), lang),
+        Command::Demo {
+            dir,
+            headless,
+            duration,
+        } => demo::run(
+            demo::DemoOptions {
+                dir,
+                headless,
+                duration,
+            },
+            lang,
+        ),
         Command::Access(AccessCommand::User(args)) => users_cli::user(args, lang),
         Command::Access(AccessCommand::Token(args)) => users_cli::token(args, lang),
         Command::Access(AccessCommand::Audit(args)) => users_cli::audit_log(args, lang),

@@ -24,10 +24,12 @@ pub struct ServeOptions {
     pub listen: Option<String>,
     /// Database URL instead of `[server] database`.
     pub database: Option<String>,
+    /// The admin token; `None` reads `CONTINUO_ADMIN_TOKEN` (the demo passes its own).
+    pub admin_token: Option<String>,
 }
 
 /// Loads and validates the configuration; errors are printed and returned as `Err(text)`.
-fn load_valid(config: &Path, lang: Lang) -> Result<Catalog, String> {
+pub(crate) fn load_valid(config: &Path, lang: Lang) -> Result<Catalog, String> {
     let outcome = continuo_core::load(config, &disk::Disk, &|name| std::env::var(name).ok());
     if outcome.diagnostics.has_errors() {
         let text = render::diagnostics(
@@ -75,10 +77,17 @@ pub fn run(options: ServeOptions, lang: Lang) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(serve(options, catalog, lang))
+    runtime.block_on(serve(options, catalog, lang, shutdown_signal()))
 }
 
-async fn serve(options: ServeOptions, catalog: Catalog, lang: Lang) -> anyhow::Result<ExitCode> {
+/// Serves `catalog` until `shutdown` completes, then shuts down gracefully. `serve` runs
+/// it until a signal; the demo runs it in-process until its scenario ends.
+pub(crate) async fn serve(
+    options: ServeOptions,
+    catalog: Catalog,
+    lang: Lang,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<ExitCode> {
     let base = options
         .config
         .parent()
@@ -173,9 +182,11 @@ async fn serve(options: ServeOptions, catalog: Catalog, lang: Lang) -> anyhow::R
         engine: handle.clone(),
         store: Some(store.clone()),
         reloader: Some(reloader.clone()),
-        admin_token: std::env::var("CONTINUO_ADMIN_TOKEN")
-            .ok()
-            .filter(|t| !t.is_empty()),
+        admin_token: options.admin_token.clone().or_else(|| {
+            std::env::var("CONTINUO_ADMIN_TOKEN")
+                .ok()
+                .filter(|t| !t.is_empty())
+        }),
         alerts: Some(alerts.clone()),
         gateways: Some(gateways.clone() as Arc<dyn continuo_web::gateway::GatewayControl>),
     };
@@ -230,7 +241,7 @@ async fn serve(options: ServeOptions, catalog: Catalog, lang: Lang) -> anyhow::R
             }
         })
     };
-    continuo_web::serve_router(listener, continuo_web::router(state), shutdown_signal())
+    continuo_web::serve_router(listener, continuo_web::router(state), shutdown)
         .await
         .context("serving HTTP")?;
     say(tr!(

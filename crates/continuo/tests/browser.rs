@@ -732,3 +732,117 @@ async fn the_status_page_shows_a_new_update_live_with_javascript() {
     .await;
     client.close().await.expect("close");
 }
+
+/// `continuo demo` played step by step through its stdin: the README's pictures of the
+/// dashboard and the status page are taken while the demo's incident is open and its
+/// customer update is posted.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_shows_its_incident_on_the_dashboard_and_the_status_page() {
+    let driver = Driver::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut demo = Command::new(env!("CARGO_BIN_EXE_continuo"))
+        .args(["demo", "--lang", "en", "--dir"])
+        .arg(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start continuo demo");
+    let mut stdin = demo.stdin.take().expect("stdin");
+    let stdout = demo.stdout.take().expect("stdout");
+    let (lines, seen) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let next_line = || {
+        seen.recv_timeout(PATIENCE)
+            .expect("the demo to go on narrating")
+    };
+    let (mut base, mut password) = (String::new(), String::new());
+    // The first three pauses (load, failover, incident) are passed; the fourth comes
+    // after the acknowledgement and the customer update.
+    let mut pauses = 0;
+    while pauses < 4 {
+        let line = next_line();
+        if let Some(rest) = line.trim_start().strip_prefix("dashboard:") {
+            let rest = rest.trim();
+            base = rest
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .trim_end_matches('/')
+                .to_string();
+            password = rest
+                .split("password ")
+                .nth(1)
+                .and_then(|p| p.split(')').next())
+                .unwrap_or("")
+                .to_string();
+        }
+        if line.contains("press Enter") {
+            pauses += 1;
+            if pauses < 4 {
+                stdin.write_all(b"\n").expect("press Enter");
+            }
+        }
+    }
+    assert!(
+        !base.is_empty() && !password.is_empty(),
+        "the sign-in was printed"
+    );
+
+    let client = driver.session(SessionOptions::default()).await;
+    client
+        .goto(&format!("{base}/"))
+        .await
+        .expect("open the dashboard");
+    client
+        .find(Locator::Css("#user"))
+        .await
+        .expect("user field")
+        .send_keys("demo")
+        .await
+        .expect("type user");
+    client
+        .find(Locator::Css("#password"))
+        .await
+        .expect("password field")
+        .send_keys(&password)
+        .await
+        .expect("type password");
+    client
+        .find(Locator::Css("form[action='/login'] button[type=submit]"))
+        .await
+        .expect("sign-in button")
+        .click()
+        .await
+        .expect("sign in");
+    wait_until("the overview after signing in", || async {
+        client.current_url().await.is_ok_and(|u| u.path() == "/")
+    })
+    .await;
+    let html = page(&client).await;
+    assert!(html.contains("Order database"), "{html}");
+    screenshot(&client, "demo-dashboard").await;
+    client
+        .goto(&format!("{base}/status"))
+        .await
+        .expect("open the status page");
+    let html = page(&client).await;
+    assert!(
+        html.contains("The order database stopped; we are restarting it"),
+        "{html}"
+    );
+    screenshot(&client, "demo-status-page").await;
+    client.close().await.expect("close");
+
+    // The rest plays without pauses once stdin closes.
+    drop(stdin);
+    let status = demo.wait().expect("the demo to finish");
+    let rest: Vec<String> = seen.iter().collect();
+    assert!(status.success(), "{rest:?}");
+    assert!(rest.iter().any(|l| l == "demo completed"), "{rest:?}");
+}
