@@ -1,7 +1,8 @@
 //! `continuo demo`: a small simulated organisation and Continuo watching it, in one
-//! process, playing the whole continuity cycle: a failover no customer notices, a shared
-//! dependency that dies, an incident with its root cause, notifications, a customer
-//! update, an acknowledgement, recovery and a postmortem.
+//! process, playing a continuity scenario. The default plays the whole cycle: a failover
+//! no customer notices, a shared dependency that dies, an incident with its root cause,
+//! notifications, a customer update, an acknowledgement, recovery and a postmortem. The
+//! other scenarios each show one part of it more closely (see [`Scenario`]).
 //!
 //! Everything listens on 127.0.0.1. Continuo itself runs through `serve`'s own path on a
 //! generated configuration, so the demo shows the real thing, not a mock-up.
@@ -13,7 +14,7 @@ use serde_json::{Value, json};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -28,12 +29,84 @@ pub struct DemoOptions {
     pub headless: bool,
     /// The scenario's deadline (default: 90 s headless, none otherwise).
     pub duration: Option<Duration>,
+    /// Which story to play.
+    pub scenario: Scenario,
+}
+
+/// The stories `continuo demo` can play.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scenario {
+    /// The whole cycle: a failover, then a shared database outage with an incident,
+    /// pages, a status-page update, recovery and a postmortem.
+    #[default]
+    Full,
+    /// The web shop's primary dies and comes back: failover and failback without a
+    /// failed customer request and without paging anyone.
+    Failover,
+    /// The shared database dies: one incident with the root cause grouped, pages, an
+    /// acknowledgement, a status-page update, recovery and a postmortem.
+    Outage,
+    /// The backup job starts and hangs: the missed heartbeat is noticed within its grace
+    /// time and the possible data loss is weighed against the RPO.
+    Backup,
+    /// Planned maintenance: payments goes down inside a maintenance window; the status
+    /// page says so and nobody is paged.
+    Maintenance,
+}
+
+impl Scenario {
+    const ALL: [Scenario; 5] = [
+        Scenario::Full,
+        Scenario::Failover,
+        Scenario::Outage,
+        Scenario::Backup,
+        Scenario::Maintenance,
+    ];
+
+    /// Its name on the command line.
+    fn name(self) -> &'static str {
+        match self {
+            Scenario::Full => "full",
+            Scenario::Failover => "failover",
+            Scenario::Outage => "outage",
+            Scenario::Backup => "backup",
+            Scenario::Maintenance => "maintenance",
+        }
+    }
+
+    /// What it shows, in a line.
+    fn describe(self) -> Text {
+        match self {
+            Scenario::Full => tr!(
+                "the whole cycle: failover, outage, incident, pages, status page, recovery, postmortem",
+                "de hele cyclus: failover, storing, incident, oproepen, statuspagina, herstel, postmortem"
+            ),
+            Scenario::Failover => tr!(
+                "a primary server dies and returns: failover and failback, no customer errors, no pages",
+                "een primaire server valt uit en komt terug: failover en failback, geen klantfouten, geen oproepen"
+            ),
+            Scenario::Outage => tr!(
+                "a shared database dies: one incident with its root cause, pages, status page, recovery, postmortem",
+                "een gedeelde database valt uit: één incident met de grondoorzaak, oproepen, statuspagina, herstel, postmortem"
+            ),
+            Scenario::Backup => tr!(
+                "a backup job hangs: the missed heartbeat is noticed and the data loss weighed against the RPO",
+                "een back-uptaak blijft hangen: de gemiste heartbeat valt op en het dataverlies wordt tegen de RPO gewogen"
+            ),
+            Scenario::Maintenance => tr!(
+                "planned maintenance: a service goes down inside a window; the status page says so, nobody is paged",
+                "gepland onderhoud: een dienst gaat uit binnen een venster; de statuspagina meldt het, niemand wordt opgeroepen"
+            ),
+        }
+    }
 }
 
 /// The heartbeat check's id in the generated configuration.
 const BACKUP_UUID: &str = "5f0c2b1e-7d3a-4e8b-9c6d-2a1b3c4d5e6f";
 /// The demo user's name.
 const DEMO_USER: &str = "demo";
+/// How long the backup job may run before its heartbeat counts as missed.
+const BACKUP_GRACE: &str = "5s";
 
 pub fn run(options: DemoOptions, lang: Lang) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -43,19 +116,75 @@ pub fn run(options: DemoOptions, lang: Lang) -> anyhow::Result<ExitCode> {
     runtime.block_on(demo(options, lang))
 }
 
-/// What the scenario measured, for the summary.
+/// What the scenario measured, for the summary; a part the scenario did not play stays
+/// empty and is left out.
 #[derive(Default)]
 struct Outcome {
+    failover: Option<Failover>,
+    failback: Option<Failback>,
+    incident: Option<IncidentSeen>,
+    missed_backup: Option<MissedBackup>,
+    maintenance: Option<MaintenanceSeen>,
+    notifications: usize,
+    postmortem: Option<PathBuf>,
+}
+
+struct Failover {
+    /// From the kill to the first customer request answered by the backup.
+    ms: u128,
+    /// Customer requests that failed in that time.
+    failed: u64,
+    /// Customer requests so far.
     requests: u64,
-    failed_during_failover: u64,
-    failover_ms: u128,
-    incident: String,
+    /// Notifications sent in that time.
+    pages: usize,
+}
+
+struct Failback {
+    /// From the primary's return to the first customer request it answered again.
+    ms: u128,
+    /// Customer requests that failed in that time.
+    failed: u64,
+    /// Notifications sent since the primary died.
+    pages: usize,
+}
+
+struct IncidentSeen {
+    id: String,
     root_cause: String,
     impacted: Vec<String>,
     open_to_ack_ms: i64,
     open_to_resolved_ms: i64,
-    notifications: usize,
-    postmortem: PathBuf,
+}
+
+struct MissedBackup {
+    /// From the hanging job's start ping to Continuo's alert.
+    noticed_ms: u128,
+    /// The service's grace time, as configured.
+    grace: &'static str,
+    /// The possible data-loss window Continuo computed, and the RPO.
+    window_ms: i64,
+    rpo_ms: i64,
+    within_rpo: bool,
+}
+
+struct MaintenanceSeen {
+    /// How long payments was down inside the window.
+    down_ms: u128,
+    /// Notifications sent from the window's start until after it ended.
+    pages: usize,
+    /// The status page component's status during the work.
+    shown: String,
+}
+
+/// The simulated organisation: its servers, the customers' gateway port and the inbox.
+struct Org {
+    db_up: Arc<AtomicBool>,
+    database: Server,
+    primary: Server,
+    payments: Server,
+    inbox: Inbox,
+    gateway_port: u16,
 }
 
 async fn demo(options: DemoOptions, lang: Lang) -> anyhow::Result<ExitCode> {
@@ -68,9 +197,7 @@ async fn demo(options: DemoOptions, lang: Lang) -> anyhow::Result<ExitCode> {
 
     // The simulated organisation.
     let db_up = Arc::new(AtomicBool::new(true));
-    let database = Listener::bind().await?;
-    let db_port = database.port;
-    let mut database = database.serve_tcp();
+    let database = Listener::bind().await?.serve_tcp();
     let primary = Listener::bind().await?.serve_http("primary", db_up.clone());
     let backup = Listener::bind().await?.serve_http("backup", db_up.clone());
     let payments = Listener::bind()
@@ -91,7 +218,7 @@ async fn demo(options: DemoOptions, lang: Lang) -> anyhow::Result<ExitCode> {
             primary: primary.port,
             backup: backup.port,
             payments: payments.port,
-            database: db_port,
+            database: database.port,
             inbox: inbox.port,
         }),
     )
@@ -101,6 +228,14 @@ async fn demo(options: DemoOptions, lang: Lang) -> anyhow::Result<ExitCode> {
     })?;
     let database_url = format!("sqlite://{}", dir.join("continuo.db").display());
     add_demo_user(&database_url, &password).await?;
+    let mut org = Org {
+        db_up,
+        database,
+        primary,
+        payments,
+        inbox,
+        gateway_port,
+    };
 
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(serve::serve(
@@ -133,30 +268,23 @@ async fn demo(options: DemoOptions, lang: Lang) -> anyhow::Result<ExitCode> {
         lang,
         headless: options.headless,
         deadline: std::cell::Cell::new(deadline),
+        steps: std::cell::Cell::new(0),
     };
 
     let base = &api.base;
-    let inbox_port = inbox.port;
+    let inbox_port = org.inbox.port;
     narrator.say(tr!(
         "Continuo demo: a small web shop, its database, a payment service and a backup job, watched by Continuo.\n  dashboard:   {base}/  (sign in as {DEMO_USER}, password {password})\n  status page: {base}/status\n  demo inbox:  http://127.0.0.1:{inbox_port}/\n  files:       {shown}",
         "Continuo-demo: een kleine webwinkel, zijn database, een betaaldienst en een back-uptaak, bewaakt door Continuo.\n  dashboard:    {base}/  (log in als {DEMO_USER}, wachtwoord {password})\n  statuspagina: {base}/status\n  demo-inbox:   http://127.0.0.1:{inbox_port}/\n  bestanden:    {shown}";
         shown = dir.display()
     ));
+    narrator.say(scenario_menu(options.scenario));
 
     // Continuo stopping early (its port taken, say) ends the demo at once, with its error.
     let mut server = server;
     let mut ended = None;
     let result = tokio::select! {
-        result = scenario(
-            &narrator,
-            &api,
-            gateway_port,
-            &dir,
-            &inbox,
-            &mut database,
-            &db_up,
-            primary,
-        ) => result,
+        result = play(options.scenario, &narrator, &api, &dir, &mut org) => result,
         early = &mut server => {
             ended = Some(early);
             Err(tr!(
@@ -184,10 +312,12 @@ async fn demo(options: DemoOptions, lang: Lang) -> anyhow::Result<ExitCode> {
         Err(e) => narrator.say_err(tr!("Continuo stopped: {e}", "Continuo stopte: {e}")),
         Ok(Ok(_)) => {}
     }
-    drop((backup, payments));
+    drop((org, backup));
     match result {
         Ok(outcome) => {
-            narrator.say(summary(&outcome));
+            for line in summary(&outcome) {
+                narrator.say(line);
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(failure) => {
@@ -197,34 +327,83 @@ async fn demo(options: DemoOptions, lang: Lang) -> anyhow::Result<ExitCode> {
     }
 }
 
-#[allow(clippy::too_many_arguments)] // the scenario's cast, each named
-async fn scenario(
+/// The chosen scenario, and how to choose another.
+fn scenario_menu(chosen: Scenario) -> Text {
+    let line = |s: Scenario, lang: Lang| {
+        let mark = if s == chosen { "▶" } else { " " };
+        format!("\n  {mark} {:<12} {}", s.name(), s.describe().get(lang))
+    };
+    let (en, nl): (String, String) = Scenario::ALL
+        .iter()
+        .map(|&s| (line(s, Lang::En), line(s, Lang::Nl)))
+        .unzip();
+    tr!(
+        "Scenario (choose with --scenario NAME):{en}",
+        "Scenario (kies met --scenario NAAM):{nl}"
+    )
+}
+
+/// Plays `scenario` and measures it.
+async fn play(
+    scenario: Scenario,
     narrator: &Narrator,
     api: &Api,
-    gateway_port: u16,
     dir: &Path,
-    inbox: &Inbox,
-    database: &mut Server,
-    db_up: &Arc<AtomicBool>,
-    primary: Server,
+    org: &mut Org,
 ) -> Result<Outcome, Text> {
     let mut outcome = Outcome::default();
-    // The backup job pings its heartbeat from the start.
-    let heartbeat = {
-        let url = format!("{}/ping/{BACKUP_UUID}", api.base);
-        let client = api.client.clone();
-        tokio::spawn(async move {
-            // Continuo may still be starting: a refused ping is simply tried again.
-            loop {
-                let _ = client.get(&url).send().await;
-                tokio::time::sleep(Duration::from_secs(2)).await;
-            }
-        })
-    };
+    let job = BackupJob::start(api);
+    all_up(narrator, api).await?;
+    match scenario {
+        Scenario::Full => {
+            let load = Load::start(org.gateway_port);
+            customers_shop(narrator, &load, org.gateway_port).await?;
+            outcome.failover = Some(failover(narrator, api, org, &load).await?);
+            let (id, root) = database_dies(narrator, api, org, &mut outcome).await?;
+            acknowledge(narrator, api, &id, Audience::Customers).await?;
+            database_returns(narrator, org).await?;
+            resolved(narrator, api, &id, root, &mut outcome).await?;
+            outcome.postmortem = Some(postmortem(narrator, api, dir, &id).await?);
+        }
+        Scenario::Failover => {
+            let load = Load::start(org.gateway_port);
+            customers_shop(narrator, &load, org.gateway_port).await?;
+            let before = org.inbox.count();
+            outcome.failover = Some(failover(narrator, api, org, &load).await?);
+            outcome.failback = Some(failback(narrator, api, org, &load, before).await?);
+        }
+        Scenario::Outage => {
+            let (id, root) = database_dies(narrator, api, org, &mut outcome).await?;
+            acknowledge(narrator, api, &id, Audience::Customers).await?;
+            database_returns(narrator, org).await?;
+            resolved(narrator, api, &id, root, &mut outcome).await?;
+            outcome.postmortem = Some(postmortem(narrator, api, dir, &id).await?);
+        }
+        Scenario::Backup => {
+            let (id, root) = backup_hangs(narrator, api, org, &job, &mut outcome).await?;
+            acknowledge(narrator, api, &id, Audience::Internal).await?;
+            narrator.step(tr!(
+                "The backup job is run again and finishes.",
+                "De back-uptaak wordt opnieuw gedraaid en maakt het af."
+            ));
+            job.finish().await;
+            resolved(narrator, api, &id, root, &mut outcome).await?;
+            outcome.postmortem = Some(postmortem(narrator, api, dir, &id).await?);
+        }
+        Scenario::Maintenance => {
+            outcome.maintenance = Some(maintenance(narrator, api, org).await?);
+        }
+    }
+    outcome.notifications = org.inbox.count();
+    drop(job);
+    Ok(outcome)
+}
 
-    narrator.step(tr!(
-        "Starting Continuo and waiting until every check is up...",
-        "Continuo start; wachten tot elke check in orde is..."
+/// Waits until Continuo sees every check up.
+async fn all_up(narrator: &Narrator, api: &Api) -> Result<(), Text> {
+    narrator.say(tr!(
+        "\nStarting Continuo and waiting until every check is up...",
+        "\nContinuo start; wachten tot elke check in orde is..."
     ));
     narrator
         .wait_for(
@@ -238,11 +417,12 @@ async fn scenario(
                 (!list.is_empty() && list.iter().all(|c| c["status"] == "up")).then_some(())
             },
         )
-        .await?;
+        .await
+}
 
-    // Customers: a steady stream of requests through the gateway.
-    let load = &Load::start(gateway_port);
-    narrator.step(tr!(
+/// Customers: a steady stream of requests through the gateway.
+async fn customers_shop(narrator: &Narrator, load: &Load, gateway_port: u16) -> Result<(), Text> {
+    narrator.say(tr!(
         "Customers shop: a request every 50 ms through the gateway on 127.0.0.1:{gateway_port}.",
         "Klanten winkelen: elke 50 ms een verzoek via de gateway op 127.0.0.1:{gateway_port}."
     ));
@@ -253,44 +433,153 @@ async fn scenario(
         )
         .await?;
     narrator.pause().await;
+    Ok(())
+}
 
-    narrator.step(tr!(
-        "Step 1: the web shop's primary server dies.",
-        "Stap 1: de primaire server van de webwinkel valt uit."
-    ));
-    let failed_before = load.failed();
-    let killed = tokio::time::Instant::now();
-    primary.kill();
+/// Waits until the gateway says it serves from `tier` and customers have had ten more
+/// answers from it; gives the time from `since` to the first of those answers.
+async fn serving(
+    narrator: &Narrator,
+    api: &Api,
+    load: &Load,
+    tier: &str,
+    since: tokio::time::Instant,
+    what: Text,
+) -> Result<u128, Text> {
+    let served_before = load.served(tier);
+    let serving = format!("\"serving\":\"{tier}\"");
+    let serving = &serving;
     narrator
-        .wait_for(
-            tr!(
-                "the gateway to fail over to the backup",
-                "de gateway die overschakelt naar de back-up"
-            ),
-            || async move {
-                let gateways = api.get("/api/v1/gateways").await.ok()?;
-                (gateways.to_string().contains("\"serving\":\"backup\"")
-                    && load.served("backup") >= 10)
-                    .then_some(())
-            },
-        )
+        .wait_for(what, || async move {
+            let gateways = api.get("/api/v1/gateways").await.ok()?;
+            (gateways.to_string().contains(serving.as_str())
+                && load.served(tier) >= served_before + 10)
+                .then_some(())
+        })
         .await?;
-    outcome.failover_ms = killed.elapsed().as_millis();
-    outcome.failed_during_failover = load.failed() - failed_before;
-    outcome.requests = load.total();
-    let (failed, ms) = (outcome.failed_during_failover, outcome.failover_ms);
+    Ok(load
+        .first_served_after(tier, since)
+        .unwrap_or_default()
+        .as_millis())
+}
+
+/// The web shop's primary dies; the gateway fails over.
+async fn failover(
+    narrator: &Narrator,
+    api: &Api,
+    org: &mut Org,
+    load: &Load,
+) -> Result<Failover, Text> {
+    narrator.step(tr!(
+        "The web shop's primary server dies.",
+        "De primaire server van de webwinkel valt uit."
+    ));
+    let (failed_before, pages_before) = (load.failed(), org.inbox.count());
+    let killed = tokio::time::Instant::now();
+    org.primary.stop();
+    let ms = serving(
+        narrator,
+        api,
+        load,
+        "backup",
+        killed,
+        tr!(
+            "the gateway to fail over to the backup",
+            "de gateway die overschakelt naar de back-up"
+        ),
+    )
+    .await?;
+    let seen = Failover {
+        ms,
+        failed: load.failed() - failed_before,
+        requests: load.total(),
+        pages: org.inbox.count() - pages_before,
+    };
+    let (failed, ms, pages) = (seen.failed, seen.ms, seen.pages);
     narrator.say(tr!(
-        "  the gateway failed over in {ms} ms; failed customer requests: {failed}",
-        "  de gateway schakelde over in {ms} ms; mislukte klantverzoeken: {failed}"
+        "  the backup answered customers {ms} ms after the kill; failed customer requests: {failed}; pages: {pages}",
+        "  de back-up beantwoordde klanten {ms} ms na de uitval; mislukte klantverzoeken: {failed}; oproepen: {pages}"
     ));
     narrator.pause().await;
+    Ok(seen)
+}
 
+/// The primary returns; the gateway fails back once it has been healthy long enough.
+async fn failback(
+    narrator: &Narrator,
+    api: &Api,
+    org: &mut Org,
+    load: &Load,
+    pages_before: usize,
+) -> Result<Failback, Text> {
     narrator.step(tr!(
-        "Step 2: the shared database dies; the web shop and payments depend on it.",
-        "Stap 2: de gedeelde database valt uit; de webwinkel en de betaaldienst hangen ervan af."
+        "The primary server is repaired and starts again.",
+        "De primaire server is gerepareerd en start opnieuw."
     ));
-    db_up.store(false, Ordering::SeqCst);
-    database.stop();
+    let failed_before = load.failed();
+    org.primary.restart().await.map_err(|e| {
+        tr!(
+            "the primary could not be restarted: {e}",
+            "de primaire server kon niet herstart worden: {e}"
+        )
+    })?;
+    let returned = tokio::time::Instant::now();
+    let ms = serving(
+        narrator,
+        api,
+        load,
+        "primary",
+        returned,
+        tr!(
+            "the gateway to fail back to the primary",
+            "de gateway die terugschakelt naar de primaire server"
+        ),
+    )
+    .await?;
+    let seen = Failback {
+        ms,
+        failed: load.failed() - failed_before,
+        pages: org.inbox.count() - pages_before,
+    };
+    let (after, failed, pages) = (seconds(seen.ms as i64), seen.failed, seen.pages);
+    narrator.say(tr!(
+        "  the gateway failed back {after} after the primary returned (it waits until the primary has stayed healthy for failback_after); failed customer requests: {failed}; pages since the primary died: {pages}",
+        "  de gateway schakelde {after} na de terugkeer van de primaire server terug (hij wacht tot die failback_after lang gezond bleef); mislukte klantverzoeken: {failed}; oproepen sinds de uitval: {pages}"
+    ));
+    Ok(seen)
+}
+
+/// The shared database dies; waits for the incident with it as root cause and the web
+/// shop grouped under it, and for the pages. Gives the incident's id and root cause.
+async fn database_dies(
+    narrator: &Narrator,
+    api: &Api,
+    org: &mut Org,
+    outcome: &mut Outcome,
+) -> Result<(String, String), Text> {
+    narrator.step(tr!(
+        "The shared database dies; the web shop and payments depend on it.",
+        "De gedeelde database valt uit; de webwinkel en de betaaldienst hangen ervan af."
+    ));
+    org.db_up.store(false, Ordering::SeqCst);
+    org.database.stop();
+    // Shown once the web shop, seen down a moment after its database, has joined.
+    let opened = incident_opens(narrator, api, "orders-db", Some("webshop")).await?;
+    note_pages(narrator, &org.inbox).await?;
+    let seen = seen_incident(&opened);
+    let ids = (seen.id.clone(), seen.root_cause.clone());
+    outcome.incident = Some(seen);
+    Ok(ids)
+}
+
+/// Waits for an open incident with `root` as its root cause (and `also` among its
+/// services), and narrates it.
+async fn incident_opens(
+    narrator: &Narrator,
+    api: &Api,
+    root: &str,
+    also: Option<&str>,
+) -> Result<Value, Text> {
     let incident = narrator
         .wait_for(
             tr!("an incident to open", "een incident dat geopend wordt"),
@@ -302,38 +591,58 @@ async fn scenario(
                     // A chosen folder may hold the resolved incidents of earlier runs.
                     .filter(|incident| incident["status"] != "resolved")
                     .find(|incident| {
-                        // Shown once the web shop, seen down a moment after its
-                        // database, has joined as impacted.
                         incident["services"].as_array().is_some_and(|services| {
                             services
                                 .iter()
-                                .any(|s| s["service"] == "orders-db" && s["root_cause"] == true)
-                                && services.iter().any(|s| s["service"] == "webshop")
+                                .any(|s| s["service"] == root && s["root_cause"] == true)
+                                && also.is_none_or(|also| {
+                                    services.iter().any(|s| s["service"] == also)
+                                })
                         })
                     })
                     .cloned()
             },
         )
         .await?;
-    outcome.incident = incident["id"].as_str().unwrap_or_default().to_string();
+    let seen = seen_incident(&incident);
+    let (id, root, severity) = (&seen.id, &seen.root_cause, &incident["severity"]);
+    if seen.impacted.is_empty() {
+        narrator.say(tr!(
+            "  incident {id} opened (SEV{severity}): root cause {root}",
+            "  incident {id} geopend (SEV{severity}): grondoorzaak {root}"
+        ));
+    } else {
+        let impacted = seen.impacted.join(", ");
+        narrator.say(tr!(
+            "  incident {id} opened (SEV{severity}): root cause {root}; impacted, grouped under it: {impacted}",
+            "  incident {id} geopend (SEV{severity}): grondoorzaak {root}; getroffen, eronder gegroepeerd: {impacted}"
+        ));
+    }
+    Ok(incident)
+}
+
+/// An incident's id, root cause and impacted services from its JSON.
+fn seen_incident(incident: &Value) -> IncidentSeen {
+    let mut seen = IncidentSeen {
+        id: incident["id"].as_str().unwrap_or_default().to_string(),
+        root_cause: String::new(),
+        impacted: Vec::new(),
+        open_to_ack_ms: 0,
+        open_to_resolved_ms: 0,
+    };
     for service in incident["services"].as_array().into_iter().flatten() {
         let id = service["service"].as_str().unwrap_or_default().to_string();
         if service["root_cause"] == true {
-            outcome.root_cause = id;
+            seen.root_cause = id;
         } else {
-            outcome.impacted.push(id);
+            seen.impacted.push(id);
         }
     }
-    let (id, root, impacted) = (
-        &outcome.incident,
-        &outcome.root_cause,
-        outcome.impacted.join(", "),
-    );
-    let severity = &incident["severity"];
-    narrator.say(tr!(
-        "  incident {id} opened (SEV{severity}): root cause {root}; impacted, grouped under it: {impacted}",
-        "  incident {id} geopend (SEV{severity}): grondoorzaak {root}; getroffen, eronder gegroepeerd: {impacted}"
-    ));
+    seen
+}
+
+/// Waits for the first pages in the inbox.
+async fn note_pages(narrator: &Narrator, inbox: &Inbox) -> Result<(), Text> {
     narrator
         .wait_for(
             tr!(
@@ -349,58 +658,114 @@ async fn scenario(
         "  de escalatie heeft de dienstdoende opgeroepen: {count} meldingen in de demo-inbox"
     ));
     narrator.pause().await;
+    Ok(())
+}
 
-    narrator.step(tr!(
-        "Step 3: the on-call person acknowledges and tells customers on the status page.",
-        "Stap 3: de dienstdoende bevestigt en informeert klanten op de statuspagina."
-    ));
-    let id = outcome.incident.clone();
+/// Who an update in [`acknowledge`] is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Audience {
+    /// On the public status page.
+    Customers,
+    /// For the organisation only.
+    Internal,
+}
+
+/// The on-call person acknowledges and posts an update.
+async fn acknowledge(
+    narrator: &Narrator,
+    api: &Api,
+    id: &str,
+    audience: Audience,
+) -> Result<(), Text> {
+    let message = match audience {
+        Audience::Customers => {
+            narrator.step(tr!(
+                "The on-call person acknowledges and tells customers on the status page.",
+                "De dienstdoende bevestigt en informeert klanten op de statuspagina."
+            ));
+            tr!(
+                "The order database stopped; we are restarting it",
+                "De orderdatabase is gestopt; we starten hem opnieuw"
+            )
+        }
+        Audience::Internal => {
+            narrator.step(tr!(
+                "The on-call person acknowledges and tells the organisation.",
+                "De dienstdoende bevestigt en informeert de organisatie."
+            ));
+            tr!(
+                "The order backup hung; we are running it again",
+                "De orderback-up bleef hangen; we draaien hem opnieuw"
+            )
+        }
+    }
+    .get(narrator.lang)
+    .to_string();
     api.post(
         &format!("/api/v1/incidents/{id}/ack"),
         json!({ "by": DEMO_USER }),
     )
     .await?;
-    let message = tr!(
-        "The order database stopped; we are restarting it",
-        "De orderdatabase is gestopt; we starten hem opnieuw"
-    )
-    .get(narrator.lang)
-    .to_string();
-    let message = &message;
+    let audience_key = match audience {
+        Audience::Customers => "customers",
+        Audience::Internal => "internal",
+    };
     api.post(
         &format!("/api/v1/incidents/{id}/update"),
-        json!({ "status": "identified", "audience": "customers", "message": message, "by": DEMO_USER }),
+        json!({ "status": "identified", "audience": audience_key, "message": message, "by": DEMO_USER }),
     )
     .await?;
-    narrator
-        .wait_for(
-            tr!(
-                "the update on the status page",
-                "de update op de statuspagina"
-            ),
-            || async move {
-                let page = api.text("/status").await.ok()?;
-                page.contains(message.as_str()).then_some(())
-            },
-        )
-        .await?;
-    narrator.say(tr!(
-        "  acknowledged by {DEMO_USER}; the status page says: {message}",
-        "  bevestigd door {DEMO_USER}; de statuspagina zegt: {message}"
-    ));
+    if audience == Audience::Customers {
+        let message = &message;
+        narrator
+            .wait_for(
+                tr!(
+                    "the update on the status page",
+                    "de update op de statuspagina"
+                ),
+                || async move {
+                    let page = api.text("/status").await.ok()?;
+                    page.contains(message.as_str()).then_some(())
+                },
+            )
+            .await?;
+        narrator.say(tr!(
+            "  acknowledged by {DEMO_USER}; the status page says: {message}",
+            "  bevestigd door {DEMO_USER}; de statuspagina zegt: {message}"
+        ));
+    } else {
+        narrator.say(tr!(
+            "  acknowledged by {DEMO_USER}; internal update: {message}",
+            "  bevestigd door {DEMO_USER}; interne update: {message}"
+        ));
+    }
     narrator.pause().await;
+    Ok(())
+}
 
+async fn database_returns(narrator: &Narrator, org: &mut Org) -> Result<(), Text> {
     narrator.step(tr!(
-        "Step 4: the database is restarted.",
-        "Stap 4: de database wordt herstart."
+        "The database is restarted.",
+        "De database wordt herstart."
     ));
-    database.restart().await.map_err(|e| {
+    org.database.restart().await.map_err(|e| {
         tr!(
             "the database could not be restarted: {e}",
             "de database kon niet herstart worden: {e}"
         )
     })?;
-    db_up.store(true, Ordering::SeqCst);
+    org.db_up.store(true, Ordering::SeqCst);
+    Ok(())
+}
+
+/// Waits for the incident to resolve and records its measured durations.
+async fn resolved(
+    narrator: &Narrator,
+    api: &Api,
+    id: &str,
+    root_cause: String,
+    outcome: &mut Outcome,
+) -> Result<(), Text> {
     let path = &format!("/api/v1/incidents/{id}");
     let resolved = narrator
         .wait_for(
@@ -412,60 +777,384 @@ async fn scenario(
         )
         .await?;
     let milestone = |key: &str| resolved["milestones"][key].as_i64().unwrap_or_default();
-    outcome.open_to_ack_ms = milestone("acknowledged_ms") - milestone("detected_ms");
-    outcome.open_to_resolved_ms = milestone("resolved_ms") - milestone("detected_ms");
-    let resolved_in = seconds(outcome.open_to_resolved_ms);
+    let mut seen = seen_incident(&resolved);
+    seen.root_cause = root_cause;
+    seen.open_to_ack_ms = milestone("acknowledged_ms") - milestone("detected_ms");
+    seen.open_to_resolved_ms = milestone("resolved_ms") - milestone("detected_ms");
+    let resolved_in = seconds(seen.open_to_resolved_ms);
     narrator.say(tr!(
         "  incident {id} resolved {resolved_in} after detection",
         "  incident {id} opgelost {resolved_in} na detectie"
     ));
+    outcome.incident = Some(seen);
+    Ok(())
+}
 
+/// Writes the incident's postmortem into the demo folder.
+async fn postmortem(narrator: &Narrator, api: &Api, dir: &Path, id: &str) -> Result<PathBuf, Text> {
     narrator.step(tr!(
-        "Step 5: the postmortem is written from the measured facts.",
-        "Stap 5: de postmortem wordt geschreven uit de gemeten feiten."
+        "The postmortem is written from the measured facts.",
+        "De postmortem wordt geschreven uit de gemeten feiten."
     ));
     let code = narrator.lang.code();
-    let postmortem = api
+    let text = api
         .text(&format!("/api/v1/incidents/{id}/postmortem?lang={code}"))
         .await?;
-    outcome.postmortem = dir.join(format!("postmortem-{id}.md"));
-    std::fs::write(&outcome.postmortem, postmortem).map_err(|e| {
-        let shown = outcome.postmortem.display();
+    let path = dir.join(format!("postmortem-{id}.md"));
+    let shown = path.display();
+    std::fs::write(&path, text).map_err(|e| {
         tr!(
             "cannot write {shown}: {e}",
             "kan {shown} niet schrijven: {e}"
         )
     })?;
-    outcome.notifications = inbox.count();
-    let shown = outcome.postmortem.display();
     narrator.say(tr!("  written to {shown}", "  geschreven naar {shown}"));
-    heartbeat.abort();
-    Ok(outcome)
+    Ok(path)
+}
+
+/// The backup job starts and hangs; waits for Continuo to notice and open an incident,
+/// and reads the possible data loss it computed.
+async fn backup_hangs(
+    narrator: &Narrator,
+    api: &Api,
+    org: &Org,
+    job: &BackupJob,
+    outcome: &mut Outcome,
+) -> Result<(String, String), Text> {
+    narrator.step(tr!(
+        "The order backup starts (it pings /start) and hangs; it never pings that it finished.",
+        "De orderback-up start (hij pingt /start) en blijft hangen; hij pingt nooit dat hij klaar is."
+    ));
+    let started = tokio::time::Instant::now();
+    job.hang().await;
+    narrator
+        .wait_for(
+            tr!(
+                "Continuo to notice the missed heartbeat",
+                "Continuo die de gemiste heartbeat opmerkt"
+            ),
+            || async move {
+                let alerts = api.get("/api/v1/alerts").await.ok()?;
+                alerts["alerts"]
+                    .as_array()?
+                    .iter()
+                    .any(|a| a["service"] == "backups" && a["state"] != "resolved")
+                    .then_some(())
+            },
+        )
+        .await?;
+    let noticed_ms = started.elapsed().as_millis();
+    let shown = seconds(noticed_ms as i64);
+    narrator.say(tr!(
+        "  noticed {shown} after the start: the grace time is {BACKUP_GRACE}",
+        "  opgemerkt {shown} na de start: de respijttijd is {BACKUP_GRACE}"
+    ));
+    let incident = incident_opens(narrator, api, "backups", None).await?;
+    let loss = incident["recovery"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["service"] == "backups")
+        .map(|r| r["data_loss"].clone())
+        .unwrap_or(Value::Null);
+    let (Some(window_ms), Some(rpo_ms), Some(within_rpo)) = (
+        loss["window_ms"].as_i64(),
+        loss["rpo_ms"].as_i64(),
+        loss["within_rpo"].as_bool(),
+    ) else {
+        return Err(tr!(
+            "demo failed: incident has no data-loss window for backups: {loss}",
+            "demo mislukt: het incident heeft geen dataverliesvenster voor backups: {loss}"
+        ));
+    };
+    let (window, rpo) = (seconds(window_ms), seconds(rpo_ms));
+    narrator.say(if within_rpo {
+        tr!(
+            "  possible data loss: {window} since the last good backup, within the RPO of {rpo}",
+            "  mogelijk dataverlies: {window} sinds de laatste goede back-up, binnen de RPO van {rpo}"
+        )
+    } else {
+        tr!(
+            "  possible data loss: {window} since the last good backup, beyond the RPO of {rpo}",
+            "  mogelijk dataverlies: {window} sinds de laatste goede back-up, voorbij de RPO van {rpo}"
+        )
+    });
+    note_pages(narrator, &org.inbox).await?;
+    outcome.missed_backup = Some(MissedBackup {
+        noticed_ms,
+        grace: BACKUP_GRACE,
+        window_ms,
+        rpo_ms,
+        within_rpo,
+    });
+    let seen = seen_incident(&incident);
+    let ids = (seen.id.clone(), seen.root_cause.clone());
+    outcome.incident = Some(seen);
+    Ok(ids)
+}
+
+/// Payments goes down inside a maintenance window: shown on the status page, nobody
+/// paged.
+async fn maintenance(
+    narrator: &Narrator,
+    api: &Api,
+    org: &mut Org,
+) -> Result<MaintenanceSeen, Text> {
+    narrator.step(tr!(
+        "Operations plans maintenance on payments and opens a maintenance window.",
+        "Operations plant onderhoud aan de betaaldienst en opent een onderhoudsvenster."
+    ));
+    let pages_before = org.inbox.count();
+    let title = tr!(
+        "Payments software update",
+        "Software-update van de betaaldienst"
+    )
+    .get(narrator.lang)
+    .to_string();
+    let window = api
+        .post(
+            "/api/v1/maintenance",
+            json!({ "title": title, "services": ["payments"], "duration": "10m" }),
+        )
+        .await?;
+    let window_id = window["id"].as_str().unwrap_or_default().to_string();
+    let shown = narrator
+        .wait_for(
+            tr!(
+                "the status page to show the maintenance",
+                "de statuspagina die het onderhoud toont"
+            ),
+            || async move {
+                let components = api.get("/api/v2/components.json").await.ok()?;
+                components["components"]
+                    .as_array()?
+                    .iter()
+                    .find(|c| c["name"] == "Payments" && c["status"] == "under_maintenance")
+                    .map(|c| c["status"].as_str().unwrap_or_default().to_string())
+            },
+        )
+        .await?;
+    narrator.say(tr!(
+        "  window {window_id} open; the status page shows payments as {shown}",
+        "  venster {window_id} open; de statuspagina toont de betaaldienst als {shown}"
+    ));
+    narrator.pause().await;
+
+    narrator.step(tr!(
+        "The payments server is stopped for the update.",
+        "De betaalserver wordt gestopt voor de update."
+    ));
+    let stopped = tokio::time::Instant::now();
+    org.payments.stop();
+    narrator
+        .wait_for(
+            tr!(
+                "Continuo to hold the alert for payments",
+                "Continuo die de melding voor de betaaldienst vasthoudt"
+            ),
+            || async move {
+                let alerts = api.get("/api/v1/alerts").await.ok()?;
+                alerts["alerts"]
+                    .as_array()?
+                    .iter()
+                    .any(|a| a["service"] == "payments" && a["state"] == "held")
+                    .then_some(())
+            },
+        )
+        .await?;
+    narrator.say(tr!(
+        "  Continuo sees payments down and holds the alert: no page during maintenance",
+        "  Continuo ziet de betaaldienst uit en houdt de melding vast: geen oproep tijdens onderhoud"
+    ));
+    narrator.pause().await;
+
+    narrator.step(tr!(
+        "The update is done: payments starts again and the window is closed.",
+        "De update is klaar: de betaaldienst start weer en het venster wordt gesloten."
+    ));
+    org.payments.restart().await.map_err(|e| {
+        tr!(
+            "payments could not be restarted: {e}",
+            "de betaaldienst kon niet herstart worden: {e}"
+        )
+    })?;
+    narrator
+        .wait_for(
+            tr!(
+                "Continuo to see payments up",
+                "Continuo die de betaaldienst in orde ziet"
+            ),
+            || async move {
+                let check = api.get("/api/v1/checks/payments-http").await.ok()?;
+                (check["status"] == "up").then_some(())
+            },
+        )
+        .await?;
+    let down_ms = stopped.elapsed().as_millis();
+    api.post(&format!("/api/v1/maintenance/{window_id}/end"), json!({}))
+        .await?;
+    narrator
+        .wait_for(
+            tr!(
+                "the alert for payments to close",
+                "de melding voor de betaaldienst die sluit"
+            ),
+            || async move {
+                let alerts = api.get("/api/v1/alerts").await.ok()?;
+                (!alerts["alerts"]
+                    .as_array()?
+                    .iter()
+                    .any(|a| a["service"] == "payments" && a["state"] != "resolved"))
+                .then_some(())
+            },
+        )
+        .await?;
+    let pages = org.inbox.count() - pages_before;
+    let down = seconds(down_ms as i64);
+    narrator.say(tr!(
+        "  payments was down for {down} inside the window; pages sent: {pages}",
+        "  de betaaldienst was {down} uit binnen het venster; verstuurde oproepen: {pages}"
+    ));
+    Ok(MaintenanceSeen {
+        down_ms,
+        pages,
+        shown,
+    })
 }
 
 fn seconds(ms: i64) -> String {
     format!("{:.1} s", ms as f64 / 1000.0)
 }
 
-fn summary(outcome: &Outcome) -> Text {
-    let Outcome {
+/// The summary's lines: what the scenario played, as measured.
+fn summary(outcome: &Outcome) -> Vec<Text> {
+    let mut lines = vec![tr!("\nSummary", "\nSamenvatting")];
+    if let Some(Failover {
+        ms,
+        failed,
         requests,
-        failed_during_failover,
-        failover_ms,
-        incident,
-        root_cause,
-        notifications,
-        ..
-    } = outcome;
-    let (acked, resolved) = (
-        seconds(outcome.open_to_ack_ms),
-        seconds(outcome.open_to_resolved_ms),
-    );
-    let postmortem = outcome.postmortem.display();
-    tr!(
-        "\nSummary\n  failover: webshop primary to backup in {failover_ms} ms, failed requests: {failed_during_failover} (of {requests} so far)\n  incident: {incident} opened (root cause {root_cause}), acknowledged after {acked}, resolved after {resolved}\n  notifications delivered: {notifications}\n  postmortem: {postmortem}\ndemo completed",
-        "\nSamenvatting\n  failover: webwinkel primair naar back-up in {failover_ms} ms, mislukte verzoeken: {failed_during_failover} (van {requests} tot dan)\n  incident: {incident} geopend (grondoorzaak {root_cause}), bevestigd na {acked}, opgelost na {resolved}\n  meldingen afgeleverd: {notifications}\n  postmortem: {postmortem}\ndemo voltooid"
-    )
+        pages,
+    }) = &outcome.failover
+    {
+        lines.push(tr!(
+            "  failover: webshop primary to backup, first answer from the backup {ms} ms after the kill, failed requests: {failed} (of {requests} so far), pages: {pages}",
+            "  failover: webwinkel primair naar back-up, eerste antwoord van de back-up {ms} ms na de uitval, mislukte verzoeken: {failed} (van {requests} tot dan), oproepen: {pages}"
+        ));
+    }
+    if let Some(Failback { ms, failed, pages }) = &outcome.failback {
+        let after = seconds(*ms as i64);
+        lines.push(tr!(
+            "  failback: to the primary {after} after it returned, failed requests: {failed}, pages: {pages}",
+            "  failback: naar de primaire server {after} na de terugkeer, mislukte verzoeken: {failed}, oproepen: {pages}"
+        ));
+    }
+    if let Some(m) = &outcome.missed_backup {
+        let (noticed, grace, window, rpo) = (
+            seconds(m.noticed_ms as i64),
+            m.grace,
+            seconds(m.window_ms),
+            seconds(m.rpo_ms),
+        );
+        lines.push(if m.within_rpo {
+            tr!(
+                "  missed backup: noticed {noticed} after the job started (grace {grace}); possible data loss {window}, within the RPO of {rpo}",
+                "  gemiste back-up: opgemerkt {noticed} na de start (respijt {grace}); mogelijk dataverlies {window}, binnen de RPO van {rpo}"
+            )
+        } else {
+            tr!(
+                "  missed backup: noticed {noticed} after the job started (grace {grace}); possible data loss {window}, beyond the RPO of {rpo}",
+                "  gemiste back-up: opgemerkt {noticed} na de start (respijt {grace}); mogelijk dataverlies {window}, voorbij de RPO van {rpo}"
+            )
+        });
+    }
+    if let Some(i) = &outcome.incident {
+        let (id, root, acked, resolved) = (
+            &i.id,
+            &i.root_cause,
+            seconds(i.open_to_ack_ms),
+            seconds(i.open_to_resolved_ms),
+        );
+        lines.push(tr!(
+            "  incident: {id} opened (root cause {root}), acknowledged after {acked}, resolved after {resolved}",
+            "  incident: {id} geopend (grondoorzaak {root}), bevestigd na {acked}, opgelost na {resolved}"
+        ));
+    }
+    if let Some(m) = &outcome.maintenance {
+        let (down, pages, shown) = (seconds(m.down_ms as i64), m.pages, &m.shown);
+        lines.push(tr!(
+            "  maintenance: payments down for {down} inside the window, status page showed {shown}, pages: {pages}",
+            "  onderhoud: betaaldienst {down} uit binnen het venster, statuspagina toonde {shown}, oproepen: {pages}"
+        ));
+    }
+    let notifications = outcome.notifications;
+    lines.push(tr!(
+        "  notifications delivered: {notifications}",
+        "  meldingen afgeleverd: {notifications}"
+    ));
+    if let Some(path) = &outcome.postmortem {
+        let shown = path.display();
+        lines.push(tr!("  postmortem: {shown}", "  postmortem: {shown}"));
+    }
+    lines.push(tr!("demo completed", "demo voltooid"));
+    lines
+}
+
+/// The backup job: pings its heartbeat every 2 s until it hangs.
+struct BackupJob {
+    /// Held while pinging, so a hang never races a ping in flight.
+    healthy: Arc<tokio::sync::Mutex<bool>>,
+    url: String,
+    client: reqwest::Client,
+    task: JoinHandle<()>,
+}
+
+impl BackupJob {
+    fn start(api: &Api) -> BackupJob {
+        let url = format!("{}/ping/{BACKUP_UUID}", api.base);
+        let client = api.client.clone();
+        let healthy = Arc::new(tokio::sync::Mutex::new(true));
+        let task = {
+            let (url, client, healthy) = (url.clone(), client.clone(), healthy.clone());
+            tokio::spawn(async move {
+                // Continuo may still be starting: a refused ping is simply tried again.
+                loop {
+                    {
+                        let healthy = healthy.lock().await;
+                        if *healthy {
+                            let _ = client.get(&url).send().await;
+                        }
+                    }
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                }
+            })
+        };
+        BackupJob {
+            healthy,
+            url,
+            client,
+            task,
+        }
+    }
+
+    /// Starts a run that never finishes.
+    async fn hang(&self) {
+        let mut healthy = self.healthy.lock().await;
+        *healthy = false;
+        let _ = self.client.get(format!("{}/start", self.url)).send().await;
+    }
+
+    /// A run that finishes; regular pings go on.
+    async fn finish(&self) {
+        let mut healthy = self.healthy.lock().await;
+        let _ = self.client.get(&self.url).send().await;
+        *healthy = true;
+    }
+}
+
+impl Drop for BackupJob {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 /// Prints the story and keeps the deadline.
@@ -474,6 +1163,8 @@ struct Narrator {
     headless: bool,
     /// When waiting gives up; moved on by the time spent at a pause.
     deadline: std::cell::Cell<tokio::time::Instant>,
+    /// Steps told so far.
+    steps: std::cell::Cell<u32>,
 }
 
 impl Narrator {
@@ -485,8 +1176,15 @@ impl Narrator {
         let _ = writeln!(std::io::stderr(), "{}", text.get(self.lang));
     }
 
+    /// Tells the next numbered step.
     fn step(&self, text: Text) {
-        self.say(tr!("\n▶ {line}", "\n▶ {line}"; line = text.get(self.lang)));
+        let n = self.steps.get() + 1;
+        self.steps.set(n);
+        self.say(tr!(
+            "\n▶ Step {n}: {line}",
+            "\n▶ Stap {n}: {line}";
+            line = text.get(self.lang)
+        ));
     }
 
     /// Waits for Enter, unless headless.
@@ -703,6 +1401,7 @@ service = "webshop"
 eject_after = 1
 check_interval = "200ms"
 check_fast_interval = "100ms"
+failback_after = "3s"
 
 [[service]]
 id = "payments"
@@ -724,17 +1423,20 @@ recover_threshold = 1
 
 [[service]]
 id = "backups"
-name = "Nightly backup"
+name = "Order backup"
 tier = 3
 owner = "ops"
-rto = "1d"
+rto = "4h"
+# Data written since the last good backup is what a restore would lose.
+rpo = "30s"
 
 [[service.check]]
 id = "backup-heartbeat"
 kind = "heartbeat"
 uuid = "{BACKUP_UUID}"
-period = "1m"
-grace = "1m"
+# Every few seconds, so the demo fits in a minute (hourly or nightly in real life).
+period = "5s"
+grace = "{BACKUP_GRACE}"
 "#
     )
 }
@@ -796,37 +1498,54 @@ impl Listener {
 
     /// A web service answering `200 <name>`, or 503 while the database is down.
     fn serve_http(self, name: &'static str, db_up: Arc<AtomicBool>) -> Server {
-        let task = tokio::spawn(accept_loop(self.listener, move |mut stream| {
-            let db_up = db_up.clone();
-            async move {
-                if read_request(&mut stream).await.is_none() {
-                    return;
-                }
-                let (status, body) = if db_up.load(Ordering::SeqCst) {
-                    ("200 OK", name)
-                } else {
-                    ("503 Service Unavailable", "database unavailable")
-                };
-                let _ = respond(&mut stream, status, "text/plain", body).await;
-            }
-        }));
-        Server {
-            port: self.port,
-            task,
-        }
+        self.serve(Kind::Http { name, db_up })
     }
 
     /// The database: accepts connections and holds them open.
     fn serve_tcp(self) -> Server {
-        let task = tokio::spawn(accept_loop(self.listener, |mut stream| async move {
-            let mut buffer = [0u8; 256];
-            while matches!(stream.read(&mut buffer).await, Ok(n) if n > 0) {}
-        }));
+        self.serve(Kind::Tcp)
+    }
+
+    fn serve(self, kind: Kind) -> Server {
+        let task = match &kind {
+            Kind::Http { name, db_up } => {
+                let (name, db_up) = (*name, db_up.clone());
+                tokio::spawn(accept_loop(self.listener, move |mut stream| {
+                    let db_up = db_up.clone();
+                    async move {
+                        if read_request(&mut stream).await.is_none() {
+                            return;
+                        }
+                        let (status, body) = if db_up.load(Ordering::SeqCst) {
+                            ("200 OK", name)
+                        } else {
+                            ("503 Service Unavailable", "database unavailable")
+                        };
+                        let _ = respond(&mut stream, status, "text/plain", body).await;
+                    }
+                }))
+            }
+            Kind::Tcp => tokio::spawn(accept_loop(self.listener, |mut stream| async move {
+                let mut buffer = [0u8; 256];
+                while matches!(stream.read(&mut buffer).await, Ok(n) if n > 0) {}
+            })),
+        };
         Server {
             port: self.port,
+            kind,
             task,
         }
     }
+}
+
+/// What a simulated server is, to start it again the same way.
+#[derive(Clone)]
+enum Kind {
+    Http {
+        name: &'static str,
+        db_up: Arc<AtomicBool>,
+    },
+    Tcp,
 }
 
 /// Accepts connections until aborted; aborting also ends every open connection.
@@ -851,19 +1570,17 @@ where
 /// A simulated service that can be killed.
 struct Server {
     port: u16,
+    kind: Kind,
     task: JoinHandle<()>,
 }
 
 impl Server {
-    fn kill(self) {
-        self.task.abort();
-    }
-
+    /// Stops listening and ends every open connection.
     fn stop(&mut self) {
         self.task.abort();
     }
 
-    /// Listens again on the same port (the database's restart).
+    /// Listens again on the same port, serving as before.
     async fn restart(&mut self) -> std::io::Result<()> {
         let listener = loop {
             // The aborted task releases the port asynchronously.
@@ -876,7 +1593,7 @@ impl Server {
             }
         };
         let port = self.port;
-        *self = Listener { listener, port }.serve_tcp();
+        *self = Listener { listener, port }.serve(self.kind.clone());
         Ok(())
     }
 }
@@ -939,7 +1656,13 @@ async fn respond(
 struct Inbox {
     port: u16,
     notifications: Arc<Mutex<Vec<String>>>,
-    _server: Server,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Inbox {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 impl Inbox {
@@ -974,7 +1697,7 @@ impl Inbox {
         Ok(Inbox {
             port,
             notifications,
-            _server: Server { port, task },
+            task,
         })
     }
 
@@ -1009,18 +1732,20 @@ fn inbox_page(notifications: &[String]) -> String {
     )
 }
 
-/// Customers: a GET through the gateway every 50 ms, counting answers by body.
+/// When a customer request ended, and the body that answered it (`None`: it failed).
+type Answer = (tokio::time::Instant, Option<String>);
+
+/// Customers: a GET through the gateway every 50 ms, each answer kept with its time
+/// (about 1,200 a minute).
 struct Load {
-    counts: Arc<Mutex<std::collections::BTreeMap<String, u64>>>,
-    failed: Arc<AtomicU64>,
+    answers: Arc<Mutex<Vec<Answer>>>,
     task: JoinHandle<()>,
 }
 
 impl Load {
     fn start(gateway_port: u16) -> Load {
-        let counts = Arc::new(Mutex::new(std::collections::BTreeMap::new()));
-        let failed = Arc::new(AtomicU64::new(0));
-        let (c, f) = (counts.clone(), failed.clone());
+        let answers = Arc::new(Mutex::new(Vec::new()));
+        let kept = answers.clone();
         let task = tokio::spawn(async move {
             let client = reqwest::Client::builder()
                 .timeout(Duration::from_secs(5))
@@ -1032,48 +1757,41 @@ impl Load {
                     Ok(r) if r.status().is_success() => r.text().await.ok(),
                     _ => None,
                 };
-                match answer {
-                    Some(body) => {
-                        *c.lock()
-                            .unwrap_or_else(PoisonError::into_inner)
-                            .entry(body)
-                            .or_default() += 1;
-                    }
-                    None => {
-                        f.fetch_add(1, Ordering::SeqCst);
-                    }
-                }
+                kept.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push((tokio::time::Instant::now(), answer));
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         });
-        Load {
-            counts,
-            failed,
-            task,
-        }
+        Load { answers, task }
     }
 
+    fn count(&self, matches: impl Fn(&Option<String>) -> bool) -> u64 {
+        let answers = self.answers.lock().unwrap_or_else(PoisonError::into_inner);
+        answers.iter().filter(|(_, a)| matches(a)).count() as u64
+    }
+
+    /// Requests answered by `by`.
     fn served(&self, by: &str) -> u64 {
-        self.counts
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(by)
-            .copied()
-            .unwrap_or(0)
+        self.count(|a| a.as_deref() == Some(by))
     }
 
+    /// Requests that failed.
     fn failed(&self) -> u64 {
-        self.failed.load(Ordering::SeqCst)
+        self.count(Option::is_none)
     }
 
     fn total(&self) -> u64 {
-        let served: u64 = self
-            .counts
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-            .sum();
-        served + self.failed()
+        self.count(|_| true)
+    }
+
+    /// The first request answered by `by` after `since`, as a distance from `since`.
+    fn first_served_after(&self, by: &str, since: tokio::time::Instant) -> Option<Duration> {
+        let answers = self.answers.lock().unwrap_or_else(PoisonError::into_inner);
+        answers
+            .iter()
+            .find(|(at, a)| *at >= since && a.as_deref() == Some(by))
+            .map(|(at, _)| *at - since)
     }
 }
 

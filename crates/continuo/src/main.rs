@@ -166,9 +166,12 @@ enum Command {
         )]
         url: String,
     },
-    /// Run a small simulated organisation and Continuo watching it, and play an outage:
-    /// a failover, an incident, notifications, recovery and a postmortem.
+    /// Run a small simulated organisation and Continuo watching it, and play a scenario:
+    /// by default a failover, an incident, notifications, recovery and a postmortem.
     Demo {
+        /// The story to play.
+        #[arg(long, value_enum, default_value_t = demo::Scenario::Full)]
+        scenario: demo::Scenario,
         /// Directory for the configuration, database and postmortem (default: a new one
         /// under the temporary directory).
         #[arg(long)]
@@ -336,6 +339,7 @@ fn run(cli: Cli, lang: Lang) -> anyhow::Result<ExitCode> {
         Command::Incident { url, command } => incident_cli::run(&url, command, lang),
         Command::Gateway { action, url } => gateway_cli::run(&url, action.into(), lang),
         Command::Demo {
+            scenario,
             dir,
             headless,
             duration,
@@ -344,6 +348,7 @@ fn run(cli: Cli, lang: Lang) -> anyhow::Result<ExitCode> {
                 dir,
                 headless,
                 duration,
+                scenario,
             },
             lang,
         ),
