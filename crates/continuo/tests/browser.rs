@@ -11,6 +11,9 @@
 //! Waits are for a state (an element, a URL, an API answer), bounded generously so a
 //! slow machine is not a failure; nothing asserts how long anything took.
 
+mod common;
+
+use common::{free_port, workspace};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -24,14 +27,6 @@ const ADMIN_TOKEN: &str = "browser-test-admin-token";
 
 /// How long a wait for a state may take before the test gives up (not a measurement).
 const PATIENCE: Duration = Duration::from_secs(60);
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("address")
-        .port()
-}
 
 /// Waits until `f` holds, checking every 100 ms, for at most [`PATIENCE`].
 async fn wait_until<F, Fut>(what: &str, mut f: F)
@@ -164,9 +159,7 @@ fn continuo(dir: &Path) -> Command {
 impl Server {
     /// Writes `config`, adds the users with the CLI, then starts `continuo serve`.
     pub fn start(config: &str, users: &[(&str, &str)]) -> Server {
-        let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::create_dir(dir.path().join("state")).expect("state dir");
-        std::fs::write(dir.path().join("continuo.toml"), config).expect("config");
+        let dir = workspace(config);
         for (name, role) in users {
             let mut child = continuo(dir.path())
                 .args(["user", "add", name, "--role", role, "--password-stdin"])

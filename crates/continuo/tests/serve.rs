@@ -2,6 +2,9 @@
 //! comes back, heartbeat pings through the healthchecks.io API, `/metrics` checked by
 //! promtool, `continuo status`, and a graceful SIGTERM that flushes to SQLite.
 
+mod common;
+
+use common::{free_port, wait_for};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
@@ -69,14 +72,6 @@ impl Target {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
 /// A minimal HTTP client: method, path, body → (status, body).
 fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to continuo");
@@ -116,15 +111,6 @@ fn check_json(port: u16, id: &str) -> serde_json::Value {
     serde_json::from_str(&body).expect("JSON")
 }
 
-/// Polls until `f` holds, failing with `what` after a generous deadline.
-fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        thread::sleep(Duration::from_millis(100));
-    }
-}
-
 struct Server {
     child: Child,
     port: u16,
@@ -162,7 +148,7 @@ fn serve(dir: &Path) -> Server {
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| panic!("no address in {first:?}"));
     let server = Server { child, port };
-    wait_for("the server to listen", || {
+    wait_for("the server to listen", 60, || {
         TcpStream::connect(("127.0.0.1", port)).is_ok()
     });
     server
@@ -239,11 +225,11 @@ fn serve_detects_a_stopped_target_takes_pings_and_shuts_down_cleanly() {
     let port = server.port;
 
     // Up, then down after the failure threshold once the target stops, then up again.
-    wait_for("web-http up", || {
+    wait_for("web-http up", 60, || {
         check_json(port, "web-http")["status"] == "up"
     });
     target.stop();
-    wait_for("web-http down", || {
+    wait_for("web-http down", 60, || {
         check_json(port, "web-http")["status"] == "down"
     });
     let down = check_json(port, "web-http");
@@ -253,7 +239,7 @@ fn serve_detects_a_stopped_target_takes_pings_and_shuts_down_cleanly() {
         .to_lowercase();
     assert!(message.contains("refused"), "{down}");
     let (target, _) = Target::start(target_port);
-    wait_for("web-http up again", || {
+    wait_for("web-http up again", 60, || {
         check_json(port, "web-http")["status"] == "up"
     });
     target.stop();
@@ -295,7 +281,7 @@ fn serve_detects_a_stopped_target_takes_pings_and_shuts_down_cleanly() {
     assert_eq!(bad_action, nowhere);
 
     // Observations are readable through the API (once the writer's batch is written).
-    wait_for("five stored observations", || {
+    wait_for("five stored observations", 60, || {
         let (status, body) = http(
             port,
             "GET",

@@ -2,11 +2,14 @@
 //! real binary, exit statuses, both languages), and end to end: a user added with the CLI
 //! signs in to `continuo serve`, and a token made with the CLI calls its API.
 
+mod common;
+
+use common::{wait_for, workspace};
 use std::io::{BufRead, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -57,10 +60,7 @@ fn text(bytes: &[u8]) -> String {
 }
 
 fn setup() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::create_dir(dir.path().join("state")).expect("state dir");
-    std::fs::write(dir.path().join("continuo.toml"), config()).expect("config");
-    dir
+    workspace(&config())
 }
 
 #[test]
@@ -256,11 +256,9 @@ fn serve(dir: &Path) -> Served {
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| panic!("no address in {first:?}"));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the server never listened");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for("the server to listen", 60, || {
+        TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
     Served { child, port }
 }
 

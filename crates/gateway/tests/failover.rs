@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Backend, client, event_names, tcp_echo, wait_for};
+use common::{Backend, client, event_names, tcp_echo, two_backends, wait_for};
 use continuo_core::HumanDuration;
 use continuo_core::gateway::{ActionKind, ActionTrigger, Failback, FailoverAction, GatewayMode};
 use continuo_core::model::Role;
@@ -41,16 +41,8 @@ fn kinds(gateway: &Gateway) -> Vec<String> {
 /// client request fails; the failover's duration and cost show in events and metrics.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn no_idempotent_request_fails_when_the_primary_is_killed() {
-    let mut primary = Backend::start("primary").await;
-    let backup = Backend::start("backup").await;
-    let (gateway, metrics, url) = start(spec(
-        GatewayMode::Http,
-        vec![
-            primary.endpoint(Role::Primary),
-            backup.endpoint(Role::Backup),
-        ],
-    ))
-    .await;
+    let (mut primary, backup, endpoints) = two_backends().await;
+    let (gateway, metrics, url) = start(spec(GatewayMode::Http, endpoints)).await;
     let client = client();
     let stop = Arc::new(AtomicBool::new(false));
     let failed = Arc::new(AtomicUsize::new(0));
@@ -168,16 +160,8 @@ async fn no_idempotent_request_fails_when_the_primary_is_killed() {
 /// primary refuses connections) goes to the backup.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_post_that_was_sent_is_not_retried() {
-    let mut primary = Backend::start("primary").await;
-    let backup = Backend::start("backup").await;
-    let (gateway, metrics, url) = start(spec(
-        GatewayMode::Http,
-        vec![
-            primary.endpoint(Role::Primary),
-            backup.endpoint(Role::Backup),
-        ],
-    ))
-    .await;
+    let (mut primary, backup, endpoints) = two_backends().await;
+    let (gateway, metrics, url) = start(spec(GatewayMode::Http, endpoints)).await;
     let client = client();
     let post = tokio::spawn({
         let client = client.clone();
@@ -225,15 +209,8 @@ async fn a_post_that_was_sent_is_not_retried() {
 /// With an Idempotency-Key, a POST that a primary answered with 503 is retried.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_post_with_an_idempotency_key_is_retried_and_one_without_is_not() {
-    let primary = Backend::start("primary").await;
-    let backup = Backend::start("backup").await;
-    let mut spec = spec(
-        GatewayMode::Http,
-        vec![
-            primary.endpoint(Role::Primary),
-            backup.endpoint(Role::Backup),
-        ],
-    );
+    let (_primary, backup, endpoints) = two_backends().await;
+    let mut spec = spec(GatewayMode::Http, endpoints);
     spec.eject_after = 100;
     let (_gateway, _metrics, url) = start(spec).await;
     let client = client();
@@ -297,15 +274,8 @@ async fn the_backup_tier_gets_no_traffic_while_a_primary_is_healthy() {
 /// `failback_after`; requests in between stay on the backup.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failback_waits_for_the_primary_to_stay_healthy() {
-    let mut primary = Backend::start("primary").await;
-    let backup = Backend::start("backup").await;
-    let mut spec = spec(
-        GatewayMode::Http,
-        vec![
-            primary.endpoint(Role::Primary),
-            backup.endpoint(Role::Backup),
-        ],
-    );
+    let (mut primary, _backup, endpoints) = two_backends().await;
+    let mut spec = spec(GatewayMode::Http, endpoints);
     spec.failback_after = Duration::from_millis(500);
     let hysteresis = 500;
     let (gateway, _metrics, url) = start(spec).await;
@@ -352,15 +322,8 @@ async fn failback_waits_for_the_primary_to_stay_healthy() {
 /// Manual failback: a recovered primary gets nothing until the operator says so.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn manual_failback_waits_for_the_operator() {
-    let mut primary = Backend::start("primary").await;
-    let backup = Backend::start("backup").await;
-    let mut spec = spec(
-        GatewayMode::Http,
-        vec![
-            primary.endpoint(Role::Primary),
-            backup.endpoint(Role::Backup),
-        ],
-    );
+    let (mut primary, _backup, endpoints) = two_backends().await;
+    let mut spec = spec(GatewayMode::Http, endpoints);
     spec.failback = Failback::Manual;
     spec.failback_after = Duration::ZERO;
     let (gateway, _metrics, url) = start(spec).await;
@@ -393,15 +356,8 @@ async fn manual_failback_waits_for_the_operator() {
 /// Draining the primary is a planned switchover; undraining brings traffic back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drain_switches_over_and_undrain_switches_back() {
-    let primary = Backend::start("primary").await;
-    let backup = Backend::start("backup").await;
-    let mut spec = spec(
-        GatewayMode::Http,
-        vec![
-            primary.endpoint(Role::Primary),
-            backup.endpoint(Role::Backup),
-        ],
-    );
+    let (_primary, _backup, endpoints) = two_backends().await;
+    let mut spec = spec(GatewayMode::Http, endpoints);
     spec.failback_after = Duration::ZERO;
     let (gateway, _metrics, url) = start(spec).await;
     let handle = gateway.handle();
@@ -581,8 +537,7 @@ async fn http2_clients_are_served() {
 async fn failover_actions_run_in_order_and_report() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("env.txt");
-    let mut primary = Backend::start("primary").await;
-    let backup = Backend::start("backup").await;
+    let (mut primary, _backup, endpoints) = two_backends().await;
     let command = |script: String| FailoverAction {
         on: ActionTrigger::Failover,
         timeout: HumanDuration(Duration::from_secs(30)),
@@ -590,13 +545,7 @@ async fn failover_actions_run_in_order_and_report() {
             command: vec!["sh".into(), "-c".into(), script],
         },
     };
-    let mut spec = spec(
-        GatewayMode::Http,
-        vec![
-            primary.endpoint(Role::Primary),
-            backup.endpoint(Role::Backup),
-        ],
-    );
+    let mut spec = spec(GatewayMode::Http, endpoints);
     spec.actions = vec![
         command(format!(
             "echo \"$CONTINUO_EVENT $CONTINUO_GATEWAY $CONTINUO_FROM $CONTINUO_TO\" > {}",
@@ -678,15 +627,8 @@ async fn failover_actions_run_in_order_and_report() {
 /// failover it ended (it used to finish the episode before it was counted).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_retry_that_ends_a_failover_is_counted_in_it() {
-    let mut primary = Backend::start("primary").await;
-    let backup = Backend::start("backup").await;
-    let mut spec = spec(
-        GatewayMode::Http,
-        vec![
-            primary.endpoint(Role::Primary),
-            backup.endpoint(Role::Backup),
-        ],
-    );
+    let (mut primary, _backup, endpoints) = two_backends().await;
+    let mut spec = spec(GatewayMode::Http, endpoints);
     // Only live traffic sees the primary die: the checks would otherwise race it.
     spec.check_interval = Duration::from_secs(3600);
     spec.check_fast_interval = Duration::from_secs(3600);
@@ -723,16 +665,9 @@ async fn the_retry_that_ends_a_failover_is_counted_in_it() {
 /// A webhook action POSTs the event as JSON, with its extra headers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_webhook_action_posts_the_failover() {
-    let mut primary = Backend::start("primary").await;
-    let backup = Backend::start("backup").await;
+    let (mut primary, _backup, endpoints) = two_backends().await;
     let hook = Backend::start("hook").await;
-    let mut spec = spec(
-        GatewayMode::Http,
-        vec![
-            primary.endpoint(Role::Primary),
-            backup.endpoint(Role::Backup),
-        ],
-    );
+    let mut spec = spec(GatewayMode::Http, endpoints);
     spec.actions = vec![FailoverAction {
         on: ActionTrigger::Failover,
         timeout: HumanDuration(Duration::from_secs(30)),

@@ -6,12 +6,14 @@
 //! No timing thresholds: rate limits are set to refill once an hour where a test counts
 //! on them, and idle sessions are made idle by moving their last use back in the store.
 
+mod common;
+
+use common::{engine_with_alerting, serve_router};
 use continuo_core::access::Role;
 use continuo_core::load_text;
-use continuo_engine::alerts::{AlertOptions, Alerting, Deliver};
-use continuo_engine::persist::MemoryPersist;
-use continuo_engine::{Clock, Engine, EngineOptions};
-use continuo_notify::{Delivered, Notice, SendError};
+use continuo_engine::Engine;
+use continuo_engine::alerts::Alerting;
+use continuo_engine::incidents::IncidentOptions;
 use continuo_store::Store;
 use continuo_store::access::{ApiToken, User};
 use continuo_web::{AppState, Limits, credentials, quota};
@@ -19,33 +21,13 @@ use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, SET_COOKIE};
 use serde_json::{Value, json};
 use sqlx::Connection;
-use std::future::Future;
-use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
 
 const ADMIN: &str = "admin-s3cret-token";
 const POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 const PASSWORD: &str = "correct horse battery";
 const EVIL: &str = "http://evil.example";
-
-struct Nowhere;
-
-impl Deliver for Nowhere {
-    fn deliver<'a>(
-        &'a self,
-        _channel: &'a str,
-        _notice: &'a Notice,
-    ) -> Pin<Box<dyn Future<Output = Result<Delivered, SendError>> + Send + 'a>> {
-        Box::pin(async {
-            Ok(Delivered {
-                detail: "dropped".into(),
-            })
-        })
-    }
-}
 
 /// A database for one test; PostgreSQL schemas are dropped when the test passes.
 struct Db {
@@ -147,24 +129,7 @@ async fn start_with(store: Store, server_toml: &str, limits: Limits) -> Server {
     continuo_notify::install_crypto_provider();
     let catalog =
         Arc::new(load_text(&format!("[server]\n{server_toml}\n{CONFIG}")).expect("valid config"));
-    let engine = Engine::start(catalog.clone(), EngineOptions::new("here", "."), None);
-    let alerting = Alerting::start(
-        catalog,
-        AlertOptions {
-            clock: Clock::system(),
-            store: Arc::new(MemoryPersist::default()),
-            deliver: Arc::new(Nowhere),
-            public_url: "http://127.0.0.1:1".into(),
-            secret: b"k".to_vec(),
-            max_in_flight: 4,
-            incidents: Default::default(),
-        },
-        engine.handle().health_watch(),
-    )
-    .await
-    .expect("alerting");
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let port = listener.local_addr().expect("addr").port();
+    let (engine, alerting) = engine_with_alerting(catalog, IncidentOptions::default()).await;
     let state = AppState {
         engine: engine.handle(),
         store: Some(store.clone()),
@@ -173,16 +138,9 @@ async fn start_with(store: Store, server_toml: &str, limits: Limits) -> Server {
         alerts: Some(alerting.handle()),
         gateways: None,
     };
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            continuo_web::router_with(state, limits)
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-    });
+    let base = serve_router(continuo_web::router_with(state, limits)).await;
     Server {
-        base: format!("http://127.0.0.1:{port}"),
+        base,
         store,
         _engine: engine,
         _alerting: alerting,

@@ -3,38 +3,22 @@
 //! stream's refusal of anonymous visitors. (`crates/continuo/tests/browser.rs` drives
 //! the same pages in Chromium.)
 
+mod common;
+
+use common::engine_with_alerting;
 use continuo_core::access::Role;
 use continuo_core::load_text;
-use continuo_engine::alerts::{AlertOptions, Alerting, Deliver};
-use continuo_engine::persist::MemoryPersist;
-use continuo_engine::{Clock, Engine, EngineOptions};
-use continuo_notify::{Delivered, Notice, SendError};
+use continuo_engine::alerts::Alerting;
+use continuo_engine::incidents::IncidentOptions;
+use continuo_engine::{Engine, EngineOptions};
 use continuo_store::Store;
 use continuo_store::access::ApiToken;
 use continuo_web::{AppState, credentials};
 use reqwest::StatusCode;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
 const ADMIN: &str = "admin-s3cret-token";
-
-struct Nowhere;
-
-impl Deliver for Nowhere {
-    fn deliver<'a>(
-        &'a self,
-        _channel: &'a str,
-        _notice: &'a Notice,
-    ) -> Pin<Box<dyn Future<Output = Result<Delivered, SendError>> + Send + 'a>> {
-        Box::pin(async {
-            Ok(Delivered {
-                detail: "dropped".into(),
-            })
-        })
-    }
-}
 
 struct Server {
     base: String,
@@ -52,22 +36,7 @@ const CONFIG: &str = "[organization]\nname = \"Dash Test\"\n\
 async fn start() -> Server {
     continuo_notify::install_crypto_provider();
     let catalog = Arc::new(load_text(CONFIG).expect("valid config"));
-    let engine = Engine::start(catalog.clone(), EngineOptions::new("here", "."), None);
-    let alerting = Alerting::start(
-        catalog,
-        AlertOptions {
-            clock: Clock::system(),
-            store: Arc::new(MemoryPersist::default()),
-            deliver: Arc::new(Nowhere),
-            public_url: "http://127.0.0.1:1".into(),
-            secret: b"k".to_vec(),
-            max_in_flight: 4,
-            incidents: Default::default(),
-        },
-        engine.handle().health_watch(),
-    )
-    .await
-    .expect("alerting");
+    let (engine, alerting) = engine_with_alerting(catalog, IncidentOptions::default()).await;
     let dir = tempfile::tempdir().expect("temporary directory");
     let url = format!("sqlite://{}", dir.path().join("continuo.db").display());
     let store = Store::open(&url).await.expect("open SQLite");

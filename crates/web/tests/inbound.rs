@@ -3,38 +3,19 @@
 //! Alertmanager webhook v4), and the admin-only operator calls. The real router over
 //! real sockets; alerting with the in-memory outbox and no channels.
 
+mod common;
+
+use common::{client, engine_with_alerting, serve_router};
 use continuo_core::load_text;
-use continuo_engine::alerts::{AlertOptions, Alerting, Deliver};
-use continuo_engine::persist::MemoryPersist;
-use continuo_engine::{Clock, Engine, EngineOptions};
-use continuo_notify::{Delivered, Notice, SendError};
+use continuo_engine::Engine;
+use continuo_engine::alerts::Alerting;
+use continuo_engine::incidents::IncidentOptions;
 use continuo_web::AppState;
 use serde_json::{Value, json};
-use std::future::Future;
-use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::net::TcpListener;
 
 const TOKEN: &str = "hooks-s3cret";
 const ADMIN: &str = "admin-s3cret";
-
-struct Nowhere;
-
-impl Deliver for Nowhere {
-    fn deliver<'a>(
-        &'a self,
-        _channel: &'a str,
-        _notice: &'a Notice,
-    ) -> Pin<Box<dyn Future<Output = Result<Delivered, SendError>> + Send + 'a>> {
-        Box::pin(async {
-            Ok(Delivered {
-                detail: "dropped".into(),
-            })
-        })
-    }
-}
 
 struct Server {
     base: String,
@@ -52,24 +33,7 @@ async fn start() -> Server {
          [[route]]\nmatch = {{ source = \"backup-host\" }}\nservice = \"erp\"\n"
     );
     let catalog = Arc::new(load_text(&config).expect("valid config"));
-    let engine = Engine::start(catalog.clone(), EngineOptions::new("here", "."), None);
-    let alerting = Alerting::start(
-        catalog,
-        AlertOptions {
-            clock: Clock::system(),
-            store: Arc::new(MemoryPersist::default()),
-            deliver: Arc::new(Nowhere),
-            public_url: "http://127.0.0.1:1".into(),
-            secret: b"k".to_vec(),
-            max_in_flight: 4,
-            incidents: Default::default(),
-        },
-        engine.handle().health_watch(),
-    )
-    .await
-    .expect("alerting");
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let port = listener.local_addr().expect("addr").port();
+    let (engine, alerting) = engine_with_alerting(catalog, IncidentOptions::default()).await;
     let state = AppState {
         engine: engine.handle(),
         store: None,
@@ -78,20 +42,11 @@ async fn start() -> Server {
         alerts: Some(alerting.handle()),
         gateways: None,
     };
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            continuo_web::router(state).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-    });
+    let base = serve_router(continuo_web::router(state)).await;
     continuo_notify::install_crypto_provider();
     Server {
-        base: format!("http://127.0.0.1:{port}"),
-        client: reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .expect("client"),
+        base,
+        client: client(),
         _engine: engine,
         _alerting: alerting,
     }

@@ -3,23 +3,20 @@
 //! sets and enum values, the page without JavaScript, Dutch by Accept-Language, 304 on
 //! If-None-Match, "no data" days, and that nothing private ever leaves.
 
+mod common;
+
+use common::{client, engine_with_alerting, serve_router};
 use continuo_core::load_text;
-use continuo_engine::alerts::{AlertOptions, Alerting, Deliver};
+use continuo_engine::Engine;
+use continuo_engine::alerts::Alerting;
 use continuo_engine::incidents::IncidentOptions;
-use continuo_engine::persist::MemoryPersist;
-use continuo_engine::{Clock, Engine, EngineOptions};
-use continuo_notify::{Delivered, Notice, SendError};
 use continuo_store::Store;
 use continuo_web::AppState;
 use serde_json::{Value, json};
 use sqlx::Connection;
 use std::collections::BTreeSet;
-use std::future::Future;
-use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
 
 const ADMIN: &str = "admin-s3cret";
 const UUID: &str = "5f0c2f8e-1c1e-4b0e-9a51-7d1f5a0c9e11";
@@ -31,22 +28,6 @@ const RUNBOOK: &str = "RUNBOOK-SECRET-restart-with-root-password";
 const HIDDEN_SERVICE: &str = "Hidden ledger";
 const CUSTOMER_UPDATE: &str = "Payments are slower than usual; we are on it.";
 const DAY: i64 = 86_400_000;
-
-struct Nowhere;
-
-impl Deliver for Nowhere {
-    fn deliver<'a>(
-        &'a self,
-        _channel: &'a str,
-        _notice: &'a Notice,
-    ) -> Pin<Box<dyn Future<Output = Result<Delivered, SendError>> + Send + 'a>> {
-        Box::pin(async {
-            Ok(Delivered {
-                detail: "dropped".into(),
-            })
-        })
-    }
-}
 
 struct Server {
     base: String,
@@ -123,27 +104,11 @@ async fn start() -> Server {
     let url = format!("sqlite://{}", dir.path().join("continuo.db").display());
     let store = Store::open(&url).await.expect("open SQLite");
     seed_rollups(&url).await;
-    let engine = Engine::start(catalog.clone(), EngineOptions::new("here", "."), None);
-    let alerting = Alerting::start(
-        catalog,
-        AlertOptions {
-            clock: Clock::system(),
-            store: Arc::new(MemoryPersist::default()),
-            deliver: Arc::new(Nowhere),
-            public_url: "http://127.0.0.1:1".into(),
-            secret: b"k".to_vec(),
-            max_in_flight: 4,
-            incidents: IncidentOptions {
-                runbook: Arc::new(|_| Some(format!("1. {RUNBOOK}\n2. call {PERSON}\n"))),
-                ..IncidentOptions::default()
-            },
-        },
-        engine.handle().health_watch(),
-    )
-    .await
-    .expect("alerting");
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let port = listener.local_addr().expect("addr").port();
+    let incidents = IncidentOptions {
+        runbook: Arc::new(|_| Some(format!("1. {RUNBOOK}\n2. call {PERSON}\n"))),
+        ..IncidentOptions::default()
+    };
+    let (engine, alerting) = engine_with_alerting(catalog, incidents).await;
     let state = AppState {
         engine: engine.handle(),
         store: Some(store),
@@ -152,20 +117,11 @@ async fn start() -> Server {
         alerts: Some(alerting.handle()),
         gateways: None,
     };
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            continuo_web::router(state).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-    });
+    let base = serve_router(continuo_web::router(state)).await;
     continuo_notify::install_crypto_provider();
     Server {
-        base: format!("http://127.0.0.1:{port}"),
-        client: reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .expect("client"),
+        base,
+        client: client(),
         _engine: engine,
         _alerting: alerting,
         _dir: dir,

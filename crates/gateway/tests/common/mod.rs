@@ -1,6 +1,6 @@
 //! Real backends on 127.0.0.1 for the gateway tests: HTTP servers that record what they
 //! saw and can be killed (every connection dropped at once) and restarted on the same
-//! port, a TCP echo server, and a wait helper.
+//! port (alone or as a primary/backup pair), a TCP echo server, and a wait helper.
 
 #![allow(dead_code, clippy::unwrap_used)]
 
@@ -120,6 +120,19 @@ impl Backend {
             role,
         }
     }
+}
+
+/// The usual pair: a backend named `primary` and one named `backup`, started in that
+/// order, with their endpoints (`primary` as [`Role::Primary`], `backup` as
+/// [`Role::Backup`]) for a gateway spec.
+pub async fn two_backends() -> (Backend, Backend, Vec<EndpointSpec>) {
+    let primary = Backend::start("primary").await;
+    let backup = Backend::start("backup").await;
+    let endpoints = vec![
+        primary.endpoint(Role::Primary),
+        backup.endpoint(Role::Backup),
+    ];
+    (primary, backup, endpoints)
 }
 
 impl Drop for Backend {

@@ -1,0 +1,83 @@
+//! Start-up code shared by the web tests that run the router with alerting on
+//! 127.0.0.1 (`status.rs`, `inbound.rs`, `dashboard.rs`, `auth.rs`): an engine with
+//! alerting whose notifications go nowhere, and the router served with the peer's
+//! address. Each test binary includes this module and uses only part of it.
+
+#![allow(dead_code)]
+
+use continuo_core::Catalog;
+use continuo_engine::alerts::{AlertOptions, Alerting, Deliver};
+use continuo_engine::incidents::IncidentOptions;
+use continuo_engine::persist::MemoryPersist;
+use continuo_engine::{Clock, Engine, EngineOptions};
+use continuo_notify::{Delivered, Notice, SendError};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// Delivers nothing: every notification is "dropped".
+pub struct Nowhere;
+
+impl Deliver for Nowhere {
+    fn deliver<'a>(
+        &'a self,
+        _channel: &'a str,
+        _notice: &'a Notice,
+    ) -> Pin<Box<dyn Future<Output = Result<Delivered, SendError>> + Send + 'a>> {
+        Box::pin(async {
+            Ok(Delivered {
+                detail: "dropped".into(),
+            })
+        })
+    }
+}
+
+/// The engine for `catalog` at location `here`, and alerting on its health that
+/// delivers to [`Nowhere`] (system clock, in-memory state, at most 4 in flight).
+pub async fn engine_with_alerting(
+    catalog: Arc<Catalog>,
+    incidents: IncidentOptions,
+) -> (Engine, Alerting) {
+    let engine = Engine::start(catalog.clone(), EngineOptions::new("here", "."), None);
+    let alerting = Alerting::start(
+        catalog,
+        AlertOptions {
+            clock: Clock::system(),
+            store: Arc::new(MemoryPersist::default()),
+            deliver: Arc::new(Nowhere),
+            public_url: "http://127.0.0.1:1".into(),
+            secret: b"k".to_vec(),
+            max_in_flight: 4,
+            incidents,
+        },
+        engine.handle().health_watch(),
+    )
+    .await
+    .expect("alerting");
+    (engine, alerting)
+}
+
+/// Serves `router` on a free port of 127.0.0.1, with the peer's address for each
+/// request; returns `http://127.0.0.1:<port>`.
+pub async fn serve_router(router: axum::Router) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    });
+    format!("http://127.0.0.1:{port}")
+}
+
+/// A client that gives up on an answer after 10 seconds.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .expect("client")
+}
