@@ -84,7 +84,7 @@ async fn no_idempotent_request_fails_when_the_primary_is_killed() {
         0,
         "the backup served while the primary was up"
     );
-    primary.kill();
+    primary.kill().await;
     wait_for("the backup to serve", || backup.count() >= 500).await;
     stop.store(true, Ordering::Relaxed);
     for task in load {
@@ -178,7 +178,7 @@ async fn a_post_that_was_sent_is_not_retried() {
         primary.served().iter().any(|s| s.method == "POST")
     })
     .await;
-    primary.kill();
+    primary.kill().await;
     let answer = post.await.unwrap().unwrap();
     assert_eq!(answer.status(), 502);
     assert!(
@@ -256,7 +256,7 @@ async fn the_backup_tier_gets_no_traffic_while_a_primary_is_healthy() {
     }
     assert_eq!(a.count(), 50, "round robin over the primaries");
     assert_eq!(b.count(), 50);
-    b.kill();
+    b.kill().await;
     wait_for("b to be ejected", || {
         gateway.handle().status().endpoints[1].state == "down"
     })
@@ -280,7 +280,7 @@ async fn failback_waits_for_the_primary_to_stay_healthy() {
     let hysteresis = 500;
     let (gateway, _metrics, url) = start(spec).await;
     let client = client();
-    primary.kill();
+    primary.kill().await;
     wait_for("the failover", || {
         gateway.handle().status().serving == Tier::Backup
     })
@@ -328,7 +328,7 @@ async fn manual_failback_waits_for_the_operator() {
     spec.failback_after = Duration::ZERO;
     let (gateway, _metrics, url) = start(spec).await;
     let handle = gateway.handle();
-    primary.kill();
+    primary.kill().await;
     wait_for("the failover", || handle.status().serving == Tier::Backup).await;
     assert!(handle.fail_back().is_err(), "no healthy primary yet");
     primary.restart().await;
@@ -558,7 +558,7 @@ async fn failover_actions_run_in_order_and_report() {
         },
     ];
     let (gateway, metrics, _) = start(spec.clone()).await;
-    primary.kill();
+    primary.kill().await;
     wait_for("two action results", || {
         gateway
             .handle()
@@ -599,7 +599,7 @@ async fn failover_actions_run_in_order_and_report() {
     primary.restart().await;
     spec.dry_run = true;
     let (gateway, _, _) = start(spec).await;
-    primary.kill();
+    primary.kill().await;
     wait_for("dry-run results", || {
         gateway
             .handle()
@@ -640,7 +640,7 @@ async fn the_retry_that_ends_a_failover_is_counted_in_it() {
     // The checks' first round runs at start; let it be over before the primary dies, so
     // only the next client request can notice.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    primary.kill();
+    primary.kill().await;
     let answer = client.get(format!("{url}/")).send().await.unwrap();
     assert_eq!(answer.text().await.unwrap(), "backup");
     let events = gateway.handle().status().events;
@@ -677,7 +677,7 @@ async fn a_webhook_action_posts_the_failover() {
         },
     }];
     let (gateway, _metrics, _) = start(spec).await;
-    primary.kill();
+    primary.kill().await;
     wait_for("the webhook", || {
         hook.served().iter().any(|s| s.path == "/switch")
     })

@@ -34,7 +34,8 @@ pub struct Backend {
     pub name: &'static str,
     pub addr: SocketAddr,
     pub seen: Arc<Mutex<Vec<Seen>>>,
-    task: Option<JoinHandle<()>>,
+    /// The serving task and what stops it.
+    task: Option<(JoinHandle<()>, tokio::sync::oneshot::Sender<()>)>,
 }
 
 impl Backend {
@@ -50,13 +51,18 @@ impl Backend {
         let listener = TcpListener::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let log = seen.clone();
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            // The connections live in this set: aborting the task drops them all, as a
-            // killed process would.
+            // The connections live in this set: stopping drops them all, as a killed
+            // process would.
             let mut connections = JoinSet::new();
             loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
+                let stream = tokio::select! {
+                    _ = &mut stopped => break,
+                    accepted = listener.accept() => match accepted {
+                        Ok((stream, _)) => stream,
+                        Err(_) => continue,
+                    },
                 };
                 let log = log.clone();
                 connections.spawn(async move {
@@ -68,33 +74,30 @@ impl Backend {
                 });
                 while connections.try_join_next().is_some() {}
             }
+            // Every connection is closed before `kill` returns: a pooled connection must
+            // not answer one more request from a backend that is already dead.
+            connections.shutdown().await;
+            drop(listener);
         });
         Backend {
             name,
             addr,
             seen,
-            task: Some(task),
+            task: Some((task, stop)),
         }
     }
 
-    /// Kills it: the listener and every open connection close.
-    pub fn kill(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
+    /// Kills it: the listener and every open connection are closed when this returns.
+    pub async fn kill(&mut self) {
+        if let Some((task, stop)) = self.task.take() {
+            let _ = stop.send(());
+            let _ = task.await;
         }
     }
 
     /// Starts it again on the same port.
     pub async fn restart(&mut self) {
-        self.kill();
-        // The aborted task drops its listener when it is next polled.
-        for _ in 0..200 {
-            if let Ok(listener) = std::net::TcpListener::bind(self.addr) {
-                drop(listener);
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        self.kill().await;
         *self = Backend::start_at(self.name, self.addr, self.seen.clone()).await;
     }
 
@@ -137,7 +140,9 @@ pub async fn two_backends() -> (Backend, Backend, Vec<EndpointSpec>) {
 
 impl Drop for Backend {
     fn drop(&mut self) {
-        self.kill();
+        if let Some((task, _)) = self.task.take() {
+            task.abort();
+        }
     }
 }
 
