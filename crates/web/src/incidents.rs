@@ -43,27 +43,28 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/services/{id}/events", get(service_events))
 }
 
+/// A handler's answer: the early return (`?`) carries a ready error response.
+type Answer = Result<Response, Response>;
+
 /// A service's own timeline: its failovers and failbacks, newest first.
 async fn service_events(
     State(state): State<AppState>,
     _who: Authed<Viewer>,
     Path(id): Path<String>,
     Query(q): Query<Period>,
-) -> Response {
-    let h = match handle(&state) {
-        Ok(h) => h,
-        Err(r) => return r,
-    };
+) -> Answer {
+    let h = handle(&state)?;
     if state.engine.catalog().service(&id).is_none() {
-        return error(StatusCode::NOT_FOUND, &format!("no service with id `{id}`"));
+        return Err(error(
+            StatusCode::NOT_FOUND,
+            &format!("no service with id `{id}`"),
+        ));
     }
-    match h
+    let events = h
         .service_events(&id, q.limit.unwrap_or(100).min(1_000))
         .await
-    {
-        Ok(events) => axum::Json(json!({ "service": id, "events": events })).into_response(),
-        Err(e) => failure(e),
-    }
+        .map_err(failure)?;
+    Ok(axum::Json(json!({ "service": id, "events": events })).into_response())
 }
 
 fn handle(state: &AppState) -> Result<&AlertHandle, Response> {
@@ -88,6 +89,11 @@ fn body<T: DeserializeOwned>(bytes: &Bytes, example: &str) -> Result<T, Response
             &format!("the body must be JSON like {example}: {e}"),
         )
     })
+}
+
+/// A 422 for a field whose value is not one of the names it takes.
+fn unprocessable(message: String) -> Response {
+    error(StatusCode::UNPROCESSABLE_ENTITY, &message)
 }
 
 /// An incident with what is computed from it at `now`: durations, each service's RTO
@@ -164,97 +170,77 @@ async fn list(
     State(state): State<AppState>,
     _who: Authed<Viewer>,
     Query(q): Query<Period>,
-) -> Response {
-    let h = match handle(&state) {
-        Ok(h) => h,
-        Err(r) => return r,
-    };
-    let (from, until) = match period(&state, &q) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+) -> Answer {
+    let h = handle(&state)?;
+    let (from, until) = period(&state, &q)?;
     let status = match q.status.as_deref() {
         None | Some("all") => None,
         Some("open") => Some(None),
-        Some(name) => match Status::from_name(name) {
-            Some(s) => Some(Some(s)),
-            None => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    &format!(
-                        "`status` is open, all, investigating, identified, monitoring or resolved, not `{name}`"
-                    ),
-                );
-            }
-        },
+        Some(name) => Some(Some(Status::from_name(name).ok_or_else(|| {
+            error(
+                StatusCode::BAD_REQUEST,
+                &format!(
+                    "`status` is open, all, investigating, identified, monitoring or resolved, not `{name}`"
+                ),
+            )
+        })?)),
     };
     let now = state.engine.now_ms();
-    match h
+    let list = h
         .incidents(from, until, q.limit.unwrap_or(100).min(1_000))
         .await
-    {
-        Ok(list) => {
-            let list: Vec<Value> = list
-                .iter()
-                .filter(|i| match status {
-                    None => true,
-                    Some(None) => i.is_open(),
-                    Some(Some(s)) => i.status == s,
-                })
-                .map(|i| view(i, now))
-                .collect();
-            axum::Json(json!({ "incidents": list })).into_response()
-        }
-        Err(e) => failure(e),
-    }
+        .map_err(failure)?;
+    let list: Vec<Value> = list
+        .iter()
+        .filter(|i| match status {
+            None => true,
+            Some(None) => i.is_open(),
+            Some(Some(s)) => i.status == s,
+        })
+        .map(|i| view(i, now))
+        .collect();
+    Ok(axum::Json(json!({ "incidents": list })).into_response())
+}
+
+/// The incident `id`, or a 404.
+async fn incident(h: &AlertHandle, id: &str) -> Result<Incident, Response> {
+    h.incident(id).await.map_err(failure)?.ok_or_else(|| {
+        error(
+            StatusCode::NOT_FOUND,
+            &format!("no incident with id `{id}`"),
+        )
+    })
 }
 
 async fn show(
     State(state): State<AppState>,
     _who: Authed<Viewer>,
     Path(id): Path<String>,
-) -> Response {
-    let h = match handle(&state) {
-        Ok(h) => h,
-        Err(r) => return r,
-    };
-    match h.incident(&id).await {
-        Ok(Some(i)) => axum::Json(view(&i, state.engine.now_ms())).into_response(),
-        Ok(None) => error(
-            StatusCode::NOT_FOUND,
-            &format!("no incident with id `{id}`"),
-        ),
-        Err(e) => failure(e),
-    }
+) -> Answer {
+    let i = incident(handle(&state)?, &id).await?;
+    Ok(axum::Json(view(&i, state.engine.now_ms())).into_response())
 }
 
-/// Runs an operator's change and answers with the incident after it.
+/// Runs an operator's change on incident `id` (a new one when `None`) and answers with
+/// the incident after it: 201 for a new one, 200 otherwise.
 async fn run(
     state: &AppState,
     who: &Authed<Responder>,
     id: Option<&str>,
     op: Op,
     by: Option<String>,
-    created: bool,
-) -> Response {
-    let h = match handle(state) {
-        Ok(h) => h,
-        Err(r) => return r,
-    };
+) -> Answer {
+    let h = handle(state)?;
     let by = by
         .filter(|b| !b.trim().is_empty())
         .unwrap_or_else(|| who.actor.who.clone());
-    match h.incident_op(id, op, &by).await {
-        Ok(i) => {
-            let code = if created {
-                StatusCode::CREATED
-            } else {
-                StatusCode::OK
-            };
-            (code, axum::Json(view(&i, state.engine.now_ms()))).into_response()
-        }
-        Err(e) => failure(e),
-    }
+    let i = h.incident_op(id, op, &by).await.map_err(failure)?;
+    let code = if id.is_none() {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((code, axum::Json(view(&i, state.engine.now_ms()))).into_response())
 }
 
 #[derive(Deserialize)]
@@ -269,34 +255,23 @@ struct Declare {
 
 fn severity(text: Option<&str>) -> Result<Option<Severity>, Response> {
     text.map(|t| {
-        Severity::parse(t).ok_or_else(|| {
-            error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &format!("`severity` is SEV1 to SEV4, not `{t}`"),
-            )
-        })
+        Severity::parse(t)
+            .ok_or_else(|| unprocessable(format!("`severity` is SEV1 to SEV4, not `{t}`")))
     })
     .transpose()
 }
 
-async fn declare(State(state): State<AppState>, who: Authed<Responder>, bytes: Bytes) -> Response {
-    let d: Declare = match body(
+async fn declare(State(state): State<AppState>, who: Authed<Responder>, bytes: Bytes) -> Answer {
+    let d: Declare = body(
         &bytes,
         r#"{"title": "Checkout fails", "services": ["checkout"], "severity": "SEV2"}"#,
-    ) {
-        Ok(d) => d,
-        Err(r) => return r,
-    };
-    let severity = match severity(d.severity.as_deref()) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+    )?;
     let op = Op::Declare {
         title: d.title,
         services: d.services,
-        severity,
+        severity: severity(d.severity.as_deref())?,
     };
-    run(&state, &who, None, op, d.by, true).await
+    run(&state, &who, None, op, d.by).await
 }
 
 #[derive(Deserialize)]
@@ -310,12 +285,9 @@ async fn ack(
     Path(id): Path<String>,
     who: Authed<Responder>,
     bytes: Bytes,
-) -> Response {
-    let b: By = match body(&bytes, r#"{"by": "anna"}"#) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    run(&state, &who, Some(&id), Op::Acknowledge, b.by, false).await
+) -> Answer {
+    let b: By = body(&bytes, r#"{"by": "anna"}"#)?;
+    run(&state, &who, Some(&id), Op::Acknowledge, b.by).await
 }
 
 #[derive(Deserialize)]
@@ -335,73 +307,53 @@ async fn update(
     Path(id): Path<String>,
     who: Authed<Responder>,
     bytes: Bytes,
-) -> Response {
-    let u: Update = match body(
+) -> Answer {
+    let u: Update = body(
         &bytes,
         r#"{"status": "identified", "audience": "customers", "message": "We found the cause."}"#,
-    ) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let status = match u.status.as_deref().map(|s| {
-        Status::from_name(s).ok_or_else(|| {
-            error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &format!(
+    )?;
+    let status = u
+        .status
+        .as_deref()
+        .map(|s| {
+            Status::from_name(s).ok_or_else(|| {
+                unprocessable(format!(
                     "`status` is investigating, identified, monitoring or resolved, not `{s}`"
-                ),
-            )
+                ))
+            })
         })
-    }) {
-        Some(Err(r)) => return r,
-        Some(Ok(s)) => Some(s),
-        None => None,
-    };
-    let audience = match u.audience.as_deref().map(|a| {
-        Audience::from_name(a).ok_or_else(|| {
-            error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &format!("`audience` is customers, internal or management, not `{a}`"),
-            )
+        .transpose()?;
+    let audience = u
+        .audience
+        .as_deref()
+        .map(|a| {
+            Audience::from_name(a).ok_or_else(|| {
+                unprocessable(format!(
+                    "`audience` is customers, internal or management, not `{a}`"
+                ))
+            })
         })
-    }) {
-        Some(Err(r)) => return r,
-        Some(Ok(a)) => Some(a),
-        None => None,
-    };
-    let sev = match severity(u.severity.as_deref()) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+        .transpose()?;
     let change = Change {
         status: None,
-        severity: sev,
+        severity: severity(u.severity.as_deref())?,
         title: u.title,
         significant: u.significant,
     };
     let posts_update = u.message.is_some() || audience.is_some();
     if !posts_update && status.is_none() && change == Change::default() {
-        return error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "nothing to update: give a status, a message (with an audience), a severity, a title or significant",
-        );
+        return Err(unprocessable(
+            "nothing to update: give a status, a message (with an audience), a severity, a title or significant".into(),
+        ));
     }
     if change != Change::default() || (!posts_update && status.is_some()) {
         let change = Change {
             status: if posts_update { None } else { status },
             ..change
         };
-        let r = run(
-            &state,
-            &who,
-            Some(&id),
-            Op::Change(change),
-            u.by.clone(),
-            false,
-        )
-        .await;
-        if !posts_update || r.status() != StatusCode::OK {
-            return r;
+        let r = run(&state, &who, Some(&id), Op::Change(change), u.by.clone()).await?;
+        if !posts_update {
+            return Ok(r);
         }
     }
     let op = Op::Update {
@@ -409,7 +361,7 @@ async fn update(
         audience: audience.unwrap_or(Audience::Customers),
         message: u.message,
     };
-    run(&state, &who, Some(&id), op, u.by, false).await
+    run(&state, &who, Some(&id), op, u.by).await
 }
 
 async fn resolve(
@@ -417,17 +369,14 @@ async fn resolve(
     Path(id): Path<String>,
     who: Authed<Responder>,
     bytes: Bytes,
-) -> Response {
+) -> Answer {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Resolve {
         message: Option<String>,
         by: Option<String>,
     }
-    let r: Resolve = match body(&bytes, r#"{"by": "anna", "message": "Fixed."}"#) {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
+    let r: Resolve = body(&bytes, r#"{"by": "anna", "message": "Fixed."}"#)?;
     let op = match r.message {
         // A closing word for customers, posted with the resolution.
         Some(message) => Op::Update {
@@ -440,7 +389,7 @@ async fn resolve(
             ..Change::default()
         }),
     };
-    run(&state, &who, Some(&id), op, r.by, false).await
+    run(&state, &who, Some(&id), op, r.by).await
 }
 
 async fn note(
@@ -448,18 +397,15 @@ async fn note(
     Path(id): Path<String>,
     who: Authed<Responder>,
     bytes: Bytes,
-) -> Response {
+) -> Answer {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Note {
         text: String,
         by: Option<String>,
     }
-    let n: Note = match body(&bytes, r#"{"text": "Vendor called back", "by": "anna"}"#) {
-        Ok(n) => n,
-        Err(r) => return r,
-    };
-    run(&state, &who, Some(&id), Op::Note(n.text), n.by, false).await
+    let n: Note = body(&bytes, r#"{"text": "Vendor called back", "by": "anna"}"#)?;
+    run(&state, &who, Some(&id), Op::Note(n.text), n.by).await
 }
 
 async fn assign(
@@ -467,7 +413,7 @@ async fn assign(
     Path(id): Path<String>,
     who: Authed<Responder>,
     bytes: Bytes,
-) -> Response {
+) -> Answer {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Assign {
@@ -475,31 +421,17 @@ async fn assign(
         person: String,
         by: Option<String>,
     }
-    let a: Assign = match body(
+    let a: Assign = body(
         &bytes,
         r#"{"role": "incident_commander", "person": "anna"}"#,
-    ) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let Some(role) = CrisisRole::from_name(&a.role) else {
-        return error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &format!(
-                "`role` is incident_commander, communications_lead, operations_lead or scribe, not `{}`",
-                a.role
-            ),
-        );
-    };
-    run(
-        &state,
-        &who,
-        Some(&id),
-        Op::Assign(role, a.person),
-        a.by,
-        false,
-    )
-    .await
+    )?;
+    let role = CrisisRole::from_name(&a.role).ok_or_else(|| {
+        unprocessable(format!(
+            "`role` is incident_commander, communications_lead, operations_lead or scribe, not `{}`",
+            a.role
+        ))
+    })?;
+    run(&state, &who, Some(&id), Op::Assign(role, a.person), a.by).await
 }
 
 async fn tick(
@@ -507,7 +439,7 @@ async fn tick(
     Path(id): Path<String>,
     who: Authed<Responder>,
     bytes: Bytes,
-) -> Response {
+) -> Answer {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Tick {
@@ -520,22 +452,12 @@ async fn tick(
     fn yes() -> bool {
         true
     }
-    let t: Tick = match body(
+    let t: Tick = body(
         &bytes,
         r#"{"service": "orders-db", "step": 2, "done": true}"#,
-    ) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    run(
-        &state,
-        &who,
-        Some(&id),
-        Op::Tick(t.service, t.step, t.done),
-        t.by,
-        false,
-    )
-    .await
+    )?;
+    let op = Op::Tick(t.service, t.step, t.done);
+    run(&state, &who, Some(&id), op, t.by).await
 }
 
 async fn submit(
@@ -543,12 +465,9 @@ async fn submit(
     Path((id, key)): Path<(String, String)>,
     who: Authed<Responder>,
     bytes: Bytes,
-) -> Response {
-    let b: By = match body(&bytes, r#"{"by": "anna"}"#) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    run(&state, &who, Some(&id), Op::Submit(key), b.by, false).await
+) -> Answer {
+    let b: By = body(&bytes, r#"{"by": "anna"}"#)?;
+    run(&state, &who, Some(&id), Op::Submit(key), b.by).await
 }
 
 async fn add_action(
@@ -556,7 +475,7 @@ async fn add_action(
     Path(id): Path<String>,
     who: Authed<Responder>,
     bytes: Bytes,
-) -> Response {
+) -> Answer {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Add {
@@ -565,22 +484,12 @@ async fn add_action(
         due: Option<String>,
         by: Option<String>,
     }
-    let a: Add = match body(
+    let a: Add = body(
         &bytes,
         r#"{"title": "Alarm on disk use", "owner": "platform", "due": "2026-12-01"}"#,
-    ) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    run(
-        &state,
-        &who,
-        Some(&id),
-        Op::AddAction(a.title, a.owner, a.due),
-        a.by,
-        false,
-    )
-    .await
+    )?;
+    let op = Op::AddAction(a.title, a.owner, a.due);
+    run(&state, &who, Some(&id), op, a.by).await
 }
 
 async fn action(
@@ -588,24 +497,21 @@ async fn action(
     Path((id, n)): Path<(String, String)>,
     who: Authed<Responder>,
     bytes: Bytes,
-) -> Response {
+) -> Answer {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Done {
         done: bool,
         by: Option<String>,
     }
-    let Ok(n) = n.parse::<u32>() else {
-        return error(
+    let n = n.parse::<u32>().map_err(|_| {
+        error(
             StatusCode::BAD_REQUEST,
             &format!("`{n}` is not an action item number"),
-        );
-    };
-    let d: Done = match body(&bytes, r#"{"done": true}"#) {
-        Ok(d) => d,
-        Err(r) => return r,
-    };
-    run(&state, &who, Some(&id), Op::Action(n, d.done), d.by, false).await
+        )
+    })?;
+    let d: Done = body(&bytes, r#"{"done": true}"#)?;
+    run(&state, &who, Some(&id), Op::Action(n, d.done), d.by).await
 }
 
 async fn review(
@@ -613,21 +519,18 @@ async fn review(
     Path(id): Path<String>,
     who: Authed<Responder>,
     bytes: Bytes,
-) -> Response {
+) -> Answer {
     #[derive(Deserialize)]
     struct WithBy {
         #[serde(flatten)]
         review: Review,
         by: Option<String>,
     }
-    let r: WithBy = match body(
+    let r: WithBy = body(
         &bytes,
         r#"{"trigger": "A full disk", "went_well": ["Fast failover"]}"#,
-    ) {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
-    run(&state, &who, Some(&id), Op::Review(r.review), r.by, false).await
+    )?;
+    run(&state, &who, Some(&id), Op::Review(r.review), r.by).await
 }
 
 #[derive(Deserialize)]
@@ -671,25 +574,15 @@ async fn postmortem(
     Path(id): Path<String>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
-) -> Response {
-    let h = match handle(&state) {
-        Ok(h) => h,
-        Err(r) => return r,
-    };
+) -> Answer {
+    let i = incident(handle(&state)?, &id).await?;
     let lang = lang_of(&state, &q, &headers);
-    match h.incident(&id).await {
-        Ok(Some(i)) => markdown(continuo_report::postmortem(
-            &i,
-            &state.engine.catalog(),
-            state.engine.now_ms(),
-            lang,
-        )),
-        Ok(None) => error(
-            StatusCode::NOT_FOUND,
-            &format!("no incident with id `{id}`"),
-        ),
-        Err(e) => failure(e),
-    }
+    Ok(markdown(continuo_report::postmortem(
+        &i,
+        &state.engine.catalog(),
+        state.engine.now_ms(),
+        lang,
+    )))
 }
 
 async fn report(
@@ -698,53 +591,36 @@ async fn report(
     Path((id, regime)): Path<(String, String)>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
-) -> Response {
-    let h = match handle(&state) {
-        Ok(h) => h,
-        Err(r) => return r,
-    };
+) -> Answer {
+    let h = handle(&state)?;
     let regime = match regime.to_ascii_lowercase().as_str() {
         "nis2" => Regime::Nis2,
         "dora" => Regime::Dora,
         other => {
-            return error(
+            return Err(error(
                 StatusCode::NOT_FOUND,
                 &format!("`{other}` is not a reporting regime; use nis2 or dora"),
-            );
+            ));
         }
     };
+    let i = incident(h, &id).await?;
     let lang = lang_of(&state, &q, &headers);
-    match h.incident(&id).await {
-        Ok(Some(i)) => markdown(continuo_report::report_draft(
-            &i,
-            &state.engine.catalog(),
-            regime,
-            state.engine.now_ms(),
-            lang,
-        )),
-        Ok(None) => error(
-            StatusCode::NOT_FOUND,
-            &format!("no incident with id `{id}`"),
-        ),
-        Err(e) => failure(e),
-    }
+    Ok(markdown(continuo_report::report_draft(
+        &i,
+        &state.engine.catalog(),
+        regime,
+        state.engine.now_ms(),
+        lang,
+    )))
 }
 
 async fn figures(
     State(state): State<AppState>,
     _who: Authed<Viewer>,
     Query(q): Query<Period>,
-) -> Response {
-    let h = match handle(&state) {
-        Ok(h) => h,
-        Err(r) => return r,
-    };
-    let (from, until) = match period(&state, &q) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    match h.incident_stats(from, until).await {
-        Ok(s) => axum::Json(s).into_response(),
-        Err(e) => failure(e),
-    }
+) -> Answer {
+    let h = handle(&state)?;
+    let (from, until) = period(&state, &q)?;
+    let stats = h.incident_stats(from, until).await.map_err(failure)?;
+    Ok(axum::Json(stats).into_response())
 }

@@ -76,6 +76,7 @@ pub async fn serve_router(router: axum::Router) -> String {
 
 /// A client that gives up on an answer after 10 seconds.
 pub fn client() -> reqwest::Client {
+    continuo_notify::install_crypto_provider();
     reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(10))
         .build()

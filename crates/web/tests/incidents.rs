@@ -1,0 +1,272 @@
+//! The incident API at its boundary: a whole incident driven over HTTP (declare, update,
+//! roles, actions, postmortem, resolve, list filters) and every kind of bad input
+//! refused with the status and message that say what is wrong, changing nothing. The
+//! real router over real sockets; alerting with the in-memory outbox and no channels.
+
+mod common;
+
+use common::{client, engine_with_alerting, serve_router};
+use continuo_core::load_text;
+use continuo_engine::Engine;
+use continuo_engine::alerts::Alerting;
+use continuo_engine::incidents::IncidentOptions;
+use continuo_web::AppState;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+const ADMIN: &str = "admin-s3cret";
+
+struct Server {
+    base: String,
+    client: reqwest::Client,
+    _engine: Engine,
+    _alerting: Alerting,
+}
+
+async fn start() -> Server {
+    let config = "[[person]]\nid = \"anna\"\nname = \"Anna\"\n\
+         [[team]]\nid = \"ops\"\nmembers = [\"anna\"]\n\
+         [[service]]\nid = \"db\"\nname = \"Order database\"\ntier = 1\nowner = \"ops\"\nrto = \"30m\"\n";
+    let catalog = Arc::new(load_text(config).expect("valid config"));
+    let (engine, alerting) = engine_with_alerting(catalog, IncidentOptions::default()).await;
+    let state = AppState {
+        engine: engine.handle(),
+        store: None,
+        reloader: None,
+        admin_token: Some(ADMIN.into()),
+        alerts: Some(alerting.handle()),
+        gateways: None,
+    };
+    let base = serve_router(continuo_web::router(state)).await;
+    Server {
+        base,
+        client: client(),
+        _engine: engine,
+        _alerting: alerting,
+    }
+}
+
+impl Server {
+    /// POSTs `body` as the admin; the status and the answer (JSON, or the text).
+    async fn post(&self, path: &str, body: &str) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(ADMIN)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("request");
+        answer(response).await
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .expect("request");
+        answer(response).await
+    }
+}
+
+async fn answer(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// The error message of an answer.
+fn message(answer: &Value) -> &str {
+    answer["error"].as_str().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn an_incident_is_run_over_the_api_and_bad_input_is_refused_with_reasons() {
+    let s = start().await;
+
+    // Nobody signed in: refused before anything is read.
+    let anonymous = s
+        .client
+        .post(format!("{}/api/v1/incidents", s.base))
+        .body(r#"{"title": "x"}"#)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(anonymous.status().as_u16(), 401);
+
+    // Declaring: malformed, unknown field, bad severity, unknown service.
+    let (status, a) = s.post("/api/v1/incidents", r#"{"title": "#).await;
+    assert_eq!(status, 400, "{a}");
+    assert!(message(&a).contains("the body must be JSON like"), "{a}");
+    let (status, a) = s
+        .post("/api/v1/incidents", r#"{"title": "x", "colour": "red"}"#)
+        .await;
+    assert_eq!(status, 400, "{a}");
+    assert!(message(&a).contains("colour"), "{a}");
+    let (status, a) = s
+        .post(
+            "/api/v1/incidents",
+            r#"{"title": "x", "services": ["db"], "severity": "SEV9"}"#,
+        )
+        .await;
+    assert_eq!(status, 422, "{a}");
+    assert!(message(&a).contains("SEV1 to SEV4, not `SEV9`"), "{a}");
+    let (status, a) = s
+        .post(
+            "/api/v1/incidents",
+            r#"{"title": "x", "services": ["nope"]}"#,
+        )
+        .await;
+    assert_eq!(status, 422, "{a}");
+    assert!(message(&a).contains("nope"), "{a}");
+    let (_, list) = s.get("/api/v1/incidents").await;
+    assert_eq!(list["incidents"], json!([]), "nothing was declared");
+
+    let (status, declared) = s
+        .post(
+            "/api/v1/incidents",
+            r#"{"title": "Orders are slow", "services": ["db"], "severity": "SEV2", "by": "anna"}"#,
+        )
+        .await;
+    assert_eq!(status, 201, "{declared}");
+    let id = declared["id"].as_str().expect("an id").to_string();
+    assert_eq!(declared["status"], "investigating");
+    assert_eq!(declared["declared_by"], "anna");
+
+    let (status, a) = s.get("/api/v1/incidents/INC-999").await;
+    assert_eq!(status, 404, "{a}");
+    assert!(message(&a).contains("INC-999"), "{a}");
+
+    // Updates: nothing to do, a bad status, a bad audience; then a real one.
+    let path = format!("/api/v1/incidents/{id}/update");
+    let (status, a) = s.post(&path, "{}").await;
+    assert_eq!(status, 422, "{a}");
+    assert!(message(&a).starts_with("nothing to update"), "{a}");
+    let (status, a) = s.post(&path, r#"{"status": "sleeping"}"#).await;
+    assert_eq!(status, 422, "{a}");
+    assert!(message(&a).contains("not `sleeping`"), "{a}");
+    let (status, a) = s
+        .post(&path, r#"{"audience": "martians", "message": "hi"}"#)
+        .await;
+    assert_eq!(status, 422, "{a}");
+    assert!(message(&a).contains("not `martians`"), "{a}");
+    let (status, a) = s
+        .post(
+            &path,
+            r#"{"status": "identified", "severity": "SEV1", "audience": "internal", "message": "A full disk"}"#,
+        )
+        .await;
+    assert_eq!(status, 200, "{a}");
+    assert_eq!(a["status"], "identified", "{a}");
+    assert_eq!(a["severity_by_hand"], true, "{a}");
+    let updates = a["updates"].as_array().expect("updates");
+    assert_eq!(updates.len(), 1, "{a}");
+    assert_eq!(updates[0]["audience"], "internal");
+    assert!(
+        updates[0]["body"].to_string().contains("A full disk"),
+        "{a}"
+    );
+
+    // Crisis roles: an unknown role; then a real assignment.
+    let roles = format!("/api/v1/incidents/{id}/roles");
+    let (status, a) = s
+        .post(&roles, r#"{"role": "chef", "person": "anna"}"#)
+        .await;
+    assert_eq!(status, 422, "{a}");
+    assert!(message(&a).contains("incident_commander"), "{a}");
+    let (status, a) = s
+        .post(
+            &roles,
+            r#"{"role": "incident_commander", "person": "anna"}"#,
+        )
+        .await;
+    assert_eq!(status, 200, "{a}");
+    assert_eq!(a["roles"]["incident_commander"], "anna", "{a}");
+
+    // Action items: a number that is not one; then one added and completed.
+    let (status, a) = s
+        .post(
+            &format!("/api/v1/incidents/{id}/actions/first"),
+            r#"{"done": true}"#,
+        )
+        .await;
+    assert_eq!(status, 400, "{a}");
+    assert!(message(&a).contains("`first`"), "{a}");
+    let (status, a) = s
+        .post(
+            &format!("/api/v1/incidents/{id}/actions"),
+            r#"{"title": "Alarm on disk use", "owner": "anna", "due": "2026-12-01"}"#,
+        )
+        .await;
+    assert_eq!(status, 200, "{a}");
+    let number = a["actions"][0]["id"].as_u64().expect("an action id");
+    let (status, a) = s
+        .post(
+            &format!("/api/v1/incidents/{id}/actions/{number}"),
+            r#"{"done": true}"#,
+        )
+        .await;
+    assert_eq!(status, 200, "{a}");
+    assert!(a["actions"][0]["done"].is_object(), "{a}");
+
+    // Reports and the postmortem.
+    let (status, a) = s.get(&format!("/api/v1/incidents/{id}/report/sox")).await;
+    assert_eq!(status, 404, "{a}");
+    assert!(message(&a).contains("use nis2 or dora"), "{a}");
+    let postmortem = s
+        .client
+        .get(format!(
+            "{}/api/v1/incidents/{id}/postmortem?lang=nl",
+            s.base
+        ))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(postmortem.status().as_u16(), 200);
+    assert!(
+        postmortem.headers()["content-type"]
+            .to_str()
+            .unwrap_or_default()
+            .starts_with("text/markdown")
+    );
+    let text = postmortem.text().await.expect("body");
+    assert!(
+        text.contains("Orders are slow") && text.contains("Order database"),
+        "{text}"
+    );
+
+    // List filters: a bad status, a period the wrong way round.
+    let (status, a) = s.get("/api/v1/incidents?status=weird").await;
+    assert_eq!(status, 400, "{a}");
+    assert!(message(&a).contains("not `weird`"), "{a}");
+    let (status, a) = s
+        .get("/api/v1/incidents?from=2026-01-02T00:00:00Z&until=2026-01-01T00:00:00Z")
+        .await;
+    assert_eq!(status, 400, "{a}");
+    assert!(message(&a).contains("before"), "{a}");
+    let (status, a) = s.get("/api/v1/incidents?from=yesterday").await;
+    assert_eq!(status, 400, "{a}");
+    assert!(message(&a).contains("`from` = `yesterday`"), "{a}");
+
+    // Resolved with a closing word for customers.
+    let (status, a) = s
+        .post(
+            &format!("/api/v1/incidents/{id}/resolve"),
+            r#"{"message": "Fixed."}"#,
+        )
+        .await;
+    assert_eq!(status, 200, "{a}");
+    assert_eq!(a["status"], "resolved", "{a}");
+    let (_, open) = s.get("/api/v1/incidents?status=open").await;
+    assert_eq!(open["incidents"], json!([]), "{open}");
+    let (_, resolved) = s.get("/api/v1/incidents?status=resolved").await;
+    assert_eq!(resolved["incidents"][0]["id"], id.as_str(), "{resolved}");
+}
