@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use std::sync::OnceLock;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/api/v1/openapi.json", get(document))
@@ -51,6 +51,41 @@ struct Document {}
 struct ApiError {
     /// What was wrong, and what would be right.
     error: String,
+}
+
+/// The answers of a route on the whole collection.
+#[derive(IntoResponses)]
+enum Answers {
+    #[response(status = 200, description = "Done")]
+    Done(Document),
+    #[response(status = 400, description = "Bad input, with what would be right")]
+    BadInput(ApiError),
+    #[response(status = 401, description = "Not signed in")]
+    NotSignedIn(ApiError),
+    #[response(
+        status = 403,
+        description = "Role too low, or a forged browser request"
+    )]
+    Forbidden(ApiError),
+}
+
+/// The answers of a route about one thing named in its path: those of [`Answers`], and
+/// 404 when there is no such thing.
+#[derive(IntoResponses)]
+enum AnswersAbout {
+    #[response(status = 200, description = "Done")]
+    Done(Document),
+    #[response(status = 400, description = "Bad input, with what would be right")]
+    BadInput(ApiError),
+    #[response(status = 401, description = "Not signed in")]
+    NotSignedIn(ApiError),
+    #[response(
+        status = 403,
+        description = "Role too low, or a forged browser request"
+    )]
+    Forbidden(ApiError),
+    #[response(status = 404, description = "Not found")]
+    NotFound(ApiError),
 }
 
 /// Who did it; by default whoever asked.
@@ -263,7 +298,7 @@ struct ApiDoc;
     tag = "services",
     description = "Services with their health (root cause or impacted). Needs the viewer role.",
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError)),
+    responses(Answers),
 )]
 fn get_services() {}
 
@@ -274,7 +309,7 @@ fn get_services() {}
     description = "A service's own timeline: failovers and failbacks, newest first. Needs the viewer role.",
     params(("id" = String, Path, description = "The id"), ("limit" = Option<u32>, Query)),
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError), (status = 404, description = "Not found", body = ApiError)),
+    responses(AnswersAbout),
 )]
 fn get_services_id_events() {}
 
@@ -284,7 +319,7 @@ fn get_services_id_events() {}
     tag = "checks",
     description = "Checks with their status and last observation. Needs the viewer role.",
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError)),
+    responses(Answers),
 )]
 fn get_checks() {}
 
@@ -295,7 +330,7 @@ fn get_checks() {}
     description = "One check. Needs the viewer role.",
     params(("id" = String, Path, description = "The id")),
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError), (status = 404, description = "Not found", body = ApiError)),
+    responses(AnswersAbout),
 )]
 fn get_checks_id() {}
 
@@ -306,7 +341,7 @@ fn get_checks_id() {}
     description = "A check's recent observations, newest first. Needs the viewer role.",
     params(("id" = String, Path, description = "The id"), ("limit" = Option<u32>, Query)),
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError), (status = 404, description = "Not found", body = ApiError)),
+    responses(AnswersAbout),
 )]
 fn get_checks_id_observations() {}
 
@@ -316,7 +351,7 @@ fn get_checks_id_observations() {}
     tag = "config",
     description = "Reloads the configuration. Needs the admin role.",
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError)),
+    responses(Answers),
 )]
 fn post_reload() {}
 
@@ -326,7 +361,7 @@ fn post_reload() {}
     tag = "alerts",
     description = "Alerts (one per root cause). Needs the viewer role.",
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError)),
+    responses(Answers),
 )]
 fn get_alerts() {}
 
@@ -337,7 +372,7 @@ fn get_alerts() {}
     description = "One alert. Needs the viewer role.",
     params(("id" = String, Path, description = "The id")),
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError), (status = 404, description = "Not found", body = ApiError)),
+    responses(AnswersAbout),
 )]
 fn get_alerts_id() {}
 
@@ -349,7 +384,7 @@ fn get_alerts_id() {}
     params(("id" = String, Path, description = "The id")),
     request_body = By,
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError), (status = 404, description = "Not found", body = ApiError)),
+    responses(AnswersAbout),
 )]
 fn post_alerts_id_ack() {}
 
@@ -361,7 +396,7 @@ fn post_alerts_id_ack() {}
     params(("id" = String, Path, description = "The id")),
     request_body = By,
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError), (status = 404, description = "Not found", body = ApiError)),
+    responses(AnswersAbout),
 )]
 fn post_alerts_id_resolve() {}
 
@@ -372,7 +407,7 @@ fn post_alerts_id_resolve() {}
     description = "Who is on call in every schedule. Needs the viewer role.",
     params(("at" = Option<String>, Query)),
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError)),
+    responses(Answers),
 )]
 fn get_oncall() {}
 
@@ -382,7 +417,7 @@ fn get_oncall() {}
     tag = "maintenance",
     description = "Active and upcoming maintenance windows. Needs the viewer role.",
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError)),
+    responses(Answers),
 )]
 fn get_maintenance() {}
 
@@ -393,7 +428,7 @@ fn get_maintenance() {}
     description = "Creates a maintenance window. Needs the responder role.",
     request_body = NewWindow,
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError)),
+    responses(Answers),
 )]
 fn post_maintenance() {}
 
@@ -404,7 +439,7 @@ fn post_maintenance() {}
     description = "Ends a maintenance window now. Needs the responder role.",
     params(("id" = String, Path, description = "The id")),
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError), (status = 404, description = "Not found", body = ApiError)),
+    responses(AnswersAbout),
 )]
 fn post_maintenance_id_end() {}
 
@@ -415,7 +450,7 @@ fn post_maintenance_id_end() {}
     description = "The notification outbox with counts per state. Needs the admin role.",
     params(("state" = Option<String>, Query), ("limit" = Option<u32>, Query)),
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError)),
+    responses(Answers),
 )]
 fn get_outbox() {}
 
@@ -426,7 +461,7 @@ fn get_outbox() {}
     description = "Requeues a dead-lettered notification. Needs the admin role.",
     params(("key" = Option<String>, Query)),
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError)),
+    responses(Answers),
 )]
 fn post_outbox_retry() {}
 
@@ -437,7 +472,7 @@ fn post_outbox_retry() {}
     description = "Incidents detected in a period, newest first. Needs the viewer role.",
     params(("status" = Option<String>, Query), ("from" = Option<String>, Query), ("until" = Option<String>, Query), ("limit" = Option<u32>, Query)),
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError)),
+    responses(Answers),
 )]
 fn get_incidents() {}
 
@@ -448,7 +483,7 @@ fn get_incidents() {}
     description = "Declares an incident. Needs the responder role.",
     request_body = Declare,
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError)),
+    responses(Answers),
 )]
 fn post_incidents() {}
 
@@ -459,7 +494,7 @@ fn post_incidents() {}
     description = "Figures over the incidents of a period. Needs the viewer role.",
     params(("from" = Option<String>, Query), ("until" = Option<String>, Query)),
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError)),
+    responses(Answers),
 )]
 fn get_incidents_stats() {}
 
@@ -470,7 +505,7 @@ fn get_incidents_stats() {}
     description = "One incident with durations, RTO countdowns and deadlines. Needs the viewer role.",
     params(("id" = String, Path, description = "The id")),
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError), (status = 404, description = "Not found", body = ApiError)),
+    responses(AnswersAbout),
 )]
 fn get_incidents_id() {}
 
@@ -482,7 +517,7 @@ fn get_incidents_id() {}
     params(("id" = String, Path, description = "The id")),
     request_body = By,
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError), (status = 404, description = "Not found", body = ApiError)),
+    responses(AnswersAbout),
 )]
 fn post_incidents_id_ack() {}
 
@@ -494,7 +529,7 @@ fn post_incidents_id_ack() {}
     params(("id" = String, Path, description = "The id")),
     request_body = Update,
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError), (status = 404, description = "Not found", body = ApiError)),
+    responses(AnswersAbout),
 )]
 fn post_incidents_id_update() {}
 
@@ -506,7 +541,7 @@ fn post_incidents_id_update() {}
     params(("id" = String, Path, description = "The id")),
     request_body = Resolve,
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError), (status = 404, description = "Not found", body = ApiError)),
+    responses(AnswersAbout),
 )]
 fn post_incidents_id_resolve() {}
 
@@ -518,7 +553,7 @@ fn post_incidents_id_resolve() {}
     params(("id" = String, Path, description = "The id")),
     request_body = Note,
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError), (status = 404, description = "Not found", body = ApiError)),
+    responses(AnswersAbout),
 )]
 fn post_incidents_id_notes() {}
 
@@ -530,7 +565,7 @@ fn post_incidents_id_notes() {}
     params(("id" = String, Path, description = "The id")),
     request_body = Assign,
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError), (status = 404, description = "Not found", body = ApiError)),
+    responses(AnswersAbout),
 )]
 fn post_incidents_id_roles() {}
 
@@ -542,7 +577,7 @@ fn post_incidents_id_roles() {}
     params(("id" = String, Path, description = "The id")),
     request_body = Tick,
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError), (status = 404, description = "Not found", body = ApiError)),
+    responses(AnswersAbout),
 )]
 fn post_incidents_id_checklist() {}
 
@@ -554,7 +589,7 @@ fn post_incidents_id_checklist() {}
     params(("id" = String, Path, description = "The id"), ("key" = String, Path, description = "The report key")),
     request_body = By,
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError), (status = 404, description = "Not found", body = ApiError)),
+    responses(AnswersAbout),
 )]
 fn post_incidents_id_reports_key_submit() {}
 
@@ -565,7 +600,7 @@ fn post_incidents_id_reports_key_submit() {}
     description = "The NIS2 or DORA report draft (Markdown). Needs the viewer role.",
     params(("id" = String, Path, description = "The id"), ("regime" = String, Path, description = "nis2 or dora"), ("lang" = Option<String>, Query)),
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError), (status = 404, description = "Not found", body = ApiError)),
+    responses(AnswersAbout),
 )]
 fn get_incidents_id_report_regime() {}
 
@@ -577,7 +612,7 @@ fn get_incidents_id_report_regime() {}
     params(("id" = String, Path, description = "The id")),
     request_body = AddAction,
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError), (status = 404, description = "Not found", body = ApiError)),
+    responses(AnswersAbout),
 )]
 fn post_incidents_id_actions() {}
 
@@ -589,7 +624,7 @@ fn post_incidents_id_actions() {}
     params(("id" = String, Path, description = "The id"), ("n" = String, Path, description = "The action item number")),
     request_body = ActionDone,
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError), (status = 404, description = "Not found", body = ApiError)),
+    responses(AnswersAbout),
 )]
 fn post_incidents_id_actions_n() {}
 
@@ -601,7 +636,7 @@ fn post_incidents_id_actions_n() {}
     params(("id" = String, Path, description = "The id")),
     request_body = ReviewNotes,
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError), (status = 404, description = "Not found", body = ApiError)),
+    responses(AnswersAbout),
 )]
 fn post_incidents_id_review() {}
 
@@ -612,7 +647,7 @@ fn post_incidents_id_review() {}
     description = "The postmortem (Markdown). Needs the viewer role.",
     params(("id" = String, Path, description = "The id"), ("lang" = Option<String>, Query)),
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError), (status = 404, description = "Not found", body = ApiError)),
+    responses(AnswersAbout),
 )]
 fn get_incidents_id_postmortem() {}
 
@@ -622,7 +657,7 @@ fn get_incidents_id_postmortem() {}
     tag = "gateways",
     description = "The failover gateways and their endpoints. Needs the viewer role.",
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError)),
+    responses(Answers),
 )]
 fn get_gateways() {}
 
@@ -633,7 +668,7 @@ fn get_gateways() {}
     description = "One gateway. Needs the viewer role.",
     params(("id" = String, Path, description = "The id")),
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError), (status = 404, description = "Not found", body = ApiError)),
+    responses(AnswersAbout),
 )]
 fn get_gateways_id() {}
 
@@ -644,7 +679,7 @@ fn get_gateways_id() {}
     description = "Drains an endpoint (a planned switchover when it is the last primary). Needs the responder role.",
     params(("id" = String, Path, description = "The id"), ("endpoint" = String, Path, description = "The endpoint (host:port)")),
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError), (status = 404, description = "Not found", body = ApiError)),
+    responses(AnswersAbout),
 )]
 fn post_gateways_id_endpoints_endpoint_drain() {}
 
@@ -655,7 +690,7 @@ fn post_gateways_id_endpoints_endpoint_drain() {}
     description = "Puts a drained endpoint back. Needs the responder role.",
     params(("id" = String, Path, description = "The id"), ("endpoint" = String, Path, description = "The endpoint (host:port)")),
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError), (status = 404, description = "Not found", body = ApiError)),
+    responses(AnswersAbout),
 )]
 fn post_gateways_id_endpoints_endpoint_undrain() {}
 
@@ -666,7 +701,7 @@ fn post_gateways_id_endpoints_endpoint_undrain() {}
     description = "Fails back to the primary tier. Needs the responder role.",
     params(("id" = String, Path, description = "The id")),
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError), (status = 404, description = "Not found", body = ApiError)),
+    responses(AnswersAbout),
 )]
 fn post_gateways_id_failback() {}
 
@@ -677,7 +712,7 @@ fn post_gateways_id_failback() {}
     description = "Status page subscribers (email and webhook), optionally by state (pending, confirmed, unsubscribed). Needs the admin role.",
     params(("state" = Option<String>, Query)),
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError), (status = 404, description = "Not found", body = ApiError)),
+    responses(AnswersAbout),
 )]
 fn get_subscribers() {}
 
@@ -688,7 +723,7 @@ fn get_subscribers() {}
     description = "Removes a subscriber. Needs the admin role.",
     params(("id" = String, Path, description = "The id")),
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError), (status = 404, description = "Not found", body = ApiError)),
+    responses(AnswersAbout),
 )]
 fn delete_subscribers_id() {}
 
@@ -699,7 +734,7 @@ fn delete_subscribers_id() {}
     description = "Confirms a subscriber by hand (a webhook whose test delivery failed). Needs the admin role.",
     params(("id" = String, Path, description = "The id")),
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError), (status = 404, description = "Not found", body = ApiError)),
+    responses(AnswersAbout),
 )]
 fn post_subscribers_id_confirm() {}
 
@@ -710,7 +745,7 @@ fn post_subscribers_id_confirm() {}
     description = "The audit log, newest first. Needs the admin role.",
     params(("before_ms" = Option<i64>, Query), ("limit" = Option<u32>, Query)),
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "Done", body = Document), (status = 400, description = "Bad input, with what would be right", body = ApiError), (status = 401, description = "Not signed in", body = ApiError), (status = 403, description = "Role too low, or a forged browser request", body = ApiError)),
+    responses(Answers),
 )]
 fn get_audit() {}
 
