@@ -594,10 +594,10 @@ async fn bad_input_to_the_new_forms_is_answered_clearly_and_changes_nothing() {
     let cases: [(&str, &str, &str, StatusCode, &str); 20] = [
         (
             "/incidents/INC-1/checklist",
-            "service=db&step=9",
+            "service=db&step=4",
             "en",
             StatusCode::UNPROCESSABLE_ENTITY,
-            "`db` has steps 1 to 3, not 9.",
+            "`db` has steps 1 to 3, not 4.",
         ),
         (
             "/incidents/INC-1/checklist",
