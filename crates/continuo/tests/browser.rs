@@ -409,6 +409,29 @@ async fn dashboard_signs_in_and_acknowledges_an_incident() {
         page(&client).await.contains("Vendor called back")
     })
     .await;
+
+    // The first recovery step ticked off through its button; the button then offers to
+    // open it again, and the API shows who ticked it.
+    client
+        .find(Locator::Css("#tick-shop-1"))
+        .await
+        .expect("tick button of the first step")
+        .click()
+        .await
+        .expect("tick the step off");
+    wait_until("the step shown done", || async {
+        match client.find(Locator::Css("#tick-shop-1")).await {
+            Ok(button) => button.text().await.is_ok_and(|t| t.trim() == "Open again"),
+            Err(_) => false,
+        }
+    })
+    .await;
+    let (status, after) = server.api("GET", &format!("/api/v1/incidents/{id}"), "");
+    assert_eq!(status, 200, "{after}");
+    assert_eq!(
+        after["checklist"][0]["steps"][0]["done"]["by"], "anna",
+        "the API shows the ticked step: {after}"
+    );
     client.close().await.expect("close");
 }
 

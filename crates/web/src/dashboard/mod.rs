@@ -1,5 +1,6 @@
 //! The operator dashboard at `/`: services and their health, checks with latency
-//! sparklines, incidents (list, detail, and the forms to act on them), who is on call,
+//! sparklines, incidents (list, detail with crisis roles, recovery checklist, reporting
+//! deadlines, action items and review notes, and the forms to act on them), who is on call,
 //! maintenance windows and the notification outbox. Server-rendered with askama
 //! (`templates/dashboard/`), in English and Dutch, with one small script embedded in the
 //! binary that reloads a section when `/events` (server-sent events) says it changed.
@@ -10,6 +11,21 @@
 //! checks as the JSON API, so a forged cross-site post is refused in one place.
 //! **Invariant:** the pages load nothing from elsewhere: styles are inline, the script is
 //! served from `/assets/dashboard.js`, and the Content-Security-Policy says so.
+
+/// The identified user, or the refusal as a browser should see it (a sign-in redirect or
+/// a page that says why), in the language of `?lang=`/the form's `lang` when given.
+macro_rules! authed {
+    ($who:expr, $state:expr, $headers:expr, $path:expr, $lang:expr) => {
+        match $who {
+            Ok(w) => w,
+            Err(r) => {
+                let lang =
+                    $crate::dashboard::dashboard_lang($lang, &$headers, &$state.engine.catalog());
+                return $crate::dashboard::refused(r, $path, lang).await;
+            }
+        }
+    };
+}
 
 mod actions;
 mod events;
@@ -41,6 +57,12 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/incidents/{id}/update", post(actions::update))
         .route("/incidents/{id}/resolve", post(actions::resolve))
         .route("/incidents/{id}/note", post(actions::note))
+        .route("/incidents/{id}/checklist", post(actions::tick))
+        .route("/incidents/{id}/roles", post(actions::assign))
+        .route("/incidents/{id}/reports", post(actions::submit))
+        .route("/incidents/{id}/actions", post(actions::add_action))
+        .route("/incidents/{id}/actions/done", post(actions::action_done))
+        .route("/incidents/{id}/review", post(actions::review))
         .route("/maintenance", post(actions::create_window))
         .route("/maintenance/{id}/end", post(actions::end_window))
         .route("/outbox/requeue", post(actions::requeue))

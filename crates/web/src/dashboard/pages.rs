@@ -1,14 +1,15 @@
 //! The dashboard's pages: what each shows, gathered from the engine, the alerting task
 //! and the store, turned into plain rows for the templates.
 
-use super::{Chrome, dashboard_lang, html, problem, refused, sparkline};
+use super::{Chrome, dashboard_lang, html, problem, sparkline};
 use crate::{AppState, Authed, Viewer};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
-use continuo_core::incident::book::{Incident, rto_text};
-use continuo_core::incident::{Audience, Status, countdown};
+use continuo_core::alerting::Act;
+use continuo_core::incident::book::{Incident, Review, rto_text};
+use continuo_core::incident::{Audience, CrisisRole, Status, countdown};
 use continuo_core::model::Catalog;
 use continuo_core::state::{CheckStatus, Health, Verdict};
 use continuo_core::{Lang, Text};
@@ -182,6 +183,81 @@ fn incident_row(i: &Incident, catalog: &Catalog, lang: Lang) -> IncidentRow {
     }
 }
 
+/// The rows of the incidents of the last `days` days (at most `limit`), or none and a
+/// note that says why.
+async fn recent_incidents(
+    h: &continuo_engine::alerts::AlertHandle,
+    catalog: &Catalog,
+    lang: Lang,
+    now: i64,
+    days: i64,
+    limit: u32,
+) -> (Vec<IncidentRow>, String) {
+    match h
+        .incidents(now - days * 86_400_000, now + 60_000, limit)
+        .await
+    {
+        Ok(list) => (
+            list.iter()
+                .map(|i| incident_row(i, catalog, lang))
+                .collect(),
+            String::new(),
+        ),
+        Err(e) => (
+            Vec::new(),
+            Text::new(
+                format!("Incidents cannot be read: {e}"),
+                format!("Incidenten zijn niet te lezen: {e}"),
+            )
+            .get(lang)
+            .to_string(),
+        ),
+    }
+}
+
+fn persons(catalog: &Catalog) -> Vec<Pick> {
+    catalog
+        .persons
+        .iter()
+        .map(|p| Pick {
+            id: p.id.value.clone(),
+            name: p.name.clone(),
+        })
+        .collect()
+}
+
+/// A person's or team's name, or the id when neither.
+fn owner_name(catalog: &Catalog, id: &str) -> String {
+    match catalog.teams.iter().find(|t| t.id.value == id) {
+        Some(t) => t.name.clone(),
+        None => person_name(catalog, id),
+    }
+}
+
+/// Who did something, and when: `anna, 2026-11-25 18:04:05`.
+fn act(catalog: &Catalog, a: &Act) -> String {
+    format!("{}, {}", a.by, when(catalog, a.at_ms))
+}
+
+fn review_form(r: &Review) -> ReviewForm {
+    let yes_no = |v: Option<bool>| match v {
+        None => "",
+        Some(true) => "yes",
+        Some(false) => "no",
+    };
+    ReviewForm {
+        summary: r.summary.clone().unwrap_or_default(),
+        root_causes: r.root_causes.clone().unwrap_or_default(),
+        trigger: r.trigger.clone().unwrap_or_default(),
+        resolution: r.resolution.clone().unwrap_or_default(),
+        went_well: r.went_well.join("\n"),
+        went_wrong: r.went_wrong.join("\n"),
+        lucky: r.lucky.join("\n"),
+        malicious: yes_no(r.malicious),
+        cross_border: yes_no(r.cross_border),
+    }
+}
+
 fn person_name(catalog: &Catalog, id: &str) -> String {
     catalog
         .persons
@@ -203,13 +279,7 @@ pub(crate) async fn overview(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let who = match who {
-        Ok(w) => w,
-        Err(r) => {
-            let lang = dashboard_lang(q.lang.as_deref(), &headers, &state.engine.catalog());
-            return refused(r, &path_of(&uri), lang).await;
-        }
-    };
+    let who = authed!(who, state, headers, &path_of(&uri), q.lang.as_deref());
     let catalog = state.engine.catalog();
     let lang = dashboard_lang(q.lang.as_deref(), &headers, &catalog);
     let c = Chrome::new(&who, &catalog, lang, "overview", "/");
@@ -284,24 +354,7 @@ pub(crate) async fn overview(
     let now = state.engine.now_ms();
     let (incidents, incidents_note, windows, alerting) = match &state.alerts {
         Some(h) => {
-            let (incidents, note) = match h.incidents(now - 30 * 86_400_000, now + 60_000, 20).await
-            {
-                Ok(list) => (
-                    list.iter()
-                        .map(|i| incident_row(i, &catalog, lang))
-                        .collect(),
-                    String::new(),
-                ),
-                Err(e) => (
-                    Vec::new(),
-                    Text::new(
-                        format!("Incidents cannot be read: {e}"),
-                        format!("Incidenten zijn niet te lezen: {e}"),
-                    )
-                    .get(lang)
-                    .to_string(),
-                ),
-            };
+            let (incidents, note) = recent_incidents(h, &catalog, lang, now, 30, 20).await;
             let (active, upcoming) = h.windows();
             let windows = active
                 .iter()
@@ -484,13 +537,7 @@ pub(crate) async fn check(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let who = match who {
-        Ok(w) => w,
-        Err(r) => {
-            let lang = dashboard_lang(q.lang.as_deref(), &headers, &state.engine.catalog());
-            return refused(r, &path_of(&uri), lang).await;
-        }
-    };
+    let who = authed!(who, state, headers, &path_of(&uri), q.lang.as_deref());
     let catalog = state.engine.catalog();
     let lang = dashboard_lang(q.lang.as_deref(), &headers, &catalog);
     let Some(view) = state.engine.check(&id) else {
@@ -571,13 +618,7 @@ pub(crate) async fn incidents(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let who = match who {
-        Ok(w) => w,
-        Err(r) => {
-            let lang = dashboard_lang(q.lang.as_deref(), &headers, &state.engine.catalog());
-            return refused(r, &path_of(&uri), lang).await;
-        }
-    };
+    let who = authed!(who, state, headers, &path_of(&uri), q.lang.as_deref());
     let catalog = state.engine.catalog();
     let lang = dashboard_lang(q.lang.as_deref(), &headers, &catalog);
     let c = Chrome::new(&who, &catalog, lang, "incidents", "/incidents");
@@ -591,23 +632,7 @@ pub(crate) async fn incidents(
             )
             .to_string(),
         ),
-        Some(h) => match h.incidents(now - 90 * 86_400_000, now + 60_000, 500).await {
-            Ok(list) => (
-                list.iter()
-                    .map(|i| incident_row(i, &catalog, lang))
-                    .collect(),
-                String::new(),
-            ),
-            Err(e) => (
-                Vec::new(),
-                Text::new(
-                    format!("Incidents cannot be read: {e}"),
-                    format!("Incidenten zijn niet te lezen: {e}"),
-                )
-                .get(lang)
-                .to_string(),
-            ),
-        },
+        Some(h) => recent_incidents(h, &catalog, lang, now, 90, 500).await,
     };
     let page = IncidentsPage { c, incidents, note };
     html(page.render(), q.lang.as_deref().and_then(Lang::from_code))
@@ -626,7 +651,50 @@ pub(crate) struct AffectedRow {
 
 pub(crate) struct TaskRow {
     service: String,
-    steps: Vec<(String, bool)>,
+    steps: Vec<StepRow>,
+}
+
+pub(crate) struct StepRow {
+    /// From 1, as the form posts it.
+    number: usize,
+    text: String,
+    /// Who ticked it off, and when; empty when open.
+    done_by: String,
+    done: bool,
+}
+
+pub(crate) struct RoleRow {
+    value: &'static str,
+    label: String,
+    holder: String,
+}
+
+pub(crate) struct ActionRow {
+    number: u32,
+    title: String,
+    owner: String,
+    due: String,
+    done: bool,
+    done_by: String,
+}
+
+/// A person or team to choose in a form.
+pub(crate) struct Pick {
+    id: String,
+    name: String,
+}
+
+/// The review notes as the form shows them (lists one item a line).
+pub(crate) struct ReviewForm {
+    summary: String,
+    root_causes: String,
+    trigger: String,
+    resolution: String,
+    went_well: String,
+    went_wrong: String,
+    lucky: String,
+    malicious: &'static str,
+    cross_border: &'static str,
 }
 
 pub(crate) struct UpdateRow {
@@ -644,6 +712,7 @@ pub(crate) struct EventRow {
 }
 
 pub(crate) struct DeadlineRow {
+    key: String,
     title: String,
     due: String,
     countdown: String,
@@ -673,6 +742,11 @@ pub(crate) struct IncidentPage {
     deadlines: Vec<DeadlineRow>,
     statuses: Vec<Choice>,
     audiences: Vec<Choice>,
+    roles: Vec<RoleRow>,
+    persons: Vec<Pick>,
+    owners: Vec<Pick>,
+    actions: Vec<ActionRow>,
+    review: ReviewForm,
 }
 
 /// `/incidents/{id}`: one incident, with the forms to act on it.
@@ -684,13 +758,7 @@ pub(crate) async fn incident(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let who = match who {
-        Ok(w) => w,
-        Err(r) => {
-            let lang = dashboard_lang(q.lang.as_deref(), &headers, &state.engine.catalog());
-            return refused(r, &path_of(&uri), lang).await;
-        }
-    };
+    let who = authed!(who, state, headers, &path_of(&uri), q.lang.as_deref());
     let catalog = state.engine.catalog();
     let lang = dashboard_lang(q.lang.as_deref(), &headers, &catalog);
     let Some(h) = &state.alerts else {
@@ -770,7 +838,17 @@ pub(crate) async fn incident(
                 steps: t
                     .steps
                     .iter()
-                    .map(|s| (s.text.get(lang).to_string(), s.done.is_some()))
+                    .enumerate()
+                    .map(|(i, s)| StepRow {
+                        number: i + 1,
+                        text: s.text.get(lang).to_string(),
+                        done_by: s
+                            .done
+                            .as_ref()
+                            .map(|a| act(&catalog, a))
+                            .unwrap_or_default(),
+                        done: s.done.is_some(),
+                    })
                     .collect(),
             })
             .collect(),
@@ -800,6 +878,7 @@ pub(crate) async fn incident(
             .reports
             .iter()
             .map(|r| DeadlineRow {
+                key: r.deadline.key.clone(),
                 title: r.deadline.title.get(lang).to_string(),
                 due: when(&catalog, r.deadline.due_ms),
                 countdown: countdown(r.deadline.due_ms - now).get(lang).to_string(),
@@ -821,6 +900,47 @@ pub(crate) async fn incident(
                 label: a.text().get(lang).to_string(),
             })
             .collect(),
+        roles: CrisisRole::ALL
+            .into_iter()
+            .map(|r| RoleRow {
+                value: r.name(),
+                label: r.text().get(lang).to_string(),
+                holder: incident
+                    .roles
+                    .get(&r)
+                    .map(|p| person_name(&catalog, p))
+                    .unwrap_or_default(),
+            })
+            .collect(),
+        persons: persons(&catalog),
+        owners: persons(&catalog)
+            .into_iter()
+            .chain(catalog.teams.iter().map(|t| Pick {
+                id: t.id.value.clone(),
+                name: t.name.clone(),
+            }))
+            .collect(),
+        actions: incident
+            .actions
+            .iter()
+            .map(|a| ActionRow {
+                number: a.id,
+                title: a.title.clone(),
+                owner: a
+                    .owner
+                    .as_deref()
+                    .map(|o| owner_name(&catalog, o))
+                    .unwrap_or_default(),
+                due: a.due.clone().unwrap_or_default(),
+                done: a.done.is_some(),
+                done_by: a
+                    .done
+                    .as_ref()
+                    .map(|d| act(&catalog, d))
+                    .unwrap_or_default(),
+            })
+            .collect(),
+        review: review_form(&incident.review),
         c,
     };
     html(page.render(), q.lang.as_deref().and_then(Lang::from_code))
