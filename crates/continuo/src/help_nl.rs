@@ -427,7 +427,7 @@ const VALUES: &[(&str, &str, &str, &str)] = &[
         "check",
         "format",
         "short",
-        "Eén regel per probleem: `pad:regel:kolom: error[code]: melding`, dan `help:`",
+        "Eén regel per probleem: `pad:regel:kolom: fout[code]: melding`, dan `help:`",
     ),
     (
         "check",
@@ -516,21 +516,12 @@ fn localize_with(mut command: Command, report: &mut Report) -> Command {
 /// Puts `command` (at `path`, below the paths in `outer`) and its subcommands in Dutch.
 fn walk(mut command: Command, path: &str, outer: &[&str], report: &mut Report) -> Command {
     let styles = command.get_styles().clone();
-    let usage = styles.get_usage();
-    // Clap's default template, with the `Usage:` heading in Dutch.
-    let template = format!(
-        "{{before-help}}{{about-with-newline}}\n{usage}Gebruik:{usage:#} {{usage}}\n\n{{all-args}}{{after-help}}"
-    );
-    command = command
-        .help_template(template)
-        .subcommand_help_heading("Opdrachten");
+    command = dutch_frame(command);
     if let Some(text) = about(path, report) {
         // One Dutch text serves `-h` and `--help`: none of our commands has a second
         // paragraph.
         command = command.about(text).long_about(None::<&str>);
     }
-    let usage = dutch_usage(&mut command);
-    command = command.override_usage(usage);
     let mut scope: Vec<&str> = outer.to_vec();
     scope.push(path);
     command = command.mut_args(|arg| localize_arg(arg, &scope, &styles, report));
@@ -545,6 +536,20 @@ fn walk(mut command: Command, path: &str, outer: &[&str], report: &mut Report) -
         };
     }
     command
+}
+
+/// Clap's words around the texts: the headings and the usage line.
+fn dutch_frame(mut command: Command) -> Command {
+    let usage = command.get_styles().get_usage();
+    // Clap's default template, with the `Usage:` heading in Dutch.
+    let template = format!(
+        "{{before-help}}{{about-with-newline}}\n{usage}Gebruik:{usage:#} {{usage}}\n\n{{all-args}}{{after-help}}"
+    );
+    let line = dutch_usage(&mut command);
+    command
+        .help_template(template)
+        .subcommand_help_heading("Opdrachten")
+        .override_usage(line)
 }
 
 /// The usage line without its `Usage:` heading, with clap's words `[OPTIONS]` and
@@ -580,7 +585,7 @@ fn help_subcommand(command: Command, parent: &str) -> Command {
         }
         command
     }
-    let command = command
+    let command = dutch_frame(command)
         .about(HELP_SUBCOMMAND)
         .mut_args(|arg| arg.help("Toon de hulp bij deze opdracht(en)"));
     copies(command, parent)
