@@ -585,10 +585,9 @@ fn help_subcommand(command: Command, parent: &str) -> Command {
         }
         command
     }
-    let command = dutch_frame(command)
-        .about(HELP_SUBCOMMAND)
-        .mut_args(|arg| arg.help("Toon de hulp bij deze opdracht(en)"));
-    copies(command, parent)
+    // Built in full by `Command::build`, it names the commands as subcommands of its own
+    // and has no arguments.
+    copies(dutch_frame(command).about(HELP_SUBCOMMAND), parent)
 }
 
 fn localize_arg(
