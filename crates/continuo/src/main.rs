@@ -9,6 +9,7 @@ mod demo;
 mod disk;
 mod gateway_cli;
 mod gateway_serve;
+mod help_nl;
 mod incident_cli;
 mod init;
 mod render;
@@ -17,9 +18,10 @@ mod status;
 mod users_cli;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use continuo_core::{Lang, LoadOutcome, tr};
 use render::DiagnosticFormat;
+use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -251,6 +253,39 @@ fn choose_lang(flag: Option<Lang>) -> Lang {
     .unwrap_or(Lang::En)
 }
 
+/// The language `--lang nl` or `--lang=nl` asks for, read before clap parses (so that
+/// `--help` can be in it); `None` when absent or not a language, which clap then reports.
+fn lang_in_args(args: &[OsString]) -> Option<Lang> {
+    let mut rest = args.iter().skip(1).map(|a| a.to_str());
+    while let Some(arg) = rest.next() {
+        match arg {
+            Some("--") => return None,
+            Some("--lang") => return rest.next().flatten().and_then(Lang::from_code),
+            Some(arg) => {
+                if let Some(code) = arg.strip_prefix("--lang=") {
+                    return Lang::from_code(code);
+                }
+            }
+            None => {}
+        }
+    }
+    None
+}
+
+/// Parses the command line, with `--help` in the chosen language.
+fn parse_cli() -> Cli {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let mut command = Cli::command();
+    if choose_lang(lang_in_args(&args)) == Lang::Nl {
+        command = help_nl::localize(command);
+    }
+    // What `Cli::parse` does, with our command instead of `Cli::command()`.
+    let mut matches = command
+        .try_get_matches_from_mut(args)
+        .unwrap_or_else(|e| e.exit());
+    Cli::from_arg_matches_mut(&mut matches).unwrap_or_else(|e| e.format(&mut command).exit())
+}
+
 /// Whether to colour output written to stdout (`stream_is_tty`).
 fn use_color(choice: ColorChoice, stream_is_tty: bool) -> bool {
     match choice {
@@ -264,7 +299,7 @@ fn use_color(choice: ColorChoice, stream_is_tty: bool) -> bool {
 
 fn main() -> ExitCode {
     continuo_notify::install_crypto_provider();
-    let cli = Cli::parse();
+    let cli = parse_cli();
     let lang = choose_lang(cli.lang);
     match run(cli, lang) {
         Ok(code) => code,
@@ -471,4 +506,30 @@ fn bia(
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lang_in_args_reads_the_flag_before_clap_does() {
+        fn check(args: &[&str], expected: Option<Lang>) {
+            let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+            assert_eq!(lang_in_args(&args), expected, "{args:?}");
+        }
+        check(
+            &["continuo", "--lang", "nl", "demo", "--help"],
+            Some(Lang::Nl),
+        );
+        check(&["continuo", "demo", "--lang=nl", "-h"], Some(Lang::Nl));
+        check(&["continuo", "--lang", "en", "check"], Some(Lang::En));
+        check(&["continuo", "--lang", "fr", "check"], None);
+        check(&["continuo", "--lang"], None);
+        check(&["continuo", "check"], None);
+        check(
+            &["continuo", "incident", "note", "INC-1", "--", "--lang=nl"],
+            None,
+        );
+    }
 }

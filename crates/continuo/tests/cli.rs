@@ -396,3 +396,71 @@ fn check_reports_what_only_probes_and_channels_can_tell() {
         "continuo.toml:16:7: error[bad-channel]: channel c: setting \"url\": not a valid URL (relative URL without a base)"
     );
 }
+
+#[test]
+fn help_speaks_dutch_with_lang_nl_and_english_otherwise() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for args in [
+        &["--lang", "nl", "demo", "--help"][..],
+        &["demo", "--lang=nl", "--help"][..],
+    ] {
+        let help = continuo(dir.path(), args);
+        assert_eq!(help.status.code(), Some(0), "{args:?}");
+        let out = text(&help.stdout);
+        for dutch in [
+            "Draai een kleine gesimuleerde organisatie",
+            "Gebruik:",
+            "Opties:",
+            "Het verhaal om te spelen",
+            "Mogelijke waarden:",
+            "De primaire server van de webshop valt uit",
+            "[standaard: full]",
+            "Toon hulp",
+        ] {
+            assert!(out.contains(dutch), "{args:?} lacks {dutch:?}:\n{out}");
+        }
+        for english in ["Usage:", "Options:", "The story to play", "Possible values"] {
+            assert!(!out.contains(english), "{args:?} has {english:?}:\n{out}");
+        }
+    }
+
+    let english = text(&continuo(dir.path(), &["--lang", "en", "demo", "--help"]).stdout);
+    for expected in [
+        "Usage:",
+        "The story to play",
+        "The web shop's primary dies and comes back",
+    ] {
+        assert!(english.contains(expected), "lacks {expected:?}:\n{english}");
+    }
+}
+
+#[test]
+fn help_follows_continuo_lang_and_usage_errors_still_exit_with_2() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_continuo"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("CONTINUO_LANG", "nl")
+            .env_remove("LANG")
+            .env_remove("LC_ALL")
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("runs")
+    };
+    let help = run(&["incident", "declare", "-h"]);
+    assert_eq!(help.status.code(), Some(0));
+    let out = text(&help.stdout);
+    assert!(out.contains("Meld met de hand een incident"), "{out}");
+    assert!(out.contains("Argumenten:"), "{out}");
+    assert!(out.contains("Basis-URL van de server"), "{out}");
+    assert!(out.contains("[omgevingsvariabele: CONTINUO_URL="), "{out}");
+
+    let root = text(&run(&["--help"]).stdout);
+    assert!(root.contains("Opdrachten:"), "{root}");
+    assert!(root.contains("Toon de versie"), "{root}");
+
+    assert_eq!(run(&["bia", "--format", "pdf"]).status.code(), Some(2));
+    assert_eq!(run(&["frobnicate"]).status.code(), Some(2));
+    assert_eq!(run(&["--lang", "fr", "check"]).status.code(), Some(2));
+}
