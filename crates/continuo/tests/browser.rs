@@ -18,7 +18,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -252,12 +252,16 @@ impl Drop for Server {
 }
 
 /// Saves a PNG of what the browser shows as `<CONTINUO_SCREENSHOTS>/<name>.png`, when
-/// that variable names a folder; does nothing otherwise.
+/// that variable names a folder (a relative one from the workspace root, where the
+/// README's `docs` is); does nothing otherwise.
 pub async fn screenshot(client: &Client, name: &str) {
     let Some(folder) = std::env::var_os("CONTINUO_SCREENSHOTS") else {
         return;
     };
-    let folder = PathBuf::from(folder);
+    // Tests run in the crate's folder; two up is the workspace root.
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(folder);
     std::fs::create_dir_all(&folder).expect("screenshot folder");
     let png = client.screenshot().await.expect("screenshot");
     let path = folder.join(format!("{name}.png"));
