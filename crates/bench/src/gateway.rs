@@ -194,11 +194,13 @@ fn spec(primary: SocketAddr, backup: SocketAddr) -> Result<GatewaySpec> {
                 name: "primary".into(),
                 address: primary.to_string(),
                 role: Role::Primary,
+                tls: false,
             },
             EndpointSpec {
                 name: "backup".into(),
                 address: backup.to_string(),
                 role: Role::Backup,
+                tls: false,
             },
         ],
     ))

@@ -23,7 +23,8 @@ use std::time::Duration;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum GatewayMode {
-    /// HTTP/1.1 and HTTP/2 from clients, HTTP/1.1 to endpoints, with retries.
+    /// HTTP/1.1 and HTTP/2 from clients, HTTP/1.1 to endpoints (over TLS for
+    /// `https://` endpoints), with retries.
     Http,
     /// Plain TCP: the endpoint is chosen at connect time, then bytes are copied.
     Tcp,
@@ -164,6 +165,14 @@ pub struct Gateway {
     pub dry_run: bool,
     /// Failover actions, in order.
     pub actions: Vec<FailoverAction>,
+    /// A PEM bundle of the certificate authorities trusted for `https://` endpoints,
+    /// instead of the system's roots; as written, relative to the file that declares the
+    /// gateway.
+    pub ca_file: Option<Located<String>>,
+    /// `ca_file` resolved against the declaring file's folder (set by `load`).
+    pub ca_file_path: Option<String>,
+    /// `https://` endpoints' certificates are not verified (warned about).
+    pub tls_skip_verify: bool,
     /// Where the `[[gateway]]` table starts.
     #[serde(skip)]
     pub loc: Loc,
@@ -180,10 +189,23 @@ impl Gateway {
     pub const DEFAULT_RETRY_BODY_LIMIT: u64 = 64 * 1024;
 }
 
-/// Turns an endpoint URL into the `host:port` the gateway connects to. `http://h[:p]/...`
-/// (port 80 by default), `tcp://h:p`, any other `scheme://h:p` in TCP mode, or bare
-/// `h:p`. HTTPS endpoints are refused: the gateway speaks plain HTTP to endpoints.
-pub fn endpoint_address(url: &str, mode: GatewayMode) -> Result<String, Text> {
+/// Where a gateway connects for one endpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EndpointTarget {
+    /// `host:port` to connect to (an IPv6 host keeps its brackets).
+    pub address: String,
+    /// The host alone, without brackets: the TLS server name for an `https://` endpoint.
+    pub host: String,
+    /// Whether the gateway speaks TLS to it: an `https://` endpoint of an HTTP gateway.
+    /// A TCP gateway never does: it splices bytes, so a client's own TLS passes through.
+    pub tls: bool,
+}
+
+/// Turns an endpoint URL into where the gateway connects: `http://h[:p]/...` (port 80 by
+/// default), `https://h[:p]/...` (port 443 by default; TLS in HTTP mode, a plain
+/// `h:port` in TCP mode), `tcp://h:p`, any other `scheme://h:p` in TCP mode, or bare
+/// `h:p`.
+pub fn endpoint_target(url: &str, mode: GatewayMode) -> Result<EndpointTarget, Text> {
     let (scheme, rest) = match url.split_once("://") {
         Some((s, r)) => (Some(s.to_ascii_lowercase()), r),
         None => (None, url),
@@ -193,24 +215,30 @@ pub fn endpoint_address(url: &str, mode: GatewayMode) -> Result<String, Text> {
     if let Some(s) = scheme.as_deref()
         && mode == GatewayMode::Http
         && s != "http"
+        && s != "https"
     {
         return Err(tr!(
-            "endpoint `{url}` uses `{s}://`; an HTTP gateway connects to endpoints over plain http://",
-            "endpoint `{url}` gebruikt `{s}://`; een HTTP-gateway verbindt met endpoints via gewoon http://"
+            "endpoint `{url}` uses `{s}://`; an HTTP gateway connects to endpoints over http:// or https://",
+            "endpoint `{url}` gebruikt `{s}://`; een HTTP-gateway verbindt met endpoints via http:// of https://"
         ));
     }
     let has_port = authority
         .rsplit_once(':')
         .is_some_and(|(h, p)| !h.is_empty() && !h.ends_with(':') && p.parse::<u16>().is_ok());
-    let address = if has_port {
-        authority.to_string()
-    } else if scheme.as_deref() == Some("http") && !authority.is_empty() {
-        format!("{authority}:80")
-    } else {
-        return Err(tr!(
-            "endpoint `{url}` has no host and port the gateway can connect to",
-            "endpoint `{url}` heeft geen host en poort waarmee de gateway kan verbinden"
-        ));
+    let default_port = match scheme.as_deref() {
+        Some("http") => Some(80),
+        Some("https") => Some(443),
+        _ => None,
+    };
+    let address = match default_port {
+        _ if has_port => authority.to_string(),
+        Some(port) if !authority.is_empty() => format!("{authority}:{port}"),
+        _ => {
+            return Err(tr!(
+                "endpoint `{url}` has no host and port the gateway can connect to",
+                "endpoint `{url}` heeft geen host en poort waarmee de gateway kan verbinden"
+            ));
+        }
     };
     let host = address.rsplit_once(':').map_or("", |(h, _)| h);
     if host.is_empty() || host.contains(char::is_whitespace) {
@@ -219,7 +247,20 @@ pub fn endpoint_address(url: &str, mode: GatewayMode) -> Result<String, Text> {
             "endpoint `{url}` heeft geen host en poort waarmee de gateway kan verbinden"
         ));
     }
-    Ok(address)
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    Ok(EndpointTarget {
+        tls: mode == GatewayMode::Http && scheme.as_deref() == Some("https"),
+        address,
+        host,
+    })
+}
+
+/// The `host:port` of [`endpoint_target`].
+pub fn endpoint_address(url: &str, mode: GatewayMode) -> Result<String, Text> {
+    endpoint_target(url, mode).map(|t| t.address)
 }
 
 /// The name an endpoint is known by in a gateway: its `name`, else its URL.
@@ -253,6 +294,8 @@ impl Decoder<'_> {
                 "max_tries",
                 "dry_run",
                 "action",
+                "ca_file",
+                "tls_skip_verify",
             ],
         )?;
         let id = self.id(&f);
@@ -346,6 +389,9 @@ impl Decoder<'_> {
             .integer_in(&f, "max_tries", 1..=10)
             .map_or(3, |n| n.value as u32);
         let dry_run = self.boolean(&f, "dry_run").unwrap_or(false);
+        let ca_file = self.string(&f, "ca_file");
+        let tls_skip_verify = self.boolean(&f, "tls_skip_verify").unwrap_or(false);
+        self.gateway_tls(&f, mode, ca_file.as_ref(), tls_skip_verify);
         let mut actions = Vec::new();
         for value in self.table_list(&f, "action") {
             actions.extend(self.failover_action(value));
@@ -371,8 +417,76 @@ impl Decoder<'_> {
             max_tries,
             dry_run,
             actions,
+            ca_file,
+            ca_file_path: None,
+            tls_skip_verify,
             loc: self.loc(f.span.clone()),
         })
+    }
+
+    /// `ca_file` and `tls_skip_verify`: TLS to endpoints exists only in HTTP mode (a TCP
+    /// gateway splices bytes, the client's TLS goes through untouched), so there they are
+    /// errors rather than silently ignored; skipping verification is warned about.
+    fn gateway_tls(
+        &mut self,
+        f: &super::Fields<'_, '_>,
+        mode: GatewayMode,
+        ca_file: Option<&Located<String>>,
+        skip_verify: bool,
+    ) {
+        if mode == GatewayMode::Tcp {
+            for key in ["ca_file", "tls_skip_verify"] {
+                let Some(value) = f.get(key) else { continue };
+                let loc = self.loc(value.span());
+                self.diags.push(
+                    Diagnostic::error(
+                        "tls-in-tcp-mode",
+                        loc,
+                        tr!(
+                            "`{key}` has no effect in a TCP gateway: it splices bytes and never speaks TLS to endpoints",
+                            "`{key}` heeft geen effect in een TCP-gateway: die kopieert bytes en spreekt zelf nooit TLS met endpoints"
+                        ),
+                        tr!("only for mode = \"http\"", "alleen voor mode = \"http\""),
+                    )
+                    .with_help(tr!(
+                        "remove it, or use mode = \"http\" with https:// endpoints",
+                        "haal het weg, of gebruik mode = \"http\" met https://-endpoints"
+                    )),
+                );
+            }
+            return;
+        }
+        if let Some(ca) = ca_file
+            && ca.value.trim().is_empty()
+        {
+            self.diags.push(Diagnostic::error(
+                "bad-ca-file",
+                ca.loc.clone(),
+                tr!("`ca_file` is empty", "`ca_file` is leeg"),
+                tr!(
+                    "expected a path to a PEM file",
+                    "verwacht een pad naar een PEM-bestand"
+                ),
+            ));
+        }
+        if skip_verify && let Some(value) = f.get("tls_skip_verify") {
+            let loc = self.loc(value.span());
+            self.diags.push(
+                Diagnostic::warning(
+                    "tls-skip-verify",
+                    loc,
+                    tr!(
+                        "certificates of https:// endpoints are not verified: anyone between the gateway and an endpoint can read and change its traffic",
+                        "certificaten van https://-endpoints worden niet gecontroleerd: iedereen tussen de gateway en een endpoint kan het verkeer lezen en wijzigen"
+                    ),
+                    tr!("verification off", "controle uit"),
+                )
+                .with_help(tr!(
+                    "trust the endpoints' certificate authority with ca_file = \"ca.pem\" instead",
+                    "vertrouw liever de certificaatautoriteit van de endpoints met ca_file = \"ca.pem\""
+                )),
+            );
+        }
     }
 
     /// A duration that must not be zero; `default_ms` when absent or invalid.
@@ -617,5 +731,45 @@ pub(crate) fn validate(catalog: &Catalog, diags: &mut Diagnostics) {
                 ));
             }
         }
+    }
+}
+
+/// Checks a gateway's `ca_file` as read from disk (`load` reads it relative to the file
+/// that declares the gateway): it must be readable text with at least one PEM
+/// certificate. The gateway parses the certificates themselves when it starts.
+pub(crate) fn check_ca_file(
+    ca_file: &Located<String>,
+    contents: Result<String, String>,
+    diags: &mut Diagnostics,
+) {
+    let v = &ca_file.value;
+    let problem = match contents {
+        Err(why) => Some((
+            tr!(
+                "`ca_file` `{v}` cannot be read: {why}",
+                "`ca_file` `{v}` kan niet gelezen worden: {why}"
+            ),
+            tr!("unreadable file", "onleesbaar bestand"),
+        )),
+        Ok(text) if text.trim().is_empty() => Some((
+            tr!("`ca_file` `{v}` is empty", "`ca_file` `{v}` is leeg"),
+            tr!("empty file", "leeg bestand"),
+        )),
+        Ok(text) if !text.contains("-----BEGIN CERTIFICATE-----") => Some((
+            tr!(
+                "`ca_file` `{v}` holds no PEM certificate",
+                "`ca_file` `{v}` bevat geen PEM-certificaat"
+            ),
+            tr!("no certificates", "geen certificaten"),
+        )),
+        Ok(_) => None,
+    };
+    if let Some((message, label)) = problem {
+        diags.push(
+            Diagnostic::error("bad-ca-file", ca_file.loc.clone(), message, label).with_help(tr!(
+                "point ca_file at a PEM bundle of CA certificates (-----BEGIN CERTIFICATE-----), relative to this file",
+                "laat ca_file wijzen naar een PEM-bundel met CA-certificaten (-----BEGIN CERTIFICATE-----), relatief aan dit bestand"
+            )),
+        );
     }
 }

@@ -82,6 +82,23 @@ pub fn load(
             service.runbook_file = Some(base.join(runbook).display().to_string());
         }
     }
+    // A gateway's CA bundle is read here, like a runbook is looked up: relative to the
+    // file that declares it, through the provider (so tests need no disk).
+    for gateway in &mut catalog.gateways {
+        let Some(ca_file) = &gateway.ca_file else {
+            continue;
+        };
+        if ca_file.value.trim().is_empty() || gateway.mode != crate::gateway::GatewayMode::Http {
+            continue;
+        }
+        let base = sources
+            .get(ca_file.loc.file)
+            .map(|s| parent_of(Path::new(&s.path)))
+            .unwrap_or_default();
+        let path = base.join(&ca_file.value);
+        crate::gateway::check_ca_file(ca_file, provider.read(&path), &mut diagnostics);
+        gateway.ca_file_path = Some(path.display().to_string());
+    }
     LoadOutcome {
         sources,
         diagnostics,

@@ -2,7 +2,8 @@
 //! in English and Dutch, and a valid table decoded with its defaults.
 
 use continuo_core::gateway::{
-    ActionKind, ActionTrigger, Balance, Failback, GatewayMode, HaproxyState, endpoint_address,
+    ActionKind, ActionTrigger, Balance, EndpointTarget, Failback, GatewayMode, HaproxyState,
+    endpoint_address, endpoint_target,
 };
 use continuo_core::{Lang, SourceProvider, load};
 use std::path::{Path, PathBuf};
@@ -161,13 +162,19 @@ fn errors_are_in_dutch_too() {
 }
 
 #[test]
-fn https_endpoints_are_refused_for_http_gateways() {
-    let text = SERVICE.replace("http://127.0.0.1:18081", "https://127.0.0.1:18081");
+fn https_endpoints_are_accepted_and_other_schemes_refused_for_http_gateways() {
+    let gateway = "[[gateway]]\nid = \"gw\"\nlisten = \"127.0.0.1:9000\"\nservice = \"shop\"\n";
+    let https = SERVICE.replace("http://127.0.0.1:18081", "https://127.0.0.1:18081");
     let outcome = load(
         Path::new("c.toml"),
-        &One(format!(
-            "{text}\n[[gateway]]\nid = \"gw\"\nlisten = \"127.0.0.1:9000\"\nservice = \"shop\"\n"
-        )),
+        &One(format!("{https}\n{gateway}")),
+        &|_| None,
+    );
+    assert_eq!(outcome.diagnostics.iter().count(), 0);
+    let ftp = SERVICE.replace("http://127.0.0.1:18081", "ftp://127.0.0.1:18081");
+    let outcome = load(
+        Path::new("c.toml"),
+        &One(format!("{ftp}\n{gateway}")),
         &|_| None,
     );
     let messages: Vec<String> = outcome
@@ -175,13 +182,145 @@ fn https_endpoints_are_refused_for_http_gateways() {
         .iter()
         .map(|d| {
             let at = outcome.sources.position(d.loc.as_ref().expect("located"));
-            format!("{at} {}", d.message.en)
+            format!("{at} {} / {}", d.message.en, d.message.nl)
         })
         .collect();
     assert_eq!(
         messages,
         [
-            "c.toml:23:11 endpoint `https://127.0.0.1:18081` uses `https://`; an HTTP gateway connects to endpoints over plain http://"
+            "c.toml:23:11 endpoint `ftp://127.0.0.1:18081` uses `ftp://`; an HTTP gateway connects to endpoints over http:// or https:// / \
+             endpoint `ftp://127.0.0.1:18081` gebruikt `ftp://`; een HTTP-gateway verbindt met endpoints via http:// of https://"
+        ]
+    );
+}
+
+/// Files in memory, by path; any other path cannot be read.
+struct Files(Vec<(&'static str, String)>);
+
+impl SourceProvider for Files {
+    fn read(&self, path: &Path) -> Result<String, String> {
+        self.0
+            .iter()
+            .find(|(p, _)| Path::new(p) == path)
+            .map(|(_, text)| text.clone())
+            .ok_or_else(|| "No such file or directory".to_string())
+    }
+    fn glob(&self, _: &Path) -> Result<Vec<PathBuf>, String> {
+        Ok(Vec::new())
+    }
+    fn exists(&self, path: &Path) -> bool {
+        self.0.iter().any(|(p, _)| Path::new(p) == path)
+    }
+}
+
+const PEM: &str = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+
+/// Every diagnostic of `conf/c.toml` (the service, then `gateway`) with the files
+/// `others`, as `severity code path:line:column en / nl`.
+fn tls_diagnostics(gateway: &str, others: &[(&'static str, &str)]) -> Vec<String> {
+    let mut files = vec![("conf/c.toml", format!("{SERVICE}\n{gateway}"))];
+    files.extend(others.iter().map(|(p, t)| (*p, t.to_string())));
+    let outcome = load(Path::new("conf/c.toml"), &Files(files), &|_| None);
+    outcome
+        .diagnostics
+        .sorted()
+        .into_iter()
+        .map(|d| {
+            let at = outcome.sources.position(d.loc.as_ref().expect("located"));
+            let severity = format!("{:?}", d.severity).to_lowercase();
+            format!(
+                "{severity} {} {at} {} / {}",
+                d.code, d.message.en, d.message.nl
+            )
+        })
+        .collect()
+}
+
+const GW: &str = "[[gateway]]\nid = \"gw\"\nlisten = \"127.0.0.1:9000\"\nservice = \"shop\"\n";
+
+#[test]
+fn ca_file_is_read_relative_to_the_declaring_file() {
+    let text = format!("{SERVICE}\n{GW}ca_file = \"certs/ca.pem\"\n");
+    let files = Files(vec![
+        ("conf/c.toml", text),
+        ("conf/certs/ca.pem", PEM.to_string()),
+    ]);
+    let outcome = load(Path::new("conf/c.toml"), &files, &|_| None);
+    assert_eq!(outcome.diagnostics.iter().count(), 0);
+    let catalog = outcome.catalog.expect("catalog");
+    let gw = &catalog.gateways[0];
+    assert_eq!(
+        gw.ca_file.as_ref().map(|c| c.value.as_str()),
+        Some("certs/ca.pem")
+    );
+    assert_eq!(gw.ca_file_path.as_deref(), Some("conf/certs/ca.pem"));
+    assert!(!gw.tls_skip_verify);
+}
+
+#[test]
+fn bad_ca_files_are_located() {
+    let check = |ca_file: &str, others: &[(&'static str, &str)], expected: &str| {
+        let found = tls_diagnostics(&format!("{GW}ca_file = \"{ca_file}\"\n"), others);
+        assert_eq!(found, [expected], "\nfound:\n{}\n", found.join("\n"));
+    };
+    check(
+        "missing.pem",
+        &[],
+        "error bad-ca-file conf/c.toml:24:11 `ca_file` `missing.pem` cannot be read: No such file or directory / \
+         `ca_file` `missing.pem` kan niet gelezen worden: No such file or directory",
+    );
+    check(
+        "empty.pem",
+        &[("conf/empty.pem", " \n")],
+        "error bad-ca-file conf/c.toml:24:11 `ca_file` `empty.pem` is empty / `ca_file` `empty.pem` is leeg",
+    );
+    check(
+        "key.pem",
+        &[(
+            "conf/key.pem",
+            "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n",
+        )],
+        "error bad-ca-file conf/c.toml:24:11 `ca_file` `key.pem` holds no PEM certificate / \
+         `ca_file` `key.pem` bevat geen PEM-certificaat",
+    );
+    check(
+        "",
+        &[],
+        "error bad-ca-file conf/c.toml:24:11 `ca_file` is empty / `ca_file` is leeg",
+    );
+}
+
+#[test]
+fn tls_skip_verify_is_accepted_with_a_warning() {
+    let found = tls_diagnostics(&format!("{GW}tls_skip_verify = true\n"), &[]);
+    assert_eq!(
+        found,
+        [
+            "warning tls-skip-verify conf/c.toml:24:19 certificates of https:// endpoints are not verified: \
+             anyone between the gateway and an endpoint can read and change its traffic / \
+             certificaten van https://-endpoints worden niet gecontroleerd: iedereen tussen de gateway \
+             en een endpoint kan het verkeer lezen en wijzigen"
+        ]
+    );
+    let text = format!("{SERVICE}\n{GW}tls_skip_verify = true\n");
+    let catalog = continuo_core::load_text(&text).expect("a warning is no error");
+    assert!(catalog.gateways[0].tls_skip_verify);
+    assert!(tls_diagnostics(&format!("{GW}tls_skip_verify = false\n"), &[]).is_empty());
+}
+
+#[test]
+fn tls_settings_are_refused_in_tcp_mode() {
+    let found = tls_diagnostics(
+        &format!("{GW}mode = \"tcp\"\nca_file = \"ca.pem\"\ntls_skip_verify = true\n"),
+        &[("conf/ca.pem", PEM)],
+    );
+    assert_eq!(
+        found,
+        [
+            "error tls-in-tcp-mode conf/c.toml:25:11 `ca_file` has no effect in a TCP gateway: it splices bytes and never speaks TLS to endpoints / \
+             `ca_file` heeft geen effect in een TCP-gateway: die kopieert bytes en spreekt zelf nooit TLS met endpoints",
+            "error tls-in-tcp-mode conf/c.toml:26:19 `tls_skip_verify` has no effect in a TCP gateway: it splices bytes and never speaks TLS to endpoints / \
+             `tls_skip_verify` heeft geen effect in een TCP-gateway: die kopieert bytes en spreekt zelf nooit TLS met endpoints",
         ]
     );
 }
@@ -203,7 +342,40 @@ fn endpoint_addresses() {
         Ok("db:5432".into())
     );
     assert_eq!(ok("[::1]:80", GatewayMode::Http), Ok("[::1]:80".into()));
+    assert_eq!(
+        ok("https://shop.example.com/x", GatewayMode::Http),
+        Ok("shop.example.com:443".into())
+    );
+    assert_eq!(
+        ok("https://[::1]:8443", GatewayMode::Tcp),
+        Ok("[::1]:8443".into())
+    );
     assert!(ok("tcp://db", GatewayMode::Tcp).is_err());
     assert!(ok("", GatewayMode::Tcp).is_err());
     assert!(ok(":80", GatewayMode::Tcp).is_err());
+}
+
+#[test]
+fn https_endpoints_speak_tls_only_in_http_mode() {
+    let target = |url: &str, mode| endpoint_target(url, mode).map_err(|e| e.en);
+    assert_eq!(
+        target("https://[::1]/health", GatewayMode::Http),
+        Ok(EndpointTarget {
+            address: "[::1]:443".into(),
+            host: "::1".into(),
+            tls: true
+        })
+    );
+    assert_eq!(
+        target("https://Shop.example.com:8443", GatewayMode::Tcp),
+        Ok(EndpointTarget {
+            address: "Shop.example.com:8443".into(),
+            host: "Shop.example.com".into(),
+            tls: false
+        })
+    );
+    assert_eq!(
+        target("http://10.0.0.1", GatewayMode::Http).map(|t| t.tls),
+        Ok(false)
+    );
 }

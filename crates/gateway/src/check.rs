@@ -1,6 +1,7 @@
 //! The gateway's own active checks: one small task per endpoint that connects (TCP mode)
-//! or asks for `check_path` on a fresh connection (HTTP mode; any answer below 500 is
-//! healthy). It runs at `check_interval`, and at `check_fast_interval` while the
+//! or asks for `check_path` on a fresh connection (HTTP mode, over TLS to an `https://`
+//! endpoint; any answer below 500 is healthy, a certificate that does not verify is a
+//! failed check named after its problem). It runs at `check_interval`, and at `check_fast_interval` while the
 //! endpoint is changing state, so an ejected endpoint is readmitted quickly and a
 //! failing one is confirmed quickly.
 //!
@@ -9,6 +10,8 @@
 //! monitoring the service as configured.
 
 use crate::pool::{Pool, TryOutcome};
+use crate::spec::EndpointSpec;
+use crate::tls::{self, EndpointIo};
 use bytes::Bytes;
 use continuo_core::gateway::GatewayMode;
 use http_body_util::Empty;
@@ -16,7 +19,6 @@ use hyper::Request;
 use hyper_util::rt::TokioIo;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpStream;
 
 /// Checks endpoint `index` forever.
 pub(crate) async fn run(pool: Arc<Pool>, index: usize) {
@@ -24,7 +26,7 @@ pub(crate) async fn run(pool: Arc<Pool>, index: usize) {
         return;
     };
     loop {
-        let outcome = check_once(&pool, &endpoint.address).await;
+        let outcome = check_once(&pool, &endpoint).await;
         pool.report(index, outcome, true);
         pool.tick();
         let wait = if pool.changing(index) {
@@ -36,16 +38,16 @@ pub(crate) async fn run(pool: Arc<Pool>, index: usize) {
     }
 }
 
-async fn check_once(pool: &Pool, address: &str) -> TryOutcome {
+async fn check_once(pool: &Pool, endpoint: &EndpointSpec) -> TryOutcome {
     let limit = pool.spec.connect_timeout;
     let result = tokio::time::timeout(limit, async {
-        let stream = TcpStream::connect(address)
+        let stream = tls::connect(&pool.tls, endpoint)
             .await
-            .map_err(|e| format!("check: connect: {e}"))?;
+            .map_err(|e| format!("check: {e}"))?;
         if pool.spec.mode == GatewayMode::Tcp {
             return Ok(());
         }
-        http_check(stream, address, &pool.spec.check_path).await
+        http_check(stream, &endpoint.address, &pool.spec.check_path).await
     })
     .await;
     match result {
@@ -55,8 +57,7 @@ async fn check_once(pool: &Pool, address: &str) -> TryOutcome {
     }
 }
 
-async fn http_check(stream: TcpStream, address: &str, path: &str) -> Result<(), String> {
-    let _ = stream.set_nodelay(true);
+async fn http_check(stream: Box<dyn EndpointIo>, address: &str, path: &str) -> Result<(), String> {
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .map_err(|e| format!("check: {e}"))?;

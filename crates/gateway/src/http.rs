@@ -1,5 +1,8 @@
 //! HTTP mode: HTTP/1.1 and HTTP/2 from clients (one listener, the protocol is detected),
-//! HTTP/1.1 with pooled connections to endpoints, bodies streamed both ways.
+//! HTTP/1.1 with pooled connections to endpoints (TLS to `https://` ones; the pool is keyed
+//! on scheme, host and port, so a plain and a TLS connection are never mixed up), bodies
+//! streamed both ways. The `Host` header the endpoint sees is the client's, as for plain
+//! endpoints; the TLS server name is the endpoint URL's host.
 //!
 //! The request path is a stack of tower services:
 //! [`ForwardedLayer`] (hop-by-hop headers out, `X-Forwarded-For`/`-Proto`/`-Host` in, on
@@ -16,12 +19,14 @@
 //! decision is made before the answer is returned.
 
 use crate::pool::{Lease, Pool, TryOutcome};
+use crate::tls;
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::{Body, Incoming};
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode, Version};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -32,7 +37,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::time::Instant;
 use tower::{Layer, Service};
 
@@ -46,9 +51,20 @@ pub(crate) async fn serve(listener: TcpListener, pool: Arc<Pool>) {
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
     connector.set_connect_timeout(Some(pool.spec.connect_timeout));
-    let client: Client<HttpConnector, ProxyBody> = Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(30))
-        .build(connector);
+    // The TLS layer decides by the URI's scheme; the TCP layer must let `https` through.
+    connector.enforce_http(false);
+    // hyper-rustls sets ALPN itself from the protocols enabled (HTTP/1.1 only here).
+    let mut tls = (*pool.tls).clone();
+    tls.alpn_protocols.clear();
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(connector);
+    let client: Client<HttpsConnector<HttpConnector>, ProxyBody> =
+        Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build(connector);
     let failover = FailoverService { pool, client };
     loop {
         let (stream, peer) = match listener.accept().await {
@@ -202,7 +218,7 @@ where
 #[derive(Clone, Debug)]
 pub(crate) struct FailoverService {
     pool: Arc<Pool>,
-    client: Client<HttpConnector, ProxyBody>,
+    client: Client<HttpsConnector<HttpConnector>, ProxyBody>,
 }
 
 impl Service<Request<Incoming>> for FailoverService {
@@ -311,7 +327,8 @@ impl FailoverService {
             *upstream.method_mut() = parts.method.clone();
             *upstream.headers_mut() = parts.headers.clone();
             *upstream.version_mut() = Version::HTTP_11;
-            match format!("http://{}{path}", lease.address).parse() {
+            let scheme = if lease.tls { "https" } else { "http" };
+            match format!("{scheme}://{}{path}", lease.address).parse() {
                 Ok(uri) => *upstream.uri_mut() = uri,
                 Err(_) => {
                     failed = Failed::Error;
@@ -341,7 +358,9 @@ impl FailoverService {
                     // A connect error means the request never left: any method can go
                     // elsewhere. Anything later may have reached the endpoint.
                     let sent = !e.is_connect();
-                    self.report_failure(&lease, error_chain(&e));
+                    let host = tls::server_host(&lease.address);
+                    let reason = tls::describe(&e, host).unwrap_or_else(|| error_chain(&e));
+                    self.report_failure(&lease, reason);
                     failed = Failed::Error;
                     if !(retryable && (!sent || idempotent)) {
                         break;
@@ -420,13 +439,12 @@ async fn upgrade(pool: Arc<Pool>, mut request: Request<Incoming>) -> Response<Pr
             );
         };
         tried.push(lease.index);
-        match tokio::time::timeout(spec.connect_timeout, TcpStream::connect(&lease.address)).await {
+        let Some(endpoint) = spec.endpoints.get(lease.index) else {
+            continue;
+        };
+        match tokio::time::timeout(spec.connect_timeout, tls::connect(&pool.tls, endpoint)).await {
             Ok(Ok(stream)) => break (lease, stream),
-            Ok(Err(e)) => pool.report(
-                lease.index,
-                TryOutcome::Failure(format!("connect: {e}")),
-                false,
-            ),
+            Ok(Err(e)) => pool.report(lease.index, TryOutcome::Failure(e), false),
             Err(_) => pool.report(
                 lease.index,
                 TryOutcome::Failure("connect: timed out".into()),
@@ -448,7 +466,6 @@ async fn upgrade(pool: Arc<Pool>, mut request: Request<Incoming>) -> Response<Pr
     if let Ok(uri) = path.parse() {
         *upstream.uri_mut() = uri;
     }
-    let _ = stream.set_nodelay(true);
     let fail = |pool: &Pool, lease: &Lease, reason: String| {
         pool.report(lease.index, TryOutcome::Failure(reason), false);
         pool.request_done(true, retried);

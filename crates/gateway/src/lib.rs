@@ -9,6 +9,7 @@
 //!   failover episodes, failback with hysteresis, drains.
 //! - `http`: HTTP/1.1 and HTTP/2 from clients, as tower layers; `tcp`: TCP mode.
 //! - `check`: the gateway's own active checks; `actions`: failover actions.
+//! - `tls`: TLS to `https://` endpoints (rustls with aws-lc-rs).
 //! - [`events`]: what a gateway reports; [`metrics`]: Prometheus metrics.
 //!
 //! **Invariant:** the backup tier gets no request while a primary is eligible (up and not
@@ -24,12 +25,13 @@ pub mod metrics;
 mod pool;
 pub mod spec;
 mod tcp;
+mod tls;
 
 pub use actions::haproxy as haproxy_command;
 pub use events::{EventKind, EventSink, FailoverReason, GatewayEvent, Tier};
 pub use metrics::GatewayMetrics;
 pub use pool::{ControlError, EndpointStatus, GatewayStatus};
-pub use spec::{EndpointSpec, GatewaySpec};
+pub use spec::{EndpointSpec, GatewaySpec, TlsSpec};
 
 use continuo_core::gateway::GatewayMode;
 use continuo_core::model::Catalog;
@@ -105,6 +107,7 @@ impl Gateway {
             listen: spec.listen,
             source,
         })?;
+        let tls = tls::client_config(&spec).map_err(GatewayError::Spec)?;
         let spec = Arc::new(spec);
         let (actions_tx, actions_rx) = tokio::sync::mpsc::unbounded_channel();
         let has_actions = !spec.actions.is_empty();
@@ -113,6 +116,7 @@ impl Gateway {
             EventLog::new(sink),
             metrics,
             has_actions.then_some(actions_tx),
+            tls,
         ));
         let mut tasks = Vec::new();
         if has_actions {

@@ -113,6 +113,8 @@ pub(crate) struct Pool {
     clock: Clock,
     label: GatewayLabel,
     actions: Option<mpsc::UnboundedSender<ActionRequest>>,
+    /// TLS to `https://` endpoints, for the proxy and the checks alike.
+    pub(crate) tls: Arc<rustls::ClientConfig>,
 }
 
 /// An endpoint taken for one try; gives its slot back when dropped.
@@ -120,6 +122,8 @@ pub(crate) struct Lease {
     pool: Arc<Pool>,
     pub(crate) index: usize,
     pub(crate) address: String,
+    /// Whether it is spoken to over TLS.
+    pub(crate) tls: bool,
 }
 
 impl Drop for Lease {
@@ -196,6 +200,7 @@ impl Pool {
         events: EventLog,
         metrics: Arc<GatewayMetrics>,
         actions: Option<mpsc::UnboundedSender<ActionRequest>>,
+        tls: Arc<rustls::ClientConfig>,
     ) -> Pool {
         let now = Instant::now();
         let label = GatewayLabel {
@@ -262,6 +267,7 @@ impl Pool {
             clock: Clock::system(),
             label,
             actions,
+            tls,
         }
     }
 
@@ -321,6 +327,7 @@ impl Pool {
             pool: self.clone(),
             index: chosen,
             address: endpoint.address.clone(),
+            tls: self.spec.endpoints.get(chosen).is_some_and(|e| e.tls),
         })
     }
 

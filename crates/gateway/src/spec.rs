@@ -1,8 +1,8 @@
 //! A gateway ready to run: the `[[gateway]]` table joined with its service's endpoints,
-//! addresses resolved to `host:port` and durations in `std::time`.
+//! addresses resolved to `host:port`, durations in `std::time` and the CA bundle read.
 
 use continuo_core::gateway::{
-    Balance, Failback, FailoverAction, Gateway, GatewayMode, endpoint_address, endpoint_name,
+    Balance, Failback, FailoverAction, Gateway, GatewayMode, endpoint_name, endpoint_target,
 };
 use continuo_core::model::{Catalog, Role};
 use continuo_core::{Text, tr};
@@ -18,6 +18,19 @@ pub struct EndpointSpec {
     pub address: String,
     /// Primary or backup.
     pub role: Role,
+    /// Whether the gateway speaks TLS to it (an `https://` endpoint in HTTP mode); the
+    /// server name is the host of `address`.
+    pub tls: bool,
+}
+
+/// How the gateway verifies `https://` endpoints.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TlsSpec {
+    /// The certificate authorities trusted instead of the system's roots (`ca_file`),
+    /// read when the spec is made, so a reload notices a changed bundle.
+    pub ca_certs: Option<Vec<rustls_pki_types::CertificateDer<'static>>>,
+    /// Certificates are not verified at all (`tls_skip_verify`).
+    pub skip_verify: bool,
 }
 
 /// Everything one gateway needs to run.
@@ -63,6 +76,8 @@ pub struct GatewaySpec {
     pub actions: Vec<FailoverAction>,
     /// The endpoints, primaries and backups in configuration order.
     pub endpoints: Vec<EndpointSpec>,
+    /// Verification of `https://` endpoints.
+    pub tls: TlsSpec,
 }
 
 impl GatewaySpec {
@@ -86,11 +101,12 @@ impl GatewaySpec {
         })?;
         let mut endpoints = Vec::new();
         for endpoint in &service.endpoints {
-            let address = endpoint_address(&endpoint.url, gateway.mode)?;
+            let target = endpoint_target(&endpoint.url, gateway.mode)?;
             endpoints.push(EndpointSpec {
                 name: endpoint_name(endpoint).to_string(),
-                address,
+                address: target.address,
                 role: endpoint.role,
+                tls: target.tls,
             });
         }
         if endpoints.is_empty() {
@@ -120,6 +136,13 @@ impl GatewaySpec {
             dry_run: gateway.dry_run,
             actions: gateway.actions.clone(),
             endpoints,
+            tls: TlsSpec {
+                ca_certs: match &gateway.ca_file_path {
+                    Some(path) => Some(read_ca_file(id, path)?),
+                    None => None,
+                },
+                skip_verify: gateway.tls_skip_verify,
+            },
         })
     }
 
@@ -151,6 +174,36 @@ impl GatewaySpec {
             dry_run: false,
             actions: Vec::new(),
             endpoints,
+            tls: TlsSpec::default(),
         }
     }
+}
+
+/// The certificates of a PEM bundle; the decoder checked the file already, this reads
+/// it again (it may have changed since) and parses it for real.
+fn read_ca_file(
+    id: &str,
+    path: &str,
+) -> Result<Vec<rustls_pki_types::CertificateDer<'static>>, Text> {
+    let pem = std::fs::read(path).map_err(|e| {
+        tr!(
+            "gateway `{id}`: ca_file `{path}` cannot be read: {e}",
+            "gateway `{id}`: ca_file `{path}` kan niet gelezen worden: {e}"
+        )
+    })?;
+    let certs = rustls_pemfile::certs(&mut pem.as_slice())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| {
+            tr!(
+                "gateway `{id}`: ca_file `{path}` is not valid PEM: {e}",
+                "gateway `{id}`: ca_file `{path}` is geen geldige PEM: {e}"
+            )
+        })?;
+    if certs.is_empty() {
+        return Err(tr!(
+            "gateway `{id}`: ca_file `{path}` holds no certificate",
+            "gateway `{id}`: ca_file `{path}` bevat geen certificaat"
+        ));
+    }
+    Ok(certs)
 }

@@ -397,6 +397,7 @@ async fn tcp_mode_fails_over_at_connect() {
         name: name.into(),
         address: addr.to_string(),
         role,
+        tls: false,
     };
     let (gateway, _metrics, _) = start(spec(
         GatewayMode::Tcp,

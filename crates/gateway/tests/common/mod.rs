@@ -1,6 +1,7 @@
 //! Real backends on 127.0.0.1 for the gateway tests: HTTP servers that record what they
 //! saw and can be killed (every connection dropped at once) and restarted on the same
-//! port (alone or as a primary/backup pair), a TCP echo server, and a wait helper.
+//! port (alone or as a primary/backup pair), the same over HTTPS with a throwaway CA
+//! ([`TestCa`]), a TCP echo server, and a wait helper.
 
 #![allow(dead_code, clippy::unwrap_used)]
 
@@ -11,6 +12,8 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -34,23 +37,42 @@ pub struct Backend {
     pub name: &'static str,
     pub addr: SocketAddr,
     pub seen: Arc<Mutex<Vec<Seen>>>,
+    /// Present for an HTTPS backend: its certificate.
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    /// TLS handshakes that failed (a client that did not trust the certificate).
+    pub failed_handshakes: Arc<Mutex<usize>>,
     /// The serving task and what stops it.
     task: Option<(JoinHandle<()>, tokio::sync::oneshot::Sender<()>)>,
 }
 
 impl Backend {
     pub async fn start(name: &'static str) -> Backend {
-        Backend::start_at(name, "127.0.0.1:0".parse().unwrap(), Arc::default()).await
+        Backend::start_at(name, "127.0.0.1:0".parse().unwrap(), Arc::default(), None).await
+    }
+
+    /// The same backend over HTTPS, presenting `ca`'s server certificate.
+    pub async fn start_https(name: &'static str, ca: &TestCa) -> Backend {
+        Backend::start_at(
+            name,
+            "127.0.0.1:0".parse().unwrap(),
+            Arc::default(),
+            Some(ca.acceptor()),
+        )
+        .await
     }
 
     async fn start_at(
         name: &'static str,
         addr: SocketAddr,
         seen: Arc<Mutex<Vec<Seen>>>,
+        tls: Option<tokio_rustls::TlsAcceptor>,
     ) -> Backend {
         let listener = TcpListener::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let log = seen.clone();
+        let failed_handshakes: Arc<Mutex<usize>> = Arc::default();
+        let failed = failed_handshakes.clone();
+        let acceptor = tls.clone();
         let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             // The connections live in this set: stopping drops them all, as a killed
@@ -65,12 +87,27 @@ impl Backend {
                     },
                 };
                 let log = log.clone();
+                let acceptor = acceptor.clone();
+                let failed = failed.clone();
                 connections.spawn(async move {
                     let service =
                         hyper::service::service_fn(move |req| answer(name, log.clone(), req));
-                    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                        .serve_connection_with_upgrades(TokioIo::new(stream), service)
-                        .await;
+                    let builder =
+                        hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                    let Some(acceptor) = acceptor else {
+                        let _ = builder
+                            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                            .await;
+                        return;
+                    };
+                    match acceptor.accept(stream).await {
+                        Ok(stream) => {
+                            let _ = builder
+                                .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                                .await;
+                        }
+                        Err(_) => *failed.lock().unwrap() += 1,
+                    }
                 });
                 while connections.try_join_next().is_some() {}
             }
@@ -83,6 +120,8 @@ impl Backend {
             name,
             addr,
             seen,
+            tls,
+            failed_handshakes,
             task: Some((task, stop)),
         }
     }
@@ -98,7 +137,7 @@ impl Backend {
     /// Starts it again on the same port.
     pub async fn restart(&mut self) {
         self.kill().await;
-        *self = Backend::start_at(self.name, self.addr, self.seen.clone()).await;
+        *self = Backend::start_at(self.name, self.addr, self.seen.clone(), self.tls.take()).await;
     }
 
     /// Requests seen, except health checks.
@@ -121,6 +160,7 @@ impl Backend {
             name: self.name.to_string(),
             address: self.addr.to_string(),
             role,
+            tls: self.tls.is_some(),
         }
     }
 }
@@ -265,4 +305,57 @@ pub fn client() -> reqwest::Client {
         .timeout(Duration::from_secs(60))
         .build()
         .unwrap()
+}
+
+/// A throwaway certificate authority and a server certificate it signed for 127.0.0.1
+/// and localhost (rcgen with aws-lc-rs: no ring).
+pub struct TestCa {
+    /// The CA certificate in PEM, as a `ca_file` holds it.
+    pub pem: String,
+    chain: Vec<CertificateDer<'static>>,
+    key: Vec<u8>,
+}
+
+impl TestCa {
+    pub fn new() -> TestCa {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "Continuo gateway test CA");
+        let issuer = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
+        let mut leaf =
+            CertificateParams::new(vec!["127.0.0.1".into(), "localhost".into()]).unwrap();
+        leaf.distinguished_name
+            .push(DnType::CommonName, "localhost");
+        let key = KeyPair::generate().unwrap();
+        let cert = leaf.signed_by(&key, &issuer).unwrap();
+        TestCa {
+            pem: issuer.pem(),
+            chain: vec![cert.der().clone()],
+            key: key.serialize_der(),
+        }
+    }
+
+    /// The CA certificate, as the gateway's spec holds it after reading `ca_file`.
+    pub fn certs(&self) -> Vec<CertificateDer<'static>> {
+        rustls_pemfile::certs(&mut self.pem.as_bytes())
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    /// A TLS acceptor presenting the server certificate.
+    pub fn acceptor(&self) -> tokio_rustls::TlsAcceptor {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                self.chain.clone(),
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.key.clone())),
+            )
+            .unwrap();
+        tokio_rustls::TlsAcceptor::from(Arc::new(config))
+    }
 }
