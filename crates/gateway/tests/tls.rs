@@ -1,7 +1,8 @@
 //! `https://` endpoints end to end on real sockets, with a throwaway CA: requests reach an
 //! HTTPS primary, failover from it loses no idempotent request, an endpoint whose
 //! certificate is not trusted is never served from and its checks say why, and
-//! `tls_skip_verify` accepts any certificate.
+//! `tls_skip_verify` accepts any certificate; and a configuration's relative `ca_file`
+//! reaches the running gateway.
 
 #![allow(clippy::unwrap_used)]
 
@@ -251,4 +252,49 @@ async fn websocket_upgrades_pass_through_to_an_https_endpoint() {
     let mut echo = [0u8; 9];
     stream.read_exact(&mut echo).await.unwrap();
     assert_eq!(&echo, b"frame one");
+}
+
+/// The configuration as written: an `https://` endpoint and a `ca_file` relative to the
+/// file that declares the gateway, loaded from disk, made into a spec and served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relative_ca_file_in_the_configuration_is_trusted() {
+    struct Disk;
+    impl continuo_core::SourceProvider for Disk {
+        fn read(&self, path: &std::path::Path) -> Result<String, String> {
+            std::fs::read_to_string(path).map_err(|e| e.to_string())
+        }
+        fn glob(&self, _: &std::path::Path) -> Result<Vec<std::path::PathBuf>, String> {
+            Ok(Vec::new())
+        }
+        fn exists(&self, path: &std::path::Path) -> bool {
+            path.is_file()
+        }
+    }
+    let ca = TestCa::new();
+    let primary = Backend::start_https("primary", &ca).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("certs")).unwrap();
+    std::fs::write(dir.path().join("certs/ca.pem"), &ca.pem).unwrap();
+    let config = format!(
+        "[[team]]\nid = \"ops\"\n\n[[service]]\nid = \"shop\"\ntier = 3\nowner = \"ops\"\nrto = \"1h\"\n\
+         [[service.endpoint]]\nname = \"primary\"\nurl = \"https://127.0.0.1:{}/\"\nrole = \"primary\"\n\n\
+         [[gateway]]\nid = \"gw\"\nlisten = \"127.0.0.1:0\"\nservice = \"shop\"\nca_file = \"certs/ca.pem\"\n",
+        primary.addr.port()
+    );
+    std::fs::write(dir.path().join("continuo.toml"), config).unwrap();
+    let outcome = continuo_core::load(&dir.path().join("continuo.toml"), &Disk, &|_| None);
+    assert!(!outcome.diagnostics.has_errors());
+    let catalog = outcome.catalog.unwrap();
+    let spec = GatewaySpec::from_catalog(&catalog, &catalog.gateways[0]).unwrap();
+    assert!(spec.endpoints[0].tls);
+    assert_eq!(spec.tls.ca_certs, Some(ca.certs()));
+    let (_gateway, url) = start(spec).await;
+    let response = client().get(format!("{url}/x")).send().await.unwrap();
+    assert_eq!(response.text().await.unwrap(), "primary");
+
+    // A bundle that changed into garbage after validation stops the gateway from
+    // starting, with the reason.
+    std::fs::write(dir.path().join("certs/ca.pem"), "not a certificate").unwrap();
+    let error = GatewaySpec::from_catalog(&catalog, &catalog.gateways[0]).unwrap_err();
+    assert!(error.en.contains("holds no certificate"), "{}", error.en);
 }
