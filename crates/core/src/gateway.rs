@@ -192,10 +192,9 @@ impl Gateway {
 /// Where a gateway connects for one endpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EndpointTarget {
-    /// `host:port` to connect to (an IPv6 host keeps its brackets).
+    /// `host:port` to connect to (an IPv6 host keeps its brackets); its host is the TLS
+    /// server name of an `https://` endpoint.
     pub address: String,
-    /// The host alone, without brackets: the TLS server name for an `https://` endpoint.
-    pub host: String,
     /// Whether the gateway speaks TLS to it: an `https://` endpoint of an HTTP gateway.
     /// A TCP gateway never does: it splices bytes, so a client's own TLS passes through.
     pub tls: bool,
@@ -247,14 +246,9 @@ pub fn endpoint_target(url: &str, mode: GatewayMode) -> Result<EndpointTarget, T
             "endpoint `{url}` heeft geen host en poort waarmee de gateway kan verbinden"
         ));
     }
-    let host = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_string();
     Ok(EndpointTarget {
         tls: mode == GatewayMode::Http && scheme.as_deref() == Some("https"),
         address,
-        host,
     })
 }
 

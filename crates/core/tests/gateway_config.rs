@@ -362,7 +362,6 @@ fn https_endpoints_speak_tls_only_in_http_mode() {
         target("https://[::1]/health", GatewayMode::Http),
         Ok(EndpointTarget {
             address: "[::1]:443".into(),
-            host: "::1".into(),
             tls: true
         })
     );
@@ -370,7 +369,6 @@ fn https_endpoints_speak_tls_only_in_http_mode() {
         target("https://Shop.example.com:8443", GatewayMode::Tcp),
         Ok(EndpointTarget {
             address: "Shop.example.com:8443".into(),
-            host: "Shop.example.com".into(),
             tls: false
         })
     );
