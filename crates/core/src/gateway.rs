@@ -463,6 +463,27 @@ impl Decoder<'_> {
                 ),
             ));
         }
+        if skip_verify && let (Some(ca), Some(value)) = (ca_file, f.get("tls_skip_verify")) {
+            // One says whom to trust, the other to trust anyone: which was meant?
+            let loc = self.loc(value.span());
+            let path = &ca.value;
+            self.diags.push(
+                Diagnostic::error(
+                    "tls-conflict",
+                    loc,
+                    tr!(
+                        "`tls_skip_verify = true` contradicts `ca_file = \"{path}\"`: certificates would not be checked against it",
+                        "`tls_skip_verify = true` spreekt `ca_file = \"{path}\"` tegen: certificaten zouden er niet tegen gecontroleerd worden"
+                    ),
+                    tr!("both set", "allebei gezet"),
+                )
+                .with_help(tr!(
+                    "keep ca_file and remove tls_skip_verify",
+                    "houd ca_file en haal tls_skip_verify weg"
+                )),
+            );
+            return;
+        }
         if skip_verify && let Some(value) = f.get("tls_skip_verify") {
             let loc = self.loc(value.span());
             self.diags.push(

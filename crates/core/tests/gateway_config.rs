@@ -309,6 +309,30 @@ fn tls_skip_verify_is_accepted_with_a_warning() {
 }
 
 #[test]
+fn ca_file_and_tls_skip_verify_together_are_refused() {
+    let found = tls_diagnostics(
+        &format!("{GW}ca_file = \"ca.pem\"\ntls_skip_verify = true\n"),
+        &[("conf/ca.pem", PEM)],
+    );
+    assert_eq!(
+        found,
+        [
+            "error tls-conflict conf/c.toml:25:19 `tls_skip_verify = true` contradicts `ca_file = \"ca.pem\"`: \
+             certificates would not be checked against it / `tls_skip_verify = true` spreekt \
+             `ca_file = \"ca.pem\"` tegen: certificaten zouden er niet tegen gecontroleerd worden"
+        ]
+    );
+    // Either one alone is fine (skip-verify with its warning).
+    assert!(
+        tls_diagnostics(
+            &format!("{GW}ca_file = \"ca.pem\"\n"),
+            &[("conf/ca.pem", PEM)]
+        )
+        .is_empty()
+    );
+}
+
+#[test]
 fn tls_settings_are_refused_in_tcp_mode() {
     let found = tls_diagnostics(
         &format!("{GW}mode = \"tcp\"\nca_file = \"ca.pem\"\ntls_skip_verify = true\n"),
