@@ -21,6 +21,22 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
+/// `tr!` where each named variable holds milliseconds, shown as seconds in each
+/// language's notation (see [`seconds`]).
+macro_rules! tr_secs {
+    ($en:literal, $nl:literal; $($ms:ident),+) => {{
+        let en = {
+            $(let $ms = seconds($ms, Lang::En);)+
+            format!($en)
+        };
+        let nl = {
+            $(let $ms = seconds($ms, Lang::Nl);)+
+            format!($nl)
+        };
+        Text::new(en, nl)
+    }};
+}
+
 /// Options of `continuo demo`.
 pub struct DemoOptions {
     /// Where the configuration, database and postmortem go (default: a new temporary one).
@@ -541,10 +557,11 @@ async fn failback(
         failed: load.failed() - failed_before,
         pages: org.inbox.count() - pages_before,
     };
-    let (after, failed, pages) = (seconds(seen.ms as i64), seen.failed, seen.pages);
-    narrator.say(tr!(
+    let (after, failed, pages) = (seen.ms as i64, seen.failed, seen.pages);
+    narrator.say(tr_secs!(
         "  the gateway failed back {after} after the primary returned (it waits until the primary has stayed healthy for failback_after); failed customer requests: {failed}; pages since the primary died: {pages}",
-        "  de gateway schakelde {after} na de terugkeer van de primaire server terug (hij wacht tot die failback_after lang gezond bleef); mislukte klantverzoeken: {failed}; oproepen sinds de uitval: {pages}"
+        "  de gateway schakelde {after} na de terugkeer van de primaire server terug (hij wacht tot die failback_after lang gezond bleef); mislukte klantverzoeken: {failed}; oproepen sinds de uitval: {pages}";
+        after
     ));
     Ok(seen)
 }
@@ -781,10 +798,11 @@ async fn resolved(
     seen.root_cause = root_cause;
     seen.open_to_ack_ms = milestone("acknowledged_ms") - milestone("detected_ms");
     seen.open_to_resolved_ms = milestone("resolved_ms") - milestone("detected_ms");
-    let resolved_in = seconds(seen.open_to_resolved_ms);
-    narrator.say(tr!(
+    let resolved_in = seen.open_to_resolved_ms;
+    narrator.say(tr_secs!(
         "  incident {id} resolved {resolved_in} after detection",
-        "  incident {id} opgelost {resolved_in} na detectie"
+        "  incident {id} opgelost {resolved_in} na detectie";
+        resolved_in
     ));
     outcome.incident = Some(seen);
     Ok(())
@@ -844,10 +862,11 @@ async fn backup_hangs(
         )
         .await?;
     let noticed_ms = started.elapsed().as_millis();
-    let shown = seconds(noticed_ms as i64);
-    narrator.say(tr!(
+    let shown = noticed_ms as i64;
+    narrator.say(tr_secs!(
         "  noticed {shown} after the start: the grace time is {BACKUP_GRACE}",
-        "  opgemerkt {shown} na de start: de respijttijd is {BACKUP_GRACE}"
+        "  opgemerkt {shown} na de start: de respijttijd is {BACKUP_GRACE}";
+        shown
     ));
     let incident = incident_opens(narrator, api, "backups", None).await?;
     let loss = incident["recovery"]
@@ -867,16 +886,18 @@ async fn backup_hangs(
             "demo mislukt: het incident heeft geen dataverliesvenster voor backups: {loss}"
         ));
     };
-    let (window, rpo) = (seconds(window_ms), seconds(rpo_ms));
+    let (window, rpo) = (window_ms, rpo_ms);
     narrator.say(if within_rpo {
-        tr!(
+        tr_secs!(
             "  possible data loss: {window} since the last good backup, within the RPO of {rpo}",
-            "  mogelijk dataverlies: {window} sinds de laatste goede back-up, binnen de RPO van {rpo}"
+            "  mogelijk dataverlies: {window} sinds de laatste goede back-up, binnen de RPO van {rpo}";
+            window, rpo
         )
     } else {
-        tr!(
+        tr_secs!(
             "  possible data loss: {window} since the last good backup, beyond the RPO of {rpo}",
-            "  mogelijk dataverlies: {window} sinds de laatste goede back-up, voorbij de RPO van {rpo}"
+            "  mogelijk dataverlies: {window} sinds de laatste goede back-up, voorbij de RPO van {rpo}";
+            window, rpo
         )
     });
     note_pages(narrator, &org.inbox).await?;
@@ -1010,10 +1031,11 @@ async fn maintenance(
         )
         .await?;
     let pages = org.inbox.count() - pages_before;
-    let down = seconds(down_ms as i64);
-    narrator.say(tr!(
+    let down = down_ms as i64;
+    narrator.say(tr_secs!(
         "  payments was down for {down} inside the window; pages sent: {pages}",
-        "  de betaaldienst was {down} uit binnen het venster; verstuurde oproepen: {pages}"
+        "  de betaaldienst was {down} uit binnen het venster; verstuurde oproepen: {pages}";
+        down
     ));
     Ok(MaintenanceSeen {
         down_ms,
@@ -1022,8 +1044,13 @@ async fn maintenance(
     })
 }
 
-fn seconds(ms: i64) -> String {
-    format!("{:.1} s", ms as f64 / 1000.0)
+/// Milliseconds as seconds with one decimal, in the language's notation (5.3 s, 5,3 s).
+fn seconds(ms: i64, lang: Lang) -> String {
+    let shown = format!("{:.1} s", ms as f64 / 1000.0);
+    match lang {
+        Lang::En => shown,
+        Lang::Nl => shown.replace('.', ","),
+    }
 }
 
 /// The summary's lines: what the scenario played, as measured.
@@ -1042,28 +1069,26 @@ fn summary(outcome: &Outcome) -> Vec<Text> {
         ));
     }
     if let Some(Failback { ms, failed, pages }) = &outcome.failback {
-        let after = seconds(*ms as i64);
-        lines.push(tr!(
+        let after = *ms as i64;
+        lines.push(tr_secs!(
             "  failback: to the primary {after} after it returned, failed requests: {failed}, pages: {pages}",
-            "  failback: naar de primaire server {after} na de terugkeer, mislukte verzoeken: {failed}, oproepen: {pages}"
+            "  failback: naar de primaire server {after} na de terugkeer, mislukte verzoeken: {failed}, oproepen: {pages}";
+            after
         ));
     }
     if let Some(m) = &outcome.missed_backup {
-        let (noticed, grace, window, rpo) = (
-            seconds(m.noticed_ms as i64),
-            m.grace,
-            seconds(m.window_ms),
-            seconds(m.rpo_ms),
-        );
+        let (noticed, grace, window, rpo) = (m.noticed_ms as i64, m.grace, m.window_ms, m.rpo_ms);
         lines.push(if m.within_rpo {
-            tr!(
+            tr_secs!(
                 "  missed backup: noticed {noticed} after the job started (grace {grace}); possible data loss {window}, within the RPO of {rpo}",
-                "  gemiste back-up: opgemerkt {noticed} na de start (respijt {grace}); mogelijk dataverlies {window}, binnen de RPO van {rpo}"
+                "  gemiste back-up: opgemerkt {noticed} na de start (respijt {grace}); mogelijk dataverlies {window}, binnen de RPO van {rpo}";
+                noticed, window, rpo
             )
         } else {
-            tr!(
+            tr_secs!(
                 "  missed backup: noticed {noticed} after the job started (grace {grace}); possible data loss {window}, beyond the RPO of {rpo}",
-                "  gemiste back-up: opgemerkt {noticed} na de start (respijt {grace}); mogelijk dataverlies {window}, voorbij de RPO van {rpo}"
+                "  gemiste back-up: opgemerkt {noticed} na de start (respijt {grace}); mogelijk dataverlies {window}, voorbij de RPO van {rpo}";
+                noticed, window, rpo
             )
         });
     }
@@ -1071,19 +1096,21 @@ fn summary(outcome: &Outcome) -> Vec<Text> {
         let (id, root, acked, resolved) = (
             &i.id,
             &i.root_cause,
-            seconds(i.open_to_ack_ms),
-            seconds(i.open_to_resolved_ms),
+            i.open_to_ack_ms,
+            i.open_to_resolved_ms,
         );
-        lines.push(tr!(
+        lines.push(tr_secs!(
             "  incident: {id} opened (root cause {root}), acknowledged after {acked}, resolved after {resolved}",
-            "  incident: {id} geopend (grondoorzaak {root}), bevestigd na {acked}, opgelost na {resolved}"
+            "  incident: {id} geopend (grondoorzaak {root}), bevestigd na {acked}, opgelost na {resolved}";
+            acked, resolved
         ));
     }
     if let Some(m) = &outcome.maintenance {
-        let (down, pages, shown) = (seconds(m.down_ms as i64), m.pages, &m.shown);
-        lines.push(tr!(
+        let (down, pages, shown) = (m.down_ms as i64, m.pages, &m.shown);
+        lines.push(tr_secs!(
             "  maintenance: payments down for {down} inside the window, status page showed {shown}, pages: {pages}",
-            "  onderhoud: betaaldienst {down} uit binnen het venster, statuspagina toonde {shown}, oproepen: {pages}"
+            "  onderhoud: betaaldienst {down} uit binnen het venster, statuspagina toonde {shown}, oproepen: {pages}";
+            down
         ));
     }
     let notifications = outcome.notifications;

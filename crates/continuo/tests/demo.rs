@@ -167,6 +167,16 @@ fn the_maintenance_scenario_pages_nobody_and_speaks_dutch() {
         "{maintenance}"
     );
     assert_eq!(number(maintenance, "oproepen: "), 0, "{summary}");
+    // Seconds in Dutch notation: a decimal comma.
+    let down = maintenance
+        .strip_prefix("betaaldienst ")
+        .and_then(|rest| rest.split_once(" s uit"))
+        .map(|(secs, _)| secs)
+        .unwrap_or_else(|| panic!("no time down: {maintenance}"));
+    assert!(
+        down.contains(',') && !down.contains('.'),
+        "{down} in {maintenance}"
+    );
     assert_eq!(number(&summary, "meldingen afgeleverd: "), 0);
     assert!(summary.contains("demo voltooid"), "{summary}");
 }
