@@ -185,25 +185,12 @@ fn read_ca_file(
     id: &str,
     path: &str,
 ) -> Result<Vec<rustls_pki_types::CertificateDer<'static>>, Text> {
-    let pem = std::fs::read(path).map_err(|e| {
+    continuo_notify::read_ca_file(std::path::Path::new(path)).map_err(|why| {
         tr!(
-            "gateway `{id}`: ca_file `{path}` cannot be read: {e}",
-            "gateway `{id}`: ca_file `{path}` kan niet gelezen worden: {e}"
+            "gateway `{id}`: ca_file: {}",
+            "gateway `{id}`: ca_file: {}",
+            why.en;
+            why.nl
         )
-    })?;
-    let certs = rustls_pemfile::certs(&mut pem.as_slice())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| {
-            tr!(
-                "gateway `{id}`: ca_file `{path}` is not valid PEM: {e}",
-                "gateway `{id}`: ca_file `{path}` is geen geldige PEM: {e}"
-            )
-        })?;
-    if certs.is_empty() {
-        return Err(tr!(
-            "gateway `{id}`: ca_file `{path}` holds no certificate",
-            "gateway `{id}`: ca_file `{path}` bevat geen certificaat"
-        ));
-    }
-    Ok(certs)
+    })
 }

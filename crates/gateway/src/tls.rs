@@ -11,12 +11,8 @@
 
 use crate::spec::{EndpointSpec, GatewaySpec};
 use continuo_core::{Text, tr};
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::CryptoProvider;
-use rustls::{
-    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
-};
-use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{CertificateError, ClientConfig, RootCertStore};
+use rustls_pki_types::ServerName;
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
@@ -30,7 +26,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> EndpointIo for T {}
 pub(crate) fn client_config(spec: &GatewaySpec) -> Result<Arc<ClientConfig>, Text> {
     let id = &spec.id;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let builder = ClientConfig::builder_with_provider(provider.clone())
+    let builder = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| {
             tr!(
@@ -41,7 +37,8 @@ pub(crate) fn client_config(spec: &GatewaySpec) -> Result<Arc<ClientConfig>, Tex
     let mut config = if spec.tls.skip_verify {
         builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(SkipVerify(provider)))
+            // Any certificate, signatures still checked: the probes' verifier.
+            .with_custom_certificate_verifier(continuo_probe::accept_anything())
             .with_no_client_auth()
     } else {
         let mut roots = RootCertStore::empty();
@@ -136,55 +133,5 @@ fn worded(error: &rustls::Error, host: &str) -> String {
             format!("certificate of {host} is not valid yet")
         }
         other => format!("certificate of {host} rejected: {other:?}"),
-    }
-}
-
-/// `tls_skip_verify`: any certificate is accepted, but the handshake's signatures are
-/// still checked, so the connection is at least encrypted to whoever holds that key.
-#[derive(Debug)]
-struct SkipVerify(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for SkipVerify {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
     }
 }

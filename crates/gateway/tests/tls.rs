@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{Backend, TestCa, client, wait_for};
+use common::{Backend, TestCa, client, wait_for, websocket_upgrade};
 use continuo_core::gateway::GatewayMode;
 use continuo_core::model::Role;
 use continuo_gateway::{EventKind, Gateway, GatewayMetrics, GatewaySpec, Tier};
@@ -230,23 +230,7 @@ async fn websocket_upgrades_pass_through_to_an_https_endpoint() {
     let mut spec = spec(vec![primary.endpoint(Role::Primary)]);
     spec.tls.ca_certs = Some(ca.certs());
     let (gateway, _) = start(spec).await;
-    let mut stream = tokio::net::TcpStream::connect(gateway.local_addr())
-        .await
-        .unwrap();
-    stream
-        .write_all(
-            b"GET /ws HTTP/1.1\r\nHost: shop\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
-              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-        )
-        .await
-        .unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        stream.read_exact(&mut byte).await.unwrap();
-        head.push(byte[0]);
-    }
-    let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+    let (mut stream, head) = websocket_upgrade(gateway.local_addr()).await;
     assert!(head.starts_with("http/1.1 101"), "{head}");
     stream.write_all(b"frame one").await.unwrap();
     let mut echo = [0u8; 9];

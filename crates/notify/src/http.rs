@@ -40,8 +40,8 @@ fn system_roots() -> Arc<RootCertStore> {
         .clone()
 }
 
-/// The certificates in a PEM file (a private CA).
-pub(crate) fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, Text> {
+/// The certificates in a PEM file (a private CA): a channel's `ca_file`, and a gateway's.
+pub fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, Text> {
     let shown = path.display();
     let data = std::fs::read(path)
         .map_err(|e| tr!("cannot read {shown}: {e}", "kan {shown} niet lezen: {e}"))?;

@@ -31,6 +31,7 @@ mod template;
 mod text;
 
 pub use error::{ConfigError, ConfigProblem, Delivered, SendError, SendErrorKind};
+pub use http::read_ca_file;
 pub use notice::{Notice, NoticeEvent, NoticeService, Recipient};
 pub use notifier::{Notifier, validate};
 pub use template::{Message, TemplateError, Templates};

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use tls::TlsRoots;
+pub use tls::{TlsRoots, accept_anything};
 
 /// Why a check could not be built.
 #[derive(Debug, Clone, thiserror::Error)]

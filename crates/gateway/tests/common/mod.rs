@@ -276,6 +276,26 @@ pub async fn tcp_echo(name: &'static str) -> (SocketAddr, JoinHandle<()>) {
 
 /// Polls until `ready` holds. The limit is a safety net against a hung test, far above
 /// anything the behaviour needs; it is not a performance claim.
+/// Asks `addr` for a WebSocket upgrade of `/ws`; gives the open stream and the answer's
+/// head, lowercased.
+pub async fn websocket_upgrade(addr: SocketAddr) -> (tokio::net::TcpStream, String) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(
+            b"GET /ws HTTP/1.1\r\nHost: shop\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte).await.unwrap();
+        head.push(byte[0]);
+    }
+    (stream, String::from_utf8_lossy(&head).to_ascii_lowercase())
+}
+
 pub async fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
     for _ in 0..3_000 {
         if ready() {
