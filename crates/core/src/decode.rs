@@ -357,6 +357,29 @@ impl<'a> Decoder<'a> {
         }
     }
 
+    /// Reports `listen` that is not an `ip:port` (`port` is the example's).
+    fn listen_address(&mut self, listen: &Located<String>, port: u16) {
+        let v = &listen.value;
+        if v.parse::<std::net::SocketAddr>().is_ok() {
+            return;
+        }
+        self.diags.push(
+            Diagnostic::error(
+                "bad-address",
+                listen.loc.clone(),
+                tr!(
+                    "`{v}` is not an address to listen on",
+                    "`{v}` is geen adres om op te luisteren"
+                ),
+                tr!("expected ip:port", "verwacht ip:poort"),
+            )
+            .with_help(tr!(
+                "write an IP address and port, e.g. \"127.0.0.1:{port}\" or \"[::]:{port}\"",
+                "schrijf een IP-adres en poort, bijv. \"127.0.0.1:{port}\" of \"[::]:{port}\""
+            )),
+        );
+    }
+
     fn required_string(
         &mut self,
         fields: &Fields<'_, '_>,
@@ -860,25 +883,8 @@ impl<'a> Decoder<'a> {
         )?;
         let defaults = Server::default();
         let listen = self.string(&f, "listen");
-        if let Some(l) = &listen
-            && l.value.parse::<std::net::SocketAddr>().is_err()
-        {
-            let v = &l.value;
-            self.diags.push(
-                Diagnostic::error(
-                    "bad-address",
-                    l.loc.clone(),
-                    tr!(
-                        "`{v}` is not an address to listen on",
-                        "`{v}` is geen adres om op te luisteren"
-                    ),
-                    tr!("expected ip:port", "verwacht ip:poort"),
-                )
-                .with_help(tr!(
-                    "write an IP address and port, e.g. \"127.0.0.1:8080\" or \"[::]:8080\"",
-                    "schrijf een IP-adres en poort, bijv. \"127.0.0.1:8080\" of \"[::]:8080\""
-                )),
-            );
+        if let Some(l) = &listen {
+            self.listen_address(l, 8080);
         }
         let database = self.string(&f, "database");
         if let Some(d) = &database

@@ -294,25 +294,8 @@ impl Decoder<'_> {
         )?;
         let id = self.id(&f);
         let listen = self.required_string(&f, "listen", "\"127.0.0.1:8443\"");
-        if let Some(l) = &listen
-            && l.value.parse::<std::net::SocketAddr>().is_err()
-        {
-            let v = &l.value;
-            self.diags.push(
-                Diagnostic::error(
-                    "bad-address",
-                    l.loc.clone(),
-                    tr!(
-                        "`{v}` is not an address to listen on",
-                        "`{v}` is geen adres om op te luisteren"
-                    ),
-                    tr!("expected ip:port", "verwacht ip:poort"),
-                )
-                .with_help(tr!(
-                    "write an IP address and port, e.g. \"127.0.0.1:8443\" or \"[::]:8443\"",
-                    "schrijf een IP-adres en poort, bijv. \"127.0.0.1:8443\" of \"[::]:8443\""
-                )),
-            );
+        if let Some(l) = &listen {
+            self.listen_address(l, 8443);
         }
         if f.get("service").is_none() {
             self.missing(&f, "service", "\"checkout\"");
