@@ -457,75 +457,67 @@ struct ListQuery {
     state: Option<String>,
 }
 
+/// An operator call's answer: the early return (`?`) carries a ready error response.
+type Answer = Result<Response, Response>;
+
+/// The alerting handle for an operator call, or a 503.
+fn admin_handle(state: &AppState) -> Result<&AlertHandle, Response> {
+    handle(state).ok_or_else(|| error(StatusCode::SERVICE_UNAVAILABLE, "alerting is not running"))
+}
+
+/// A subscriber operation's failure as an operator call's answer (in English).
+fn admin_failure(e: SubscribeError) -> Response {
+    let (status, why) = subscribe_error(&e);
+    error(status, &why.en)
+}
+
 async fn list(
     State(state): State<AppState>,
     _who: Authed<Admin>,
     Query(q): Query<ListQuery>,
-) -> Response {
-    let Some(h) = handle(&state) else {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "alerting is not running");
-    };
+) -> Answer {
+    let h = admin_handle(&state)?;
     let filter = match q.state.as_deref() {
         None | Some("") | Some("all") => None,
-        Some(name) => match SubscriberState::from_name(name) {
-            Some(s) => Some(s),
-            None => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    &format!("unknown state `{name}`: use pending, confirmed, unsubscribed or all"),
-                );
-            }
-        },
+        Some(name) => Some(SubscriberState::from_name(name).ok_or_else(|| {
+            error(
+                StatusCode::BAD_REQUEST,
+                &format!("unknown state `{name}`: use pending, confirmed, unsubscribed or all"),
+            )
+        })?),
     };
-    match h.subscribers(filter).await {
-        Ok(list) => axum::Json(Value::from(
-            list.iter()
-                .map(|s| serde_json::to_value(s).unwrap_or(Value::Null))
-                .collect::<Vec<_>>(),
-        ))
-        .into_response(),
-        Err(e) => {
-            let (status, why) = subscribe_error(&e);
-            error(status, &why.en)
-        }
-    }
+    let list = h.subscribers(filter).await.map_err(admin_failure)?;
+    Ok(axum::Json(Value::from(
+        list.iter()
+            .map(|s| serde_json::to_value(s).unwrap_or(Value::Null))
+            .collect::<Vec<_>>(),
+    ))
+    .into_response())
 }
 
 async fn remove(
     State(state): State<AppState>,
     _who: Authed<Admin>,
     Path(id): Path<String>,
-) -> Response {
-    let Some(h) = handle(&state) else {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "alerting is not running");
-    };
-    match h.delete_subscriber(&id).await {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => {
-            let (status, why) = subscribe_error(&e);
-            error(status, &why.en)
-        }
-    }
+) -> Answer {
+    let h = admin_handle(&state)?;
+    h.delete_subscriber(&id).await.map_err(admin_failure)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn admin_confirm(
     State(state): State<AppState>,
     _who: Authed<Admin>,
     Path(id): Path<String>,
-) -> Response {
-    let Some(h) = handle(&state) else {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "alerting is not running");
-    };
-    match h.confirm_subscriber(&id).await {
-        Ok(true) => axum::Json(json!({ "id": id, "state": "confirmed" })).into_response(),
-        Ok(false) => error(
+) -> Answer {
+    let h = admin_handle(&state)?;
+    if h.confirm_subscriber(&id).await.map_err(admin_failure)? {
+        Ok(axum::Json(json!({ "id": id, "state": "confirmed" })).into_response())
+    } else {
+        Err(error(
             StatusCode::CONFLICT,
             &format!("subscriber `{id}` is not pending (unknown, confirmed or unsubscribed)"),
-        ),
-        Err(e) => {
-            let (status, why) = subscribe_error(&e);
-            error(status, &why.en)
-        }
+        ))
     }
 }
 
