@@ -7,6 +7,7 @@
 //! (each in increasing order of first use, which SQLite binds by position as well).
 
 pub mod access;
+pub mod body;
 mod histogram;
 pub mod incidents;
 pub mod outbox;
@@ -45,6 +46,23 @@ pub enum StoreError {
         table: &'static str,
         /// What was wrong.
         reason: String,
+    },
+    /// A stored body has a schema version newer than this Continuo knows (see
+    /// [`body`]): the database was written by a newer release. Refused rather than
+    /// misread or reset.
+    #[error(
+        "row `{id}` in {table} has schema version {found}, newer than the {newest} this \
+         Continuo reads: run the release that wrote it, or a newer one"
+    )]
+    NewerVersion {
+        /// Which table.
+        table: &'static str,
+        /// Which row (settings key or incident id).
+        id: String,
+        /// The version stored.
+        found: u64,
+        /// The newest version this release reads.
+        newest: u64,
     },
 }
 

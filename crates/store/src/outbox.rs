@@ -8,7 +8,7 @@
 //! same notification twice (after a crash) never sends it twice, and a resend after a
 //! crash carries the same key.
 
-use super::{Backend, Store, StoreError, on_pool};
+use super::{Backend, Store, StoreError, body, on_pool};
 use continuo_core::maintenance::Window;
 use serde_json::Value;
 
@@ -218,7 +218,7 @@ impl Store {
         let save = "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            sqlx::query(save).bind(ALERT_BOOK_KEY).bind(book.to_string()).execute(&mut *tx).await?;
+            sqlx::query(save).bind(ALERT_BOOK_KEY).bind(body::seal(body::ALERT_BOOK, book)).execute(&mut *tx).await?;
             add_items(&mut tx, items).await?;
             for row in incidents {
                 sqlx::query(super::incidents::UPSERT)
@@ -228,7 +228,7 @@ impl Store {
                     .bind(row.severity)
                     .bind(row.detected_ms)
                     .bind(row.resolved_ms)
-                    .bind(row.body.to_string())
+                    .bind(body::seal(body::INCIDENT, &row.body))
                     .execute(&mut *tx)
                     .await?;
             }
@@ -237,9 +237,12 @@ impl Store {
         Ok(())
     }
 
-    /// The saved alert book, if any.
+    /// The saved alert book, if any, in the shape of [`body::ALERT_BOOK_VERSION`]. A
+    /// book saved by a newer Continuo is [`StoreError::NewerVersion`].
     pub async fn alert_book(&self) -> Result<Option<Value>, StoreError> {
-        self.setting(ALERT_BOOK_KEY).await
+        let text: Option<String> = on_pool!(self, pool => sqlx::query_scalar("SELECT value FROM settings WHERE key = $1").bind(ALERT_BOOK_KEY).fetch_optional(pool).await?);
+        text.map(|t| body::open(body::ALERT_BOOK, ALERT_BOOK_KEY, &t))
+            .transpose()
     }
 
     /// Pending items due at `now_ms`, oldest due first. An item waits while an earlier
