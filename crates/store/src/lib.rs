@@ -13,6 +13,9 @@ pub mod incidents;
 pub mod outbox;
 mod schema;
 pub mod subscribers;
+#[cfg(feature = "testing")]
+#[doc(hidden)]
+pub mod testing;
 pub mod uptime;
 pub mod writer;
 
