@@ -5,6 +5,8 @@
 //! Writes go through one [`writer::Writer`] task that batches them; reads go straight to
 //! the pool. The same SQL text serves both databases: placeholders are written `$1..$n`
 //! (each in increasing order of first use, which SQLite binds by position as well).
+//! JSON bodies kept for other crates (the alert book, incidents) carry a schema version
+//! ([`body`]); every failure is a [`StoreError`].
 
 pub mod access;
 pub mod body;

@@ -40,6 +40,7 @@ backends!(
     incidents_are_saved_with_the_alert_book_and_listed,
     service_events_are_listed_newest_first,
     writer_buffers_through_an_outage_and_catches_up,
+    a_refused_batch_is_a_warning_event_and_recovery_an_info_event,
     writer_keeps_the_newest_when_the_buffer_overflows,
     submit_wait_pushes_back_but_never_hangs_on_an_outage,
 );
@@ -953,6 +954,116 @@ async fn submit_wait_pushes_back_but_never_hangs_on_an_outage(db: &TestDb) {
         [5, 4, 3].map(|i| DAY0 + MINUTE + i * SECOND),
         "the newest three"
     );
+}
+
+/// What a [`Recorder`] saw: the level, target and fields (`message` included) of one
+/// event, each field as its `Debug` text.
+#[derive(Debug)]
+struct RecordedEvent {
+    level: tracing::Level,
+    target: String,
+    fields: std::collections::BTreeMap<String, String>,
+}
+
+/// A `tracing` subscriber that keeps every event, for tests that assert a failure was
+/// reported rather than swallowed.
+#[derive(Clone, Default)]
+struct Recorder {
+    events: std::sync::Arc<std::sync::Mutex<Vec<RecordedEvent>>>,
+}
+
+struct FieldText<'a>(&'a mut std::collections::BTreeMap<String, String>);
+
+impl tracing::field::Visit for FieldText<'_> {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0
+            .insert(field.name().to_string(), format!("{value:?}"));
+    }
+}
+
+impl tracing::Subscriber for Recorder {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut fields = std::collections::BTreeMap::new();
+        event.record(&mut FieldText(&mut fields));
+        let recorded = RecordedEvent {
+            level: *event.metadata().level(),
+            target: event.metadata().target().to_string(),
+            fields,
+        };
+        self.events
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(recorded);
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+impl Recorder {
+    /// The writer's events at `level` so far.
+    fn writer_events(
+        &self,
+        level: tracing::Level,
+    ) -> Vec<std::collections::BTreeMap<String, String>> {
+        self.events
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .filter(|e| e.level == level && e.target == "continuo_store::writer")
+            .map(|e| e.fields.clone())
+            .collect()
+    }
+}
+
+/// The writer keeps a refused batch and retries it, so nothing fails its caller: the
+/// failure must show as an event (error, batch size, records dropped, attempt, backoff),
+/// and so must the recovery.
+async fn a_refused_batch_is_a_warning_event_and_recovery_an_info_event(db: &TestDb) {
+    let recorder = Recorder::default();
+    // The test's runtime runs the writer task on this thread, so a thread default sees
+    // its events.
+    let _default = tracing::subscriber::set_default(recorder.clone());
+    let writer = writer(&db.store);
+    break_observations(db).await;
+    writer.submit(Record::Observation(observation(
+        "api",
+        "paris",
+        DAY0,
+        Verdict::Failure,
+        2_000,
+    )));
+    writer.flush().await;
+    assert!(!writer.status().healthy(), "{:?}", writer.status());
+    let warnings = recorder.writer_events(tracing::Level::WARN);
+    let first = warnings
+        .first()
+        .expect("a warning event for the refused batch");
+    assert!(
+        first
+            .get("error")
+            .is_some_and(|e| e.contains("observations")),
+        "{first:?}"
+    );
+    let field = |name: &str| first.get(name).map(String::as_str);
+    assert_eq!(field("batch"), Some("1"), "{first:?}");
+    assert_eq!(field("dropped"), Some("0"), "{first:?}");
+    assert_eq!(field("attempt"), Some("1"), "{first:?}");
+    assert_eq!(field("backoff_ms"), Some("200"), "{first:?}");
+    assert!(recorder.writer_events(tracing::Level::INFO).is_empty());
+
+    restore_observations(db).await;
+    flush_until(&writer, "recover", |s| s.healthy() && s.pending() == 0).await;
+    let news = recorder.writer_events(tracing::Level::INFO);
+    assert_eq!(news.len(), 1, "{news:?}");
+    assert!(news[0].contains_key("failed_attempts"), "{news:?}");
 }
 
 /// A TCP relay in front of the local PostgreSQL, to take the server away and bring it
