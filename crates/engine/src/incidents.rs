@@ -69,7 +69,7 @@ pub(crate) async fn load(store: &dyn Persist, now_ms: i64) -> Result<IncidentBoo
     let values = store
         .incidents_recent(now_ms - WEEK_MS)
         .await
-        .map_err(AlertingError::Store)?;
+        .map_err(|e| AlertingError::Store(e.to_string()))?;
     let mut book = IncidentBook::default();
     for value in values {
         let incident: Incident = serde_json::from_value(value)
@@ -79,7 +79,7 @@ pub(crate) async fn load(store: &dyn Persist, now_ms: i64) -> Result<IncidentBoo
     let last = store
         .last_incident_number()
         .await
-        .map_err(AlertingError::Store)?;
+        .map_err(|e| AlertingError::Store(e.to_string()))?;
     book.next_number = u64::try_from(last).unwrap_or(0) + 1;
     Ok(book)
 }
@@ -471,7 +471,7 @@ impl AlertHandle {
             .store
             .incident(id)
             .await
-            .map_err(AlertingError::Store)?
+            .map_err(|e| AlertingError::Store(e.to_string()))?
         {
             None => Ok(None),
             Some(v) => serde_json::from_value(v)
@@ -492,7 +492,7 @@ impl AlertHandle {
             .store
             .incidents_between(from_ms, until_ms, limit)
             .await
-            .map_err(AlertingError::Store)?;
+            .map_err(|e| AlertingError::Store(e.to_string()))?;
         let mut by_number: BTreeMap<u64, Incident> = BTreeMap::new();
         for v in stored {
             let i: Incident = serde_json::from_value(v).map_err(|e| {
@@ -527,7 +527,7 @@ impl AlertHandle {
         self.store
             .service_events(service, limit)
             .await
-            .map_err(AlertingError::Store)
+            .map_err(|e| AlertingError::Store(e.to_string()))
     }
 
     /// Figures over the incidents detected in a period.

@@ -4,14 +4,16 @@
 //! clock run on while it works.
 
 use continuo_core::maintenance::Window;
-use continuo_store::{IncidentRow, OutboxItem, OutboxState, Store};
+use continuo_store::{IncidentRow, OutboxItem, OutboxState, Store, StoreError};
 use serde_json::Value;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
 
-/// A boxed future of a result whose error is a readable message.
-pub type Fut<'a, T> = Pin<Box<dyn Future<Output = Result<T, String>> + Send + 'a>>;
+/// A boxed future of what the store answers. The error is the store's own
+/// [`StoreError`], so a caller can tell an unreachable database from a saved body it
+/// cannot read (or one written by a newer Continuo); [`MemoryPersist`] never fails.
+pub type Fut<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
 /// What alerting stores. See [`Store`]'s methods of the same names.
 pub trait Persist: Send + Sync {
@@ -72,7 +74,7 @@ impl Persist for Store {
         Some(self)
     }
     fn alert_book(&self) -> Fut<'_, Option<Value>> {
-        Box::pin(async move { Store::alert_book(self).await.map_err(|e| e.to_string()) })
+        Box::pin(Store::alert_book(self))
     }
     fn commit_alerting<'a>(
         &'a self,
@@ -80,35 +82,19 @@ impl Persist for Store {
         items: &'a [OutboxItem],
         incidents: &'a [IncidentRow],
     ) -> Fut<'a, ()> {
-        Box::pin(async move {
-            Store::commit_alerting(self, book, items, incidents)
-                .await
-                .map_err(|e| e.to_string())
-        })
+        Box::pin(Store::commit_alerting(self, book, items, incidents))
     }
     fn incidents_recent(&self, since_ms: i64) -> Fut<'_, Vec<Value>> {
-        Box::pin(async move {
-            Store::incidents_recent(self, since_ms)
-                .await
-                .map_err(|e| e.to_string())
-        })
+        Box::pin(Store::incidents_recent(self, since_ms))
     }
     fn incidents_between(&self, from_ms: i64, until_ms: i64, limit: u32) -> Fut<'_, Vec<Value>> {
-        Box::pin(async move {
-            Store::incidents_between(self, from_ms, until_ms, limit)
-                .await
-                .map_err(|e| e.to_string())
-        })
+        Box::pin(Store::incidents_between(self, from_ms, until_ms, limit))
     }
     fn incident<'a>(&'a self, id: &'a str) -> Fut<'a, Option<Value>> {
-        Box::pin(async move { Store::incident(self, id).await.map_err(|e| e.to_string()) })
+        Box::pin(Store::incident(self, id))
     }
     fn last_incident_number(&self) -> Fut<'_, i64> {
-        Box::pin(async move {
-            Store::last_incident_number(self)
-                .await
-                .map_err(|e| e.to_string())
-        })
+        Box::pin(Store::last_incident_number(self))
     }
     fn add_service_event<'a>(
         &'a self,
@@ -117,39 +103,19 @@ impl Persist for Store {
         kind: &'a str,
         body: &'a Value,
     ) -> Fut<'a, ()> {
-        Box::pin(async move {
-            Store::add_service_event(self, service, at_ms, kind, body)
-                .await
-                .map_err(|e| e.to_string())
-        })
+        Box::pin(Store::add_service_event(self, service, at_ms, kind, body))
     }
     fn service_events<'a>(&'a self, service: &'a str, limit: u32) -> Fut<'a, Vec<Value>> {
-        Box::pin(async move {
-            Store::service_events(self, service, limit)
-                .await
-                .map_err(|e| e.to_string())
-        })
+        Box::pin(Store::service_events(self, service, limit))
     }
     fn outbox_due(&self, now_ms: i64, limit: u32) -> Fut<'_, Vec<OutboxItem>> {
-        Box::pin(async move {
-            Store::outbox_due(self, now_ms, limit)
-                .await
-                .map_err(|e| e.to_string())
-        })
+        Box::pin(Store::outbox_due(self, now_ms, limit))
     }
     fn outbox_next_due(&self) -> Fut<'_, Option<i64>> {
-        Box::pin(async move {
-            Store::outbox_next_due(self)
-                .await
-                .map_err(|e| e.to_string())
-        })
+        Box::pin(Store::outbox_next_due(self))
     }
     fn outbox_sent<'a>(&'a self, key: &'a str, now_ms: i64, detail: &'a str) -> Fut<'a, ()> {
-        Box::pin(async move {
-            Store::outbox_sent(self, key, now_ms, detail)
-                .await
-                .map_err(|e| e.to_string())
-        })
+        Box::pin(Store::outbox_sent(self, key, now_ms, detail))
     }
     fn outbox_failed<'a>(
         &'a self,
@@ -157,25 +123,13 @@ impl Persist for Store {
         next_ms: Option<i64>,
         error: &'a str,
     ) -> Fut<'a, ()> {
-        Box::pin(async move {
-            Store::outbox_failed(self, key, next_ms, error)
-                .await
-                .map_err(|e| e.to_string())
-        })
+        Box::pin(Store::outbox_failed(self, key, next_ms, error))
     }
     fn put_window<'a>(&'a self, window: &'a Window) -> Fut<'a, ()> {
-        Box::pin(async move {
-            Store::put_window(self, window)
-                .await
-                .map_err(|e| e.to_string())
-        })
+        Box::pin(Store::put_window(self, window))
     }
     fn windows(&self, after_ms: i64) -> Fut<'_, Vec<Window>> {
-        Box::pin(async move {
-            Store::windows(self, after_ms)
-                .await
-                .map_err(|e| e.to_string())
-        })
+        Box::pin(Store::windows(self, after_ms))
     }
 }
 

@@ -1,8 +1,9 @@
-//! Incidents: one row per incident, its whole state as JSON plus the columns that lists
-//! and figures filter on. Written with the alert book and the outbox in one transaction
-//! ([`Store::commit_alerting`]); read back as JSON values the engine decodes.
+//! Incidents: one row per incident, its whole state as versioned JSON (see
+//! [`crate::body`]) plus the columns that lists and figures filter on. Written with the
+//! alert book and the outbox in one transaction ([`Store::commit_alerting`]); read back
+//! as JSON values, in the current version's shape, that the engine decodes.
 
-use super::{Backend, Store, StoreError, on_pool};
+use super::{Backend, Store, StoreError, body, on_pool};
 use serde_json::Value;
 
 pub(crate) const UPSERT: &str = "INSERT INTO incidents (id, number, status, severity, detected_ms, resolved_ms, body) \
@@ -30,9 +31,14 @@ pub struct IncidentRow {
 }
 
 fn decode(id: &str, text: &str) -> Result<Value, StoreError> {
+    body::open(body::INCIDENT, id, text)
+}
+
+/// Service events are free-form facts, not a core type's shape: kept unversioned.
+fn decode_event(service: &str, text: &str) -> Result<Value, StoreError> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt {
-        table: "incidents",
-        reason: format!("{id}: {e}"),
+        table: "service_events",
+        reason: format!("{service}: {e}"),
     })
 }
 
@@ -58,7 +64,7 @@ impl Store {
     ) -> Result<Vec<Value>, StoreError> {
         let sql = "SELECT body FROM service_events WHERE service = $1 ORDER BY at_ms DESC LIMIT $2";
         let rows: Vec<String> = on_pool!(self, pool => sqlx::query_scalar(sql).bind(service).bind(i64::from(limit)).fetch_all(pool).await?);
-        rows.iter().map(|b| decode(service, b)).collect()
+        rows.iter().map(|b| decode_event(service, b)).collect()
     }
 
     /// Incidents still open, or resolved at or after `since_ms`, by number.

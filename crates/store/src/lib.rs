@@ -5,13 +5,19 @@
 //! Writes go through one [`writer::Writer`] task that batches them; reads go straight to
 //! the pool. The same SQL text serves both databases: placeholders are written `$1..$n`
 //! (each in increasing order of first use, which SQLite binds by position as well).
+//! JSON bodies kept for other crates (the alert book, incidents) carry a schema version
+//! ([`body`]); every failure is a [`StoreError`].
 
 pub mod access;
+pub mod body;
 mod histogram;
 pub mod incidents;
 pub mod outbox;
 mod schema;
 pub mod subscribers;
+#[cfg(feature = "testing")]
+#[doc(hidden)]
+pub mod testing;
 pub mod uptime;
 pub mod writer;
 
@@ -45,6 +51,23 @@ pub enum StoreError {
         table: &'static str,
         /// What was wrong.
         reason: String,
+    },
+    /// A stored body has a schema version newer than this Continuo knows (see
+    /// [`body`]): the database was written by a newer release. Refused rather than
+    /// misread or reset.
+    #[error(
+        "row `{id}` in {table} has schema version {found}, newer than the {newest} this \
+         Continuo reads: run the release that wrote it, or a newer one"
+    )]
+    NewerVersion {
+        /// Which table.
+        table: &'static str,
+        /// Which row (settings key or incident id).
+        id: String,
+        /// The version stored.
+        found: u64,
+        /// The newest version this release reads.
+        newest: u64,
     },
 }
 

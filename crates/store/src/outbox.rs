@@ -8,7 +8,7 @@
 //! same notification twice (after a crash) never sends it twice, and a resend after a
 //! crash carries the same key.
 
-use super::{Backend, Store, StoreError, on_pool};
+use super::{Backend, Store, StoreError, body, on_pool};
 use continuo_core::maintenance::Window;
 use serde_json::Value;
 
@@ -166,6 +166,46 @@ fn item_from_row(row: ItemRow) -> Result<OutboxItem, StoreError> {
     })
 }
 
+/// Adds outbox items inside the caller's transaction; an item whose key exists is left
+/// as it is. The one place outbox rows are inserted, so every writer of notifications
+/// (alerting, subscriptions) keeps the same once-per-key rule.
+pub(crate) async fn add_items<DB>(
+    tx: &mut sqlx::Transaction<'_, DB>,
+    items: &[OutboxItem],
+) -> Result<(), sqlx::Error>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    String: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    i64: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    Option<i64>: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    Option<String>: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
+    let insert = format!(
+        "INSERT INTO outbox ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+         ON CONFLICT (key) DO NOTHING"
+    );
+    for item in items {
+        sqlx::query(sqlx::AssertSqlSafe(insert.clone()))
+            .bind(item.key.clone())
+            .bind(item.channel.clone())
+            .bind(item.alert.clone())
+            .bind(item.event.clone())
+            .bind(item.recipient.clone())
+            .bind(item.notice.to_string())
+            .bind(item.state.name().to_string())
+            .bind(i64::from(item.attempts))
+            .bind(item.next_ms)
+            .bind(item.created_ms)
+            .bind(item.sent_ms)
+            .bind(item.last_error.clone())
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// In one transaction: saves the alert book and adds the notifications it decided.
     /// Items whose key exists already are left as they are.
@@ -175,31 +215,11 @@ impl Store {
         items: &[OutboxItem],
         incidents: &[super::IncidentRow],
     ) -> Result<(), StoreError> {
-        let insert = format!(
-            "INSERT INTO outbox ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-             ON CONFLICT (key) DO NOTHING"
-        );
         let save = "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            sqlx::query(save).bind(ALERT_BOOK_KEY).bind(book.to_string()).execute(&mut *tx).await?;
-            for item in items {
-                sqlx::query(sqlx::AssertSqlSafe(insert.clone()))
-                    .bind(&item.key)
-                    .bind(&item.channel)
-                    .bind(&item.alert)
-                    .bind(&item.event)
-                    .bind(&item.recipient)
-                    .bind(item.notice.to_string())
-                    .bind(item.state.name())
-                    .bind(i64::from(item.attempts))
-                    .bind(item.next_ms)
-                    .bind(item.created_ms)
-                    .bind(item.sent_ms)
-                    .bind(&item.last_error)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            sqlx::query(save).bind(ALERT_BOOK_KEY).bind(body::seal(body::ALERT_BOOK, book)).execute(&mut *tx).await?;
+            add_items(&mut tx, items).await?;
             for row in incidents {
                 sqlx::query(super::incidents::UPSERT)
                     .bind(&row.id)
@@ -208,7 +228,7 @@ impl Store {
                     .bind(row.severity)
                     .bind(row.detected_ms)
                     .bind(row.resolved_ms)
-                    .bind(row.body.to_string())
+                    .bind(body::seal(body::INCIDENT, &row.body))
                     .execute(&mut *tx)
                     .await?;
             }
@@ -217,9 +237,12 @@ impl Store {
         Ok(())
     }
 
-    /// The saved alert book, if any.
+    /// The saved alert book, if any, in the shape of [`body::ALERT_BOOK_VERSION`]. A
+    /// book saved by a newer Continuo is [`StoreError::NewerVersion`].
     pub async fn alert_book(&self) -> Result<Option<Value>, StoreError> {
-        self.setting(ALERT_BOOK_KEY).await
+        let text: Option<String> = on_pool!(self, pool => sqlx::query_scalar("SELECT value FROM settings WHERE key = $1").bind(ALERT_BOOK_KEY).fetch_optional(pool).await?);
+        text.map(|t| body::open(body::ALERT_BOOK, ALERT_BOOK_KEY, &t))
+            .transpose()
     }
 
     /// Pending items due at `now_ms`, oldest due first. An item waits while an earlier

@@ -65,8 +65,6 @@ impl Store {
              components = excluded.components, language = excluded.language, state = excluded.state, \
              created_ms = excluded.created_ms, confirmed_ms = excluded.confirmed_ms, token_hash = excluded.token_hash"
         );
-        let insert = "INSERT INTO outbox (key, channel, alert, event, recipient, notice, state, attempts, next_ms, created_ms, sent_ms, last_error) \
-                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (key) DO NOTHING";
         let components =
             serde_json::to_string(&subscriber.components).map_err(|e| corrupt(e.to_string()))?;
         on_pool!(self, pool => {
@@ -83,23 +81,7 @@ impl Store {
                 .bind(token_hash)
                 .execute(&mut *tx)
                 .await?;
-            for item in items {
-                sqlx::query(insert)
-                    .bind(&item.key)
-                    .bind(&item.channel)
-                    .bind(&item.alert)
-                    .bind(&item.event)
-                    .bind(&item.recipient)
-                    .bind(item.notice.to_string())
-                    .bind(item.state.name())
-                    .bind(i64::from(item.attempts))
-                    .bind(item.next_ms)
-                    .bind(item.created_ms)
-                    .bind(item.sent_ms)
-                    .bind(&item.last_error)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            super::outbox::add_items(&mut tx, items).await?;
             tx.commit().await?;
         });
         Ok(())

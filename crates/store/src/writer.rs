@@ -154,11 +154,15 @@ impl Shared {
         self.publish_pending(queue);
     }
 
-    fn trim(&self, queue: &mut Queue) {
+    /// Drops the oldest waiting records past capacity; returns how many went.
+    fn trim(&self, queue: &mut Queue) -> u64 {
+        let mut dropped = 0;
         while queue.records.len() > self.config.buffer_capacity.max(1) {
             queue.records.pop_front();
-            self.status.dropped.fetch_add(1, Ordering::Relaxed);
+            dropped += 1;
         }
+        self.status.dropped.fetch_add(dropped, Ordering::Relaxed);
+        dropped
     }
 }
 
@@ -295,6 +299,15 @@ fn rollup_deltas(batch: &[Record]) -> BTreeMap<RollupKey, Delta> {
     rollups
 }
 
+/// A batch the database refused: back in the buffer, to be retried.
+struct FailedBatch {
+    error: StoreError,
+    /// How many records the batch held.
+    records: usize,
+    /// How many of the oldest waiting records had to go to make room for it again.
+    dropped: u64,
+}
+
 struct Task {
     store: Store,
     shared: Arc<Shared>,
@@ -335,6 +348,9 @@ impl Task {
             let result = self.write_waiting(budget).await;
             match result {
                 Ok(()) => {
+                    if failures > 0 {
+                        tracing::info!(failed_attempts = failures, "the store takes writes again");
+                    }
                     failures = 0;
                     retry_at = None;
                     self.shared.status.healthy.store(true, Ordering::Relaxed);
@@ -342,14 +358,24 @@ impl Task {
                         *e = None;
                     }
                 }
-                Err(e) => {
+                Err(failed) => {
                     failures = failures.saturating_add(1);
                     let backoff = Duration::from_millis(100u64 << failures.min(6))
                         .min(Duration::from_secs(5));
                     retry_at = Some(Instant::now() + backoff);
+                    // The records stay buffered (only the oldest past capacity go), so
+                    // nothing fails the caller: this event is where the failure shows.
+                    tracing::warn!(
+                        error = %failed.error,
+                        batch = failed.records,
+                        dropped = failed.dropped,
+                        attempt = failures,
+                        backoff_ms = u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX),
+                        "the store refused a batch; retrying after the backoff"
+                    );
                     self.shared.status.healthy.store(false, Ordering::Relaxed);
                     if let Ok(mut last) = self.shared.status.last_error.lock() {
-                        *last = Some(e.to_string());
+                        *last = Some(failed.error.to_string());
                     }
                 }
             }
@@ -369,8 +395,9 @@ impl Task {
     }
 
     /// Writes up to `budget` waiting records, oldest first and batch by batch: a bound,
-    /// so a steady stream of records cannot keep one attempt going forever. A batch that fails goes back to the front of the buffer.
-    async fn write_waiting(&mut self, budget: usize) -> Result<(), StoreError> {
+    /// so a steady stream of records cannot keep one attempt going forever. A batch that
+    /// fails goes back to the front of the buffer.
+    async fn write_waiting(&mut self, budget: usize) -> Result<(), FailedBatch> {
         let mut left = budget;
         loop {
             let batch: Vec<Record> = {
@@ -408,12 +435,17 @@ impl Task {
                 Err(e) => {
                     // Back in front of what arrived meanwhile, then the oldest go if
                     // that is more than the buffer holds.
+                    let records = batch.len();
                     for record in batch.into_iter().rev() {
                         queue.records.push_front(record);
                     }
-                    self.shared.trim(&mut queue);
+                    let dropped = self.shared.trim(&mut queue);
                     self.shared.publish_pending(&queue);
-                    return Err(e);
+                    return Err(FailedBatch {
+                        error: e,
+                        records,
+                        dropped,
+                    });
                 }
             }
         }

@@ -1,59 +1,15 @@
 //! Users, API tokens, sessions and the audit log, on SQLite and on the local PostgreSQL
 //! (`postgres://postgres@127.0.0.1:5432/test`, trust auth, which `.ci/run` starts). Each
-//! PostgreSQL case gets its own schema, dropped when it passes. The harness is smaller
-//! than `store.rs`'s: these cases never reach behind the store's back.
+//! PostgreSQL case gets its own schema, dropped when it passes (the shared harness in
+//! `continuo_store::testing`). These cases take only the store: they never reach behind
+//! its back.
 
 use continuo_core::access::Role;
 use continuo_store::Store;
 use continuo_store::access::{ApiToken, AuditEntry, Session, User};
-use sqlx::Connection;
+use continuo_store::backends;
 
-const POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 const T0: i64 = 1_767_225_600_000;
-
-async fn drop_schema(schema: &str) {
-    let mut conn = sqlx::PgConnection::connect(POSTGRES_URL)
-        .await
-        .unwrap_or_else(|e| panic!("connect to PostgreSQL at {POSTGRES_URL}: {e}"));
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP SCHEMA IF EXISTS {schema} CASCADE"
-    )))
-    .execute(&mut conn)
-    .await
-    .expect("drop the test schema");
-    conn.close().await.expect("close");
-}
-
-macro_rules! backends {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    let dir = tempfile::tempdir().expect("temporary directory");
-                    let url = format!("sqlite://{}", dir.path().join("continuo.db").display());
-                    super::$case(continuo_store::Store::open(&url).await.expect("open SQLite")).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    let mut schema = format!("access_test_{}_{}", std::process::id(), stringify!($case));
-                    schema.truncate(63);
-                    super::drop_schema(&schema).await;
-                    let store = continuo_store::Store::open_postgres_schema(super::POSTGRES_URL, &schema)
-                        .await
-                        .expect("open PostgreSQL (`.ci/run` installs and starts it)");
-                    super::$case(store.clone()).await;
-                    store.close().await;
-                    super::drop_schema(&schema).await;
-                }
-            )*
-        }
-    };
-}
 
 backends!(
     users_are_added_once_listed_changed_and_removed,

@@ -1,23 +1,21 @@
 //! The store's behaviour, one suite run against both backends: every case is an
-//! `async fn(Db)`, and `backends!` turns it into `sqlite::<case>` (a temporary file) and
-//! `postgres::<case>` (the local server at [`POSTGRES_URL`], trust auth, which `.ci/run`
-//! sets up). Each PostgreSQL test gets its own schema, so the tests run in parallel.
+//! `async fn(&TestDb)`, and `backends!` (the shared harness in `continuo_store::testing`)
+//! turns it into `sqlite::<case>` (a temporary file) and `postgres::<case>` (the local
+//! server at `continuo_store::testing::POSTGRES_URL`, trust auth, which `.ci/run` sets up). Each PostgreSQL test
+//! gets its own schema, so the tests run in parallel.
 //!
 //! No timing thresholds: writes are awaited with `Writer::flush`, and waiting for the
 //! writer to recover polls with a generous deadline.
 
 use continuo_core::observation::{Measurement, Observation, Timings};
 use continuo_core::state::{CheckState, CheckStatus, Transition, Verdict};
+use continuo_store::backends;
+use continuo_store::testing::{TestDb, drop_schema};
 use continuo_store::writer::{Record, Writer, WriterConfig, WriterStatus};
 use continuo_store::{Histogram, Ping, PingKind, Resolution, Rollup, Store, StoredTransition};
 use serde_json::json;
-use sqlx::Connection;
 use std::collections::VecDeque;
-use std::str::FromStr;
 use std::time::Duration;
-
-/// The local PostgreSQL the suite runs against.
-const POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// 2026-01-01T00:00:00Z: the start of a UTC day, hour and minute.
 const DAY0: i64 = 1_767_225_600_000;
@@ -25,138 +23,6 @@ const SECOND: i64 = 1_000;
 const MINUTE: i64 = 60 * SECOND;
 const HOUR: i64 = 60 * MINUTE;
 const DAY: i64 = 24 * HOUR;
-
-/// A fresh, empty store on one backend, and what a test needs to reopen it or to reach
-/// behind its back (to break it, as an outage would).
-struct Db {
-    store: Store,
-    target: Target,
-}
-
-enum Target {
-    Sqlite {
-        url: String,
-        _dir: tempfile::TempDir,
-    },
-    Postgres {
-        schema: String,
-    },
-}
-
-impl Db {
-    async fn sqlite() -> Db {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let url = format!("sqlite://{}", dir.path().join("continuo.db").display());
-        let store = Store::open(&url).await.expect("open the SQLite store");
-        assert_eq!(store.kind(), "sqlite");
-        Db {
-            store,
-            target: Target::Sqlite { url, _dir: dir },
-        }
-    }
-
-    async fn postgres(case: &str) -> Db {
-        // Unique per test and per process, so parallel tests and parallel runs do not
-        // meet; PostgreSQL names are at most 63 bytes.
-        let mut schema = format!("store_test_{}_{case}", std::process::id());
-        schema.truncate(63);
-        // Left over by an earlier run that failed (schemas are dropped on success).
-        drop_postgres_schema(&schema).await;
-        let store = Store::open_postgres_schema(POSTGRES_URL, &schema)
-            .await
-            .unwrap_or_else(|e| {
-                panic!("open PostgreSQL at {POSTGRES_URL} (`.ci/run` installs and starts it): {e}")
-            });
-        assert_eq!(store.kind(), "postgres");
-        Db {
-            store,
-            target: Target::Postgres { schema },
-        }
-    }
-
-    /// Opens the same database again, which runs the migrations again.
-    async fn reopen(&self) -> Store {
-        match &self.target {
-            Target::Sqlite { url, .. } => Store::open(url).await,
-            Target::Postgres { schema } => Store::open_postgres_schema(POSTGRES_URL, schema).await,
-        }
-        .expect("reopen the store")
-    }
-
-    /// Runs SQL on the database over a connection of its own, not the store's.
-    async fn execute(&self, sql: &str) {
-        let sql = sqlx::AssertSqlSafe(sql.to_string());
-        match &self.target {
-            Target::Sqlite { url, .. } => {
-                let mut conn = sqlx::SqliteConnection::connect(url)
-                    .await
-                    .expect("connect to SQLite");
-                sqlx::query(sql)
-                    .execute(&mut conn)
-                    .await
-                    .expect("run SQL on SQLite");
-                conn.close().await.expect("close");
-            }
-            Target::Postgres { schema } => {
-                let options = sqlx::postgres::PgConnectOptions::from_str(POSTGRES_URL)
-                    .expect("PostgreSQL URL")
-                    .options([("search_path", schema.as_str())]);
-                let mut conn = sqlx::PgConnection::connect_with(&options)
-                    .await
-                    .expect("connect to PostgreSQL");
-                sqlx::query(sql)
-                    .execute(&mut conn)
-                    .await
-                    .expect("run SQL on PostgreSQL");
-                conn.close().await.expect("close");
-            }
-        }
-    }
-}
-
-async fn drop_postgres_schema(schema: &str) {
-    let mut conn = sqlx::PgConnection::connect(POSTGRES_URL)
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "connect to PostgreSQL at {POSTGRES_URL} (`.ci/run` installs and starts it): {e}"
-            )
-        });
-    let sql = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .execute(&mut conn)
-        .await
-        .expect("drop the test schema");
-    conn.close().await.expect("close");
-}
-
-/// Makes `sqlite::<case>` and `postgres::<case>` tests of each `async fn <case>(Db)`.
-macro_rules! backends {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    super::$case(super::Db::sqlite().await).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    let db = super::Db::postgres(stringify!($case)).await;
-                    let schema = match &db.target {
-                        super::Target::Postgres { schema } => schema.clone(),
-                        super::Target::Sqlite { .. } => unreachable!(),
-                    };
-                    super::$case(db).await;
-                    super::drop_postgres_schema(&schema).await;
-                }
-            )*
-        }
-    };
-}
 
 backends!(
     migrations_are_idempotent,
@@ -174,6 +40,7 @@ backends!(
     incidents_are_saved_with_the_alert_book_and_listed,
     service_events_are_listed_newest_first,
     writer_buffers_through_an_outage_and_catches_up,
+    a_refused_batch_is_a_warning_event_and_recovery_an_info_event,
     writer_keeps_the_newest_when_the_buffer_overflows,
     submit_wait_pushes_back_but_never_hangs_on_an_outage,
 );
@@ -247,7 +114,7 @@ async fn flush_until(writer: &Writer, what: &str, done: impl Fn(&WriterStatus) -
     }
 }
 
-async fn migrations_are_idempotent(db: Db) {
+async fn migrations_are_idempotent(db: &TestDb) {
     let writer = writer(&db.store);
     writer.submit(Record::Observation(observation(
         "api",
@@ -287,7 +154,7 @@ async fn migrations_are_idempotent(db: Db) {
     );
 }
 
-async fn observations_round_trip_newest_first(db: Db) {
+async fn observations_round_trip_newest_first(db: &TestDb) {
     let full = Observation {
         check_id: "shop-http".to_string(),
         location: "paris".to_string(),
@@ -373,7 +240,7 @@ async fn observations_round_trip_newest_first(db: Db) {
     );
 }
 
-async fn transitions_round_trip_newest_first(db: Db) {
+async fn transitions_round_trip_newest_first(db: &TestDb) {
     use CheckStatus::*;
     let stored = |location: &str, t: Transition| StoredTransition {
         check_id: "api".to_string(),
@@ -423,7 +290,7 @@ async fn transitions_round_trip_newest_first(db: Db) {
     );
 }
 
-async fn check_states_keep_the_newest_per_check_and_location(db: Db) {
+async fn check_states_keep_the_newest_per_check_and_location(db: &TestDb) {
     let state = |status: CheckStatus, failures: u32, since_ms: i64| CheckState {
         status,
         since_ms: Some(since_ms),
@@ -481,7 +348,7 @@ async fn check_states_keep_the_newest_per_check_and_location(db: Db) {
     );
 }
 
-async fn pings_newest_first_with_limit(db: Db) {
+async fn pings_newest_first_with_limit(db: &TestDb) {
     let start = Ping {
         rid: Some("run-1".to_string()),
         ..ping("backup", DAY0, PingKind::Start, "")
@@ -542,7 +409,7 @@ fn histogram_of(latencies: &[u64]) -> Histogram {
     h
 }
 
-async fn rollups_per_minute_hour_and_day(db: Db) {
+async fn rollups_per_minute_hour_and_day(db: &TestDb) {
     let v = Verdict::Success;
     let observations = [
         // Minute 0 of hour 0: one failure in three.
@@ -712,7 +579,7 @@ async fn rollups_per_minute_hour_and_day(db: Db) {
     assert_eq!(db_minutes[0].availability(), Some(0.0));
 }
 
-async fn rollups_of_later_batches_add_up(db: Db) {
+async fn rollups_of_later_batches_add_up(db: &TestDb) {
     let at = |s: i64| DAY0 + HOUR + s * SECOND;
     let first = writer(&db.store);
     first.submit(Record::Observation(observation(
@@ -784,7 +651,7 @@ async fn rollups_of_later_batches_add_up(db: Db) {
     }
 }
 
-async fn prune_drops_old_raw_data_but_keeps_history(db: Db) {
+async fn prune_drops_old_raw_data_but_keeps_history(db: &TestDb) {
     let now = DAY0 + 30 * DAY;
     let old = now - 10 * DAY;
     let recent = now - HOUR;
@@ -877,7 +744,7 @@ async fn prune_drops_old_raw_data_but_keeps_history(db: Db) {
     );
 }
 
-async fn settings_round_trip(db: Db) {
+async fn settings_round_trip(db: &TestDb) {
     assert_eq!(db.store.setting("leader").await.expect("read"), None);
     let first = json!({"node": "a", "term": 1, "since_ms": DAY0, "tags": ["x", "ü"], "nested": {"ok": true}});
     db.store.set_setting("leader", &first).await.expect("set");
@@ -909,24 +776,24 @@ async fn settings_round_trip(db: Db) {
 
 /// Takes the observations table away, as an outage would: every write fails until
 /// [`restore_observations`] puts it back.
-async fn break_observations(db: &Db) {
+async fn break_observations(db: &TestDb) {
     db.execute("ALTER TABLE observations RENAME TO observations_away")
         .await;
 }
 
-async fn restore_observations(db: &Db) {
+async fn restore_observations(db: &TestDb) {
     db.execute("ALTER TABLE observations_away RENAME TO observations")
         .await;
 }
 
-async fn writer_buffers_through_an_outage_and_catches_up(db: Db) {
+async fn writer_buffers_through_an_outage_and_catches_up(db: &TestDb) {
     let writer = writer(&db.store);
     let before = observation("api", "paris", DAY0, Verdict::Success, 1_000);
     writer.submit(Record::Observation(before.clone()));
     writer.flush().await;
     assert!(writer.status().healthy(), "{:?}", writer.status());
 
-    break_observations(&db).await;
+    break_observations(db).await;
     let during: Vec<Observation> = (1..=5)
         .map(|i| observation("api", "paris", DAY0 + i * SECOND, Verdict::Failure, 2_000))
         .collect();
@@ -957,7 +824,7 @@ async fn writer_buffers_through_an_outage_and_catches_up(db: Db) {
     // Reads of what is already stored still work.
     db.store.ping().await.expect("the database itself answers");
 
-    restore_observations(&db).await;
+    restore_observations(db).await;
     flush_until(&writer, "catch up after the outage", |s| {
         s.healthy() && s.pending() == 0
     })
@@ -985,13 +852,13 @@ async fn writer_buffers_through_an_outage_and_catches_up(db: Db) {
     assert_eq!((minute[0].count, minute[0].failures), (6, 5));
 }
 
-async fn writer_keeps_the_newest_when_the_buffer_overflows(db: Db) {
+async fn writer_keeps_the_newest_when_the_buffer_overflows(db: &TestDb) {
     let config = WriterConfig {
         buffer_capacity: 4,
         ..WriterConfig::default()
     };
     let writer = Writer::spawn(db.store.clone(), config);
-    break_observations(&db).await;
+    break_observations(db).await;
     let all: Vec<Observation> = (0..10)
         .map(|i| observation("api", "paris", DAY0 + i * SECOND, Verdict::Success, 1_000))
         .collect();
@@ -1006,7 +873,7 @@ async fn writer_keeps_the_newest_when_the_buffer_overflows(db: Db) {
     assert_eq!(status.pending(), 4, "{status:?}");
     assert_eq!(status.dropped(), 6, "{status:?}");
 
-    restore_observations(&db).await;
+    restore_observations(db).await;
     flush_until(&writer, "catch up after the outage", |s| {
         s.healthy() && s.pending() == 0
     })
@@ -1029,7 +896,7 @@ async fn writer_keeps_the_newest_when_the_buffer_overflows(db: Db) {
     assert_eq!(minute[0].count, 4);
 }
 
-async fn submit_wait_pushes_back_but_never_hangs_on_an_outage(db: Db) {
+async fn submit_wait_pushes_back_but_never_hangs_on_an_outage(db: &TestDb) {
     let config = WriterConfig {
         batch_size: 2,
         buffer_capacity: 3,
@@ -1051,7 +918,7 @@ async fn submit_wait_pushes_back_but_never_hangs_on_an_outage(db: Db) {
     );
 
     // While it is down, waiting could last forever: the oldest go instead.
-    break_observations(&db).await;
+    break_observations(db).await;
     writer.submit(Record::Observation(observation(
         "api",
         "paris",
@@ -1075,7 +942,7 @@ async fn submit_wait_pushes_back_but_never_hangs_on_an_outage(db: Db) {
     }
     assert_eq!(writer.status().pending(), 3, "{:?}", writer.status());
     assert_eq!(writer.status().dropped(), 3, "{:?}", writer.status());
-    restore_observations(&db).await;
+    restore_observations(db).await;
     flush_until(&writer, "catch up after the outage", |s| {
         s.healthy() && s.pending() == 0
     })
@@ -1087,6 +954,116 @@ async fn submit_wait_pushes_back_but_never_hangs_on_an_outage(db: Db) {
         [5, 4, 3].map(|i| DAY0 + MINUTE + i * SECOND),
         "the newest three"
     );
+}
+
+/// What a [`Recorder`] saw: the level, target and fields (`message` included) of one
+/// event, each field as its `Debug` text.
+#[derive(Debug)]
+struct RecordedEvent {
+    level: tracing::Level,
+    target: String,
+    fields: std::collections::BTreeMap<String, String>,
+}
+
+/// A `tracing` subscriber that keeps every event, for tests that assert a failure was
+/// reported rather than swallowed.
+#[derive(Clone, Default)]
+struct Recorder {
+    events: std::sync::Arc<std::sync::Mutex<Vec<RecordedEvent>>>,
+}
+
+struct FieldText<'a>(&'a mut std::collections::BTreeMap<String, String>);
+
+impl tracing::field::Visit for FieldText<'_> {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0
+            .insert(field.name().to_string(), format!("{value:?}"));
+    }
+}
+
+impl tracing::Subscriber for Recorder {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut fields = std::collections::BTreeMap::new();
+        event.record(&mut FieldText(&mut fields));
+        let recorded = RecordedEvent {
+            level: *event.metadata().level(),
+            target: event.metadata().target().to_string(),
+            fields,
+        };
+        self.events
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(recorded);
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+impl Recorder {
+    /// The writer's events at `level` so far.
+    fn writer_events(
+        &self,
+        level: tracing::Level,
+    ) -> Vec<std::collections::BTreeMap<String, String>> {
+        self.events
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .filter(|e| e.level == level && e.target == "continuo_store::writer")
+            .map(|e| e.fields.clone())
+            .collect()
+    }
+}
+
+/// The writer keeps a refused batch and retries it, so nothing fails its caller: the
+/// failure must show as an event (error, batch size, records dropped, attempt, backoff),
+/// and so must the recovery.
+async fn a_refused_batch_is_a_warning_event_and_recovery_an_info_event(db: &TestDb) {
+    let recorder = Recorder::default();
+    // The test's runtime runs the writer task on this thread, so a thread default sees
+    // its events.
+    let _default = tracing::subscriber::set_default(recorder.clone());
+    let writer = writer(&db.store);
+    break_observations(db).await;
+    writer.submit(Record::Observation(observation(
+        "api",
+        "paris",
+        DAY0,
+        Verdict::Failure,
+        2_000,
+    )));
+    writer.flush().await;
+    assert!(!writer.status().healthy(), "{:?}", writer.status());
+    let warnings = recorder.writer_events(tracing::Level::WARN);
+    let first = warnings
+        .first()
+        .expect("a warning event for the refused batch");
+    assert!(
+        first
+            .get("error")
+            .is_some_and(|e| e.contains("observations")),
+        "{first:?}"
+    );
+    let field = |name: &str| first.get(name).map(String::as_str);
+    assert_eq!(field("batch"), Some("1"), "{first:?}");
+    assert_eq!(field("dropped"), Some("0"), "{first:?}");
+    assert_eq!(field("attempt"), Some("1"), "{first:?}");
+    assert_eq!(field("backoff_ms"), Some("200"), "{first:?}");
+    assert!(recorder.writer_events(tracing::Level::INFO).is_empty());
+
+    restore_observations(db).await;
+    flush_until(&writer, "recover", |s| s.healthy() && s.pending() == 0).await;
+    let news = recorder.writer_events(tracing::Level::INFO);
+    assert_eq!(news.len(), 1, "{news:?}");
+    assert!(news[0].contains_key("failed_attempts"), "{news:?}");
 }
 
 /// A TCP relay in front of the local PostgreSQL, to take the server away and bring it
@@ -1147,7 +1124,7 @@ impl Relay {
 async fn postgres_server_outage_keeps_the_newest_records() {
     let mut relay = Relay::start(0).await;
     let schema = format!("store_test_{}_server_outage", std::process::id());
-    drop_postgres_schema(&schema).await;
+    drop_schema(&schema).await;
     let store = Store::open_postgres_schema(&relay.url(), &schema)
         .await
         .expect("open PostgreSQL through the relay");
@@ -1195,7 +1172,7 @@ async fn postgres_server_outage_keeps_the_newest_records() {
     );
     store.close().await;
     drop(relay);
-    drop_postgres_schema(&schema).await;
+    drop_schema(&schema).await;
 }
 
 fn outbox_item(key: &str, now: i64) -> continuo_store::OutboxItem {
@@ -1211,7 +1188,7 @@ fn outbox_item(key: &str, now: i64) -> continuo_store::OutboxItem {
     )
 }
 
-async fn outbox_keeps_one_row_per_key_and_walks_its_states(db: Db) {
+async fn outbox_keeps_one_row_per_key_and_walks_its_states(db: &TestDb) {
     use continuo_store::OutboxState;
     let book = json!({"alerts": {}});
     let items: Vec<_> = (0..5)
@@ -1291,7 +1268,7 @@ async fn outbox_keeps_one_row_per_key_and_walks_its_states(db: Db) {
     assert_eq!(again.outbox(None, 100).await.expect("all").len(), 5);
 }
 
-async fn maintenance_windows_round_trip(db: Db) {
+async fn maintenance_windows_round_trip(db: &TestDb) {
     use continuo_core::maintenance::Window;
     let mut w = Window {
         id: "w1".into(),
@@ -1316,7 +1293,7 @@ async fn maintenance_windows_round_trip(db: Db) {
     );
 }
 
-async fn outbox_never_sends_a_resolution_before_its_page(db: Db) {
+async fn outbox_never_sends_a_resolution_before_its_page(db: &TestDb) {
     let book = json!({});
     let mut page = outbox_item("db-1/firing-L1R0/channel:ops-chat/ops-chat", DAY0);
     page.recipient = "channel:ops-chat".into();
@@ -1355,7 +1332,7 @@ async fn outbox_never_sends_a_resolution_before_its_page(db: Db) {
     );
 }
 
-async fn incidents_are_saved_with_the_alert_book_and_listed(db: Db) {
+async fn incidents_are_saved_with_the_alert_book_and_listed(db: &TestDb) {
     use continuo_store::IncidentRow;
     let row = |n: i64, status: &str, detected: i64, resolved: Option<i64>| IncidentRow {
         id: format!("INC-{n}"),
@@ -1423,7 +1400,7 @@ async fn incidents_are_saved_with_the_alert_book_and_listed(db: Db) {
     assert_eq!(limited.len(), 1);
 }
 
-async fn service_events_are_listed_newest_first(db: Db) {
+async fn service_events_are_listed_newest_first(db: &TestDb) {
     for (i, at) in [DAY0, DAY0 + 2_000, DAY0 + 1_000].into_iter().enumerate() {
         let body = serde_json::json!({ "at_ms": at, "n": i });
         db.store

@@ -1,63 +1,18 @@
 //! Status page subscribers on SQLite and on the local PostgreSQL
 //! (`postgres://postgres@127.0.0.1:5432/test`, trust auth, which `.ci/run` starts). Each
-//! PostgreSQL case gets its own schema, dropped when it passes.
+//! PostgreSQL case gets its own schema, dropped when it passes (the shared harness in
+//! `continuo_store::testing`).
 
 // In tests an unwrap is an assertion.
 #![allow(clippy::unwrap_used)]
 
 use continuo_core::Lang;
 use continuo_core::subscribers::{Subscriber, SubscriberKind, SubscriberState};
+use continuo_store::backends;
 use continuo_store::{OutboxItem, OutboxState, Store};
 use serde_json::json;
-use sqlx::Connection;
 
-const POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 const T0: i64 = 1_767_225_600_000;
-
-async fn drop_schema(schema: &str) {
-    let mut conn = sqlx::PgConnection::connect(POSTGRES_URL)
-        .await
-        .unwrap_or_else(|e| panic!("connect to PostgreSQL at {POSTGRES_URL}: {e}"));
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP SCHEMA IF EXISTS {schema} CASCADE"
-    )))
-    .execute(&mut conn)
-    .await
-    .expect("drop the test schema");
-    conn.close().await.expect("close");
-}
-
-macro_rules! backends {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    let dir = tempfile::tempdir().expect("temporary directory");
-                    let url = format!("sqlite://{}", dir.path().join("continuo.db").display());
-                    let store = continuo_store::Store::open(&url).await.expect("open SQLite");
-                    super::$case(store).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    let mut schema = format!("subs_test_{}_{}", std::process::id(), stringify!($case));
-                    schema.truncate(63);
-                    super::drop_schema(&schema).await;
-                    let store = continuo_store::Store::open_postgres_schema(super::POSTGRES_URL, &schema)
-                        .await
-                        .unwrap_or_else(|e| panic!("open PostgreSQL at {}: {e}", super::POSTGRES_URL));
-                    super::$case(store.clone()).await;
-                    store.close().await;
-                    super::drop_schema(&schema).await;
-                }
-            )*
-        }
-    };
-}
 
 backends!(
     a_subscription_and_its_confirmation_mail_are_written_together,

@@ -1,14 +1,14 @@
 //! The status page's uptime query (`Store::day_counts`): day rollups of a set of checks,
 //! summed over locations; a day without observations is absent (the page shows "no
-//! data"). On SQLite and on PostgreSQL.
+//! data"). On SQLite and on PostgreSQL (the shared harness in `continuo_store::testing`).
 
 use continuo_core::observation::{Measurement, Observation, Timings};
 use continuo_core::state::Verdict;
 use continuo_store::writer::{Record, Writer, WriterConfig};
-use continuo_store::{DayCount, Store};
-use sqlx::Connection;
+use continuo_store::{DayCount, Store, backends};
 
-const POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+backends!(day_counts_sum_locations_and_leave_out_days_without_data);
+
 /// 2026-01-01T00:00:00Z.
 const DAY0: i64 = 1_767_225_600_000;
 const DAY: i64 = 86_400_000;
@@ -80,37 +80,4 @@ async fn day_counts_sum_locations_and_leave_out_days_without_data(store: Store) 
             .expect("query")
             .is_empty()
     );
-}
-
-#[tokio::test]
-async fn sqlite_day_counts() {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let url = format!("sqlite://{}", dir.path().join("continuo.db").display());
-    let store = Store::open(&url).await.expect("open SQLite");
-    day_counts_sum_locations_and_leave_out_days_without_data(store).await;
-}
-
-#[tokio::test]
-async fn postgres_day_counts() {
-    let schema = format!("store_uptime_{}", std::process::id());
-    drop_schema(&schema).await;
-    let store = Store::open_postgres_schema(POSTGRES_URL, &schema)
-        .await
-        .expect("open PostgreSQL (`.ci/run` installs and starts it)");
-    day_counts_sum_locations_and_leave_out_days_without_data(store.clone()).await;
-    store.close().await;
-    drop_schema(&schema).await;
-}
-
-async fn drop_schema(schema: &str) {
-    let mut conn = sqlx::PgConnection::connect(POSTGRES_URL)
-        .await
-        .expect("connect to PostgreSQL");
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP SCHEMA IF EXISTS {schema} CASCADE"
-    )))
-    .execute(&mut conn)
-    .await
-    .expect("drop schema");
-    conn.close().await.expect("close");
 }

@@ -1,7 +1,8 @@
 //! Sign-in, roles, API tokens, CSRF, rate limits, body limits and the audit log, through
 //! the real router over real sockets on 127.0.0.1, with a cookie-keeping client as a
 //! browser would be. The cases that touch the store run on SQLite and on the local
-//! PostgreSQL (`postgres://postgres@127.0.0.1:5432/test`, a schema per test).
+//! PostgreSQL (`postgres://postgres@127.0.0.1:5432/test`, a schema per test), through the
+//! store's shared harness (`continuo_store::testing`).
 //!
 //! No timing thresholds: rate limits are set to refill once an hour where a test counts
 //! on them, and idle sessions are made idle by moving their last use back in the store.
@@ -14,98 +15,19 @@ use continuo_core::load_text;
 use continuo_engine::Engine;
 use continuo_engine::alerts::Alerting;
 use continuo_engine::incidents::IncidentOptions;
-use continuo_store::Store;
 use continuo_store::access::{ApiToken, User};
+use continuo_store::testing::TestDb;
+use continuo_store::{Store, backends};
 use continuo_web::{AppState, Limits, credentials, quota};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, SET_COOKIE};
 use serde_json::{Value, json};
-use sqlx::Connection;
 use std::sync::Arc;
 use std::time::Duration;
 
 const ADMIN: &str = "admin-s3cret-token";
-const POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 const PASSWORD: &str = "correct horse battery";
 const EVIL: &str = "http://evil.example";
-
-/// A database for one test; PostgreSQL schemas are dropped when the test passes.
-struct Db {
-    store: Store,
-    _dir: Option<tempfile::TempDir>,
-    schema: Option<String>,
-}
-
-impl Db {
-    async fn sqlite() -> Db {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let url = format!("sqlite://{}", dir.path().join("continuo.db").display());
-        Db {
-            store: Store::open(&url).await.expect("open SQLite"),
-            _dir: Some(dir),
-            schema: None,
-        }
-    }
-
-    async fn postgres(case: &str) -> Db {
-        let mut schema = format!("web_auth_{}_{case}", std::process::id());
-        schema.truncate(63);
-        drop_schema(&schema).await;
-        let store = Store::open_postgres_schema(POSTGRES_URL, &schema)
-            .await
-            .expect("open PostgreSQL (`.ci/run` installs and starts it)");
-        Db {
-            store,
-            _dir: None,
-            schema: Some(schema),
-        }
-    }
-
-    async fn finish(self) {
-        self.store.close().await;
-        if let Some(schema) = &self.schema {
-            drop_schema(schema).await;
-        }
-    }
-}
-
-async fn drop_schema(schema: &str) {
-    let mut conn = sqlx::PgConnection::connect(POSTGRES_URL)
-        .await
-        .unwrap_or_else(|e| panic!("connect to PostgreSQL at {POSTGRES_URL}: {e}"));
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP SCHEMA IF EXISTS {schema} CASCADE"
-    )))
-    .execute(&mut conn)
-    .await
-    .expect("drop the test schema");
-    conn.close().await.expect("close");
-}
-
-macro_rules! backends {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    let db = super::Db::sqlite().await;
-                    super::$case(&db).await;
-                    db.finish().await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    let db = super::Db::postgres(stringify!($case)).await;
-                    super::$case(&db).await;
-                    db.finish().await;
-                }
-            )*
-        }
-    };
-}
 
 backends!(
     sign_in_acts_with_the_users_role_and_signs_out,
@@ -147,7 +69,7 @@ async fn start_with(store: Store, server_toml: &str, limits: Limits) -> Server {
     }
 }
 
-async fn start(db: &Db) -> Server {
+async fn start(db: &TestDb) -> Server {
     start_with(db.store.clone(), "", Limits::default()).await
 }
 
@@ -316,7 +238,7 @@ fn cookies(headers: &HeaderMap) -> Vec<String> {
         .collect()
 }
 
-async fn sign_in_acts_with_the_users_role_and_signs_out(db: &Db) {
+async fn sign_in_acts_with_the_users_role_and_signs_out(db: &TestDb) {
     let server = start(db).await;
     add_user(&server.store, "vera", Role::Viewer).await;
     add_user(&server.store, "rob", Role::Responder).await;
@@ -440,7 +362,7 @@ async fn sign_in_acts_with_the_users_role_and_signs_out(db: &Db) {
     );
 }
 
-async fn a_forged_cross_site_form_post_is_refused(db: &Db) {
+async fn a_forged_cross_site_form_post_is_refused(db: &TestDb) {
     let server = start(db).await;
     add_user(&server.store, "rob", Role::Responder).await;
     let rob = Browser::new(&server);
@@ -527,7 +449,7 @@ async fn a_forged_cross_site_form_post_is_refused(db: &Db) {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
 }
 
-async fn api_tokens_carry_their_role_and_stop_when_revoked(db: &Db) {
+async fn api_tokens_carry_their_role_and_stop_when_revoked(db: &TestDb) {
     let server = start(db).await;
     let viewer = add_token(&server.store, "grafana", Role::Viewer).await;
     let responder = add_token(&server.store, "pager-bot", Role::Responder).await;
@@ -637,7 +559,7 @@ async fn tokio_yield_until_used(store: &Store) -> bool {
     false
 }
 
-async fn sessions_end_when_idle_or_when_the_password_changes(db: &Db) {
+async fn sessions_end_when_idle_or_when_the_password_changes(db: &TestDb) {
     let server = start(db).await;
     add_user(&server.store, "rob", Role::Responder).await;
     let sign_in = async |password: &str| {
@@ -709,7 +631,7 @@ async fn sessions_end_when_idle_or_when_the_password_changes(db: &Db) {
 
 #[tokio::test]
 async fn private_reads_need_a_role_and_public_endpoints_do_not() {
-    let db = Db::sqlite().await;
+    let db = TestDb::sqlite().await;
     let server = start(&db).await;
     use reqwest::Method;
     for path in [
@@ -774,7 +696,7 @@ async fn private_reads_need_a_role_and_public_endpoints_do_not() {
 
 #[tokio::test]
 async fn sign_in_is_rate_limited_per_user_and_per_address() {
-    let db = Db::sqlite().await;
+    let db = TestDb::sqlite().await;
     let hour = Duration::from_secs(3_600);
     let limits = Limits {
         sign_in_per_address: quota(hour, 6),
@@ -819,7 +741,7 @@ async fn sign_in_is_rate_limited_per_user_and_per_address() {
 
 #[tokio::test]
 async fn public_endpoints_are_rate_limited_per_address() {
-    let db = Db::sqlite().await;
+    let db = TestDb::sqlite().await;
     // One request a second, bursts of ten.
     let server = start_with(db.store.clone(), "public_rate_limit = 1", Limits::default()).await;
     let client = reqwest::Client::new();
@@ -850,7 +772,7 @@ async fn public_endpoints_are_rate_limited_per_address() {
 
 #[tokio::test]
 async fn oversized_bodies_are_refused() {
-    let db = Db::sqlite().await;
+    let db = TestDb::sqlite().await;
     let server = start(&db).await;
     let client = reqwest::Client::new();
     let big_form = format!("user=anna&password={}", "x".repeat(20 * 1024));
@@ -877,7 +799,7 @@ async fn oversized_bodies_are_refused() {
 
 #[tokio::test]
 async fn the_sign_in_page_speaks_dutch_and_english_and_marks_cookies_secure_behind_https() {
-    let db = Db::sqlite().await;
+    let db = TestDb::sqlite().await;
     let server = start_with(
         db.store.clone(),
         "trusted_proxies = [\"127.0.0.1\"]",
