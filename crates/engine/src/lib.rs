@@ -16,9 +16,17 @@ pub mod alerts;
 use continuo_core::hash::fnv1a;
 
 mod clock;
+mod decider;
+mod deliver;
+mod dispatch;
 pub mod incidents;
+mod links;
 mod metrics;
+mod paging;
 pub mod persist;
+mod recipient;
+mod shared;
+mod stage;
 pub mod subscribers;
 
 pub use clock::Clock;
