@@ -28,6 +28,8 @@ mod recipient;
 mod shared;
 mod stage;
 pub mod subscribers;
+#[doc(hidden)]
+pub mod testing;
 
 pub use clock::Clock;
 pub use metrics::{Histogram, Metrics};
