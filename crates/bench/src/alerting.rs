@@ -11,21 +11,18 @@
 use crate::client::Connection;
 use crate::sys::{self, ChildGuard, Context};
 use bytes::Bytes;
-use continuo_core::model::Check;
-use continuo_core::observation::{Measurement, Timings};
-use continuo_core::state::{CheckStatus, Health, Verdict};
+use continuo_core::state::{CheckStatus, Health};
 use continuo_engine::alerts::{AlertOptions, Alerting, Channels};
-use continuo_engine::{Clock, Engine, EngineHandle, EngineOptions, ProbeFactory, RunProbe};
+use continuo_engine::testing::Switches;
+use continuo_engine::{Clock, Engine, EngineHandle, EngineOptions};
 use continuo_store::Store;
 use continuo_store::writer::{Writer, WriterConfig};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response};
 use std::collections::{HashMap, HashSet};
-use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::pin::Pin;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -278,36 +275,6 @@ impl Receiver {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// A probe that answers at once: up, or down once the switch is on.
-struct Switch(Arc<AtomicBool>);
-
-impl RunProbe for Switch {
-    fn run(&self, _timeout: Duration) -> Pin<Box<dyn Future<Output = Measurement> + Send + '_>> {
-        Box::pin(async move {
-            let down = self.0.load(Ordering::SeqCst);
-            Measurement {
-                verdict: if down {
-                    Verdict::Failure
-                } else {
-                    Verdict::Success
-                },
-                message: if down { "connection refused" } else { "ok" }.into(),
-                code: None,
-                timings: Timings::default(),
-            }
-        })
-    }
-}
-
-/// Every check gets a [`Switch`] on the same switch, so they all fail together.
-struct Switches(Arc<AtomicBool>);
-
-impl ProbeFactory for Switches {
-    fn build(&self, _check: &Check) -> Result<Option<Arc<dyn RunProbe>>, String> {
-        Ok(Some(Arc::new(Switch(self.0.clone()))))
-    }
 }
 
 /// `n` independent services (no dependencies, so no grouping wait), one check each

@@ -1,14 +1,16 @@
 //! Incidents in the running system. The [`IncidentBook`] lives beside the alert book in
-//! the decision task: after every alerting decision it is synced with the alerts, and
-//! operators change it through [`AlertHandle`] commands. Changed incidents are committed
+//! the decision task: after every alerting decision this stage syncs it with the
+//! alerts, and operators change it through [`AlertHandle::incident_op`], a decision the
+//! decision task runs for this stage. Changed incidents are committed
 //! with the alert book and the outbox in one transaction; crisis-team callouts go out
 //! through the outbox like every other notification, and what was paged, delivered or
 //! failed is written on the incident's timeline.
 
-use crate::alerts::{
-    AlertHandle, AlertingError, Command, Decider, PagesOf, Shared, channels_of, lock,
-};
+use crate::paging::channels_of;
 use crate::persist::Persist;
+use crate::recipient::Recipient;
+use crate::shared::{AlertHandle, AlertingError, Books, Command, Decision, Reply, Shared, lock};
+use crate::stage::{Decided, Heard, Sent, Stage};
 use continuo_core::alerting::{Page, PageEvent};
 use continuo_core::incident::book::{
     Callout, Change, EventKind, Incident, IncidentBook, IncidentError, Review,
@@ -23,43 +25,39 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// A service's runbook text.
-pub type RunbookFn = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
-/// A service's last good backup or heartbeat at or before an instant.
-pub type LastGoodFn = Arc<dyn Fn(&str, i64) -> Option<i64> + Send + Sync>;
+pub use crate::shared::{IncidentOptions, LastGoodFn, RunbookFn};
 
-/// What incidents need from outside the engine.
-#[derive(Clone)]
-pub struct IncidentOptions {
-    /// Reads a service's runbook (the binary reads the files).
-    pub runbook: RunbookFn,
-    /// The last good backup or heartbeat of a service (the engine's heartbeats).
-    pub last_good: LastGoodFn,
-    /// Templates for status updates.
-    pub templates: Arc<Templates>,
-}
+/// The incidents stage.
+pub(crate) struct Incidents;
 
-impl Default for IncidentOptions {
-    fn default() -> Self {
-        IncidentOptions {
-            runbook: Arc::new(|_| None),
-            last_good: Arc::new(|_, _| None),
-            templates: Arc::new(Templates::builtin()),
+impl Stage for Incidents {
+    fn after_decision(&self, decided: &mut Decided<'_>) {
+        let now = decided.now_ms;
+        let callouts = decided.incidents.sync(decided.ictx, decided.alerts);
+        for (page, items) in decided.pages.iter().zip(&decided.paged) {
+            record_page(decided.incidents, page, items, now);
         }
+        for callout in &callouts {
+            let items = callout_items(
+                &decided.handle.public_url,
+                decided.catalog,
+                decided.incidents.get(&callout.incident),
+                callout,
+                now,
+            );
+            record_callout(decided.incidents, callout, &items, now);
+            decided.items.extend(items);
+        }
+        decided.changed_incidents = rows(decided.incidents);
     }
-}
 
-/// The closures an [`continuo_core::incident::book::IncidentContext`] borrows.
-pub(crate) fn incident_ctx(
-    options: &IncidentOptions,
-) -> (
-    impl Fn(&str) -> Option<String> + '_,
-    impl Fn(&str, i64) -> Option<i64> + '_,
-) {
-    (
-        move |s: &str| (options.runbook)(s),
-        move |s: &str, before: i64| (options.last_good)(s, before),
-    )
+    fn on_delivered<'a>(&'a self, sent: Sent<'a>) -> Heard<'a> {
+        // A subscriber's message is about the status page, not a step of the response.
+        if !sent.recipient.is_some_and(Recipient::is_subscriber) {
+            record_delivery(sent.shared, sent.item, sent.result, sent.now_ms);
+        }
+        Box::pin(async {})
+    }
 }
 
 const WEEK_MS: i64 = 7 * 86_400_000;
@@ -85,7 +83,7 @@ pub(crate) async fn load(store: &dyn Persist, now_ms: i64) -> Result<IncidentBoo
 }
 
 /// The stored rows of the incidents changed since the last call.
-pub(crate) fn rows(book: &mut IncidentBook) -> Vec<(String, IncidentRow)> {
+fn rows(book: &mut IncidentBook) -> Vec<(String, IncidentRow)> {
     book.take_changed()
         .into_iter()
         .filter_map(|id| book.get(&id).map(row))
@@ -115,7 +113,7 @@ fn targets(items: &[OutboxItem]) -> String {
 }
 
 /// Writes a page on the timeline of the incident holding its alert.
-pub(crate) fn record_page(book: &mut IncidentBook, page: &Page, items: &[OutboxItem], now: i64) {
+fn record_page(book: &mut IncidentBook, page: &Page, items: &[OutboxItem], now: i64) {
     if items.is_empty() && page.unreachable.is_empty() {
         return;
     }
@@ -155,12 +153,7 @@ pub(crate) fn record_page(book: &mut IncidentBook, page: &Page, items: &[OutboxI
 }
 
 /// Writes a crisis-team callout on its incident's timeline.
-pub(crate) fn record_callout(
-    book: &mut IncidentBook,
-    callout: &Callout,
-    items: &[OutboxItem],
-    now: i64,
-) {
+fn record_callout(book: &mut IncidentBook, callout: &Callout, items: &[OutboxItem], now: i64) {
     let who = if items.is_empty() {
         tr!("nobody reachable", "niemand bereikbaar")
     } else {
@@ -181,7 +174,7 @@ pub(crate) fn record_callout(
 }
 
 /// Writes a delivery (or a failed attempt) on the timeline of the incident it is about.
-pub(crate) fn record_delivery(
+fn record_delivery(
     shared: &Shared,
     item: &OutboxItem,
     result: &Result<continuo_notify::Delivered, continuo_notify::SendError>,
@@ -251,200 +244,188 @@ pub enum Op {
     Review(Review),
 }
 
-/// A decision's result with the pages it caused (acknowledging or resolving alerts).
-pub(crate) struct WithPages<T>(T, Vec<Page>);
+/// An operator's request on the incident book, run by the decision task.
+struct IncidentRequest {
+    /// The incident (`None` only to declare).
+    id: Option<String>,
+    /// The request; taken when it runs.
+    op: Option<Op>,
+    /// Who asks.
+    by: String,
+    /// Templates for status updates.
+    templates: Arc<Templates>,
+    /// The id of the incident it changed, or why it was refused.
+    outcome: Option<Result<String, IncidentError>>,
+    reply: Reply<Option<Incident>>,
+}
 
-impl<T> PagesOf for WithPages<T> {
-    fn pages(&self) -> &[Page] {
-        &self.1
+impl Decision for IncidentRequest {
+    fn decide(&mut self, books: &mut Books<'_>) -> Vec<Page> {
+        let Some(op) = self.op.take() else {
+            return Vec::new();
+        };
+        let (outcome, pages) = apply(books, self.id.take(), op, &self.by, &self.templates);
+        self.outcome = Some(outcome);
+        pages
+    }
+
+    fn answer(self: Box<Self>, shared: &Shared, saved: Result<(), AlertingError>) {
+        let answer = match self.outcome {
+            None => Err(AlertingError::Stopped),
+            Some(Err(IncidentError::Unknown(id))) => Err(AlertingError::UnknownIncident(id)),
+            Some(Err(other)) => Err(AlertingError::Invalid(other.to_string())),
+            Some(Ok(id)) => saved.map(|()| lock(&shared.incidents).get(&id).cloned()),
+        };
+        let _ = self.reply.send(answer);
     }
 }
 
-impl Decider {
-    /// Runs an operator's request on the incident book (id `None` only to declare).
-    pub(crate) async fn incident_op(
-        &mut self,
-        (id, op, by): (Option<String>, Op, String),
-    ) -> Result<Value, AlertingError> {
-        let templates = self.handle.shared.incident_options.templates.clone();
-        let WithPages(result, _) = self
-            .with_book(move |alerts, book, ctx, ictx| {
-                let mut pages = Vec::new();
-                let id = id.unwrap_or_default();
-                let outcome: Result<String, IncidentError> = (|| {
-                    match op {
-                        Op::Declare {
-                            title,
-                            services,
-                            severity,
-                        } => {
-                            let (new, _) = book.declare(ictx, &title, &services, severity, &by)?;
-                            // Callouts of a declared incident go out with the next sync.
-                            return Ok(new);
-                        }
-                        Op::Acknowledge => {
-                            for alert in book.acknowledge(ictx, &id, &by)? {
-                                pages.extend(
-                                    alerts.acknowledge(ctx, &alert, &by).unwrap_or_default(),
-                                );
-                            }
-                        }
-                        Op::Change(change) => {
-                            let (resolve, _) = book.change(ictx, &id, &change, &by)?;
-                            for alert in resolve {
-                                pages.extend(alerts.resolve(ctx, &alert, &by).unwrap_or_default());
-                            }
-                        }
-                        Op::Update {
-                            status,
-                            audience,
-                            message,
-                        } => {
-                            let incident = book
-                                .get(&id)
-                                .ok_or_else(|| IncidentError::Unknown(id.clone()))?;
-                            let facts = incident.update_facts(
-                                ictx.catalog,
-                                status.unwrap_or(incident.status),
-                                audience,
-                                message,
-                                ictx.now_ms,
-                            );
-                            let body = templates.render_update(&facts).map_err(|e| {
-                                IncidentError::Invalid(format!("the update template failed: {e}"))
-                            })?;
-                            for alert in book.post_update(ictx, &id, status, audience, body, &by)? {
-                                pages.extend(alerts.resolve(ctx, &alert, &by).unwrap_or_default());
-                            }
-                        }
-                        Op::Note(text) => book.note(ictx, &id, &text, &by)?,
-                        Op::Assign(role, person) => book.assign(ictx, &id, role, &person, &by)?,
-                        Op::Tick(service, step, done) => {
-                            book.tick(ictx, &id, &service, step, done, &by)?
-                        }
-                        Op::Submit(key) => book.submit_report(ictx, &id, &key, &by)?,
-                        Op::AddAction(title, owner, due) => {
-                            book.add_action(
-                                ictx,
-                                &id,
-                                &title,
-                                owner.as_deref(),
-                                due.as_deref(),
-                                &by,
-                            )?;
-                        }
-                        Op::Action(n, done) => book.complete_action(ictx, &id, n, done, &by)?,
-                        Op::Review(review) => book.review(ictx, &id, review, &by)?,
-                    }
-                    Ok(id.clone())
-                })();
-                WithPages(outcome, pages)
-            })
-            .await;
-        let id = result.map_err(|e| match e {
-            IncidentError::Unknown(id) => AlertingError::UnknownIncident(id),
-            other => AlertingError::Invalid(other.to_string()),
-        })?;
-        let incident = lock(&self.handle.shared.incidents).get(&id).cloned();
-        Ok(incident
-            .map(|i| serde_json::to_value(i).unwrap_or(Value::Null))
-            .unwrap_or(Value::Null))
-    }
-
-    /// A failover or failback of a service: on its own timeline (stored) and on the
-    /// open incidents that hold it.
-    pub(crate) async fn service_event(&mut self, service: String, at_ms: i64, text: Text) {
-        let body = serde_json::json!({
-            "service": service,
-            "at_ms": at_ms,
-            "kind": "failover",
-            "text": text,
-        });
-        if let Err(e) = self
-            .handle
-            .store
-            .add_service_event(&service, at_ms, "failover", &body)
-            .await
-        {
-            eprintln!("incidents: cannot store an event of {service}: {e}");
-        }
-        self.with_book(move |_, book, _, _| {
-            book.record_for_service(&service, at_ms, "gateway", EventKind::Failover, text);
-            Vec::<Page>::new()
-        })
-        .await;
-    }
-
-    /// The outbox items of a crisis-team callout: one per channel per recipient.
-    pub(crate) fn callout_items(
-        &self,
-        catalog: &Catalog,
-        incident: Option<&Incident>,
-        callout: &Callout,
-        now: i64,
-    ) -> Vec<OutboxItem> {
-        let mut items = Vec::new();
-        let first = incident.and_then(|i| i.services.first());
-        let service = NoticeService {
-            id: first.map_or_else(String::new, |s| s.service.clone()),
-            name: first.map_or_else(|| catalog.organization.name.clone(), |s| s.name.clone()),
-            tier: first.map_or(4, |s| s.tier),
-        };
-        for recipient in &callout.recipients {
-            for (channel, person) in channels_of(catalog, recipient) {
-                let language = person
-                    .and_then(|p| p.language)
-                    .or_else(|| catalog.organization.languages.first().copied())
-                    .unwrap_or(Lang::En);
-                let who = recipient.to_string();
-                let key = format!(
-                    "{}/callout/{}/{who}/{channel}",
-                    callout.incident, callout.key
-                );
-                let notice = Notice {
-                    idempotency_key: key.clone(),
-                    alert_key: callout.incident.clone(),
-                    event: NoticeEvent::Firing,
-                    language,
-                    organization: catalog.organization.name.clone(),
-                    service: service.clone(),
-                    impacted: Vec::new(),
-                    summary: callout.text.get(language).to_string(),
-                    started_ms: incident
-                        .and_then(|i| i.milestones.started_ms)
-                        .unwrap_or(now),
-                    at_ms: now,
-                    timezone: catalog.organization.timezone.clone(),
-                    level: 1,
-                    ack_url: None,
-                    dashboard_url: Some(format!(
-                        "{}/api/v1/incidents/{}",
-                        self.handle.public_url, callout.incident
-                    )),
-                    acknowledged_by: None,
-                    recipient: person.map(|p| continuo_notify::Recipient {
-                        id: p.id.value.clone(),
-                        name: p.name.clone(),
-                        email: p.email.clone(),
-                        phone: p.phone.clone(),
-                    }),
-                };
-                let Ok(notice) = serde_json::to_value(&notice) else {
-                    continue;
-                };
-                items.push(OutboxItem::new(
-                    key,
-                    channel,
-                    callout.incident.clone(),
-                    "callout".into(),
-                    who,
-                    notice,
-                    now,
-                ));
+/// Runs an operator's request on the books (id `None` only to declare): the id of the
+/// incident it changed, and the pages it caused (acknowledging or resolving alerts).
+fn apply(
+    books: &mut Books<'_>,
+    id: Option<String>,
+    op: Op,
+    by: &str,
+    templates: &Templates,
+) -> (Result<String, IncidentError>, Vec<Page>) {
+    let Books {
+        alerts,
+        incidents: book,
+        ctx,
+        ictx,
+    } = books;
+    let (ctx, ictx) = (*ctx, *ictx);
+    let mut pages = Vec::new();
+    let id = id.unwrap_or_default();
+    let outcome: Result<String, IncidentError> = (|| {
+        match op {
+            Op::Declare {
+                title,
+                services,
+                severity,
+            } => {
+                let (new, _) = book.declare(ictx, &title, &services, severity, by)?;
+                // Callouts of a declared incident go out with the next sync.
+                return Ok(new);
             }
+            Op::Acknowledge => {
+                for alert in book.acknowledge(ictx, &id, by)? {
+                    pages.extend(alerts.acknowledge(ctx, &alert, by).unwrap_or_default());
+                }
+            }
+            Op::Change(change) => {
+                let (resolve, _) = book.change(ictx, &id, &change, by)?;
+                for alert in resolve {
+                    pages.extend(alerts.resolve(ctx, &alert, by).unwrap_or_default());
+                }
+            }
+            Op::Update {
+                status,
+                audience,
+                message,
+            } => {
+                let incident = book
+                    .get(&id)
+                    .ok_or_else(|| IncidentError::Unknown(id.clone()))?;
+                let facts = incident.update_facts(
+                    ictx.catalog,
+                    status.unwrap_or(incident.status),
+                    audience,
+                    message,
+                    ictx.now_ms,
+                );
+                let body = templates.render_update(&facts).map_err(|e| {
+                    IncidentError::Invalid(format!("the update template failed: {e}"))
+                })?;
+                for alert in book.post_update(ictx, &id, status, audience, body, by)? {
+                    pages.extend(alerts.resolve(ctx, &alert, by).unwrap_or_default());
+                }
+            }
+            Op::Note(text) => book.note(ictx, &id, &text, by)?,
+            Op::Assign(role, person) => book.assign(ictx, &id, role, &person, by)?,
+            Op::Tick(service, step, done) => book.tick(ictx, &id, &service, step, done, by)?,
+            Op::Submit(key) => book.submit_report(ictx, &id, &key, by)?,
+            Op::AddAction(title, owner, due) => {
+                book.add_action(ictx, &id, &title, owner.as_deref(), due.as_deref(), by)?;
+            }
+            Op::Action(n, done) => book.complete_action(ictx, &id, n, done, by)?,
+            Op::Review(review) => book.review(ictx, &id, review, by)?,
         }
-        items
+        Ok(id.clone())
+    })();
+    (outcome, pages)
+}
+
+/// The outbox items of a crisis-team callout: one per channel per recipient.
+fn callout_items(
+    public_url: &str,
+    catalog: &Catalog,
+    incident: Option<&Incident>,
+    callout: &Callout,
+    now: i64,
+) -> Vec<OutboxItem> {
+    let mut items = Vec::new();
+    let first = incident.and_then(|i| i.services.first());
+    let service = NoticeService {
+        id: first.map_or_else(String::new, |s| s.service.clone()),
+        name: first.map_or_else(|| catalog.organization.name.clone(), |s| s.name.clone()),
+        tier: first.map_or(4, |s| s.tier),
+    };
+    for recipient in &callout.recipients {
+        for (channel, person) in channels_of(catalog, recipient) {
+            let language = person
+                .and_then(|p| p.language)
+                .or_else(|| catalog.organization.languages.first().copied())
+                .unwrap_or(Lang::En);
+            let who = recipient.to_string();
+            let key = format!(
+                "{}/callout/{}/{who}/{channel}",
+                callout.incident, callout.key
+            );
+            let notice = Notice {
+                idempotency_key: key.clone(),
+                alert_key: callout.incident.clone(),
+                event: NoticeEvent::Firing,
+                language,
+                organization: catalog.organization.name.clone(),
+                service: service.clone(),
+                impacted: Vec::new(),
+                summary: callout.text.get(language).to_string(),
+                started_ms: incident
+                    .and_then(|i| i.milestones.started_ms)
+                    .unwrap_or(now),
+                at_ms: now,
+                timezone: catalog.organization.timezone.clone(),
+                level: 1,
+                ack_url: None,
+                dashboard_url: Some(format!(
+                    "{}/api/v1/incidents/{}",
+                    public_url, callout.incident
+                )),
+                acknowledged_by: None,
+                recipient: person.map(|p| continuo_notify::Recipient {
+                    id: p.id.value.clone(),
+                    name: p.name.clone(),
+                    email: p.email.clone(),
+                    phone: p.phone.clone(),
+                }),
+            };
+            let Ok(notice) = serde_json::to_value(&notice) else {
+                continue;
+            };
+            items.push(OutboxItem::new(
+                key,
+                channel,
+                callout.incident.clone(),
+                "callout".into(),
+                who,
+                notice,
+                now,
+            ));
+        }
     }
+    items
 }
 
 impl AlertHandle {
@@ -455,11 +436,22 @@ impl AlertHandle {
         op: Op,
         by: &str,
     ) -> Result<Incident, AlertingError> {
-        let value = self
-            .ask(|r| Command::Incident((id.map(str::to_string), op, by.to_string()), r))
+        let templates = self.shared.incident_options.templates.clone();
+        let incident = self
+            .ask(|reply| {
+                Command::Decide(Box::new(IncidentRequest {
+                    id: id.map(str::to_string),
+                    op: Some(op),
+                    by: by.to_string(),
+                    templates,
+                    outcome: None,
+                    reply,
+                }))
+            })
             .await?;
-        serde_json::from_value(value)
-            .map_err(|e| AlertingError::Store(format!("incident could not be read back: {e}")))
+        incident.ok_or_else(|| {
+            AlertingError::Store("incident could not be read back: it is gone".into())
+        })
     }
 
     /// One incident: the live one, or the stored one.

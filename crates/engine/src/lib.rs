@@ -16,10 +16,20 @@ pub mod alerts;
 use continuo_core::hash::fnv1a;
 
 mod clock;
+mod decider;
+mod deliver;
+mod dispatch;
 pub mod incidents;
+mod links;
 mod metrics;
+mod paging;
 pub mod persist;
+mod recipient;
+mod shared;
+mod stage;
 pub mod subscribers;
+#[doc(hidden)]
+pub mod testing;
 
 pub use clock::Clock;
 pub use metrics::{Histogram, Metrics};

@@ -4,39 +4,42 @@
 //! - Subscribing ([`AlertHandle::subscribe`]) writes the pending subscriber and the
 //!   message that asks to confirm it (a mail with a link, or a test delivery to the
 //!   webhook) in one transaction; the dispatcher sends it.
-//! - After every alerting decision, [`decide`] turns what changed (incidents, components'
+//! - After every alerting decision, this stage turns what changed (incidents, components'
 //!   status) into announcements and outbox items, one per confirmed subscriber who wants
 //!   it, keyed `sub/<announcement>/<subscriber>`; they are committed with the decision.
-//! - The dispatcher sends subscriber items with [`send`]: mail through the configured
+//! - The dispatcher lets this stage send subscriber items: mail through the configured
 //!   email channel (`[server] subscriber_email_channel`), webhooks straight to the
 //!   subscriber's URL. A webhook's test delivery answered 2xx confirms it.
 //!
-//! Unsubscribe links are `<id>.<HMAC-SHA256(link secret, "unsubscribe." + id)>`: they
-//! need nothing stored and cannot be guessed. Confirmation tokens are random (made by the
+//! Unsubscribe links are `<id>.<HMAC-SHA256(link secret, "unsubscribe." + id)>` (see
+//! `links.rs`): they need nothing stored and cannot be guessed. Confirmation tokens are random (made by the
 //! web layer) and stored only as SHA-256.
 //!
 //! **Invariant:** a subscriber is never told anything that was not in the outbox first;
 //! one who unsubscribed gets nothing more, even from items queued before (checked again
 //! when sending).
 
-use crate::alerts::{AlertHandle, Deliver, Shared, lock};
+use crate::deliver::{Deliver, Sending, failure};
 use crate::persist::Persist;
+use crate::recipient::Recipient;
+use crate::shared::{AlertHandle, Shared, lock};
+use crate::stage::{Decided, Heard, Sent, Stage};
 use continuo_core::Lang;
 use continuo_core::incident::book::IncidentBook;
 use continuo_core::maintenance::Window;
 use continuo_core::model::{Catalog, ChannelKind};
-use continuo_core::state::ServiceHealth;
 use continuo_core::subscribers::{
     self as rules, Announcement, ComponentStatus, Links, PayloadContext, Subscriber,
     SubscriberKind, SubscriberState,
 };
-use continuo_notify::direct::{Mail, Poster};
+use continuo_notify::direct::Mail;
 use continuo_notify::{Delivered, SendError, SendErrorKind};
 use continuo_store::{IncidentRow, OutboxItem, Store};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::sync::Mutex;
+
+pub use crate::links::{unsubscribe_token, verify_unsubscribe};
 
 /// The outbox channel of subscribers' webhooks (posted to each subscriber's own URL).
 pub const WEBHOOK_CHANNEL: &str = "subscriber-webhook";
@@ -45,13 +48,9 @@ pub const RESEND_AFTER_MS: i64 = 10 * 60_000;
 /// How long a confirmation link works.
 pub const CONFIRM_LINK_LIFETIME_MS: i64 = 7 * 86_400_000;
 
-/// What the decision task keeps about subscribers.
+/// The subscribers stage, with what it remembers between decisions.
 #[derive(Default)]
 pub(crate) struct Subscribers {
-    /// The confirmed subscribers (the store's copy is the truth; this follows it).
-    confirmed: Mutex<Vec<Subscriber>>,
-    /// The services' health as last seen.
-    health: Mutex<Option<Arc<BTreeMap<String, ServiceHealth>>>>,
     /// The components' statuses last announced (`None` until health is first known).
     statuses: Mutex<Option<BTreeMap<String, ComponentStatus>>>,
     /// Announcements already turned into items by this process (a restart derives them
@@ -59,20 +58,44 @@ pub(crate) struct Subscribers {
     told: Mutex<HashSet<String>>,
 }
 
-impl Subscribers {
-    /// Loads the confirmed subscribers (none without a store that keeps them).
-    pub(crate) async fn load(store: &dyn Persist) -> Result<Subscribers, String> {
-        let confirmed = match store.subscriber_store() {
-            Some(s) => s
-                .subscribers(Some(SubscriberState::Confirmed))
-                .await
-                .map_err(|e| e.to_string())?,
-            None => Vec::new(),
-        };
-        Ok(Subscribers {
-            confirmed: Mutex::new(confirmed),
-            ..Subscribers::default()
-        })
+impl Stage for Subscribers {
+    fn after_decision(&self, decided: &mut Decided<'_>) {
+        let items = self.decide(
+            decided.handle,
+            decided.catalog,
+            decided.windows,
+            decided.incidents,
+            &decided.changed_incidents,
+            decided.now_ms,
+        );
+        decided.items.extend(items);
+    }
+
+    fn send<'a>(
+        &'a self,
+        shared: &'a Shared,
+        deliver: &'a dyn Deliver,
+        item: &'a OutboxItem,
+        recipient: Option<&'a Recipient>,
+    ) -> Option<Sending<'a>> {
+        recipient
+            .is_some_and(Recipient::is_subscriber)
+            .then(|| -> Sending<'a> { Box::pin(send(shared, deliver, item)) })
+    }
+
+    fn on_delivered<'a>(&'a self, sent: Sent<'a>) -> Heard<'a> {
+        Box::pin(delivered(sent))
+    }
+}
+
+/// Loads the confirmed subscribers (none without a store that keeps them).
+pub(crate) async fn load_confirmed(store: &dyn Persist) -> Result<Vec<Subscriber>, String> {
+    match store.subscriber_store() {
+        Some(s) => s
+            .subscribers(Some(SubscriberState::Confirmed))
+            .await
+            .map_err(|e| e.to_string()),
+        None => Ok(Vec::new()),
     }
 }
 
@@ -106,11 +129,6 @@ pub enum Message {
     },
 }
 
-/// Whether an outbox item is a subscriber's.
-pub(crate) fn is_subscriber_item(item: &OutboxItem) -> bool {
-    item.recipient.starts_with("subscriber:")
-}
-
 /// The page's id in payloads: the organisation's name as a slug.
 pub fn page_id(catalog: &Catalog) -> String {
     let slug: String = catalog
@@ -130,11 +148,6 @@ pub fn page_id(catalog: &Catalog) -> String {
     } else {
         slug
     }
-}
-
-/// Remembers the services' health for the next decision.
-pub(crate) fn observe_health(shared: &Shared, health: &Arc<BTreeMap<String, ServiceHealth>>) {
-    *lock(&shared.subscribers.health) = Some(health.clone());
 }
 
 fn links(handle: &AlertHandle, subscriber: &str) -> Links {
@@ -165,7 +178,7 @@ fn statuses_known(
     BTreeMap<String, ComponentStatus>,
     BTreeMap<String, ComponentStatus>,
 )> {
-    let health = lock(&shared.subscribers.health).clone()?;
+    let health = lock(&shared.health).clone()?;
     let in_maintenance = |service: &str| windows.iter().any(|w| w.covers(service, now));
     let all = rules::component_statuses(catalog, &health, &in_maintenance);
     let known = all
@@ -181,128 +194,132 @@ fn statuses_known(
     Some((all, known))
 }
 
-/// The outbox items of everything subscribers are told after a decision: the changed
-/// incidents' announcements and the components whose status changed.
-pub(crate) fn decide(
-    handle: &AlertHandle,
-    catalog: &Catalog,
-    windows: &[Window],
-    incidents: &IncidentBook,
-    changed: &[(String, IncidentRow)],
-    now: i64,
-) -> Vec<OutboxItem> {
-    let shared = &handle.shared;
-    let current = statuses_known(shared, catalog, windows, now);
-    let mut announcements: Vec<Announcement> = Vec::new();
-    if let Some((_, known)) = &current {
-        let mut last = lock(&shared.subscribers.statuses);
-        if let Some(before) = last.as_ref() {
-            announcements.extend(rules::component_announcements(before, known, now));
+impl Subscribers {
+    /// The outbox items of everything subscribers are told after a decision: the changed
+    /// incidents' announcements and the components whose status changed.
+    fn decide(
+        &self,
+        handle: &AlertHandle,
+        catalog: &Catalog,
+        windows: &[Window],
+        incidents: &IncidentBook,
+        changed: &[(String, IncidentRow)],
+        now: i64,
+    ) -> Vec<OutboxItem> {
+        let shared = &handle.shared;
+        let current = statuses_known(shared, catalog, windows, now);
+        let mut announcements: Vec<Announcement> = Vec::new();
+        if let Some((_, known)) = &current {
+            let mut last = lock(&self.statuses);
+            if let Some(before) = last.as_ref() {
+                announcements.extend(rules::component_announcements(before, known, now));
+            }
+            *last = Some(known.clone());
         }
-        *last = Some(known.clone());
-    }
-    let statuses = current.map(|(all, _)| all);
-    for (id, _) in changed {
-        if let Some(incident) = incidents.get(id) {
-            announcements.extend(rules::incident_announcements(catalog, incident));
+        let statuses = current.map(|(all, _)| all);
+        for (id, _) in changed {
+            if let Some(incident) = incidents.get(id) {
+                announcements.extend(rules::incident_announcements(catalog, incident));
+            }
         }
-    }
-    {
-        let mut told = lock(&shared.subscribers.told);
-        // Bounded memory: forgetting only means deriving again, and the outbox keys
-        // drop the repeats.
-        if told.len() > 100_000 {
-            told.clear();
+        {
+            let mut told = lock(&self.told);
+            // Bounded memory: forgetting only means deriving again, and the outbox keys
+            // drop the repeats.
+            if told.len() > 100_000 {
+                told.clear();
+            }
+            announcements.retain(|a| told.insert(a.key.clone()));
         }
-        announcements.retain(|a| told.insert(a.key.clone()));
-    }
-    if announcements.is_empty() {
-        return Vec::new();
-    }
-    let confirmed = lock(&shared.subscribers.confirmed).clone();
-    let statuses = statuses.unwrap_or_default();
-    let mut items = Vec::new();
-    for announcement in &announcements {
-        let incident = match &announcement.news {
-            rules::News::IncidentCreated { incident }
-            | rules::News::IncidentUpdated { incident, .. }
-            | rules::News::IncidentResolved { incident } => incidents.get(incident),
-            rules::News::ComponentChanged { .. } => None,
-        };
-        for subscriber in confirmed.iter().filter(|s| rules::is_told(s, announcement)) {
-            let key = format!("sub/{}/{}", announcement.key, subscriber.id);
-            let links = links(handle, &subscriber.id);
-            let (channel, message) = match subscriber.kind {
-                SubscriberKind::Email => {
-                    let Some(channel) = catalog.server.subscriber_email_channel.clone() else {
-                        continue;
-                    };
-                    let Some(mail) = rules::announcement_mail(
-                        catalog,
-                        subscriber.language,
-                        announcement,
-                        incident,
-                        &links,
-                    ) else {
-                        continue;
-                    };
-                    let thread = incident.map_or_else(
-                        || format!("status-{}", announcement.components.join("-")),
-                        |i| format!("status-{}", i.id),
-                    );
-                    let mail = finished_mail(&key, thread, subscriber, mail, &links, now);
-                    (
-                        channel,
-                        Message::Email {
-                            subscriber: subscriber.id.clone(),
-                            needs_confirmed: true,
-                            mail,
-                        },
-                    )
-                }
-                SubscriberKind::Webhook => {
-                    let ctx = PayloadContext {
-                        catalog,
-                        page_id: &page_id(catalog),
-                        statuses: &statuses,
-                        links: &links,
-                    };
-                    let Some(payload) =
-                        rules::payload(&ctx, subscriber.language, announcement, incident)
-                    else {
-                        continue;
-                    };
-                    (
-                        WEBHOOK_CHANNEL.to_string(),
-                        Message::Webhook {
-                            subscriber: subscriber.id.clone(),
-                            needs_confirmed: true,
-                            url: subscriber.address.clone(),
-                            body: serde_json::to_value(&payload).unwrap_or(serde_json::Value::Null),
-                            key: key.clone(),
-                        },
-                    )
-                }
+        if announcements.is_empty() {
+            return Vec::new();
+        }
+        let confirmed = lock(&shared.confirmed_subscribers).clone();
+        let statuses = statuses.unwrap_or_default();
+        let mut items = Vec::new();
+        for announcement in &announcements {
+            let incident = match &announcement.news {
+                rules::News::IncidentCreated { incident }
+                | rules::News::IncidentUpdated { incident, .. }
+                | rules::News::IncidentResolved { incident } => incidents.get(incident),
+                rules::News::ComponentChanged { .. } => None,
             };
-            let Ok(notice) = serde_json::to_value(&message) else {
-                continue;
-            };
-            let about = incident.map_or_else(
-                || format!("component:{}", announcement.components.join(",")),
-                |i| i.id.clone(),
-            );
-            items.push(OutboxItem::new(
-                key,
-                channel,
-                about,
-                announcement.news.event().into(),
-                format!("subscriber:{}", subscriber.id),
-                notice,
-                now,
-            ));
+            for subscriber in confirmed.iter().filter(|s| rules::is_told(s, announcement)) {
+                let key = format!("sub/{}/{}", announcement.key, subscriber.id);
+                let links = links(handle, &subscriber.id);
+                let (channel, message) = match subscriber.kind {
+                    SubscriberKind::Email => {
+                        let Some(channel) = catalog.server.subscriber_email_channel.clone() else {
+                            continue;
+                        };
+                        let Some(mail) = rules::announcement_mail(
+                            catalog,
+                            subscriber.language,
+                            announcement,
+                            incident,
+                            &links,
+                        ) else {
+                            continue;
+                        };
+                        let thread = incident.map_or_else(
+                            || format!("status-{}", announcement.components.join("-")),
+                            |i| format!("status-{}", i.id),
+                        );
+                        let mail = finished_mail(&key, thread, subscriber, mail, &links, now);
+                        (
+                            channel,
+                            Message::Email {
+                                subscriber: subscriber.id.clone(),
+                                needs_confirmed: true,
+                                mail,
+                            },
+                        )
+                    }
+                    SubscriberKind::Webhook => {
+                        let ctx = PayloadContext {
+                            catalog,
+                            page_id: &page_id(catalog),
+                            statuses: &statuses,
+                            links: &links,
+                        };
+                        let Some(payload) =
+                            rules::payload(&ctx, subscriber.language, announcement, incident)
+                        else {
+                            continue;
+                        };
+                        (
+                            WEBHOOK_CHANNEL.to_string(),
+                            Message::Webhook {
+                                subscriber: subscriber.id.clone(),
+                                needs_confirmed: true,
+                                url: subscriber.address.clone(),
+                                body: serde_json::to_value(&payload)
+                                    .unwrap_or(serde_json::Value::Null),
+                                key: key.clone(),
+                            },
+                        )
+                    }
+                };
+                let Ok(notice) = serde_json::to_value(&message) else {
+                    continue;
+                };
+                let about = incident.map_or_else(
+                    || format!("component:{}", announcement.components.join(",")),
+                    |i| i.id.clone(),
+                );
+                items.push(OutboxItem::new(
+                    key,
+                    channel,
+                    about,
+                    announcement.news.event().into(),
+                    Recipient::Subscriber(subscriber.id.clone()).to_string(),
+                    notice,
+                    now,
+                ));
+            }
         }
+        items
     }
-    items
 }
 
 /// A subscriber's mail with its unsubscribe headers (RFC 2369 and RFC 8058 one-click).
@@ -335,26 +352,9 @@ fn finished_mail(
     }
 }
 
-fn poster(allow_internal: bool) -> Result<&'static Poster, SendError> {
-    static PUBLIC: OnceLock<Result<Poster, String>> = OnceLock::new();
-    static ANY: OnceLock<Result<Poster, String>> = OnceLock::new();
-    let cell = if allow_internal { &ANY } else { &PUBLIC };
-    cell.get_or_init(|| Poster::new(Duration::from_secs(10), allow_internal).map_err(|e| e.en))
-        .as_ref()
-        .map_err(|e| failure(SendErrorKind::Retryable, e.clone()))
-}
-
-fn failure(kind: SendErrorKind, message: String) -> SendError {
-    SendError {
-        kind,
-        retry_after: None,
-        message,
-    }
-}
-
 /// Sends a subscriber's item: not at all (and counted as done) when the subscriber is
 /// no longer subscribed.
-pub(crate) async fn send(
+async fn send(
     shared: &Shared,
     deliver: &dyn Deliver,
     item: &OutboxItem,
@@ -378,7 +378,7 @@ pub(crate) async fn send(
         } => (subscriber, *needs_confirmed),
     };
     if needs_confirmed
-        && !lock(&shared.subscribers.confirmed)
+        && !lock(&shared.confirmed_subscribers)
             .iter()
             .any(|s| &s.id == subscriber)
     {
@@ -398,61 +398,28 @@ pub(crate) async fn send(
 }
 
 /// After a subscriber's item was sent: a webhook's successful test delivery confirms it.
-pub(crate) async fn delivered(
-    shared: &Shared,
-    store: &dyn Persist,
-    item: &OutboxItem,
-    result: &Result<Delivered, SendError>,
-    now: i64,
-) {
-    if item.event != "subscriber-test" || result.is_err() {
-        return;
-    }
-    let Some(store) = store.subscriber_store() else {
+async fn delivered(sent: Sent<'_>) {
+    let Some(Recipient::Subscriber(id)) = sent.recipient else {
         return;
     };
-    let id = item.recipient.trim_start_matches("subscriber:");
-    match store.confirm_subscriber(id, now).await {
-        Ok(true) => refresh(shared, store).await,
+    if sent.item.event != "subscriber-test" || sent.result.is_err() {
+        return;
+    }
+    let Some(store) = sent.store.subscriber_store() else {
+        return;
+    };
+    match store.confirm_subscriber(id, sent.now_ms).await {
+        Ok(true) => refresh(sent.shared, store).await,
         Ok(false) => {}
-        Err(e) => eprintln!("subscribers: cannot confirm {id}: {e}"),
+        Err(e) => tracing::warn!(subscriber = %id, error = %e, "cannot confirm a subscriber"),
     }
 }
 
 async fn refresh(shared: &Shared, store: &Store) {
     match store.subscribers(Some(SubscriberState::Confirmed)).await {
-        Ok(list) => *lock(&shared.subscribers.confirmed) = list,
-        Err(e) => eprintln!("subscribers: cannot read the subscribers: {e}"),
+        Ok(list) => *lock(&shared.confirmed_subscribers) = list,
+        Err(e) => tracing::warn!(error = %e, "cannot read the subscribers"),
     }
-}
-
-/// Sends a subscriber's mail through an email channel of `channels`.
-pub(crate) async fn mail_through(
-    notifier: Option<Arc<continuo_notify::Notifier>>,
-    channel: &str,
-    mail: &Mail,
-) -> Result<Delivered, SendError> {
-    match notifier {
-        Some(n) if n.kind() == ChannelKind::Email => n.send_mail(mail).await,
-        Some(_) => Err(failure(
-            SendErrorKind::Permanent,
-            format!("channel `{channel}` is not an email channel"),
-        )),
-        None => Err(failure(
-            SendErrorKind::Retryable,
-            format!("channel `{channel}` is not configured (or could not be built)"),
-        )),
-    }
-}
-
-/// Posts a subscriber's webhook payload.
-pub(crate) async fn post_webhook(
-    url: &str,
-    body: &serde_json::Value,
-    key: &str,
-    allow_internal: bool,
-) -> Result<Delivered, SendError> {
-    poster(allow_internal)?.post(url, body, key).await
 }
 
 /// A new subscription, checked by the caller (the web layer validates the address and
@@ -530,8 +497,9 @@ impl AlertHandle {
                     .iter()
                     .any(|c| c.id.value == channel && c.kind == ChannelKind::Email)
                 {
-                    eprintln!(
-                        "subscribers: [server] subscriber_email_channel = \"{channel}\" is not an email [[channel]]; email subscriptions are refused"
+                    tracing::warn!(
+                        channel = %channel,
+                        "[server] subscriber_email_channel is not an email [[channel]]; email subscriptions are refused"
                     );
                     return Err(SubscribeError::EmailDisabled);
                 }
@@ -616,7 +584,7 @@ impl AlertHandle {
             channel,
             format!("subscriber:{}", subscriber.id),
             event.into(),
-            format!("subscriber:{}", subscriber.id),
+            Recipient::Subscriber(subscriber.id.clone()).to_string(),
             notice,
             now,
         );
@@ -701,33 +669,5 @@ impl AlertHandle {
         } else {
             Err(SubscribeError::Unknown(id.to_string()))
         }
-    }
-}
-
-/// `<id>.<hex HMAC-SHA256(secret, "unsubscribe.<id>")>`.
-pub fn unsubscribe_token(secret: &[u8], subscriber: &str) -> String {
-    let mac = crate::alerts::mac(secret, &format!("unsubscribe.{subscriber}"));
-    format!("{subscriber}.{}", crate::alerts::hex(&mac))
-}
-
-/// The subscriber of a token made by [`unsubscribe_token`] with the same secret.
-pub fn verify_unsubscribe(secret: &[u8], token: &str) -> Option<String> {
-    let (id, _) = token.rsplit_once('.')?;
-    let expected = unsubscribe_token(secret, id);
-    continuo_core::hash::same_secret(expected.as_bytes(), token.as_bytes()).then(|| id.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unsubscribe_tokens_verify_and_resist_tampering() {
-        let token = unsubscribe_token(b"s3cret", "abc123");
-        assert_eq!(verify_unsubscribe(b"s3cret", &token), Some("abc123".into()));
-        assert_eq!(verify_unsubscribe(b"other", &token), None);
-        let forged = token.replacen("abc123", "abc124", 1);
-        assert_eq!(verify_unsubscribe(b"s3cret", &forged), None);
-        assert_eq!(verify_unsubscribe(b"s3cret", "garbage"), None);
     }
 }

@@ -12,11 +12,9 @@
 //! against real receivers in the notify crate and end to end in the binary).
 
 use continuo_core::load_text;
-use continuo_core::model::Check;
-use continuo_core::observation::{Measurement, Timings};
-use continuo_core::state::Verdict;
 use continuo_engine::alerts::{AlertOptions, Alerting, Deliver};
-use continuo_engine::{Clock, Engine, EngineOptions, ProbeFactory, RunProbe};
+use continuo_engine::testing::Switches;
+use continuo_engine::{Clock, Engine, EngineOptions};
 use continuo_notify::{Delivered, Notice, NoticeEvent, SendError};
 use continuo_store::Store;
 use std::future::Future;
@@ -67,34 +65,6 @@ fail_threshold = 1
 recover_threshold = 1
 "#;
 
-struct Switch(Arc<AtomicBool>);
-
-impl RunProbe for Switch {
-    fn run(&self, _timeout: Duration) -> Pin<Box<dyn Future<Output = Measurement> + Send + '_>> {
-        Box::pin(async move {
-            let down = self.0.load(Ordering::SeqCst);
-            Measurement {
-                verdict: if down {
-                    Verdict::Failure
-                } else {
-                    Verdict::Success
-                },
-                message: if down { "connection refused" } else { "ok" }.into(),
-                code: None,
-                timings: Timings::default(),
-            }
-        })
-    }
-}
-
-struct Probes(Arc<AtomicBool>);
-
-impl ProbeFactory for Probes {
-    fn build(&self, _check: &Check) -> Result<Option<Arc<dyn RunProbe>>, String> {
-        Ok(Some(Arc::new(Switch(self.0.clone()))))
-    }
-}
-
 /// Records every delivery with the (virtual) time it was decided.
 struct Recorder {
     clock: Clock,
@@ -141,7 +111,7 @@ async fn setup() -> Setup {
     let down = Arc::new(AtomicBool::new(false));
     let mut options = EngineOptions::new("here", ".");
     options.clock = clock;
-    options.probes = Arc::new(Probes(down.clone()));
+    options.probes = Arc::new(Switches(down.clone()));
     let engine = Engine::start(catalog.clone(), options, None);
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
@@ -336,7 +306,7 @@ mod paused {
         let down = Arc::new(AtomicBool::new(false));
         let mut options = EngineOptions::new("here", ".");
         options.clock = clock;
-        options.probes = Arc::new(Probes(down.clone()));
+        options.probes = Arc::new(Switches(down.clone()));
         let engine = Engine::start(catalog.clone(), options, None);
         let recorder = Arc::new(Recorder {
             clock,

@@ -176,6 +176,26 @@ impl Notifier {
         self.timeout
     }
 
+    /// The least time between two sends through this channel, so the dispatcher stays
+    /// under the receiver's published limit.
+    pub fn min_spacing(&self) -> Duration {
+        Notifier::spacing_of(self.kind)
+    }
+
+    /// The least time between two sends through a channel of `kind`: the receivers'
+    /// published limits (Slack and Teams about one message per second per webhook,
+    /// Telegram 30 per second per bot), a little room for mail servers, none for the
+    /// rest. Asked also when the channel could not be built, so pacing never depends on
+    /// whether a reload succeeded.
+    pub fn spacing_of(kind: ChannelKind) -> Duration {
+        match kind {
+            ChannelKind::Slack | ChannelKind::Teams => Duration::from_millis(1_000),
+            ChannelKind::Telegram => Duration::from_millis(50),
+            ChannelKind::Email => Duration::from_millis(20),
+            _ => Duration::ZERO,
+        }
+    }
+
     /// Sends a finished mail through this channel's SMTP server, from its sender
     /// (status page subscribers); only email channels can.
     pub async fn send_mail(&self, mail: &crate::direct::Mail) -> Result<Delivered, SendError> {

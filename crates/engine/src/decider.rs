@@ -1,0 +1,341 @@
+//! The decision task: the one writer of the alert and incident books. It takes service
+//! health, ticks and the handle's commands, makes each decision on the books, runs
+//! every [`Stage`] after it, and commits the books with the stages' outbox items
+//! before anything can be sent.
+//!
+//! Nothing is sent that was not first committed to the store: a crash after the commit
+//! resends with the same idempotency key; a crash before it decides the same pages again
+//! (the book was not saved either), with the same keys.
+
+use crate::persist::Persist;
+use crate::shared::{AlertHandle, AlertingError, Books, Command, incident_ctx, lock};
+use crate::stage::{Decided, Stage};
+use continuo_core::alerting::{AlertBook, AlertError, Context, Page};
+use continuo_core::incident::book::{EventKind, IncidentBook, IncidentContext};
+use continuo_core::maintenance::{self, Window};
+use continuo_core::model::Catalog;
+use continuo_core::state::ServiceHealth;
+use continuo_store::{IncidentRow, OutboxItem};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+/// The alerting policies a decision asks about a service (plain functions of the
+/// catalog, given by `alerts.rs`).
+#[derive(Clone, Copy)]
+pub(crate) struct Policies {
+    /// How long a service gets to recover on its own after its root cause recovered.
+    pub(crate) settle_ms: fn(&Catalog, &str) -> i64,
+    /// How long a new root cause waits before paging.
+    pub(crate) group_wait_ms: fn(&Catalog, &str) -> i64,
+    /// The summary of an alert the engine raises.
+    pub(crate) summary: fn(&Catalog, &str) -> String,
+}
+
+/// The pages inside a decision's result.
+pub(crate) trait PagesOf {
+    fn pages(&self) -> &[Page];
+}
+
+impl PagesOf for Vec<Page> {
+    fn pages(&self) -> &[Page] {
+        self
+    }
+}
+
+impl PagesOf for Result<Vec<Page>, AlertError> {
+    fn pages(&self) -> &[Page] {
+        match self {
+            Ok(p) => p,
+            Err(_) => &[],
+        }
+    }
+}
+
+/// The decision task.
+pub(crate) struct Decider {
+    pub(crate) handle: AlertHandle,
+    pub(crate) store: Arc<dyn Persist>,
+    /// What follows every decision, in order.
+    pub(crate) stages: Arc<[Arc<dyn Stage>]>,
+    pub(crate) policies: Policies,
+    /// Decided but not yet committed (the store failed): retried every tick.
+    pub(crate) unsaved: Vec<OutboxItem>,
+    /// Incidents changed but not yet committed, by id (the newest state of each).
+    pub(crate) unsaved_incidents: BTreeMap<String, IncidentRow>,
+    pub(crate) book_dirty: bool,
+}
+
+impl Decider {
+    pub(crate) async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Command>,
+        mut health: watch::Receiver<Arc<BTreeMap<String, ServiceHealth>>>,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Health known at start counts as an observation.
+        let initial = health.borrow_and_update().clone();
+        *lock(&self.handle.shared.health) = Some(initial.clone());
+        if !initial.is_empty() {
+            self.with_book(|book, _, ctx, _| book.observe(ctx, &initial))
+                .await;
+        }
+        loop {
+            let next_due = lock(&self.handle.shared.book).next_due();
+            // Something due but held (maintenance, an impacted service) stays due: look
+            // again in a quarter of a second rather than at once.
+            let soonest = self.handle.clock.now_ms() + 250;
+            let wake = next_due.map(|ms| self.handle.clock.instant_at(ms.max(soonest)));
+            tokio::select! {
+                biased;
+                _ = stop.changed() => break,
+                changed = health.changed() => {
+                    if changed.is_err() {
+                        // The engine is gone; keep serving operators until stopped.
+                        health = watch::channel(Arc::new(BTreeMap::new())).1;
+                        continue;
+                    }
+                    let now = health.borrow_and_update().clone();
+                    *lock(&self.handle.shared.health) = Some(now.clone());
+                    self.with_book(|book, _, ctx, _| book.observe(ctx, &now)).await;
+                }
+                command = commands.recv() => match command {
+                    None => break,
+                    Some(command) => self.on_command(command).await,
+                },
+                _ = tokio::time::sleep_until(wake.unwrap_or_else(Instant::now)), if wake.is_some() => {
+                    self.with_book(|book, _, ctx, _| book.tick(ctx)).await;
+                }
+                _ = tick.tick() => {
+                    self.with_book(|book, _, ctx, _| book.tick(ctx)).await;
+                }
+            }
+        }
+    }
+
+    async fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Decide(mut decision) => {
+                self.with_book(|alerts, incidents, ctx, ictx| {
+                    decision.decide(&mut Books {
+                        alerts,
+                        incidents,
+                        ctx,
+                        ictx,
+                    })
+                })
+                .await;
+                let saved = self.saved(Ok(()));
+                decision.answer(&self.handle.shared, saved);
+            }
+            Command::ServiceEvent(service, at_ms, text) => {
+                self.service_event(service, at_ms, text).await;
+            }
+            Command::Acknowledge(id, by, reply) => {
+                let result = self
+                    .with_book(|book, _, ctx, _| book.acknowledge(ctx, &id, &by))
+                    .await;
+                let _ = reply.send(self.saved(result.map(|_| ()).map_err(AlertingError::from)));
+            }
+            Command::Resolve(id, by, reply) => {
+                let result = self
+                    .with_book(|book, _, ctx, _| book.resolve(ctx, &id, &by))
+                    .await;
+                let _ = reply.send(self.saved(result.map(|_| ()).map_err(AlertingError::from)));
+            }
+            Command::Inbound(events, reply) => {
+                let mut changed = 0;
+                for event in &events {
+                    let before = lock(&self.handle.shared.book).clone();
+                    self.with_book(|book, _, ctx, _| book.inbound(ctx, event))
+                        .await;
+                    if *lock(&self.handle.shared.book) != before {
+                        changed += 1;
+                    }
+                }
+                let _ = reply.send(Ok(changed));
+            }
+            Command::PutWindow(window, reply) => {
+                let result = self
+                    .store
+                    .put_window(&window)
+                    .await
+                    .map_err(|e| AlertingError::Store(e.to_string()));
+                if result.is_ok() {
+                    let mut windows = lock(&self.handle.shared.windows);
+                    windows.retain(|w| w.id != window.id);
+                    windows.push(window);
+                }
+                let _ = reply.send(result);
+                self.with_book(|book, _, ctx, _| book.tick(ctx)).await;
+            }
+            Command::EndWindow(id, reply) => {
+                let now = self.handle.clock.now_ms();
+                let found = lock(&self.handle.shared.windows)
+                    .iter()
+                    .find(|w| w.id == id)
+                    .cloned();
+                let result = match found {
+                    None => Err(AlertingError::Invalid(format!(
+                        "no maintenance window `{id}` created through the API is active or upcoming"
+                    ))),
+                    Some(mut window) => {
+                        window.until_ms = now.max(window.from_ms);
+                        match self.store.put_window(&window).await {
+                            Ok(()) => {
+                                let mut windows = lock(&self.handle.shared.windows);
+                                windows.retain(|w| w.id != id);
+                                windows.push(window.clone());
+                                Ok(window)
+                            }
+                            Err(e) => Err(AlertingError::Store(e.to_string())),
+                        }
+                    }
+                };
+                let _ = reply.send(result);
+                self.with_book(|book, _, ctx, _| book.tick(ctx)).await;
+            }
+            Command::Reload(catalog) => {
+                *lock(&self.handle.shared.catalog) = catalog;
+                self.with_book(|book, _, ctx, _| book.tick(ctx)).await;
+            }
+        }
+    }
+
+    /// A failover or failback of a service: on its own timeline (stored) and on the
+    /// open incidents that hold it.
+    async fn service_event(&mut self, service: String, at_ms: i64, text: continuo_core::Text) {
+        let body = serde_json::json!({
+            "service": service,
+            "at_ms": at_ms,
+            "kind": "failover",
+            "text": text,
+        });
+        if let Err(e) = self
+            .store
+            .add_service_event(&service, at_ms, "failover", &body)
+            .await
+        {
+            tracing::warn!(service = %service, error = %e, "cannot store a service event");
+        }
+        self.with_book(move |_, book, _, _| {
+            book.record_for_service(&service, at_ms, "gateway", EventKind::Failover, text);
+            Vec::<Page>::new()
+        })
+        .await;
+    }
+
+    /// An operator's change that took effect but is not yet durable is reported as a
+    /// store failure: it is kept and saved as soon as the store answers, but a crash
+    /// before then would lose it, and the operator should know.
+    fn saved(&self, result: Result<(), AlertingError>) -> Result<(), AlertingError> {
+        match result {
+            Ok(()) if self.book_dirty || !self.unsaved.is_empty() => Err(AlertingError::Store(
+                "done, but not saved yet: the store is unavailable; it is saved as soon as the store answers".into(),
+            )),
+            other => other,
+        }
+    }
+
+    /// Runs one decision on the books, lets every stage turn it into outbox items and
+    /// commits them with the books before anything can be sent.
+    async fn with_book<T>(
+        &mut self,
+        decide: impl FnOnce(&mut AlertBook, &mut IncidentBook, &Context<'_>, &IncidentContext<'_>) -> T,
+    ) -> T
+    where
+        T: PagesOf,
+    {
+        let catalog = self.handle.catalog();
+        let now = self.handle.clock.now_ms();
+        let windows: Vec<Window> = {
+            let extra = lock(&self.handle.shared.windows);
+            maintenance::active(&catalog, &extra, now)
+        };
+        let (result, items, changed) = {
+            let policies = self.policies;
+            let settle = |service: &str| (policies.settle_ms)(&catalog, service);
+            let group_wait = |service: &str| (policies.group_wait_ms)(&catalog, service);
+            let engine_summary = |service: &str| (policies.summary)(&catalog, service);
+            let ctx = Context {
+                catalog: &catalog,
+                now_ms: now,
+                maintenance: &windows,
+                settle_ms: &settle,
+                summary: &engine_summary,
+                group_wait_ms: &group_wait,
+            };
+            let options = &self.handle.shared.incident_options;
+            let (runbook, last_good) = incident_ctx(options);
+            let ictx = IncidentContext {
+                catalog: &catalog,
+                now_ms: now,
+                runbook: &runbook,
+                last_good_ms: &last_good,
+            };
+            let mut book = lock(&self.handle.shared.book);
+            let mut incidents = lock(&self.handle.shared.incidents);
+            let before = book.clone();
+            let result = decide(&mut book, &mut incidents, &ctx, &ictx);
+            let mut decided = Decided {
+                handle: &self.handle,
+                catalog: &catalog,
+                now_ms: now,
+                windows: &windows,
+                alerts: &book,
+                incidents: &mut incidents,
+                ictx: &ictx,
+                pages: result.pages(),
+                paged: Vec::new(),
+                items: Vec::new(),
+                changed_incidents: Vec::new(),
+            };
+            for stage in self.stages.iter() {
+                stage.after_decision(&mut decided);
+            }
+            let Decided {
+                paged,
+                items: others,
+                changed_incidents,
+                ..
+            } = decided;
+            let mut items: Vec<OutboxItem> = paged.into_iter().flatten().collect();
+            items.extend(others);
+            let changed = *book != before;
+            self.unsaved_incidents.extend(changed_incidents);
+            (result, items, changed)
+        };
+        self.book_dirty |= changed;
+        self.unsaved.extend(items);
+        if self.book_dirty || !self.unsaved.is_empty() || !self.unsaved_incidents.is_empty() {
+            let book = serde_json::to_value(&*lock(&self.handle.shared.book))
+                .unwrap_or(serde_json::Value::Null);
+            let rows: Vec<IncidentRow> = self.unsaved_incidents.values().cloned().collect();
+            match self
+                .store
+                .commit_alerting(&book, &self.unsaved, &rows)
+                .await
+            {
+                Ok(()) => {
+                    let any = !self.unsaved.is_empty();
+                    self.unsaved.clear();
+                    self.unsaved_incidents.clear();
+                    self.book_dirty = false;
+                    if any {
+                        self.handle.shared.wake_dispatcher.notify_one();
+                    }
+                }
+                Err(e) => {
+                    // Kept in memory and retried on the next tick: nothing is lost and
+                    // nothing is sent before it is durable.
+                    tracing::warn!(error = %e, "alerting cannot save to the store, will retry");
+                }
+            }
+        }
+        result
+    }
+}
