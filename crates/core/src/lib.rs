@@ -20,6 +20,7 @@ pub mod maintenance;
 pub mod model;
 pub mod observation;
 pub mod oncall;
+pub mod public;
 pub mod state;
 pub mod subscribers;
 pub mod text;

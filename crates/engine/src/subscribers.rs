@@ -25,6 +25,7 @@ use continuo_core::Lang;
 use continuo_core::incident::book::IncidentBook;
 use continuo_core::maintenance::Window;
 use continuo_core::model::{Catalog, ChannelKind};
+use continuo_core::public::PublicView;
 use continuo_core::state::ServiceHealth;
 use continuo_core::subscribers::{
     self as rules, Announcement, ComponentStatus, Links, PayloadContext, Subscriber,
@@ -111,27 +112,6 @@ pub(crate) fn is_subscriber_item(item: &OutboxItem) -> bool {
     item.recipient.starts_with("subscriber:")
 }
 
-/// The page's id in payloads: the organisation's name as a slug.
-pub fn page_id(catalog: &Catalog) -> String {
-    let slug: String = catalog
-        .organization
-        .name
-        .to_lowercase()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    let slug = slug
-        .split('-')
-        .filter(|p| !p.is_empty())
-        .collect::<Vec<_>>()
-        .join("-");
-    if slug.is_empty() {
-        "continuo".into()
-    } else {
-        slug
-    }
-}
-
 /// Remembers the services' health for the next decision.
 pub(crate) fn observe_health(shared: &Shared, health: &Arc<BTreeMap<String, ServiceHealth>>) {
     *lock(&shared.subscribers.health) = Some(health.clone());
@@ -151,6 +131,25 @@ fn statuses_now(
     now: i64,
 ) -> Option<BTreeMap<String, ComponentStatus>> {
     Some(statuses_known(shared, catalog, windows, now)?.0)
+}
+
+/// What the status page shows now, from the components' statuses and the incidents in
+/// memory (every open one is): the same page id and indicator as `/api/v2/status.json`.
+fn public_view(
+    catalog: &Catalog,
+    statuses: &BTreeMap<String, ComponentStatus>,
+    incidents: &IncidentBook,
+) -> PublicView {
+    PublicView::project(
+        catalog,
+        |service| {
+            statuses
+                .get(service)
+                .copied()
+                .unwrap_or(ComponentStatus::Operational)
+        },
+        incidents.incidents.values(),
+    )
 }
 
 /// Every component's status now, and those of them that are known: a component whose
@@ -221,6 +220,7 @@ pub(crate) fn decide(
     }
     let confirmed = lock(&shared.subscribers.confirmed).clone();
     let statuses = statuses.unwrap_or_default();
+    let view = public_view(catalog, &statuses, incidents);
     let mut items = Vec::new();
     for announcement in &announcements {
         let incident = match &announcement.news {
@@ -263,8 +263,7 @@ pub(crate) fn decide(
                 SubscriberKind::Webhook => {
                     let ctx = PayloadContext {
                         catalog,
-                        page_id: &page_id(catalog),
-                        statuses: &statuses,
+                        view: &view,
                         links: &links,
                     };
                     let Some(payload) =
@@ -590,10 +589,10 @@ impl AlertHandle {
             }
             SubscriberKind::Webhook => {
                 let statuses = statuses_now(&self.shared, &catalog, &[], now).unwrap_or_default();
+                let view = public_view(&catalog, &statuses, &lock(&self.shared.incidents));
                 let ctx = PayloadContext {
                     catalog: &catalog,
-                    page_id: &page_id(&catalog),
-                    statuses: &statuses,
+                    view: &view,
                     links: &links,
                 };
                 (
