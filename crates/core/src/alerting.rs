@@ -21,6 +21,8 @@
 //! - Maintenance holds new pages: an alert opened during maintenance is held until it
 //!   ends (and fires then if still down); escalation of a firing alert pauses.
 
+pub mod policy;
+
 use crate::maintenance::Window;
 use crate::model::{Catalog, Escalation, Target, TargetKind};
 use crate::oncall::on_call_at;

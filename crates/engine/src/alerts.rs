@@ -11,11 +11,11 @@ use crate::clock::Clock;
 use crate::incidents::{IncidentOptions, incident_ctx};
 use crate::persist::Persist;
 use continuo_core::alerting::{
-    Alert, AlertBook, AlertError, AlertState, Context, Inbound, Page, PageEvent, Recipient,
+    Alert, AlertBook, AlertError, AlertState, Context, Inbound, Page, PageEvent, Recipient, policy,
 };
 use continuo_core::incident::book::{IncidentBook, IncidentContext};
 use continuo_core::maintenance::{self, Window};
-use continuo_core::model::{Catalog, ChannelKind, CheckKind};
+use continuo_core::model::{Catalog, ChannelKind};
 use continuo_core::state::ServiceHealth;
 use continuo_core::{Lang, oncall};
 use continuo_notify::{Delivered, Notice, NoticeEvent, NoticeService, SendError, SendErrorKind};
@@ -712,8 +712,9 @@ impl Decider {
             maintenance::active(&catalog, &extra, now)
         };
         let (result, items, changed) = {
-            let settle = |service: &str| settle_ms(&catalog, service);
-            let group_wait = |service: &str| group_wait_ms(&catalog, service);
+            let graph = continuo_core::analysis::Graph::new(&catalog);
+            let settle = |service: &str| policy::settle_ms(&graph, service);
+            let group_wait = |service: &str| policy::group_wait_ms(&graph, service);
             let engine_summary = |service: &str| summary_of(&catalog, service);
             let ctx = Context {
                 catalog: &catalog,
@@ -939,59 +940,6 @@ pub(crate) fn channels_of<'c>(
                 .map(|c| (c.id.value.clone(), Some(person)))
                 .collect()
         }
-    }
-}
-
-/// How long a service gets to recover on its own after its root cause recovered: the
-/// slowest of its checks' recovery (interval x recover threshold + timeout), at least 30 s.
-fn settle_ms(catalog: &Catalog, service: &str) -> i64 {
-    let Some(s) = catalog.service(service) else {
-        return 30_000;
-    };
-    s.checks
-        .iter()
-        .filter(|c| c.kind() != CheckKind::Heartbeat)
-        .map(|c| {
-            let interval = i64::try_from(c.interval.get().as_millis()).unwrap_or(60_000);
-            let timeout = i64::try_from(c.timeout.get().as_millis()).unwrap_or(10_000);
-            interval * i64::from(c.recover_threshold.max(1)) + timeout
-        })
-        .max()
-        .unwrap_or(30_000)
-        .max(30_000)
-}
-
-/// How long a new root cause waits before paging: long enough for every service it
-/// hard-depends on (directly or not) to detect a shared failure (interval x fail
-/// threshold + timeout of their checks, plus a second), at most 5 minutes; 0 for a service
-/// without monitored dependencies.
-fn group_wait_ms(catalog: &Catalog, service: &str) -> i64 {
-    use continuo_core::model::DependencyKind;
-    let mut seen = std::collections::BTreeSet::new();
-    let mut queue = vec![service.to_string()];
-    let mut wait = 0i64;
-    while let Some(id) = queue.pop() {
-        let Some(s) = catalog.service(&id) else {
-            continue;
-        };
-        for dep in &s.depends_on {
-            if dep.kind == DependencyKind::Hard && seen.insert(dep.service.value.clone()) {
-                queue.push(dep.service.value.clone());
-                if let Some(d) = catalog.service(&dep.service.value) {
-                    for c in d.checks.iter().filter(|c| c.kind() != CheckKind::Heartbeat) {
-                        let interval =
-                            i64::try_from(c.interval.get().as_millis()).unwrap_or(60_000);
-                        let timeout = i64::try_from(c.timeout.get().as_millis()).unwrap_or(10_000);
-                        wait = wait.max(interval * i64::from(c.fail_threshold.max(1)) + timeout);
-                    }
-                }
-            }
-        }
-    }
-    if wait == 0 {
-        0
-    } else {
-        (wait + 1_000).min(300_000)
     }
 }
 
