@@ -23,8 +23,8 @@
 
 pub mod policy;
 
+use crate::catalog::{Catalog, Escalation, Target, TargetKind};
 use crate::maintenance::Window;
-use crate::model::{Catalog, Escalation, Target, TargetKind};
 use crate::oncall::on_call_at;
 use crate::state::{Health, ServiceHealth};
 use serde::{Deserialize, Serialize};

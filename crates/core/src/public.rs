@@ -8,9 +8,9 @@
 //! audience; the indicator is the worst of the components' statuses and the open public
 //! incidents' impacts (a declared SEV1 on healthy checks reads `critical` everywhere).
 
+use crate::catalog::Catalog;
 use crate::incident::book::Incident;
 use crate::incident::{Audience, Severity};
-use crate::model::Catalog;
 use crate::state::Health;
 use crate::text::Text;
 use crate::tr;

@@ -13,9 +13,9 @@
 //! `customers` audience; internal and management updates never reach a subscriber.
 
 use crate::Lang;
+use crate::catalog::Catalog;
 use crate::incident::book::Incident;
 use crate::incident::{Audience, Status};
-use crate::model::Catalog;
 use crate::public::{Indicator, PublicView, group_id, impact, slug};
 use crate::state::{Health, ServiceHealth};
 use crate::text::Text;

@@ -4,9 +4,9 @@
 use continuo_core::alerting::{
     AlertBook, AlertState, Context, Inbound, Page, PageEvent, Recipient, plan,
 };
+use continuo_core::catalog::Catalog;
 use continuo_core::load_text;
 use continuo_core::maintenance::Window;
-use continuo_core::model::Catalog;
 use continuo_core::state::{CheckStatus, Health, ServiceHealth};
 use std::collections::BTreeMap;
 

@@ -2,13 +2,13 @@
 //! time.
 
 use continuo_core::alerting::{AlertBook, Context, Recipient};
+use continuo_core::catalog::Catalog;
 use continuo_core::incident::book::{
     Callout, Change, EventKind, IncidentBook, IncidentContext, Review, runbook_steps,
 };
 use continuo_core::incident::stats::stats;
 use continuo_core::incident::{Audience, CrisisRole, Recovery, Severity, Status};
 use continuo_core::load_text;
-use continuo_core::model::Catalog;
 use continuo_core::state::{CheckStatus, Health, ServiceHealth};
 use continuo_core::text::Text;
 use std::collections::BTreeMap;

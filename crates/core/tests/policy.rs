@@ -3,8 +3,8 @@
 
 use continuo_core::alerting::policy::{group_wait_ms, settle_ms};
 use continuo_core::analysis::Graph;
+use continuo_core::catalog::Catalog;
 use continuo_core::load_text;
-use continuo_core::model::Catalog;
 
 const CONFIG: &str = r#"
 [organization]

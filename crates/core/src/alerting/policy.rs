@@ -4,7 +4,7 @@
 //! walking the graph itself.
 
 use crate::analysis::Graph;
-use crate::model::{Check, CheckKind};
+use crate::catalog::{Check, CheckKind};
 use std::sync::Arc;
 
 /// The shortest settling time.

@@ -10,7 +10,7 @@ use super::{
 };
 use crate::alerting::{Act, AlertBook, AlertState, Recipient, resolve_targets};
 use crate::analysis::Graph;
-use crate::model::{Catalog, ResponsePlan, TargetKind};
+use crate::catalog::{Catalog, ResponsePlan, TargetKind};
 use crate::state::Health;
 use crate::text::Text;
 use crate::tr;

@@ -5,9 +5,9 @@
 //! fields are reported with a suggestion, and each field is read with a typed getter that
 //! reports a wrong type, a bad duration or an out-of-range value at the value's location.
 
+use crate::catalog::*;
 use crate::diag::{Diagnostic, Diagnostics, FileId, Loc};
 use crate::duration::HumanDuration;
-use crate::model::*;
 use crate::suggest::closest;
 use crate::text::{Lang, Text};
 use crate::tr;
@@ -18,14 +18,10 @@ use toml::de::{DeTable, DeValue};
 
 type Value<'i> = Spanned<DeValue<'i>>;
 
-// `[[gateway]]` lives in its own file, as a child of this module so it can use the
-// private field getters; `lib.rs` re-exports it as `continuo_core::gateway`.
-#[path = "gateway.rs"]
-pub mod gateway;
-
-// `[status_page]` likewise; re-exported as `continuo_core::status_page`.
-#[path = "status_page.rs"]
-pub mod status_page;
+// Sections with their own file; as children they reach the field getters, which are
+// private to `decode`.
+pub(crate) mod gateway;
+mod status_page;
 
 /// The items one file contributed, before they are merged and cross-checked.
 #[derive(Default)]
@@ -43,8 +39,8 @@ pub(crate) struct FileItems {
     pub maintenances: Vec<Maintenance>,
     pub routes: Vec<Route>,
     pub response_plans: Vec<ResponsePlan>,
-    pub gateways: Vec<gateway::Gateway>,
-    pub status_page: Option<(status_page::StatusPageSettings, Loc)>,
+    pub gateways: Vec<crate::catalog::gateway::Gateway>,
+    pub status_page: Option<(crate::catalog::status_page::StatusPageSettings, Loc)>,
 }
 
 /// Looks an environment variable up; injected so this crate never reads the environment.
@@ -823,8 +819,8 @@ impl<'a> Decoder<'a> {
         let mut regulations = Vec::new();
         for r in self.string_list(&f, "regulations") {
             let regime = match r.value.to_ascii_lowercase().as_str() {
-                "nis2" => crate::incident::Regime::Nis2,
-                "dora" => crate::incident::Regime::Dora,
+                "nis2" => crate::catalog::incident::Regime::Nis2,
+                "dora" => crate::catalog::incident::Regime::Dora,
                 _ => {
                     let v = &r.value;
                     self.diags.push(
@@ -2006,7 +2002,7 @@ impl<'a> Decoder<'a> {
     }
 
     fn response_plan(&mut self, value: &Value<'_>) -> Option<ResponsePlan> {
-        use crate::incident::{CrisisRole, Severity};
+        use crate::catalog::incident::{CrisisRole, Severity};
         let f = self.open(
             "[[response_plan]]",
             value,
