@@ -750,16 +750,8 @@ pub fn payload(
     announcement: &Announcement,
     incident: Option<&Incident>,
 ) -> Option<Payload> {
-    let mut out = Payload {
-        meta: PayloadMeta {
-            unsubscribe: ctx.links.unsubscribe.clone(),
-            documentation: PAYLOAD_DOCUMENTATION.to_string(),
-        },
-        page: payload_page(ctx),
-        incident: None,
-        component_update: None,
-        component: None,
-    };
+    // The page's status and links; what the announcement tells is added below.
+    let mut out = test_payload(ctx);
     match &announcement.news {
         News::ComponentChanged {
             component,
