@@ -511,3 +511,86 @@ fn a_pending_subscriber_message_survives_kill_9() {
     );
     assert_eq!(request.json()["incident"]["id"], id.as_str());
 }
+
+/// One public projection: a declared SEV1 on healthy checks reads the same indicator on
+/// `/api/v2/status.json` and in the subscriber webhook's payload, with the same page id.
+#[test]
+fn a_declared_sev1_reads_the_same_indicator_on_the_page_and_in_the_webhook() {
+    let sink = SmtpSink::start();
+    let target = HttpServer::ok(0);
+    let hook = HttpServer::ok(0);
+    let dir = workspace(&config(sink.port, target.port));
+    let continuo = Continuo::start(dir.path());
+
+    let hook_url = format!("http://127.0.0.1:{}/hook", hook.port);
+    let (status, body) = http(
+        continuo.port,
+        "POST",
+        "/status/subscribe",
+        &[],
+        &json!({ "url": hook_url }).to_string(),
+    );
+    assert_eq!(status, 202, "{body}");
+    wait_for("the webhook to be confirmed", 30, || {
+        state_of(&continuo, &hook_url) == "confirmed"
+    });
+    // The checks are healthy: nothing but the incident can raise the indicator.
+    wait_for("the component to be measured operational", 30, || {
+        continuo.get("/api/v2/components.json")["components"][0]["status"] == "operational"
+            && continuo.get("/api/v2/status.json")["status"]["indicator"] == "none"
+    });
+
+    let (status, body) = continuo.admin(
+        "POST",
+        "/api/v1/incidents",
+        &json!({"title": "Checkout fails", "services": ["shop"], "severity": "SEV1", "by": "anna"})
+            .to_string(),
+    );
+    assert_eq!(status, 201, "{body}");
+    let id = serde_json::from_str::<Value>(&body).expect("json")["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let (status, body) = continuo.admin(
+        "POST",
+        &format!("/api/v1/incidents/{id}/update"),
+        &json!({"audience": "customers", "message": "We are looking into it.", "status": "investigating", "by": "anna"})
+            .to_string(),
+    );
+    assert_eq!(status, 200, "{body}");
+
+    wait_for("the customer update at the webhook", 30, || {
+        payloads(&hook).iter().any(|p| {
+            p["incident"]["incident_updates"]
+                .as_array()
+                .is_some_and(|u| !u.is_empty())
+        })
+    });
+    let webhook = payloads(&hook)
+        .into_iter()
+        .find(|p| {
+            p["incident"]["incident_updates"]
+                .as_array()
+                .is_some_and(|u| !u.is_empty())
+        })
+        .expect("a payload with the customer update");
+    // The page's view is cached for a second: wait for it to show the incident.
+    wait_for("the page to show the incident", 10, || {
+        continuo.get("/api/v2/incidents/unresolved.json")["incidents"]
+            .as_array()
+            .is_some_and(|i| !i.is_empty())
+    });
+    let page = continuo.get("/api/v2/status.json");
+    assert_eq!(page["status"]["indicator"], "critical", "{page}");
+    assert_eq!(
+        webhook["page"]["status_indicator"], page["status"]["indicator"],
+        "{webhook}"
+    );
+    assert_eq!(
+        webhook["page"]["status_description"], page["status"]["description"],
+        "{webhook}"
+    );
+    assert_eq!(webhook["page"]["id"], page["page"]["id"], "{webhook}");
+    assert_eq!(webhook["incident"]["page_id"], page["page"]["id"]);
+    assert_eq!(webhook["incident"]["impact"], "critical");
+}

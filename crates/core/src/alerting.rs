@@ -21,8 +21,10 @@
 //! - Maintenance holds new pages: an alert opened during maintenance is held until it
 //!   ends (and fires then if still down); escalation of a firing alert pauses.
 
+pub mod policy;
+
+use crate::catalog::{Catalog, Escalation, Target, TargetKind};
 use crate::maintenance::Window;
-use crate::model::{Catalog, Escalation, Target, TargetKind};
 use crate::oncall::on_call_at;
 use crate::state::{Health, ServiceHealth};
 use serde::{Deserialize, Serialize};

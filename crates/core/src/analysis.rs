@@ -5,8 +5,8 @@
 //! Every function here tolerates an invalid catalog (dangling references, cycles): it
 //! ignores what it cannot resolve and never loops, so callers may show partial results.
 
+use crate::catalog::{Catalog, DependencyKind, Service};
 use crate::duration::HumanDuration;
-use crate::model::{Catalog, DependencyKind, Service};
 use serde::Serialize;
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap};

@@ -8,8 +8,8 @@
 //! - A `/start` ping without a finish is late `grace` after the start: a job that starts
 //!   and hangs is noticed before its next scheduled run.
 
+use crate::catalog::HeartbeatSpec;
 use crate::cron::Cron;
-use crate::model::HeartbeatSpec;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
@@ -95,9 +95,9 @@ impl HeartbeatSchedule {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::Located;
     use crate::diag::{FileId, Loc};
     use crate::duration::HumanDuration;
-    use crate::model::Located;
 
     fn ms(s: &str) -> i64 {
         s.parse::<Timestamp>().expect("timestamp").as_millisecond()

@@ -9,6 +9,7 @@
 pub mod access;
 pub mod alerting;
 pub mod analysis;
+pub mod catalog;
 pub mod cron;
 pub mod diag;
 pub mod duration;
@@ -17,10 +18,11 @@ pub mod heartbeat;
 pub mod incident;
 pub mod load;
 pub mod maintenance;
-pub mod model;
 pub mod observation;
 pub mod oncall;
+pub mod public;
 pub mod state;
+pub mod status_page;
 pub mod subscribers;
 pub mod text;
 
@@ -28,10 +30,12 @@ mod decode;
 mod suggest;
 mod validate;
 
-pub use decode::gateway;
-pub use decode::status_page;
+/// The old path of [`catalog`], kept while callers move to the new one.
+pub use catalog as model;
+pub use catalog::Catalog;
+/// The old path of [`catalog::gateway`], kept while callers move to the new one.
+pub use catalog::gateway;
 pub use diag::{Diagnostic, Diagnostics, Severity, SourceMap};
 pub use duration::HumanDuration;
 pub use load::{LoadOutcome, SourceProvider, load, load_text};
-pub use model::Catalog;
 pub use text::{Lang, Text};

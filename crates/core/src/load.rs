@@ -4,9 +4,9 @@
 //! Files and environment variables come in through [`SourceProvider`] and a lookup
 //! function, so this module does no IO of its own.
 
+use crate::catalog::Catalog;
 use crate::decode::{Decoder, FileItems};
 use crate::diag::{Diagnostic, Diagnostics, FileId, Loc, SourceMap};
-use crate::model::Catalog;
 use crate::tr;
 use std::path::{Path, PathBuf};
 use toml::de::DeTable;
@@ -88,7 +88,9 @@ pub fn load(
         let Some(ca_file) = &gateway.ca_file else {
             continue;
         };
-        if ca_file.value.trim().is_empty() || gateway.mode != crate::gateway::GatewayMode::Http {
+        if ca_file.value.trim().is_empty()
+            || gateway.mode != crate::catalog::gateway::GatewayMode::Http
+        {
             continue;
         }
         let base = sources
@@ -96,7 +98,7 @@ pub fn load(
             .map(|s| parent_of(Path::new(&s.path)))
             .unwrap_or_default();
         let path = base.join(&ca_file.value);
-        crate::gateway::check_ca_file(ca_file, provider.read(&path), &mut diagnostics);
+        crate::decode::gateway::check_ca_file(ca_file, provider.read(&path), &mut diagnostics);
         gateway.ca_file_path = Some(path.display().to_string());
     }
     LoadOutcome {

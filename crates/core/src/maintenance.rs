@@ -1,8 +1,8 @@
 //! Maintenance windows as spans of time: the configured ones (one-off and recurring by
 //! cron) and the ones created at run time. Pure: time is an argument.
 
+use crate::catalog::{Catalog, Maintenance};
 use crate::cron::Cron;
-use crate::model::{Catalog, Maintenance};
 use crate::oncall::parse_instant;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;

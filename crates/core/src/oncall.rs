@@ -9,7 +9,7 @@
 //! - A later layer wins wherever it has someone on call; an override wins over every
 //!   layer for its span, the last matching override in the file winning.
 
-use crate::model::{Layer, Schedule};
+use crate::catalog::{Layer, Schedule};
 use jiff::Timestamp;
 use jiff::civil::{Date, DateTime, Time};
 use jiff::tz::TimeZone;
@@ -230,8 +230,8 @@ fn layer_shift(layer: &Layer, tz: &TimeZone, at_ms: i64) -> Option<Shift> {
 mod tests {
     use super::*;
     use crate::HumanDuration;
+    use crate::catalog::{Id, Override};
     use crate::diag::{FileId, Loc};
-    use crate::model::{Id, Override};
 
     fn id(s: &str) -> Id {
         Id::new(

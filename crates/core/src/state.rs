@@ -6,7 +6,7 @@
 //! Time is an argument (UTC unix milliseconds); nothing here reads a clock.
 
 use crate::analysis::Graph;
-use crate::model::{Catalog, DependencyKind};
+use crate::catalog::{Catalog, DependencyKind};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 

@@ -13,9 +13,10 @@
 //! `customers` audience; internal and management updates never reach a subscriber.
 
 use crate::Lang;
+use crate::catalog::Catalog;
 use crate::incident::book::Incident;
 use crate::incident::{Audience, Status};
-use crate::model::Catalog;
+use crate::public::{Indicator, PublicView, group_id, impact, slug};
 use crate::state::{Health, ServiceHealth};
 use crate::text::Text;
 use crate::tr;
@@ -179,7 +180,7 @@ pub fn is_internal(ip: std::net::IpAddr) -> bool {
 /// name, or its service's id; returns service ids, without duplicates.
 pub fn check_components(catalog: &Catalog, asked: &[String]) -> Result<Vec<String>, Text> {
     let known = components(catalog);
-    let public = crate::status_page::component_ids(catalog);
+    let public = crate::public::component_ids(catalog);
     let mut out: Vec<String> = Vec::new();
     for id in asked {
         let id = id.trim();
@@ -223,7 +224,7 @@ pub fn components(catalog: &Catalog) -> Vec<(String, String)> {
         .collect()
 }
 
-pub use crate::status_page::ComponentStatus;
+pub use crate::public::ComponentStatus;
 
 /// A component's status from its service's health: down is a major outage, impacted (down
 /// because of a dependency) a partial outage, degraded degraded performance; unknown
@@ -254,25 +255,12 @@ pub fn component_statuses(
         .collect()
 }
 
-/// The page's overall status as Statuspage gives it: `(indicator, description)`.
+/// The page's overall status from the components alone, as Statuspage gives it:
+/// `(indicator, description)`. Payloads use [`PublicView::indicator`], which also counts
+/// the open incidents.
 pub fn page_status(statuses: &BTreeMap<String, ComponentStatus>) -> (&'static str, &'static str) {
-    let worst = statuses
-        .values()
-        .filter(|s| **s != ComponentStatus::UnderMaintenance)
-        .max()
-        .copied();
-    match worst {
-        Some(ComponentStatus::MajorOutage) => ("critical", "Major System Outage"),
-        Some(ComponentStatus::PartialOutage) => ("major", "Partial System Outage"),
-        Some(ComponentStatus::DegradedPerformance) => ("minor", "Minor Service Outage"),
-        _ if statuses
-            .values()
-            .any(|s| *s == ComponentStatus::UnderMaintenance) =>
-        {
-            ("maintenance", "Service Under Maintenance")
-        }
-        _ => ("none", "All Systems Operational"),
-    }
+    let indicator = Indicator::of(statuses.values().copied(), []);
+    (indicator.word(), indicator.description())
 }
 
 /// What an announcement tells.
@@ -708,57 +696,49 @@ pub struct Payload {
 pub const PAYLOAD_DOCUMENTATION: &str =
     "https://support.atlassian.com/statuspage/docs/enable-webhook-notifications/";
 
-/// Statuspage's impact of a severity.
-fn impact(incident: &Incident) -> &'static str {
-    match incident.severity.0 {
-        1 => "critical",
-        2 => "major",
-        3 => "minor",
-        _ => "none",
-    }
-}
-
 /// What a payload needs besides the announcement.
 pub struct PayloadContext<'a> {
-    /// The catalog (component names and groups).
+    /// The catalog (services that are not on the page).
     pub catalog: &'a Catalog,
-    /// The page's id.
-    pub page_id: &'a str,
-    /// Every component's status now.
-    pub statuses: &'a BTreeMap<String, ComponentStatus>,
+    /// What the page shows now: its id, components and indicator.
+    pub view: &'a PublicView,
     /// Links for this subscriber.
     pub links: &'a Links,
 }
 
 /// The public id of a service's component (as the status page API gives it).
-fn public_id(catalog: &Catalog, service: &str) -> String {
-    crate::status_page::component_ids(catalog)
-        .remove(service)
-        .unwrap_or_else(|| crate::status_page::slug(service))
+fn public_id(ctx: &PayloadContext<'_>, service: &str) -> String {
+    ctx.view
+        .component_of(service)
+        .map_or_else(|| slug(service), |c| c.id.clone())
 }
 
 fn payload_component(ctx: &PayloadContext<'_>, id: &str) -> PayloadComponent {
-    let service = ctx.catalog.service(id);
+    let shown = ctx.view.component_of(id);
     PayloadComponent {
-        id: public_id(ctx.catalog, id),
-        name: service
-            .and_then(|s| s.status_page.component.clone())
-            .unwrap_or_else(|| id.to_string()),
-        status: ctx
-            .statuses
-            .get(id)
-            .copied()
-            .unwrap_or(ComponentStatus::Operational)
+        id: public_id(ctx, id),
+        name: shown.map_or_else(|| id.to_string(), |c| c.name.clone()),
+        status: shown
+            .map_or(ComponentStatus::Operational, |c| c.status)
             .api_name()
             .to_string(),
-        page_id: ctx.page_id.to_string(),
+        page_id: ctx.view.page_id.clone(),
         // As the status page API names groups.
-        group_id: service.and_then(|s| {
-            s.status_page
-                .group
-                .as_ref()
-                .map(|g| format!("group-{}", crate::status_page::slug(g)))
-        }),
+        group_id: match shown {
+            Some(c) => c.group.clone(),
+            None => ctx
+                .catalog
+                .service(id)
+                .and_then(|s| s.status_page.group.as_deref().map(group_id)),
+        },
+    }
+}
+
+fn payload_page(ctx: &PayloadContext<'_>) -> PayloadPage {
+    PayloadPage {
+        id: ctx.view.page_id.clone(),
+        status_indicator: ctx.view.indicator.word().to_string(),
+        status_description: ctx.view.indicator.description().to_string(),
     }
 }
 
@@ -770,21 +750,8 @@ pub fn payload(
     announcement: &Announcement,
     incident: Option<&Incident>,
 ) -> Option<Payload> {
-    let (indicator, description) = page_status(ctx.statuses);
-    let mut out = Payload {
-        meta: PayloadMeta {
-            unsubscribe: ctx.links.unsubscribe.clone(),
-            documentation: PAYLOAD_DOCUMENTATION.to_string(),
-        },
-        page: PayloadPage {
-            id: ctx.page_id.to_string(),
-            status_indicator: indicator.to_string(),
-            status_description: description.to_string(),
-        },
-        incident: None,
-        component_update: None,
-        component: None,
-    };
+    // The page's status and links; what the announcement tells is added below.
+    let mut out = test_payload(ctx);
     match &announcement.news {
         News::ComponentChanged {
             component,
@@ -796,7 +763,7 @@ pub fn payload(
                 new_status: new.api_name().to_string(),
                 old_status: old.api_name().to_string(),
                 id: announcement.key.clone(),
-                component_id: public_id(ctx.catalog, component),
+                component_id: public_id(ctx, component),
             });
             let mut c = payload_component(ctx, component);
             c.status = new.api_name().to_string();
@@ -842,12 +809,12 @@ pub fn payload(
                 id: incident.id.clone(),
                 name: incident.title.clone(),
                 status: incident.status.name().to_string(),
-                impact: impact(incident).to_string(),
+                impact: impact(incident.severity).to_string(),
                 created_at: rfc3339(created),
                 updated_at: rfc3339(last),
                 monitoring_at: monitoring,
                 resolved_at: incident.milestones.resolved_ms.map(rfc3339),
-                page_id: ctx.page_id.to_string(),
+                page_id: ctx.view.page_id.clone(),
                 shortlink: ctx.links.status_page.clone(),
                 backfilled: false,
                 incident_updates: updates,
@@ -864,17 +831,12 @@ pub fn payload(
 /// The payload of the test delivery that confirms a webhook subscriber: the page's status
 /// and no incident.
 pub fn test_payload(ctx: &PayloadContext<'_>) -> Payload {
-    let (indicator, description) = page_status(ctx.statuses);
     Payload {
         meta: PayloadMeta {
             unsubscribe: ctx.links.unsubscribe.clone(),
             documentation: PAYLOAD_DOCUMENTATION.to_string(),
         },
-        page: PayloadPage {
-            id: ctx.page_id.to_string(),
-            status_indicator: indicator.to_string(),
-            status_description: description.to_string(),
-        },
+        page: payload_page(ctx),
         incident: None,
         component_update: None,
         component: None,

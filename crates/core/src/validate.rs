@@ -3,8 +3,8 @@
 //! that point at weak continuity claims.
 
 use crate::analysis::{CRITICAL_RISK_SCORE, Graph};
+use crate::catalog::{Catalog, Id, TargetKind};
 use crate::diag::{Diagnostic, Diagnostics, FileId};
-use crate::model::{Catalog, Id, TargetKind};
 use crate::suggest::closest;
 use crate::text::Text;
 use crate::tr;
@@ -24,7 +24,7 @@ pub(crate) fn validate(
     objectives(catalog, &graph, diags);
     coverage(catalog, &graph, diags, runbook_exists);
     risks(catalog, diags);
-    crate::gateway::validate(catalog, diags);
+    crate::decode::gateway::validate(catalog, diags);
 }
 
 /// The declared ids of each kind of thing.

@@ -1,53 +1,29 @@
 //! Alerting decisions, data-driven: a catalog, health over time, and the pages that
 //! must (and must not) result.
 
+mod common;
+
 use continuo_core::alerting::{
     AlertBook, AlertState, Context, Inbound, Page, PageEvent, Recipient, plan,
 };
+use continuo_core::catalog::Catalog;
 use continuo_core::load_text;
 use continuo_core::maintenance::Window;
-use continuo_core::model::Catalog;
 use continuo_core::state::{CheckStatus, Health, ServiceHealth};
 use std::collections::BTreeMap;
 
-const MIN: i64 = 60_000;
-/// 2026-06-01T09:00:00Z, a Monday: anna is on call (the rotation started then).
-const T0: i64 = 1_780_304_400_000;
+use common::{MIN, T0};
 
-const CONFIG: &str = r#"
+/// The organisation, before the shared people and rota.
+const HEAD: &str = r#"
 [organization]
 name = "Acme"
 timezone = "UTC"
 
-[[person]]
-id = "anna"
-name = "Anna"
-[[person]]
-id = "bram"
-name = "Bram"
-[[person]]
-id = "chen"
-name = "Chen"
+"#;
 
-[[team]]
-id = "web"
-members = ["anna", "bram"]
-escalation = "web-default"
-
-[[team]]
-id = "db"
-members = ["chen"]
-escalation = "db-default"
-
-[[schedule]]
-id = "web-primary"
-[[schedule.layer]]
-members = ["anna", "bram"]
-rotation = "1w"
-handoff = "09:00"
-start = "2026-06-01"
-
-[[escalation]]
+/// What this test adds after the people and rota.
+const CONFIG: &str = r#"[[escalation]]
 id = "web-default"
 levels = [
   { after = "0m", notify = ["schedule:web-primary", "channel:ops-chat"] },
@@ -89,8 +65,15 @@ rto = "1h"
 depends_on = ["db"]
 "#;
 
+fn config() -> String {
+    format!(
+        "{HEAD}{}{CONFIG}",
+        common::people_and_rota("web-default", "db-default")
+    )
+}
+
 fn catalog() -> Catalog {
-    load_text(CONFIG).expect("valid config")
+    load_text(&config()).expect("valid config")
 }
 
 /// Health from a compact description: `db=down shop=impacted:db api=up`.

@@ -757,3 +757,35 @@ fn routes_and_contacts_refer_to_known_things() {
         ],
     );
 }
+
+#[test]
+fn regulations_and_response_plans() {
+    check(
+        "[organization]\nname = \"X\"\ntimezone = \"UTC\"\nregulations = [\"gdpr\"]\n",
+        &[
+            r#"error bad-regulation c.toml:4:16 `gdpr` is not a reporting regime Continuo knows | help: use "nis2" or "dora""#,
+        ],
+    );
+    check(
+        &format!(
+            "{TEAM}[[channel]]\nid = \"chat\"\nkind = \"slack\"\nurl = \"https://hooks.example.test/x\"\n\
+             [[response_plan]]\nid = \"major\"\nseverity = [\"SEV1\", \"SEV9\"]\nroles = {{ scribe = \"channel:chat\" }}\n\
+             [[response_plan]]\nid = \"again\"\nseverity = [\"sev1\"]\n"
+        ),
+        &[
+            r#"error bad-severity c.toml:9:21 `SEV9` is not a severity | help: use "SEV1" (worst) to "SEV4""#,
+            "error role-needs-person c.toml:10:20 the role scribe cannot be filled by channel `chat` | help: use person:, team: or schedule:",
+            "error severity-planned-twice c.toml:13:13 SEV1 already has response plan `major` | help: give each severity one response plan",
+        ],
+    );
+}
+
+#[test]
+fn include_patterns_that_are_no_glob() {
+    check_files(
+        &[("cfg/continuo.toml", "include = [\"services/[ab].toml\"]\n")],
+        &[
+            "error bad-include cfg/continuo.toml:1:12 `services/[ab].toml` is not a valid glob pattern: no `*` in pattern",
+        ],
+    );
+}

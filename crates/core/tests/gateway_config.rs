@@ -401,3 +401,30 @@ fn https_endpoints_speak_tls_only_in_http_mode() {
         Ok(false)
     );
 }
+
+#[test]
+fn endpoints_a_gateway_cannot_use_are_located() {
+    let bare = "[[service]]\nid = \"bare\"\ntier = 3\nowner = \"ops\"\nrto = \"1h\"\n";
+    check(
+        &format!(
+            "{bare}[[gateway]]\nid = \"g\"\nlisten = \"127.0.0.1:18080\"\nservice = \"bare\"\ncheck_path = \"health\"\n"
+        ),
+        &[
+            "gateway-without-endpoints c.toml:28:11 service `bare` has no endpoints for this gateway to send traffic to",
+            "bad-path c.toml:29:14 `check_path` must start with `/`, found `health`",
+        ],
+    );
+    let backups = "[[service]]\nid = \"backups\"\ntier = 3\nowner = \"ops\"\nrto = \"1h\"\n\
+        [[service.endpoint]]\nname = \"x\"\nurl = \"http://127.0.0.1:18083\"\nrole = \"backup\"\n\
+        [[service.endpoint]]\nname = \"x\"\nurl = \"ftp://127.0.0.1:18084\"\nrole = \"backup\"\n";
+    check(
+        &format!(
+            "{backups}[[gateway]]\nid = \"g\"\nlisten = \"127.0.0.1:18080\"\nservice = \"backups\"\n"
+        ),
+        &[
+            "gateway-without-primary c.toml:36:11 service `backups` has no primary endpoint",
+            "bad-endpoint c.toml:36:11 endpoint `ftp://127.0.0.1:18084` uses `ftp://`; an HTTP gateway connects to endpoints over http:// or https://",
+            "duplicate-endpoint c.toml:36:11 two endpoints of this service are both called `x`",
+        ],
+    );
+}

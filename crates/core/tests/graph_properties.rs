@@ -2,8 +2,8 @@
 
 use continuo_core::HumanDuration;
 use continuo_core::analysis::{Graph, bia};
+use continuo_core::catalog::*;
 use continuo_core::diag::{FileId, Loc};
-use continuo_core::model::*;
 use proptest::prelude::*;
 use std::collections::BTreeSet;
 

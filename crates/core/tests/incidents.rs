@@ -1,58 +1,33 @@
 //! Incident decisions, data-driven: alerts and operators in, incidents out, with explicit
 //! time.
 
+mod common;
+
 use continuo_core::alerting::{AlertBook, Context, Recipient};
+use continuo_core::catalog::Catalog;
 use continuo_core::incident::book::{
     Callout, Change, EventKind, IncidentBook, IncidentContext, Review, runbook_steps,
 };
 use continuo_core::incident::stats::stats;
 use continuo_core::incident::{Audience, CrisisRole, Recovery, Severity, Status};
 use continuo_core::load_text;
-use continuo_core::model::Catalog;
 use continuo_core::state::{CheckStatus, Health, ServiceHealth};
 use continuo_core::text::Text;
 use std::collections::BTreeMap;
 
-const MIN: i64 = 60_000;
-const HOUR: i64 = 60 * MIN;
-/// 2026-06-01T09:00:00Z, a Monday: anna is on call.
-const T0: i64 = 1_780_304_400_000;
+use common::{HOUR, MIN, T0};
 
-const CONFIG: &str = r#"
+/// The organisation, before the shared people and rota.
+const HEAD: &str = r#"
 [organization]
 name = "Acme"
 timezone = "Europe/Amsterdam"
 regulations = ["nis2"]
 
-[[person]]
-id = "anna"
-name = "Anna"
-[[person]]
-id = "bram"
-name = "Bram"
-[[person]]
-id = "chen"
-name = "Chen"
+"#;
 
-[[team]]
-id = "web"
-members = ["anna", "bram"]
-escalation = "pager"
-
-[[team]]
-id = "db"
-members = ["chen"]
-escalation = "pager"
-
-[[schedule]]
-id = "web-primary"
-[[schedule.layer]]
-members = ["anna", "bram"]
-rotation = "1w"
-handoff = "09:00"
-start = "2026-06-01"
-
-[[escalation]]
+/// What this test adds after the people and rota.
+const CONFIG: &str = r#"[[escalation]]
 id = "pager"
 levels = [{ after = "0m", notify = ["schedule:web-primary"] }]
 
@@ -102,6 +77,13 @@ owner = "web"
 rto = "3d"
 "#;
 
+fn config() -> String {
+    format!(
+        "{HEAD}{}{CONFIG}",
+        common::people_and_rota("pager", "pager")
+    )
+}
+
 const RUNBOOK: &str = "# Orders database\n\nSome words.\n\n1. Check the primary's disk\n2. Promote the replica\n- [ ] Point the shop at the new primary\n";
 
 struct World {
@@ -145,7 +127,7 @@ fn health(now: i64, spec: &str) -> BTreeMap<String, ServiceHealth> {
 impl World {
     fn new() -> World {
         World {
-            catalog: load_text(CONFIG).expect("valid config"),
+            catalog: load_text(&config()).expect("valid config"),
             alerts: AlertBook::default(),
             incidents: IncidentBook::default(),
         }

@@ -5,6 +5,7 @@
 
 use continuo_core::incident::book::{Change, IncidentBook, IncidentContext};
 use continuo_core::incident::{Audience, Status};
+use continuo_core::public::PublicView;
 use continuo_core::state::Health;
 use continuo_core::subscribers::{
     Announcement, ComponentStatus, Links, News, PayloadContext, Subscriber, SubscriberKind,
@@ -154,8 +155,12 @@ fn page_status_is_the_worst_component() {
             ComponentStatus::UnderMaintenance,
             ComponentStatus::Operational,
         ],
-        "maintenance",
+        // As the status page says it: `none`, described as maintenance.
+        "none",
     );
+    let maintenance: BTreeMap<String, ComponentStatus> =
+        [("0".to_string(), ComponentStatus::UnderMaintenance)].into();
+    assert_eq!(page_status(&maintenance).1, "Service Under Maintenance");
 }
 
 fn subscriber(
@@ -306,10 +311,10 @@ fn incidents_announce_creation_customer_updates_and_resolution() {
 
     let statuses: BTreeMap<String, ComponentStatus> =
         [("shop".to_string(), ComponentStatus::Operational)].into();
+    let view = PublicView::project(&catalog, |s| statuses[s], [&incident]);
     let pctx = PayloadContext {
         catalog: &catalog,
-        page_id: "acme",
-        statuses: &statuses,
+        view: &view,
         links: &links,
     };
     let json =
@@ -340,10 +345,10 @@ fn component_payload_has_statuspage_shape() {
     };
     let statuses: BTreeMap<String, ComponentStatus> =
         [("shop".to_string(), ComponentStatus::MajorOutage)].into();
+    let view = PublicView::project(&catalog, |s| statuses[s], []);
     let pctx = PayloadContext {
         catalog: &catalog,
-        page_id: "acme",
-        statuses: &statuses,
+        view: &view,
         links: &links,
     };
     let a = &component_announcements(

@@ -24,8 +24,8 @@ use crate::persist::Persist;
 use crate::shared::Shared;
 use crate::stage::Stage;
 use crate::subscribers::Subscribers;
-use continuo_core::alerting::AlertBook;
-use continuo_core::model::{Catalog, CheckKind};
+use continuo_core::alerting::{AlertBook, policy};
+use continuo_core::model::Catalog;
 use continuo_core::oncall;
 use continuo_core::state::ServiceHealth;
 use serde::Serialize;
@@ -135,8 +135,8 @@ impl Alerting {
             store: store.clone(),
             stages: stages.clone(),
             policies: Policies {
-                settle_ms,
-                group_wait_ms,
+                settle_ms: policy::settle_ms,
+                group_wait_ms: policy::group_wait_ms,
                 summary: summary_of,
             },
             unsaved: Vec::new(),
@@ -175,59 +175,6 @@ impl Alerting {
         for task in self.tasks {
             let _ = task.await;
         }
-    }
-}
-
-/// How long a service gets to recover on its own after its root cause recovered: the
-/// slowest of its checks' recovery (interval x recover threshold + timeout), at least 30 s.
-fn settle_ms(catalog: &Catalog, service: &str) -> i64 {
-    let Some(s) = catalog.service(service) else {
-        return 30_000;
-    };
-    s.checks
-        .iter()
-        .filter(|c| c.kind() != CheckKind::Heartbeat)
-        .map(|c| {
-            let interval = i64::try_from(c.interval.get().as_millis()).unwrap_or(60_000);
-            let timeout = i64::try_from(c.timeout.get().as_millis()).unwrap_or(10_000);
-            interval * i64::from(c.recover_threshold.max(1)) + timeout
-        })
-        .max()
-        .unwrap_or(30_000)
-        .max(30_000)
-}
-
-/// How long a new root cause waits before paging: long enough for every service it
-/// hard-depends on (directly or not) to detect a shared failure (interval x fail
-/// threshold + timeout of their checks, plus a second), at most 5 minutes; 0 for a service
-/// without monitored dependencies.
-fn group_wait_ms(catalog: &Catalog, service: &str) -> i64 {
-    use continuo_core::model::DependencyKind;
-    let mut seen = std::collections::BTreeSet::new();
-    let mut queue = vec![service.to_string()];
-    let mut wait = 0i64;
-    while let Some(id) = queue.pop() {
-        let Some(s) = catalog.service(&id) else {
-            continue;
-        };
-        for dep in &s.depends_on {
-            if dep.kind == DependencyKind::Hard && seen.insert(dep.service.value.clone()) {
-                queue.push(dep.service.value.clone());
-                if let Some(d) = catalog.service(&dep.service.value) {
-                    for c in d.checks.iter().filter(|c| c.kind() != CheckKind::Heartbeat) {
-                        let interval =
-                            i64::try_from(c.interval.get().as_millis()).unwrap_or(60_000);
-                        let timeout = i64::try_from(c.timeout.get().as_millis()).unwrap_or(10_000);
-                        wait = wait.max(interval * i64::from(c.fail_threshold.max(1)) + timeout);
-                    }
-                }
-            }
-        }
-    }
-    if wait == 0 {
-        0
-    } else {
-        (wait + 1_000).min(300_000)
     }
 }
 

@@ -11,6 +11,7 @@ use crate::persist::Persist;
 use crate::shared::{AlertHandle, AlertingError, Books, Command, incident_ctx, lock};
 use crate::stage::{Decided, Stage};
 use continuo_core::alerting::{AlertBook, AlertError, Context, Page};
+use continuo_core::analysis::Graph;
 use continuo_core::incident::book::{EventKind, IncidentBook, IncidentContext};
 use continuo_core::maintenance::{self, Window};
 use continuo_core::model::Catalog;
@@ -22,14 +23,14 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-/// The alerting policies a decision asks about a service (plain functions of the
-/// catalog, given by `alerts.rs`).
+/// The alerting policies a decision asks about a service (pure functions of the
+/// dependency graph or the catalog, given by `alerts.rs`).
 #[derive(Clone, Copy)]
 pub(crate) struct Policies {
     /// How long a service gets to recover on its own after its root cause recovered.
-    pub(crate) settle_ms: fn(&Catalog, &str) -> i64,
+    pub(crate) settle_ms: fn(&Graph<'_>, &str) -> i64,
     /// How long a new root cause waits before paging.
-    pub(crate) group_wait_ms: fn(&Catalog, &str) -> i64,
+    pub(crate) group_wait_ms: fn(&Graph<'_>, &str) -> i64,
     /// The summary of an alert the engine raises.
     pub(crate) summary: fn(&Catalog, &str) -> String,
 }
@@ -258,8 +259,9 @@ impl Decider {
         };
         let (result, items, changed) = {
             let policies = self.policies;
-            let settle = |service: &str| (policies.settle_ms)(&catalog, service);
-            let group_wait = |service: &str| (policies.group_wait_ms)(&catalog, service);
+            let graph = Graph::new(&catalog);
+            let settle = |service: &str| (policies.settle_ms)(&graph, service);
+            let group_wait = |service: &str| (policies.group_wait_ms)(&graph, service);
             let engine_summary = |service: &str| (policies.summary)(&catalog, service);
             let ctx = Context {
                 catalog: &catalog,

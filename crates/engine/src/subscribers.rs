@@ -28,6 +28,7 @@ use continuo_core::Lang;
 use continuo_core::incident::book::IncidentBook;
 use continuo_core::maintenance::Window;
 use continuo_core::model::{Catalog, ChannelKind};
+use continuo_core::public::PublicView;
 use continuo_core::subscribers::{
     self as rules, Announcement, ComponentStatus, Links, PayloadContext, Subscriber,
     SubscriberKind, SubscriberState,
@@ -129,25 +130,23 @@ pub enum Message {
     },
 }
 
-/// The page's id in payloads: the organisation's name as a slug.
-pub fn page_id(catalog: &Catalog) -> String {
-    let slug: String = catalog
-        .organization
-        .name
-        .to_lowercase()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    let slug = slug
-        .split('-')
-        .filter(|p| !p.is_empty())
-        .collect::<Vec<_>>()
-        .join("-");
-    if slug.is_empty() {
-        "continuo".into()
-    } else {
-        slug
-    }
+/// What the status page shows now, from the components' statuses and the incidents in
+/// memory (every open one is): the same page id and indicator as `/api/v2/status.json`.
+fn public_view(
+    catalog: &Catalog,
+    statuses: &BTreeMap<String, ComponentStatus>,
+    incidents: &IncidentBook,
+) -> PublicView {
+    PublicView::project(
+        catalog,
+        |service| {
+            statuses
+                .get(service)
+                .copied()
+                .unwrap_or(ComponentStatus::Operational)
+        },
+        incidents.incidents.values(),
+    )
 }
 
 fn links(handle: &AlertHandle, subscriber: &str) -> Links {
@@ -236,6 +235,7 @@ impl Subscribers {
         }
         let confirmed = lock(&shared.confirmed_subscribers).clone();
         let statuses = statuses.unwrap_or_default();
+        let view = public_view(catalog, &statuses, incidents);
         let mut items = Vec::new();
         for announcement in &announcements {
             let incident = match &announcement.news {
@@ -278,8 +278,7 @@ impl Subscribers {
                     SubscriberKind::Webhook => {
                         let ctx = PayloadContext {
                             catalog,
-                            page_id: &page_id(catalog),
-                            statuses: &statuses,
+                            view: &view,
                             links: &links,
                         };
                         let Some(payload) =
@@ -558,10 +557,10 @@ impl AlertHandle {
             }
             SubscriberKind::Webhook => {
                 let statuses = statuses_now(&self.shared, &catalog, &[], now).unwrap_or_default();
+                let view = public_view(&catalog, &statuses, &lock(&self.shared.incidents));
                 let ctx = PayloadContext {
                     catalog: &catalog,
-                    page_id: &page_id(&catalog),
-                    statuses: &statuses,
+                    view: &view,
                     links: &links,
                 };
                 (

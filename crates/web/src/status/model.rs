@@ -13,9 +13,8 @@ use continuo_core::Lang;
 use continuo_core::incident::{Audience, Severity, Status};
 use continuo_core::maintenance::Window;
 
-use continuo_core::status_page::{component_ids, slug};
+use continuo_core::status_page::slug;
 use continuo_core::text::Text;
-use continuo_core::tr;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
@@ -61,21 +60,7 @@ impl Look for ComponentStatus {
 
 /// Statuspage's impact of an incident: SEV1 critical, SEV2 major, SEV3 minor, SEV4 none.
 pub(crate) fn impact(severity: Severity) -> &'static str {
-    match severity.0 {
-        1 => "critical",
-        2 => "major",
-        3 => "minor",
-        _ => "none",
-    }
-}
-
-fn impact_level(severity: Severity) -> u8 {
-    match severity.0 {
-        1 => 3,
-        2 => 2,
-        3 => 1,
-        _ => 0,
-    }
+    continuo_core::public::impact(severity)
 }
 
 /// One UTC day of a component's uptime bar.
@@ -249,6 +234,9 @@ pub(crate) struct PublicView {
     pub now_ms: i64,
     /// Which build of the view this is (answers rendered from it are kept per build).
     pub generation: u64,
+    /// The overall indicator, as core's public projection defines it (subscriber
+    /// webhooks give the same).
+    pub indicator: continuo_core::public::Indicator,
 }
 
 /// The overall indicator: Statuspage's word and our description.
@@ -269,42 +257,9 @@ impl PublicView {
 
     /// The worst of the components' statuses and the open incidents' impacts.
     pub(crate) fn indicator(&self) -> Indicator {
-        let from_components = self.components.iter().map(|c| c.status.level()).max();
-        let from_incidents = self
-            .open_incidents()
-            .map(|i| impact_level(i.severity))
-            .max();
-        let level = from_components
-            .unwrap_or(0)
-            .max(from_incidents.unwrap_or(0));
-        let maintenance = self
-            .components
-            .iter()
-            .any(|c| c.status == ComponentStatus::UnderMaintenance);
-        match level {
-            0 if maintenance => Indicator {
-                word: "none",
-                text: tr!(
-                    "Service Under Maintenance",
-                    "Onderhoud aan de dienstverlening"
-                ),
-            },
-            0 => Indicator {
-                word: "none",
-                text: tr!("All Systems Operational", "Alle systemen werken normaal"),
-            },
-            1 => Indicator {
-                word: "minor",
-                text: tr!("Minor Service Outage", "Kleine verstoring"),
-            },
-            2 => Indicator {
-                word: "major",
-                text: tr!("Partial System Outage", "Gedeeltelijke storing"),
-            },
-            _ => Indicator {
-                word: "critical",
-                text: tr!("Major System Outage", "Ernstige storing"),
-            },
+        Indicator {
+            word: self.indicator.word(),
+            text: self.indicator.text(),
         }
     }
 
@@ -468,63 +423,61 @@ impl Cache {
         };
         let started = state.engine.started_ms();
 
-        // Components and groups, in configuration order.
+        // Components and groups, in configuration order, as core projects them.
+        let incident_list = match &state.alerts {
+            Some(alerts) => alerts
+                .incidents(now - INCIDENT_DAYS * DAY_MS, now + 60_000, 200)
+                .await
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
+        let projected = continuo_core::public::PublicView::project(
+            &catalog,
+            |service| {
+                if active.iter().any(|w| w.covers(service, now)) {
+                    ComponentStatus::UnderMaintenance
+                } else {
+                    health.get(service).map_or(ComponentStatus::Unknown, |v| {
+                        ComponentStatus::from_health(v.health.health)
+                    })
+                }
+            },
+            &incident_list,
+        );
         let mut components: Vec<Component> = Vec::new();
-        let mut groups: Vec<Group> = Vec::new();
         let mut by_service: HashMap<String, usize> = HashMap::new();
         let mut checks_of: Vec<Vec<String>> = Vec::new();
-        let public_ids = component_ids(&catalog);
-        for service in &catalog.services {
-            let Some(name) = service.status_page.component.clone() else {
-                continue;
-            };
-            let Some(id) = public_ids.get(&service.id.value).cloned() else {
-                continue;
-            };
-            let group = service.status_page.group.as_ref().map(|g| {
-                let gid = format!("group-{}", slug(g));
-                if !groups.iter().any(|x| x.id == gid) {
-                    groups.push(Group {
-                        id: gid.clone(),
-                        name: g.clone(),
-                        position: groups.len() + 1,
-                        members: Vec::new(),
-                    });
-                }
-                gid
-            });
-            let view = health.get(&service.id.value);
-            let in_maintenance = active.iter().any(|w| w.covers(&service.id.value, now));
-            let status = if in_maintenance {
-                ComponentStatus::UnderMaintenance
-            } else {
-                view.map_or(ComponentStatus::Unknown, |v| {
-                    ComponentStatus::from_health(v.health.health)
-                })
-            };
+        for shown in &projected.components {
+            let view = health.get(&shown.service);
             let updated_ms = view
                 .and_then(|v| v.health.failing_since_ms)
                 .unwrap_or(started);
             let index = components.len();
-            if let Some(gid) = &group
-                && let Some(g) = groups.iter_mut().find(|g| &g.id == gid)
-            {
-                g.members.push(index);
-            }
-            by_service.insert(service.id.value.clone(), index);
+            by_service.insert(shown.service.clone(), index);
             checks_of.push(view.map(|v| v.checks.clone()).unwrap_or_default());
             components.push(Component {
-                id,
-                name,
-                group,
+                id: shown.id.clone(),
+                name: shown.name.clone(),
+                group: shown.group.clone(),
                 position: index + 1,
-                status,
+                status: shown.status,
                 updated_ms,
                 days: Vec::new(),
                 uptime: None,
                 first_day_ms: None,
             });
         }
+        let groups: Vec<Group> = projected
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(n, g)| Group {
+                id: g.id.clone(),
+                name: g.name.clone(),
+                position: n + 1,
+                members: g.members.clone(),
+            })
+            .collect();
 
         // Uptime bars from the day rollups.
         let all_checks: Vec<String> = checks_of.iter().flatten().cloned().collect();
@@ -561,12 +514,8 @@ impl Cache {
 
         // Incidents with at least one update for customers.
         let mut incidents = Vec::new();
-        if let Some(alerts) = &state.alerts
-            && let Ok(list) = alerts
-                .incidents(now - INCIDENT_DAYS * DAY_MS, now + 60_000, 200)
-                .await
         {
-            for i in list {
+            for i in &incident_list {
                 let mut updates: Vec<PublicUpdate> = i
                     .updates
                     .iter()
@@ -652,7 +601,7 @@ impl Cache {
             .clone()
             .unwrap_or_else(|| catalog.organization.name.clone());
         let page = PageInfo {
-            id: page_id(&catalog.organization.name),
+            id: projected.page_id.clone(),
             name,
             description: settings.description.clone(),
             logo: settings.logo.clone(),
@@ -675,6 +624,7 @@ impl Cache {
             generation: self
                 .generation
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            indicator: projected.indicator,
         }
     }
 }
@@ -688,13 +638,6 @@ fn public_window(w: &Window, active: bool, components: Vec<usize>) -> PublicMain
         active,
         components,
     }
-}
-
-/// A stable page id from the organisation's name (Statuspage's ids are opaque too).
-fn page_id(name: &str) -> String {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(name.as_bytes());
-    digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
 }
 
 /// Groups components by group for display: `(group, members)` with ungrouped components

@@ -2,6 +2,13 @@
 //!
 //! Identifiers and references keep the [`Loc`] they were written at, so validation and
 //! analyses can point back at the configuration.
+//!
+//! **Invariant:** the catalog imports no rule module (alerting, incidents, the public
+//! view, decoding): it is the vocabulary the rules are written in, so it sits below them.
+
+pub mod gateway;
+pub mod incident;
+pub mod status_page;
 
 use crate::diag::Loc;
 use crate::duration::HumanDuration;
@@ -57,9 +64,9 @@ pub struct Catalog {
     /// Who responds to an incident of a given severity (crisis team activation).
     pub response_plans: Vec<ResponsePlan>,
     /// Failover gateways in front of services' endpoints.
-    pub gateways: Vec<crate::gateway::Gateway>,
+    pub gateways: Vec<gateway::Gateway>,
     /// How the public status page presents itself (`[status_page]`).
-    pub status_page: crate::status_page::StatusPageSettings,
+    pub status_page: status_page::StatusPageSettings,
     /// Position of each service by id (first of duplicates), built by [`Catalog::index`].
     #[serde(skip)]
     pub service_index: std::collections::HashMap<String, usize>,
@@ -100,7 +107,7 @@ pub struct Organization {
     /// ISO 4217 currency for downtime costs (`EUR`).
     pub currency: String,
     /// Incident reporting regimes the organisation is subject to (NIS2, DORA).
-    pub regulations: Vec<crate::incident::Regime>,
+    pub regulations: Vec<incident::Regime>,
 }
 
 impl Default for Organization {
@@ -818,9 +825,9 @@ pub struct ResponsePlan {
     /// Identifier.
     pub id: Id,
     /// The severities it applies to.
-    pub severities: Vec<Located<crate::incident::Severity>>,
+    pub severities: Vec<Located<incident::Severity>>,
     /// Each crisis role and where it is filled from (`schedule:`, `team:`, `person:`).
-    pub roles: Vec<(crate::incident::CrisisRole, Target)>,
+    pub roles: Vec<(incident::CrisisRole, Target)>,
     /// Who is told when the plan is activated.
     pub notify: Vec<Target>,
     /// An incident under this plan is classified significant (NIS2) / major (DORA).
