@@ -18,6 +18,11 @@
 //! that cannot run makes the exit status non-zero. Timing thresholds live here, never in
 //! tests. The helper processes are hidden subcommands of this same binary.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the bench starts its helpers, the `continuo` binary and the tools it is compared with as child processes"
+)]
+
 mod alerting;
 mod blackbox;
 mod client;

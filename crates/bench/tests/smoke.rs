@@ -2,6 +2,11 @@
 //! ping is stored and every alert arrives once (the binary exits non-zero otherwise). No timing is asserted here;
 //! numbers belong in the report, never in tests.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the smoke test runs the bench binary"
+)]
+
 use std::process::Command;
 
 fn bench(args: &[&str]) -> String {

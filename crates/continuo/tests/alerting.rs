@@ -10,6 +10,11 @@
 //!   with the key it had before the kill.
 //! - Email arrives with text and HTML parts in each recipient's language.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "end-to-end tests start the real `continuo` binary and the tools it works with"
+)]
+
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;

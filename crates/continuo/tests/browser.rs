@@ -11,6 +11,11 @@
 //! Waits are for a state (an element, a URL, an API answer), bounded generously so a
 //! slow machine is not a failure; nothing asserts how long anything took.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "end-to-end tests start the real `continuo` binary and the tools it works with"
+)]
+
 mod common;
 
 use common::{free_port, workspace};

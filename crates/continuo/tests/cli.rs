@@ -1,6 +1,11 @@
 //! End-to-end tests of the `continuo` binary: `init`, `check` and `bia`, as a user runs
 //! them, including exit statuses and both languages.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "end-to-end tests start the real `continuo` binary and the tools it works with"
+)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

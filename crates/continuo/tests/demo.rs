@@ -3,6 +3,11 @@
 //! without failed requests, an incident opened and resolved, notifications delivered and
 //! a postmortem on disk.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "end-to-end tests start the real `continuo` binary and the tools it works with"
+)]
+
 use std::process::Command;
 use std::sync::Mutex;
 

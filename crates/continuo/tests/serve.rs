@@ -2,6 +2,11 @@
 //! comes back, heartbeat pings through the healthchecks.io API, `/metrics` checked by
 //! promtool, `continuo status`, and a graceful SIGTERM that flushes to SQLite.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "end-to-end tests start the real `continuo` binary and the tools it works with"
+)]
+
 mod common;
 
 use common::{free_port, wait_for};

@@ -2,6 +2,11 @@
 //! real binary, exit statuses, both languages), and end to end: a user added with the CLI
 //! signs in to `continuo serve`, and a token made with the CLI calls its API.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "end-to-end tests start the real `continuo` binary and the tools it works with"
+)]
+
 mod common;
 
 use common::{wait_for, workspace};

@@ -142,39 +142,6 @@ pub fn check_email(text: &str) -> Result<String, Text> {
     Ok(format!("{local}@{}", domain.to_lowercase()))
 }
 
-/// Whether an address is inside a network rather than on the internet: loopback,
-/// private, link-local, carrier-grade NAT, unique local, unspecified, multicast,
-/// documentation and benchmarking ranges (IPv4-mapped IPv6 counts as its IPv4).
-pub fn is_internal(ip: std::net::IpAddr) -> bool {
-    use std::net::IpAddr;
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || v4.is_documentation()
-                || a == 0
-                || (a == 100 && (64..128).contains(&b)) // carrier-grade NAT
-                || (a == 198 && (b == 18 || b == 19)) // benchmarking
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_internal(IpAddr::V4(v4));
-            }
-            let first = v6.segments()[0];
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00 // unique local
-                || (first & 0xffc0) == 0xfe80 // link-local
-        }
-    }
-}
-
 /// Checks the components a subscriber asks for against the catalog's status page
 /// components, each named by its public id (as the status page API gives it), its
 /// name, or its service's id; returns service ids, without duplicates.

@@ -8,6 +8,8 @@
 use crate::events::EventKind;
 use crate::pool::{ActionRequest, Pool};
 use continuo_core::gateway::{ActionKind, ActionTrigger, FailoverAction};
+use continuo_net::http::ClientSpec;
+use continuo_net::process::{Process, RunError};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -91,14 +93,19 @@ async fn perform(
     }
 }
 
+/// The most of each of a command's stdout and stderr that is kept: the event carries at
+/// most 500 bytes of it anyway.
+const COMMAND_OUTPUT_LIMIT: usize = 64 * 1024;
+
 async fn run_command(
     pool: &Pool,
     command: &[String],
     request: &ActionRequest,
 ) -> Result<String, String> {
     let (program, args) = command.split_first().ok_or("empty command")?;
-    let child = tokio::process::Command::new(program)
-        .args(args)
+    // Dropped by the action's timeout: the runner kills the command's whole process group.
+    let finished = Process::new(program.as_str())
+        .args(args.iter().cloned())
         .env("CONTINUO_GATEWAY", &pool.spec.id)
         .env("CONTINUO_SERVICE", &pool.spec.service)
         .env("CONTINUO_EVENT", trigger_word(request.trigger))
@@ -106,23 +113,16 @@ async fn run_command(
         .env("CONTINUO_TO", &request.to)
         .env("CONTINUO_REASON", &request.reason)
         .env("CONTINUO_AT_MS", request.at_ms.to_string())
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| format!("cannot start `{program}`: {e}"))?;
-    // Dropped by the timeout: the child is killed (kill_on_drop) and so is everything it
-    // started (the guard kills the process group).
-    let mut group = GroupGuard(child.id());
-    let output = child
-        .wait_with_output()
+        .output_limit(COMMAND_OUTPUT_LIMIT)
+        .run()
         .await
-        .map_err(|e| format!("`{program}`: {e}"))?;
-    group.0 = None;
-    let mut text = String::from_utf8_lossy(&output.stdout).trim().to_string();
-    let stderr = String::from_utf8_lossy(&output.stderr);
+        .map_err(|error| match error {
+            RunError::Start { source, .. } => format!("cannot start `{program}`: {source}"),
+            RunError::Wait { source, .. } => format!("`{program}`: {source}"),
+            other => format!("`{program}`: {other}"),
+        })?;
+    let mut text = String::from_utf8_lossy(&finished.stdout).trim().to_string();
+    let stderr = String::from_utf8_lossy(&finished.stderr);
     if !stderr.trim().is_empty() {
         if !text.is_empty() {
             text.push_str(" | ");
@@ -130,26 +130,10 @@ async fn run_command(
         text.push_str(stderr.trim());
     }
     text.truncate(text.floor_char_boundary(500));
-    if output.status.success() {
+    if finished.status.success() {
         Ok(text)
     } else {
-        Err(format!("{}: {text}", output.status))
-    }
-}
-
-/// Kills a process group when dropped while armed. There is no safe standard call for
-/// `kill(-pgid)`, so it runs `kill`, which every Linux has.
-struct GroupGuard(Option<u32>);
-
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        if let Some(pid) = self.0 {
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", "--", &format!("-{pid}")])
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .status();
-        }
+        Err(format!("{}: {text}", finished.status))
     }
 }
 
@@ -161,7 +145,7 @@ async fn webhook(
     request: &ActionRequest,
 ) -> Result<String, String> {
     // The channels' client: the system's root certificates, so https works.
-    let client = continuo_notify::http_client(timeout).map_err(|e| e.en)?;
+    let client = continuo_net::http::client(ClientSpec::new(timeout)).map_err(|e| e.to_string())?;
     let mut builder = client.post(url).json(&json!({
         "gateway": pool.spec.id,
         "service": pool.spec.service,

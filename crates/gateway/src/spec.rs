@@ -185,12 +185,12 @@ fn read_ca_file(
     id: &str,
     path: &str,
 ) -> Result<Vec<rustls_pki_types::CertificateDer<'static>>, Text> {
-    continuo_notify::read_ca_file(std::path::Path::new(path)).map_err(|why| {
+    continuo_net::tls::read_ca_file(std::path::Path::new(path)).map_err(|why| {
         tr!(
             "gateway `{id}`: ca_file: {}",
             "gateway `{id}`: ca_file: {}",
-            why.en;
-            why.nl
+            why;
+            why.dutch()
         )
     })
 }

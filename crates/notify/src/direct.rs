@@ -49,7 +49,7 @@ impl Poster {
         let resolver: Option<Arc<dyn reqwest::dns::Resolve>> = if allow_internal {
             None
         } else {
-            Some(Arc::new(PublicOnly))
+            Some(Arc::new(continuo_net::PublicOnly))
         };
         Ok(Poster {
             client: http::client_with(timeout, &[], resolver)?,
@@ -73,26 +73,6 @@ impl Poster {
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body.to_string());
         http::deliver(request).await
-    }
-}
-
-/// Resolves names with the system's resolver and keeps only public addresses.
-struct PublicOnly;
-
-impl reqwest::dns::Resolve for PublicOnly {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let host = name.as_str().to_string();
-        Box::pin(async move {
-            let found = tokio::net::lookup_host((host.as_str(), 0)).await?;
-            let public: Vec<std::net::SocketAddr> = found
-                .filter(|a| !continuo_core::subscribers::is_internal(a.ip()))
-                .collect();
-            if public.is_empty() {
-                return Err(format!("{host} resolves only to internal addresses").into());
-            }
-            let addrs: reqwest::dns::Addrs = Box::new(public.into_iter());
-            Ok(addrs)
-        })
     }
 }
 

@@ -10,60 +10,27 @@
 use crate::error::{Delivered, SendError};
 use crate::settings::Settings;
 use continuo_core::{Text, tr};
+use continuo_net::http::{ClientError, ClientSpec};
+use continuo_net::tls::TlsSetupError;
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use rustls::RootCertStore;
 use rustls_pki_types::CertificateDer;
-use rustls_pki_types::pem::PemObject;
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
-
-/// Sent with every request, so receivers' logs say who called.
-pub(crate) const USER_AGENT: &str = concat!("Continuo/", env!("CARGO_PKG_VERSION"));
 
 /// The most of a receiver's answer that is read and kept (in error messages, shortened
 /// further): enough for any error JSON, and a misbehaving receiver cannot fill memory.
 const MAX_BODY: usize = 64 * 1024;
 
-/// The system's trusted roots, loaded once per process: loading them reads many files.
-fn system_roots() -> Arc<RootCertStore> {
-    static ROOTS: OnceLock<Arc<RootCertStore>> = OnceLock::new();
-    ROOTS
-        .get_or_init(|| {
-            let mut store = RootCertStore::empty();
-            // Unreadable system certificates are skipped: a channel with a private CA
-            // (`ca_file`) still works, and the others fail with a clear TLS error.
-            store.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
-            Arc::new(store)
-        })
-        .clone()
+/// The certificates in a PEM file (a private CA): a channel's `ca_file`.
+pub(crate) fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, Text> {
+    continuo_net::tls::read_ca_file(path).map_err(|e| Text::new(e.to_string(), e.dutch()))
 }
 
-/// The certificates in a PEM file (a private CA): a channel's `ca_file`, and a gateway's.
-pub fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, Text> {
-    let shown = path.display();
-    let data = std::fs::read(path)
-        .map_err(|e| tr!("cannot read {shown}: {e}", "kan {shown} niet lezen: {e}"))?;
-    let certs = CertificateDer::pem_slice_iter(&data)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| {
-            tr!(
-                "{shown} is not a PEM certificate file: {e}",
-                "{shown} is geen PEM-certificaatbestand: {e}"
-            )
-        })?;
-    if certs.is_empty() {
-        return Err(tr!(
-            "{shown} holds no certificate",
-            "{shown} bevat geen certificaat"
-        ));
-    }
-    Ok(certs)
-}
-
-/// A client for one channel: rustls with the aws-lc-rs provider, the system's roots plus
-/// `extra_roots`, HTTP/1.1, no redirects, `timeout` for every request.
+/// A client for one channel (`continuo_net::http::client`): rustls with the aws-lc-rs
+/// provider, the system's roots plus `extra_roots`, HTTP/1.1, no redirects, `timeout` for
+/// every request.
 pub(crate) fn client(
     timeout: Duration,
     extra_roots: &[CertificateDer<'static>],
@@ -77,39 +44,22 @@ pub(crate) fn client_with(
     extra_roots: &[CertificateDer<'static>],
     resolver: Option<Arc<dyn reqwest::dns::Resolve>>,
 ) -> Result<reqwest::Client, Text> {
-    let mut roots = (*system_roots()).clone();
-    for cert in extra_roots {
-        roots.add(cert.clone()).map_err(|e| {
-            tr!(
-                "the CA certificate is not usable: {e}",
-                "het CA-certificaat is niet bruikbaar: {e}"
-            )
-        })?;
-    }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| tr!("TLS setup failed: {e}", "TLS-instelling mislukt: {e}"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-    let mut builder = reqwest::Client::builder();
-    if let Some(resolver) = resolver {
-        builder = builder.dns_resolver2(resolver);
-    }
-    builder
-        .use_preconfigured_tls(tls)
-        .user_agent(USER_AGENT)
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(timeout)
-        .connect_timeout(timeout)
-        .build()
-        .map_err(|e| {
-            tr!(
-                "cannot build the HTTP client: {e}",
-                "kan de HTTP-client niet maken: {e}"
-            )
-        })
+    let spec = ClientSpec {
+        timeout,
+        extra_roots,
+        resolver,
+    };
+    continuo_net::http::client(spec).map_err(|error| match error {
+        ClientError::Tls(TlsSetupError::UnusableCa(e)) => tr!(
+            "the CA certificate is not usable: {e}",
+            "het CA-certificaat is niet bruikbaar: {e}"
+        ),
+        ClientError::Tls(e) => tr!("TLS setup failed: {e}", "TLS-instelling mislukt: {e}"),
+        ClientError::Build(e) => tr!(
+            "cannot build the HTTP client: {e}",
+            "kan de HTTP-client niet maken: {e}"
+        ),
+    })
 }
 
 /// Custom headers from the table setting `key`, each name and value checked.

@@ -31,28 +31,14 @@ mod template;
 mod text;
 
 pub use error::{ConfigError, ConfigProblem, Delivered, SendError, SendErrorKind};
-pub use http::read_ca_file;
 pub use notice::{Notice, NoticeEvent, NoticeService, Recipient};
 pub use notifier::{Notifier, validate};
 pub use template::{Message, TemplateError, Templates};
 
-/// An outgoing HTTP client as the channels use it (rustls with aws-lc-rs, the system's
-/// root certificates, no redirects, `timeout` per request), for other senders of
-/// webhooks (the gateway's failover actions).
-pub fn http_client(timeout: std::time::Duration) -> Result<reqwest::Client, continuo_core::Text> {
-    http::client(timeout, &[])
-}
-
 /// Makes rustls with aws-lc-rs the process's default crypto provider; binaries call it
-/// once at start.
-///
-/// Why: this crate turns on reqwest's rustls support without a provider (so `ring` stays
-/// out), and features are shared by the whole build, so every reqwest client in the
-/// process uses rustls: one built with reqwest's defaults (`reqwest::Client::new()`,
-/// as `continuo status` does) panics with "No provider set" unless a default is
-/// installed. Calling it again, or after another default was installed, changes nothing.
+/// once at start. (It is `continuo_net::tls::install_default_provider`, which says why.)
 pub fn install_crypto_provider() {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    continuo_net::tls::install_default_provider();
 }
 
 #[cfg(test)]

@@ -119,7 +119,12 @@ impl HttpProbe {
             ));
         }
         Ok(HttpProbe {
-            tls: client_config(ctx, spec.ca_file.as_ref(), spec.tls_insecure_skip_verify)?,
+            tls: client_config(
+                ctx,
+                spec.ca_file.as_ref(),
+                spec.tls_insecure_skip_verify,
+                &spec.url.loc,
+            )?,
             url,
             method,
             headers,

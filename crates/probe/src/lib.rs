@@ -23,8 +23,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use tls::{TlsRoots, accept_anything};
-
 /// Why a check could not be built.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{message}")]
@@ -56,21 +54,19 @@ impl BuildError {
     }
 }
 
-/// Shared, expensive things probes reuse: the system's trusted roots.
+/// What probes are built against. (The system's trusted roots, which every HTTPS and
+/// TLS check shares, are loaded once per process by `continuo_net::tls`.)
 #[derive(Clone)]
 pub struct ProbeContext {
     /// Directory that relative paths (CA files) are resolved against.
     pub base_dir: PathBuf,
-    roots: TlsRoots,
 }
 
 impl ProbeContext {
-    /// A context whose relative paths resolve against `base_dir`; loads the system's
-    /// trusted certificates once.
+    /// A context whose relative paths resolve against `base_dir`.
     pub fn new(base_dir: impl Into<PathBuf>) -> ProbeContext {
         ProbeContext {
             base_dir: base_dir.into(),
-            roots: TlsRoots::system(),
         }
     }
 

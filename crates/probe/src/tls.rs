@@ -1,5 +1,6 @@
-//! TLS: client configurations (system roots, extra CA files, or the loudly named
-//! skip-verification option), certificate expiry, and the `tls` check kind.
+//! TLS for checks: which client configuration a check uses (system roots, an extra CA
+//! file, or the loudly named skip-verification option; built by `continuo_net::tls`),
+//! certificate expiry, and the `tls` check kind.
 
 use super::net::{connect, resolve, split_host_port};
 use super::{BuildError, ProbeContext, measured, micros};
@@ -9,9 +10,9 @@ use continuo_core::model::{Located, TlsSpec};
 use continuo_core::observation::{Measurement, Timings};
 use continuo_core::state::Verdict;
 use continuo_core::tr;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use continuo_net::tls::{self as net_tls, TlsSetupError};
+use rustls::ClientConfig;
+use rustls::pki_types::ServerName;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::net::TcpStream;
@@ -19,83 +20,27 @@ use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
-/// The trusted certificates of this host, loaded once and shared.
-#[derive(Clone)]
-pub struct TlsRoots {
-    roots: Arc<RootCertStore>,
-    default_config: Arc<ClientConfig>,
-}
-
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
-}
-
-fn config_with(roots: RootCertStore) -> Arc<ClientConfig> {
-    let builder = ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .unwrap_or_else(|_| ClientConfig::builder());
-    let mut config = builder.with_root_certificates(roots).with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Arc::new(config)
-}
-
-impl TlsRoots {
-    /// The operating system's trusted roots. Unreadable certificates are skipped: a host
-    /// without any simply trusts nothing, and HTTPS probes say why they fail.
-    pub fn system() -> TlsRoots {
-        let mut roots = RootCertStore::empty();
-        let loaded = rustls_native_certs::load_native_certs();
-        for cert in loaded.certs {
-            let _ = roots.add(cert);
-        }
-        TlsRoots::from_store(roots)
-    }
-
-    /// Roots from a given store (tests use their own CA).
-    pub fn from_store(roots: RootCertStore) -> TlsRoots {
-        let default_config = config_with(roots.clone());
-        TlsRoots {
-            roots: Arc::new(roots),
-            default_config,
-        }
-    }
-}
-
-/// Reads PEM certificates from a file.
-fn read_pem(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, String> {
-    let data = std::fs::read(path).map_err(|e| e.to_string())?;
-    let certs: Result<Vec<_>, _> = rustls_pemfile::certs(&mut data.as_slice()).collect();
-    let certs = certs.map_err(|e| e.to_string())?;
-    if certs.is_empty() {
-        return Err("no PEM certificate in it".into());
-    }
-    Ok(certs)
-}
-
-/// The client configuration for a check: the shared default, one with an extra CA file,
-/// or one that verifies nothing.
+/// The client configuration for a check: the process-wide one with the system's roots,
+/// one with an extra CA file, or one that verifies nothing. `loc` is the check's target,
+/// where a failure to set TLS up at all is reported.
 pub(crate) fn client_config(
     ctx: &ProbeContext,
     ca_file: Option<&Located<String>>,
     insecure: bool,
+    loc: &Loc,
 ) -> Result<Arc<ClientConfig>, BuildError> {
     if insecure {
-        let builder = ClientConfig::builder_with_provider(provider())
-            .with_safe_default_protocol_versions()
-            .unwrap_or_else(|_| ClientConfig::builder());
-        let mut config = builder
-            .dangerous()
-            .with_custom_certificate_verifier(accept_anything())
-            .with_no_client_auth();
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        return Ok(Arc::new(config));
+        return net_tls::skip_verify_config()
+            .map(Arc::new)
+            .map_err(|e| setup_failed(loc, &e));
     }
     let Some(ca_file) = ca_file else {
-        return Ok(ctx.roots.default_config.clone());
+        return net_tls::system_config().map_err(|e| setup_failed(loc, &e));
     };
     let path = ctx.resolve(&ca_file.value);
-    let certs = read_pem(&path).map_err(|reason| {
+    let certs = net_tls::read_ca_file(&path).map_err(|error| {
         let shown = path.display().to_string();
+        let reason = &error.problem;
         BuildError::new(
             &ca_file.loc,
             tr!(
@@ -104,74 +49,31 @@ pub(crate) fn client_config(
             ),
         )
     })?;
-    let mut roots = (*ctx.roots.roots).clone();
-    for cert in certs {
-        roots.add(cert).map_err(|e| {
-            BuildError::new(
-                &ca_file.loc,
-                tr!(
-                    "invalid CA certificate: {e}",
-                    "ongeldig CA-certificaat: {e}"
-                ),
-            )
-        })?;
-    }
-    Ok(config_with(roots))
+    let roots = net_tls::system_roots_and(&certs).map_err(|error| match error {
+        TlsSetupError::UnusableCa(e) => BuildError::new(
+            &ca_file.loc,
+            tr!(
+                "invalid CA certificate: {e}",
+                "ongeldig CA-certificaat: {e}"
+            ),
+        ),
+        other => setup_failed(&ca_file.loc, &other),
+    })?;
+    net_tls::verifying_config(roots)
+        .map(Arc::new)
+        .map_err(|e| setup_failed(loc, &e))
 }
 
-/// A verifier that accepts any certificate, what `tls_insecure_skip_verify = true` (a
-/// check) and `tls_skip_verify = true` (a gateway) ask for. The handshake's signatures
-/// are still checked, so the connection is at least encrypted to whoever holds that key.
-pub fn accept_anything() -> Arc<dyn ServerCertVerifier> {
-    Arc::new(AcceptAnything(provider()))
-}
-
-#[derive(Debug)]
-struct AcceptAnything(Arc<rustls::crypto::CryptoProvider>);
-
-impl ServerCertVerifier for AcceptAnything {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
+/// TLS cannot be set up at all (the provider lacks the protocol versions): not expected
+/// with aws-lc-rs, reported like any other check that cannot be built.
+fn setup_failed(loc: &Loc, error: &TlsSetupError) -> BuildError {
+    BuildError::new(
+        loc,
+        tr!(
+            "TLS cannot be set up: {error}",
+            "TLS kan niet worden ingericht: {error}"
+        ),
+    )
 }
 
 /// A TLS server name for a host.
@@ -256,7 +158,8 @@ impl TlsProbe {
         // A raw TLS port speaks its own protocol: offering HTTP's ALPN there makes a
         // server that insists on another one (an h2-only gRPC server) refuse the
         // handshake, so this kind offers none.
-        let mut config = (*client_config(ctx, spec.ca_file.as_ref(), false)?).clone();
+        let mut config =
+            (*client_config(ctx, spec.ca_file.as_ref(), false, &spec.target.loc)?).clone();
         config.alpn_protocols.clear();
         Ok(TlsProbe {
             config: Arc::new(config),

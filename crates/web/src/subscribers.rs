@@ -24,12 +24,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use continuo_core::subscribers::{
-    SubscriberKind, SubscriberState, check_components, check_email, is_internal,
-};
+use continuo_core::subscribers::{SubscriberKind, SubscriberState, check_components, check_email};
 use continuo_core::{Lang, Text, tr};
 use continuo_engine::alerts::AlertHandle;
 use continuo_engine::subscribers::{NewSubscriber, SubscribeError};
+use continuo_net::is_internal;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::net::IpAddr;

@@ -296,6 +296,10 @@ pub struct Continuo {
 impl Continuo {
     /// Starts `continuo serve` in `dir` (with `continuo.toml` and a `state` folder) on a
     /// free port chosen by the OS, read from its first line.
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "end-to-end tests start the real `continuo` binary"
+    )]
     pub fn start(dir: &Path) -> Continuo {
         let stderr = dir.join(format!("stderr-{}.log", free_port()));
         let mut child = Command::new(env!("CARGO_BIN_EXE_continuo"))

@@ -320,7 +320,7 @@ pub fn event_names(events: &[GatewayEvent]) -> Vec<String> {
 }
 
 pub fn client() -> reqwest::Client {
-    continuo_notify::install_crypto_provider();
+    continuo_net::tls::install_default_provider();
     reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .build()

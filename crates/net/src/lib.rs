@@ -1,0 +1,20 @@
+//! Network and process plumbing shared by the crates that talk to the outside world
+//! (probe, notify, gateway): TLS client configurations with the system's roots loaded once,
+//! the HTTP client builder, the public-only resolver and its address classifier, and one
+//! bounded process runner.
+//!
+//! Why a crate of its own: these rules used to exist once per caller (three root loaders,
+//! two process-group killers), and the gateway depended on notify and probe only to reach
+//! them. They sit here, below every IO crate and above nothing of Continuo's.
+//!
+//! **Invariant:** this is the only crate that starts processes or reads the system's
+//! certificate store; the root `clippy.toml` denies `tokio::process::Command::new`,
+//! `std::process::Command::new` and `rustls_native_certs::load_native_certs` elsewhere.
+
+pub mod address;
+pub mod http;
+pub mod process;
+pub mod tls;
+
+pub use address::{PublicOnly, is_internal};
+pub use process::{Finished, Process, RunError};
