@@ -17,6 +17,9 @@
 //! **Invariant:** a request whose body was not buffered, or that is not idempotent and
 //! may have reached an endpoint, is never sent twice.
 
+// Libraries speak through `tracing` events (or return errors); only the binary prints.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 mod actions;
 mod check;
 pub mod events;
