@@ -120,8 +120,8 @@ impl GatewayControl for Control {
             .map_err(failure)
     }
 
-    fn metrics_text(&self) -> String {
-        self.read().metrics_text()
+    fn register_metrics(&self, registry: &mut continuo_engine::metrics::Registry) {
+        self.read().register_metrics(registry);
     }
 }
 
