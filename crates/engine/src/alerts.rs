@@ -1169,6 +1169,7 @@ impl Dispatcher {
                 }
                 Err(error) => {
                     self.shared.failed.fetch_add(1, Relaxed);
+                    tracing::warn!(channel = %item.channel, key = %item.key, attempt = item.attempts + 1, error = %error.message, "delivery failed");
                     let attempts = item.attempts + 1;
                     let next = if error.is_retryable() && attempts < MAX_ATTEMPTS {
                         let after = error
