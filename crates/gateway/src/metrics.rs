@@ -161,13 +161,14 @@ impl GatewayMetrics {
         ]
     }
 
-    /// These metrics alone in the OpenMetrics text format (without `# EOF`): what the
-    /// gateway's own tests read. `/metrics` registers them instead (see the module).
+    /// These metrics alone in the Prometheus text format (0.0.4), with the encoder
+    /// `/metrics` uses: what the gateway's own tests read. `/metrics` registers them
+    /// with the engine's instead (see the module).
     pub fn text(&self) -> String {
         let mut registry = Registry::default();
         registry.register_collector(Box::new(self.clone()));
         let mut out = String::new();
-        match prometheus_client::encoding::text::encode_registry(&mut out, &registry) {
+        match prometheus_client::encoding::prometheus_text::encode(&mut out, &registry) {
             Ok(()) => out,
             Err(_) => String::new(),
         }

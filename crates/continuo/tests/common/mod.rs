@@ -380,6 +380,21 @@ impl Continuo {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGTERM: a graceful shutdown; gives the exit code once the server has stopped.
+    pub fn terminate(&mut self) -> Option<i32> {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+        self.child.wait().expect("wait for continuo").code()
+    }
+
     /// `kill -9`: no shutdown, no flush.
     pub fn kill(mut self) {
         self.child.kill().expect("SIGKILL continuo");
