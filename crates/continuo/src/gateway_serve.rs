@@ -1,5 +1,6 @@
-//! `serve`'s part of the failover gateways: start every `[[gateway]]`, print their
-//! events, and give the web routes a [`GatewayControl`] over them.
+//! `serve`'s part of the failover gateways: start every `[[gateway]]`, log their
+//! events (tracing, with the gateway and service as fields), and give the web routes a
+//! [`GatewayControl`] over them.
 
 use continuo_core::{Catalog, Lang, Text, tr};
 use continuo_engine::alerts::AlertHandle;
@@ -22,27 +23,22 @@ impl Control {
         self.read().handle(id)
     }
 
-    /// A line per running gateway: `gateway shop-gw for shop on 127.0.0.1:8443`.
-    pub fn describe_running(&self, lang: Lang) -> Vec<String> {
-        self.read()
-            .handles()
-            .iter()
-            .map(|handle| {
-                let status = handle.status();
-                let (id, listen, service) = (&status.id, &status.listen, &status.service);
-                tr!(
-                    "gateway {id} for {service} on {listen}",
-                    "gateway {id} voor {service} op {listen}"
-                )
-                .get(lang)
-                .to_string()
-            })
-            .collect()
+    /// An event per running gateway: `gateway shop-gw for shop on 127.0.0.1:8443`.
+    pub fn log_running(&self, lang: Lang) {
+        for handle in self.read().handles() {
+            let status = handle.status();
+            let (id, listen, service) = (&status.id, &status.listen, &status.service);
+            let text = tr!(
+                "gateway {id} for {service} on {listen}",
+                "gateway {id} voor {service} op {listen}"
+            );
+            tracing::info!(gateway = %id, %service, %listen, "{}", text.get(lang));
+        }
     }
 
-    /// Applies a reloaded catalog (unchanged gateways keep running with their state);
-    /// returns lines to print.
-    pub async fn reload(&self, catalog: &Catalog, lang: Lang) -> Vec<String> {
+    /// Applies a reloaded catalog (unchanged gateways keep running with their state)
+    /// and logs what started, restarted, stopped or could not start.
+    pub async fn reload(&self, catalog: &Catalog, lang: Lang) {
         // Taken out for the reload (it awaits); status shows no gateways meanwhile.
         let mut gateways = std::mem::replace(
             &mut *self
@@ -56,39 +52,28 @@ impl Control {
             .gateways
             .write()
             .unwrap_or_else(PoisonError::into_inner) = gateways;
-        let mut lines: Vec<String> = errors
-            .iter()
-            .map(|e| e.text().get(lang).to_string())
-            .collect();
+        for error in &errors {
+            tracing::error!("{}", error.text().get(lang));
+        }
         let list = |ids: &[String]| ids.join(", ");
         if !report.started.is_empty() {
             let ids = list(&report.started);
-            lines.push(
-                tr!("gateways started: {ids}", "gateways gestart: {ids}")
-                    .get(lang)
-                    .to_string(),
-            );
+            let text = tr!("gateways started: {ids}", "gateways gestart: {ids}");
+            tracing::info!(gateways = %ids, "{}", text.get(lang));
         }
         if !report.restarted.is_empty() {
             let ids = list(&report.restarted);
-            lines.push(
-                tr!(
-                    "gateways restarted with their new settings: {ids}",
-                    "gateways herstart met hun nieuwe instellingen: {ids}"
-                )
-                .get(lang)
-                .to_string(),
+            let text = tr!(
+                "gateways restarted with their new settings: {ids}",
+                "gateways herstart met hun nieuwe instellingen: {ids}"
             );
+            tracing::info!(gateways = %ids, "{}", text.get(lang));
         }
         if !report.stopped.is_empty() {
             let ids = list(&report.stopped);
-            lines.push(
-                tr!("gateways stopped: {ids}", "gateways gestopt: {ids}")
-                    .get(lang)
-                    .to_string(),
-            );
+            let text = tr!("gateways stopped: {ids}", "gateways gestopt: {ids}");
+            tracing::info!(gateways = %ids, "{}", text.get(lang));
         }
-        lines
     }
 }
 
@@ -120,8 +105,8 @@ impl GatewayControl for Control {
             .map_err(failure)
     }
 
-    fn metrics_text(&self) -> String {
-        self.read().metrics_text()
+    fn register_metrics(&self, registry: &mut continuo_engine::metrics::Registry) {
+        self.read().register_metrics(registry);
     }
 }
 
@@ -133,7 +118,7 @@ fn failure(e: ControlError) -> ControlFailure {
 }
 
 /// Starts the catalog's gateways (perhaps none; a reload may add some) and a task that
-/// prints their events and writes them on the service's timeline and its open incidents.
+/// logs their events and writes them on the service's timeline and its open incidents.
 pub async fn start(
     catalog: &Catalog,
     lang: Lang,
@@ -149,13 +134,13 @@ pub async fn start(
                 Ok(event) => event,
                 // Fell behind a burst: say so and go on with what comes next.
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    eprintln!("gateway events: {n} skipped (too many at once)");
+                    tracing::warn!(skipped = n, "gateway events skipped (too many at once)");
                     continue;
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
             };
             let text = describe_text(&event);
-            println!("{}", text.get(lang));
+            log_event(&event, text.get(lang));
             if let Some(alerts) = &alerts {
                 alerts
                     .service_event(&event.service, event.at_ms, text)
@@ -167,6 +152,26 @@ pub async fn start(
         gateways: RwLock::new(gateways),
         sink,
     }))
+}
+
+/// Logs a gateway event: a warning when traffic or an endpoint is in trouble, else
+/// information; the gateway, service and kind of event are fields.
+fn log_event(event: &GatewayEvent, text: &str) {
+    let kind = serde_json::to_value(&event.kind)
+        .ok()
+        .and_then(|v| v.get("event")?.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let trouble = match &event.kind {
+        EventKind::FailoverStarted { .. } | EventKind::EndpointDown { .. } => true,
+        EventKind::Action { ok, dry_run, .. } => !ok && !dry_run,
+        _ => false,
+    };
+    let (gateway, service) = (&event.gateway, &event.service);
+    if trouble {
+        tracing::warn!(gateway = %gateway, service = %service, event = %kind, "{text}");
+    } else {
+        tracing::info!(gateway = %gateway, service = %service, event = %kind, "{text}");
+    }
 }
 
 /// One line per event, in English and Dutch.

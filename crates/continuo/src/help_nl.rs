@@ -189,6 +189,17 @@ const ARGS: &[(&str, &str, &str)] = &[
         "Gebruik deze database in plaats van `[server] database`",
     ),
     (
+        "serve",
+        "log_format",
+        "Hoe het logboek (op stderr) te schrijven: regels voor mensen, of één JSON-object per regel",
+    ),
+    (
+        "serve",
+        "log_level",
+        "De minst ernstige gebeurtenissen van Continuo zelf die getoond worden (standaard \
+         `info`; gaat voor RUST_LOG, dat ook niveaus per module kan zetten)",
+    ),
+    (
         "status",
         "url",
         "Basis-URL van de server (standaard: uit `[server] listen` van de configuratie)",
@@ -341,6 +352,17 @@ const ARGS: &[(&str, &str, &str)] = &[
         "Faal als het scenario niet binnen deze tijd klaar is (standaard: 90s headless)",
     ),
     (
+        "demo",
+        "log_format",
+        "Hoe het logboek (op stderr) te schrijven: regels voor mensen, of één JSON-object per regel",
+    ),
+    (
+        "demo",
+        "log_level",
+        "De minst ernstige gebeurtenissen van Continuo zelf die getoond worden (standaard \
+         `info`; gaat voor RUST_LOG, dat ook niveaus per module kan zetten)",
+    ),
+    (
         "user",
         "config",
         "Het hoofdbestand van de configuratie (de `[server] database` ervan wordt gebruikt)",
@@ -450,6 +472,70 @@ const VALUES: &[(&str, &str, &str, &str)] = &[
     ),
     ("status", "format", "table", "Een tabel per dienst"),
     ("status", "format", "json", "De JSON van de API"),
+    (
+        "serve",
+        "log_format",
+        "text",
+        "Eén regel per gebeurtenis voor mensen (in kleur op een terminal)",
+    ),
+    (
+        "serve",
+        "log_format",
+        "json",
+        "Eén JSON-object per regel: tijdstip, niveau, bron, bericht en de velden",
+    ),
+    ("serve", "log_level", "error", "Alleen storingen"),
+    (
+        "serve",
+        "log_level",
+        "warn",
+        "Storingen en wat een beheerder moet bekijken",
+    ),
+    (
+        "serve",
+        "log_level",
+        "info",
+        "Wat er gebeurt: luisteren, herladen, gateway-gebeurtenissen, afsluiten",
+    ),
+    (
+        "serve",
+        "log_level",
+        "debug",
+        "Details om een probleem te vinden",
+    ),
+    ("serve", "log_level", "trace", "Alles"),
+    (
+        "demo",
+        "log_format",
+        "text",
+        "Eén regel per gebeurtenis voor mensen (in kleur op een terminal)",
+    ),
+    (
+        "demo",
+        "log_format",
+        "json",
+        "Eén JSON-object per regel: tijdstip, niveau, bron, bericht en de velden",
+    ),
+    ("demo", "log_level", "error", "Alleen storingen"),
+    (
+        "demo",
+        "log_level",
+        "warn",
+        "Storingen en wat een beheerder moet bekijken",
+    ),
+    (
+        "demo",
+        "log_level",
+        "info",
+        "Wat er gebeurt: luisteren, herladen, gateway-gebeurtenissen, afsluiten",
+    ),
+    (
+        "demo",
+        "log_level",
+        "debug",
+        "Details om een probleem te vinden",
+    ),
+    ("demo", "log_level", "trace", "Alles"),
     (
         "demo",
         "scenario",

@@ -15,6 +15,7 @@ mod init;
 mod render;
 mod serve;
 mod status;
+mod telemetry;
 mod users_cli;
 
 use anyhow::Context;
@@ -94,6 +95,13 @@ enum Command {
         /// Use this database instead of `[server] database`.
         #[arg(long, env = "CONTINUO_DATABASE")]
         database: Option<String>,
+        /// How to write the log (on stderr): human lines, or one JSON object per line.
+        #[arg(long, value_enum, default_value_t = telemetry::LogFormat::Text)]
+        log_format: telemetry::LogFormat,
+        /// The least severe events shown from Continuo itself (default `info`; wins over
+        /// RUST_LOG, which can also set levels per module).
+        #[arg(long, value_enum)]
+        log_level: Option<telemetry::LogLevel>,
     },
     /// Show the live state of a running server.
     Status {
@@ -185,6 +193,13 @@ enum Command {
         /// headless).
         #[arg(long = "for", value_parser = parse_duration)]
         duration: Option<std::time::Duration>,
+        /// How to write the log (on stderr): human lines, or one JSON object per line.
+        #[arg(long, value_enum, default_value_t = telemetry::LogFormat::Text)]
+        log_format: telemetry::LogFormat,
+        /// The least severe events shown from Continuo itself (default `info`; wins over
+        /// RUST_LOG, which can also set levels per module).
+        #[arg(long, value_enum)]
+        log_level: Option<telemetry::LogLevel>,
     },
     #[command(flatten)]
     Access(AccessCommand),
@@ -301,6 +316,7 @@ fn main() -> ExitCode {
     continuo_notify::install_crypto_provider();
     let cli = parse_cli();
     let lang = choose_lang(cli.lang);
+    telemetry::init(log_options(&cli));
     match run(cli, lang) {
         Ok(code) => code,
         Err(error) => {
@@ -308,6 +324,30 @@ fn main() -> ExitCode {
             eprintln!("{}: {error:#}", prefix.get(lang));
             ExitCode::from(1)
         }
+    }
+}
+
+/// The log settings of the command: `serve` and `demo` take `--log-format` and
+/// `--log-level`; every other command logs text at the default levels (its answers go to
+/// stdout, and are not events).
+fn log_options(cli: &Cli) -> telemetry::LogOptions {
+    let (format, level) = match &cli.command {
+        Command::Serve {
+            log_format,
+            log_level,
+            ..
+        }
+        | Command::Demo {
+            log_format,
+            log_level,
+            ..
+        } => (*log_format, *log_level),
+        _ => (telemetry::LogFormat::Text, None),
+    };
+    telemetry::LogOptions {
+        format,
+        level,
+        color: use_color(cli.color, std::io::stderr().is_terminal()),
     }
 }
 
@@ -324,6 +364,7 @@ fn run(cli: Cli, lang: Lang) -> anyhow::Result<ExitCode> {
             config,
             listen,
             database,
+            ..
         } => serve::run(
             serve::ServeOptions {
                 config,
@@ -378,6 +419,7 @@ fn run(cli: Cli, lang: Lang) -> anyhow::Result<ExitCode> {
             dir,
             headless,
             duration,
+            ..
         } => demo::run(
             demo::DemoOptions {
                 dir,

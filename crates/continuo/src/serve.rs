@@ -2,6 +2,10 @@
 //! SIGHUP (and `POST /api/v1/reload`) reload the configuration from disk, keeping the
 //! state of unchanged checks; SIGTERM and Ctrl-C shut down gracefully and flush buffered
 //! writes.
+//!
+//! What happens while serving (listening, reloads, gateway events, store trouble,
+//! shutdown) is told as tracing events, which `telemetry` writes to stderr; only the
+//! refusal of an invalid configuration before anything starts is a plain message.
 
 use crate::{disk, render};
 use anyhow::Context;
@@ -113,9 +117,10 @@ pub(crate) async fn serve(
     // Resume where the last run left off; a database that cannot say starts fresh.
     match store.check_states(&catalog.server.location).await {
         Ok(states) => engine_options.resume = states.into_iter().collect(),
-        Err(e) => say_err(&format!(
-            "cannot read saved check states, starting fresh: {e}"
-        )),
+        Err(e) => tracing::warn!(
+            error = %e,
+            "cannot read saved check states, starting fresh"
+        ),
     }
     let retention = catalog.server.retention.get();
     let catalog = Arc::new(catalog);
@@ -136,7 +141,7 @@ pub(crate) async fn serve(
     let incident_options = incident_options(&handle, templates.clone());
     let (channels, problems) = Channels::build(&catalog, templates);
     for problem in problems {
-        say_err(&problem);
+        tracing::warn!(problem = %problem, "a notification channel cannot be used");
     }
     let channels = Arc::new(channels);
     let public_url = catalog
@@ -192,16 +197,22 @@ pub(crate) async fn serve(
     };
     let checks = handle.checks().len();
     let name = &catalog.organization.name;
-    say(tr!(
-            "Continuo serving {name} on http://{address} ({checks} checks, location {location}, store {kind})",
-            "Continuo bedient {name} op http://{address} ({checks} checks, locatie {location}, opslag {kind})";
-            location = handle.location(),
-            kind = store.kind()
-        )
-        .get(lang));
-    for line in gateways.describe_running(lang) {
-        say(&line);
-    }
+    let serving = tr!(
+        "Continuo serving {name} on http://{address} ({checks} checks, location {location}, store {kind})",
+        "Continuo bedient {name} op http://{address} ({checks} checks, locatie {location}, opslag {kind})";
+        location = handle.location(),
+        kind = store.kind()
+    );
+    tracing::info!(
+        organization = %name,
+        %address,
+        checks,
+        location = %handle.location(),
+        store = %store.kind(),
+        "{}",
+        serving.get(lang)
+    );
+    gateways.log_running(lang);
 
     // Retention: prune raw observations every hour.
     let pruner = {
@@ -212,7 +223,7 @@ pub(crate) async fn serve(
             loop {
                 tick.tick().await;
                 if let Err(e) = store.prune(handle.now_ms(), retention).await {
-                    say_err(&format!("pruning old observations failed: {e}"));
+                    tracing::warn!(error = %e, "pruning old observations failed");
                 }
             }
         })
@@ -228,15 +239,16 @@ pub(crate) async fn serve(
             };
             while signal.recv().await.is_some() {
                 match reloader().await {
-                    Ok(summary) => say(&describe(&summary, lang).to_string()),
-                    Err(problems) => say_err(&format!(
-                        "{}\n{problems}",
+                    Ok(summary) => log_reloaded(&summary, lang),
+                    Err(problems) => tracing::error!(
+                        problems = %problems.trim_end(),
+                        "{}",
                         tr!(
                             "reload refused: the configuration is invalid; the previous one stays in force",
                             "herladen geweigerd: de configuratie is ongeldig; de vorige blijft van kracht"
                         )
                         .get(lang)
-                    )),
+                    ),
                 }
             }
         })
@@ -244,11 +256,14 @@ pub(crate) async fn serve(
     continuo_web::serve_router(listener, continuo_web::router(state), shutdown)
         .await
         .context("serving HTTP")?;
-    say(tr!(
-        "shutting down: flushing buffered writes",
-        "afsluiten: gebufferde schrijfacties wegschrijven"
-    )
-    .get(lang));
+    tracing::info!(
+        "{}",
+        tr!(
+            "shutting down: flushing buffered writes",
+            "afsluiten: gebufferde schrijfacties wegschrijven"
+        )
+        .get(lang)
+    );
     hup.abort();
     pruner.abort();
     alerting.shutdown().await;
@@ -298,31 +313,36 @@ async fn reload(
         .map_err(|e| e.to_string())??;
     let catalog = Arc::new(catalog);
     for problem in channels.rebuild(&catalog) {
-        say_err(&problem);
+        tracing::warn!(problem = %problem, "a notification channel cannot be used");
     }
     alerts.reload(catalog.clone()).await;
-    for line in gateways.reload(&catalog, lang).await {
-        say(&line);
-    }
+    gateways.reload(&catalog, lang).await;
     handle
         .reload(catalog)
         .await
         .ok_or_else(|| "the engine has stopped".to_string())
 }
 
-fn describe(summary: &ReloadSummary, lang: Lang) -> String {
+/// Tells what a reload changed, in counts (the ids are in the API's answer).
+fn log_reloaded(summary: &ReloadSummary, lang: Lang) {
     let (added, changed, removed, kept) = (
         summary.added.len(),
         summary.changed.len(),
         summary.removed.len(),
         summary.unchanged,
     );
-    tr!(
+    let text = tr!(
         "configuration reloaded: {added} checks added, {changed} changed, {removed} removed, {kept} unchanged",
         "configuratie herladen: {added} checks toegevoegd, {changed} gewijzigd, {removed} verwijderd, {kept} ongewijzigd"
-    )
-    .get(lang)
-    .to_string()
+    );
+    tracing::info!(
+        added,
+        changed,
+        removed,
+        unchanged = kept,
+        "{}",
+        text.get(lang)
+    );
 }
 
 async fn shutdown_signal() {
@@ -338,12 +358,6 @@ async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => {}
         _ = terminate => {}
     }
-}
-
-/// Prints a line; a closed stdout (a daemon whose terminal went away) is not an error.
-fn say(line: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stdout(), "{line}");
 }
 
 /// Prints a line to stderr, ignoring a closed stream.

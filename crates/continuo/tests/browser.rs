@@ -18,7 +18,7 @@
 
 mod common;
 
-use common::{free_port, workspace};
+use common::{free_port, listening_port, workspace};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -186,29 +186,22 @@ impl Server {
                 String::from_utf8_lossy(&out.stderr)
             );
         }
-        let stderr = dir.path().join("serve.log");
+        let log = dir.path().join("serve.log");
         let mut child = continuo(dir.path())
             .args(["serve", "-c", "continuo.toml", "--listen", "127.0.0.1:0"])
             .env("CONTINUO_ADMIN_TOKEN", ADMIN_TOKEN)
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&stderr).expect("log"))
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("continuo serve");
-        let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut first = String::new();
-        reader.read_line(&mut first).expect("first line");
-        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-        let port: Option<u16> = first
-            .split("http://127.0.0.1:")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|p| p.parse().ok());
-        let Some(port) = port else {
-            let _ = child.kill();
-            panic!(
-                "continuo serve did not start: {first:?}\n{}",
-                std::fs::read_to_string(&stderr).unwrap_or_default()
-            );
+        // The listening address is an event in its log (stderr).
+        let port = match listening_port(child.stderr.take().expect("stderr"), &log) {
+            Ok(port) => port,
+            Err(seen) => {
+                let _ = child.kill();
+                panic!("continuo serve did not start:\n{seen}");
+            }
         };
         Server {
             child,

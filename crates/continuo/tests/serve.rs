@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{free_port, wait_for};
+use common::{free_port, listening_port, wait_for};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
@@ -128,30 +128,23 @@ impl Drop for Server {
     }
 }
 
-/// Starts `continuo serve` on a free port chosen by the OS, read from its first line.
+/// Starts `continuo serve` on a free port chosen by the OS, read from the event that
+/// says where it listens (its log, on stderr, is kept in `serve.log`).
 fn serve(dir: &Path) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_continuo"))
         .args(["serve", "-c", "continuo.toml", "--listen", "127.0.0.1:0"])
         .current_dir(dir)
         .env_remove("LANG")
         .env_remove("CONTINUO_LANG")
+        .env_remove("RUST_LOG")
         .env("CONTINUO_ADMIN_TOKEN", "s3cret")
-        .stdout(Stdio::piped())
+        .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start continuo serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut reader = std::io::BufReader::new(stdout);
-    let mut first = String::new();
-    std::io::BufRead::read_line(&mut reader, &mut first).expect("read the first line");
-    // Keep reading, so the server's later lines do not meet a closed pipe.
-    thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-    let port = first
-        .split("http://127.0.0.1:")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no address in {first:?}"));
+    let stderr = child.stderr.take().expect("stderr");
+    let port = listening_port(stderr, &dir.join("serve.log"))
+        .unwrap_or_else(|log| panic!("no address in the log:\n{log}"));
     let server = Server { child, port };
     wait_for("the server to listen", 60, || {
         TcpStream::connect(("127.0.0.1", port)).is_ok()

@@ -6,6 +6,9 @@
 //! through a lookup function, and time (when it is needed) as an argument. Everything here
 //! is therefore testable with plain values.
 
+// Libraries speak through `tracing` events (or return errors); only the binary prints.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod access;
 pub mod alerting;
 pub mod analysis;

@@ -12,6 +12,9 @@
 //! check state; probe runs are separate tasks that report back over a channel. Readers
 //! (the HTTP API) see the state through a read lock.
 
+// Libraries speak through `tracing` events (or return errors); only the binary prints.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod alerts;
 use continuo_core::hash::fnv1a;
 
@@ -21,7 +24,7 @@ mod deliver;
 mod dispatch;
 pub mod incidents;
 mod links;
-mod metrics;
+pub mod metrics;
 mod paging;
 pub mod persist;
 mod recipient;
@@ -46,7 +49,6 @@ use continuo_store::{Ping, PingKind};
 use serde::Serialize;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
-use std::fmt::Write as _;
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -544,80 +546,17 @@ impl EngineHandle {
         self.shared.started_ms
     }
 
+    /// Registers the engine's metrics (read at each scrape) in `registry`, which
+    /// `/metrics` encodes with the gateways' in one go.
+    pub fn register_metrics(&self, registry: &mut metrics::Registry) {
+        registry.register_collector(Box::new(metrics::EngineCollector(self.shared.clone())));
+    }
+
     /// The Prometheus text exposition of everything the engine knows.
     pub fn metrics_text(&self) -> String {
-        let mut out = String::with_capacity(16 * 1024);
-        self.shared.metrics.write(&mut out);
-        let tables = read(&self.shared);
-        let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
-        for s in [
-            CheckStatus::Unknown,
-            CheckStatus::Up,
-            CheckStatus::Degraded,
-            CheckStatus::Down,
-            CheckStatus::Paused,
-        ] {
-            counts.insert(s.name(), 0);
-        }
-        out.push_str("# HELP continuo_check_up Whether a check is up (1), degraded (0.5), down (0); absent while unknown or paused.\n");
-        out.push_str("# TYPE continuo_check_up gauge\n");
-        for slot in tables.slots.iter().flatten() {
-            *counts.entry(slot.status.name()).or_default() += 1;
-            let value = match slot.status {
-                CheckStatus::Up => "1",
-                CheckStatus::Degraded => "0.5",
-                CheckStatus::Down => "0",
-                _ => continue,
-            };
-            let _ = writeln!(
-                out,
-                "continuo_check_up{{check=\"{}\",service=\"{}\",kind=\"{}\"}} {value}",
-                metrics::label(&slot.check.id.value),
-                metrics::label(&slot.service),
-                slot.check.kind().name()
-            );
-        }
-        out.push_str("# HELP continuo_checks Checks by status.\n");
-        out.push_str("# TYPE continuo_checks gauge\n");
-        for (status, n) in &counts {
-            let _ = writeln!(out, "continuo_checks{{status=\"{status}\"}} {n}");
-        }
-        drop(tables);
-        if let Some(writer) = &self.shared.writer {
-            let status = writer.status();
-            let (batches, micros) = status.batch_timing();
-            out.push_str("# HELP continuo_store_healthy Whether the last store write succeeded.\n");
-            out.push_str("# TYPE continuo_store_healthy gauge\n");
-            let _ = writeln!(out, "continuo_store_healthy {}", u8::from(status.healthy()));
-            out.push_str("# HELP continuo_store_pending_records Records waiting to be written.\n");
-            out.push_str("# TYPE continuo_store_pending_records gauge\n");
-            let _ = writeln!(out, "continuo_store_pending_records {}", status.pending());
-            out.push_str("# HELP continuo_store_written_records_total Records written.\n");
-            out.push_str("# TYPE continuo_store_written_records_total counter\n");
-            let _ = writeln!(
-                out,
-                "continuo_store_written_records_total {}",
-                status.written()
-            );
-            out.push_str("# HELP continuo_store_dropped_records_total Records dropped because the buffer was full.\n");
-            out.push_str("# TYPE continuo_store_dropped_records_total counter\n");
-            let _ = writeln!(
-                out,
-                "continuo_store_dropped_records_total {}",
-                status.dropped()
-            );
-            out.push_str(
-                "# HELP continuo_store_write_seconds Time spent writing batches to the store.\n",
-            );
-            out.push_str("# TYPE continuo_store_write_seconds summary\n");
-            let _ = writeln!(
-                out,
-                "continuo_store_write_seconds_sum {}",
-                micros as f64 / 1e6
-            );
-            let _ = writeln!(out, "continuo_store_write_seconds_count {batches}");
-        }
-        out
+        let mut registry = metrics::Registry::default();
+        self.register_metrics(&mut registry);
+        metrics::text(&registry)
     }
 }
 

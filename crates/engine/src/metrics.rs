@@ -1,12 +1,39 @@
-//! Prometheus metrics in the classic text exposition format (version 0.0.4), written by
-//! hand: a few lock-free counters and histograms, and gauges computed at scrape time.
+//! The engine's Prometheus metrics, encoded by prometheus-client: lock-free counters and
+//! histograms kept by the engine, and gauges computed at scrape time from its tables
+//! and the store writer.
+//!
+//! `/metrics` is one [`Registry`]: the engine registers its collector
+//! ([`crate::EngineHandle::register_metrics`]), the gateways register theirs, and
+//! [`text`] encodes them together in the Prometheus text format (version 0.0.4).
+//! Counter families are named without `_total`: the encoder adds the suffix (a name
+//! ending in `_total` would get it twice).
+//!
+//! **Invariant:** metric names, types, labels and help texts are what dashboards know;
+//! change them only as a breaking change.
 
 use continuo_core::model::CheckKind;
-use continuo_core::state::Verdict;
-use std::fmt::Write;
+use continuo_core::state::{CheckStatus, Verdict};
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, MetricEncoder, NoLabelSet};
+use prometheus_client::metrics::MetricType;
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+pub use prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+pub use prometheus_client::registry::Registry;
+
+/// Encodes `registry` in the Prometheus text format (version 0.0.4). Encoding into a
+/// `String` cannot fail; a collector that did would leave what was written before it.
+pub fn text(registry: &Registry) -> String {
+    let mut out = String::with_capacity(16 * 1024);
+    let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, registry);
+    out
+}
+
 /// A histogram with fixed bucket bounds (in seconds), recorded in microseconds.
+/// Lock-free, and readable (count, quantile bounds) by the benchmark, which
+/// prometheus-client's histogram is not.
 #[derive(Debug)]
 pub struct Histogram {
     bounds: &'static [f64],
@@ -57,27 +84,26 @@ impl Histogram {
         }
         Some(f64::INFINITY)
     }
+}
 
-    fn write(&self, out: &mut String, name: &str, labels: &str) {
-        let mut cumulative = 0;
-        let sep = if labels.is_empty() { "" } else { "," };
-        for (bound, bucket) in self.bounds.iter().zip(&self.buckets) {
-            cumulative += bucket.load(Ordering::Relaxed);
-            let _ = writeln!(
-                out,
-                "{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {cumulative}"
-            );
-        }
+impl EncodeMetric for Histogram {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        // Per-bucket counts (the encoder makes them cumulative), then +Inf for the rest.
+        let mut buckets: Vec<(f64, u64)> = self
+            .bounds
+            .iter()
+            .zip(&self.buckets)
+            .map(|(bound, n)| (*bound, n.load(Ordering::Relaxed)))
+            .collect();
         let count = self.count();
-        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {count}");
+        let in_bounds: u64 = buckets.iter().map(|(_, n)| n).sum();
+        buckets.push((f64::INFINITY, count.saturating_sub(in_bounds)));
         let sum = self.sum_us.load(Ordering::Relaxed) as f64 / 1e6;
-        let braces = if labels.is_empty() {
-            String::new()
-        } else {
-            format!("{{{labels}}}")
-        };
-        let _ = writeln!(out, "{name}_sum{braces} {sum}");
-        let _ = writeln!(out, "{name}_count{braces} {count}");
+        encoder.encode_histogram::<NoLabelSet>(sum, count, &buckets, None)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Histogram
     }
 }
 
@@ -172,63 +198,198 @@ impl Metrics {
             .sum()
     }
 
-    /// Writes the counters and histograms.
-    pub(crate) fn write(&self, out: &mut String) {
-        out.push_str("# HELP continuo_probe_duration_seconds Duration of active probes.\n");
-        out.push_str("# TYPE continuo_probe_duration_seconds histogram\n");
-        for ((name, _), h) in CheckKind::ALL.iter().zip(&self.probe_duration) {
-            h.write(
-                out,
-                "continuo_probe_duration_seconds",
-                &format!("kind=\"{name}\""),
-            );
+    /// Encodes the counters and histograms.
+    fn encode(&self, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let mut family = encoder.encode_descriptor(
+            "continuo_probe_duration_seconds",
+            "Duration of active probes.",
+            None,
+            MetricType::Histogram,
+        )?;
+        for ((name, _), histogram) in CheckKind::ALL.iter().zip(&self.probe_duration) {
+            histogram.encode(family.encode_family(&[("kind", *name)])?)?;
         }
-        out.push_str("# HELP continuo_probes_total Active probes run, by kind and verdict.\n");
-        out.push_str("# TYPE continuo_probes_total counter\n");
+        let mut family = encoder.encode_descriptor(
+            "continuo_probes",
+            "Active probes run, by kind and verdict.",
+            None,
+            MetricType::Counter,
+        )?;
         for ((name, _), counts) in CheckKind::ALL.iter().zip(&self.probes) {
-            for (v, c) in Verdict::ALL.iter().zip(counts) {
-                let _ = writeln!(
-                    out,
-                    "continuo_probes_total{{kind=\"{name}\",verdict=\"{}\"}} {}",
-                    v.name(),
-                    c.load(Ordering::Relaxed)
-                );
+            for (verdict, n) in Verdict::ALL.iter().zip(counts) {
+                family
+                    .encode_family(&[("kind", *name), ("verdict", verdict.name())])?
+                    .encode_counter::<NoLabelSet, _, u64>(&n.load(Ordering::Relaxed), None)?;
             }
         }
-        out.push_str("# HELP continuo_scheduler_lag_seconds How late probes start after their scheduled time.\n");
-        out.push_str("# TYPE continuo_scheduler_lag_seconds histogram\n");
-        self.scheduler_lag
-            .write(out, "continuo_scheduler_lag_seconds", "");
-        out.push_str("# HELP continuo_probes_in_flight Probes running now.\n");
-        out.push_str("# TYPE continuo_probes_in_flight gauge\n");
-        let _ = writeln!(
-            out,
-            "continuo_probes_in_flight {}",
-            self.in_flight.load(Ordering::Relaxed)
-        );
-        out.push_str("# HELP continuo_heartbeat_pings_total Heartbeat pings received, by kind.\n");
-        out.push_str("# TYPE continuo_heartbeat_pings_total counter\n");
-        for (kind, c) in PING_KINDS.iter().zip(&self.pings) {
-            let _ = writeln!(
-                out,
-                "continuo_heartbeat_pings_total{{kind=\"{kind}\"}} {}",
-                c.load(Ordering::Relaxed)
-            );
+        self.scheduler_lag.encode(encoder.encode_descriptor(
+            "continuo_scheduler_lag_seconds",
+            "How late probes start after their scheduled time.",
+            None,
+            MetricType::Histogram,
+        )?)?;
+        encoder
+            .encode_descriptor(
+                "continuo_probes_in_flight",
+                "Probes running now.",
+                None,
+                MetricType::Gauge,
+            )?
+            .encode_gauge(&self.in_flight.load(Ordering::Relaxed))?;
+        let mut family = encoder.encode_descriptor(
+            "continuo_heartbeat_pings",
+            "Heartbeat pings received, by kind.",
+            None,
+            MetricType::Counter,
+        )?;
+        for (kind, n) in PING_KINDS.iter().zip(&self.pings) {
+            family
+                .encode_family(&[("kind", *kind)])?
+                .encode_counter::<NoLabelSet, _, u64>(&n.load(Ordering::Relaxed), None)?;
         }
-        out.push_str("# HELP continuo_config_reloads_total Configuration reloads applied.\n");
-        out.push_str("# TYPE continuo_config_reloads_total counter\n");
-        let _ = writeln!(
-            out,
-            "continuo_config_reloads_total {}",
-            self.reloads.load(Ordering::Relaxed)
-        );
+        encoder
+            .encode_descriptor(
+                "continuo_config_reloads",
+                "Configuration reloads applied.",
+                None,
+                MetricType::Counter,
+            )?
+            .encode_counter::<NoLabelSet, _, u64>(&self.reloads.load(Ordering::Relaxed), None)
     }
 }
 
-/// Escapes a label value for the text format.
-pub(crate) fn label(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+/// The time the store writer spent writing batches: a sum and a count, which is what
+/// dashboards divide. (A histogram with only the `+Inf` bucket: prometheus-client has
+/// no summary type.)
+#[derive(Debug)]
+struct WriteTime {
+    batches: u64,
+    micros: u64,
+}
+
+impl EncodeMetric for WriteTime {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        let sum = self.micros as f64 / 1e6;
+        let buckets = [(f64::INFINITY, self.batches)];
+        encoder.encode_histogram::<NoLabelSet>(sum, self.batches, &buckets, None)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Histogram
+    }
+}
+
+/// Everything the engine knows, read at each scrape: its counters, the checks' states
+/// and the store writer's health.
+#[derive(Clone)]
+pub(crate) struct EngineCollector(pub(crate) Arc<crate::Shared>);
+
+impl std::fmt::Debug for EngineCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EngineCollector")
+    }
+}
+
+impl EngineCollector {
+    fn encode_checks(&self, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let tables = crate::read(&self.0);
+        let mut counts: BTreeMap<&'static str, u64> = [
+            CheckStatus::Unknown,
+            CheckStatus::Up,
+            CheckStatus::Degraded,
+            CheckStatus::Down,
+            CheckStatus::Paused,
+        ]
+        .iter()
+        .map(|s| (s.name(), 0))
+        .collect();
+        let mut family = encoder.encode_descriptor(
+            "continuo_check_up",
+            "Whether a check is up (1), degraded (0.5), down (0); absent while unknown or paused.",
+            None,
+            MetricType::Gauge,
+        )?;
+        for slot in tables.slots.iter().flatten() {
+            *counts.entry(slot.status.name()).or_default() += 1;
+            let labels = [
+                ("check", slot.check.id.value.as_str()),
+                ("service", &*slot.service),
+                ("kind", slot.check.kind().name()),
+            ];
+            // Whole numbers stay whole (`1`, not `1.0`), as dashboards have seen them.
+            match slot.status {
+                CheckStatus::Up => family.encode_family(&labels)?.encode_gauge(&1i64)?,
+                CheckStatus::Degraded => family.encode_family(&labels)?.encode_gauge(&0.5f64)?,
+                CheckStatus::Down => family.encode_family(&labels)?.encode_gauge(&0i64)?,
+                _ => {}
+            }
+        }
+        drop(tables);
+        let mut family = encoder.encode_descriptor(
+            "continuo_checks",
+            "Checks by status.",
+            None,
+            MetricType::Gauge,
+        )?;
+        for (status, n) in &counts {
+            family
+                .encode_family(&[("status", *status)])?
+                .encode_gauge(n)?;
+        }
+        Ok(())
+    }
+
+    fn encode_store(&self, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let Some(writer) = &self.0.writer else {
+            return Ok(());
+        };
+        let status = writer.status();
+        let (batches, micros) = status.batch_timing();
+        encoder
+            .encode_descriptor(
+                "continuo_store_healthy",
+                "Whether the last store write succeeded.",
+                None,
+                MetricType::Gauge,
+            )?
+            .encode_gauge(&i64::from(status.healthy()))?;
+        encoder
+            .encode_descriptor(
+                "continuo_store_pending_records",
+                "Records waiting to be written.",
+                None,
+                MetricType::Gauge,
+            )?
+            .encode_gauge(&status.pending())?;
+        encoder
+            .encode_descriptor(
+                "continuo_store_written_records",
+                "Records written.",
+                None,
+                MetricType::Counter,
+            )?
+            .encode_counter::<NoLabelSet, _, u64>(&status.written(), None)?;
+        encoder
+            .encode_descriptor(
+                "continuo_store_dropped_records",
+                "Records dropped because the buffer was full.",
+                None,
+                MetricType::Counter,
+            )?
+            .encode_counter::<NoLabelSet, _, u64>(&status.dropped(), None)?;
+        WriteTime { batches, micros }.encode(encoder.encode_descriptor(
+            "continuo_store_write_seconds",
+            "Time spent writing batches to the store.",
+            None,
+            MetricType::Histogram,
+        )?)
+    }
+}
+
+impl Collector for EngineCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        self.0.metrics.encode(&mut encoder)?;
+        self.encode_checks(&mut encoder)?;
+        self.encode_store(&mut encoder)
+    }
 }

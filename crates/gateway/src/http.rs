@@ -69,24 +69,32 @@ pub(crate) async fn serve(listener: TcpListener, pool: Arc<Pool>) {
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
-            // Out of file descriptors and the like: wait instead of spinning.
-            Err(_) => {
+            // Out of file descriptors and the like: say so, and wait instead of spinning.
+            Err(e) => {
+                tracing::warn!(gateway = %failover.pool.spec.id, error = %e, "accept failed");
                 tokio::time::sleep(Duration::from_millis(20)).await;
                 continue;
             }
         };
+        // Latency only; the connection works without it.
         let _ = stream.set_nodelay(true);
         let service = tower::ServiceBuilder::new()
             .layer(ForwardedLayer { peer })
             .service(failover.clone());
+        let gateway = failover.pool.spec.id.clone();
         tokio::spawn(async move {
             let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            let _ = builder
+            let served = builder
                 .serve_connection_with_upgrades(
                     TokioIo::new(stream),
                     hyper_util::service::TowerToHyperService::new(service),
                 )
                 .await;
+            // Clients hang up and send garbage all the time: worth a look only when
+            // debugging, never a warning.
+            if let Err(e) = served {
+                tracing::debug!(%gateway, %peer, error = %e, "client connection ended with an error");
+            }
         });
     }
 }
@@ -330,7 +338,13 @@ impl FailoverService {
             let scheme = if lease.tls { "https" } else { "http" };
             match format!("{scheme}://{}{path}", lease.address).parse() {
                 Ok(uri) => *upstream.uri_mut() = uri,
-                Err(_) => {
+                Err(e) => {
+                    tracing::warn!(
+                        gateway = %spec.id,
+                        endpoint = %lease.address,
+                        error = %e,
+                        "cannot form the endpoint's URI for a request"
+                    );
                     failed = Failed::Error;
                     break;
                 }
@@ -480,8 +494,11 @@ async fn upgrade(pool: Arc<Pool>, mut request: Request<Incoming>) -> Response<Pr
             Ok(pair) => pair,
             Err(e) => return fail(&pool, &lease, error_chain(&e)),
         };
+    let gateway = spec.id.clone();
     tokio::spawn(async move {
-        let _ = connection.with_upgrades().await;
+        if let Err(e) = connection.with_upgrades().await {
+            tracing::debug!(%gateway, error = %e, "upgraded endpoint connection ended with an error");
+        }
     });
     let mut response =
         match tokio::time::timeout(spec.try_timeout, sender.send_request(upstream)).await {
@@ -501,7 +518,9 @@ async fn upgrade(pool: Arc<Pool>, mut request: Request<Incoming>) -> Response<Pr
         if let (Ok(client), Ok(endpoint)) = tokio::join!(client_side, endpoint_side) {
             let mut client = TokioIo::new(client);
             let mut endpoint = TokioIo::new(endpoint);
-            let _ = tokio::io::copy_bidirectional(&mut client, &mut endpoint).await;
+            if let Err(e) = tokio::io::copy_bidirectional(&mut client, &mut endpoint).await {
+                tracing::debug!(error = %e, "upgraded connection ended with an error");
+            }
         }
     });
     response.map(|_| {

@@ -17,6 +17,9 @@
 //! **Invariant:** a request whose body was not buffered, or that is not idempotent and
 //! may have reached an endpoint, is never sent twice.
 
+// Libraries speak through `tracing` events (or return errors); only the binary prints.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 mod actions;
 mod check;
 pub mod events;
@@ -261,12 +264,13 @@ impl Gateways {
             .ok_or_else(|| ControlError::UnknownGateway(id.to_string()))
     }
 
-    /// The metrics of every gateway in the Prometheus text format.
-    pub fn metrics_text(&self) -> String {
-        if self.running.is_empty() {
-            return String::new();
+    /// Registers the metrics of every gateway in `registry` (the one `/metrics`
+    /// encodes); nothing while no gateway runs, so a configuration without gateways
+    /// shows no empty gateway families.
+    pub fn register_metrics(&self, registry: &mut prometheus_client::registry::Registry) {
+        if !self.running.is_empty() {
+            registry.register_collector(Box::new(self.metrics.clone()));
         }
-        self.metrics.text()
     }
 
     /// Stops them all.

@@ -2,11 +2,13 @@
 //! and their duration, the requests failed and retried (in total and during failovers),
 //! endpoint health and the tier that serves.
 //!
-//! prometheus-client writes OpenMetrics; `/metrics` serves the classic text format
-//! (0.0.4) that the rest of Continuo writes, so [`GatewayMetrics::text`] renames counter
-//! families to their `_total` sample name and drops the `# EOF` marker.
+//! [`GatewayMetrics`] is a prometheus-client [`Collector`]: `/metrics` registers it in
+//! the one registry it encodes (with the engine's), so both are written by one encoder
+//! (`continuo_engine::metrics::text`). Counter families are named without `_total`;
+//! the encoder adds it.
 
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -36,10 +38,9 @@ fn failover_histogram() -> Histogram {
     ])
 }
 
-/// The metrics of all gateways of one process.
-#[derive(Debug)]
+/// The metrics of all gateways of one process. Cloning shares the series.
+#[derive(Clone, Debug)]
 pub struct GatewayMetrics {
-    registry: Registry,
     pub(crate) requests: Family<GatewayLabel, Counter>,
     pub(crate) failed: Family<GatewayLabel, Counter>,
     pub(crate) retried: Family<GatewayLabel, Counter>,
@@ -63,10 +64,9 @@ impl Default for GatewayMetrics {
 }
 
 impl GatewayMetrics {
-    /// Registers every family.
+    /// Empty families, ready to count.
     pub fn new() -> GatewayMetrics {
-        let mut registry = Registry::default();
-        let m = GatewayMetrics {
+        GatewayMetrics {
             requests: Family::default(),
             failed: Family::default(),
             retried: Family::default(),
@@ -81,112 +81,106 @@ impl GatewayMetrics {
             endpoint_up: Family::default(),
             endpoint_drained: Family::default(),
             actions_failed: Family::default(),
-            registry: Registry::default(),
-        };
-        registry.register(
-            "continuo_gateway_requests",
-            "Client requests (HTTP) or connections (TCP) handled",
-            m.requests.clone(),
-        );
-        registry.register(
-            "continuo_gateway_requests_failed",
-            "Client requests that got an error or a 5xx answer",
-            m.failed.clone(),
-        );
-        registry.register(
-            "continuo_gateway_requests_retried",
-            "Client requests tried on more than one endpoint",
-            m.retried.clone(),
-        );
-        registry.register(
-            "continuo_gateway_failovers",
-            "Failovers from the primary to the backup tier",
-            m.failovers.clone(),
-        );
-        registry.register(
-            "continuo_gateway_failbacks",
-            "Returns from the backup to the primary tier",
-            m.failbacks.clone(),
-        );
-        registry.register(
-            "continuo_gateway_failover_duration_seconds",
-            "From the first failure to the first success on a backup",
-            m.failover_duration.clone(),
-        );
-        registry.register(
-            "continuo_gateway_failover_requests_failed",
-            "Client requests that failed during failovers",
-            m.failover_failed.clone(),
-        );
-        registry.register(
-            "continuo_gateway_failover_requests_retried",
-            "Client requests retried during failovers",
-            m.failover_retried.clone(),
-        );
-        registry.register(
-            "continuo_gateway_last_failover_duration_seconds",
-            "Duration of the last finished failover",
-            m.last_failover_seconds.clone(),
-        );
-        registry.register(
-            "continuo_gateway_last_failover_requests_failed",
-            "Client requests that failed during the last finished failover",
-            m.last_failover_failed.clone(),
-        );
-        registry.register(
-            "continuo_gateway_serving_backup",
-            "1 while the backup tier serves",
-            m.serving_backup.clone(),
-        );
-        registry.register(
-            "continuo_gateway_endpoint_up",
-            "1 while the endpoint is healthy (not ejected)",
-            m.endpoint_up.clone(),
-        );
-        registry.register(
-            "continuo_gateway_endpoint_drained",
-            "1 while an operator has drained the endpoint",
-            m.endpoint_drained.clone(),
-        );
-        registry.register(
-            "continuo_gateway_actions_failed",
-            "Failover actions that failed",
-            m.actions_failed.clone(),
-        );
-        GatewayMetrics { registry, ..m }
+        }
     }
 
-    /// The metrics in the Prometheus text format (0.0.4), ready to append to `/metrics`.
+    /// Every family with its name and help text (the names and texts dashboards know;
+    /// the full stop is part of the help, as prometheus-client's registry would add it).
+    fn families(&self) -> [(&'static str, &'static str, &dyn EncodeMetric); 14] {
+        [
+            (
+                "continuo_gateway_requests",
+                "Client requests (HTTP) or connections (TCP) handled.",
+                &self.requests,
+            ),
+            (
+                "continuo_gateway_requests_failed",
+                "Client requests that got an error or a 5xx answer.",
+                &self.failed,
+            ),
+            (
+                "continuo_gateway_requests_retried",
+                "Client requests tried on more than one endpoint.",
+                &self.retried,
+            ),
+            (
+                "continuo_gateway_failovers",
+                "Failovers from the primary to the backup tier.",
+                &self.failovers,
+            ),
+            (
+                "continuo_gateway_failbacks",
+                "Returns from the backup to the primary tier.",
+                &self.failbacks,
+            ),
+            (
+                "continuo_gateway_failover_duration_seconds",
+                "From the first failure to the first success on a backup.",
+                &self.failover_duration,
+            ),
+            (
+                "continuo_gateway_failover_requests_failed",
+                "Client requests that failed during failovers.",
+                &self.failover_failed,
+            ),
+            (
+                "continuo_gateway_failover_requests_retried",
+                "Client requests retried during failovers.",
+                &self.failover_retried,
+            ),
+            (
+                "continuo_gateway_last_failover_duration_seconds",
+                "Duration of the last finished failover.",
+                &self.last_failover_seconds,
+            ),
+            (
+                "continuo_gateway_last_failover_requests_failed",
+                "Client requests that failed during the last finished failover.",
+                &self.last_failover_failed,
+            ),
+            (
+                "continuo_gateway_serving_backup",
+                "1 while the backup tier serves.",
+                &self.serving_backup,
+            ),
+            (
+                "continuo_gateway_endpoint_up",
+                "1 while the endpoint is healthy (not ejected).",
+                &self.endpoint_up,
+            ),
+            (
+                "continuo_gateway_endpoint_drained",
+                "1 while an operator has drained the endpoint.",
+                &self.endpoint_drained,
+            ),
+            (
+                "continuo_gateway_actions_failed",
+                "Failover actions that failed.",
+                &self.actions_failed,
+            ),
+        ]
+    }
+
+    /// These metrics alone in the Prometheus text format (0.0.4), with the encoder
+    /// `/metrics` uses: what the gateway's own tests read. `/metrics` registers them
+    /// with the engine's instead (see the module).
     pub fn text(&self) -> String {
-        let mut open = String::new();
-        if prometheus_client::encoding::text::encode(&mut open, &self.registry).is_err() {
-            return String::new();
+        let mut registry = Registry::default();
+        registry.register_collector(Box::new(self.clone()));
+        let mut out = String::new();
+        match prometheus_client::encoding::prometheus_text::encode(&mut out, &registry) {
+            Ok(()) => out,
+            Err(_) => String::new(),
         }
-        let counters: Vec<String> = open
-            .lines()
-            .filter_map(|l| l.strip_prefix("# TYPE "))
-            .filter_map(|l| l.strip_suffix(" counter"))
-            .map(str::to_string)
-            .collect();
-        let mut out = String::with_capacity(open.len());
-        for line in open.lines() {
-            if line == "# EOF" {
-                continue;
-            }
-            let renamed = ["# TYPE ", "# HELP ", "# UNIT "].iter().find_map(|prefix| {
-                let rest = line.strip_prefix(prefix)?;
-                let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
-                counters
-                    .iter()
-                    .any(|c| c == name)
-                    .then(|| format!("{prefix}{name}_total {tail}"))
-            });
-            if line.starts_with("# UNIT ") {
-                continue;
-            }
-            out.push_str(renamed.as_deref().unwrap_or(line));
-            out.push('\n');
+    }
+}
+
+impl Collector for GatewayMetrics {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        for (name, help, metric) in self.families() {
+            let family = encoder.encode_descriptor(name, help, None, metric.metric_type())?;
+            metric.encode(family)?;
         }
-        out
+        Ok(())
     }
 }

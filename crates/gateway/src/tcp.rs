@@ -12,7 +12,9 @@ pub(crate) async fn serve(listener: TcpListener, pool: Arc<Pool>) {
     loop {
         let (stream, _) = match listener.accept().await {
             Ok(accepted) => accepted,
-            Err(_) => {
+            // Out of file descriptors and the like: say so, and wait instead of spinning.
+            Err(e) => {
+                tracing::warn!(gateway = %pool.spec.id, error = %e, "accept failed");
                 tokio::time::sleep(Duration::from_millis(20)).await;
                 continue;
             }
@@ -37,7 +39,11 @@ async fn splice(mut client: TcpStream, pool: Arc<Pool>) {
                 pool.report(lease.index, TryOutcome::Success, false);
                 pool.request_done(false, tried.len() > 1);
                 let _ = upstream.set_nodelay(true);
-                let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                // Either side closing mid-stream is how TCP connections end; only
+                // worth seeing when debugging.
+                if let Err(e) = tokio::io::copy_bidirectional(&mut client, &mut upstream).await {
+                    tracing::debug!(gateway = %pool.spec.id, error = %e, "connection ended with an error");
+                }
                 return;
             }
             Ok(Err(e)) => pool.report(

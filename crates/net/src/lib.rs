@@ -11,6 +11,9 @@
 //! certificate store; the root `clippy.toml` denies `tokio::process::Command::new`,
 //! `std::process::Command::new` and `rustls_native_certs::load_native_certs` elsewhere.
 
+// Libraries speak through `tracing` events (or return errors); only the binary prints.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod address;
 pub mod http;
 pub mod process;

@@ -20,6 +20,9 @@
 //! **Invariant:** every TLS connection uses rustls with the aws-lc-rs provider, chosen
 //! explicitly; no dependency brings in `ring`.
 
+// Libraries speak through `tracing` events (or return errors); only the binary prints.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod channels;
 pub mod direct;
 mod error;

@@ -6,6 +6,9 @@
 //! unreadable CA file, an invalid regular expression) is an error, reported with the
 //! place in the configuration.
 
+// Libraries speak through `tracing` events (or return errors); only the binary prints.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 mod command;
 mod dns;
 mod http;

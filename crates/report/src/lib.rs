@@ -2,6 +2,9 @@
 //! shape) and drafts of the reports NIS2 and DORA require, in English or Dutch.
 //! Everything here is pure: an incident and the catalog in, Markdown out.
 
+// Libraries speak through `tracing` events (or return errors); only the binary prints.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 use continuo_core::incident::book::{EventKind, Incident, data_loss_text};
 use continuo_core::incident::{Recovery, Regime, countdown, span_text};
 use continuo_core::model::Catalog;

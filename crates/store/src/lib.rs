@@ -8,6 +8,9 @@
 //! JSON bodies kept for other crates (the alert book, incidents) carry a schema version
 //! ([`body`]); every failure is a [`StoreError`].
 
+// Libraries speak through `tracing` events (or return errors); only the binary prints.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod access;
 pub mod body;
 mod histogram;

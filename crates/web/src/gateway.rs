@@ -40,8 +40,8 @@ pub trait GatewayControl: Send + Sync {
     ) -> Result<(), ControlFailure>;
     /// Returns traffic to the primary tier now.
     fn fail_back(&self, gateway: &str) -> Result<(), ControlFailure>;
-    /// Metrics in the Prometheus text format, appended to `/metrics`.
-    fn metrics_text(&self) -> String;
+    /// Registers the gateways' metrics in the registry `/metrics` encodes.
+    fn register_metrics(&self, registry: &mut continuo_engine::metrics::Registry);
 }
 
 pub(crate) fn routes() -> Router<AppState> {

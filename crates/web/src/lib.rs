@@ -150,19 +150,21 @@ async fn readyz(State(state): State<AppState>) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
+/// `/metrics`: the engine's and the gateways' metrics in one prometheus-client
+/// registry, one encoding; then alerting's, still written by hand (they need the store's
+/// answer, which a synchronous collector cannot await).
 async fn metrics(State(state): State<AppState>) -> Response {
-    let mut text = state.engine.metrics_text();
+    let mut registry = continuo_engine::metrics::Registry::default();
+    state.engine.register_metrics(&mut registry);
+    if let Some(gateways) = &state.gateways {
+        gateways.register_metrics(&mut registry);
+    }
+    let mut text = continuo_engine::metrics::text(&registry);
     if let Some(alerts) = &state.alerts {
         alerting::metrics(alerts, state.store.as_ref(), &mut text).await;
     }
-    if let Some(gateways) = &state.gateways {
-        text.push_str(&gateways.metrics_text());
-    }
     (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
+        [(header::CONTENT_TYPE, continuo_engine::metrics::CONTENT_TYPE)],
         text,
     )
         .into_response()

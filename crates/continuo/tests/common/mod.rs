@@ -6,10 +6,13 @@
 //! Each test binary includes this module and uses only part of it.
 
 #![allow(dead_code)]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the end-to-end harness starts, signals and limits the real `continuo` binary"
+)]
 
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -285,8 +288,40 @@ pub fn smtp_session(stream: TcpStream, sink: &Mutex<Vec<Mail>>) -> std::io::Resu
 // The binary and its API
 // ---------------------------------------------------------------------------------------
 
-/// A running `continuo serve`; killed (SIGKILL) when dropped. Its stderr goes to a file
-/// that is printed when a test fails.
+/// Reads the log of a starting `continuo serve` (its stderr, where its events go) until
+/// the event saying where it listens, and gives that port; every line, that one and all
+/// later ones, is kept in the file `log` (appended by a thread, so the server never
+/// meets a full or closed pipe). Without such an event before the stream ends, gives
+/// what the server wrote instead.
+pub fn listening_port(stderr: std::process::ChildStderr, log: &Path) -> Result<u16, String> {
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .expect("log file");
+    let mut reader = BufReader::new(stderr);
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        match reader.read_line(&mut line) {
+            Ok(0) | Err(_) => return Err(seen),
+            Ok(_) => {}
+        }
+        file.write_all(line.as_bytes()).expect("write the log");
+        seen.push_str(&line);
+        let port = line.split("http://127.0.0.1:").nth(1).and_then(|rest| {
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().ok()
+        });
+        if let Some(port) = port {
+            thread::spawn(move || std::io::copy(&mut reader, &mut file));
+            return Ok(port);
+        }
+    }
+}
+
+/// A running `continuo serve`; killed (SIGKILL) when dropped. Its stderr (its log) goes
+/// to a file that is printed when a test fails.
 pub struct Continuo {
     child: Child,
     pub port: u16,
@@ -295,41 +330,43 @@ pub struct Continuo {
 
 impl Continuo {
     /// Starts `continuo serve` in `dir` (with `continuo.toml` and a `state` folder) on a
-    /// free port chosen by the OS, read from its first line.
-    #[allow(
-        clippy::disallowed_methods,
-        reason = "end-to-end tests start the real `continuo` binary"
-    )]
+    /// free port chosen by the OS, read from the event that says where it listens.
     pub fn start(dir: &Path) -> Continuo {
-        let stderr = dir.join(format!("stderr-{}.log", free_port()));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_continuo"))
+        Continuo::start_with(dir, &[])
+    }
+
+    /// [`Continuo::start`] with more arguments for `serve` (such as `--log-format json`).
+    pub fn start_with(dir: &Path, args: &[&str]) -> Continuo {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_continuo"));
+        command
             .args(["serve", "-c", "continuo.toml", "--listen", "127.0.0.1:0"])
+            .args(args);
+        Continuo::spawn(dir, command)
+    }
+
+    /// Starts `command` (a `continuo serve` in `dir`, perhaps under a wrapper such as
+    /// `prlimit`) with the harness's environment, and waits until it listens.
+    pub fn spawn(dir: &Path, mut command: Command) -> Continuo {
+        let stderr = dir.join(format!("stderr-{}.log", free_port()));
+        let mut child = command
             .current_dir(dir)
             .env_remove("LANG")
             .env_remove("LC_ALL")
             .env_remove("CONTINUO_LANG")
+            .env_remove("RUST_LOG")
             .env("CONTINUO_ADMIN_TOKEN", ADMIN_TOKEN)
-            .stdout(Stdio::piped())
-            .stderr(File::create(&stderr).expect("stderr file"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("start continuo serve");
-        let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut first = String::new();
-        reader.read_line(&mut first).expect("read the first line");
-        // Keep reading, so the server's later lines do not meet a closed pipe.
-        thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-        let port = first
-            .split("http://127.0.0.1:")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|p| p.parse().ok());
-        let Some(port) = port else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "continuo serve did not start: {first:?}\n{}",
-                std::fs::read_to_string(&stderr).unwrap_or_default()
-            );
+        let port = listening_port(child.stderr.take().expect("stderr"), &stderr);
+        let port = match port {
+            Ok(port) => port,
+            Err(log) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("continuo serve did not start:\n{log}");
+            }
         };
         let server = Continuo {
             child,
@@ -340,6 +377,26 @@ impl Continuo {
             TcpStream::connect(("127.0.0.1", port)).is_ok()
         });
         server
+    }
+
+    /// What the server logged so far (its stderr).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGTERM: a graceful shutdown; gives the exit code once the server has stopped.
+    pub fn terminate(&mut self) -> Option<i32> {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+        self.child.wait().expect("wait for continuo").code()
     }
 
     /// `kill -9`: no shutdown, no flush.

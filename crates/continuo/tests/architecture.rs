@@ -1,0 +1,527 @@
+//! The workspace's structure rules that a compiler does not check: no import cycle
+//! between the modules of a crate.
+//!
+//! Why: a cycle means two modules can only be understood (and changed) together, and the
+//! seams the next capabilities plug into (stages in the engine, the public view in core,
+//! the web layer's error and language modules) only stay seams while imports point one
+//! way. The check reads every `.rs` file under a crate's `src`, finds the paths it names
+//! with `crate::` and `super::` (in `use` items, grouped imports and inline paths; comments
+//! and string literals skipped; inline `mod name { .. }` blocks followed), and lifts each
+//! reference to the pair of sibling modules it crosses: `crate::a::x` named in `b::c` is an
+//! edge `b -> a` among the root's children; `super::d` named in `b::c` is an edge `c -> d`
+//! among `b`'s children. A module naming its own descendants or ancestors is no edge.
+//! Every strongly connected group of siblings larger than one module fails the test, with
+//! one place for each edge of the cycle.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Crates whose modules must not import each other in a cycle.
+const CRATES: &[&str] = &[
+    "core", "engine", "web", "store", "notify", "probe", "gateway", "report",
+];
+
+#[test]
+fn no_module_import_cycles() {
+    let crates_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut failures = Vec::new();
+    for name in CRATES {
+        let src = crates_dir.join(name).join("src");
+        if !src.is_dir() {
+            continue;
+        }
+        for cycle in cycles(&src) {
+            failures.push(format!("crates/{name}: {cycle}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "module import cycles:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn the_checker_finds_a_cycle_and_ignores_comments_and_strings() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let src = dir.path();
+    let write = |path: &str, text: &str| {
+        let path = src.join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("folder");
+        std::fs::write(path, text).expect("write");
+    };
+    write("lib.rs", "mod a; mod b; mod c; mod d;");
+    write("a.rs", "use crate::{b::Thing, c};\n");
+    write(
+        "b.rs",
+        "fn f() { crate::a::g(); }\n#[cfg(test)] mod tests { use super::*; }\n",
+    );
+    // Neither a comment nor a string literal is an import.
+    write(
+        "c.rs",
+        "// use crate::a;\nconst S: &str = \"crate::a::x\";\n",
+    );
+    write("d/mod.rs", "mod e; mod f;\n");
+    write("d/e.rs", "use super::f::X;\n");
+    write("d/f.rs", "use super::e::Y; use crate::c;\n");
+    let found = cycles(src);
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(found[0].starts_with("a -> b -> a"), "{}", found[0]);
+    assert!(found[1].starts_with("d::e -> d::f -> d::e"), "{}", found[1]);
+}
+
+/// One reference from a module to another: where it was written.
+#[derive(Clone, Debug)]
+struct Place {
+    file: PathBuf,
+    line: usize,
+}
+
+/// The cycles among sibling modules of the crate whose source folder is `src`, each as
+/// `a -> b -> a (a: file:line, b: file:line)`.
+fn cycles(src: &Path) -> Vec<String> {
+    let files = rust_files(src);
+    let modules: BTreeSet<Vec<String>> = files.iter().map(|f| module_of(src, f)).collect();
+    // Edges per parent module: parent -> (from child -> (to child -> first place)).
+    let mut edges: BTreeMap<Vec<String>, BTreeMap<String, BTreeMap<String, Place>>> =
+        BTreeMap::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("read a source file");
+        let here = module_of(src, file);
+        for (from, target, line) in references(&here, &text) {
+            let Some(to) = longest_module(&modules, &target) else {
+                continue;
+            };
+            let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+            if common == from.len() || common == to.len() {
+                continue; // an ancestor or a descendant
+            }
+            edges
+                .entry(from[..common].to_vec())
+                .or_default()
+                .entry(from[common].clone())
+                .or_default()
+                .entry(to[common].clone())
+                .or_insert(Place {
+                    file: file.strip_prefix(src).unwrap_or(file).to_path_buf(),
+                    line,
+                });
+        }
+    }
+    let mut found = Vec::new();
+    for (parent, graph) in &edges {
+        for group in strongly_connected(graph) {
+            if group.len() < 2 {
+                continue;
+            }
+            found.push(describe(parent, graph, &group));
+        }
+    }
+    found
+}
+
+/// Every `.rs` file under `dir`, sorted.
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read a source folder") {
+            let path = entry.expect("folder entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The module a file defines: `a/b.rs` and `a/b/mod.rs` are `[a, b]`; `lib.rs` is `[]`.
+fn module_of(src: &Path, file: &Path) -> Vec<String> {
+    let relative = file.strip_prefix(src).unwrap_or(file);
+    let mut parts: Vec<String> = relative
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let last = parts.pop().unwrap_or_default();
+    let stem = last.trim_end_matches(".rs");
+    if !matches!(stem, "lib" | "main" | "mod") {
+        parts.push(stem.to_string());
+    }
+    parts
+}
+
+/// The longest prefix of `path` that is a module of the crate.
+fn longest_module(modules: &BTreeSet<Vec<String>>, path: &[String]) -> Option<Vec<String>> {
+    (0..=path.len())
+        .rev()
+        .map(|n| path[..n].to_vec())
+        .find(|p| modules.contains(p))
+}
+
+/// A token of Rust source, as far as paths are concerned.
+#[derive(Clone, Debug, PartialEq)]
+enum Token {
+    Ident(String),
+    PathSep,
+    Open,
+    Close,
+    Comma,
+    Star,
+    /// `$`, so `$crate::` in macros is not taken for this crate's path.
+    Dollar,
+    Other,
+}
+
+/// Splits source text into tokens with their line numbers, skipping comments, string and
+/// character literals.
+fn tokens(text: &str) -> Vec<(Token, usize)> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    let mut line = 1;
+    let at = |i: usize| chars.get(i).copied().unwrap_or('\0');
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\n' {
+            line += 1;
+            i += 1;
+        } else if c == '/' && at(i + 1) == '/' {
+            while i < chars.len() && chars[i] != '\n' {
+                i += 1;
+            }
+        } else if c == '/' && at(i + 1) == '*' {
+            let mut depth = 0;
+            while i < chars.len() {
+                if chars[i] == '/' && at(i + 1) == '*' {
+                    depth += 1;
+                    i += 2;
+                } else if chars[i] == '*' && at(i + 1) == '/' {
+                    depth -= 1;
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    if chars[i] == '\n' {
+                        line += 1;
+                    }
+                    i += 1;
+                }
+            }
+        } else if c == 'r' && (at(i + 1) == '"' || (at(i + 1) == '#' && raw_start(&chars, i + 1))) {
+            // r"..." or r#"..."#: ends at a quote followed by as many hashes.
+            let mut j = i + 1;
+            let mut hashes = 0;
+            while at(j) == '#' {
+                hashes += 1;
+                j += 1;
+            }
+            j += 1; // the opening quote
+            while j < chars.len() {
+                if chars[j] == '"' && (1..=hashes).all(|k| at(j + k) == '#') {
+                    j += 1 + hashes;
+                    break;
+                }
+                if chars[j] == '\n' {
+                    line += 1;
+                }
+                j += 1;
+            }
+            i = j;
+        } else if c == '"' {
+            i += 1;
+            while i < chars.len() && chars[i] != '"' {
+                if chars[i] == '\\' {
+                    i += 1;
+                }
+                if at(i) == '\n' {
+                    line += 1;
+                }
+                i += 1;
+            }
+            i += 1;
+        } else if c == '\'' {
+            // A character literal ('a', '\n', '\u{..}') or a lifetime ('a).
+            if at(i + 1) == '\\' {
+                i += 2;
+                while i < chars.len() && chars[i] != '\'' {
+                    i += 1;
+                }
+                i += 1;
+            } else if at(i + 2) == '\'' {
+                i += 3;
+            } else {
+                i += 1;
+            }
+        } else if c.is_alphabetic() || c == '_' {
+            let start = i;
+            while at(i).is_alphanumeric() || at(i) == '_' {
+                i += 1;
+            }
+            let word: String = chars[start..i].iter().collect();
+            // Byte strings and raw identifiers start like identifiers.
+            if (word == "b" || word == "br") && (at(i) == '"' || at(i) == '#') {
+                continue;
+            }
+            out.push((Token::Ident(word), line));
+        } else {
+            let token = match c {
+                ':' if at(i + 1) == ':' => {
+                    i += 1;
+                    Token::PathSep
+                }
+                '{' => Token::Open,
+                '}' => Token::Close,
+                ',' => Token::Comma,
+                '*' => Token::Star,
+                '$' => Token::Dollar,
+                _ => Token::Other,
+            };
+            out.push((token, line));
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Whether `r#` at `i` starts a raw string (`r#"`, `r##"`) rather than a raw identifier.
+fn raw_start(chars: &[char], mut i: usize) -> bool {
+    while chars.get(i) == Some(&'#') {
+        i += 1;
+    }
+    chars.get(i) == Some(&'"')
+}
+
+/// The module paths a file names, each as (the module it is named in, the absolute path
+/// named, the line).
+fn references(file_module: &[String], text: &str) -> Vec<(Vec<String>, Vec<String>, usize)> {
+    let tokens = tokens(text);
+    let mut out = Vec::new();
+    // Inline modules: (name, the brace depth their body opened at).
+    let mut inline: Vec<(String, usize)> = Vec::new();
+    let mut depth = 0usize;
+    let mut pending_mod: Option<String> = None;
+    let mut i = 0;
+    while i < tokens.len() {
+        let current = || {
+            let mut m = file_module.to_vec();
+            m.extend(inline.iter().map(|(name, _)| name.clone()));
+            m
+        };
+        match &tokens[i].0 {
+            Token::Open => {
+                depth += 1;
+                if let Some(name) = pending_mod.take() {
+                    inline.push((name, depth));
+                }
+            }
+            Token::Close => {
+                if inline.last().is_some_and(|(_, d)| *d == depth) {
+                    inline.pop();
+                }
+                depth = depth.saturating_sub(1);
+            }
+            Token::Ident(word) if word == "mod" => {
+                if let Some((Token::Ident(name), _)) = tokens.get(i + 1) {
+                    pending_mod = Some(name.clone());
+                    i += 2;
+                    continue;
+                }
+            }
+            Token::Ident(word)
+                if (word == "crate" || word == "super")
+                    && tokens.get(i + 1).map(|t| &t.0) == Some(&Token::PathSep)
+                    && (i == 0 || tokens[i - 1].0 != Token::Dollar)
+                    && (i == 0 || tokens[i - 1].0 != Token::PathSep) =>
+            {
+                let here = current();
+                let line = tokens[i].1;
+                let mut base: Vec<String> = if word == "crate" {
+                    Vec::new()
+                } else {
+                    let mut b = here.clone();
+                    b.pop();
+                    b
+                };
+                let mut j = i + 1;
+                // Further `super::` segments climb on.
+                while tokens.get(j).map(|t| &t.0) == Some(&Token::PathSep)
+                    && matches!(tokens.get(j + 1).map(|t| &t.0), Some(Token::Ident(w)) if w == "super")
+                {
+                    base.pop();
+                    j += 2;
+                }
+                let mut paths = Vec::new();
+                let end = path_tree(&tokens, j, base, &mut paths);
+                for p in paths {
+                    out.push((here.clone(), p, line));
+                }
+                i = end;
+                continue;
+            }
+            Token::Other | Token::Comma => pending_mod = None,
+            _ => {}
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Reads `::a::b`, `::a::{b, c::d}` or `::*` starting at the `::` at `i`, appending every
+/// full path below `prefix` to `out`. Returns the index after the tree.
+fn path_tree(
+    tokens: &[(Token, usize)],
+    mut i: usize,
+    prefix: Vec<String>,
+    out: &mut Vec<Vec<String>>,
+) -> usize {
+    let mut path = prefix;
+    while tokens.get(i).map(|t| &t.0) == Some(&Token::PathSep) {
+        match tokens.get(i + 1).map(|t| &t.0) {
+            Some(Token::Ident(name)) => {
+                path.push(name.clone());
+                i += 2;
+            }
+            Some(Token::Open) => {
+                i += 2;
+                loop {
+                    match tokens.get(i).map(|t| &t.0) {
+                        Some(Token::Ident(name)) => {
+                            let mut inner = path.clone();
+                            if name != "self" {
+                                inner.push(name.clone());
+                            }
+                            i = path_tree(tokens, i + 1, inner, out);
+                        }
+                        Some(Token::Comma) | Some(Token::Star) => i += 1,
+                        Some(Token::Close) => return i + 1,
+                        None => return i,
+                        Some(_) => i += 1,
+                    }
+                }
+            }
+            _ => {
+                i += 2;
+                break;
+            }
+        }
+    }
+    out.push(path);
+    i
+}
+
+/// Tarjan's strongly connected components of a small graph (recursion is fine: a folder
+/// has tens of modules).
+fn strongly_connected(graph: &BTreeMap<String, BTreeMap<String, Place>>) -> Vec<Vec<String>> {
+    struct State<'g> {
+        graph: &'g BTreeMap<String, BTreeMap<String, Place>>,
+        index: BTreeMap<String, usize>,
+        low: BTreeMap<String, usize>,
+        stack: Vec<String>,
+        on_stack: BTreeSet<String>,
+        groups: Vec<Vec<String>>,
+    }
+    fn visit(s: &mut State<'_>, v: &str) {
+        let n = s.index.len();
+        s.index.insert(v.to_string(), n);
+        s.low.insert(v.to_string(), n);
+        s.stack.push(v.to_string());
+        s.on_stack.insert(v.to_string());
+        let targets: Vec<String> = s
+            .graph
+            .get(v)
+            .map(|t| t.keys().cloned().collect())
+            .unwrap_or_default();
+        for w in targets {
+            if !s.index.contains_key(&w) {
+                visit(s, &w);
+                let low = s.low[v].min(s.low[&w]);
+                s.low.insert(v.to_string(), low);
+            } else if s.on_stack.contains(&w) {
+                let low = s.low[v].min(s.index[&w]);
+                s.low.insert(v.to_string(), low);
+            }
+        }
+        if s.low[v] == s.index[v] {
+            let mut group = Vec::new();
+            while let Some(w) = s.stack.pop() {
+                s.on_stack.remove(&w);
+                let done = w == v;
+                group.push(w);
+                if done {
+                    break;
+                }
+            }
+            group.sort();
+            s.groups.push(group);
+        }
+    }
+    let mut state = State {
+        graph,
+        index: BTreeMap::new(),
+        low: BTreeMap::new(),
+        stack: Vec::new(),
+        on_stack: BTreeSet::new(),
+        groups: Vec::new(),
+    };
+    for v in graph.keys() {
+        if !state.index.contains_key(v) {
+            visit(&mut state, v);
+        }
+    }
+    state.groups.sort();
+    state.groups
+}
+
+/// One cycle through a strongly connected group, with the place of each edge.
+fn describe(
+    parent: &[String],
+    graph: &BTreeMap<String, BTreeMap<String, Place>>,
+    group: &[String],
+) -> String {
+    let members: BTreeSet<&String> = group.iter().collect();
+    let name = |m: &str| {
+        let mut full = parent.to_vec();
+        full.push(m.to_string());
+        full.join("::")
+    };
+    // Walk from the first member along edges inside the group until a module repeats.
+    let mut walk = vec![group[0].clone()];
+    loop {
+        let last = walk.last().expect("walk is never empty");
+        let next = graph[last]
+            .keys()
+            .find(|t| members.contains(t))
+            .expect("a member of a strongly connected group has an edge inside it")
+            .clone();
+        if let Some(start) = walk.iter().position(|m| *m == next) {
+            walk.drain(..start);
+            walk.push(next);
+            break;
+        }
+        walk.push(next);
+    }
+    let arrows: Vec<String> = walk.iter().map(|m| name(m)).collect();
+    let places: Vec<String> = walk
+        .windows(2)
+        .map(|pair| {
+            let place = &graph[&pair[0]][&pair[1]];
+            format!(
+                "{} at {}:{}",
+                name(&pair[0]),
+                place.file.display(),
+                place.line
+            )
+        })
+        .collect();
+    let all: Vec<String> = group.iter().map(|m| name(m)).collect();
+    format!(
+        "{} ({}); the group: {}",
+        arrows.join(" -> "),
+        places.join("; "),
+        all.join(", ")
+    )
+}

@@ -1,0 +1,222 @@
+//! What `continuo serve` logs: with `--log-format json` every line on stderr is one JSON
+//! object (timestamp, level, target, message, fields); a failed notification delivery
+//! and a gateway that cannot accept connections each appear as an event, where before
+//! they were counted or swallowed in silence.
+
+#![allow(
+    clippy::disallowed_methods,
+    reason = "end-to-end tests start the real `continuo` binary under prlimit"
+)]
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::net::TcpStream;
+
+/// A service with one TCP check of `target`, paging a webhook that nobody answers
+/// (`unanswered`).
+fn failing_delivery_config(target: u16, unanswered: u16) -> String {
+    format!(
+        r#"
+[organization]
+name = "Telemetry Test"
+timezone = "UTC"
+languages = ["en"]
+
+[server]
+database = "sqlite://state/continuo.db"
+location = "test-1"
+secret = "a-link-secret-for-tests"
+
+[[person]]
+id = "anna"
+name = "Anna de Vries"
+
+[[team]]
+id = "ops"
+members = ["anna"]
+escalation = "page-hook"
+
+[[escalation]]
+id = "page-hook"
+levels = [{{ after = "0m", notify = ["channel:hook"] }}]
+
+[[channel]]
+id = "hook"
+kind = "webhook"
+url = "http://127.0.0.1:{unanswered}/hook"
+
+[[service]]
+id = "db"
+name = "Orders database"
+tier = 1
+owner = "ops"
+rto = "30m"
+
+[[service.check]]
+id = "db-tcp"
+kind = "tcp"
+target = "127.0.0.1:{target}"
+interval = "1s"
+timeout = "500ms"
+fail_threshold = 1
+recover_threshold = 1
+"#
+    )
+}
+
+/// Every line of `log` as a JSON object; panics on a line that is not one.
+fn json_lines(log: &str) -> Vec<Value> {
+    log.lines()
+        .map(|line| {
+            let value: Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("not JSON ({e}): {line:?}\n{log}"));
+            assert!(value.is_object(), "not an object: {line:?}");
+            value
+        })
+        .collect()
+}
+
+/// The first event whose message is `message`.
+fn event<'a>(events: &'a [Value], message: &str) -> Option<&'a Value> {
+    events.iter().find(|e| e["message"] == message)
+}
+
+#[test]
+fn serve_logs_json_lines_and_a_failed_delivery_is_an_event() {
+    let mut db = HttpServer::ok(0);
+    let unanswered = free_port();
+    let dir = workspace(&failing_delivery_config(db.port, unanswered));
+    let mut continuo = Continuo::start_with(dir.path(), &["--log-format", "json"]);
+    wait_for("db-tcp up", 30, || {
+        continuo.get("/api/v1/checks/db-tcp")["status"] == "up"
+    });
+    // The database goes away: its alert pages the webhook, which nobody answers.
+    db.stop();
+
+    wait_for("a delivery failed event", 60, || {
+        continuo.log().contains("delivery failed")
+    });
+    assert_eq!(continuo.terminate(), Some(0));
+    wait_for("the shutdown event", 10, || {
+        continuo.log().contains("shutting down")
+    });
+
+    let log = continuo.log();
+    let events = json_lines(&log);
+    for e in &events {
+        for key in ["timestamp", "level", "target", "message"] {
+            assert!(e.get(key).is_some(), "no `{key}` in {e}");
+        }
+    }
+    // The listening address is an event with the address as a field.
+    let listening = events
+        .iter()
+        .find(|e| e.get("address").is_some())
+        .unwrap_or_else(|| panic!("no listening event:\n{log}"));
+    assert_eq!(listening["level"], "INFO", "{listening}");
+    assert_eq!(
+        listening["address"].as_str(),
+        Some(format!("127.0.0.1:{}", continuo.port).as_str()),
+        "{listening}"
+    );
+    assert!(
+        listening["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("Continuo serving Telemetry Test on http://")),
+        "{listening}"
+    );
+    // The delivery that failed says where to and why, as fields.
+    let failed =
+        event(&events, "delivery failed").unwrap_or_else(|| panic!("no delivery failed:\n{log}"));
+    assert_eq!(failed["level"], "WARN", "{failed}");
+    assert_eq!(failed["channel"], "hook", "{failed}");
+    assert!(
+        failed["target"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("continuo_engine")),
+        "{failed}"
+    );
+    assert!(
+        failed["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{failed}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e["message"] == "shutting down: flushing buffered writes"),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_gateway_that_cannot_accept_says_so() {
+    let primary = HttpServer::start(0, |_| (200, "primary".into()));
+    let gateway = free_port();
+    let config = format!(
+        r#"
+[organization]
+name = "Accept Test"
+timezone = "UTC"
+
+[server]
+database = "sqlite://state/continuo.db"
+location = "test-1"
+
+[[team]]
+id = "ops"
+
+[[service]]
+id = "shop"
+tier = 2
+owner = "ops"
+rto = "1h"
+
+[[service.endpoint]]
+name = "p1"
+url = "http://127.0.0.1:{p}"
+role = "primary"
+
+[[gateway]]
+id = "shop-gw"
+listen = "127.0.0.1:{gateway}"
+service = "shop"
+"#,
+        p = primary.port,
+    );
+    let dir = workspace(&config);
+    let continuo = Continuo::start(dir.path());
+    wait_for("the gateway to listen", 30, || {
+        TcpStream::connect(("127.0.0.1", gateway)).is_ok()
+    });
+
+    // No file descriptor left for the process: the kernel still completes the clients'
+    // connections (the listen backlog), but the gateway's accept fails.
+    let pid = continuo.pid().to_string();
+    let open = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("the server's descriptors")
+        .count();
+    let limited = std::process::Command::new("prlimit")
+        .args(["--pid", &pid, &format!("--nofile={open}:{open}")])
+        .status()
+        .expect("prlimit (util-linux) runs");
+    assert!(limited.success());
+    let _clients: Vec<TcpStream> = (0..8)
+        .filter_map(|_| TcpStream::connect(("127.0.0.1", gateway)).ok())
+        .collect();
+
+    wait_for("an accept failed event", 30, || {
+        continuo
+            .log()
+            .lines()
+            .any(|l| l.contains("accept failed") && l.contains("gateway=shop-gw"))
+    });
+    let log = continuo.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("accept failed"))
+        .unwrap_or_default();
+    assert!(line.contains("WARN"), "{line}");
+    assert!(line.contains("error="), "{line}");
+}
