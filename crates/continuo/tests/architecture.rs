@@ -1,48 +1,154 @@
 //! The workspace's structure rules that a compiler does not check: no import cycle
-//! between the modules of a crate.
+//! between the modules of a crate, and each crate's layers.
 //!
 //! Why: a cycle means two modules can only be understood (and changed) together, and the
 //! seams the next capabilities plug into (stages in the engine, the public view in core,
 //! the web layer's error and language modules) only stay seams while imports point one
 //! way. The check reads every `.rs` file under a crate's `src`, finds the paths it names
 //! with `crate::` and `super::` (in `use` items, grouped imports and inline paths; comments
-//! and string literals skipped; inline `mod name { .. }` blocks followed), and lifts each
-//! reference to the pair of sibling modules it crosses: `crate::a::x` named in `b::c` is an
-//! edge `b -> a` among the root's children; `super::d` named in `b::c` is an edge `c -> d`
-//! among `b`'s children. A module naming its own descendants or ancestors is no edge.
-//! Every strongly connected group of siblings larger than one module fails the test, with
-//! one place for each edge of the cycle.
+//! and string literals skipped; inline `mod name { .. }` blocks followed; a name the crate
+//! root re-exports, such as `crate::Catalog`, counts as the module that defines it), and
+//! lifts each reference to the pair of sibling modules it crosses: `crate::a::x` named in
+//! `b::c` is an edge `b -> a` among the root's children; `super::d` named in `b::c` is an
+//! edge `c -> d` among `b`'s children. A module naming its own descendants or ancestors is
+//! no edge. Every strongly connected group of siblings larger than one module fails the
+//! test, with one place for each edge of the cycle; so does every edge a [`Rule`] forbids.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Crates whose modules must not import each other in a cycle.
 const CRATES: &[&str] = &[
-    "core", "engine", "web", "store", "notify", "probe", "gateway", "report",
+    "core", "engine", "web", "store", "notify", "probe", "gateway", "report", "net",
+];
+
+/// A layering rule between the top-level modules of one crate.
+struct Rule {
+    /// The crate's folder under `crates/`.
+    krate: &'static str,
+    /// The modules the rule binds.
+    modules: &'static [&'static str],
+    /// What they may not import; with `only`, everything not listed.
+    imports: &'static [&'static str],
+    /// Whether `imports` lists the only modules allowed instead of the forbidden ones.
+    only: bool,
+    /// Why, for the failure message.
+    why: &'static str,
+}
+
+/// The engine's alerting stages and the tasks that run them.
+const ENGINE_ABOVE_BOTTOM: &[&str] = &[
+    "alerts",
+    "decider",
+    "dispatch",
+    "incidents",
+    "paging",
+    "stage",
+    "subscribers",
+];
+
+/// The web crate's features, each a set of routes.
+const WEB_FEATURES: &[&str] = &[
+    "checks",
+    "alerting",
+    "incidents",
+    "subscribers",
+    "gateway",
+    "audit",
+    "dashboard",
+    "status",
+];
+
+const RULES: &[Rule] = &[
+    Rule {
+        krate: "core",
+        modules: &["catalog"],
+        imports: &["diag", "duration", "text"],
+        only: true,
+        why: "the catalog is the vocabulary every rule is written in; rules sit on it",
+    },
+    Rule {
+        krate: "engine",
+        modules: &["shared", "links", "recipient", "deliver"],
+        imports: ENGINE_ABOVE_BOTTOM,
+        only: false,
+        why: "the bottom of alerting knows no stage, task or the module that starts them",
+    },
+    Rule {
+        krate: "engine",
+        modules: &[
+            "decider",
+            "dispatch",
+            "incidents",
+            "paging",
+            "stage",
+            "subscribers",
+        ],
+        imports: &["alerts"],
+        only: false,
+        why: "stages and tasks do not reach back to the module that starts them",
+    },
+    Rule {
+        krate: "web",
+        modules: WEB_FEATURES,
+        imports: WEB_FEATURES,
+        only: false,
+        why: "a feature uses the shared pieces, never another feature (openapi, on top, lists them all)",
+    },
+    Rule {
+        krate: "web",
+        modules: &[
+            "app",
+            "error",
+            "lang",
+            "html",
+            "running",
+            "audit_log",
+            "credentials",
+        ],
+        imports: &[
+            "auth",
+            "checks",
+            "alerting",
+            "incidents",
+            "subscribers",
+            "gateway",
+            "audit",
+            "dashboard",
+            "status",
+            "openapi",
+        ],
+        only: false,
+        why: "the shared pieces sit below authentication and every feature",
+    },
 ];
 
 #[test]
-fn no_module_import_cycles() {
+fn no_module_import_cycles_and_every_layer_holds() {
     let crates_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut failures = Vec::new();
     for name in CRATES {
         let src = crates_dir.join(name).join("src");
-        if !src.is_dir() {
-            continue;
+        assert!(src.is_dir(), "crates/{name}/src is not a folder");
+        let graph = Graph::read(&src);
+        for cycle in graph.cycles() {
+            failures.push(format!("crates/{name}: a cycle: {cycle}"));
         }
-        for cycle in cycles(&src) {
-            failures.push(format!("crates/{name}: {cycle}"));
+        for rule in RULES.iter().filter(|r| r.krate == *name) {
+            for broken in graph.broken(rule) {
+                failures.push(format!("crates/{name}: {broken} ({})", rule.why));
+            }
         }
     }
     assert!(
         failures.is_empty(),
-        "module import cycles:\n{}",
+        "module structure broken:\n{}",
         failures.join("\n")
     );
 }
 
 #[test]
-fn the_checker_finds_a_cycle_and_ignores_comments_and_strings() {
+fn the_checker_finds_cycles_and_broken_layers_and_ignores_comments_and_strings() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let src = dir.path();
     let write = |path: &str, text: &str| {
@@ -50,7 +156,10 @@ fn the_checker_finds_a_cycle_and_ignores_comments_and_strings() {
         std::fs::create_dir_all(path.parent().expect("parent")).expect("folder");
         std::fs::write(path, text).expect("write");
     };
-    write("lib.rs", "mod a; mod b; mod c; mod d;");
+    write(
+        "lib.rs",
+        "mod a; mod b; mod c; mod d; mod g; mod h;\npub use h::Thing;\npub use c as alias;\n",
+    );
     write("a.rs", "use crate::{b::Thing, c};\n");
     write(
         "b.rs",
@@ -64,10 +173,31 @@ fn the_checker_finds_a_cycle_and_ignores_comments_and_strings() {
     write("d/mod.rs", "mod e; mod f;\n");
     write("d/e.rs", "use super::f::X;\n");
     write("d/f.rs", "use super::e::Y; use crate::c;\n");
-    let found = cycles(src);
-    assert_eq!(found.len(), 2, "{found:#?}");
+    // Through the root's re-exports: g -> h (Thing) and h -> g; c is reached as `alias`.
+    write("g.rs", "use crate::Thing;\n");
+    write(
+        "h.rs",
+        "pub struct Thing; fn f() { crate::g::x(); crate::alias::y(); }\n",
+    );
+    let graph = Graph::read(src);
+    let found = graph.cycles();
+    assert_eq!(found.len(), 3, "{found:#?}");
     assert!(found[0].starts_with("a -> b -> a"), "{}", found[0]);
-    assert!(found[1].starts_with("d::e -> d::f -> d::e"), "{}", found[1]);
+    assert!(found[1].starts_with("g -> h -> g"), "{}", found[1]);
+    assert!(found[2].starts_with("d::e -> d::f -> d::e"), "{}", found[2]);
+    let rule = |imports, only| Rule {
+        krate: "x",
+        modules: &["h"],
+        imports,
+        only,
+        why: "",
+    };
+    assert_eq!(
+        graph.broken(&rule(&["c"], false)),
+        ["h imports c at h.rs:1"]
+    );
+    assert_eq!(graph.broken(&rule(&["c", "g"], true)), Vec::<String>::new());
+    assert_eq!(graph.broken(&rule(&["g"], true)), ["h imports c at h.rs:1"]);
 }
 
 /// One reference from a module to another: where it was written.
@@ -77,47 +207,118 @@ struct Place {
     line: usize,
 }
 
-/// The cycles among sibling modules of the crate whose source folder is `src`, each as
-/// `a -> b -> a (a: file:line, b: file:line)`.
-fn cycles(src: &Path) -> Vec<String> {
-    let files = rust_files(src);
-    let modules: BTreeSet<Vec<String>> = files.iter().map(|f| module_of(src, f)).collect();
-    // Edges per parent module: parent -> (from child -> (to child -> first place)).
-    let mut edges: BTreeMap<Vec<String>, BTreeMap<String, BTreeMap<String, Place>>> =
-        BTreeMap::new();
-    for file in &files {
-        let text = std::fs::read_to_string(file).expect("read a source file");
-        let here = module_of(src, file);
-        for (from, target, line) in references(&here, &text) {
-            let Some(to) = longest_module(&modules, &target) else {
-                continue;
-            };
-            let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
-            if common == from.len() || common == to.len() {
-                continue; // an ancestor or a descendant
+/// The import edges of one crate, lifted to sibling modules.
+struct Graph {
+    /// Edges per parent module: parent -> (from child -> (to child -> first place)).
+    edges: BTreeMap<Vec<String>, BTreeMap<String, BTreeMap<String, Place>>>,
+}
+
+impl Graph {
+    /// Reads every file of the crate whose source folder is `src`.
+    fn read(src: &Path) -> Graph {
+        let files = rust_files(src);
+        let modules: BTreeSet<Vec<String>> = files.iter().map(|f| module_of(src, f)).collect();
+        let reexports = root_reexports(src);
+        let mut edges: BTreeMap<Vec<String>, BTreeMap<String, BTreeMap<String, Place>>> =
+            BTreeMap::new();
+        for file in &files {
+            let text = std::fs::read_to_string(file).expect("read a source file");
+            let here = module_of(src, file);
+            for (from, mut target, line) in references(&here, &text) {
+                // `crate::Catalog` is wherever the root's `pub use` takes it from.
+                if let Some(first) = target.first()
+                    && !modules.contains(&vec![first.clone()])
+                    && let Some(real) = reexports.get(first)
+                {
+                    target.splice(..1, real.iter().cloned());
+                }
+                let Some(to) = longest_module(&modules, &target) else {
+                    continue;
+                };
+                let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+                if common == from.len() || common == to.len() {
+                    continue; // an ancestor or a descendant
+                }
+                edges
+                    .entry(from[..common].to_vec())
+                    .or_default()
+                    .entry(from[common].clone())
+                    .or_default()
+                    .entry(to[common].clone())
+                    .or_insert(Place {
+                        file: file.strip_prefix(src).unwrap_or(file).to_path_buf(),
+                        line,
+                    });
             }
-            edges
-                .entry(from[..common].to_vec())
-                .or_default()
-                .entry(from[common].clone())
-                .or_default()
-                .entry(to[common].clone())
-                .or_insert(Place {
-                    file: file.strip_prefix(src).unwrap_or(file).to_path_buf(),
-                    line,
-                });
+        }
+        Graph { edges }
+    }
+
+    /// The cycles among sibling modules, each as `a -> b -> a (a at file:line; ..)`.
+    fn cycles(&self) -> Vec<String> {
+        let mut found = Vec::new();
+        for (parent, graph) in &self.edges {
+            for group in strongly_connected(graph) {
+                if group.len() < 2 {
+                    continue;
+                }
+                found.push(describe(parent, graph, &group));
+            }
+        }
+        found
+    }
+
+    /// The imports between top-level modules that `rule` forbids, with their places.
+    fn broken(&self, rule: &Rule) -> Vec<String> {
+        let Some(top) = self.edges.get(&Vec::new()) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for module in rule.modules {
+            for (target, place) in top.get(*module).into_iter().flatten() {
+                let listed = rule.imports.contains(&target.as_str());
+                if listed != rule.only && target != module {
+                    out.push(format!(
+                        "{module} imports {target} at {}:{}",
+                        place.file.display(),
+                        place.line
+                    ));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The names the crate root brings in with `use` (`pub use catalog::Catalog;`, `pub use
+/// catalog as model;`), each with the path it stands for.
+fn root_reexports(src: &Path) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    let Ok(text) = std::fs::read_to_string(src.join("lib.rs")) else {
+        return out;
+    };
+    let tokens = tokens(&text);
+    for (i, (token, _)) in tokens.iter().enumerate() {
+        if *token != Token::Ident("use".into()) {
+            continue;
+        }
+        // Read the tree as if it followed `crate::`.
+        let start = match tokens.get(i + 1).map(|t| &t.0) {
+            Some(Token::Ident(w)) if w == "crate" => i + 2,
+            Some(Token::Ident(_)) => i,
+            _ => continue,
+        };
+        let mut paths = Vec::new();
+        let mut shifted = tokens.clone();
+        shifted[start] = (Token::PathSep, 0);
+        path_tree(&shifted, start, Vec::new(), &mut paths);
+        for (path, alias) in paths {
+            if let Some(name) = alias.or_else(|| path.last().cloned()) {
+                out.insert(name, path);
+            }
         }
     }
-    let mut found = Vec::new();
-    for (parent, graph) in &edges {
-        for group in strongly_connected(graph) {
-            if group.len() < 2 {
-                continue;
-            }
-            found.push(describe(parent, graph, &group));
-        }
-    }
-    found
+    out
 }
 
 /// Every `.rs` file under `dir`, sorted.
@@ -187,6 +388,8 @@ fn tokens(text: &str) -> Vec<(Token, usize)> {
         let c = chars[i];
         if c == '\n' {
             line += 1;
+            i += 1;
+        } else if c.is_whitespace() {
             i += 1;
         } else if c == '/' && at(i + 1) == '/' {
             while i < chars.len() && chars[i] != '\n' {
@@ -356,7 +559,7 @@ fn references(file_module: &[String], text: &str) -> Vec<(Vec<String>, Vec<Strin
                 }
                 let mut paths = Vec::new();
                 let end = path_tree(&tokens, j, base, &mut paths);
-                for p in paths {
+                for (p, _) in paths {
                     out.push((here.clone(), p, line));
                 }
                 i = end;
@@ -370,13 +573,14 @@ fn references(file_module: &[String], text: &str) -> Vec<(Vec<String>, Vec<Strin
     out
 }
 
-/// Reads `::a::b`, `::a::{b, c::d}` or `::*` starting at the `::` at `i`, appending every
-/// full path below `prefix` to `out`. Returns the index after the tree.
+/// Reads `::a::b`, `::a::{b, c::d}`, `::a as b` or `::*` starting at the `::` at `i`,
+/// appending every full path below `prefix` (with its `as` name) to `out`. Returns the
+/// index after the tree.
 fn path_tree(
     tokens: &[(Token, usize)],
     mut i: usize,
     prefix: Vec<String>,
-    out: &mut Vec<Vec<String>>,
+    out: &mut Vec<(Vec<String>, Option<String>)>,
 ) -> usize {
     let mut path = prefix;
     while tokens.get(i).map(|t| &t.0) == Some(&Token::PathSep) {
@@ -409,7 +613,14 @@ fn path_tree(
             }
         }
     }
-    out.push(path);
+    let alias = match (tokens.get(i), tokens.get(i + 1)) {
+        (Some((Token::Ident(word), _)), Some((Token::Ident(name), _))) if word == "as" => {
+            i += 2;
+            Some(name.clone())
+        }
+        _ => None,
+    };
+    out.push((path, alias));
     i
 }
 
