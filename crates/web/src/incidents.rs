@@ -3,11 +3,12 @@
 //! checklist, regulatory reports, action items, review notes, the postmortem and figures
 //! over a period. Reads need the viewer role, changes the responder role; each change
 //! names who did it (`by`, by default whoever asked).
-// Handlers return early with a ready `Response` as the error, as in `alerting`.
-#![allow(clippy::result_large_err)]
 
-use crate::alerting::failure;
-use crate::{AppState, Authed, Responder, Viewer, error};
+use crate::app::AppState;
+use crate::auth::{Authed, Responder, Viewer};
+use crate::error::ApiError;
+use crate::lang;
+use crate::running::Alerting;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -17,7 +18,8 @@ use axum::routing::{get, post};
 use continuo_core::incident::book::{Change, Incident, Review, rto_text};
 use continuo_core::incident::{Audience, CrisisRole, Regime, Severity, Status, countdown};
 use continuo_core::oncall::parse_instant;
-use continuo_engine::alerts::AlertHandle;
+use continuo_core::{Text, tr};
+use continuo_engine::alerts::{AlertHandle, AlertingError};
 use continuo_engine::incidents::Op;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -43,8 +45,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/services/{id}/events", get(service_events))
 }
 
-/// A handler's answer: the early return (`?`) carries a ready error response.
-type Answer = Result<Response, Response>;
+/// A handler's answer.
+type Answer = Result<Response, ApiError>;
 
 /// A service's own timeline: its failovers and failbacks, newest first.
 async fn service_events(
@@ -53,47 +55,37 @@ async fn service_events(
     Path(id): Path<String>,
     Query(q): Query<Period>,
 ) -> Answer {
-    let h = handle(&state)?;
+    let h = Alerting::of(&state)?;
     if state.engine.catalog().service(&id).is_none() {
-        return Err(error(
-            StatusCode::NOT_FOUND,
-            &format!("no service with id `{id}`"),
-        ));
+        return Err(ApiError::not_found(tr!(
+            "no service with id `{id}`",
+            "geen dienst met id `{id}`"
+        )));
     }
     let events = h
         .service_events(&id, q.limit.unwrap_or(100).min(1_000))
-        .await
-        .map_err(failure)?;
+        .await?;
     Ok(axum::Json(json!({ "service": id, "events": events })).into_response())
 }
 
-fn handle(state: &AppState) -> Result<&AlertHandle, Response> {
-    state.alerts.as_ref().ok_or_else(|| {
-        error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "incidents are not running on this node",
-        )
-    })
-}
-
 /// The JSON body, or a 400 saying what is wrong with it (an empty body is `{}`).
-fn body<T: DeserializeOwned>(bytes: &Bytes, example: &str) -> Result<T, Response> {
+fn body<T: DeserializeOwned>(bytes: &Bytes, example: &str) -> Result<T, ApiError> {
     let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
         b"{}"
     } else {
         bytes
     };
     serde_json::from_slice(text).map_err(|e| {
-        error(
-            StatusCode::BAD_REQUEST,
-            &format!("the body must be JSON like {example}: {e}"),
-        )
+        ApiError::bad_request(tr!(
+            "the body must be JSON like {example}: {e}",
+            "de body moet JSON zijn zoals {example}: {e}"
+        ))
     })
 }
 
 /// A 422 for a field whose value is not one of the names it takes.
-fn unprocessable(message: String) -> Response {
-    error(StatusCode::UNPROCESSABLE_ENTITY, &message)
+fn unprocessable(message: Text) -> ApiError {
+    ApiError::unprocessable(message)
 }
 
 /// An incident with what is computed from it at `now`: durations, each service's RTO
@@ -139,7 +131,7 @@ struct Period {
 }
 
 /// `from`/`until` as RFC 3339 or local date-times; by default the last 90 days.
-fn period(state: &AppState, q: &Period) -> Result<(i64, i64), Response> {
+fn period(state: &AppState, q: &Period) -> Result<(i64, i64), ApiError> {
     let catalog = state.engine.catalog();
     let tz =
         jiff::tz::TimeZone::get(&catalog.organization.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
@@ -148,20 +140,20 @@ fn period(state: &AppState, q: &Period) -> Result<(i64, i64), Response> {
         match text {
         None => Ok(default),
         Some(t) => parse_instant(t, &tz).ok_or_else(|| {
-            error(
-                StatusCode::BAD_REQUEST,
-                &format!("`{name}` = `{t}` is not a time: use RFC 3339 (2026-11-25T14:00:00Z) or a local date-time (2026-11-25 15:00)"),
-            )
+            ApiError::bad_request(tr!(
+                "`{name}` = `{t}` is not a time: use RFC 3339 (2026-11-25T14:00:00Z) or a local date-time (2026-11-25 15:00)",
+                "`{name}` = `{t}` is geen tijd: gebruik RFC 3339 (2026-11-25T14:00:00Z) of een lokale datum en tijd (2026-11-25 15:00)"
+            ))
         }),
     }
     };
     let from = parse("from", &q.from, now - 90 * 86_400_000)?;
     let until = parse("until", &q.until, now + 1)?;
     if from >= until {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
+        return Err(ApiError::bad_request(tr!(
             "`from` must be before `until`",
-        ));
+            "`from` moet voor `until` liggen"
+        )));
     }
     Ok((from, until))
 }
@@ -171,25 +163,22 @@ async fn list(
     _who: Authed<Viewer>,
     Query(q): Query<Period>,
 ) -> Answer {
-    let h = handle(&state)?;
+    let h = Alerting::of(&state)?;
     let (from, until) = period(&state, &q)?;
     let status = match q.status.as_deref() {
         None | Some("all") => None,
         Some("open") => Some(None),
         Some(name) => Some(Some(Status::from_name(name).ok_or_else(|| {
-            error(
-                StatusCode::BAD_REQUEST,
-                &format!(
-                    "`status` is open, all, investigating, identified, monitoring or resolved, not `{name}`"
-                ),
-            )
+            ApiError::bad_request(tr!(
+                "`status` is open, all, investigating, identified, monitoring or resolved, not `{name}`",
+                "`status` is open, all, investigating, identified, monitoring of resolved, niet `{name}`"
+            ))
         })?)),
     };
     let now = state.engine.now_ms();
     let list = h
         .incidents(from, until, q.limit.unwrap_or(100).min(1_000))
-        .await
-        .map_err(failure)?;
+        .await?;
     let list: Vec<Value> = list
         .iter()
         .filter(|i| match status {
@@ -203,13 +192,10 @@ async fn list(
 }
 
 /// The incident `id`, or a 404.
-async fn incident(h: &AlertHandle, id: &str) -> Result<Incident, Response> {
-    h.incident(id).await.map_err(failure)?.ok_or_else(|| {
-        error(
-            StatusCode::NOT_FOUND,
-            &format!("no incident with id `{id}`"),
-        )
-    })
+async fn incident(h: &AlertHandle, id: &str) -> Result<Incident, ApiError> {
+    h.incident(id)
+        .await?
+        .ok_or_else(|| AlertingError::UnknownIncident(id.to_string()).into())
 }
 
 async fn show(
@@ -217,7 +203,7 @@ async fn show(
     _who: Authed<Viewer>,
     Path(id): Path<String>,
 ) -> Answer {
-    let i = incident(handle(&state)?, &id).await?;
+    let i = incident(&Alerting::of(&state)?.0, &id).await?;
     Ok(axum::Json(view(&i, state.engine.now_ms())).into_response())
 }
 
@@ -230,11 +216,11 @@ async fn run(
     op: Op,
     by: Option<String>,
 ) -> Answer {
-    let h = handle(state)?;
+    let h = Alerting::of(state)?;
     let by = by
         .filter(|b| !b.trim().is_empty())
         .unwrap_or_else(|| who.actor.who.clone());
-    let i = h.incident_op(id, op, &by).await.map_err(failure)?;
+    let i = h.incident_op(id, op, &by).await?;
     let code = if id.is_none() {
         StatusCode::CREATED
     } else {
@@ -253,10 +239,14 @@ struct Declare {
     by: Option<String>,
 }
 
-fn severity(text: Option<&str>) -> Result<Option<Severity>, Response> {
+fn severity(text: Option<&str>) -> Result<Option<Severity>, ApiError> {
     text.map(|t| {
-        Severity::parse(t)
-            .ok_or_else(|| unprocessable(format!("`severity` is SEV1 to SEV4, not `{t}`")))
+        Severity::parse(t).ok_or_else(|| {
+            unprocessable(tr!(
+                "`severity` is SEV1 to SEV4, not `{t}`",
+                "`severity` is SEV1 tot en met SEV4, niet `{t}`"
+            ))
+        })
     })
     .transpose()
 }
@@ -317,8 +307,9 @@ async fn update(
         .as_deref()
         .map(|s| {
             Status::from_name(s).ok_or_else(|| {
-                unprocessable(format!(
-                    "`status` is investigating, identified, monitoring or resolved, not `{s}`"
+                unprocessable(tr!(
+                    "`status` is investigating, identified, monitoring or resolved, not `{s}`",
+                    "`status` is investigating, identified, monitoring of resolved, niet `{s}`"
                 ))
             })
         })
@@ -328,8 +319,9 @@ async fn update(
         .as_deref()
         .map(|a| {
             Audience::from_name(a).ok_or_else(|| {
-                unprocessable(format!(
-                    "`audience` is customers, internal or management, not `{a}`"
+                unprocessable(tr!(
+                    "`audience` is customers, internal or management, not `{a}`",
+                    "`audience` is customers, internal of management, niet `{a}`"
                 ))
             })
         })
@@ -342,9 +334,10 @@ async fn update(
     };
     let posts_update = u.message.is_some() || audience.is_some();
     if !posts_update && status.is_none() && change == Change::default() {
-        return Err(unprocessable(
-            "nothing to update: give a status, a message (with an audience), a severity, a title or significant".into(),
-        ));
+        return Err(unprocessable(tr!(
+            "nothing to update: give a status, a message (with an audience), a severity, a title or significant",
+            "niets bij te werken: geef een status, een bericht (met een publiek), een ernst, een titel of significant"
+        )));
     }
     if change != Change::default() || (!posts_update && status.is_some()) {
         let change = Change {
@@ -426,9 +419,10 @@ async fn assign(
         r#"{"role": "incident_commander", "person": "anna"}"#,
     )?;
     let role = CrisisRole::from_name(&a.role).ok_or_else(|| {
-        unprocessable(format!(
-            "`role` is incident_commander, communications_lead, operations_lead or scribe, not `{}`",
-            a.role
+        let role = &a.role;
+        unprocessable(tr!(
+            "`role` is incident_commander, communications_lead, operations_lead or scribe, not `{role}`",
+            "`role` is incident_commander, communications_lead, operations_lead of scribe, niet `{role}`"
         ))
     })?;
     run(&state, &who, Some(&id), Op::Assign(role, a.person), a.by).await
@@ -505,10 +499,10 @@ async fn action(
         by: Option<String>,
     }
     let n = n.parse::<u32>().map_err(|_| {
-        error(
-            StatusCode::BAD_REQUEST,
-            &format!("`{n}` is not an action item number"),
-        )
+        ApiError::bad_request(tr!(
+            "`{n}` is not an action item number",
+            "`{n}` is geen nummer van een actiepunt"
+        ))
     })?;
     let d: Done = body(&bytes, r#"{"done": true}"#)?;
     run(&state, &who, Some(&id), Op::Action(n, d.done), d.by).await
@@ -539,25 +533,7 @@ struct LangQuery {
 }
 
 fn lang_of(state: &AppState, q: &LangQuery, headers: &HeaderMap) -> continuo_core::Lang {
-    q.lang
-        .as_deref()
-        .and_then(continuo_core::Lang::from_code)
-        .or_else(|| {
-            headers
-                .get(header::ACCEPT_LANGUAGE)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').find_map(continuo_core::Lang::from_code))
-        })
-        .or_else(|| {
-            state
-                .engine
-                .catalog()
-                .organization
-                .languages
-                .first()
-                .copied()
-        })
-        .unwrap_or(continuo_core::Lang::En)
+    lang::of_request(q.lang.as_deref(), headers, &state.engine.catalog())
 }
 
 fn markdown(text: String) -> Response {
@@ -575,7 +551,7 @@ async fn postmortem(
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
 ) -> Answer {
-    let i = incident(handle(&state)?, &id).await?;
+    let i = incident(&Alerting::of(&state)?.0, &id).await?;
     let lang = lang_of(&state, &q, &headers);
     Ok(markdown(continuo_report::postmortem(
         &i,
@@ -592,18 +568,18 @@ async fn report(
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
 ) -> Answer {
-    let h = handle(&state)?;
+    let h = Alerting::of(&state)?;
     let regime = match regime.to_ascii_lowercase().as_str() {
         "nis2" => Regime::Nis2,
         "dora" => Regime::Dora,
         other => {
-            return Err(error(
-                StatusCode::NOT_FOUND,
-                &format!("`{other}` is not a reporting regime; use nis2 or dora"),
-            ));
+            return Err(ApiError::not_found(tr!(
+                "`{other}` is not a reporting regime; use nis2 or dora",
+                "`{other}` is geen meldregime; gebruik nis2 of dora"
+            )));
         }
     };
-    let i = incident(h, &id).await?;
+    let i = incident(&h, &id).await?;
     let lang = lang_of(&state, &q, &headers);
     Ok(markdown(continuo_report::report_draft(
         &i,
@@ -619,8 +595,8 @@ async fn figures(
     _who: Authed<Viewer>,
     Query(q): Query<Period>,
 ) -> Answer {
-    let h = handle(&state)?;
+    let h = Alerting::of(&state)?;
     let (from, until) = period(&state, &q)?;
-    let stats = h.incident_stats(from, until).await.map_err(failure)?;
+    let stats = h.incident_stats(from, until).await?;
     Ok(axum::Json(stats).into_response())
 }

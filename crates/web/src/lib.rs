@@ -9,58 +9,39 @@
 //! every private read under `/api/v1` at least a viewer's.
 
 mod alerting;
+mod app;
 mod audit;
+mod audit_log;
 mod auth;
 pub mod credentials;
 pub mod dashboard;
+pub mod error;
 pub mod gateway;
+mod html;
 pub mod incidents;
+pub mod lang;
 mod openapi;
+mod running;
 mod status;
 mod subscribers;
 
+pub use app::{AppState, Reloader};
 pub use auth::{Actor, Admin, Authed, Limits, MinRole, Responder, SESSION_COOKIE, Viewer, quota};
 
+use app::BODY_LIMIT;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use continuo_engine::{EngineHandle, PingRequest, PingSignal, ReloadSummary};
-use continuo_store::Store;
+use continuo_core::tr;
+use continuo_engine::{PingRequest, PingSignal};
+use error::ApiError;
 use serde::Deserialize;
 use serde_json::json;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
-use std::sync::Arc;
-
-/// Reloads the configuration from wherever it came from; the error lists what is wrong.
-pub type Reloader = Arc<
-    dyn Fn() -> Pin<Box<dyn Future<Output = Result<ReloadSummary, String>> + Send>> + Send + Sync,
->;
-
-/// What the routes need.
-#[derive(Clone)]
-pub struct AppState {
-    /// The engine.
-    pub engine: EngineHandle,
-    /// The store, for history.
-    pub store: Option<Store>,
-    /// Reloads the configuration (API and SIGHUP share it).
-    pub reloader: Option<Reloader>,
-    /// The admin token (`CONTINUO_ADMIN_TOKEN`): a bearer token with the admin role,
-    /// besides users' sessions and API tokens.
-    pub admin_token: Option<String>,
-    /// Alerting, when it runs on this node.
-    pub alerts: Option<continuo_engine::alerts::AlertHandle>,
-    /// The failover gateways, when any run on this node.
-    pub gateways: Option<std::sync::Arc<dyn gateway::GatewayControl>>,
-}
-
-/// Largest request body accepted anywhere (pings keep only the first part of it).
-const BODY_LIMIT: usize = 1 << 20;
 
 /// The router with every route, with the default sign-in rate limits.
 pub fn router(state: AppState) -> Router {
@@ -105,13 +86,13 @@ pub fn router_with(state: AppState, limits: Limits) -> Router {
             guard_state,
             auth::guard,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            error::localize,
+        ))
         .layer(axum::Extension(guards))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
-}
-
-pub(crate) fn error(status: StatusCode, message: &str) -> Response {
-    (status, axum::Json(json!({ "error": message }))).into_response()
 }
 
 async fn not_found() -> Response {
@@ -180,11 +161,15 @@ async fn check(
     State(state): State<AppState>,
     _who: Authed<Viewer>,
     Path(id): Path<String>,
-) -> Response {
+) -> Result<Response, ApiError> {
     match state.engine.check(&id) {
-        Some(view) => axum::Json(view).into_response(),
-        None => error(StatusCode::NOT_FOUND, &format!("no check `{id}`")),
+        Some(view) => Ok(axum::Json(view).into_response()),
+        None => Err(no_check(&id)),
     }
+}
+
+fn no_check(id: &str) -> ApiError {
+    ApiError::not_found(tr!("no check `{id}`", "geen controle `{id}`"))
 }
 
 #[derive(Deserialize)]
@@ -197,46 +182,40 @@ async fn observations(
     _who: Authed<Viewer>,
     Path(id): Path<String>,
     Query(query): Query<Limit>,
-) -> Response {
+) -> Result<Response, ApiError> {
     if state.engine.check(&id).is_none() {
-        return error(StatusCode::NOT_FOUND, &format!("no check `{id}`"));
+        return Err(no_check(&id));
     }
     let limit = match query.limit.as_deref() {
         None => 100,
         Some(text) => match text.parse::<u32>() {
             Ok(n) if (1..=10_000).contains(&n) => n,
             _ => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    &format!("`limit` must be a number from 1 to 10000, not `{text}`"),
-                );
+                return Err(ApiError::bad_request(tr!(
+                    "`limit` must be a number from 1 to 10000, not `{text}`",
+                    "`limit` moet een getal van 1 tot 10000 zijn, niet `{text}`"
+                )));
             }
         },
     };
-    let Some(store) = &state.store else {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "this node has no store");
-    };
-    match store.observations(&id, limit).await {
-        Ok(list) => axum::Json(json!({ "check": id, "observations": list })).into_response(),
-        Err(e) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            &format!("the store cannot be read: {e}"),
-        ),
-    }
+    let list = running::store(&state)?
+        .observations(&id, limit)
+        .await
+        .map_err(ApiError::store_unreadable)?;
+    Ok(axum::Json(json!({ "check": id, "observations": list })).into_response())
 }
 
-/// Compares in constant time (for tokens).
-fn same(a: &[u8], b: &[u8]) -> bool {
-    continuo_core::hash::same_secret(a, b)
-}
-
-async fn reload(State(state): State<AppState>, _who: Authed<Admin>) -> Response {
-    let Some(reloader) = &state.reloader else {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "this server cannot reload");
-    };
+async fn reload(State(state): State<AppState>, _who: Authed<Admin>) -> Result<Response, ApiError> {
+    let reloader = state.reloader.as_ref().ok_or_else(|| {
+        ApiError::unavailable(tr!(
+            "this server cannot reload",
+            "deze server kan niet herladen"
+        ))
+    })?;
     match reloader().await {
-        Ok(summary) => axum::Json(summary).into_response(),
-        Err(problems) => error(StatusCode::UNPROCESSABLE_ENTITY, &problems),
+        Ok(summary) => Ok(axum::Json(summary).into_response()),
+        // The configuration's diagnostics are written in English.
+        Err(problems) => Err(ApiError::unprocessable(continuo_core::Text::same(problems))),
     }
 }
 
