@@ -5,7 +5,7 @@
 
 use crate::app::AppState;
 use crate::auth::{Admin, Authed, Responder, Viewer, bearer};
-use crate::error::ApiError;
+use crate::error::{ApiError, Refusals, RefusalsAbout};
 use crate::html::{escape, page};
 use crate::running::{self, Alerting};
 use crate::{audit_log, lang};
@@ -18,13 +18,18 @@ use axum::routing::{get, post};
 use continuo_core::alerting::{AlertError, AlertState, Origin};
 use continuo_core::hash::same_secret;
 use continuo_core::inbound::{self, AlertmanagerPayload, Event, EventAction};
+use continuo_core::maintenance::Window;
 use continuo_core::maintenance::WindowRequest;
 use continuo_core::{Lang, Text, tr};
-use continuo_engine::alerts::{AckTokenError, AlertHandle, AlertingError, on_call};
+use continuo_engine::alerts::{
+    AckTokenError, AlertHandle, AlertView, AlertingError, OnCallView, on_call,
+};
 use continuo_store::OutboxState;
-use serde::Deserialize;
+use continuo_store::outbox::{OutboxCounts, OutboxItem};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use utoipa::ToSchema;
 
 /// The alerting routes (merged into the main router when alerting runs).
 pub(crate) fn routes() -> Router<AppState> {
@@ -43,10 +48,33 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/v2/enqueue", post(enqueue))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/alerts",
+    tag = "alerts",
+    description = "Alerts (one per root cause). Needs the viewer role.",
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The alerts", body = Alerts),
+        Refusals,
+    ),
+)]
 async fn list_alerts(_who: Authed<Viewer>, h: Alerting) -> Response {
-    axum::Json(json!({ "alerts": h.alerts() })).into_response()
+    axum::Json(Alerts { alerts: h.alerts() }).into_response()
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/alerts/{id}",
+    tag = "alerts",
+    description = "One alert. Needs the viewer role.",
+    params(("id" = String, Path, description = "The id")),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The alert", body = Object),
+        RefusalsAbout,
+    ),
+)]
 async fn one_alert(
     _who: Authed<Viewer>,
     h: Alerting,
@@ -58,8 +86,18 @@ async fn one_alert(
     Ok(axum::Json(alert).into_response())
 }
 
-#[derive(Deserialize, Default)]
+/// The alerts.
+#[derive(Serialize, ToSchema)]
+struct Alerts {
+    /// Every alert known, one per root cause (resolved ones are kept 7 days).
+    #[schema(value_type = Vec<Object>)]
+    alerts: Vec<AlertView>,
+}
+
+/// Who acknowledges or resolves; by default whoever asked. The body may be empty.
+#[derive(Deserialize, Default, ToSchema)]
 struct ByBody {
+    /// A person's name or id.
     by: Option<String>,
 }
 
@@ -99,6 +137,19 @@ async fn act_on_alert(
     Ok(axum::Json(h.alert(id)).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/alerts/{id}/ack",
+    tag = "alerts",
+    description = "Acknowledges an alert. Needs the responder role.",
+    params(("id" = String, Path, description = "The id")),
+    request_body = ByBody,
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The alert after it", body = Object),
+        RefusalsAbout,
+    ),
+)]
 async fn ack_alert(
     who: Authed<Responder>,
     h: Alerting,
@@ -108,6 +159,19 @@ async fn ack_alert(
     act_on_alert(&h, &id, &who.actor.who, &body, Act::Acknowledge).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/alerts/{id}/resolve",
+    tag = "alerts",
+    description = "Resolves an alert by hand. Needs the responder role.",
+    params(("id" = String, Path, description = "The id")),
+    request_body = ByBody,
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The alert after it", body = Object),
+        RefusalsAbout,
+    ),
+)]
 async fn resolve_alert(
     who: Authed<Responder>,
     h: Alerting,
@@ -117,11 +181,62 @@ async fn resolve_alert(
     act_on_alert(&h, &id, &who.actor.who, &body, Act::Resolve).await
 }
 
+/// Who is on call at an instant.
+#[derive(Serialize, ToSchema)]
+struct OnCall {
+    /// The instant, unix milliseconds.
+    at_ms: i64,
+    /// Every schedule with who is on call in it.
+    #[schema(value_type = Vec<Object>)]
+    schedules: Vec<OnCallView>,
+}
+
+/// The maintenance windows.
+#[derive(Serialize, ToSchema)]
+struct Windows {
+    /// Windows in force now.
+    #[schema(value_type = Vec<Object>)]
+    active: Vec<Window>,
+    /// Windows still to come.
+    #[schema(value_type = Vec<Object>)]
+    upcoming: Vec<Window>,
+}
+
+/// The notification outbox.
+#[derive(Serialize, ToSchema)]
+struct Outbox {
+    /// How many notifications are pending, sent and dead.
+    #[schema(value_type = Object)]
+    counts: OutboxCounts,
+    /// The notifications, newest first.
+    #[schema(value_type = Vec<Object>)]
+    items: Vec<OutboxItem>,
+}
+
+/// A dead-lettered notification sent again.
+#[derive(Serialize, ToSchema)]
+struct Requeued {
+    /// Its key.
+    requeued: String,
+}
+
 #[derive(Deserialize)]
 struct AtQuery {
     at: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/oncall",
+    tag = "oncall",
+    description = "Who is on call in every schedule. Needs the viewer role.",
+    params(("at" = Option<String>, Query)),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "Who is on call", body = OnCall),
+        Refusals,
+    ),
+)]
 async fn oncall(
     State(state): State<AppState>,
     _who: Authed<Viewer>,
@@ -141,12 +256,27 @@ async fn oncall(
             })?
         }
     };
-    Ok(axum::Json(json!({ "at_ms": at, "schedules": on_call(&catalog, at) })).into_response())
+    Ok(axum::Json(OnCall {
+        at_ms: at,
+        schedules: on_call(&catalog, at),
+    })
+    .into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/maintenance",
+    tag = "maintenance",
+    description = "Active and upcoming maintenance windows. Needs the viewer role.",
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The windows", body = Windows),
+        Refusals,
+    ),
+)]
 async fn windows(_who: Authed<Viewer>, h: Alerting) -> Response {
     let (active, upcoming) = h.windows();
-    axum::Json(json!({ "active": active, "upcoming": upcoming })).into_response()
+    axum::Json(Windows { active, upcoming }).into_response()
 }
 
 /// A new maintenance window: `until` or `duration`.
@@ -180,6 +310,18 @@ impl From<NewWindow> for WindowRequest {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/maintenance",
+    tag = "maintenance",
+    description = "Creates a maintenance window. Needs the responder role.",
+    request_body = NewWindow,
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 201, description = "The window", body = Object),
+        Refusals,
+    ),
+)]
 async fn create_window(
     _who: Authed<Responder>,
     h: Alerting,
@@ -197,6 +339,18 @@ async fn create_window(
     Ok((StatusCode::CREATED, axum::Json(window)).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/maintenance/{id}/end",
+    tag = "maintenance",
+    description = "Ends a maintenance window now. Needs the responder role.",
+    params(("id" = String, Path, description = "The id")),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The window, ended", body = Object),
+        RefusalsAbout,
+    ),
+)]
 async fn end_window(
     _who: Authed<Responder>,
     h: Alerting,
@@ -212,6 +366,18 @@ struct OutboxQuery {
     limit: Option<u32>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/outbox",
+    tag = "outbox",
+    description = "The notification outbox with counts per state. Needs the admin role.",
+    params(("state" = Option<String>, Query), ("limit" = Option<u32>, Query)),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The outbox", body = Outbox),
+        Refusals,
+    ),
+)]
 async fn outbox(
     State(state): State<AppState>,
     _who: Authed<Admin>,
@@ -236,7 +402,7 @@ async fn outbox(
         .outbox_counts()
         .await
         .map_err(ApiError::store_unreadable)?;
-    Ok(axum::Json(json!({ "counts": counts, "items": items })).into_response())
+    Ok(axum::Json(Outbox { counts, items }).into_response())
 }
 
 #[derive(Deserialize)]
@@ -244,6 +410,18 @@ struct KeyQuery {
     key: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/outbox/retry",
+    tag = "outbox",
+    description = "Requeues a dead-lettered notification. Needs the admin role.",
+    params(("key" = Option<String>, Query)),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "Requeued", body = Requeued),
+        RefusalsAbout,
+    ),
+)]
 async fn retry_outbox(
     State(state): State<AppState>,
     _who: Authed<Admin>,
@@ -264,7 +442,7 @@ async fn retry_outbox(
     if let Some(h) = &state.alerts {
         h.wake_dispatcher();
     }
-    Ok(axum::Json(json!({ "requeued": q.key })).into_response())
+    Ok(axum::Json(Requeued { requeued: q.key }).into_response())
 }
 
 fn token_problem(lang: Lang, e: AckTokenError) -> Response {

@@ -4,18 +4,27 @@
 
 use crate::app::AppState;
 use crate::auth::{Admin, Authed};
-use crate::error::ApiError;
+use crate::error::{ApiError, Refusals};
 use crate::running;
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde::Deserialize;
-use serde_json::json;
+use continuo_store::access::AuditEntry;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// The audit routes.
 pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/api/v1/audit", get(list))
+}
+
+/// The audit log.
+#[derive(Serialize, ToSchema)]
+struct AuditLog {
+    /// Every state-changing action, newest first.
+    #[schema(value_type = Vec<Object>)]
+    entries: Vec<AuditEntry>,
 }
 
 #[derive(Deserialize)]
@@ -24,6 +33,18 @@ struct AuditQuery {
     limit: Option<u32>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    tag = "audit",
+    description = "The audit log, newest first. Needs the admin role.",
+    params(("before_ms" = Option<i64>, Query), ("limit" = Option<u32>, Query)),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The audit log", body = AuditLog),
+        Refusals,
+    ),
+)]
 async fn list(
     State(state): State<AppState>,
     _who: Authed<Admin>,
@@ -34,5 +55,5 @@ async fn list(
         .audit_log(q.before_ms, limit)
         .await
         .map_err(ApiError::store_unreadable)?;
-    Ok(axum::Json(json!({ "entries": entries })).into_response())
+    Ok(axum::Json(AuditLog { entries }).into_response())
 }

@@ -9,15 +9,17 @@
 use crate::app::AppState;
 pub use crate::app::{ControlFailure, GatewayControl};
 use crate::auth::{Authed, Responder, Viewer};
-use crate::error::ApiError;
+use crate::error::{ApiError, Refusals, RefusalsAbout};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use continuo_core::{Text, tr};
+use serde::Serialize;
 use serde_json::Value;
 use std::sync::Arc;
+use utoipa::ToSchema;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -54,6 +56,15 @@ impl From<ControlFailure> for ApiError {
     }
 }
 
+/// The gateways.
+#[derive(Serialize, ToSchema)]
+struct Gateways {
+    /// Every gateway on this node with its endpoints and recent events (none when no
+    /// gateway runs here).
+    #[schema(value_type = Vec<Object>)]
+    gateways: Value,
+}
+
 fn find(control: &Arc<dyn GatewayControl>, id: &str) -> Option<Value> {
     control
         .status()
@@ -63,13 +74,42 @@ fn find(control: &Arc<dyn GatewayControl>, id: &str) -> Option<Value> {
         .cloned()
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/gateways",
+    tag = "gateways",
+    description = "The failover gateways and their endpoints. Needs the viewer role.",
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The gateways", body = Gateways),
+        Refusals,
+    ),
+)]
 async fn list(State(state): State<AppState>, _who: Authed<Viewer>) -> Response {
     match &state.gateways {
-        Some(c) => axum::Json(serde_json::json!({ "gateways": c.status() })).into_response(),
-        None => axum::Json(serde_json::json!({ "gateways": [] })).into_response(),
+        Some(c) => axum::Json(Gateways {
+            gateways: c.status(),
+        })
+        .into_response(),
+        None => axum::Json(Gateways {
+            gateways: Value::Array(Vec::new()),
+        })
+        .into_response(),
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/gateways/{id}",
+    tag = "gateways",
+    description = "One gateway. Needs the viewer role.",
+    params(("id" = String, Path, description = "The id")),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The gateway with its endpoints and recent events", body = Object),
+        RefusalsAbout,
+    ),
+)]
 async fn one(
     State(state): State<AppState>,
     _who: Authed<Viewer>,
@@ -93,6 +133,19 @@ fn after(
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/gateways/{id}/endpoints/{endpoint}/drain",
+    tag = "gateways",
+    description = "Drains an endpoint (a planned switchover when it is the last primary). Needs the responder role.",
+    params(("id" = String, Path, description = "The id"), ("endpoint" = String, Path, description = "The endpoint (host:port)")),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The gateway after it", body = Object),
+        (status = 204, description = "Done; the gateway is gone"),
+        RefusalsAbout,
+    ),
+)]
 async fn drain(
     State(state): State<AppState>,
     _who: Authed<Responder>,
@@ -102,6 +155,19 @@ async fn drain(
     after(c, &id, c.set_drained(&id, &endpoint, true))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/gateways/{id}/endpoints/{endpoint}/undrain",
+    tag = "gateways",
+    description = "Puts a drained endpoint back. Needs the responder role.",
+    params(("id" = String, Path, description = "The id"), ("endpoint" = String, Path, description = "The endpoint (host:port)")),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The gateway after it", body = Object),
+        (status = 204, description = "Done; the gateway is gone"),
+        RefusalsAbout,
+    ),
+)]
 async fn undrain(
     State(state): State<AppState>,
     _who: Authed<Responder>,
@@ -111,6 +177,19 @@ async fn undrain(
     after(c, &id, c.set_drained(&id, &endpoint, false))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/gateways/{id}/failback",
+    tag = "gateways",
+    description = "Fails back to the primary tier. Needs the responder role.",
+    params(("id" = String, Path, description = "The id")),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The gateway after it", body = Object),
+        (status = 204, description = "Done; the gateway is gone"),
+        RefusalsAbout,
+    ),
+)]
 async fn failback(
     State(state): State<AppState>,
     _who: Authed<Responder>,

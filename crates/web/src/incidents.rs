@@ -6,7 +6,7 @@
 
 use crate::app::AppState;
 use crate::auth::{Authed, Responder, Viewer};
-use crate::error::ApiError;
+use crate::error::{ApiError, Refusals, RefusalsAbout};
 use crate::lang;
 use crate::running::Alerting;
 use axum::Router;
@@ -21,9 +21,10 @@ use continuo_core::oncall::parse_instant;
 use continuo_core::{Text, tr};
 use continuo_engine::alerts::{AlertHandle, AlertingError};
 use continuo_engine::incidents::Op;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -48,7 +49,37 @@ pub(crate) fn routes() -> Router<AppState> {
 /// A handler's answer.
 type Answer = Result<Response, ApiError>;
 
+/// A service's own timeline.
+#[derive(Serialize, ToSchema)]
+struct ServiceEvents {
+    /// The service's id.
+    service: String,
+    /// Its failovers and failbacks, newest first.
+    #[schema(value_type = Vec<Object>)]
+    events: Vec<Value>,
+}
+
+/// Incidents of a period.
+#[derive(Serialize, ToSchema)]
+struct IncidentList {
+    /// Newest first, each with durations, recovery and deadlines.
+    #[schema(value_type = Vec<Object>)]
+    incidents: Vec<Value>,
+}
+
 /// A service's own timeline: its failovers and failbacks, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/services/{id}/events",
+    tag = "services",
+    description = "A service's own timeline: failovers and failbacks, newest first. Needs the viewer role.",
+    params(("id" = String, Path, description = "The id"), ("limit" = Option<u32>, Query)),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The service's events", body = ServiceEvents),
+        RefusalsAbout,
+    ),
+)]
 async fn service_events(
     State(state): State<AppState>,
     _who: Authed<Viewer>,
@@ -65,7 +96,11 @@ async fn service_events(
     let events = h
         .service_events(&id, q.limit.unwrap_or(100).min(1_000))
         .await?;
-    Ok(axum::Json(json!({ "service": id, "events": events })).into_response())
+    Ok(axum::Json(ServiceEvents {
+        service: id,
+        events,
+    })
+    .into_response())
 }
 
 /// The JSON body, or a 400 saying what is wrong with it (an empty body is `{}`).
@@ -158,6 +193,18 @@ fn period(state: &AppState, q: &Period) -> Result<(i64, i64), ApiError> {
     Ok((from, until))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/incidents",
+    tag = "incidents",
+    description = "Incidents detected in a period, newest first. Needs the viewer role.",
+    params(("status" = Option<String>, Query), ("from" = Option<String>, Query), ("until" = Option<String>, Query), ("limit" = Option<u32>, Query)),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The incidents", body = IncidentList),
+        Refusals,
+    ),
+)]
 async fn list(
     State(state): State<AppState>,
     _who: Authed<Viewer>,
@@ -188,7 +235,7 @@ async fn list(
         })
         .map(|i| view(i, now))
         .collect();
-    Ok(axum::Json(json!({ "incidents": list })).into_response())
+    Ok(axum::Json(IncidentList { incidents: list }).into_response())
 }
 
 /// The incident `id`, or a 404.
@@ -198,6 +245,18 @@ async fn incident(h: &AlertHandle, id: &str) -> Result<Incident, ApiError> {
         .ok_or_else(|| AlertingError::UnknownIncident(id.to_string()).into())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/incidents/{id}",
+    tag = "incidents",
+    description = "One incident with durations, RTO countdowns and deadlines. Needs the viewer role.",
+    params(("id" = String, Path, description = "The id")),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The incident, with durations, recovery and deadlines", body = Object),
+        RefusalsAbout,
+    ),
+)]
 async fn show(
     State(state): State<AppState>,
     _who: Authed<Viewer>,
@@ -229,13 +288,18 @@ async fn run(
     Ok((code, axum::Json(view(&i, state.engine.now_ms()))).into_response())
 }
 
-#[derive(Deserialize)]
+/// A declared incident.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Declare {
+    /// What is wrong, in a line.
     title: String,
+    /// Services hit.
     #[serde(default)]
     services: Vec<String>,
+    /// SEV1 to SEV4; derived from the services when absent.
     severity: Option<String>,
+    /// Who declares it; by default whoever asked.
     by: Option<String>,
 }
 
@@ -251,6 +315,18 @@ fn severity(text: Option<&str>) -> Result<Option<Severity>, ApiError> {
     .transpose()
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents",
+    tag = "incidents",
+    description = "Declares an incident. Needs the responder role.",
+    request_body = Declare,
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 201, description = "The incident, with durations, recovery and deadlines", body = Object),
+        Refusals,
+    ),
+)]
 async fn declare(State(state): State<AppState>, who: Authed<Responder>, bytes: Bytes) -> Answer {
     let d: Declare = body(
         &bytes,
@@ -264,12 +340,27 @@ async fn declare(State(state): State<AppState>, who: Authed<Responder>, bytes: B
     run(&state, &who, None, op, d.by).await
 }
 
-#[derive(Deserialize)]
+/// Who did it; by default whoever asked.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct By {
+    /// A person's name or id.
     by: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/ack",
+    tag = "incidents",
+    description = "Acknowledges an incident. Needs the responder role.",
+    params(("id" = String, Path, description = "The id")),
+    request_body = By,
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The incident after it", body = Object),
+        RefusalsAbout,
+    ),
+)]
 async fn ack(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -280,18 +371,39 @@ async fn ack(
     run(&state, &who, Some(&id), Op::Acknowledge, b.by).await
 }
 
-#[derive(Deserialize)]
+/// A status update and/or a change of status, severity, title or classification.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Update {
+    /// investigating, identified, monitoring or resolved.
     status: Option<String>,
+    /// customers, internal or management.
     audience: Option<String>,
+    /// The operator's own words.
     message: Option<String>,
+    /// SEV1 to SEV4.
     severity: Option<String>,
+    /// A new title.
     title: Option<String>,
+    /// Classified significant (NIS2) / major (DORA).
     significant: Option<bool>,
+    /// Who posts it; by default whoever asked.
     by: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/update",
+    tag = "incidents",
+    description = "Posts a status update and/or changes status, severity, title, classification. Needs the responder role.",
+    params(("id" = String, Path, description = "The id")),
+    request_body = Update,
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The incident after it", body = Object),
+        RefusalsAbout,
+    ),
+)]
 async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -357,18 +469,25 @@ async fn update(
     run(&state, &who, Some(&id), op, u.by).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/resolve",
+    tag = "incidents",
+    description = "Resolves an incident. Needs the responder role.",
+    params(("id" = String, Path, description = "The id")),
+    request_body = Resolve,
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The incident after it", body = Object),
+        RefusalsAbout,
+    ),
+)]
 async fn resolve(
     State(state): State<AppState>,
     Path(id): Path<String>,
     who: Authed<Responder>,
     bytes: Bytes,
 ) -> Answer {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Resolve {
-        message: Option<String>,
-        by: Option<String>,
-    }
     let r: Resolve = body(&bytes, r#"{"by": "anna", "message": "Fixed."}"#)?;
     let op = match r.message {
         // A closing word for customers, posted with the resolution.
@@ -385,35 +504,48 @@ async fn resolve(
     run(&state, &who, Some(&id), op, r.by).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/notes",
+    tag = "incidents",
+    description = "Adds a note to the timeline. Needs the responder role.",
+    params(("id" = String, Path, description = "The id")),
+    request_body = Note,
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The incident after it", body = Object),
+        RefusalsAbout,
+    ),
+)]
 async fn note(
     State(state): State<AppState>,
     Path(id): Path<String>,
     who: Authed<Responder>,
     bytes: Bytes,
 ) -> Answer {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Note {
-        text: String,
-        by: Option<String>,
-    }
     let n: Note = body(&bytes, r#"{"text": "Vendor called back", "by": "anna"}"#)?;
     run(&state, &who, Some(&id), Op::Note(n.text), n.by).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/roles",
+    tag = "incidents",
+    description = "Gives a crisis role to a person. Needs the responder role.",
+    params(("id" = String, Path, description = "The id")),
+    request_body = Assign,
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The incident after it", body = Object),
+        RefusalsAbout,
+    ),
+)]
 async fn assign(
     State(state): State<AppState>,
     Path(id): Path<String>,
     who: Authed<Responder>,
     bytes: Bytes,
 ) -> Answer {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Assign {
-        role: String,
-        person: String,
-        by: Option<String>,
-    }
     let a: Assign = body(
         &bytes,
         r#"{"role": "incident_commander", "person": "anna"}"#,
@@ -428,24 +560,25 @@ async fn assign(
     run(&state, &who, Some(&id), Op::Assign(role, a.person), a.by).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/checklist",
+    tag = "incidents",
+    description = "Ticks a recovery step off or on. Needs the responder role.",
+    params(("id" = String, Path, description = "The id")),
+    request_body = Tick,
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The incident after it", body = Object),
+        RefusalsAbout,
+    ),
+)]
 async fn tick(
     State(state): State<AppState>,
     Path(id): Path<String>,
     who: Authed<Responder>,
     bytes: Bytes,
 ) -> Answer {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Tick {
-        service: String,
-        step: usize,
-        #[serde(default = "yes")]
-        done: bool,
-        by: Option<String>,
-    }
-    fn yes() -> bool {
-        true
-    }
     let t: Tick = body(
         &bytes,
         r#"{"service": "orders-db", "step": 2, "done": true}"#,
@@ -454,6 +587,19 @@ async fn tick(
     run(&state, &who, Some(&id), op, t.by).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/reports/{key}/submit",
+    tag = "incidents",
+    description = "Marks a regulatory report submitted. Needs the responder role.",
+    params(("id" = String, Path, description = "The id"), ("key" = String, Path, description = "The report key")),
+    request_body = By,
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The incident after it", body = Object),
+        RefusalsAbout,
+    ),
+)]
 async fn submit(
     State(state): State<AppState>,
     Path((id, key)): Path<(String, String)>,
@@ -464,21 +610,26 @@ async fn submit(
     run(&state, &who, Some(&id), Op::Submit(key), b.by).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/actions",
+    tag = "incidents",
+    description = "Adds an action item. Needs the responder role.",
+    params(("id" = String, Path, description = "The id")),
+    request_body = AddAction,
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The incident after it", body = Object),
+        RefusalsAbout,
+    ),
+)]
 async fn add_action(
     State(state): State<AppState>,
     Path(id): Path<String>,
     who: Authed<Responder>,
     bytes: Bytes,
 ) -> Answer {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Add {
-        title: String,
-        owner: Option<String>,
-        due: Option<String>,
-        by: Option<String>,
-    }
-    let a: Add = body(
+    let a: AddAction = body(
         &bytes,
         r#"{"title": "Alarm on disk use", "owner": "platform", "due": "2026-12-01"}"#,
     )?;
@@ -486,45 +637,146 @@ async fn add_action(
     run(&state, &who, Some(&id), op, a.by).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/actions/{n}",
+    tag = "incidents",
+    description = "Completes or reopens an action item. Needs the responder role.",
+    params(("id" = String, Path, description = "The id"), ("n" = String, Path, description = "The action item number")),
+    request_body = ActionDone,
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The incident after it", body = Object),
+        RefusalsAbout,
+    ),
+)]
 async fn action(
     State(state): State<AppState>,
     Path((id, n)): Path<(String, String)>,
     who: Authed<Responder>,
     bytes: Bytes,
 ) -> Answer {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Done {
-        done: bool,
-        by: Option<String>,
-    }
     let n = n.parse::<u32>().map_err(|_| {
         ApiError::bad_request(tr!(
             "`{n}` is not an action item number",
             "`{n}` is geen nummer van een actiepunt"
         ))
     })?;
-    let d: Done = body(&bytes, r#"{"done": true}"#)?;
+    let d: ActionDone = body(&bytes, r#"{"done": true}"#)?;
     run(&state, &who, Some(&id), Op::Action(n, d.done), d.by).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/review",
+    tag = "incidents",
+    description = "Writes review notes for the postmortem. Needs the responder role.",
+    params(("id" = String, Path, description = "The id")),
+    request_body = ReviewNotes,
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The incident after it", body = Object),
+        RefusalsAbout,
+    ),
+)]
 async fn review(
     State(state): State<AppState>,
     Path(id): Path<String>,
     who: Authed<Responder>,
     bytes: Bytes,
 ) -> Answer {
-    #[derive(Deserialize)]
-    struct WithBy {
-        #[serde(flatten)]
-        review: Review,
-        by: Option<String>,
-    }
-    let r: WithBy = body(
+    let r: ReviewNotes = body(
         &bytes,
         r#"{"trigger": "A full disk", "went_well": ["Fast failover"]}"#,
     )?;
     run(&state, &who, Some(&id), Op::Review(r.review), r.by).await
+}
+
+/// A resolution, with an optional closing message for customers.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct Resolve {
+    /// The closing message.
+    message: Option<String>,
+    /// Who resolves it; by default whoever asked.
+    by: Option<String>,
+}
+
+/// A note for the timeline.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct Note {
+    /// The note.
+    text: String,
+    /// Who writes it; by default whoever asked.
+    by: Option<String>,
+}
+
+/// A crisis role for a person.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct Assign {
+    /// incident_commander, communications_lead, operations_lead or scribe.
+    role: String,
+    /// The person's id.
+    person: String,
+    /// Who assigns it; by default whoever asked.
+    by: Option<String>,
+}
+
+/// A recovery step ticked off or on.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct Tick {
+    /// The service whose task it is.
+    service: String,
+    /// The step, from 1.
+    step: usize,
+    /// Done or not (default true).
+    #[serde(default = "yes")]
+    done: bool,
+    /// Who ticks it; by default whoever asked.
+    by: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A new action item.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct AddAction {
+    /// What is to be done.
+    title: String,
+    /// Who owns it.
+    owner: Option<String>,
+    /// When it is due.
+    due: Option<String>,
+    /// Who adds it; by default whoever asked.
+    by: Option<String>,
+}
+
+/// An action item completed or reopened.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ActionDone {
+    /// Done or not.
+    done: bool,
+    /// Who changes it; by default whoever asked.
+    by: Option<String>,
+}
+
+/// Review notes for the postmortem: the review's fields (summary, root causes, trigger,
+/// resolution, what went well, lessons learned...) and who writes them.
+#[derive(Deserialize, ToSchema)]
+struct ReviewNotes {
+    /// The notes.
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    review: Review,
+    /// Who writes them; by default whoever asked.
+    by: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -544,6 +796,18 @@ fn markdown(text: String) -> Response {
         .into_response()
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/incidents/{id}/postmortem",
+    tag = "incidents",
+    description = "The postmortem (Markdown). Needs the viewer role.",
+    params(("id" = String, Path, description = "The id"), ("lang" = Option<String>, Query)),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The postmortem", body = String, content_type = "text/markdown"),
+        RefusalsAbout,
+    ),
+)]
 async fn postmortem(
     State(state): State<AppState>,
     _who: Authed<Viewer>,
@@ -561,6 +825,18 @@ async fn postmortem(
     )))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/incidents/{id}/report/{regime}",
+    tag = "incidents",
+    description = "The NIS2 or DORA report draft (Markdown). Needs the viewer role.",
+    params(("id" = String, Path, description = "The id"), ("regime" = String, Path, description = "nis2 or dora"), ("lang" = Option<String>, Query)),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The report draft", body = String, content_type = "text/markdown"),
+        RefusalsAbout,
+    ),
+)]
 async fn report(
     State(state): State<AppState>,
     _who: Authed<Viewer>,
@@ -590,6 +866,18 @@ async fn report(
     )))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/incidents/stats",
+    tag = "incidents",
+    description = "Figures over the incidents of a period. Needs the viewer role.",
+    params(("from" = Option<String>, Query), ("until" = Option<String>, Query)),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The figures", body = Object),
+        Refusals,
+    ),
+)]
 async fn figures(
     State(state): State<AppState>,
     _who: Authed<Viewer>,

@@ -13,6 +13,7 @@ mod app;
 mod audit;
 mod audit_log;
 mod auth;
+mod checks;
 pub mod credentials;
 pub mod dashboard;
 pub mod error;
@@ -34,10 +35,8 @@ use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use continuo_core::tr;
+use axum::routing::get;
 use continuo_engine::{PingRequest, PingSignal};
-use error::ApiError;
 use serde::Deserialize;
 use serde_json::json;
 use std::future::Future;
@@ -59,11 +58,6 @@ pub fn router_with(state: AppState, limits: Limits) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .route("/api/v1/services", get(services))
-        .route("/api/v1/checks", get(checks))
-        .route("/api/v1/checks/{id}", get(check))
-        .route("/api/v1/checks/{id}/observations", get(observations))
-        .route("/api/v1/reload", post(reload))
         .route(
             "/ping/{uuid}",
             get(ping_success).post(ping_success).head(ping_success),
@@ -72,6 +66,7 @@ pub fn router_with(state: AppState, limits: Limits) -> Router {
             "/ping/{uuid}/{action}",
             get(ping_action).post(ping_action).head(ping_action),
         )
+        .merge(checks::routes())
         .merge(alerting::routes())
         .merge(incidents::routes())
         .merge(gateway::routes())
@@ -147,76 +142,6 @@ async fn metrics(State(state): State<AppState>) -> Response {
         text,
     )
         .into_response()
-}
-
-async fn services(State(state): State<AppState>, _who: Authed<Viewer>) -> Response {
-    axum::Json(json!({ "services": state.engine.services() })).into_response()
-}
-
-async fn checks(State(state): State<AppState>, _who: Authed<Viewer>) -> Response {
-    axum::Json(json!({ "checks": state.engine.checks() })).into_response()
-}
-
-async fn check(
-    State(state): State<AppState>,
-    _who: Authed<Viewer>,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    match state.engine.check(&id) {
-        Some(view) => Ok(axum::Json(view).into_response()),
-        None => Err(no_check(&id)),
-    }
-}
-
-fn no_check(id: &str) -> ApiError {
-    ApiError::not_found(tr!("no check `{id}`", "geen controle `{id}`"))
-}
-
-#[derive(Deserialize)]
-struct Limit {
-    limit: Option<String>,
-}
-
-async fn observations(
-    State(state): State<AppState>,
-    _who: Authed<Viewer>,
-    Path(id): Path<String>,
-    Query(query): Query<Limit>,
-) -> Result<Response, ApiError> {
-    if state.engine.check(&id).is_none() {
-        return Err(no_check(&id));
-    }
-    let limit = match query.limit.as_deref() {
-        None => 100,
-        Some(text) => match text.parse::<u32>() {
-            Ok(n) if (1..=10_000).contains(&n) => n,
-            _ => {
-                return Err(ApiError::bad_request(tr!(
-                    "`limit` must be a number from 1 to 10000, not `{text}`",
-                    "`limit` moet een getal van 1 tot 10000 zijn, niet `{text}`"
-                )));
-            }
-        },
-    };
-    let list = running::store(&state)?
-        .observations(&id, limit)
-        .await
-        .map_err(ApiError::store_unreadable)?;
-    Ok(axum::Json(json!({ "check": id, "observations": list })).into_response())
-}
-
-async fn reload(State(state): State<AppState>, _who: Authed<Admin>) -> Result<Response, ApiError> {
-    let reloader = state.reloader.as_ref().ok_or_else(|| {
-        ApiError::unavailable(tr!(
-            "this server cannot reload",
-            "deze server kan niet herladen"
-        ))
-    })?;
-    match reloader().await {
-        Ok(summary) => Ok(axum::Json(summary).into_response()),
-        // The configuration's diagnostics are written in English.
-        Err(problems) => Err(ApiError::unprocessable(continuo_core::Text::same(problems))),
-    }
 }
 
 #[derive(Deserialize)]

@@ -16,7 +16,7 @@
 use crate::app::AppState;
 use crate::auth::{Admin, Authed};
 use crate::credentials::{random_hex, sha256_hex};
-use crate::error::ApiError;
+use crate::error::{ApiError, RefusalsAbout};
 use crate::html::{escape, page};
 use crate::lang;
 use crate::running::Alerting;
@@ -32,9 +32,10 @@ use continuo_core::subscribers::{
 use continuo_core::{Lang, Text, tr};
 use continuo_engine::alerts::AlertHandle;
 use continuo_engine::subscribers::{NewSubscriber, SubscribeError};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 use std::net::IpAddr;
+use utoipa::ToSchema;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -460,6 +461,15 @@ struct ListQuery {
     state: Option<String>,
 }
 
+/// A subscriber confirmed by hand.
+#[derive(Serialize, ToSchema)]
+struct Confirmed {
+    /// The subscriber's id.
+    id: String,
+    /// Always `confirmed`.
+    state: &'static str,
+}
+
 /// An operator call's answer.
 type Answer = Result<Response, ApiError>;
 
@@ -470,6 +480,18 @@ impl From<SubscribeError> for ApiError {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/subscribers",
+    tag = "subscribers",
+    description = "Status page subscribers (email and webhook), optionally by state (pending, confirmed, unsubscribed). Needs the admin role.",
+    params(("state" = Option<String>, Query)),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The subscribers", body = Vec<Object>),
+        RefusalsAbout,
+    ),
+)]
 async fn list(_who: Authed<Admin>, h: Alerting, Query(q): Query<ListQuery>) -> Answer {
     let filter = match q.state.as_deref() {
         None | Some("") | Some("all") => None,
@@ -481,22 +503,45 @@ async fn list(_who: Authed<Admin>, h: Alerting, Query(q): Query<ListQuery>) -> A
         })?),
     };
     let list = h.subscribers(filter).await?;
-    Ok(axum::Json(Value::from(
-        list.iter()
-            .map(|s| serde_json::to_value(s).unwrap_or(Value::Null))
-            .collect::<Vec<_>>(),
-    ))
-    .into_response())
+    Ok(axum::Json(list).into_response())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/subscribers/{id}",
+    tag = "subscribers",
+    description = "Removes a subscriber. Needs the admin role.",
+    params(("id" = String, Path, description = "The id")),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 204, description = "Removed"),
+        RefusalsAbout,
+    ),
+)]
 async fn remove(_who: Authed<Admin>, h: Alerting, Path(id): Path<String>) -> Answer {
     h.delete_subscriber(&id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/subscribers/{id}/confirm",
+    tag = "subscribers",
+    description = "Confirms a subscriber by hand (a webhook whose test delivery failed). Needs the admin role.",
+    params(("id" = String, Path, description = "The id")),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "Confirmed", body = Confirmed),
+        RefusalsAbout,
+    ),
+)]
 async fn admin_confirm(_who: Authed<Admin>, h: Alerting, Path(id): Path<String>) -> Answer {
     if h.confirm_subscriber(&id).await? {
-        Ok(axum::Json(json!({ "id": id, "state": "confirmed" })).into_response())
+        Ok(axum::Json(Confirmed {
+            id,
+            state: "confirmed",
+        })
+        .into_response())
     } else {
         Err(ApiError::conflict(tr!(
             "subscriber `{id}` is not pending (unknown, confirmed or unsubscribed)",
