@@ -277,6 +277,17 @@ async fn alertmanager_hook_needs_the_token_and_a_v4_payload() {
         .post("/hooks/alertmanager", &payload("firing"), Some(TOKEN))
         .await;
     assert_eq!(body["changed"], 0);
+    // The scheme is case-insensitive (RFC 7235), as for API tokens: one Bearer parser.
+    let lowercase = s
+        .client
+        .post(format!("{}/hooks/alertmanager", s.base))
+        .header("content-type", "application/json")
+        .header("authorization", format!("bearer {TOKEN}"))
+        .body(payload("firing"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(lowercase.status().as_u16(), 200);
     let (status, _) = s
         .post("/hooks/alertmanager", &payload("resolved"), Some(TOKEN))
         .await;
