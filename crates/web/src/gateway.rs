@@ -1,7 +1,7 @@
 //! The failover gateways over HTTP: `GET /api/v1/gateways[/{id}]` (status, endpoints,
 //! recent events), `POST /api/v1/gateways/{id}/endpoints/{endpoint}/drain|undrain` and
 //! `POST /api/v1/gateways/{id}/failback` (responder role), and the gateways' metrics
-//! appended to `/metrics` (see `crate::metrics`).
+//! appended to `/metrics` (served by the crate root).
 //!
 //! The web crate does not depend on the gateway crate: the binary hands in a
 //! [`GatewayControl`] as [`crate::AppState::gateways`].
