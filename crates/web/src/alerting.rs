@@ -72,6 +72,7 @@ async fn list_alerts(_who: Authed<Viewer>, h: Alerting) -> Response {
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "The alert", body = Object),
+        Refusals,
         RefusalsAbout,
     ),
 )]
@@ -147,6 +148,7 @@ async fn act_on_alert(
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "The alert after it", body = Object),
+        Refusals,
         RefusalsAbout,
     ),
 )]
@@ -169,6 +171,7 @@ async fn ack_alert(
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "The alert after it", body = Object),
+        Refusals,
         RefusalsAbout,
     ),
 )]
@@ -348,6 +351,7 @@ async fn create_window(
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "The window, ended", body = Object),
+        Refusals,
         RefusalsAbout,
     ),
 )]
@@ -419,6 +423,7 @@ struct KeyQuery {
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "Requeued", body = Requeued),
+        Refusals,
         RefusalsAbout,
     ),
 )]

@@ -219,36 +219,16 @@ pub(crate) enum Refusals {
     Unavailable(ErrorBody),
 }
 
-/// The refusals of a route about one thing named in its path: those of [`Refusals`],
-/// 404 when there is no such thing and 409 when it is not in a state that allows it.
+/// The further refusals of a route about one thing named in its path (listed after
+/// [`Refusals`]): 404 when there is no such thing, 409 when it is not in a state that
+/// allows the request.
 #[allow(dead_code)]
 #[derive(utoipa::IntoResponses)]
 pub(crate) enum RefusalsAbout {
-    /// The request is malformed.
-    #[response(status = 400, description = "Bad input, with what would be right")]
-    BadInput(ErrorBody),
-    /// No or bad credentials.
-    #[response(status = 401, description = "Not signed in")]
-    NotSignedIn(ErrorBody),
-    /// Not allowed.
-    #[response(
-        status = 403,
-        description = "Role too low, or a forged browser request"
-    )]
-    Forbidden(ErrorBody),
     /// No such thing.
     #[response(status = 404, description = "Not found")]
     NotFound(ErrorBody),
     /// Not in a state that allows it.
     #[response(status = 409, description = "Not in a state that allows this")]
     Conflict(ErrorBody),
-    /// Well-formed, but not a valid value.
-    #[response(status = 422, description = "A value that is not valid, with why")]
-    Invalid(ErrorBody),
-    /// What the route needs does not run here.
-    #[response(
-        status = 503,
-        description = "Alerting or the store does not run on this node, or cannot answer now"
-    )]
-    Unavailable(ErrorBody),
 }

@@ -107,6 +107,7 @@ async fn list(State(state): State<AppState>, _who: Authed<Viewer>) -> Response {
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "The gateway with its endpoints and recent events", body = Object),
+        Refusals,
         RefusalsAbout,
     ),
 )]
@@ -143,6 +144,7 @@ fn after(
     responses(
         (status = 200, description = "The gateway after it", body = Object),
         (status = 204, description = "Done; the gateway is gone"),
+        Refusals,
         RefusalsAbout,
     ),
 )]
@@ -165,6 +167,7 @@ async fn drain(
     responses(
         (status = 200, description = "The gateway after it", body = Object),
         (status = 204, description = "Done; the gateway is gone"),
+        Refusals,
         RefusalsAbout,
     ),
 )]
@@ -187,6 +190,7 @@ async fn undrain(
     responses(
         (status = 200, description = "The gateway after it", body = Object),
         (status = 204, description = "Done; the gateway is gone"),
+        Refusals,
         RefusalsAbout,
     ),
 )]

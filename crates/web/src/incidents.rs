@@ -77,6 +77,7 @@ struct IncidentList {
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "The service's events", body = ServiceEvents),
+        Refusals,
         RefusalsAbout,
     ),
 )]
@@ -254,6 +255,7 @@ async fn incident(h: &AlertHandle, id: &str) -> Result<Incident, ApiError> {
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "The incident, with durations, recovery and deadlines", body = Object),
+        Refusals,
         RefusalsAbout,
     ),
 )]
@@ -358,6 +360,7 @@ struct By {
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "The incident after it", body = Object),
+        Refusals,
         RefusalsAbout,
     ),
 )]
@@ -401,6 +404,7 @@ struct Update {
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "The incident after it", body = Object),
+        Refusals,
         RefusalsAbout,
     ),
 )]
@@ -479,6 +483,7 @@ async fn update(
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "The incident after it", body = Object),
+        Refusals,
         RefusalsAbout,
     ),
 )]
@@ -514,6 +519,7 @@ async fn resolve(
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "The incident after it", body = Object),
+        Refusals,
         RefusalsAbout,
     ),
 )]
@@ -537,6 +543,7 @@ async fn note(
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "The incident after it", body = Object),
+        Refusals,
         RefusalsAbout,
     ),
 )]
@@ -570,6 +577,7 @@ async fn assign(
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "The incident after it", body = Object),
+        Refusals,
         RefusalsAbout,
     ),
 )]
@@ -597,6 +605,7 @@ async fn tick(
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "The incident after it", body = Object),
+        Refusals,
         RefusalsAbout,
     ),
 )]
@@ -620,6 +629,7 @@ async fn submit(
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "The incident after it", body = Object),
+        Refusals,
         RefusalsAbout,
     ),
 )]
@@ -647,6 +657,7 @@ async fn add_action(
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "The incident after it", body = Object),
+        Refusals,
         RefusalsAbout,
     ),
 )]
@@ -676,6 +687,7 @@ async fn action(
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "The incident after it", body = Object),
+        Refusals,
         RefusalsAbout,
     ),
 )]
@@ -805,6 +817,7 @@ fn markdown(text: String) -> Response {
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "The postmortem", body = String, content_type = "text/markdown"),
+        Refusals,
         RefusalsAbout,
     ),
 )]
@@ -834,6 +847,7 @@ async fn postmortem(
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "The report draft", body = String, content_type = "text/markdown"),
+        Refusals,
         RefusalsAbout,
     ),
 )]

@@ -16,7 +16,7 @@
 use crate::app::AppState;
 use crate::auth::{Admin, Authed};
 use crate::credentials::{random_hex, sha256_hex};
-use crate::error::{ApiError, RefusalsAbout};
+use crate::error::{ApiError, Refusals, RefusalsAbout};
 use crate::html::{escape, page};
 use crate::lang;
 use crate::running::Alerting;
@@ -489,6 +489,7 @@ impl From<SubscribeError> for ApiError {
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "The subscribers", body = Vec<Object>),
+        Refusals,
         RefusalsAbout,
     ),
 )]
@@ -515,6 +516,7 @@ async fn list(_who: Authed<Admin>, h: Alerting, Query(q): Query<ListQuery>) -> A
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 204, description = "Removed"),
+        Refusals,
         RefusalsAbout,
     ),
 )]
@@ -532,6 +534,7 @@ async fn remove(_who: Authed<Admin>, h: Alerting, Path(id): Path<String>) -> Ans
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "Confirmed", body = Confirmed),
+        Refusals,
         RefusalsAbout,
     ),
 )]
