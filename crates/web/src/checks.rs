@@ -89,7 +89,7 @@ async fn checks(State(state): State<AppState>, _who: Authed<Viewer>) -> Response
     description = "One check. Needs the viewer role.",
     params(("id" = String, Path, description = "The id")),
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "The check, with its status and last observation", body = Object), RefusalsAbout),
+    responses((status = 200, description = "The check, with its status and last observation", body = Object), Refusals, RefusalsAbout),
 )]
 async fn check(
     State(state): State<AppState>,
@@ -118,7 +118,7 @@ struct Limit {
     description = "A check's recent observations, newest first. Needs the viewer role.",
     params(("id" = String, Path, description = "The id"), ("limit" = Option<u32>, Query)),
     security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "The observations", body = Observations), RefusalsAbout),
+    responses((status = 200, description = "The observations", body = Observations), Refusals, RefusalsAbout),
 )]
 async fn observations(
     State(state): State<AppState>,
