@@ -5,12 +5,7 @@
 
 mod common;
 
-use common::{client, engine_with_alerting, serve_router};
-use continuo_core::load_text;
-use continuo_engine::incidents::IncidentOptions;
-use continuo_web::AppState;
 use serde_json::Value;
-use std::sync::Arc;
 
 const ADMIN: &str = "admin-s3cret";
 const GERMAN_THEN_DUTCH: &str = "de, nl;q=0.9";
@@ -21,18 +16,8 @@ async fn german_then_dutch_is_dutch_on_every_surface() {
          [[person]]\nid = \"anna\"\nname = \"Anna\"\n\
          [[team]]\nid = \"ops\"\nmembers = [\"anna\"]\n\
          [[service]]\nid = \"db\"\nname = \"Order database\"\ntier = 1\nowner = \"ops\"\nrto = \"30m\"\n";
-    let catalog = Arc::new(load_text(config).expect("valid config"));
-    let (engine, alerting) = engine_with_alerting(catalog, IncidentOptions::default()).await;
-    let state = AppState {
-        engine: engine.handle(),
-        store: None,
-        reloader: None,
-        admin_token: Some(ADMIN.into()),
-        alerts: Some(alerting.handle()),
-        gateways: None,
-    };
-    let base = serve_router(continuo_web::router(state)).await;
-    let client = client();
+    let served = common::serve_with_alerting(config, ADMIN).await;
+    let (base, client) = (&served.base, &served.client);
     let get = |path: &str, bearer: Option<&str>| {
         let mut request = client
             .get(format!("{base}{path}"))
@@ -109,6 +94,5 @@ async fn german_then_dutch_is_dutch_on_every_surface() {
     let html = ack.text().await.expect("body");
     assert!(html.contains("Ongeldige link"), "ack page: {html}");
 
-    drop(engine);
-    drop(alerting);
+    drop(served);
 }
