@@ -132,13 +132,22 @@ impl IntoResponse for ApiError {
 }
 
 /// Runs around every route: an [`ApiError`] answer is said in the request's language
-/// (Accept-Language, else the organisation's first language).
+/// (`?lang=`, else Accept-Language, else the organisation's first language).
 pub(crate) async fn localize(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
-    let lang = lang::of_request(None, request.headers(), &state.engine.catalog());
+    let explicit = request.uri().query().and_then(|q| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "lang")
+            .map(|(_, v)| v.into_owned())
+    });
+    let lang = lang::of_request(
+        explicit.as_deref(),
+        request.headers(),
+        &state.engine.catalog(),
+    );
     let mut response = next.run(request).await;
     match response.extensions_mut().remove::<Unlocalized>() {
         Some(Unlocalized(e)) if lang != Lang::En => {

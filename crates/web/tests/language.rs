@@ -69,6 +69,14 @@ async fn german_then_dutch_is_dutch_on_every_surface() {
     let body: Value = missing.json().await.expect("JSON");
     assert_eq!(body["error"], "geen incident met id `INC-404`", "{body}");
 
+    // `?lang=` chooses over Accept-Language, for errors too.
+    let english = get("/api/v1/incidents/INC-404/postmortem?lang=en", Some(ADMIN))
+        .await
+        .expect("postmortem");
+    assert_eq!(english.status().as_u16(), 404);
+    let body: Value = english.json().await.expect("JSON");
+    assert_eq!(body["error"], "no incident with id `INC-404`", "{body}");
+
     // The postmortem of a declared incident.
     let declared = client
         .post(format!("{base}/api/v1/incidents"))
