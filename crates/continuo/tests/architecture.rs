@@ -22,6 +22,12 @@ const CRATES: &[&str] = &[
     "core", "engine", "web", "store", "notify", "probe", "gateway", "report", "net",
 ];
 
+/// Crates whose root only declares modules and assembles them (web's router), so no
+/// module may use an item the root itself defines. Elsewhere the root may hold the crate's
+/// central type (`Store`, `Engine`) that modules extend, and `#[macro_export]` macros
+/// (`tr!`) always live there.
+const ROOT_ON_TOP: &[&str] = &["web"];
+
 /// A layering rule between the top-level modules of one crate.
 struct Rule {
     /// The crate's folder under `crates/`.
@@ -134,6 +140,19 @@ fn no_module_import_cycles_and_every_layer_holds() {
         for cycle in graph.cycles() {
             failures.push(format!("crates/{name}: a cycle: {cycle}"));
         }
+        let root_items = graph
+            .root_items
+            .iter()
+            .filter(|_| ROOT_ON_TOP.contains(name));
+        for (module, item, place) in root_items {
+            failures.push(format!(
+                "crates/{name}: {module} uses `crate::{item}`, which the crate root defines \
+                 ({}:{}; the root declares every module, so move the item into a module the \
+                 root re-exports)",
+                place.file.display(),
+                place.line
+            ));
+        }
         for rule in RULES.iter().filter(|r| r.krate == *name) {
             for broken in graph.broken(rule) {
                 failures.push(format!("crates/{name}: {broken} ({})", rule.why));
@@ -158,7 +177,7 @@ fn the_checker_finds_cycles_and_broken_layers_and_ignores_comments_and_strings()
     };
     write(
         "lib.rs",
-        "mod a; mod b; mod c; mod d; mod g; mod h;\npub use h::Thing;\npub use c as alias;\n",
+        "mod a; mod b; mod c; mod d; mod g; mod h;\npub use h::Thing;\npub use c as alias;\npub struct Root;\n",
     );
     write("a.rs", "use crate::{b::Thing, c};\n");
     write(
@@ -168,7 +187,7 @@ fn the_checker_finds_cycles_and_broken_layers_and_ignores_comments_and_strings()
     // Neither a comment nor a string literal is an import.
     write(
         "c.rs",
-        "// use crate::a;\nconst S: &str = \"crate::a::x\";\n",
+        "// use crate::a;\nconst S: &str = \"crate::a::x\";\nfn f() -> crate::Root { crate::Root }\n",
     );
     write("d/mod.rs", "mod e; mod f;\n");
     write("d/e.rs", "use super::f::X;\n");
@@ -185,6 +204,12 @@ fn the_checker_finds_cycles_and_broken_layers_and_ignores_comments_and_strings()
     assert!(found[0].starts_with("a -> b -> a"), "{}", found[0]);
     assert!(found[1].starts_with("g -> h -> g"), "{}", found[1]);
     assert!(found[2].starts_with("d::e -> d::f -> d::e"), "{}", found[2]);
+    let root_users: Vec<(&str, &str, usize)> = graph
+        .root_items
+        .iter()
+        .map(|(m, item, place)| (m.as_str(), item.as_str(), place.line))
+        .collect();
+    assert_eq!(root_users, [("c", "Root", 3), ("c", "Root", 3)]);
     let rule = |imports, only| Rule {
         krate: "x",
         modules: &["h"],
@@ -211,6 +236,9 @@ struct Place {
 struct Graph {
     /// Edges per parent module: parent -> (from child -> (to child -> first place)).
     edges: BTreeMap<Vec<String>, BTreeMap<String, BTreeMap<String, Place>>>,
+    /// Items the crate root itself defines that a module names: (module, item, place).
+    /// The root declares every module, so a module using it closes a cycle.
+    root_items: Vec<(String, String, Place)>,
 }
 
 impl Graph {
@@ -221,6 +249,7 @@ impl Graph {
         let reexports = root_reexports(src);
         let mut edges: BTreeMap<Vec<String>, BTreeMap<String, BTreeMap<String, Place>>> =
             BTreeMap::new();
+        let mut root_items = Vec::new();
         for file in &files {
             let text = std::fs::read_to_string(file).expect("read a source file");
             let here = module_of(src, file);
@@ -235,6 +264,14 @@ impl Graph {
                 let Some(to) = longest_module(&modules, &target) else {
                     continue;
                 };
+                let place = Place {
+                    file: file.strip_prefix(src).unwrap_or(file).to_path_buf(),
+                    line,
+                };
+                if to.is_empty() && !from.is_empty() && !target.is_empty() {
+                    root_items.push((from.join("::"), target.join("::"), place));
+                    continue;
+                }
                 let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
                 if common == from.len() || common == to.len() {
                     continue; // an ancestor or a descendant
@@ -245,13 +282,10 @@ impl Graph {
                     .entry(from[common].clone())
                     .or_default()
                     .entry(to[common].clone())
-                    .or_insert(Place {
-                        file: file.strip_prefix(src).unwrap_or(file).to_path_buf(),
-                        line,
-                    });
+                    .or_insert(place);
             }
         }
-        Graph { edges }
+        Graph { edges, root_items }
     }
 
     /// The cycles among sibling modules, each as `a -> b -> a (a at file:line; ..)`.

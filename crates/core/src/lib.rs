@@ -18,6 +18,7 @@ pub mod diag;
 pub mod duration;
 pub mod hash;
 pub mod heartbeat;
+pub mod inbound;
 pub mod incident;
 pub mod load;
 pub mod maintenance;

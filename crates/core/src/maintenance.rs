@@ -140,6 +140,145 @@ pub fn scheduled(
     out
 }
 
+/// A maintenance window as someone asks for it (the API's body, the dashboard's form),
+/// before [`validate_window`] has checked it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WindowRequest {
+    /// Letters, digits, `-` and `_`; by default `mw-<start>`.
+    pub id: Option<String>,
+    /// What is being done.
+    pub title: String,
+    /// The services under maintenance (at least one).
+    pub services: Vec<String>,
+    /// Start, RFC 3339 or a local date-time; by default now.
+    pub from: Option<String>,
+    /// End, RFC 3339 or a local date-time (give this or `duration`).
+    pub until: Option<String>,
+    /// Length, such as `2h` (give this or `until`).
+    pub duration: Option<String>,
+}
+
+/// Why a requested maintenance window is refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WindowError {
+    /// `services` is empty.
+    #[error("`services` must name at least one service")]
+    NoServices,
+    /// A service that the catalog does not have.
+    #[error("`services`: no service with id `{0}`")]
+    UnknownService(String),
+    /// `from` or `until` is not an instant.
+    #[error("`{field}` must be a date and time such as 2026-12-24T18:00, not `{text}`")]
+    NotAnInstant {
+        /// `from` or `until`.
+        field: &'static str,
+        /// What was written.
+        text: String,
+    },
+    /// `duration` is not a duration (the text says why, in both languages).
+    #[error("`duration`: {}", .0.en)]
+    NotADuration(crate::text::Text),
+    /// `duration` runs past the end of time.
+    #[error("`duration` is too long")]
+    TooLong,
+    /// Neither or both of `until` and `duration`.
+    #[error("give either `until` or `duration` (such as \"2h\")")]
+    NoEnd,
+    /// The end is not after the start.
+    #[error("the window must end after it starts")]
+    EndsBeforeStart,
+    /// An id with other characters than letters, digits, `-` and `_`.
+    #[error("`id` may hold letters, digits, - and _ only, not `{0}`")]
+    BadId(String),
+}
+
+impl WindowError {
+    /// What is wrong, in English and Dutch.
+    pub fn text(&self) -> crate::text::Text {
+        use crate::text::Text;
+        let nl = match self {
+            WindowError::NoServices => "`services` moet minstens één dienst noemen".to_string(),
+            WindowError::UnknownService(s) => format!("`services`: geen dienst met id `{s}`"),
+            WindowError::NotAnInstant { field, text } => format!(
+                "`{field}` moet een datum en tijd zijn zoals 2026-12-24T18:00, niet `{text}`"
+            ),
+            WindowError::NotADuration(why) => format!("`duration`: {}", why.nl),
+            WindowError::TooLong => "`duration` is te lang".to_string(),
+            WindowError::NoEnd => {
+                "geef `until` of `duration` (zoals \"2h\"), niet allebei of geen van beide"
+                    .to_string()
+            }
+            WindowError::EndsBeforeStart => "het venster moet eindigen na het begin".to_string(),
+            WindowError::BadId(id) => {
+                format!("`id` mag alleen letters, cijfers, - en _ bevatten, niet `{id}`")
+            }
+        };
+        Text::new(self.to_string(), nl)
+    }
+}
+
+/// Checks a requested window against the catalog and makes it a [`Window`] created at
+/// run time (`origin` `api`). Times are read in the organisation's time zone; `now_ms`
+/// is the start when none is given.
+pub fn validate_window(
+    catalog: &Catalog,
+    now_ms: i64,
+    request: WindowRequest,
+) -> Result<Window, WindowError> {
+    let tz = TimeZone::get(&catalog.organization.timezone).unwrap_or(TimeZone::UTC);
+    if request.services.is_empty() {
+        return Err(WindowError::NoServices);
+    }
+    if let Some(unknown) = request
+        .services
+        .iter()
+        .find(|s| catalog.service(s).is_none())
+    {
+        return Err(WindowError::UnknownService(unknown.clone()));
+    }
+    let instant = |field: &'static str, text: &str| {
+        parse_instant(text, &tz).ok_or_else(|| WindowError::NotAnInstant {
+            field,
+            text: text.to_string(),
+        })
+    };
+    let from = match &request.from {
+        Some(t) => instant("from", t)?,
+        None => now_ms,
+    };
+    let until = match (&request.until, &request.duration) {
+        (Some(t), None) => instant("until", t)?,
+        (None, Some(d)) => {
+            let d =
+                crate::HumanDuration::parse(d).map_err(|e| WindowError::NotADuration(e.text()))?;
+            i64::try_from(d.get().as_millis())
+                .ok()
+                .and_then(|ms| from.checked_add(ms))
+                .ok_or(WindowError::TooLong)?
+        }
+        _ => return Err(WindowError::NoEnd),
+    };
+    if until <= from {
+        return Err(WindowError::EndsBeforeStart);
+    }
+    let id = request.id.unwrap_or_else(|| format!("mw-{from}"));
+    if id.is_empty()
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(WindowError::BadId(id));
+    }
+    Ok(Window {
+        id,
+        title: request.title,
+        services: request.services,
+        from_ms: from,
+        until_ms: until,
+        origin: "api".into(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,27 +3,33 @@
 //! (`/hooks/alertmanager`, webhook v4) and anything that speaks PagerDuty's Events API v2
 //! (`/v2/enqueue`).
 
-// The helpers' error is the response a handler returns as is; boxing it would only add
-// an allocation on the error path.
-#![allow(clippy::result_large_err)]
-
-use super::{AppState, error, same};
-use crate::auth::{Admin, Authed, Responder, Viewer};
+use crate::app::AppState;
+use crate::auth::{Admin, Authed, Responder, Viewer, bearer};
+use crate::error::{ApiError, Refusals, RefusalsAbout};
+use crate::html::{escape, page};
+use crate::running::{self, Alerting};
+use crate::{audit_log, lang};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use continuo_core::Lang;
-use continuo_core::alerting::{AlertState, Inbound, Origin};
+use continuo_core::alerting::{AlertError, AlertState, Origin};
+use continuo_core::hash::same_secret;
+use continuo_core::inbound::{self, AlertmanagerPayload, Event, EventAction};
 use continuo_core::maintenance::Window;
-use continuo_core::model::Catalog;
-use continuo_engine::alerts::{AckTokenError, AlertHandle, AlertingError, on_call};
+use continuo_core::maintenance::WindowRequest;
+use continuo_core::{Lang, Text, tr};
+use continuo_engine::alerts::{
+    AckTokenError, AlertHandle, AlertView, AlertingError, OnCallView, on_call,
+};
 use continuo_store::OutboxState;
-use serde::Deserialize;
+use continuo_store::outbox::{OutboxCounts, OutboxItem};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use utoipa::ToSchema;
 
 /// The alerting routes (merged into the main router when alerting runs).
 pub(crate) fn routes() -> Router<AppState> {
@@ -42,73 +48,70 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/v2/enqueue", post(enqueue))
 }
 
-fn alerts(state: &AppState) -> Result<&AlertHandle, Response> {
-    state.alerts.as_ref().ok_or_else(|| {
-        error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "alerting is not running on this node",
-        )
-    })
+#[utoipa::path(
+    get,
+    path = "/api/v1/alerts",
+    tag = "alerts",
+    description = "Alerts (one per root cause). Needs the viewer role.",
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The alerts", body = Alerts),
+        Refusals,
+    ),
+)]
+async fn list_alerts(_who: Authed<Viewer>, h: Alerting) -> Response {
+    axum::Json(Alerts { alerts: h.alerts() }).into_response()
 }
 
-fn bearer(headers: &HeaderMap) -> &str {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("")
-}
-
-pub(crate) fn failure(e: AlertingError) -> Response {
-    let status = match &e {
-        AlertingError::Alert(continuo_core::alerting::AlertError::Unknown(_)) => {
-            StatusCode::NOT_FOUND
-        }
-        AlertingError::Alert(_) => StatusCode::CONFLICT,
-        AlertingError::UnknownIncident(_) => StatusCode::NOT_FOUND,
-        AlertingError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        AlertingError::Store(_) | AlertingError::Stopped => StatusCode::SERVICE_UNAVAILABLE,
-    };
-    error(status, &e.to_string())
-}
-
-async fn list_alerts(State(state): State<AppState>, _who: Authed<Viewer>) -> Response {
-    match alerts(&state) {
-        Ok(h) => axum::Json(json!({ "alerts": h.alerts() })).into_response(),
-        Err(r) => r,
-    }
-}
-
+#[utoipa::path(
+    get,
+    path = "/api/v1/alerts/{id}",
+    tag = "alerts",
+    description = "One alert. Needs the viewer role.",
+    params(("id" = String, Path, description = "The id")),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The alert", body = Object),
+        Refusals,
+        RefusalsAbout,
+    ),
+)]
 async fn one_alert(
-    State(state): State<AppState>,
     _who: Authed<Viewer>,
+    h: Alerting,
     Path(id): Path<String>,
-) -> Response {
-    let h = match alerts(&state) {
-        Ok(h) => h,
-        Err(r) => return r,
-    };
-    match h.alert(&id) {
-        Some(a) => axum::Json(a).into_response(),
-        None => error(StatusCode::NOT_FOUND, &format!("no alert with id `{id}`")),
-    }
+) -> Result<Response, ApiError> {
+    let alert = h
+        .alert(&id)
+        .ok_or(AlertingError::Alert(AlertError::Unknown(id)))?;
+    Ok(axum::Json(alert).into_response())
 }
 
-#[derive(Deserialize, Default)]
+/// The alerts.
+#[derive(Serialize, ToSchema)]
+struct Alerts {
+    /// Every alert known, one per root cause (resolved ones are kept 7 days).
+    #[schema(value_type = Vec<Object>)]
+    alerts: Vec<AlertView>,
+}
+
+/// Who acknowledges or resolves; by default whoever asked. The body may be empty.
+#[derive(Deserialize, Default, ToSchema)]
 struct ByBody {
+    /// A person's name or id.
     by: Option<String>,
 }
 
 /// Who the alert is acknowledged or resolved by: the body's `by`, else whoever asked.
-fn by_of(body: &Bytes, asker: &str) -> Result<String, Response> {
+fn by_of(body: &Bytes, asker: &str) -> Result<String, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(asker.into());
     }
     let parsed: ByBody = serde_json::from_slice(body).map_err(|e| {
-        error(
-            StatusCode::BAD_REQUEST,
-            &format!("the body must be JSON like {{\"by\": \"anna\"}}: {e}"),
-        )
+        ApiError::bad_request(tr!(
+            "the body must be JSON like {{\"by\": \"anna\"}}: {e}",
+            "de body moet JSON zijn zoals {{\"by\": \"anna\"}}: {e}"
+        ))
     })?;
     Ok(parsed.by.unwrap_or_else(|| asker.into()))
 }
@@ -120,41 +123,104 @@ enum Act {
     Resolve,
 }
 
-async fn act_on_alert(state: &AppState, id: &str, asker: &str, body: &Bytes, act: Act) -> Response {
-    let h = match alerts(state) {
-        Ok(h) => h,
-        Err(r) => return r,
-    };
-    let by = match by_of(body, asker) {
-        Ok(by) => by,
-        Err(r) => return r,
-    };
-    let done = match act {
-        Act::Acknowledge => h.acknowledge(id, &by).await,
-        Act::Resolve => h.resolve(id, &by).await,
-    };
-    match done {
-        Ok(()) => axum::Json(h.alert(id)).into_response(),
-        Err(e) => failure(e),
+async fn act_on_alert(
+    h: &AlertHandle,
+    id: &str,
+    asker: &str,
+    body: &Bytes,
+    act: Act,
+) -> Result<Response, ApiError> {
+    let by = by_of(body, asker)?;
+    match act {
+        Act::Acknowledge => h.acknowledge(id, &by).await?,
+        Act::Resolve => h.resolve(id, &by).await?,
     }
+    Ok(axum::Json(h.alert(id)).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/alerts/{id}/ack",
+    tag = "alerts",
+    description = "Acknowledges an alert. Needs the responder role.",
+    params(("id" = String, Path, description = "The id")),
+    request_body = ByBody,
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The alert after it", body = Object),
+        Refusals,
+        RefusalsAbout,
+    ),
+)]
 async fn ack_alert(
-    State(state): State<AppState>,
     who: Authed<Responder>,
+    h: Alerting,
     Path(id): Path<String>,
     body: Bytes,
-) -> Response {
-    act_on_alert(&state, &id, &who.actor.who, &body, Act::Acknowledge).await
+) -> Result<Response, ApiError> {
+    act_on_alert(&h, &id, &who.actor.who, &body, Act::Acknowledge).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/alerts/{id}/resolve",
+    tag = "alerts",
+    description = "Resolves an alert by hand. Needs the responder role.",
+    params(("id" = String, Path, description = "The id")),
+    request_body = ByBody,
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The alert after it", body = Object),
+        Refusals,
+        RefusalsAbout,
+    ),
+)]
 async fn resolve_alert(
-    State(state): State<AppState>,
     who: Authed<Responder>,
+    h: Alerting,
     Path(id): Path<String>,
     body: Bytes,
-) -> Response {
-    act_on_alert(&state, &id, &who.actor.who, &body, Act::Resolve).await
+) -> Result<Response, ApiError> {
+    act_on_alert(&h, &id, &who.actor.who, &body, Act::Resolve).await
+}
+
+/// Who is on call at an instant.
+#[derive(Serialize, ToSchema)]
+struct OnCall {
+    /// The instant, unix milliseconds.
+    at_ms: i64,
+    /// Every schedule with who is on call in it.
+    #[schema(value_type = Vec<Object>)]
+    schedules: Vec<OnCallView>,
+}
+
+/// The maintenance windows.
+#[derive(Serialize, ToSchema)]
+struct Windows {
+    /// Windows in force now.
+    #[schema(value_type = Vec<Object>)]
+    active: Vec<Window>,
+    /// Windows still to come.
+    #[schema(value_type = Vec<Object>)]
+    upcoming: Vec<Window>,
+}
+
+/// The notification outbox.
+#[derive(Serialize, ToSchema)]
+struct Outbox {
+    /// How many notifications are pending, sent and dead.
+    #[schema(value_type = Object)]
+    counts: OutboxCounts,
+    /// The notifications, newest first.
+    #[schema(value_type = Vec<Object>)]
+    items: Vec<OutboxItem>,
+}
+
+/// A dead-lettered notification sent again.
+#[derive(Serialize, ToSchema)]
+struct Requeued {
+    /// Its key.
+    requeued: String,
 }
 
 #[derive(Deserialize)]
@@ -162,150 +228,140 @@ struct AtQuery {
     at: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/oncall",
+    tag = "oncall",
+    description = "Who is on call in every schedule. Needs the viewer role.",
+    params(("at" = Option<String>, Query)),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "Who is on call", body = OnCall),
+        Refusals,
+    ),
+)]
 async fn oncall(
     State(state): State<AppState>,
     _who: Authed<Viewer>,
     Query(q): Query<AtQuery>,
-) -> Response {
+) -> Result<Response, ApiError> {
     let catalog = state.engine.catalog();
     let at = match q.at.as_deref() {
         None => state.engine.now_ms(),
         Some(text) => {
             let tz = jiff::tz::TimeZone::get(&catalog.organization.timezone)
                 .unwrap_or(jiff::tz::TimeZone::UTC);
-            match continuo_core::oncall::parse_instant(text, &tz) {
-                Some(ms) => ms,
-                None => {
-                    return error(
-                        StatusCode::BAD_REQUEST,
-                        &format!(
-                            "`at` must be a date and time such as 2026-12-24T18:00 or 2026-12-24T17:00:00Z, not `{text}`"
-                        ),
-                    );
-                }
-            }
+            continuo_core::oncall::parse_instant(text, &tz).ok_or_else(|| {
+                ApiError::bad_request(tr!(
+                    "`at` must be a date and time such as 2026-12-24T18:00 or 2026-12-24T17:00:00Z, not `{text}`",
+                    "`at` moet een datum en tijd zijn zoals 2026-12-24T18:00 of 2026-12-24T17:00:00Z, niet `{text}`"
+                ))
+            })?
         }
     };
-    axum::Json(json!({ "at_ms": at, "schedules": on_call(&catalog, at) })).into_response()
+    Ok(axum::Json(OnCall {
+        at_ms: at,
+        schedules: on_call(&catalog, at),
+    })
+    .into_response())
 }
 
-async fn windows(State(state): State<AppState>, _who: Authed<Viewer>) -> Response {
-    let h = match alerts(&state) {
-        Ok(h) => h,
-        Err(r) => return r,
-    };
+#[utoipa::path(
+    get,
+    path = "/api/v1/maintenance",
+    tag = "maintenance",
+    description = "Active and upcoming maintenance windows. Needs the viewer role.",
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The windows", body = Windows),
+        Refusals,
+    ),
+)]
+async fn windows(_who: Authed<Viewer>, h: Alerting) -> Response {
     let (active, upcoming) = h.windows();
-    axum::Json(json!({ "active": active, "upcoming": upcoming })).into_response()
+    axum::Json(Windows { active, upcoming }).into_response()
 }
 
-#[derive(Deserialize)]
+/// A new maintenance window: `until` or `duration`.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewWindow {
-    pub(crate) id: Option<String>,
-    pub(crate) title: String,
-    pub(crate) services: Vec<String>,
-    pub(crate) from: Option<String>,
-    pub(crate) until: Option<String>,
-    pub(crate) duration: Option<String>,
+    /// Letters, digits, `-` and `_`; by default `mw-<start>`.
+    id: Option<String>,
+    /// What is being done.
+    title: String,
+    /// The services under maintenance (at least one).
+    services: Vec<String>,
+    /// Start (RFC 3339 or a local date-time such as 2026-12-24T18:00); by default now.
+    from: Option<String>,
+    /// End.
+    until: Option<String>,
+    /// Length, such as `2h`.
+    duration: Option<String>,
 }
 
-/// A maintenance window from a request (API or dashboard form), or what is wrong with it.
-pub(crate) fn new_window(catalog: &Catalog, now: i64, w: NewWindow) -> Result<Window, String> {
-    let tz =
-        jiff::tz::TimeZone::get(&catalog.organization.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
-    if w.services.is_empty() {
-        return Err("`services` must name at least one service".into());
-    }
-    for s in &w.services {
-        if catalog.service(s).is_none() {
-            return Err(format!("`services`: no service with id `{s}`"));
+impl From<NewWindow> for WindowRequest {
+    fn from(w: NewWindow) -> WindowRequest {
+        WindowRequest {
+            id: w.id,
+            title: w.title,
+            services: w.services,
+            from: w.from,
+            until: w.until,
+            duration: w.duration,
         }
     }
-    let instant = |field: &str, text: &str| {
-        continuo_core::oncall::parse_instant(text, &tz).ok_or_else(|| {
-            format!("`{field}` must be a date and time such as 2026-12-24T18:00, not `{text}`")
-        })
-    };
-    let from = match &w.from {
-        Some(t) => instant("from", t)?,
-        None => now,
-    };
-    let until = match (&w.until, &w.duration) {
-        (Some(t), None) => instant("until", t)?,
-        (None, Some(d)) => {
-            let d = continuo_core::HumanDuration::parse(d)
-                .map_err(|e| format!("`duration`: {}", e.text().en))?;
-            i64::try_from(d.get().as_millis())
-                .ok()
-                .and_then(|ms| from.checked_add(ms))
-                .ok_or_else(|| "`duration` is too long".to_string())?
-        }
-        _ => return Err("give either `until` or `duration` (such as \"2h\")".into()),
-    };
-    if until <= from {
-        return Err("the window must end after it starts".into());
-    }
-    let id = w.id.unwrap_or_else(|| format!("mw-{from}"));
-    if id.is_empty()
-        || !id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        return Err(format!(
-            "`id` may hold letters, digits, - and _ only, not `{id}`"
-        ));
-    }
-    Ok(Window {
-        id,
-        title: w.title,
-        services: w.services,
-        from_ms: from,
-        until_ms: until,
-        origin: "api".into(),
-    })
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/maintenance",
+    tag = "maintenance",
+    description = "Creates a maintenance window. Needs the responder role.",
+    request_body = NewWindow,
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 201, description = "The window", body = Object),
+        Refusals,
+    ),
+)]
 async fn create_window(
-    State(state): State<AppState>,
     _who: Authed<Responder>,
+    h: Alerting,
     body: Bytes,
-) -> Response {
-    let h = match alerts(&state) {
-        Ok(h) => h,
-        Err(r) => return r,
-    };
-    let request: NewWindow = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                &format!("invalid maintenance window: {e}"),
-            );
-        }
-    };
-    let window = match new_window(&h.catalog(), h.now_ms(), request) {
-        Ok(w) => w,
-        Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, &e),
-    };
-    match h.put_window(window.clone()).await {
-        Ok(()) => (StatusCode::CREATED, axum::Json(window)).into_response(),
-        Err(e) => failure(e),
-    }
+) -> Result<Response, ApiError> {
+    let request: NewWindow = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(tr!(
+            "invalid maintenance window: {e}",
+            "ongeldig onderhoudsvenster: {e}"
+        ))
+    })?;
+    let window =
+        continuo_core::maintenance::validate_window(&h.catalog(), h.now_ms(), request.into())?;
+    h.put_window(window.clone()).await?;
+    Ok((StatusCode::CREATED, axum::Json(window)).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/maintenance/{id}/end",
+    tag = "maintenance",
+    description = "Ends a maintenance window now. Needs the responder role.",
+    params(("id" = String, Path, description = "The id")),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The window, ended", body = Object),
+        Refusals,
+        RefusalsAbout,
+    ),
+)]
 async fn end_window(
-    State(state): State<AppState>,
     _who: Authed<Responder>,
+    h: Alerting,
     Path(id): Path<String>,
-) -> Response {
-    let h = match alerts(&state) {
-        Ok(h) => h,
-        Err(r) => return r,
-    };
-    match h.end_window(&id).await {
-        Ok(w) => axum::Json(w).into_response(),
-        Err(e) => failure(e),
-    }
+) -> Result<Response, ApiError> {
+    let window = h.end_window(&id).await?;
+    Ok(axum::Json(window).into_response())
 }
 
 #[derive(Deserialize)]
@@ -314,39 +370,43 @@ struct OutboxQuery {
     limit: Option<u32>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/outbox",
+    tag = "outbox",
+    description = "The notification outbox with counts per state. Needs the admin role.",
+    params(("state" = Option<String>, Query), ("limit" = Option<u32>, Query)),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The outbox", body = Outbox),
+        Refusals,
+    ),
+)]
 async fn outbox(
     State(state): State<AppState>,
     _who: Authed<Admin>,
     Query(q): Query<OutboxQuery>,
-) -> Response {
-    let Some(store) = &state.store else {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "this node has no store");
-    };
+) -> Result<Response, ApiError> {
+    let store = running::store(&state)?;
     let filter = match q.state.as_deref() {
         None => None,
-        Some(name) => match OutboxState::from_name(name) {
-            Some(s) => Some(s),
-            None => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    &format!("`state` must be pending, sent or dead, not `{name}`"),
-                );
-            }
-        },
+        Some(name) => Some(OutboxState::from_name(name).ok_or_else(|| {
+            ApiError::bad_request(tr!(
+                "`state` must be pending, sent or dead, not `{name}`",
+                "`state` moet pending, sent of dead zijn, niet `{name}`"
+            ))
+        })?),
     };
     let limit = q.limit.unwrap_or(100).clamp(1, 1_000);
-    match (
-        store.outbox(filter, limit).await,
-        store.outbox_counts().await,
-    ) {
-        (Ok(items), Ok(counts)) => {
-            axum::Json(json!({ "counts": counts, "items": items })).into_response()
-        }
-        (Err(e), _) | (_, Err(e)) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            &format!("the store cannot be read: {e}"),
-        ),
-    }
+    let items = store
+        .outbox(filter, limit)
+        .await
+        .map_err(ApiError::store_unreadable)?;
+    let counts = store
+        .outbox_counts()
+        .await
+        .map_err(ApiError::store_unreadable)?;
+    Ok(axum::Json(Outbox { counts, items }).into_response())
 }
 
 #[derive(Deserialize)]
@@ -354,75 +414,40 @@ struct KeyQuery {
     key: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/outbox/retry",
+    tag = "outbox",
+    description = "Requeues a dead-lettered notification. Needs the admin role.",
+    params(("key" = Option<String>, Query)),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "Requeued", body = Requeued),
+        Refusals,
+        RefusalsAbout,
+    ),
+)]
 async fn retry_outbox(
     State(state): State<AppState>,
     _who: Authed<Admin>,
     Query(q): Query<KeyQuery>,
-) -> Response {
-    let Some(store) = &state.store else {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "this node has no store");
-    };
-    match store.outbox_retry(&q.key, state.engine.now_ms()).await {
-        Ok(true) => {
-            if let Some(h) = &state.alerts {
-                h.wake_dispatcher();
-            }
-            axum::Json(json!({ "requeued": q.key })).into_response()
-        }
-        Ok(false) => error(
-            StatusCode::NOT_FOUND,
-            &format!("no dead-lettered notification with key `{}`", q.key),
-        ),
-        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+) -> Result<Response, ApiError> {
+    let store = running::store(&state)?;
+    let requeued = store
+        .outbox_retry(&q.key, state.engine.now_ms())
+        .await
+        .map_err(|e| ApiError::unavailable(Text::same(e.to_string())))?;
+    if !requeued {
+        let key = &q.key;
+        return Err(ApiError::not_found(tr!(
+            "no dead-lettered notification with key `{key}`",
+            "geen opgegeven bericht met sleutel `{key}`"
+        )));
     }
-}
-
-/// The language of a page for a browser: the first of Accept-Language we speak.
-pub(crate) fn page_lang(headers: &HeaderMap, catalog: &Catalog) -> Lang {
-    let accept = headers
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    for part in accept.split(',') {
-        let code = part.split(';').next().unwrap_or("").trim();
-        let primary = code.split('-').next().unwrap_or("");
-        if let Some(l) = Lang::ALL.into_iter().find(|l| l.code() == primary) {
-            return l;
-        }
+    if let Some(h) = &state.alerts {
+        h.wake_dispatcher();
     }
-    catalog
-        .organization
-        .languages
-        .first()
-        .copied()
-        .unwrap_or(Lang::En)
-}
-
-pub(crate) fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-pub(crate) fn page(lang: Lang, title: &str, body: &str, status: StatusCode) -> Response {
-    let html = format!(
-        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <meta name=\"referrer\" content=\"no-referrer\"><title>{}</title>\
-         <style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem;line-height:1.5;color:#111}}\
-         button{{font-size:1.1rem;padding:.6rem 1.2rem;background:#0b5;color:#fff;border:0;border-radius:.3rem}}</style>\
-         </head><body><h1>{}</h1>{body}</body></html>",
-        lang.code(),
-        escape(title),
-        escape(title)
-    );
-    let mut response = (status, Html(html)).into_response();
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    response
+    Ok(axum::Json(Requeued { requeued: q.key }).into_response())
 }
 
 fn token_problem(lang: Lang, e: AckTokenError) -> Response {
@@ -456,7 +481,7 @@ async fn ack_page(
     headers: HeaderMap,
 ) -> Response {
     let catalog = state.engine.catalog();
-    let lang = page_lang(&headers, &catalog);
+    let lang = lang::of_request(None, &headers, &catalog);
     let Some(h) = &state.alerts else {
         return not_running(lang);
     };
@@ -527,7 +552,7 @@ async fn ack_link(
     headers: HeaderMap,
 ) -> Response {
     let catalog = state.engine.catalog();
-    let lang = page_lang(&headers, &catalog);
+    let lang = lang::of_request(None, &headers, &catalog);
     let Some(h) = &state.alerts else {
         return not_running(lang);
     };
@@ -538,7 +563,7 @@ async fn ack_link(
     let by = format!("link:{who}");
     let done = h.acknowledge(&id, &by).await;
     let outcome = if done.is_ok() { 200 } else { 409 };
-    crate::audit::record(
+    audit_log::record(
         &state,
         &by,
         "link",
@@ -569,12 +594,12 @@ async fn ack_link(
             };
             page(lang, title, "", StatusCode::CONFLICT)
         }
-        Err(e) => failure(e),
+        Err(e) => ApiError::from(e).response(lang),
     }
 }
 
 /// The configured hooks token; hooks are off (403) without a non-empty one.
-fn hooks_token(state: &AppState) -> Result<String, Response> {
+fn hooks_token(state: &AppState) -> Result<String, ApiError> {
     state
         .engine
         .catalog()
@@ -583,10 +608,10 @@ fn hooks_token(state: &AppState) -> Result<String, Response> {
         .clone()
         .filter(|t| !t.is_empty())
         .ok_or_else(|| {
-            error(
-                StatusCode::FORBIDDEN,
+            ApiError::forbidden(tr!(
                 "inbound hooks are off: set [server] hooks_token in the configuration",
-            )
+                "inkomende hooks staan uit: zet [server] hooks_token in de configuratie"
+            ))
         })
 }
 
@@ -595,39 +620,17 @@ fn hooks_allowed(
     state: &AppState,
     headers: &HeaderMap,
     query: Option<&str>,
-) -> Result<(), Response> {
+) -> Result<(), ApiError> {
     let token = hooks_token(state)?;
-    let presented = match bearer(headers) {
-        "" => query.unwrap_or(""),
-        b => b,
-    };
-    if same(presented.as_bytes(), token.as_bytes()) {
+    let presented = bearer(headers).or(query).unwrap_or_default();
+    if same_secret(presented.as_bytes(), token.as_bytes()) {
         Ok(())
     } else {
-        Err(error(
-            StatusCode::UNAUTHORIZED,
+        Err(ApiError::unauthorized(tr!(
             "a valid hooks token is required (Authorization: Bearer, or ?token=)",
-        ))
+            "een geldig hooks-token is nodig (Authorization: Bearer, of ?token=)"
+        )))
     }
-}
-
-/// The service inbound labels route to: a `service` label naming a service, else the
-/// first route whose matchers all match.
-pub(crate) fn route(catalog: &Catalog, labels: &BTreeMap<String, String>) -> Option<String> {
-    if let Some(s) = labels.get("service")
-        && catalog.service(s).is_some()
-    {
-        return Some(s.clone());
-    }
-    catalog
-        .routes
-        .iter()
-        .find(|r| {
-            r.matchers
-                .iter()
-                .all(|(k, v)| labels.get(k).is_some_and(|l| l == v))
-        })
-        .map(|r| r.service.value.clone())
 }
 
 #[derive(Deserialize)]
@@ -635,153 +638,44 @@ struct TokenQuery {
     token: Option<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AmPayload {
-    version: String,
-    group_key: String,
-    status: String,
-    alerts: Vec<AmAlert>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AmAlert {
-    status: String,
-    #[serde(default)]
-    labels: BTreeMap<String, String>,
-    #[serde(default)]
-    annotations: BTreeMap<String, String>,
-    starts_at: Option<String>,
-    fingerprint: Option<String>,
-}
-
-fn ts(text: Option<&str>) -> Option<i64> {
-    let t: jiff::Timestamp = text?.parse().ok()?;
-    // Alertmanager sends 0001-01-01T00:00:00Z for "unset".
-    (t.as_millisecond() > 0).then_some(t.as_millisecond())
-}
-
-/// Alertmanager webhook v4: one Continuo alert per group and service; the group's
-/// alerts are deduplicated by fingerprint; it resolves when none of them fires.
+/// Alertmanager webhook v4: one Continuo alert per group and service (see
+/// `continuo_core::inbound::alertmanager`).
 async fn alertmanager(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<TokenQuery>,
     body: Bytes,
-) -> Response {
-    if let Err(r) = hooks_allowed(&state, &headers, q.token.as_deref()) {
-        return r;
-    }
-    let h = match alerts(&state) {
-        Ok(h) => h,
-        Err(r) => return r,
-    };
-    let payload: AmPayload = match serde_json::from_slice(&body) {
-        Ok(p) => p,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                &format!("not an Alertmanager webhook payload: {e}"),
-            );
-        }
-    };
+) -> Result<Response, ApiError> {
+    hooks_allowed(&state, &headers, q.token.as_deref())?;
+    let h = Alerting::of(&state)?;
+    let payload: AlertmanagerPayload = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(tr!(
+            "not an Alertmanager webhook payload: {e}",
+            "geen Alertmanager-webhookbericht: {e}"
+        ))
+    })?;
     if payload.version != "4" {
-        return error(
-            StatusCode::BAD_REQUEST,
-            &format!(
-                "Alertmanager webhook version `{}` is not supported; version 4 is",
-                payload.version
-            ),
+        let version = &payload.version;
+        return Err(ApiError::bad_request(tr!(
+            "Alertmanager webhook version `{version}` is not supported; version 4 is",
+            "Alertmanager-webhookversie `{version}` wordt niet ondersteund; versie 4 wel"
+        )));
+    }
+    let routed = inbound::alertmanager(&h.catalog(), &payload);
+    if !routed.unrouted.is_empty() {
+        tracing::warn!(
+            alerts = %routed.unrouted.join(", "),
+            "alertmanager: no route to a service; add a [[route]]"
         );
     }
-    let catalog = h.catalog();
-    // Per routed service: fingerprints firing, their summaries, earliest start.
-    struct Group {
-        firing: BTreeMap<String, String>,
-        started: Option<i64>,
-    }
-    let mut groups: BTreeMap<String, Group> = BTreeMap::new();
-    let mut unrouted = Vec::new();
-    for alert in &payload.alerts {
-        let Some(service) = route(&catalog, &alert.labels) else {
-            unrouted.push(
-                alert
-                    .labels
-                    .get("alertname")
-                    .cloned()
-                    .unwrap_or_else(|| "(no alertname)".into()),
-            );
-            continue;
-        };
-        let group = groups.entry(service).or_insert(Group {
-            firing: BTreeMap::new(),
-            started: None,
-        });
-        let fingerprint = alert.fingerprint.clone().unwrap_or_else(|| {
-            alert
-                .labels
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(",")
-        });
-        if alert.status == "firing" && payload.status != "resolved" {
-            let name = alert.labels.get("alertname").cloned().unwrap_or_default();
-            let text = alert
-                .annotations
-                .get("summary")
-                .or_else(|| alert.annotations.get("description"))
-                .cloned()
-                .unwrap_or_else(|| name.clone());
-            group.firing.insert(fingerprint, text);
-            if let Some(s) = ts(alert.starts_at.as_deref()) {
-                group.started = Some(group.started.map_or(s, |g: i64| g.min(s)));
-            }
-        }
-    }
-    let events: Vec<Inbound> = groups
-        .into_iter()
-        .map(|(service, group)| {
-            let mut texts: Vec<&String> = group.firing.values().collect();
-            texts.dedup();
-            let summary = match texts.len() {
-                0 => String::new(),
-                1 => texts[0].clone(),
-                n => format!(
-                    "{n} alerts: {}",
-                    texts
-                        .iter()
-                        .map(|t| t.as_str())
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                ),
-            };
-            Inbound {
-                source: "alertmanager".into(),
-                key: format!("{}|{service}", payload.group_key),
-                service,
-                summary,
-                firing: !group.firing.is_empty(),
-                started_ms: group.started,
-            }
-        })
-        .collect();
-    if !unrouted.is_empty() {
-        eprintln!(
-            "alertmanager: no route to a service for {}; add a [[route]]",
-            unrouted.join(", ")
-        );
-    }
-    match h.inbound(events).await {
-        Ok(changed) => {
-            axum::Json(json!({ "status": "ok", "changed": changed, "unrouted": unrouted }))
-                .into_response()
-        }
-        Err(e) => failure(e),
-    }
+    let changed = h.inbound(routed.events).await?;
+    Ok(
+        axum::Json(json!({ "status": "ok", "changed": changed, "unrouted": routed.unrouted }))
+            .into_response(),
+    )
 }
 
+/// The Events API's own refusal: 400 with its reasons.
 fn invalid_event(errors: Vec<String>) -> Response {
     (
         StatusCode::BAD_REQUEST,
@@ -794,41 +688,14 @@ fn invalid_event(errors: Vec<String>) -> Response {
         .into_response()
 }
 
-/// PagerDuty Events API v2: trigger, acknowledge, resolve by `dedup_key`. The
-/// `routing_key` is the hooks token.
-async fn enqueue(State(state): State<AppState>, body: Bytes) -> Response {
-    let event: Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => return invalid_event(vec![format!("the body is not JSON: {e}")]),
-    };
+/// The part of an Events API v2 body that Continuo reads.
+fn read_event(event: &Value) -> Event {
     let text = |path: &str| {
         event
             .pointer(path)
             .and_then(Value::as_str)
             .map(str::to_string)
     };
-    let routing_key = text("/routing_key").unwrap_or_default();
-    let token = match hooks_token(&state) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    if !same(routing_key.as_bytes(), token.as_bytes()) {
-        return invalid_event(vec!["'routing_key' is invalid".into()]);
-    }
-    let h = match alerts(&state) {
-        Ok(h) => h,
-        Err(r) => return r,
-    };
-    let action = text("/event_action").unwrap_or_default();
-    let mut errors = Vec::new();
-    if !["trigger", "acknowledge", "resolve"].contains(&action.as_str()) {
-        errors.push("'event_action' must be trigger, acknowledge or resolve".to_string());
-    }
-    let dedup = text("/dedup_key").filter(|k| !k.is_empty());
-    if dedup.as_ref().is_some_and(|k| k.chars().count() > 255) {
-        errors.push("'dedup_key' is longer than 255 characters".into());
-    }
-    let catalog = h.catalog();
     let mut labels = BTreeMap::new();
     for field in ["source", "component", "group", "class", "severity"] {
         if let Some(v) = text(&format!("/payload/{field}")) {
@@ -845,27 +712,39 @@ async fn enqueue(State(state): State<AppState>, body: Bytes) -> Response {
             }
         }
     }
-    if action == "trigger" {
-        let summary = text("/payload/summary").unwrap_or_default();
-        if summary.is_empty() {
-            errors.push("'payload.summary' is missing or blank".into());
-        } else if summary.chars().count() > 1_024 {
-            errors.push("'payload.summary' is longer than 1024 characters".into());
-        }
-        if text("/payload/source").is_none_or(|s| s.is_empty()) {
-            errors.push("'payload.source' is missing or blank".into());
-        }
-        let severity = text("/payload/severity").unwrap_or_default();
-        if !["critical", "error", "warning", "info"].contains(&severity.as_str()) {
-            errors.push("'payload.severity' must be critical, error, warning or info".into());
-        }
-    } else if dedup.is_none() && !action.is_empty() {
-        errors.push("'dedup_key' is required for acknowledge and resolve".into());
+    Event {
+        action: text("/event_action").unwrap_or_default(),
+        dedup_key: text("/dedup_key").filter(|k| !k.is_empty()),
+        summary: text("/payload/summary"),
+        source: text("/payload/source"),
+        severity: text("/payload/severity"),
+        timestamp: text("/payload/timestamp"),
+        labels,
     }
+}
+
+/// PagerDuty Events API v2: trigger, acknowledge, resolve by `dedup_key`. The
+/// `routing_key` is the hooks token. Answers in the Events API's own shape.
+async fn enqueue(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    let json: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return Ok(invalid_event(vec![format!("the body is not JSON: {e}")])),
+    };
+    let routing_key = json
+        .pointer("/routing_key")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let token = hooks_token(&state)?;
+    if !same_secret(routing_key.as_bytes(), token.as_bytes()) {
+        return Ok(invalid_event(vec!["'routing_key' is invalid".into()]));
+    }
+    let h = Alerting::of(&state)?;
+    let event = read_event(&json);
+    let errors = inbound::check_event(&event);
     if !errors.is_empty() {
-        return invalid_event(errors);
+        return Ok(invalid_event(errors));
     }
-    let key = dedup.unwrap_or_else(|| {
+    let key = event.dedup_key.clone().unwrap_or_else(|| {
         let h = continuo_core::hash::fnv1a(
             body.iter()
                 .copied()
@@ -873,71 +752,52 @@ async fn enqueue(State(state): State<AppState>, body: Bytes) -> Response {
         );
         format!("{h:016x}")
     });
-    let accepted = || {
-        (
-            StatusCode::ACCEPTED,
-            axum::Json(json!({
-                "status": "success",
-                "message": "Event processed",
-                "dedup_key": key,
-            })),
-        )
-            .into_response()
-    };
+    let accepted = (
+        StatusCode::ACCEPTED,
+        axum::Json(json!({
+            "status": "success",
+            "message": "Event processed",
+            "dedup_key": key,
+        })),
+    )
+        .into_response();
     let origin = Origin::Inbound {
         source: "events".into(),
         key: key.clone(),
     };
-    match action.as_str() {
-        "acknowledge" => {
+    let firing = match EventAction::from_name(&event.action) {
+        Some(EventAction::Acknowledge) => {
             let open = h
                 .alerts()
                 .into_iter()
                 .find(|a| a.alert.origin == origin && a.alert.state != AlertState::Resolved);
-            if let Some(a) = open
-                && let Err(e) = h.acknowledge(&a.alert.id, "events").await
-            {
-                return failure(e);
+            if let Some(a) = open {
+                h.acknowledge(&a.alert.id, "events").await?;
             }
-            accepted()
+            return Ok(accepted);
         }
-        _ => {
-            let firing = action == "trigger";
-            let service = route(&catalog, &labels);
-            let service = match service {
-                Some(s) => s,
-                None if !firing => {
-                    // A resolve needs no route: find the alert by its key.
-                    match h.alerts().into_iter().find(|a| a.alert.origin == origin) {
-                        Some(a) => a.alert.service,
-                        None => return accepted(),
-                    }
-                }
-                None => {
-                    return invalid_event(vec![format!(
-                        "no [[route]] sends this event to a service (labels: {})",
-                        labels
-                            .iter()
-                            .map(|(k, v)| format!("{k}={v}"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )]);
-                }
-            };
-            let event = Inbound {
-                source: "events".into(),
-                key: key.clone(),
-                service,
-                summary: text("/payload/summary").unwrap_or_default(),
-                firing,
-                started_ms: ts(text("/payload/timestamp").as_deref()),
-            };
-            match h.inbound(vec![event]).await {
-                Ok(_) => accepted(),
-                Err(e) => failure(e),
-            }
-        }
-    }
+        Some(EventAction::Trigger) => true,
+        _ => false,
+    };
+    let service = match inbound::route(&h.catalog(), &event.labels) {
+        Some(s) => s,
+        // A resolve needs no route: find the alert by its key.
+        None if !firing => match h.alerts().into_iter().find(|a| a.alert.origin == origin) {
+            Some(a) => a.alert.service,
+            None => return Ok(accepted),
+        },
+        None => return Ok(invalid_event(vec![inbound::no_route(&event.labels)])),
+    };
+    let inbound = continuo_core::alerting::Inbound {
+        source: "events".into(),
+        key,
+        service,
+        summary: event.summary.unwrap_or_default(),
+        firing,
+        started_ms: inbound::instant(event.timestamp.as_deref()),
+    };
+    h.inbound(vec![inbound]).await?;
+    Ok(accepted)
 }
 
 /// Appends alerting's metrics in the Prometheus text format.

@@ -1,24 +1,30 @@
 //! The audit log over HTTP: `GET /api/v1/audit` (admin) lists every state-changing
-//! action, newest first. Entries are written by `auth::guard` for every state-changing
-//! request an `Authed` extractor identified (whatever its outcome, refusals included),
-//! by sign-in (successful or not) and by acknowledge links; the CLI writes its own
-//! changes to users and tokens straight to the store.
+//! action, newest first. Writing it is `audit_log`'s (used by the guard, sign-in and
+//! acknowledge links).
 
+use crate::app::AppState;
 use crate::auth::{Admin, Authed};
-use crate::{AppState, error};
+use crate::error::{ApiError, Refusals};
+use crate::running;
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use continuo_store::access::AuditEntry;
-use serde::Deserialize;
-use serde_json::json;
-use std::net::IpAddr;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// The audit routes.
 pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/api/v1/audit", get(list))
+}
+
+/// The audit log.
+#[derive(Serialize, ToSchema)]
+struct AuditLog {
+    /// Every state-changing action, newest first.
+    #[schema(value_type = Vec<Object>)]
+    entries: Vec<AuditEntry>,
 }
 
 #[derive(Deserialize)]
@@ -27,55 +33,27 @@ struct AuditQuery {
     limit: Option<u32>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    tag = "audit",
+    description = "The audit log, newest first. Needs the admin role.",
+    params(("before_ms" = Option<i64>, Query), ("limit" = Option<u32>, Query)),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The audit log", body = AuditLog),
+        Refusals,
+    ),
+)]
 async fn list(
     State(state): State<AppState>,
     _who: Authed<Admin>,
     Query(q): Query<AuditQuery>,
-) -> Response {
-    let Some(store) = &state.store else {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "this node has no store");
-    };
+) -> Result<Response, ApiError> {
     let limit = q.limit.unwrap_or(100).clamp(1, 1_000);
-    match store.audit_log(q.before_ms, limit).await {
-        Ok(entries) => axum::Json(json!({ "entries": entries })).into_response(),
-        Err(e) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            &format!("the store cannot be read: {e}"),
-        ),
-    }
-}
-
-/// Appends to the audit log; a failure is reported on stderr, never to the client (the
-/// action itself has happened).
-pub(crate) async fn record(
-    state: &AppState,
-    actor: &str,
-    role: &str,
-    action: &str,
-    target: &str,
-    address: Option<IpAddr>,
-    outcome: u16,
-) {
-    let Some(store) = &state.store else { return };
-    let at_ms = state.engine.now_ms();
-    let entry = AuditEntry {
-        // Random, so two entries in one millisecond never collide; the fallback (the
-        // system gave no random bytes) is unique enough for a log.
-        id: crate::credentials::random_hex(16).unwrap_or_else(|_| {
-            format!(
-                "{at_ms:x}-{:016x}",
-                continuo_core::hash::fnv1a(format!("{actor}{action}{target}").into_bytes())
-            )
-        }),
-        at_ms,
-        actor: actor.to_string(),
-        role: role.to_string(),
-        action: action.to_string(),
-        target: target.chars().take(500).collect(),
-        address: address.map_or_else(|| "unknown".into(), |a| a.to_string()),
-        outcome: i64::from(outcome),
-    };
-    if let Err(e) = store.audit(&entry).await {
-        eprintln!("audit: cannot record {action} by {actor} on {target}: {e}");
-    }
+    let entries = running::store(&state)?
+        .audit_log(q.before_ms, limit)
+        .await
+        .map_err(ApiError::store_unreadable)?;
+    Ok(axum::Json(AuditLog { entries }).into_response())
 }

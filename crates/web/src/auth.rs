@@ -18,9 +18,11 @@
 //! **Invariant:** sessions and tokens are stored hashed; the cookie and the token are
 //! shown once and never logged.
 
-use crate::audit::record;
+use crate::app::{AppState, BODY_LIMIT};
+use crate::audit_log::record;
 use crate::credentials::{self, csrf_token};
-use crate::{AppState, alerting::page_lang};
+use crate::error::ApiError;
+use crate::lang;
 use askama::Template;
 use axum::Router;
 use axum::body::Body;
@@ -243,14 +245,14 @@ pub(crate) async fn guard(
         && let Err(not_until) = limiter.check_key(&ip)
     {
         let wait = not_until.wait_time_from(governor::clock::Clock::now(limiter.clock()));
-        let lang = page_lang(request.headers(), &catalog);
+        let lang = lang::of_request(None, request.headers(), &catalog);
         return too_many(lang, wait);
     }
     let unsafe_method = !is_safe(request.method());
     let has_session = cookie(request.headers(), SESSION_COOKIE).is_some();
     if unsafe_method && has_session && is_form(request.headers()) {
         let (parts, body) = request.into_parts();
-        let bytes = match axum::body::to_bytes(body, crate::BODY_LIMIT).await {
+        let bytes = match axum::body::to_bytes(body, BODY_LIMIT).await {
             Ok(b) => b,
             Err(_) => return StatusCode::PAYLOAD_TOO_LARGE.into_response(),
         };
@@ -375,7 +377,9 @@ pub(crate) fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> 
         .filter(|v| !v.is_empty())
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+/// The token of an `Authorization: Bearer <token>` header, for API tokens and the inbound
+/// hooks alike. The scheme is matched case-insensitively, as RFC 7235 says.
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme
@@ -428,20 +432,18 @@ enum Refusal {
 }
 
 impl Refusal {
-    fn response(self, lang: Lang) -> Response {
-        let (status, text) = match self {
-            Refusal::Unauthenticated(t) => (StatusCode::UNAUTHORIZED, t),
-            Refusal::Forbidden(t) => (StatusCode::FORBIDDEN, t),
-            Refusal::Unavailable(t) => (StatusCode::SERVICE_UNAVAILABLE, t),
-        };
-        let mut response = crate::error(status, text.get(lang));
-        if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"continuo\""),
-            );
+    /// The refusal as the API answers it.
+    fn into_error(self) -> ApiError {
+        match self {
+            Refusal::Unauthenticated(t) => ApiError::unauthorized(t),
+            Refusal::Forbidden(t) => ApiError::forbidden(t),
+            Refusal::Unavailable(t) => ApiError::unavailable(t),
         }
-        response
+    }
+
+    /// The refusal in a language chosen already (a page's).
+    fn response(self, lang: Lang) -> Response {
+        self.into_error().response(lang)
     }
 }
 
@@ -453,14 +455,13 @@ fn store_down(e: impl std::fmt::Display) -> Refusal {
 }
 
 impl<R: MinRole> FromRequestParts<AppState> for Authed<R> {
-    type Rejection = Response;
+    type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let catalog = state.engine.catalog();
-        let lang = page_lang(&parts.headers, &catalog);
         let actor = identify(parts, state, &catalog)
             .await
-            .map_err(|r| r.response(lang))?;
+            .map_err(Refusal::into_error)?;
         if actor.role < R::ROLE {
             let (need, have) = (R::ROLE.label(), actor.role.label());
             let who = &actor.who;
@@ -474,7 +475,7 @@ impl<R: MinRole> FromRequestParts<AppState> for Authed<R> {
                     need.nl, have.nl
                 ),
             ))
-            .response(lang));
+            .into_error());
         }
         let csrf = match bearer(&parts.headers) {
             Some(_) => None,
@@ -696,12 +697,6 @@ fn safe_next(next: &str) -> String {
     }
 }
 
-fn chosen_lang(explicit: Option<&str>, headers: &HeaderMap, catalog: &Catalog) -> Lang {
-    explicit
-        .and_then(Lang::from_code)
-        .unwrap_or_else(|| page_lang(headers, catalog))
-}
-
 struct PageInput<'a> {
     lang: Lang,
     organization: &'a str,
@@ -760,10 +755,14 @@ fn render_login(input: PageInput<'_>, status: StatusCode, set_cookies: Vec<Strin
     let html = match page.render() {
         Ok(h) => h,
         Err(e) => {
-            return crate::error(
+            return ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                &format!("rendering the sign-in page: {e}"),
-            );
+                tr!(
+                    "rendering the sign-in page: {e}",
+                    "de inlogpagina kan niet worden gemaakt: {e}"
+                ),
+            )
+            .response(lang);
         }
     };
     let mut response = (status, Html(html)).into_response();
@@ -829,7 +828,7 @@ async fn login_page(
 ) -> Response {
     let (parts, _) = request.into_parts();
     let catalog = state.engine.catalog();
-    let lang = chosen_lang(query.lang.as_deref(), &parts.headers, &catalog);
+    let lang = lang::of_request(query.lang.as_deref(), &parts.headers, &catalog);
     let next = safe_next(query.next.as_deref().unwrap_or(AFTER_SIGN_IN));
     let secure = over_https(&parts.headers, peer_of(&parts.extensions), &catalog);
     if state.store.is_none() {
@@ -890,7 +889,7 @@ async fn login(
     Form(form): Form<LoginForm>,
 ) -> Response {
     let catalog = state.engine.catalog();
-    let lang = chosen_lang(Some(&form.lang), &headers, &catalog);
+    let lang = lang::of_request(Some(&form.lang), &headers, &catalog);
     let next = safe_next(&form.next);
     let client = client.map(|c| c.0.0);
     let secure = over_https(&headers, peer, &catalog);
@@ -1011,7 +1010,10 @@ async fn login(
     let _ = store.prune_sessions(now, idle_ms).await;
     let cookie_value = match credentials::random_hex(32) {
         Ok(v) => v,
-        Err(e) => return crate::error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        Err(e) => {
+            return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, Text::same(e.to_string()))
+                .response(lang);
+        }
     };
     let session = Session {
         id_hash: credentials::sha256_hex(cookie_value.as_bytes()),
@@ -1060,7 +1062,7 @@ async fn login(
 /// Ends the session (needs the session's CSRF token, like every form).
 async fn logout(
     State(state): State<AppState>,
-    who: Result<Authed<Viewer>, Response>,
+    who: Result<Authed<Viewer>, ApiError>,
     headers: HeaderMap,
     Peer(peer): Peer,
 ) -> Response {
@@ -1076,7 +1078,7 @@ async fn logout(
         // No session, or it had ended already: nothing to end, just forget the cookie.
         Err(r) if r.status() == StatusCode::UNAUTHORIZED => {}
         // A forged or stale form: refused, the session stays.
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     }
     let catalog = state.engine.catalog();
     let secure = over_https(&headers, peer, &catalog);

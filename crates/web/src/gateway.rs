@@ -1,48 +1,25 @@
 //! The failover gateways over HTTP: `GET /api/v1/gateways[/{id}]` (status, endpoints,
 //! recent events), `POST /api/v1/gateways/{id}/endpoints/{endpoint}/drain|undrain` and
 //! `POST /api/v1/gateways/{id}/failback` (responder role), and the gateways' metrics
-//! appended to `/metrics` (see `crate::metrics`).
+//! appended to `/metrics` (served by the crate root).
 //!
 //! The web crate does not depend on the gateway crate: the binary hands in a
 //! [`GatewayControl`] as [`crate::AppState::gateways`].
 
-// The helpers' error is the response a handler returns as is (as in `alerting.rs`).
-#![allow(clippy::result_large_err)]
-
-use super::{AppState, Authed, Responder, Viewer, error};
+use crate::app::AppState;
+pub use crate::app::{ControlFailure, GatewayControl};
+use crate::auth::{Authed, Responder, Viewer};
+use crate::error::{ApiError, Refusals, RefusalsAbout};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use continuo_core::{Text, tr};
+use serde::Serialize;
 use serde_json::Value;
 use std::sync::Arc;
-
-/// Why a gateway command was refused.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ControlFailure {
-    /// No such gateway or endpoint (the text says which).
-    NotFound(String),
-    /// The command cannot be carried out now (the text says why).
-    Refused(String),
-}
-
-/// What the routes need from the running gateways (implemented by the binary).
-pub trait GatewayControl: Send + Sync {
-    /// Every gateway's status, as a JSON array.
-    fn status(&self) -> Value;
-    /// Drains (`true`) or undrains an endpoint.
-    fn set_drained(
-        &self,
-        gateway: &str,
-        endpoint: &str,
-        drained: bool,
-    ) -> Result<(), ControlFailure>;
-    /// Returns traffic to the primary tier now.
-    fn fail_back(&self, gateway: &str) -> Result<(), ControlFailure>;
-    /// Registers the gateways' metrics in the registry `/metrics` encodes.
-    fn register_metrics(&self, registry: &mut continuo_engine::metrics::Registry);
-}
+use utoipa::ToSchema;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -60,20 +37,32 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 /// The gateways, or the answer that none run here.
-fn control(state: &AppState) -> Result<&Arc<dyn GatewayControl>, Response> {
+fn control(state: &AppState) -> Result<&Arc<dyn GatewayControl>, ApiError> {
     state.gateways.as_ref().ok_or_else(|| {
-        error(
-            StatusCode::NOT_FOUND,
+        ApiError::not_found(tr!(
             "no gateways are configured on this node",
-        )
+            "op deze node zijn geen gateways ingesteld"
+        ))
     })
 }
 
-fn failure(f: ControlFailure) -> Response {
-    match f {
-        ControlFailure::NotFound(text) => error(StatusCode::NOT_FOUND, &text),
-        ControlFailure::Refused(text) => error(StatusCode::CONFLICT, &text),
+impl From<ControlFailure> for ApiError {
+    // The gateway's reasons are written in English.
+    fn from(f: ControlFailure) -> ApiError {
+        match f {
+            ControlFailure::NotFound(text) => ApiError::not_found(Text::same(text)),
+            ControlFailure::Refused(text) => ApiError::conflict(Text::same(text)),
+        }
     }
+}
+
+/// The gateways.
+#[derive(Serialize, ToSchema)]
+struct Gateways {
+    /// Every gateway on this node with its endpoints and recent events (none when no
+    /// gateway runs here).
+    #[schema(value_type = Vec<Object>)]
+    gateways: Value,
 }
 
 fn find(control: &Arc<dyn GatewayControl>, id: &str) -> Option<Value> {
@@ -85,68 +74,131 @@ fn find(control: &Arc<dyn GatewayControl>, id: &str) -> Option<Value> {
         .cloned()
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/gateways",
+    tag = "gateways",
+    description = "The failover gateways and their endpoints. Needs the viewer role.",
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The gateways", body = Gateways),
+        Refusals,
+    ),
+)]
 async fn list(State(state): State<AppState>, _who: Authed<Viewer>) -> Response {
     match &state.gateways {
-        Some(c) => axum::Json(serde_json::json!({ "gateways": c.status() })).into_response(),
-        None => axum::Json(serde_json::json!({ "gateways": [] })).into_response(),
+        Some(c) => axum::Json(Gateways {
+            gateways: c.status(),
+        })
+        .into_response(),
+        None => axum::Json(Gateways {
+            gateways: Value::Array(Vec::new()),
+        })
+        .into_response(),
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/gateways/{id}",
+    tag = "gateways",
+    description = "One gateway. Needs the viewer role.",
+    params(("id" = String, Path, description = "The id")),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The gateway with its endpoints and recent events", body = Object),
+        Refusals,
+        RefusalsAbout,
+    ),
+)]
 async fn one(
     State(state): State<AppState>,
     _who: Authed<Viewer>,
     Path(id): Path<String>,
-) -> Response {
-    let c = match control(&state) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    match find(c, &id) {
-        Some(gateway) => axum::Json(gateway).into_response(),
-        None => error(StatusCode::NOT_FOUND, &format!("no gateway `{id}`")),
-    }
+) -> Result<Response, ApiError> {
+    let gateway = find(control(&state)?, &id)
+        .ok_or_else(|| ApiError::not_found(tr!("no gateway `{id}`", "geen gateway `{id}`")))?;
+    Ok(axum::Json(gateway).into_response())
 }
 
 /// Answers with the gateway after a change.
-fn after(c: &Arc<dyn GatewayControl>, id: &str, result: Result<(), ControlFailure>) -> Response {
-    match result {
-        Ok(()) => match find(c, id) {
-            Some(gateway) => axum::Json(gateway).into_response(),
-            None => StatusCode::NO_CONTENT.into_response(),
-        },
-        Err(f) => failure(f),
-    }
+fn after(
+    c: &Arc<dyn GatewayControl>,
+    id: &str,
+    result: Result<(), ControlFailure>,
+) -> Result<Response, ApiError> {
+    result?;
+    Ok(match find(c, id) {
+        Some(gateway) => axum::Json(gateway).into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    })
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/gateways/{id}/endpoints/{endpoint}/drain",
+    tag = "gateways",
+    description = "Drains an endpoint (a planned switchover when it is the last primary). Needs the responder role.",
+    params(("id" = String, Path, description = "The id"), ("endpoint" = String, Path, description = "The endpoint (host:port)")),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The gateway after it", body = Object),
+        (status = 204, description = "Done; the gateway is gone"),
+        Refusals,
+        RefusalsAbout,
+    ),
+)]
 async fn drain(
     State(state): State<AppState>,
     _who: Authed<Responder>,
     Path((id, endpoint)): Path<(String, String)>,
-) -> Response {
-    match control(&state) {
-        Ok(c) => after(c, &id, c.set_drained(&id, &endpoint, true)),
-        Err(r) => r,
-    }
+) -> Result<Response, ApiError> {
+    let c = control(&state)?;
+    after(c, &id, c.set_drained(&id, &endpoint, true))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/gateways/{id}/endpoints/{endpoint}/undrain",
+    tag = "gateways",
+    description = "Puts a drained endpoint back. Needs the responder role.",
+    params(("id" = String, Path, description = "The id"), ("endpoint" = String, Path, description = "The endpoint (host:port)")),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The gateway after it", body = Object),
+        (status = 204, description = "Done; the gateway is gone"),
+        Refusals,
+        RefusalsAbout,
+    ),
+)]
 async fn undrain(
     State(state): State<AppState>,
     _who: Authed<Responder>,
     Path((id, endpoint)): Path<(String, String)>,
-) -> Response {
-    match control(&state) {
-        Ok(c) => after(c, &id, c.set_drained(&id, &endpoint, false)),
-        Err(r) => r,
-    }
+) -> Result<Response, ApiError> {
+    let c = control(&state)?;
+    after(c, &id, c.set_drained(&id, &endpoint, false))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/gateways/{id}/failback",
+    tag = "gateways",
+    description = "Fails back to the primary tier. Needs the responder role.",
+    params(("id" = String, Path, description = "The id")),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The gateway after it", body = Object),
+        (status = 204, description = "Done; the gateway is gone"),
+        Refusals,
+        RefusalsAbout,
+    ),
+)]
 async fn failback(
     State(state): State<AppState>,
     _who: Authed<Responder>,
     Path(id): Path<String>,
-) -> Response {
-    match control(&state) {
-        Ok(c) => after(c, &id, c.fail_back(&id)),
-        Err(r) => r,
-    }
+) -> Result<Response, ApiError> {
+    let c = control(&state)?;
+    after(c, &id, c.fail_back(&id))
 }

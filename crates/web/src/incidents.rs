@@ -3,11 +3,12 @@
 //! checklist, regulatory reports, action items, review notes, the postmortem and figures
 //! over a period. Reads need the viewer role, changes the responder role; each change
 //! names who did it (`by`, by default whoever asked).
-// Handlers return early with a ready `Response` as the error, as in `alerting`.
-#![allow(clippy::result_large_err)]
 
-use crate::alerting::failure;
-use crate::{AppState, Authed, Responder, Viewer, error};
+use crate::app::AppState;
+use crate::auth::{Authed, Responder, Viewer};
+use crate::error::{ApiError, Refusals, RefusalsAbout};
+use crate::lang;
+use crate::running::Alerting;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -17,11 +18,13 @@ use axum::routing::{get, post};
 use continuo_core::incident::book::{Change, Incident, Review, rto_text};
 use continuo_core::incident::{Audience, CrisisRole, Regime, Severity, Status, countdown};
 use continuo_core::oncall::parse_instant;
-use continuo_engine::alerts::AlertHandle;
+use continuo_core::{Text, tr};
+use continuo_engine::alerts::{AlertHandle, AlertingError};
 use continuo_engine::incidents::Op;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -43,57 +46,82 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/services/{id}/events", get(service_events))
 }
 
-/// A handler's answer: the early return (`?`) carries a ready error response.
-type Answer = Result<Response, Response>;
+/// A handler's answer.
+type Answer = Result<Response, ApiError>;
+
+/// A service's own timeline.
+#[derive(Serialize, ToSchema)]
+struct ServiceEvents {
+    /// The service's id.
+    service: String,
+    /// Its failovers and failbacks, newest first.
+    #[schema(value_type = Vec<Object>)]
+    events: Vec<Value>,
+}
+
+/// Incidents of a period.
+#[derive(Serialize, ToSchema)]
+struct IncidentList {
+    /// Newest first, each with durations, recovery and deadlines.
+    #[schema(value_type = Vec<Object>)]
+    incidents: Vec<Value>,
+}
 
 /// A service's own timeline: its failovers and failbacks, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/services/{id}/events",
+    tag = "services",
+    description = "A service's own timeline: failovers and failbacks, newest first. Needs the viewer role.",
+    params(("id" = String, Path, description = "The id"), ("limit" = Option<u32>, Query)),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The service's events", body = ServiceEvents),
+        Refusals,
+        RefusalsAbout,
+    ),
+)]
 async fn service_events(
     State(state): State<AppState>,
     _who: Authed<Viewer>,
     Path(id): Path<String>,
     Query(q): Query<Period>,
 ) -> Answer {
-    let h = handle(&state)?;
+    let h = Alerting::of(&state)?;
     if state.engine.catalog().service(&id).is_none() {
-        return Err(error(
-            StatusCode::NOT_FOUND,
-            &format!("no service with id `{id}`"),
-        ));
+        return Err(ApiError::not_found(tr!(
+            "no service with id `{id}`",
+            "geen dienst met id `{id}`"
+        )));
     }
     let events = h
         .service_events(&id, q.limit.unwrap_or(100).min(1_000))
-        .await
-        .map_err(failure)?;
-    Ok(axum::Json(json!({ "service": id, "events": events })).into_response())
-}
-
-fn handle(state: &AppState) -> Result<&AlertHandle, Response> {
-    state.alerts.as_ref().ok_or_else(|| {
-        error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "incidents are not running on this node",
-        )
+        .await?;
+    Ok(axum::Json(ServiceEvents {
+        service: id,
+        events,
     })
+    .into_response())
 }
 
 /// The JSON body, or a 400 saying what is wrong with it (an empty body is `{}`).
-fn body<T: DeserializeOwned>(bytes: &Bytes, example: &str) -> Result<T, Response> {
+fn body<T: DeserializeOwned>(bytes: &Bytes, example: &str) -> Result<T, ApiError> {
     let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
         b"{}"
     } else {
         bytes
     };
     serde_json::from_slice(text).map_err(|e| {
-        error(
-            StatusCode::BAD_REQUEST,
-            &format!("the body must be JSON like {example}: {e}"),
-        )
+        ApiError::bad_request(tr!(
+            "the body must be JSON like {example}: {e}",
+            "de body moet JSON zijn zoals {example}: {e}"
+        ))
     })
 }
 
 /// A 422 for a field whose value is not one of the names it takes.
-fn unprocessable(message: String) -> Response {
-    error(StatusCode::UNPROCESSABLE_ENTITY, &message)
+fn unprocessable(message: Text) -> ApiError {
+    ApiError::unprocessable(message)
 }
 
 /// An incident with what is computed from it at `now`: durations, each service's RTO
@@ -139,7 +167,7 @@ struct Period {
 }
 
 /// `from`/`until` as RFC 3339 or local date-times; by default the last 90 days.
-fn period(state: &AppState, q: &Period) -> Result<(i64, i64), Response> {
+fn period(state: &AppState, q: &Period) -> Result<(i64, i64), ApiError> {
     let catalog = state.engine.catalog();
     let tz =
         jiff::tz::TimeZone::get(&catalog.organization.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
@@ -148,48 +176,57 @@ fn period(state: &AppState, q: &Period) -> Result<(i64, i64), Response> {
         match text {
         None => Ok(default),
         Some(t) => parse_instant(t, &tz).ok_or_else(|| {
-            error(
-                StatusCode::BAD_REQUEST,
-                &format!("`{name}` = `{t}` is not a time: use RFC 3339 (2026-11-25T14:00:00Z) or a local date-time (2026-11-25 15:00)"),
-            )
+            ApiError::bad_request(tr!(
+                "`{name}` = `{t}` is not a time: use RFC 3339 (2026-11-25T14:00:00Z) or a local date-time (2026-11-25 15:00)",
+                "`{name}` = `{t}` is geen tijd: gebruik RFC 3339 (2026-11-25T14:00:00Z) of een lokale datum en tijd (2026-11-25 15:00)"
+            ))
         }),
     }
     };
     let from = parse("from", &q.from, now - 90 * 86_400_000)?;
     let until = parse("until", &q.until, now + 1)?;
     if from >= until {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
+        return Err(ApiError::bad_request(tr!(
             "`from` must be before `until`",
-        ));
+            "`from` moet voor `until` liggen"
+        )));
     }
     Ok((from, until))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/incidents",
+    tag = "incidents",
+    description = "Incidents detected in a period, newest first. Needs the viewer role.",
+    params(("status" = Option<String>, Query), ("from" = Option<String>, Query), ("until" = Option<String>, Query), ("limit" = Option<u32>, Query)),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The incidents", body = IncidentList),
+        Refusals,
+    ),
+)]
 async fn list(
     State(state): State<AppState>,
     _who: Authed<Viewer>,
     Query(q): Query<Period>,
 ) -> Answer {
-    let h = handle(&state)?;
+    let h = Alerting::of(&state)?;
     let (from, until) = period(&state, &q)?;
     let status = match q.status.as_deref() {
         None | Some("all") => None,
         Some("open") => Some(None),
         Some(name) => Some(Some(Status::from_name(name).ok_or_else(|| {
-            error(
-                StatusCode::BAD_REQUEST,
-                &format!(
-                    "`status` is open, all, investigating, identified, monitoring or resolved, not `{name}`"
-                ),
-            )
+            ApiError::bad_request(tr!(
+                "`status` is open, all, investigating, identified, monitoring or resolved, not `{name}`",
+                "`status` is open, all, investigating, identified, monitoring of resolved, niet `{name}`"
+            ))
         })?)),
     };
     let now = state.engine.now_ms();
     let list = h
         .incidents(from, until, q.limit.unwrap_or(100).min(1_000))
-        .await
-        .map_err(failure)?;
+        .await?;
     let list: Vec<Value> = list
         .iter()
         .filter(|i| match status {
@@ -199,25 +236,35 @@ async fn list(
         })
         .map(|i| view(i, now))
         .collect();
-    Ok(axum::Json(json!({ "incidents": list })).into_response())
+    Ok(axum::Json(IncidentList { incidents: list }).into_response())
 }
 
 /// The incident `id`, or a 404.
-async fn incident(h: &AlertHandle, id: &str) -> Result<Incident, Response> {
-    h.incident(id).await.map_err(failure)?.ok_or_else(|| {
-        error(
-            StatusCode::NOT_FOUND,
-            &format!("no incident with id `{id}`"),
-        )
-    })
+async fn incident(h: &AlertHandle, id: &str) -> Result<Incident, ApiError> {
+    h.incident(id)
+        .await?
+        .ok_or_else(|| AlertingError::UnknownIncident(id.to_string()).into())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/incidents/{id}",
+    tag = "incidents",
+    description = "One incident with durations, RTO countdowns and deadlines. Needs the viewer role.",
+    params(("id" = String, Path, description = "The id")),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The incident, with durations, recovery and deadlines", body = Object),
+        Refusals,
+        RefusalsAbout,
+    ),
+)]
 async fn show(
     State(state): State<AppState>,
     _who: Authed<Viewer>,
     Path(id): Path<String>,
 ) -> Answer {
-    let i = incident(handle(&state)?, &id).await?;
+    let i = incident(&Alerting::of(&state)?.0, &id).await?;
     Ok(axum::Json(view(&i, state.engine.now_ms())).into_response())
 }
 
@@ -230,11 +277,11 @@ async fn run(
     op: Op,
     by: Option<String>,
 ) -> Answer {
-    let h = handle(state)?;
+    let h = Alerting::of(state)?;
     let by = by
         .filter(|b| !b.trim().is_empty())
         .unwrap_or_else(|| who.actor.who.clone());
-    let i = h.incident_op(id, op, &by).await.map_err(failure)?;
+    let i = h.incident_op(id, op, &by).await?;
     let code = if id.is_none() {
         StatusCode::CREATED
     } else {
@@ -243,24 +290,45 @@ async fn run(
     Ok((code, axum::Json(view(&i, state.engine.now_ms()))).into_response())
 }
 
-#[derive(Deserialize)]
+/// A declared incident.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Declare {
+    /// What is wrong, in a line.
     title: String,
+    /// Services hit.
     #[serde(default)]
     services: Vec<String>,
+    /// SEV1 to SEV4; derived from the services when absent.
     severity: Option<String>,
+    /// Who declares it; by default whoever asked.
     by: Option<String>,
 }
 
-fn severity(text: Option<&str>) -> Result<Option<Severity>, Response> {
+fn severity(text: Option<&str>) -> Result<Option<Severity>, ApiError> {
     text.map(|t| {
-        Severity::parse(t)
-            .ok_or_else(|| unprocessable(format!("`severity` is SEV1 to SEV4, not `{t}`")))
+        Severity::parse(t).ok_or_else(|| {
+            unprocessable(tr!(
+                "`severity` is SEV1 to SEV4, not `{t}`",
+                "`severity` is SEV1 tot en met SEV4, niet `{t}`"
+            ))
+        })
     })
     .transpose()
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents",
+    tag = "incidents",
+    description = "Declares an incident. Needs the responder role.",
+    request_body = Declare,
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 201, description = "The incident, with durations, recovery and deadlines", body = Object),
+        Refusals,
+    ),
+)]
 async fn declare(State(state): State<AppState>, who: Authed<Responder>, bytes: Bytes) -> Answer {
     let d: Declare = body(
         &bytes,
@@ -274,12 +342,28 @@ async fn declare(State(state): State<AppState>, who: Authed<Responder>, bytes: B
     run(&state, &who, None, op, d.by).await
 }
 
-#[derive(Deserialize)]
+/// Who did it; by default whoever asked.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct By {
+    /// A person's name or id.
     by: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/ack",
+    tag = "incidents",
+    description = "Acknowledges an incident. Needs the responder role.",
+    params(("id" = String, Path, description = "The id")),
+    request_body = By,
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The incident after it", body = Object),
+        Refusals,
+        RefusalsAbout,
+    ),
+)]
 async fn ack(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -290,18 +374,40 @@ async fn ack(
     run(&state, &who, Some(&id), Op::Acknowledge, b.by).await
 }
 
-#[derive(Deserialize)]
+/// A status update and/or a change of status, severity, title or classification.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Update {
+    /// investigating, identified, monitoring or resolved.
     status: Option<String>,
+    /// customers, internal or management.
     audience: Option<String>,
+    /// The operator's own words.
     message: Option<String>,
+    /// SEV1 to SEV4.
     severity: Option<String>,
+    /// A new title.
     title: Option<String>,
+    /// Classified significant (NIS2) / major (DORA).
     significant: Option<bool>,
+    /// Who posts it; by default whoever asked.
     by: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/update",
+    tag = "incidents",
+    description = "Posts a status update and/or changes status, severity, title, classification. Needs the responder role.",
+    params(("id" = String, Path, description = "The id")),
+    request_body = Update,
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The incident after it", body = Object),
+        Refusals,
+        RefusalsAbout,
+    ),
+)]
 async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -317,8 +423,9 @@ async fn update(
         .as_deref()
         .map(|s| {
             Status::from_name(s).ok_or_else(|| {
-                unprocessable(format!(
-                    "`status` is investigating, identified, monitoring or resolved, not `{s}`"
+                unprocessable(tr!(
+                    "`status` is investigating, identified, monitoring or resolved, not `{s}`",
+                    "`status` is investigating, identified, monitoring of resolved, niet `{s}`"
                 ))
             })
         })
@@ -328,8 +435,9 @@ async fn update(
         .as_deref()
         .map(|a| {
             Audience::from_name(a).ok_or_else(|| {
-                unprocessable(format!(
-                    "`audience` is customers, internal or management, not `{a}`"
+                unprocessable(tr!(
+                    "`audience` is customers, internal or management, not `{a}`",
+                    "`audience` is customers, internal of management, niet `{a}`"
                 ))
             })
         })
@@ -342,9 +450,10 @@ async fn update(
     };
     let posts_update = u.message.is_some() || audience.is_some();
     if !posts_update && status.is_none() && change == Change::default() {
-        return Err(unprocessable(
-            "nothing to update: give a status, a message (with an audience), a severity, a title or significant".into(),
-        ));
+        return Err(unprocessable(tr!(
+            "nothing to update: give a status, a message (with an audience), a severity, a title or significant",
+            "niets bij te werken: geef een status, een bericht (met een publiek), een ernst, een titel of significant"
+        )));
     }
     if change != Change::default() || (!posts_update && status.is_some()) {
         let change = Change {
@@ -364,18 +473,26 @@ async fn update(
     run(&state, &who, Some(&id), op, u.by).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/resolve",
+    tag = "incidents",
+    description = "Resolves an incident. Needs the responder role.",
+    params(("id" = String, Path, description = "The id")),
+    request_body = Resolve,
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The incident after it", body = Object),
+        Refusals,
+        RefusalsAbout,
+    ),
+)]
 async fn resolve(
     State(state): State<AppState>,
     Path(id): Path<String>,
     who: Authed<Responder>,
     bytes: Bytes,
 ) -> Answer {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Resolve {
-        message: Option<String>,
-        by: Option<String>,
-    }
     let r: Resolve = body(&bytes, r#"{"by": "anna", "message": "Fixed."}"#)?;
     let op = match r.message {
         // A closing word for customers, posted with the resolution.
@@ -392,66 +509,84 @@ async fn resolve(
     run(&state, &who, Some(&id), op, r.by).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/notes",
+    tag = "incidents",
+    description = "Adds a note to the timeline. Needs the responder role.",
+    params(("id" = String, Path, description = "The id")),
+    request_body = Note,
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The incident after it", body = Object),
+        Refusals,
+        RefusalsAbout,
+    ),
+)]
 async fn note(
     State(state): State<AppState>,
     Path(id): Path<String>,
     who: Authed<Responder>,
     bytes: Bytes,
 ) -> Answer {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Note {
-        text: String,
-        by: Option<String>,
-    }
     let n: Note = body(&bytes, r#"{"text": "Vendor called back", "by": "anna"}"#)?;
     run(&state, &who, Some(&id), Op::Note(n.text), n.by).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/roles",
+    tag = "incidents",
+    description = "Gives a crisis role to a person. Needs the responder role.",
+    params(("id" = String, Path, description = "The id")),
+    request_body = Assign,
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The incident after it", body = Object),
+        Refusals,
+        RefusalsAbout,
+    ),
+)]
 async fn assign(
     State(state): State<AppState>,
     Path(id): Path<String>,
     who: Authed<Responder>,
     bytes: Bytes,
 ) -> Answer {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Assign {
-        role: String,
-        person: String,
-        by: Option<String>,
-    }
     let a: Assign = body(
         &bytes,
         r#"{"role": "incident_commander", "person": "anna"}"#,
     )?;
     let role = CrisisRole::from_name(&a.role).ok_or_else(|| {
-        unprocessable(format!(
-            "`role` is incident_commander, communications_lead, operations_lead or scribe, not `{}`",
-            a.role
+        let role = &a.role;
+        unprocessable(tr!(
+            "`role` is incident_commander, communications_lead, operations_lead or scribe, not `{role}`",
+            "`role` is incident_commander, communications_lead, operations_lead of scribe, niet `{role}`"
         ))
     })?;
     run(&state, &who, Some(&id), Op::Assign(role, a.person), a.by).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/checklist",
+    tag = "incidents",
+    description = "Ticks a recovery step off or on. Needs the responder role.",
+    params(("id" = String, Path, description = "The id")),
+    request_body = Tick,
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The incident after it", body = Object),
+        Refusals,
+        RefusalsAbout,
+    ),
+)]
 async fn tick(
     State(state): State<AppState>,
     Path(id): Path<String>,
     who: Authed<Responder>,
     bytes: Bytes,
 ) -> Answer {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Tick {
-        service: String,
-        step: usize,
-        #[serde(default = "yes")]
-        done: bool,
-        by: Option<String>,
-    }
-    fn yes() -> bool {
-        true
-    }
     let t: Tick = body(
         &bytes,
         r#"{"service": "orders-db", "step": 2, "done": true}"#,
@@ -460,6 +595,20 @@ async fn tick(
     run(&state, &who, Some(&id), op, t.by).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/reports/{key}/submit",
+    tag = "incidents",
+    description = "Marks a regulatory report submitted. Needs the responder role.",
+    params(("id" = String, Path, description = "The id"), ("key" = String, Path, description = "The report key")),
+    request_body = By,
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The incident after it", body = Object),
+        Refusals,
+        RefusalsAbout,
+    ),
+)]
 async fn submit(
     State(state): State<AppState>,
     Path((id, key)): Path<(String, String)>,
@@ -470,21 +619,27 @@ async fn submit(
     run(&state, &who, Some(&id), Op::Submit(key), b.by).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/actions",
+    tag = "incidents",
+    description = "Adds an action item. Needs the responder role.",
+    params(("id" = String, Path, description = "The id")),
+    request_body = AddAction,
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The incident after it", body = Object),
+        Refusals,
+        RefusalsAbout,
+    ),
+)]
 async fn add_action(
     State(state): State<AppState>,
     Path(id): Path<String>,
     who: Authed<Responder>,
     bytes: Bytes,
 ) -> Answer {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Add {
-        title: String,
-        owner: Option<String>,
-        due: Option<String>,
-        by: Option<String>,
-    }
-    let a: Add = body(
+    let a: AddAction = body(
         &bytes,
         r#"{"title": "Alarm on disk use", "owner": "platform", "due": "2026-12-01"}"#,
     )?;
@@ -492,45 +647,148 @@ async fn add_action(
     run(&state, &who, Some(&id), op, a.by).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/actions/{n}",
+    tag = "incidents",
+    description = "Completes or reopens an action item. Needs the responder role.",
+    params(("id" = String, Path, description = "The id"), ("n" = String, Path, description = "The action item number")),
+    request_body = ActionDone,
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The incident after it", body = Object),
+        Refusals,
+        RefusalsAbout,
+    ),
+)]
 async fn action(
     State(state): State<AppState>,
     Path((id, n)): Path<(String, String)>,
     who: Authed<Responder>,
     bytes: Bytes,
 ) -> Answer {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Done {
-        done: bool,
-        by: Option<String>,
-    }
     let n = n.parse::<u32>().map_err(|_| {
-        error(
-            StatusCode::BAD_REQUEST,
-            &format!("`{n}` is not an action item number"),
-        )
+        ApiError::bad_request(tr!(
+            "`{n}` is not an action item number",
+            "`{n}` is geen nummer van een actiepunt"
+        ))
     })?;
-    let d: Done = body(&bytes, r#"{"done": true}"#)?;
+    let d: ActionDone = body(&bytes, r#"{"done": true}"#)?;
     run(&state, &who, Some(&id), Op::Action(n, d.done), d.by).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/review",
+    tag = "incidents",
+    description = "Writes review notes for the postmortem. Needs the responder role.",
+    params(("id" = String, Path, description = "The id")),
+    request_body = ReviewNotes,
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The incident after it", body = Object),
+        Refusals,
+        RefusalsAbout,
+    ),
+)]
 async fn review(
     State(state): State<AppState>,
     Path(id): Path<String>,
     who: Authed<Responder>,
     bytes: Bytes,
 ) -> Answer {
-    #[derive(Deserialize)]
-    struct WithBy {
-        #[serde(flatten)]
-        review: Review,
-        by: Option<String>,
-    }
-    let r: WithBy = body(
+    let r: ReviewNotes = body(
         &bytes,
         r#"{"trigger": "A full disk", "went_well": ["Fast failover"]}"#,
     )?;
     run(&state, &who, Some(&id), Op::Review(r.review), r.by).await
+}
+
+/// A resolution, with an optional closing message for customers.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct Resolve {
+    /// The closing message.
+    message: Option<String>,
+    /// Who resolves it; by default whoever asked.
+    by: Option<String>,
+}
+
+/// A note for the timeline.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct Note {
+    /// The note.
+    text: String,
+    /// Who writes it; by default whoever asked.
+    by: Option<String>,
+}
+
+/// A crisis role for a person.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct Assign {
+    /// incident_commander, communications_lead, operations_lead or scribe.
+    role: String,
+    /// The person's id.
+    person: String,
+    /// Who assigns it; by default whoever asked.
+    by: Option<String>,
+}
+
+/// A recovery step ticked off or on.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct Tick {
+    /// The service whose task it is.
+    service: String,
+    /// The step, from 1.
+    step: usize,
+    /// Done or not (default true).
+    #[serde(default = "yes")]
+    done: bool,
+    /// Who ticks it; by default whoever asked.
+    by: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A new action item.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct AddAction {
+    /// What is to be done.
+    title: String,
+    /// Who owns it.
+    owner: Option<String>,
+    /// When it is due.
+    due: Option<String>,
+    /// Who adds it; by default whoever asked.
+    by: Option<String>,
+}
+
+/// An action item completed or reopened.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ActionDone {
+    /// Done or not.
+    done: bool,
+    /// Who changes it; by default whoever asked.
+    by: Option<String>,
+}
+
+/// Review notes for the postmortem: the review's fields (summary, root causes, trigger,
+/// resolution, what went well, lessons learned...) and who writes them.
+#[derive(Deserialize, ToSchema)]
+struct ReviewNotes {
+    /// The notes.
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    review: Review,
+    /// Who writes them; by default whoever asked.
+    by: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -539,25 +797,7 @@ struct LangQuery {
 }
 
 fn lang_of(state: &AppState, q: &LangQuery, headers: &HeaderMap) -> continuo_core::Lang {
-    q.lang
-        .as_deref()
-        .and_then(continuo_core::Lang::from_code)
-        .or_else(|| {
-            headers
-                .get(header::ACCEPT_LANGUAGE)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').find_map(continuo_core::Lang::from_code))
-        })
-        .or_else(|| {
-            state
-                .engine
-                .catalog()
-                .organization
-                .languages
-                .first()
-                .copied()
-        })
-        .unwrap_or(continuo_core::Lang::En)
+    lang::of_request(q.lang.as_deref(), headers, &state.engine.catalog())
 }
 
 fn markdown(text: String) -> Response {
@@ -568,6 +808,19 @@ fn markdown(text: String) -> Response {
         .into_response()
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/incidents/{id}/postmortem",
+    tag = "incidents",
+    description = "The postmortem (Markdown). Needs the viewer role.",
+    params(("id" = String, Path, description = "The id"), ("lang" = Option<String>, Query)),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The postmortem", body = String, content_type = "text/markdown"),
+        Refusals,
+        RefusalsAbout,
+    ),
+)]
 async fn postmortem(
     State(state): State<AppState>,
     _who: Authed<Viewer>,
@@ -575,7 +828,7 @@ async fn postmortem(
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
 ) -> Answer {
-    let i = incident(handle(&state)?, &id).await?;
+    let i = incident(&Alerting::of(&state)?.0, &id).await?;
     let lang = lang_of(&state, &q, &headers);
     Ok(markdown(continuo_report::postmortem(
         &i,
@@ -585,6 +838,19 @@ async fn postmortem(
     )))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/incidents/{id}/report/{regime}",
+    tag = "incidents",
+    description = "The NIS2 or DORA report draft (Markdown). Needs the viewer role.",
+    params(("id" = String, Path, description = "The id"), ("regime" = String, Path, description = "nis2 or dora"), ("lang" = Option<String>, Query)),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The report draft", body = String, content_type = "text/markdown"),
+        Refusals,
+        RefusalsAbout,
+    ),
+)]
 async fn report(
     State(state): State<AppState>,
     _who: Authed<Viewer>,
@@ -592,18 +858,18 @@ async fn report(
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
 ) -> Answer {
-    let h = handle(&state)?;
+    let h = Alerting::of(&state)?;
     let regime = match regime.to_ascii_lowercase().as_str() {
         "nis2" => Regime::Nis2,
         "dora" => Regime::Dora,
         other => {
-            return Err(error(
-                StatusCode::NOT_FOUND,
-                &format!("`{other}` is not a reporting regime; use nis2 or dora"),
-            ));
+            return Err(ApiError::not_found(tr!(
+                "`{other}` is not a reporting regime; use nis2 or dora",
+                "`{other}` is geen meldregime; gebruik nis2 of dora"
+            )));
         }
     };
-    let i = incident(h, &id).await?;
+    let i = incident(&h, &id).await?;
     let lang = lang_of(&state, &q, &headers);
     Ok(markdown(continuo_report::report_draft(
         &i,
@@ -614,13 +880,25 @@ async fn report(
     )))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/incidents/stats",
+    tag = "incidents",
+    description = "Figures over the incidents of a period. Needs the viewer role.",
+    params(("from" = Option<String>, Query), ("until" = Option<String>, Query)),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The figures", body = Object),
+        Refusals,
+    ),
+)]
 async fn figures(
     State(state): State<AppState>,
     _who: Authed<Viewer>,
     Query(q): Query<Period>,
 ) -> Answer {
-    let h = handle(&state)?;
+    let h = Alerting::of(&state)?;
     let (from, until) = period(&state, &q)?;
-    let stats = h.incident_stats(from, until).await.map_err(failure)?;
+    let stats = h.incident_stats(from, until).await?;
     Ok(axum::Json(stats).into_response())
 }

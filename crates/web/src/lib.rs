@@ -7,60 +7,48 @@
 //! **Invariant:** every state-changing route takes an [`Authed`] extractor with the role
 //! it needs (sessions with CSRF checks, API tokens, or the admin token; see `auth`), and
 //! every private read under `/api/v1` at least a viewer's.
+//!
+//! Modules in layers, with no import cycle (`tests/module_cycles.rs` checks): at the
+//! bottom `app` (the state), `lang` (one Accept-Language negotiation), `error`
+//! ([`error::ApiError`], every JSON refusal), `html` (small pages), `running` (the
+//! "alerting runs here, else 503" extractor), `audit_log` (writing the audit log) and
+//! `credentials`; above them `auth`; then the features (`checks`, `alerting`,
+//! `incidents`, `subscribers`, `gateway`, `audit`, `dashboard`, `status`), which never
+//! import each other; `openapi` lists the features' handlers; this root assembles them.
 
 mod alerting;
+mod app;
 mod audit;
+mod audit_log;
 mod auth;
+mod checks;
 pub mod credentials;
 pub mod dashboard;
+pub mod error;
 pub mod gateway;
+mod html;
 pub mod incidents;
+pub mod lang;
 mod openapi;
+mod running;
 mod status;
 mod subscribers;
 
+pub use app::{AppState, Reloader};
 pub use auth::{Actor, Admin, Authed, Limits, MinRole, Responder, SESSION_COOKIE, Viewer, quota};
 
+use app::BODY_LIMIT;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use continuo_engine::{EngineHandle, PingRequest, PingSignal, ReloadSummary};
-use continuo_store::Store;
+use axum::routing::get;
+use continuo_engine::{PingRequest, PingSignal};
 use serde::Deserialize;
 use serde_json::json;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
-use std::sync::Arc;
-
-/// Reloads the configuration from wherever it came from; the error lists what is wrong.
-pub type Reloader = Arc<
-    dyn Fn() -> Pin<Box<dyn Future<Output = Result<ReloadSummary, String>> + Send>> + Send + Sync,
->;
-
-/// What the routes need.
-#[derive(Clone)]
-pub struct AppState {
-    /// The engine.
-    pub engine: EngineHandle,
-    /// The store, for history.
-    pub store: Option<Store>,
-    /// Reloads the configuration (API and SIGHUP share it).
-    pub reloader: Option<Reloader>,
-    /// The admin token (`CONTINUO_ADMIN_TOKEN`): a bearer token with the admin role,
-    /// besides users' sessions and API tokens.
-    pub admin_token: Option<String>,
-    /// Alerting, when it runs on this node.
-    pub alerts: Option<continuo_engine::alerts::AlertHandle>,
-    /// The failover gateways, when any run on this node.
-    pub gateways: Option<std::sync::Arc<dyn gateway::GatewayControl>>,
-}
-
-/// Largest request body accepted anywhere (pings keep only the first part of it).
-const BODY_LIMIT: usize = 1 << 20;
 
 /// The router with every route, with the default sign-in rate limits.
 pub fn router(state: AppState) -> Router {
@@ -78,11 +66,6 @@ pub fn router_with(state: AppState, limits: Limits) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .route("/api/v1/services", get(services))
-        .route("/api/v1/checks", get(checks))
-        .route("/api/v1/checks/{id}", get(check))
-        .route("/api/v1/checks/{id}/observations", get(observations))
-        .route("/api/v1/reload", post(reload))
         .route(
             "/ping/{uuid}",
             get(ping_success).post(ping_success).head(ping_success),
@@ -91,6 +74,7 @@ pub fn router_with(state: AppState, limits: Limits) -> Router {
             "/ping/{uuid}/{action}",
             get(ping_action).post(ping_action).head(ping_action),
         )
+        .merge(checks::routes())
         .merge(alerting::routes())
         .merge(incidents::routes())
         .merge(gateway::routes())
@@ -105,13 +89,13 @@ pub fn router_with(state: AppState, limits: Limits) -> Router {
             guard_state,
             auth::guard,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            error::localize,
+        ))
         .layer(axum::Extension(guards))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
-}
-
-pub(crate) fn error(status: StatusCode, message: &str) -> Response {
-    (status, axum::Json(json!({ "error": message }))).into_response()
 }
 
 async fn not_found() -> Response {
@@ -168,78 +152,6 @@ async fn metrics(State(state): State<AppState>) -> Response {
         text,
     )
         .into_response()
-}
-
-async fn services(State(state): State<AppState>, _who: Authed<Viewer>) -> Response {
-    axum::Json(json!({ "services": state.engine.services() })).into_response()
-}
-
-async fn checks(State(state): State<AppState>, _who: Authed<Viewer>) -> Response {
-    axum::Json(json!({ "checks": state.engine.checks() })).into_response()
-}
-
-async fn check(
-    State(state): State<AppState>,
-    _who: Authed<Viewer>,
-    Path(id): Path<String>,
-) -> Response {
-    match state.engine.check(&id) {
-        Some(view) => axum::Json(view).into_response(),
-        None => error(StatusCode::NOT_FOUND, &format!("no check `{id}`")),
-    }
-}
-
-#[derive(Deserialize)]
-struct Limit {
-    limit: Option<String>,
-}
-
-async fn observations(
-    State(state): State<AppState>,
-    _who: Authed<Viewer>,
-    Path(id): Path<String>,
-    Query(query): Query<Limit>,
-) -> Response {
-    if state.engine.check(&id).is_none() {
-        return error(StatusCode::NOT_FOUND, &format!("no check `{id}`"));
-    }
-    let limit = match query.limit.as_deref() {
-        None => 100,
-        Some(text) => match text.parse::<u32>() {
-            Ok(n) if (1..=10_000).contains(&n) => n,
-            _ => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    &format!("`limit` must be a number from 1 to 10000, not `{text}`"),
-                );
-            }
-        },
-    };
-    let Some(store) = &state.store else {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "this node has no store");
-    };
-    match store.observations(&id, limit).await {
-        Ok(list) => axum::Json(json!({ "check": id, "observations": list })).into_response(),
-        Err(e) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            &format!("the store cannot be read: {e}"),
-        ),
-    }
-}
-
-/// Compares in constant time (for tokens).
-fn same(a: &[u8], b: &[u8]) -> bool {
-    continuo_core::hash::same_secret(a, b)
-}
-
-async fn reload(State(state): State<AppState>, _who: Authed<Admin>) -> Response {
-    let Some(reloader) = &state.reloader else {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "this server cannot reload");
-    };
-    match reloader().await {
-        Ok(summary) => axum::Json(summary).into_response(),
-        Err(problems) => error(StatusCode::UNPROCESSABLE_ENTITY, &problems),
-    }
 }
 
 #[derive(Deserialize)]

@@ -12,12 +12,14 @@
 //! otherwise internal address: a public form must not make the server call inside its own
 //! network. (Names are checked as written here; a public name that resolves to an internal
 //! address is refused when the webhook is posted, by notify's `direct::Poster`.)
-// Handlers return early with a ready `Response` as the error, as in `alerting`.
-#![allow(clippy::result_large_err)]
 
-use crate::alerting::{escape, page, page_lang};
+use crate::app::AppState;
+use crate::auth::{Admin, Authed};
 use crate::credentials::{random_hex, sha256_hex};
-use crate::{Admin, AppState, Authed, error};
+use crate::error::{ApiError, Refusals, RefusalsAbout};
+use crate::html::{escape, page};
+use crate::lang;
+use crate::running::Alerting;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -29,9 +31,10 @@ use continuo_core::{Lang, Text, tr};
 use continuo_engine::alerts::AlertHandle;
 use continuo_engine::subscribers::{NewSubscriber, SubscribeError};
 use continuo_net::is_internal;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 use std::net::IpAddr;
+use utoipa::ToSchema;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -133,16 +136,17 @@ fn check_webhook_url(text: &str, allow_private: bool) -> Result<String, Text> {
 
 /// The language of the answer: the request's `language`, else the browser's.
 fn answer_lang(request: Option<&Request>, headers: &HeaderMap, state: &AppState) -> Lang {
-    request
-        .and_then(|r| r.language.as_deref())
-        .and_then(Lang::from_code)
-        .unwrap_or_else(|| page_lang(headers, &state.engine.catalog()))
+    lang::of_request(
+        request.and_then(|r| r.language.as_deref()),
+        headers,
+        &state.engine.catalog(),
+    )
 }
 
 /// A refusal, as JSON or as a page.
 fn refuse(json: bool, lang: Lang, status: StatusCode, why: &Text) -> Response {
     if json {
-        return error(status, why.get(lang));
+        return ApiError::new(status, why.clone()).response(lang);
     }
     let title = match lang {
         Lang::Nl => "Aanmelden lukt niet",
@@ -181,7 +185,7 @@ fn subscribe_error(e: &SubscribeError) -> (StatusCode, Text) {
             tr!("no subscriber with id `{id}`", "geen abonnee met id `{id}`"),
         ),
         SubscribeError::NoStore | SubscribeError::Store(_) => {
-            eprintln!("subscribers: {e}");
+            tracing::warn!(error = %e, "subscribers: the store cannot be used");
             (StatusCode::SERVICE_UNAVAILABLE, unavailable())
         }
     }
@@ -318,7 +322,7 @@ async fn confirm_page(
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let lang = page_lang(&headers, &state.engine.catalog());
+    let lang = lang::of_request(None, &headers, &state.engine.catalog());
     let Some(h) = handle(&state) else {
         return store_problem(lang, &SubscribeError::NoStore);
     };
@@ -355,7 +359,7 @@ async fn confirm(
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let lang = page_lang(&headers, &state.engine.catalog());
+    let lang = lang::of_request(None, &headers, &state.engine.catalog());
     let Some(h) = handle(&state) else {
         return store_problem(lang, &SubscribeError::NoStore);
     };
@@ -394,7 +398,7 @@ async fn unsubscribe_page(
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let lang = page_lang(&headers, &state.engine.catalog());
+    let lang = lang::of_request(None, &headers, &state.engine.catalog());
     let Some(h) = handle(&state) else {
         return store_problem(lang, &SubscribeError::NoStore);
     };
@@ -426,7 +430,7 @@ async fn unsubscribe(
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let lang = page_lang(&headers, &state.engine.catalog());
+    let lang = lang::of_request(None, &headers, &state.engine.catalog());
     let Some(h) = handle(&state) else {
         return store_problem(lang, &SubscribeError::NoStore);
     };
@@ -456,67 +460,95 @@ struct ListQuery {
     state: Option<String>,
 }
 
-/// An operator call's answer: the early return (`?`) carries a ready error response.
-type Answer = Result<Response, Response>;
-
-/// The alerting handle for an operator call, or a 503.
-fn admin_handle(state: &AppState) -> Result<&AlertHandle, Response> {
-    handle(state).ok_or_else(|| error(StatusCode::SERVICE_UNAVAILABLE, "alerting is not running"))
+/// A subscriber confirmed by hand.
+#[derive(Serialize, ToSchema)]
+struct Confirmed {
+    /// The subscriber's id.
+    id: String,
+    /// Always `confirmed`.
+    state: &'static str,
 }
 
-/// A subscriber operation's failure as an operator call's answer (in English).
-fn admin_failure(e: SubscribeError) -> Response {
-    let (status, why) = subscribe_error(&e);
-    error(status, &why.en)
+/// An operator call's answer.
+type Answer = Result<Response, ApiError>;
+
+impl From<SubscribeError> for ApiError {
+    fn from(e: SubscribeError) -> ApiError {
+        let (status, why) = subscribe_error(&e);
+        ApiError::new(status, why)
+    }
 }
 
-async fn list(
-    State(state): State<AppState>,
-    _who: Authed<Admin>,
-    Query(q): Query<ListQuery>,
-) -> Answer {
-    let h = admin_handle(&state)?;
+#[utoipa::path(
+    get,
+    path = "/api/v1/subscribers",
+    tag = "subscribers",
+    description = "Status page subscribers (email and webhook), optionally by state (pending, confirmed, unsubscribed). Needs the admin role.",
+    params(("state" = Option<String>, Query)),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The subscribers", body = Vec<Object>),
+        Refusals,
+        RefusalsAbout,
+    ),
+)]
+async fn list(_who: Authed<Admin>, h: Alerting, Query(q): Query<ListQuery>) -> Answer {
     let filter = match q.state.as_deref() {
         None | Some("") | Some("all") => None,
         Some(name) => Some(SubscriberState::from_name(name).ok_or_else(|| {
-            error(
-                StatusCode::BAD_REQUEST,
-                &format!("unknown state `{name}`: use pending, confirmed, unsubscribed or all"),
-            )
+            ApiError::bad_request(tr!(
+                "unknown state `{name}`: use pending, confirmed, unsubscribed or all",
+                "onbekende toestand `{name}`: gebruik pending, confirmed, unsubscribed of all"
+            ))
         })?),
     };
-    let list = h.subscribers(filter).await.map_err(admin_failure)?;
-    Ok(axum::Json(Value::from(
-        list.iter()
-            .map(|s| serde_json::to_value(s).unwrap_or(Value::Null))
-            .collect::<Vec<_>>(),
-    ))
-    .into_response())
+    let list = h.subscribers(filter).await?;
+    Ok(axum::Json(list).into_response())
 }
 
-async fn remove(
-    State(state): State<AppState>,
-    _who: Authed<Admin>,
-    Path(id): Path<String>,
-) -> Answer {
-    let h = admin_handle(&state)?;
-    h.delete_subscriber(&id).await.map_err(admin_failure)?;
+#[utoipa::path(
+    delete,
+    path = "/api/v1/subscribers/{id}",
+    tag = "subscribers",
+    description = "Removes a subscriber. Needs the admin role.",
+    params(("id" = String, Path, description = "The id")),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 204, description = "Removed"),
+        Refusals,
+        RefusalsAbout,
+    ),
+)]
+async fn remove(_who: Authed<Admin>, h: Alerting, Path(id): Path<String>) -> Answer {
+    h.delete_subscriber(&id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn admin_confirm(
-    State(state): State<AppState>,
-    _who: Authed<Admin>,
-    Path(id): Path<String>,
-) -> Answer {
-    let h = admin_handle(&state)?;
-    if h.confirm_subscriber(&id).await.map_err(admin_failure)? {
-        Ok(axum::Json(json!({ "id": id, "state": "confirmed" })).into_response())
+#[utoipa::path(
+    post,
+    path = "/api/v1/subscribers/{id}/confirm",
+    tag = "subscribers",
+    description = "Confirms a subscriber by hand (a webhook whose test delivery failed). Needs the admin role.",
+    params(("id" = String, Path, description = "The id")),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "Confirmed", body = Confirmed),
+        Refusals,
+        RefusalsAbout,
+    ),
+)]
+async fn admin_confirm(_who: Authed<Admin>, h: Alerting, Path(id): Path<String>) -> Answer {
+    if h.confirm_subscriber(&id).await? {
+        Ok(axum::Json(Confirmed {
+            id,
+            state: "confirmed",
+        })
+        .into_response())
     } else {
-        Err(error(
-            StatusCode::CONFLICT,
-            &format!("subscriber `{id}` is not pending (unknown, confirmed or unsubscribed)"),
-        ))
+        Err(ApiError::conflict(tr!(
+            "subscriber `{id}` is not pending (unknown, confirmed or unsubscribed)",
+            "abonnee `{id}` wacht niet op bevestiging (onbekend, bevestigd of afgemeld)"
+        )))
     }
 }
 

@@ -5,24 +5,12 @@
 
 mod common;
 
-use common::{client, engine_with_alerting, serve_router};
-use continuo_core::load_text;
-use continuo_engine::Engine;
-use continuo_engine::alerts::Alerting;
-use continuo_engine::incidents::IncidentOptions;
-use continuo_web::AppState;
 use serde_json::{Value, json};
-use std::sync::Arc;
 
 const TOKEN: &str = "hooks-s3cret";
 const ADMIN: &str = "admin-s3cret";
 
-struct Server {
-    base: String,
-    client: reqwest::Client,
-    _engine: Engine,
-    _alerting: Alerting,
-}
+type Server = common::Served;
 
 async fn start() -> Server {
     let config = format!(
@@ -32,24 +20,7 @@ async fn start() -> Server {
          [[service]]\nid = \"erp\"\ntier = 3\nowner = \"ops\"\nrto = \"4h\"\n\
          [[route]]\nmatch = {{ source = \"backup-host\" }}\nservice = \"erp\"\n"
     );
-    let catalog = Arc::new(load_text(&config).expect("valid config"));
-    let (engine, alerting) = engine_with_alerting(catalog, IncidentOptions::default()).await;
-    let state = AppState {
-        engine: engine.handle(),
-        store: None,
-        reloader: None,
-        admin_token: Some(ADMIN.into()),
-        alerts: Some(alerting.handle()),
-        gateways: None,
-    };
-    let base = serve_router(continuo_web::router(state)).await;
-    continuo_notify::install_crypto_provider();
-    Server {
-        base,
-        client: client(),
-        _engine: engine,
-        _alerting: alerting,
-    }
+    common::serve_with_alerting(&config, ADMIN).await
 }
 
 impl Server {
@@ -277,6 +248,17 @@ async fn alertmanager_hook_needs_the_token_and_a_v4_payload() {
         .post("/hooks/alertmanager", &payload("firing"), Some(TOKEN))
         .await;
     assert_eq!(body["changed"], 0);
+    // The scheme is case-insensitive (RFC 7235), as for API tokens: one Bearer parser.
+    let lowercase = s
+        .client
+        .post(format!("{}/hooks/alertmanager", s.base))
+        .header("content-type", "application/json")
+        .header("authorization", format!("bearer {TOKEN}"))
+        .body(payload("firing"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(lowercase.status().as_u16(), 200);
     let (status, _) = s
         .post("/hooks/alertmanager", &payload("resolved"), Some(TOKEN))
         .await;

@@ -5,45 +5,17 @@
 
 mod common;
 
-use common::{client, engine_with_alerting, serve_router};
-use continuo_core::load_text;
-use continuo_engine::Engine;
-use continuo_engine::alerts::Alerting;
-use continuo_engine::incidents::IncidentOptions;
-use continuo_web::AppState;
 use serde_json::{Value, json};
-use std::sync::Arc;
 
 const ADMIN: &str = "admin-s3cret";
 
-struct Server {
-    base: String,
-    client: reqwest::Client,
-    _engine: Engine,
-    _alerting: Alerting,
-}
+type Server = common::Served;
 
 async fn start() -> Server {
     let config = "[[person]]\nid = \"anna\"\nname = \"Anna\"\n\
          [[team]]\nid = \"ops\"\nmembers = [\"anna\"]\n\
          [[service]]\nid = \"db\"\nname = \"Order database\"\ntier = 1\nowner = \"ops\"\nrto = \"30m\"\n";
-    let catalog = Arc::new(load_text(config).expect("valid config"));
-    let (engine, alerting) = engine_with_alerting(catalog, IncidentOptions::default()).await;
-    let state = AppState {
-        engine: engine.handle(),
-        store: None,
-        reloader: None,
-        admin_token: Some(ADMIN.into()),
-        alerts: Some(alerting.handle()),
-        gateways: None,
-    };
-    let base = serve_router(continuo_web::router(state)).await;
-    Server {
-        base,
-        client: client(),
-        _engine: engine,
-        _alerting: alerting,
-    }
+    common::serve_with_alerting(config, ADMIN).await
 }
 
 impl Server {

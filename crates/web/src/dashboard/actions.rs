@@ -13,8 +13,9 @@
 //! fields into one [`Op`] or says, in English and Dutch, what is wrong with them.
 
 use super::{dashboard_lang, problem};
-use crate::alerting::{NewWindow, new_window};
-use crate::{Admin, AppState, Authed, Responder};
+use crate::app::AppState;
+use crate::auth::{Admin, Authed, Responder};
+use crate::error::ApiError;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
@@ -22,6 +23,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use continuo_core::incident::CrisisRole;
 use continuo_core::incident::book::{Change, Incident, Review};
 use continuo_core::incident::{Audience, Status};
+use continuo_core::maintenance::{WindowRequest, validate_window};
 use continuo_core::model::Catalog;
 use continuo_core::{Lang, Text};
 use continuo_engine::alerts::AlertingError;
@@ -152,7 +154,7 @@ async fn incident_form(
     state: AppState,
     id: &str,
     uri: &Uri,
-    who: Result<Authed<Responder>, Response>,
+    who: Result<Authed<Responder>, ApiError>,
     headers: &HeaderMap,
     body: &Bytes,
     read: fn(&Form<'_>) -> Result<Op, Text>,
@@ -193,7 +195,7 @@ macro_rules! incident_forms {
             State(state): State<AppState>,
             Path(id): Path<String>,
             uri: Uri,
-            who: Result<Authed<Responder>, Response>,
+            who: Result<Authed<Responder>, ApiError>,
             headers: HeaderMap,
             body: Bytes,
         ) -> Response {
@@ -437,7 +439,7 @@ fn read_review(f: &Form<'_>) -> Result<Op, Text> {
 pub(crate) async fn create_window(
     State(state): State<AppState>,
     uri: Uri,
-    who: Result<Authed<Responder>, Response>,
+    who: Result<Authed<Responder>, ApiError>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -451,7 +453,7 @@ pub(crate) async fn create_window(
         let text = Text::new("Give the window a title.", "Geef het venster een titel.");
         return invalid(ctx.lang, text, back);
     };
-    let request = NewWindow {
+    let request = WindowRequest {
         id: None,
         title,
         services: ctx.fields.all("services"),
@@ -462,14 +464,14 @@ pub(crate) async fn create_window(
             (None, d) => Some(d.unwrap_or("1h").to_string()),
         },
     };
-    let window = match new_window(&h.catalog(), h.now_ms(), request) {
+    let window = match validate_window(&h.catalog(), h.now_ms(), request) {
         Ok(w) => w,
-        // The rules are written once, in English, in `alerting`; the page says what is
-        // wrong in the user's language around it.
+        // The rules and their words are core's (the API says the same).
         Err(e) => {
+            let why = e.text();
             let text = Text::new(
-                format!("The window is not valid: {e}"),
-                format!("Het venster is niet geldig: {e}"),
+                format!("The window is not valid: {}", why.en),
+                format!("Het venster is niet geldig: {}", why.nl),
             );
             return invalid(ctx.lang, text, back);
         }
@@ -485,7 +487,7 @@ pub(crate) async fn end_window(
     State(state): State<AppState>,
     Path(id): Path<String>,
     uri: Uri,
-    who: Result<Authed<Responder>, Response>,
+    who: Result<Authed<Responder>, ApiError>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -505,7 +507,7 @@ pub(crate) async fn end_window(
 pub(crate) async fn requeue(
     State(state): State<AppState>,
     uri: Uri,
-    who: Result<Authed<Admin>, Response>,
+    who: Result<Authed<Admin>, ApiError>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {

@@ -10,7 +10,9 @@
 //! the server shuts down ([`close_streams`]), so an open dashboard never holds up a
 //! graceful shutdown.
 
-use crate::{AppState, Authed, Viewer};
+use crate::app::AppState;
+use crate::auth::{Authed, Viewer};
+use crate::error::ApiError;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -109,10 +111,10 @@ async fn next_event(mut w: Watch) -> Option<(Result<Event, Infallible>, Watch)> 
 /// `GET /events`: the live stream (401 without a sign-in; EventSource then gives up).
 pub(crate) async fn events(
     State(state): State<AppState>,
-    who: Result<Authed<Viewer>, Response>,
+    who: Result<Authed<Viewer>, ApiError>,
 ) -> Response {
     if let Err(r) = who {
-        return r;
+        return r.into_response();
     }
     let mut health = state.engine.health_watch();
     health.borrow_and_update();

@@ -21,7 +21,7 @@ macro_rules! authed {
             Err(r) => {
                 let lang =
                     $crate::dashboard::dashboard_lang($lang, &$headers, &$state.engine.catalog());
-                return $crate::dashboard::refused(r, $path, lang).await;
+                return $crate::dashboard::refused(r, $path, lang);
             }
         }
     };
@@ -34,8 +34,10 @@ pub mod sparkline;
 
 pub(crate) use events::close_streams;
 
-use crate::alerting::page_lang;
-use crate::{AppState, Authed, MinRole};
+use crate::app::AppState;
+use crate::auth::{Authed, MinRole};
+use crate::error::ApiError;
+use crate::lang;
 use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -76,7 +78,8 @@ pub(crate) fn dashboard_lang(query: Option<&str>, headers: &HeaderMap, catalog: 
     query
         .and_then(Lang::from_code)
         .or_else(|| crate::auth::cookie(headers, LANG_COOKIE).and_then(Lang::from_code))
-        .unwrap_or_else(|| page_lang(headers, catalog))
+        .or_else(|| lang::accepted(headers))
+        .unwrap_or_else(|| lang::organisation(catalog))
 }
 
 /// What every page shows around its content: who is signed in, the language switch,
@@ -166,10 +169,14 @@ pub(crate) fn html(rendered: Result<String, askama::Error>, keep_lang: Option<La
     let body = match rendered {
         Ok(b) => b,
         Err(e) => {
-            return crate::error(
+            return ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                &format!("rendering the page: {e}"),
-            );
+                Text::new(
+                    format!("rendering the page: {e}"),
+                    format!("de pagina kan niet worden gemaakt: {e}"),
+                ),
+            )
+            .into_response();
         }
     };
     let mut response = Html(body).into_response();
@@ -203,7 +210,7 @@ fn secure_headers(headers: &mut HeaderMap) {
 /// Turns a refused [`Authed`] into what a browser should see: an anonymous visitor (401)
 /// goes to the sign-in page and comes back here after; a refusal (role too low, a form
 /// without this session's token) is a page that says why, in the user's language.
-pub(crate) async fn refused(rejection: Response, path_and_query: &str, lang: Lang) -> Response {
+pub(crate) fn refused(rejection: ApiError, path_and_query: &str, lang: Lang) -> Response {
     let status = rejection.status();
     if status == StatusCode::UNAUTHORIZED {
         let next: String = url::form_urlencoded::Serializer::new(String::new())
@@ -211,15 +218,7 @@ pub(crate) async fn refused(rejection: Response, path_and_query: &str, lang: Lan
             .finish();
         return Redirect::to(&format!("/login?{next}")).into_response();
     }
-    // The API's refusal is `{"error": "..."}` in the language of the request already.
-    let body = axum::body::to_bytes(rejection.into_body(), 64 * 1024)
-        .await
-        .unwrap_or_default();
-    let message = serde_json::from_slice::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|v| v["error"].as_str().map(str::to_string))
-        .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
-    problem(lang, status, &message, "/")
+    problem(lang, status, rejection.message(lang), "/")
 }
 
 /// A short page that says what went wrong and links back.

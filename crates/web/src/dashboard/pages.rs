@@ -2,7 +2,9 @@
 //! and the store, turned into plain rows for the templates.
 
 use super::{Chrome, dashboard_lang, html, problem, sparkline};
-use crate::{AppState, Authed, Viewer};
+use crate::app::AppState;
+use crate::auth::{Authed, Viewer};
+use crate::error::ApiError;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
@@ -274,7 +276,7 @@ fn path_of(uri: &Uri) -> String {
 /// `/`: everything at a glance.
 pub(crate) async fn overview(
     State(state): State<AppState>,
-    who: Result<Authed<Viewer>, Response>,
+    who: Result<Authed<Viewer>, ApiError>,
     Query(q): Query<PageQuery>,
     uri: Uri,
     headers: HeaderMap,
@@ -531,7 +533,7 @@ pub(crate) struct CheckPage {
 /// `/checks/{id}`: one check's recent observations.
 pub(crate) async fn check(
     State(state): State<AppState>,
-    who: Result<Authed<Viewer>, Response>,
+    who: Result<Authed<Viewer>, ApiError>,
     Path(id): Path<String>,
     Query(q): Query<PageQuery>,
     uri: Uri,
@@ -613,7 +615,7 @@ pub(crate) struct IncidentsPage {
 /// `/incidents`: the last 90 days' incidents.
 pub(crate) async fn incidents(
     State(state): State<AppState>,
-    who: Result<Authed<Viewer>, Response>,
+    who: Result<Authed<Viewer>, ApiError>,
     Query(q): Query<PageQuery>,
     uri: Uri,
     headers: HeaderMap,
@@ -752,7 +754,7 @@ pub(crate) struct IncidentPage {
 /// `/incidents/{id}`: one incident, with the forms to act on it.
 pub(crate) async fn incident(
     State(state): State<AppState>,
-    who: Result<Authed<Viewer>, Response>,
+    who: Result<Authed<Viewer>, ApiError>,
     Path(id): Path<String>,
     Query(q): Query<PageQuery>,
     uri: Uri,

@@ -11,8 +11,9 @@
 //! has measured yet is `operational` here (Statuspage has no word for "unknown"; the HTML
 //! page says "not yet measured").
 
-use super::model::{self, PublicIncident, PublicMaintenance, PublicView, rfc3339};
+use super::model::{self, PublicIncident, PublicMaintenance, PublicView};
 use continuo_core::Lang;
+use continuo_core::subscribers::rfc3339;
 use serde_json::{Value, json};
 
 /// Which list of incidents or maintenance.

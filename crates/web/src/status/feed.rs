@@ -1,8 +1,9 @@
 //! `/status/feed.atom`: the public incidents as an Atom feed (RFC 4287), one entry per
 //! incident with its customer updates, newest first.
 
-use super::model::{PublicView, rfc3339};
+use super::model::PublicView;
 use continuo_core::Lang;
+use continuo_core::subscribers::rfc3339;
 use continuo_core::tr;
 
 /// Escapes text for XML content and attributes.

@@ -105,7 +105,7 @@ async fn status_page(
     Query(query): Query<LangQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let lang = model::request_lang(query.lang.as_deref(), &headers, &state);
+    let lang = crate::lang::of_request(query.lang.as_deref(), &headers, &state.engine.catalog());
     let view = cache.view(&state, false).await;
     let rendered = cache.rendered(&view, format!("page {lang}"), || {
         page::page_html(&view, lang)
@@ -135,7 +135,7 @@ async fn live_events(
     Query(query): Query<LangQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let lang = model::request_lang(query.lang.as_deref(), &headers, &state);
+    let lang = crate::lang::of_request(query.lang.as_deref(), &headers, &state.engine.catalog());
     let mut response = events::stream(state, cache, lang).await.into_response();
     response
         .headers_mut()
@@ -149,7 +149,7 @@ async fn atom_feed(
     Query(query): Query<LangQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let lang = model::request_lang(query.lang.as_deref(), &headers, &state);
+    let lang = crate::lang::of_request(query.lang.as_deref(), &headers, &state.engine.catalog());
     let view = cache.view(&state, false).await;
     let base = api::base_url(&view, host(&headers));
     let rendered = cache.rendered(&view, format!("feed {lang} {base}"), || {
@@ -174,7 +174,7 @@ async fn api(
     lang: Option<&str>,
     headers: &HeaderMap,
 ) -> Response {
-    let lang = model::request_lang(lang, headers, &state);
+    let lang = crate::lang::of_request(lang, headers, &state.engine.catalog());
     let view = cache.view(&state, false).await;
     let base = api::base_url(&view, host(headers));
     if !api::DOCUMENTS.contains(&path) {
@@ -224,7 +224,7 @@ async fn status_badge(
     let Some(id) = file.strip_suffix(".svg") else {
         return not_found();
     };
-    let lang = model::request_lang(query.lang.as_deref(), &headers, &state);
+    let lang = crate::lang::of_request(query.lang.as_deref(), &headers, &state.engine.catalog());
     let view = cache.view(&state, false).await;
     match view.component(id) {
         Some(c) => {
@@ -247,7 +247,7 @@ async fn uptime_badge(
     if file != "uptime.svg" {
         return not_found();
     }
-    let lang = model::request_lang(query.lang.as_deref(), &headers, &state);
+    let lang = crate::lang::of_request(query.lang.as_deref(), &headers, &state.engine.catalog());
     let view = cache.view(&state, false).await;
     match view.component(&component) {
         Some(c) => {

@@ -662,24 +662,6 @@ pub(crate) fn sections(view: &PublicView) -> Vec<(Option<&Group>, Vec<&Component
     out
 }
 
-/// The language for a request: `?lang=`, else Accept-Language, else the organisation's.
-pub(crate) fn request_lang(
-    explicit: Option<&str>,
-    headers: &axum::http::HeaderMap,
-    state: &AppState,
-) -> Lang {
-    explicit
-        .and_then(Lang::from_code)
-        .unwrap_or_else(|| crate::alerting::page_lang(headers, &state.engine.catalog()))
-}
-
-/// An instant as RFC 3339 in UTC with milliseconds (Statuspage's shape).
-pub(crate) fn rfc3339(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms)
-        .map(|t| format!("{t:.3}"))
-        .unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".into())
-}
-
 /// An instant for people, in the page's time zone.
 pub(crate) fn local_time(ms: i64, zone: &str) -> String {
     let tz = jiff::tz::TimeZone::get(zone).unwrap_or(jiff::tz::TimeZone::UTC);

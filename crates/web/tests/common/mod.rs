@@ -1,7 +1,8 @@
 //! Start-up code shared by the web tests that run the router with alerting on
-//! 127.0.0.1 (`status.rs`, `inbound.rs`, `dashboard.rs`, `auth.rs`): an engine with
-//! alerting whose notifications go nowhere, and the router served with the peer's
-//! address. Each test binary includes this module and uses only part of it.
+//! 127.0.0.1 (`status.rs`, `inbound.rs`, `incidents.rs`, `language.rs`, `dashboard.rs`,
+//! `auth.rs`): an engine with alerting whose notifications go nowhere, the router served
+//! with the peer's address, and both at once for a catalog ([`serve_with_alerting`]).
+//! Each test binary includes this module and uses only part of it.
 
 #![allow(dead_code)]
 
@@ -81,4 +82,38 @@ pub fn client() -> reqwest::Client {
         .timeout(std::time::Duration::from_secs(10))
         .build()
         .expect("client")
+}
+
+/// The whole router with alerting, served on 127.0.0.1 (see [`serve_with_alerting`]).
+pub struct Served {
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// A client for it.
+    pub client: reqwest::Client,
+    /// The engine, kept running while the test runs.
+    pub engine: Engine,
+    /// Alerting, kept running while the test runs.
+    pub alerting: Alerting,
+}
+
+/// The router for the catalog `config` with alerting (notifications go nowhere), no
+/// store, and `admin` as the admin token, served on a free port of 127.0.0.1.
+pub async fn serve_with_alerting(config: &str, admin: &str) -> Served {
+    let catalog = Arc::new(continuo_core::load_text(config).expect("valid config"));
+    let (engine, alerting) = engine_with_alerting(catalog, IncidentOptions::default()).await;
+    let state = continuo_web::AppState {
+        engine: engine.handle(),
+        store: None,
+        reloader: None,
+        admin_token: Some(admin.into()),
+        alerts: Some(alerting.handle()),
+        gateways: None,
+    };
+    let base = serve_router(continuo_web::router(state)).await;
+    Served {
+        base,
+        client: client(),
+        engine,
+        alerting,
+    }
 }
