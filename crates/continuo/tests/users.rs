@@ -9,8 +9,8 @@
 
 mod common;
 
-use common::{wait_for, workspace};
-use std::io::{BufRead, Read, Write};
+use common::{listening_port, wait_for, workspace};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -242,25 +242,21 @@ impl Drop for Served {
     }
 }
 
+/// Starts `continuo serve` on a free port chosen by the OS, read from the event that
+/// says where it listens (its log, on stderr, is kept in `serve.log`).
 fn serve(dir: &Path) -> Served {
     let mut child = command(
         dir,
         &["serve", "-c", "continuo.toml", "--listen", "127.0.0.1:0"],
     )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null())
+    .env_remove("RUST_LOG")
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
     .spawn()
     .expect("start continuo serve");
-    let mut reader = std::io::BufReader::new(child.stdout.take().expect("stdout"));
-    let mut first = String::new();
-    reader.read_line(&mut first).expect("first line");
-    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-    let port = first
-        .split("http://127.0.0.1:")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no address in {first:?}"));
+    let stderr = child.stderr.take().expect("stderr");
+    let port = listening_port(stderr, &dir.join("serve.log"))
+        .unwrap_or_else(|log| panic!("no address in the log:\n{log}"));
     wait_for("the server to listen", 60, || {
         TcpStream::connect(("127.0.0.1", port)).is_ok()
     });
