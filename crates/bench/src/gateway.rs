@@ -15,8 +15,8 @@
 use crate::client::Connection;
 use crate::sys::{ChildGuard, Context, Result, free_port};
 use bytes::Bytes;
-use continuo_core::gateway::GatewayMode;
-use continuo_core::model::Role;
+use continuo_core::catalog::Role;
+use continuo_core::catalog::gateway::GatewayMode;
 use continuo_gateway::{EndpointSpec, EventKind, Gateway, GatewayMetrics, GatewaySpec};
 use http_body_util::Full;
 use hyper::Method;

@@ -2,8 +2,8 @@
 //! table, Markdown or JSON, in English or Dutch.
 
 use continuo_core::analysis::{Bia, RecoveryVerdict, RiskLevel};
+use continuo_core::catalog::{Catalog, CheckKind};
 use continuo_core::diag::SourceMap;
-use continuo_core::model::{Catalog, CheckKind};
 use continuo_core::{Lang, Text, tr};
 use std::fmt::Write;
 

@@ -385,7 +385,7 @@ fn run(cli: Cli, lang: Lang) -> anyhow::Result<ExitCode> {
                     let listen = load(&config)
                         .catalog
                         .map(|c| c.server.listen)
-                        .unwrap_or_else(|| continuo_core::model::Server::default().listen);
+                        .unwrap_or_else(|| continuo_core::catalog::Server::default().listen);
                     format!("http://{}", listen.replace("0.0.0.0", "127.0.0.1"))
                 }
             };

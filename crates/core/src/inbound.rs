@@ -6,7 +6,7 @@
 //! whose matchers all match the labels.
 
 use crate::alerting::Inbound;
-use crate::model::Catalog;
+use crate::catalog::Catalog;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 

@@ -26,7 +26,6 @@ pub mod observation;
 pub mod oncall;
 pub mod public;
 pub mod state;
-pub mod status_page;
 pub mod subscribers;
 pub mod text;
 
@@ -34,11 +33,7 @@ mod decode;
 mod suggest;
 mod validate;
 
-/// The old path of [`catalog`], kept while callers move to the new one.
-pub use catalog as model;
 pub use catalog::Catalog;
-/// The old path of [`catalog::gateway`], kept while callers move to the new one.
-pub use catalog::gateway;
 pub use diag::{Diagnostic, Diagnostics, Severity, SourceMap};
 pub use duration::HumanDuration;
 pub use load::{LoadOutcome, SourceProvider, load, load_text};

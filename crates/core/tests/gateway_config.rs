@@ -1,7 +1,7 @@
 //! `[[gateway]]` decoding and cross-checks: every problem named with file:line:column,
 //! in English and Dutch, and a valid table decoded with its defaults.
 
-use continuo_core::gateway::{
+use continuo_core::catalog::gateway::{
     ActionKind, ActionTrigger, Balance, EndpointTarget, Failback, GatewayMode, HaproxyState,
     endpoint_address, endpoint_target,
 };

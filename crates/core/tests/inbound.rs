@@ -2,13 +2,13 @@
 //! labels reach, how an Alertmanager group becomes events, which Events API v2 events
 //! are refused and why, and which window requests are refused and why.
 
+use continuo_core::catalog::Catalog;
 use continuo_core::inbound::{
     AlertmanagerAlert, AlertmanagerPayload, Event, Labels, alertmanager, check_event, instant,
     route,
 };
 use continuo_core::load_text;
 use continuo_core::maintenance::{WindowError, WindowRequest, validate_window};
-use continuo_core::model::Catalog;
 
 fn catalog() -> Catalog {
     load_text(

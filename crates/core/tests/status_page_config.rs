@@ -1,7 +1,7 @@
 //! `[status_page]`: title, description, logo and accent colour, with colours and logos
 //! checked and every problem located, in English and Dutch.
 
-use continuo_core::status_page::{contrast_with_white, parse_colour};
+use continuo_core::catalog::status_page::{contrast_with_white, parse_colour};
 use continuo_core::{Lang, SourceProvider, load};
 use std::path::{Path, PathBuf};
 

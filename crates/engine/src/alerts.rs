@@ -25,7 +25,7 @@ use crate::shared::Shared;
 use crate::stage::Stage;
 use crate::subscribers::Subscribers;
 use continuo_core::alerting::{AlertBook, policy};
-use continuo_core::model::Catalog;
+use continuo_core::catalog::Catalog;
 use continuo_core::oncall;
 use continuo_core::state::ServiceHealth;
 use serde::Serialize;

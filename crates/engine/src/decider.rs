@@ -12,9 +12,9 @@ use crate::shared::{AlertHandle, AlertingError, Books, Command, incident_ctx, lo
 use crate::stage::{Decided, Stage};
 use continuo_core::alerting::{AlertBook, AlertError, Context, Page};
 use continuo_core::analysis::Graph;
+use continuo_core::catalog::Catalog;
 use continuo_core::incident::book::{EventKind, IncidentBook, IncidentContext};
 use continuo_core::maintenance::{self, Window};
-use continuo_core::model::Catalog;
 use continuo_core::state::ServiceHealth;
 use continuo_store::{IncidentRow, OutboxItem};
 use std::collections::BTreeMap;

@@ -3,7 +3,7 @@
 //! put a recorder in its place. The dispatcher also asks it how far apart two sends on
 //! one channel must be.
 
-use continuo_core::model::{Catalog, ChannelKind};
+use continuo_core::catalog::{Catalog, ChannelKind};
 use continuo_notify::direct::{Mail, Poster};
 use continuo_notify::{Delivered, Notice, Notifier, SendError, SendErrorKind};
 use std::collections::HashMap;

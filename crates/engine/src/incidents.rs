@@ -12,12 +12,12 @@ use crate::recipient::Recipient;
 use crate::shared::{AlertHandle, AlertingError, Books, Command, Decision, Reply, Shared, lock};
 use crate::stage::{Decided, Heard, Sent, Stage};
 use continuo_core::alerting::{Page, PageEvent};
+use continuo_core::catalog::Catalog;
 use continuo_core::incident::book::{
     Callout, Change, EventKind, Incident, IncidentBook, IncidentError, Review,
 };
 use continuo_core::incident::stats::{Stats, stats};
 use continuo_core::incident::{Audience, CrisisRole, Severity, Status};
-use continuo_core::model::Catalog;
 use continuo_core::{Lang, Text, tr};
 use continuo_notify::{Notice, NoticeEvent, NoticeService, Templates};
 use continuo_store::{IncidentRow, OutboxItem};

@@ -37,8 +37,8 @@ pub mod testing;
 pub use clock::Clock;
 pub use metrics::{Histogram, Metrics};
 
+use continuo_core::catalog::{Catalog, Check, CheckKind, CheckSpec};
 use continuo_core::heartbeat::{HeartbeatSchedule, PingHistory};
-use continuo_core::model::{Catalog, Check, CheckKind, CheckSpec};
 use continuo_core::observation::{Measurement, Observation, Timings};
 use continuo_core::state::{
     CheckState, CheckStatus, Health, Policy, ServiceHealth, Verdict, combine_locations,

@@ -11,7 +11,7 @@
 //! **Invariant:** metric names, types, labels and help texts are what dashboards know;
 //! change them only as a breaking change.
 
-use continuo_core::model::CheckKind;
+use continuo_core::catalog::CheckKind;
 use continuo_core::state::{CheckStatus, Verdict};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, MetricEncoder, NoLabelSet};

@@ -8,8 +8,8 @@ use crate::shared::{AlertHandle, AlertingError, Command, lock};
 use crate::stage::{Decided, Stage};
 use continuo_core::Lang;
 use continuo_core::alerting::{Alert, AlertBook, AlertState, Inbound, Page, PageEvent, Recipient};
+use continuo_core::catalog::{Catalog, ChannelKind};
 use continuo_core::maintenance::{self, Window};
-use continuo_core::model::{Catalog, ChannelKind};
 use continuo_notify::{Notice, NoticeEvent, NoticeService};
 use continuo_store::OutboxItem;
 use serde::Serialize;
@@ -104,7 +104,7 @@ fn notice(
     page: &Page,
     key: &str,
     channel: &str,
-    person: Option<&continuo_core::model::Person>,
+    person: Option<&continuo_core::catalog::Person>,
     now: i64,
 ) -> Notice {
     let service_of = |id: &str| NoticeService {
@@ -162,7 +162,7 @@ fn notice(
 pub(crate) fn channels_of<'c>(
     catalog: &'c Catalog,
     recipient: &Recipient,
-) -> Vec<(String, Option<&'c continuo_core::model::Person>)> {
+) -> Vec<(String, Option<&'c continuo_core::catalog::Person>)> {
     match recipient {
         Recipient::Channel(id) => vec![(id.clone(), None)],
         Recipient::Person(id) => {

@@ -25,9 +25,9 @@ use crate::recipient::Recipient;
 use crate::shared::{AlertHandle, Shared, lock};
 use crate::stage::{Decided, Heard, Sent, Stage};
 use continuo_core::Lang;
+use continuo_core::catalog::{Catalog, ChannelKind};
 use continuo_core::incident::book::IncidentBook;
 use continuo_core::maintenance::Window;
-use continuo_core::model::{Catalog, ChannelKind};
 use continuo_core::public::PublicView;
 use continuo_core::subscribers::{
     self as rules, Announcement, ComponentStatus, Links, PayloadContext, Subscriber,

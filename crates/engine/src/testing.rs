@@ -2,7 +2,7 @@
 //! a probe stub that does no IO and answers up or down as a switch says.
 
 use crate::{ProbeFactory, RunProbe};
-use continuo_core::model::Check;
+use continuo_core::catalog::Check;
 use continuo_core::observation::{Measurement, Timings};
 use continuo_core::state::Verdict;
 use std::future::Future;

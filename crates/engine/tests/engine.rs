@@ -3,7 +3,7 @@
 //! no IO (a switch that says up or down), so paused time is exact; the same path over
 //! real sockets is tested end to end by the web crate and the binary.
 
-use continuo_core::model::Check;
+use continuo_core::catalog::Check;
 use continuo_core::observation::{Measurement, Timings};
 use continuo_core::state::{CheckStatus, Verdict};
 use continuo_core::{Catalog, load_text};
@@ -84,7 +84,7 @@ struct Factory(Arc<Targets>);
 
 impl ProbeFactory for Factory {
     fn build(&self, check: &Check) -> Result<Option<Arc<dyn RunProbe>>, String> {
-        if check.kind() == continuo_core::model::CheckKind::Heartbeat {
+        if check.kind() == continuo_core::catalog::CheckKind::Heartbeat {
             return Ok(None);
         }
         Ok(Some(Arc::new(Scripted {

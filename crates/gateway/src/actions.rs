@@ -7,7 +7,7 @@
 
 use crate::events::EventKind;
 use crate::pool::{ActionRequest, Pool};
-use continuo_core::gateway::{ActionKind, ActionTrigger, FailoverAction};
+use continuo_core::catalog::gateway::{ActionKind, ActionTrigger, FailoverAction};
 use continuo_net::http::ClientSpec;
 use continuo_net::process::{Process, RunError};
 use serde_json::json;

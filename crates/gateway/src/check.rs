@@ -13,7 +13,7 @@ use crate::pool::{Pool, TryOutcome};
 use crate::spec::EndpointSpec;
 use crate::tls::{self, EndpointIo};
 use bytes::Bytes;
-use continuo_core::gateway::GatewayMode;
+use continuo_core::catalog::gateway::GatewayMode;
 use http_body_util::Empty;
 use hyper::Request;
 use hyper_util::rt::TokioIo;

@@ -36,8 +36,8 @@ pub use metrics::GatewayMetrics;
 pub use pool::{ControlError, EndpointStatus, GatewayStatus};
 pub use spec::{EndpointSpec, GatewaySpec, TlsSpec};
 
-use continuo_core::gateway::GatewayMode;
-use continuo_core::model::Catalog;
+use continuo_core::catalog::Catalog;
+use continuo_core::catalog::gateway::GatewayMode;
 use continuo_core::{Text, tr};
 use events::EventLog;
 use pool::Pool;

@@ -8,8 +8,8 @@
 use crate::events::{EventKind, EventLog, FailoverReason, GatewayEvent, Tier};
 use crate::metrics::{EndpointLabel, GatewayLabel, GatewayMetrics};
 use crate::spec::GatewaySpec;
-use continuo_core::gateway::{ActionTrigger, Balance, Failback};
-use continuo_core::model::Role;
+use continuo_core::catalog::Role;
+use continuo_core::catalog::gateway::{ActionTrigger, Balance, Failback};
 use serde::Serialize;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::mpsc;
@@ -164,7 +164,7 @@ pub struct GatewayStatus {
     /// Where it listens.
     pub listen: String,
     /// `http` or `tcp`.
-    pub mode: continuo_core::gateway::GatewayMode,
+    pub mode: continuo_core::catalog::gateway::GatewayMode,
     /// The tier that serves.
     pub serving: Tier,
     /// Whether a failover is in progress.

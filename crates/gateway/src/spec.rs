@@ -1,10 +1,10 @@
 //! A gateway ready to run: the `[[gateway]]` table joined with its service's endpoints,
 //! addresses resolved to `host:port`, durations in `std::time` and the CA bundle read.
 
-use continuo_core::gateway::{
+use continuo_core::catalog::gateway::{
     Balance, Failback, FailoverAction, Gateway, GatewayMode, endpoint_name, endpoint_target,
 };
-use continuo_core::model::{Catalog, Role};
+use continuo_core::catalog::{Catalog, Role};
 use continuo_core::{Text, tr};
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -8,8 +8,10 @@ mod common;
 
 use common::{Backend, client, event_names, tcp_echo, two_backends, wait_for, websocket_upgrade};
 use continuo_core::HumanDuration;
-use continuo_core::gateway::{ActionKind, ActionTrigger, Failback, FailoverAction, GatewayMode};
-use continuo_core::model::Role;
+use continuo_core::catalog::Role;
+use continuo_core::catalog::gateway::{
+    ActionKind, ActionTrigger, Failback, FailoverAction, GatewayMode,
+};
 use continuo_gateway::{EventKind, FailoverReason, Gateway, GatewayMetrics, GatewaySpec, Tier};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

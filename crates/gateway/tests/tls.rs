@@ -9,8 +9,8 @@
 mod common;
 
 use common::{Backend, TestCa, client, wait_for, websocket_upgrade};
-use continuo_core::gateway::GatewayMode;
-use continuo_core::model::Role;
+use continuo_core::catalog::Role;
+use continuo_core::catalog::gateway::GatewayMode;
 use continuo_gateway::{EventKind, Gateway, GatewayMetrics, GatewaySpec, Tier};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

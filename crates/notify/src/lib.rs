@@ -1,7 +1,7 @@
 //! Continuo's notification channels: turn a [`Notice`] into a message and deliver it.
 //!
 //! One module per channel kind under [`channels`]; each is a component with the same
-//! life: its settings are read from a [`Channel`](continuo_core::model::Channel) into a typed configuration (every
+//! life: its settings are read from a [`Channel`](continuo_core::catalog::Channel) into a typed configuration (every
 //! problem named with the channel, the setting and the place in the configuration),
 //! [`validate`] reports those problems for `continuo check`, [`Notifier::build`] makes
 //! the ready sender once (HTTP client, SMTP transport, compiled templates) and

@@ -10,7 +10,7 @@ use crate::notice::Notice;
 use crate::settings::Settings;
 use crate::template::Templates;
 use continuo_core::HumanDuration;
-use continuo_core::model::{Channel, ChannelKind};
+use continuo_core::catalog::{Channel, ChannelKind};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 

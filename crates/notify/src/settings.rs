@@ -6,7 +6,7 @@
 //! value in the configuration, so one `continuo check` shows all of them.
 
 use crate::error::ConfigProblem;
-use continuo_core::model::{Channel, Located, SettingValue};
+use continuo_core::catalog::{Channel, Located, SettingValue};
 use continuo_core::{HumanDuration, Text, tr};
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -3,7 +3,7 @@
 //! process it started (its process group).
 
 use super::{measured, micros};
-use continuo_core::model::CommandSpec;
+use continuo_core::catalog::CommandSpec;
 use continuo_core::observation::{Measurement, Timings};
 use continuo_core::state::Verdict;
 use continuo_net::process::{Process, RunError, killed_by};

@@ -3,7 +3,7 @@
 
 use super::net::split_host_port;
 use super::{BuildError, measured, micros};
-use continuo_core::model::{DnsSpec, RecordType};
+use continuo_core::catalog::{DnsSpec, RecordType};
 use continuo_core::observation::{Measurement, Timings};
 use continuo_core::state::Verdict;
 use continuo_core::tr;

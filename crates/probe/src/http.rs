@@ -5,7 +5,7 @@ use super::net::{connect, resolve};
 use super::tls::{client_config, expiry_verdict, handshake, leaf_time_left, server_name};
 use super::{BuildError, ProbeContext, measured, micros};
 use bytes::Bytes;
-use continuo_core::model::{HttpExpect, HttpSpec};
+use continuo_core::catalog::{HttpExpect, HttpSpec};
 use continuo_core::observation::{Measurement, Timings};
 use continuo_core::state::Verdict;
 use continuo_core::{HumanDuration, tr};

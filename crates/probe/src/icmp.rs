@@ -4,7 +4,7 @@
 
 use super::net::resolve;
 use super::{measured, micros};
-use continuo_core::model::IcmpSpec;
+use continuo_core::catalog::IcmpSpec;
 use continuo_core::observation::{Measurement, Timings};
 use continuo_core::state::Verdict;
 use std::net::IpAddr;

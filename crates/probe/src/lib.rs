@@ -1,5 +1,5 @@
 //! Continuo's active probes. One module per kind; each builds from a validated
-//! [`continuo_core::model::Check`] and runs into a [`Measurement`].
+//! [`continuo_core::catalog::Check`] and runs into a [`Measurement`].
 //!
 //! **Invariant:** a failing target is a measurement with a failure verdict and a reason,
 //! never an `Err` and never a panic. Only a check that cannot be built at all (an
@@ -17,8 +17,8 @@ mod net;
 mod tcp;
 mod tls;
 
+use continuo_core::catalog::{Catalog, Check, CheckSpec};
 use continuo_core::diag::{Diagnostic, Loc};
-use continuo_core::model::{Catalog, Check, CheckSpec};
 use continuo_core::observation::{Measurement, Timings};
 use continuo_core::state::Verdict;
 use continuo_core::{Text, tr};

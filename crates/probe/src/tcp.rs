@@ -2,7 +2,7 @@
 
 use super::net::{connect, resolve, split_host_port};
 use super::{BuildError, measured, micros};
-use continuo_core::model::TcpSpec;
+use continuo_core::catalog::TcpSpec;
 use continuo_core::observation::{Measurement, Timings};
 use continuo_core::state::Verdict;
 use continuo_core::{HumanDuration, tr};

@@ -5,8 +5,8 @@
 use super::net::{connect, resolve, split_host_port};
 use super::{BuildError, ProbeContext, measured, micros};
 use continuo_core::HumanDuration;
+use continuo_core::catalog::{Located, TlsSpec};
 use continuo_core::diag::Loc;
-use continuo_core::model::{Located, TlsSpec};
 use continuo_core::observation::{Measurement, Timings};
 use continuo_core::state::Verdict;
 use continuo_core::tr;

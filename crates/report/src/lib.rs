@@ -5,9 +5,9 @@
 // Libraries speak through `tracing` events (or return errors); only the binary prints.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+use continuo_core::catalog::Catalog;
 use continuo_core::incident::book::{EventKind, Incident, data_loss_text};
 use continuo_core::incident::{Recovery, Regime, countdown, span_text};
-use continuo_core::model::Catalog;
 use continuo_core::{Lang, Text, tr};
 use std::fmt::Write;
 

@@ -34,7 +34,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Form};
 use continuo_core::access::{self, Role};
-use continuo_core::model::Catalog;
+use continuo_core::catalog::Catalog;
 use continuo_core::{Lang, Text, tr};
 use continuo_store::access::{Session, User};
 use governor::{Quota, RateLimiter};

@@ -9,7 +9,7 @@
 
 use axum::http::{HeaderMap, header};
 use continuo_core::Lang;
-use continuo_core::model::Catalog;
+use continuo_core::catalog::Catalog;
 
 /// The language we speak that an Accept-Language value prefers most, if any.
 pub fn negotiate(accept: &str) -> Option<Lang> {

@@ -6,7 +6,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use bytes::Bytes;
-use continuo_core::model::Role;
+use continuo_core::catalog::Role;
 use continuo_gateway::{EndpointSpec, GatewayEvent};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;

@@ -29,7 +29,7 @@ use crate::http;
 use crate::notice::{Notice, NoticeEvent};
 use crate::settings::{Settings, parse_http_url};
 use crate::template::{self, Message};
-use continuo_core::model::SettingValue;
+use continuo_core::catalog::SettingValue;
 use continuo_core::{Lang, Text, tr};
 use minijinja::{Environment, Value};
 use reqwest::Method;

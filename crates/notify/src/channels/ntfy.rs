@@ -23,7 +23,7 @@ use crate::settings::Settings;
 use crate::template::Message;
 use crate::text;
 use base64::Engine as _;
-use continuo_core::model::SettingValue;
+use continuo_core::catalog::SettingValue;
 use continuo_core::tr;
 use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};

@@ -3,7 +3,7 @@
 
 use crate::support::{channel, text, with};
 use continuo_core::Lang;
-use continuo_core::model::{Channel, SettingValue};
+use continuo_core::catalog::{Channel, SettingValue};
 use continuo_notify::{ConfigProblem, validate};
 
 /// The problems of the channel made of `fields`, in English, each with the line of the

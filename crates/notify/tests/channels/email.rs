@@ -6,7 +6,7 @@ use crate::support::{
     Captured, SinkTls, SmtpSink, TestCa, channel, notice, notifier, refusing_address, text, with,
 };
 use continuo_core::Lang;
-use continuo_core::model::Channel;
+use continuo_core::catalog::Channel;
 use continuo_notify::{NoticeEvent, SendErrorKind};
 use mail_parser::{MessageParser, MimeHeaders};
 

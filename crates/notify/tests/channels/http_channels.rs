@@ -11,7 +11,7 @@ use continuo_notify::{NoticeEvent, SendErrorKind};
 use hmac::{KeyInit, Mac};
 use std::time::Duration;
 
-fn webhook(receiver: &Receiver, extra: &str) -> continuo_core::model::Channel {
+fn webhook(receiver: &Receiver, extra: &str) -> continuo_core::catalog::Channel {
     channel(&format!(
         "id = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\n{extra}",
         receiver.url("/hooks/continuo")

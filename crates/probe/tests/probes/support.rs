@@ -1,8 +1,8 @@
 //! What every probe test needs: a check decoded from a few lines of configuration, a
 //! way to run it, and certificates made on the spot.
 
+use continuo_core::catalog::Check;
 use continuo_core::load_text;
-use continuo_core::model::Check;
 use continuo_core::observation::Measurement;
 use continuo_core::state::Verdict;
 use continuo_probe::ProbeContext;

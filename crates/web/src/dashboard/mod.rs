@@ -42,7 +42,7 @@ use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use continuo_core::model::Catalog;
+use continuo_core::catalog::Catalog;
 use continuo_core::{Lang, Text};
 
 /// The cookie that keeps a language chosen with `?lang=`.

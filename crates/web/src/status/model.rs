@@ -13,7 +13,7 @@ use continuo_core::Lang;
 use continuo_core::incident::{Audience, Severity, Status};
 use continuo_core::maintenance::Window;
 
-use continuo_core::status_page::slug;
+use continuo_core::public::slug;
 use continuo_core::text::Text;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -28,7 +28,7 @@ const UPTIME_TTL_MS: i64 = 60_000;
 /// Incidents shown: detected within this many days.
 const INCIDENT_DAYS: i64 = 90;
 
-pub(crate) use continuo_core::status_page::ComponentStatus;
+pub(crate) use continuo_core::public::ComponentStatus;
 
 /// What only the web side needs of a component status.
 pub(crate) trait Look {
