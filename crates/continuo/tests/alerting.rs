@@ -140,51 +140,7 @@ recover_threshold = 1
         None => (String::new(), String::new()),
     };
     format!(
-        r#"
-[organization]
-name = "Grouping Test"
-timezone = "UTC"
-languages = ["en"]
-
-[server]
-database = "sqlite://state/continuo.db"
-location = "test-1"
-secret = "a-link-secret-for-tests"
-
-[[person]]
-id = "anna"
-name = "Anna de Vries"
-
-[[team]]
-id = "ops"
-members = ["anna"]
-escalation = "page-hook"
-
-[[escalation]]
-id = "page-hook"
-levels = [{{ after = "0m", notify = ["channel:hook"] }}]
-
-[[channel]]
-id = "hook"
-kind = "webhook"
-url = "http://127.0.0.1:{receiver}/hook"
-
-[[service]]
-id = "db"
-name = "Orders database"
-tier = 1
-owner = "ops"
-rto = "30m"
-
-[[service.check]]
-id = "db-tcp"
-kind = "tcp"
-target = "127.0.0.1:{db}"
-interval = "1s"
-timeout = "500ms"
-fail_threshold = 1
-recover_threshold = 1
-
+        r#"{}
 [[service]]
 id = "shop"
 name = "Web shop"
@@ -200,7 +156,8 @@ tier = 2
 owner = "ops"
 rto = "4h"
 depends_on = ["db"]
-{admin_check}"#
+{admin_check}"#,
+        db_paging_a_webhook("Grouping Test", receiver, db)
     )
 }
 

@@ -314,6 +314,19 @@ fn serve_detects_a_stopped_target_takes_pings_and_shuts_down_cleanly() {
         metrics.contains("continuo_heartbeat_pings_total{kind=\"start\"} 1"),
         "{metrics}"
     );
+    // Alerting's figures are in the same registry and encoding as the engine's.
+    for sample in [
+        "continuo_alerts{state=\"firing\"} ",
+        "continuo_notifications_sent_total ",
+        "continuo_notification_failures_total ",
+        "continuo_notifications_dead_total ",
+        "continuo_outbox_items{state=\"pending\"} ",
+    ] {
+        assert!(
+            metrics.lines().any(|line| line.starts_with(sample)),
+            "no `{sample}` sample in:\n{metrics}"
+        );
+    }
     let mut promtool = Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(Stdio::piped())

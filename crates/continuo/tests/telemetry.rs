@@ -14,58 +14,6 @@ use common::*;
 use serde_json::Value;
 use std::net::TcpStream;
 
-/// A service with one TCP check of `target`, paging a webhook that nobody answers
-/// (`unanswered`).
-fn failing_delivery_config(target: u16, unanswered: u16) -> String {
-    format!(
-        r#"
-[organization]
-name = "Telemetry Test"
-timezone = "UTC"
-languages = ["en"]
-
-[server]
-database = "sqlite://state/continuo.db"
-location = "test-1"
-secret = "a-link-secret-for-tests"
-
-[[person]]
-id = "anna"
-name = "Anna de Vries"
-
-[[team]]
-id = "ops"
-members = ["anna"]
-escalation = "page-hook"
-
-[[escalation]]
-id = "page-hook"
-levels = [{{ after = "0m", notify = ["channel:hook"] }}]
-
-[[channel]]
-id = "hook"
-kind = "webhook"
-url = "http://127.0.0.1:{unanswered}/hook"
-
-[[service]]
-id = "db"
-name = "Orders database"
-tier = 1
-owner = "ops"
-rto = "30m"
-
-[[service.check]]
-id = "db-tcp"
-kind = "tcp"
-target = "127.0.0.1:{target}"
-interval = "1s"
-timeout = "500ms"
-fail_threshold = 1
-recover_threshold = 1
-"#
-    )
-}
-
 /// Every line of `log` as a JSON object; panics on a line that is not one.
 fn json_lines(log: &str) -> Vec<Value> {
     log.lines()
@@ -87,7 +35,7 @@ fn event<'a>(events: &'a [Value], message: &str) -> Option<&'a Value> {
 fn serve_logs_json_lines_and_a_failed_delivery_is_an_event() {
     let mut db = HttpServer::ok(0);
     let unanswered = free_port();
-    let dir = workspace(&failing_delivery_config(db.port, unanswered));
+    let dir = workspace(&db_paging_a_webhook("Telemetry Test", unanswered, db.port));
     let mut continuo = Continuo::start_with(dir.path(), &["--log-format", "json"]);
     wait_for("db-tcp up", 30, || {
         continuo.get("/api/v1/checks/db-tcp")["status"] == "up"

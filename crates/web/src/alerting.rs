@@ -800,14 +800,15 @@ async fn enqueue(State(state): State<AppState>, body: Bytes) -> Result<Response,
     Ok(accepted)
 }
 
-/// Appends alerting's metrics in the Prometheus text format.
-pub(crate) async fn metrics(
+/// Registers alerting's figures in `/metrics`' registry: alerts by state, deliveries
+/// since start and the outbox by state. They are read before encoding, since the outbox
+/// counts need the store's answer and a collector cannot await.
+pub(crate) async fn register_metrics(
     alerts: &AlertHandle,
     store: Option<&continuo_store::Store>,
-    out: &mut String,
+    registry: &mut continuo_engine::metrics::Registry,
 ) {
-    use std::fmt::Write as _;
-    let mut by_state: BTreeMap<&str, u64> = [
+    let mut by_state: BTreeMap<&'static str, u64> = [
         ("held", 0),
         ("firing", 0),
         ("acknowledged", 0),
@@ -823,47 +824,84 @@ pub(crate) async fn metrics(
         };
         *by_state.entry(name).or_default() += 1;
     }
-    out.push_str(
-        "# HELP continuo_alerts Alerts known, by state (resolved ones are kept 7 days).\n",
-    );
-    out.push_str("# TYPE continuo_alerts gauge\n");
-    for (state, n) in &by_state {
-        let _ = writeln!(out, "continuo_alerts{{state=\"{state}\"}} {n}");
-    }
     let (sent, failed, dead) = alerts.delivery_counts();
-    for (name, help, value) in [
-        (
-            "continuo_notifications_sent_total",
-            "Notifications delivered since start.",
-            sent,
-        ),
-        (
-            "continuo_notification_failures_total",
-            "Failed delivery attempts since start.",
-            failed,
-        ),
-        (
-            "continuo_notifications_dead_total",
-            "Notifications dead-lettered since start.",
-            dead,
-        ),
-    ] {
-        let _ = writeln!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
-        );
-    }
-    if let Some(store) = store
-        && let Ok(counts) = store.outbox_counts().await
-    {
-        out.push_str("# HELP continuo_outbox_items Notifications in the outbox, by state.\n");
-        out.push_str("# TYPE continuo_outbox_items gauge\n");
-        for (state, n) in [
-            ("pending", counts.pending),
-            ("sent", counts.sent),
-            ("dead", counts.dead),
-        ] {
-            let _ = writeln!(out, "continuo_outbox_items{{state=\"{state}\"}} {n}");
+    let outbox = match store {
+        Some(store) => store.outbox_counts().await.ok(),
+        None => None,
+    };
+    registry.register_collector(Box::new(AlertingFigures {
+        by_state,
+        deliveries: [sent, failed, dead],
+        outbox,
+    }));
+}
+
+/// Alerting's figures at one scrape.
+#[derive(Debug)]
+struct AlertingFigures {
+    by_state: BTreeMap<&'static str, u64>,
+    /// Sent, failed attempts, dead-lettered.
+    deliveries: [u64; 3],
+    outbox: Option<continuo_store::OutboxCounts>,
+}
+
+impl prometheus_client::collector::Collector for AlertingFigures {
+    fn encode(
+        &self,
+        mut encoder: prometheus_client::encoding::DescriptorEncoder,
+    ) -> Result<(), std::fmt::Error> {
+        use prometheus_client::encoding::NoLabelSet;
+        use prometheus_client::metrics::MetricType;
+        {
+            let mut family = encoder.encode_descriptor(
+                "continuo_alerts",
+                "Alerts known, by state (resolved ones are kept 7 days).",
+                None,
+                MetricType::Gauge,
+            )?;
+            for (state, n) in &self.by_state {
+                family
+                    .encode_family(&[("state", *state)])?
+                    .encode_gauge(n)?;
+            }
         }
+        // Counter names without `_total`: the encoder adds it.
+        let counters = [
+            (
+                "continuo_notifications_sent",
+                "Notifications delivered since start.",
+            ),
+            (
+                "continuo_notification_failures",
+                "Failed delivery attempts since start.",
+            ),
+            (
+                "continuo_notifications_dead",
+                "Notifications dead-lettered since start.",
+            ),
+        ];
+        for ((name, help), value) in counters.into_iter().zip(self.deliveries) {
+            encoder
+                .encode_descriptor(name, help, None, MetricType::Counter)?
+                .encode_counter::<NoLabelSet, _, u64>(&value, None)?;
+        }
+        if let Some(counts) = &self.outbox {
+            let mut family = encoder.encode_descriptor(
+                "continuo_outbox_items",
+                "Notifications in the outbox, by state.",
+                None,
+                MetricType::Gauge,
+            )?;
+            for (state, n) in [
+                ("pending", counts.pending),
+                ("sent", counts.sent),
+                ("dead", counts.dead),
+            ] {
+                family
+                    .encode_family(&[("state", state)])?
+                    .encode_gauge(&n)?;
+            }
+        }
+        Ok(())
     }
 }

@@ -134,22 +134,21 @@ async fn readyz(State(state): State<AppState>) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-/// `/metrics`: the engine's and the gateways' metrics in one prometheus-client
-/// registry, one encoding; then alerting's, still written by hand (they need the store's
-/// answer, which a synchronous collector cannot await).
+/// `/metrics`: the engine's, the gateways' and alerting's metrics in one
+/// prometheus-client registry, encoded once (alerting's figures are read first: the
+/// outbox counts need the store's answer).
 async fn metrics(State(state): State<AppState>) -> Response {
     let mut registry = continuo_engine::metrics::Registry::default();
     state.engine.register_metrics(&mut registry);
     if let Some(gateways) = &state.gateways {
         gateways.register_metrics(&mut registry);
     }
-    let mut text = continuo_engine::metrics::text(&registry);
     if let Some(alerts) = &state.alerts {
-        alerting::metrics(alerts, state.store.as_ref(), &mut text).await;
+        alerting::register_metrics(alerts, state.store.as_ref(), &mut registry).await;
     }
     (
         [(header::CONTENT_TYPE, continuo_engine::metrics::CONTENT_TYPE)],
-        text,
+        continuo_engine::metrics::text(&registry),
     )
         .into_response()
 }

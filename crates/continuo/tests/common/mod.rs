@@ -607,3 +607,57 @@ pub fn decode_words(value: &str) -> String {
     out.push_str(rest);
     out
 }
+
+/// A configuration with one tier-1 service, `db` ("Orders database"), whose TCP check of
+/// `127.0.0.1:{db}` (every second) is down at the first miss and up at the first success,
+/// owned by a team that pages the webhook channel `hook` (`http://127.0.0.1:{hook}/hook`)
+/// at once. Tests append more services.
+pub fn db_paging_a_webhook(organization: &str, hook: u16, db: u16) -> String {
+    format!(
+        r#"
+[organization]
+name = "{organization}"
+timezone = "UTC"
+languages = ["en"]
+
+[server]
+database = "sqlite://state/continuo.db"
+location = "test-1"
+secret = "a-link-secret-for-tests"
+
+[[person]]
+id = "anna"
+name = "Anna de Vries"
+
+[[team]]
+id = "ops"
+members = ["anna"]
+escalation = "page-hook"
+
+[[escalation]]
+id = "page-hook"
+levels = [{{ after = "0m", notify = ["channel:hook"] }}]
+
+[[channel]]
+id = "hook"
+kind = "webhook"
+url = "http://127.0.0.1:{hook}/hook"
+
+[[service]]
+id = "db"
+name = "Orders database"
+tier = 1
+owner = "ops"
+rto = "30m"
+
+[[service.check]]
+id = "db-tcp"
+kind = "tcp"
+target = "127.0.0.1:{db}"
+interval = "1s"
+timeout = "500ms"
+fail_threshold = 1
+recover_threshold = 1
+"#
+    )
+}
