@@ -1270,24 +1270,7 @@ fn gateways_follow_a_reload_and_unchanged_ones_keep_running() {
     let (first, second) = (free_port(), free_port());
     let config = |gateways: &str| {
         format!(
-            r#"
-[organization]
-name = "Reload Test"
-timezone = "UTC"
-
-[server]
-database = "sqlite://state/continuo.db"
-location = "test-1"
-
-[[team]]
-id = "ops"
-
-[[service]]
-id = "shop"
-tier = 2
-owner = "ops"
-rto = "1h"
-
+            r#"{}
 [[service.endpoint]]
 name = "p1"
 url = "http://127.0.0.1:{p}"
@@ -1297,6 +1280,7 @@ role = "primary"
 url = "http://127.0.0.1:{b}"
 role = "backup"
 {gateways}"#,
+            one_service("Reload Test", "shop"),
             p = primary.port,
             b = backup.port,
         )

@@ -34,8 +34,8 @@ struct Rule {
     krate: &'static str,
     /// The modules the rule binds.
     modules: &'static [&'static str],
-    /// What they may not import; with `only`, everything not listed.
-    imports: &'static [&'static str],
+    /// What they may not import (the lists together); with `only`, everything not listed.
+    imports: &'static [&'static [&'static str]],
     /// Whether `imports` lists the only modules allowed instead of the forbidden ones.
     only: bool,
     /// Why, for the failure message.
@@ -69,14 +69,14 @@ const RULES: &[Rule] = &[
     Rule {
         krate: "core",
         modules: &["catalog"],
-        imports: &["diag", "duration", "text"],
+        imports: &[&["diag", "duration", "text"]],
         only: true,
         why: "the catalog is the vocabulary every rule is written in; rules sit on it",
     },
     Rule {
         krate: "engine",
         modules: &["shared", "links", "recipient", "deliver"],
-        imports: ENGINE_ABOVE_BOTTOM,
+        imports: &[ENGINE_ABOVE_BOTTOM],
         only: false,
         why: "the bottom of alerting knows no stage, task or the module that starts them",
     },
@@ -90,14 +90,14 @@ const RULES: &[Rule] = &[
             "stage",
             "subscribers",
         ],
-        imports: &["alerts"],
+        imports: &[&["alerts"]],
         only: false,
         why: "stages and tasks do not reach back to the module that starts them",
     },
     Rule {
         krate: "web",
         modules: WEB_FEATURES,
-        imports: WEB_FEATURES,
+        imports: &[WEB_FEATURES],
         only: false,
         why: "a feature uses the shared pieces, never another feature (openapi, on top, lists them all)",
     },
@@ -112,18 +112,7 @@ const RULES: &[Rule] = &[
             "audit_log",
             "credentials",
         ],
-        imports: &[
-            "auth",
-            "checks",
-            "alerting",
-            "incidents",
-            "subscribers",
-            "gateway",
-            "audit",
-            "dashboard",
-            "status",
-            "openapi",
-        ],
+        imports: &[&["auth", "openapi"], WEB_FEATURES],
         only: false,
         why: "the shared pieces sit below authentication and every feature",
     },
@@ -137,6 +126,17 @@ fn no_module_import_cycles_and_every_layer_holds() {
         let src = crates_dir.join(name).join("src");
         assert!(src.is_dir(), "crates/{name}/src is not a folder");
         let graph = Graph::read(&src);
+        // A reader that found nothing would pass every rule: the crates with layer rules
+        // have many modules that import each other.
+        if RULES.iter().any(|r| r.krate == *name) {
+            assert!(
+                graph
+                    .edges
+                    .get(&Vec::new())
+                    .is_some_and(|top| top.len() > 3),
+                "crates/{name}: too few imports read to check its layers"
+            );
+        }
         for cycle in graph.cycles() {
             failures.push(format!("crates/{name}: a cycle: {cycle}"));
         }
@@ -210,7 +210,7 @@ fn the_checker_finds_cycles_and_broken_layers_and_ignores_comments_and_strings()
         .map(|(m, item, place)| (m.as_str(), item.as_str(), place.line))
         .collect();
     assert_eq!(root_users, [("c", "Root", 3), ("c", "Root", 3)]);
-    let rule = |imports, only| Rule {
+    let rule = |imports: &'static [&'static [&'static str]], only| Rule {
         krate: "x",
         modules: &["h"],
         imports,
@@ -218,11 +218,17 @@ fn the_checker_finds_cycles_and_broken_layers_and_ignores_comments_and_strings()
         why: "",
     };
     assert_eq!(
-        graph.broken(&rule(&["c"], false)),
+        graph.broken(&rule(&[&["c"]], false)),
         ["h imports c at h.rs:1"]
     );
-    assert_eq!(graph.broken(&rule(&["c", "g"], true)), Vec::<String>::new());
-    assert_eq!(graph.broken(&rule(&["g"], true)), ["h imports c at h.rs:1"]);
+    assert_eq!(
+        graph.broken(&rule(&[&["c"], &["g"]], true)),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        graph.broken(&rule(&[&["g"]], true)),
+        ["h imports c at h.rs:1"]
+    );
 }
 
 /// One reference from a module to another: where it was written.
@@ -310,7 +316,10 @@ impl Graph {
         let mut out = Vec::new();
         for module in rule.modules {
             for (target, place) in top.get(*module).into_iter().flatten() {
-                let listed = rule.imports.contains(&target.as_str());
+                let listed = rule
+                    .imports
+                    .iter()
+                    .any(|list| list.contains(&target.as_str()));
                 if listed != rule.only && target != module {
                     out.push(format!(
                         "{module} imports {target} at {}:{}",
@@ -357,18 +366,11 @@ fn root_reexports(src: &Path) -> BTreeMap<String, Vec<String>> {
 
 /// Every `.rs` file under `dir`, sorted.
 fn rust_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).expect("read a source folder") {
-            let path = entry.expect("folder entry").path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                out.push(path);
-            }
-        }
-    }
+    let pattern = format!("{}/**/*.rs", glob::Pattern::escape(&dir.to_string_lossy()));
+    let mut out: Vec<PathBuf> = glob::glob(&pattern)
+        .expect("a valid pattern")
+        .map(|entry| entry.expect("a readable source folder"))
+        .collect();
     out.sort();
     out
 }

@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{free_port, listening_port, wait_for};
+use common::{free_port, listening_port, one_service, wait_for};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
@@ -169,24 +169,7 @@ const UUID: &str = "5b1f9a52-3c7d-4e8f-9a0b-1c2d3e4f5a6b";
 
 fn config(target_port: u16) -> String {
     format!(
-        r#"
-[organization]
-name = "Serve Test"
-timezone = "UTC"
-
-[server]
-database = "sqlite://state/continuo.db"
-location = "test-1"
-
-[[team]]
-id = "ops"
-
-[[service]]
-id = "web"
-tier = 2
-owner = "ops"
-rto = "1h"
-
+        r#"{}
 [[service.check]]
 id = "web-http"
 kind = "http"
@@ -209,7 +192,8 @@ kind = "heartbeat"
 uuid = "{UUID}"
 period = "1h"
 grace = "10m"
-"#
+"#,
+        one_service("Serve Test", "web")
     )
 }
 

@@ -103,24 +103,7 @@ fn a_gateway_that_cannot_accept_says_so() {
     let primary = HttpServer::start(0, |_| (200, "primary".into()));
     let gateway = free_port();
     let config = format!(
-        r#"
-[organization]
-name = "Accept Test"
-timezone = "UTC"
-
-[server]
-database = "sqlite://state/continuo.db"
-location = "test-1"
-
-[[team]]
-id = "ops"
-
-[[service]]
-id = "shop"
-tier = 2
-owner = "ops"
-rto = "1h"
-
+        r#"{}
 [[service.endpoint]]
 name = "p1"
 url = "http://127.0.0.1:{p}"
@@ -131,6 +114,7 @@ id = "shop-gw"
 listen = "127.0.0.1:{gateway}"
 service = "shop"
 "#,
+        one_service("Accept Test", "shop"),
         p = primary.port,
     );
     let dir = workspace(&config);

@@ -661,3 +661,29 @@ recover_threshold = 1
 "#
     )
 }
+
+/// The start of a small configuration: an organisation, a SQLite store in `state/`, the
+/// team `ops`, and one tier-2 service `service` it owns with an RTO of an hour; tests
+/// append the service's checks, endpoints and more.
+pub fn one_service(organization: &str, service: &str) -> String {
+    format!(
+        r#"
+[organization]
+name = "{organization}"
+timezone = "UTC"
+
+[server]
+database = "sqlite://state/continuo.db"
+location = "test-1"
+
+[[team]]
+id = "ops"
+
+[[service]]
+id = "{service}"
+tier = 2
+owner = "ops"
+rto = "1h"
+"#
+    )
+}
