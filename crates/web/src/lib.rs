@@ -8,13 +8,16 @@
 //! it needs (sessions with CSRF checks, API tokens, or the admin token; see `auth`), and
 //! every private read under `/api/v1` at least a viewer's.
 //!
-//! Modules in layers, with no import cycle (`tests/module_cycles.rs` checks): at the
-//! bottom `app` (the state), `lang` (one Accept-Language negotiation), `error`
-//! ([`error::ApiError`], every JSON refusal), `html` (small pages), `running` (the
-//! "alerting runs here, else 503" extractor), `audit_log` (writing the audit log) and
-//! `credentials`; above them `auth`; then the features (`checks`, `alerting`,
+//! Modules in layers, with no import cycle (`crates/continuo/tests/architecture.rs`
+//! checks): at the bottom `app` (the state), `lang` (one Accept-Language negotiation),
+//! `error` ([`error::ApiError`], every JSON refusal), `html` (small pages), `running`
+//! (the "alerting runs here, else 503" extractor), `audit_log` (writing the audit log)
+//! and `credentials`; above them `auth`; then the features (`checks`, `alerting`,
 //! `incidents`, `subscribers`, `gateway`, `audit`, `dashboard`, `status`), which never
 //! import each other; `openapi` lists the features' handlers; this root assembles them.
+
+// Libraries speak through `tracing` events (or return errors); only the binary prints.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod alerting;
 mod app;
