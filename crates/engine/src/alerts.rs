@@ -87,21 +87,13 @@ impl Alerting {
         health: watch::Receiver<Arc<BTreeMap<String, ServiceHealth>>>,
     ) -> Result<Alerting, AlertingError> {
         let store = options.store.clone();
-        let book: AlertBook = match store
-            .alert_book()
-            .await
-            .map_err(|e| AlertingError::Store(e.to_string()))?
-        {
-            Some(value) => serde_json::from_value(value).map_err(|e| {
-                AlertingError::Store(format!("the saved alert book cannot be read: {e}"))
-            })?,
+        let book: AlertBook = match store.alert_book().await.map_err(AlertingError::Store)? {
+            Some(value) => serde_json::from_value(value)
+                .map_err(|e| AlertingError::Unreadable(format!("the saved alert book: {e}")))?,
             None => AlertBook::default(),
         };
         let now = options.clock.now_ms();
-        let windows = store
-            .windows(now)
-            .await
-            .map_err(|e| AlertingError::Store(e.to_string()))?;
+        let windows = store.windows(now).await.map_err(AlertingError::Store)?;
         let incidents = crate::incidents::load(store.as_ref(), now).await?;
         let confirmed = crate::subscribers::load_confirmed(store.as_ref())
             .await

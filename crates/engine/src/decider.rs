@@ -165,7 +165,7 @@ impl Decider {
                     .store
                     .put_window(&window)
                     .await
-                    .map_err(|e| AlertingError::Store(e.to_string()));
+                    .map_err(AlertingError::Store);
                 if result.is_ok() {
                     let mut windows = lock(&self.handle.shared.windows);
                     windows.retain(|w| w.id != window.id);
@@ -193,7 +193,7 @@ impl Decider {
                                 windows.push(window.clone());
                                 Ok(window)
                             }
-                            Err(e) => Err(AlertingError::Store(e.to_string())),
+                            Err(e) => Err(AlertingError::Store(e)),
                         }
                     }
                 };
@@ -235,9 +235,7 @@ impl Decider {
     /// before then would lose it, and the operator should know.
     fn saved(&self, result: Result<(), AlertingError>) -> Result<(), AlertingError> {
         match result {
-            Ok(()) if self.book_dirty || !self.unsaved.is_empty() => Err(AlertingError::Store(
-                "done, but not saved yet: the store is unavailable; it is saved as soon as the store answers".into(),
-            )),
+            Ok(()) if self.book_dirty || !self.unsaved.is_empty() => Err(AlertingError::NotSaved),
             other => other,
         }
     }

@@ -67,17 +67,17 @@ pub(crate) async fn load(store: &dyn Persist, now_ms: i64) -> Result<IncidentBoo
     let values = store
         .incidents_recent(now_ms - WEEK_MS)
         .await
-        .map_err(|e| AlertingError::Store(e.to_string()))?;
+        .map_err(AlertingError::Store)?;
     let mut book = IncidentBook::default();
     for value in values {
         let incident: Incident = serde_json::from_value(value)
-            .map_err(|e| AlertingError::Store(format!("a saved incident cannot be read: {e}")))?;
+            .map_err(|e| AlertingError::Unreadable(format!("a saved incident: {e}")))?;
         book.incidents.insert(incident.id.clone(), incident);
     }
     let last = store
         .last_incident_number()
         .await
-        .map_err(|e| AlertingError::Store(e.to_string()))?;
+        .map_err(AlertingError::Store)?;
     book.next_number = u64::try_from(last).unwrap_or(0) + 1;
     Ok(book)
 }
@@ -450,7 +450,7 @@ impl AlertHandle {
             })
             .await?;
         incident.ok_or_else(|| {
-            AlertingError::Store("incident could not be read back: it is gone".into())
+            AlertingError::Unreadable("the incident could not be read back: it is gone".into())
         })
     }
 
@@ -463,12 +463,12 @@ impl AlertHandle {
             .store
             .incident(id)
             .await
-            .map_err(|e| AlertingError::Store(e.to_string()))?
+            .map_err(AlertingError::Store)?
         {
             None => Ok(None),
             Some(v) => serde_json::from_value(v)
                 .map(Some)
-                .map_err(|e| AlertingError::Store(format!("incident {id} cannot be read: {e}"))),
+                .map_err(|e| AlertingError::Unreadable(format!("incident {id}: {e}"))),
         }
     }
 
@@ -484,12 +484,11 @@ impl AlertHandle {
             .store
             .incidents_between(from_ms, until_ms, limit)
             .await
-            .map_err(|e| AlertingError::Store(e.to_string()))?;
+            .map_err(AlertingError::Store)?;
         let mut by_number: BTreeMap<u64, Incident> = BTreeMap::new();
         for v in stored {
-            let i: Incident = serde_json::from_value(v).map_err(|e| {
-                AlertingError::Store(format!("a stored incident cannot be read: {e}"))
-            })?;
+            let i: Incident = serde_json::from_value(v)
+                .map_err(|e| AlertingError::Unreadable(format!("a stored incident: {e}")))?;
             by_number.insert(i.number, i);
         }
         for i in lock(&self.shared.incidents).incidents.values() {
@@ -519,7 +518,7 @@ impl AlertHandle {
         self.store
             .service_events(service, limit)
             .await
-            .map_err(|e| AlertingError::Store(e.to_string()))
+            .map_err(AlertingError::Store)
     }
 
     /// Figures over the incidents detected in a period.

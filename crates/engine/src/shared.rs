@@ -27,9 +27,19 @@ pub enum AlertingError {
     /// A request that makes no sense.
     #[error("{0}")]
     Invalid(String),
-    /// The store failed.
+    /// The store failed (the error is for the log; operators see that the database is
+    /// unavailable).
     #[error("store: {0}")]
-    Store(String),
+    Store(#[from] continuo_store::StoreError),
+    /// A record the store returned cannot be read as what it should be.
+    #[error("unreadable: {0}")]
+    Unreadable(String),
+    /// The change took effect but is not durable yet: it is kept and saved as soon as the
+    /// store answers, but a crash before then would lose it.
+    #[error(
+        "done, but not saved yet: the store is unavailable; it is saved as soon as the store answers"
+    )]
+    NotSaved,
     /// Alerting has stopped.
     #[error("alerting is not running")]
     Stopped,

@@ -90,12 +90,11 @@ impl Stage for Subscribers {
 }
 
 /// Loads the confirmed subscribers (none without a store that keeps them).
-pub(crate) async fn load_confirmed(store: &dyn Persist) -> Result<Vec<Subscriber>, String> {
+pub(crate) async fn load_confirmed(
+    store: &dyn Persist,
+) -> Result<Vec<Subscriber>, continuo_store::StoreError> {
     match store.subscriber_store() {
-        Some(s) => s
-            .subscribers(Some(SubscriberState::Confirmed))
-            .await
-            .map_err(|e| e.to_string()),
+        Some(s) => s.subscribers(Some(SubscriberState::Confirmed)).await,
         None => Ok(Vec::new()),
     }
 }

@@ -74,11 +74,13 @@ impl ApiError {
         ))
     }
 
-    /// 503: the database did not answer a read.
+    /// 503: the database did not answer a read. What it said goes to the log, not to
+    /// the client: it can name tables, hosts and queries.
     pub fn store_unreadable(e: impl std::fmt::Display) -> ApiError {
+        tracing::warn!(error = %e, "a store read failed");
         ApiError::unavailable(tr!(
-            "the store cannot be read: {e}",
-            "de database is niet leesbaar: {e}"
+            "the database cannot be read now; try again shortly",
+            "de database is nu niet leesbaar; probeer het zo opnieuw"
         ))
     }
 
@@ -175,8 +177,21 @@ impl From<AlertingError> for ApiError {
             }
             // The incident book's rules speak English only for now.
             AlertingError::Invalid(_) => ApiError::unprocessable(Text::same(english)),
-            AlertingError::Store(why) => {
-                ApiError::unavailable(Text::new(english, format!("database: {why}")))
+            AlertingError::Store(e) => ApiError::store_unreadable(e),
+            AlertingError::NotSaved => ApiError::unavailable(Text::new(
+                english,
+                "uitgevoerd, maar nog niet opgeslagen: de database is niet bereikbaar; het \
+                 wordt opgeslagen zodra de database antwoordt",
+            )),
+            AlertingError::Unreadable(what) => {
+                tracing::error!(record = %what, "a stored record cannot be read");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    tr!(
+                        "a stored record cannot be read; the server's log says which",
+                        "een opgeslagen gegeven is niet leesbaar; het logboek van de server zegt welk"
+                    ),
+                )
             }
             AlertingError::Stopped => {
                 ApiError::unavailable(Text::new(english, "alarmering draait niet"))
@@ -240,4 +255,39 @@ pub(crate) enum RefusalsAbout {
     /// Not in a state that allows it.
     #[response(status = 409, description = "Not in a state that allows this")]
     Conflict(ErrorBody),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use continuo_store::StoreError;
+
+    /// Regression: a store failure was answered as `database: <the store's own error>`,
+    /// which can name hosts, users and queries.
+    #[test]
+    fn a_store_failure_is_answered_without_the_store_s_words() {
+        let e = AlertingError::Store(StoreError::UnsupportedUrl(
+            "postgres://admin:hunter2@db.internal/prod".into(),
+        ));
+        let answer = ApiError::from(e);
+        assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+        for lang in [Lang::En, Lang::Nl] {
+            let message = answer.message(lang);
+            assert!(!message.contains("hunter2"), "{message}");
+            assert!(!message.contains("db.internal"), "{message}");
+        }
+        assert!(answer.message(Lang::Nl).contains("database"));
+    }
+
+    #[test]
+    fn unsaved_and_unreadable_say_what_happened_in_both_languages() {
+        let unsaved = ApiError::from(AlertingError::NotSaved);
+        assert_eq!(unsaved.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(unsaved.message(Lang::En).contains("not saved yet"));
+        assert!(unsaved.message(Lang::Nl).contains("nog niet opgeslagen"));
+        let unreadable = ApiError::from(AlertingError::Unreadable("incident INC-7: eof".into()));
+        assert_eq!(unreadable.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!unreadable.message(Lang::En).contains("INC-7"));
+        assert!(unreadable.message(Lang::Nl).contains("logboek"));
+    }
 }

@@ -119,13 +119,21 @@ fn alerting_off(lang: Lang, back: &str) -> Response {
     )
 }
 
-fn failed(lang: Lang, e: &AlertingError, back: &str) -> Response {
+fn failed(lang: Lang, e: AlertingError, back: &str) -> Response {
     let status = match e {
-        AlertingError::Store(_) | AlertingError::Stopped => StatusCode::SERVICE_UNAVAILABLE,
+        AlertingError::Store(_) | AlertingError::NotSaved | AlertingError::Stopped => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        AlertingError::Unreadable(_) => StatusCode::INTERNAL_SERVER_ERROR,
         AlertingError::UnknownIncident(_) => StatusCode::NOT_FOUND,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     };
-    let message = Text::new(format!("Not done: {e}"), format!("Niet uitgevoerd: {e}"));
+    // The API's wording, so the page says the same and never shows the store's own error.
+    let said = ApiError::from(e);
+    let message = Text::new(
+        format!("Not done: {}", said.message(Lang::En)),
+        format!("Niet uitgevoerd: {}", said.message(Lang::Nl)),
+    );
     problem(lang, status, message.get(lang), back)
 }
 
@@ -168,7 +176,7 @@ async fn incident_form(
     };
     let incident = match h.incident(id).await {
         Ok(i) => i,
-        Err(e) => return failed(lang, &e, &back),
+        Err(e) => return failed(lang, e, &back),
     };
     let catalog = h.catalog();
     let form = Form {
@@ -182,7 +190,7 @@ async fn incident_form(
     };
     match h.incident_op(Some(id), op, &who.actor.who).await {
         Ok(_) => Redirect::to(&back).into_response(),
-        Err(e) => failed(lang, &e, &back),
+        Err(e) => failed(lang, e, &back),
     }
 }
 
@@ -478,7 +486,7 @@ pub(crate) async fn create_window(
     };
     match h.put_window(window).await {
         Ok(()) => Redirect::to(back).into_response(),
-        Err(e) => failed(ctx.lang, &e, back),
+        Err(e) => failed(ctx.lang, e, back),
     }
 }
 
@@ -499,7 +507,7 @@ pub(crate) async fn end_window(
     };
     match h.end_window(&id).await {
         Ok(_) => Redirect::to(back).into_response(),
-        Err(e) => failed(ctx.lang, &e, back),
+        Err(e) => failed(ctx.lang, e, back),
     }
 }
 
