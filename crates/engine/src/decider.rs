@@ -257,9 +257,12 @@ impl Decider {
         };
         let (result, items, changed) = {
             let policies = self.policies;
-            let graph = Graph::new(&catalog);
-            let settle = |service: &str| (policies.settle_ms)(&graph, service);
-            let group_wait = |service: &str| (policies.group_wait_ms)(&graph, service);
+            // Built only when a decision asks a policy: most decisions (ticks, acks) do not,
+            // and the graph is the size of the catalog.
+            let graph = std::cell::OnceCell::new();
+            let graph = || graph.get_or_init(|| Graph::new(&catalog));
+            let settle = |service: &str| (policies.settle_ms)(graph(), service);
+            let group_wait = |service: &str| (policies.group_wait_ms)(graph(), service);
             let engine_summary = |service: &str| (policies.summary)(&catalog, service);
             let ctx = Context {
                 catalog: &catalog,
