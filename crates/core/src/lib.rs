@@ -15,6 +15,7 @@ pub mod analysis;
 pub mod catalog;
 pub mod cron;
 pub mod diag;
+pub mod evidence;
 pub mod duration;
 pub mod hash;
 pub mod heartbeat;

@@ -108,7 +108,32 @@ pub struct Organization {
     pub currency: String,
     /// Incident reporting regimes the organisation is subject to (NIS2, DORA).
     pub regulations: Vec<incident::Regime>,
+    /// When the continuity plan was last reviewed, and how often it must be
+    /// (`reviewed`, `review_every` in `[organization]`): the `plan_reviewed` claim.
+    pub plan_review: Review,
 }
+
+/// When a document (a runbook, the continuity plan) was last reviewed, and how often it
+/// must be. Either may be missing: no date means the review is unproven.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Review {
+    /// How often it must be reviewed.
+    pub every: Option<HumanDuration>,
+    /// The date (`YYYY-MM-DD`, checked when decoded) of the last review.
+    pub reviewed: Option<String>,
+}
+
+impl Review {
+    /// The start (UTC midnight, unix ms) of the review date, if one is set and valid.
+    pub fn reviewed_ms(&self) -> Option<i64> {
+        let date: jiff::civil::Date = self.reviewed.as_deref()?.parse().ok()?;
+        let at = date.to_zoned_datetime(jiff::tz::TimeZone::UTC).ok()?;
+        Some(at.timestamp().as_millisecond())
+    }
+}
+
+/// The default window over which a service level objective is measured.
+pub const DEFAULT_SLO_WINDOW: HumanDuration = HumanDuration(std::time::Duration::from_secs(30 * 86_400));
 
 impl Default for Organization {
     fn default() -> Self {
@@ -118,6 +143,7 @@ impl Default for Organization {
             languages: vec![Lang::En],
             currency: "EUR".into(),
             regulations: Vec::new(),
+            plan_review: Review::default(),
         }
     }
 }
@@ -752,6 +778,14 @@ pub struct Service {
     /// The runbook's path as the loader found it (the config file's folder joined).
     #[serde(skip)]
     pub runbook_file: Option<String>,
+    /// When the runbook was last reviewed and how often it must be (`runbook = { path,
+    /// review_every, reviewed }`): the `runbook_current` claim.
+    pub runbook_review: Review,
+    /// Service level objective: the share of time it must be up, as a fraction
+    /// (`slo = "99.9%"` is 0.999), if one is set.
+    pub slo: Option<Located<f64>>,
+    /// Over how long the SLO is measured (`slo_window`, 30 days unless set).
+    pub slo_window: HumanDuration,
     /// Status page presentation.
     pub status_page: StatusPage,
     /// Set when a required value (tier, owner, RTO) was missing or invalid and a

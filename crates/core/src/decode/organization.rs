@@ -7,7 +7,15 @@ impl Decoder<'_> {
         let f = self.open(
             "[organization]",
             value,
-            &["name", "timezone", "languages", "currency", "regulations"],
+            &[
+                "name",
+                "timezone",
+                "languages",
+                "currency",
+                "regulations",
+                "review_every",
+                "reviewed",
+            ],
         )?;
         let defaults = Organization::default();
         let name = self.required_string(&f, "name", "\"Acme Retail\"");
@@ -91,8 +99,10 @@ impl Decoder<'_> {
                 regulations.push(regime);
             }
         }
+        let plan_review = self.review(&f);
         Some(Organization {
             regulations,
+            plan_review,
             name: name.map_or(defaults.name, |n| n.value),
             timezone: timezone.map_or(defaults.timezone, |t| t.value),
             languages,

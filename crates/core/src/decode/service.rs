@@ -22,6 +22,8 @@ impl Decoder<'_> {
                 "check",
                 "runbook",
                 "status_page",
+                "slo",
+                "slo_window",
             ],
         )?;
         let id = self.id(&f);
@@ -47,7 +49,9 @@ impl Decoder<'_> {
         for value in self.table_list(&f, "endpoint") {
             endpoints.extend(self.endpoint(value));
         }
-        let runbook = self.string(&f, "runbook").map(|r| r.value);
+        let (runbook, runbook_review) = self.runbook(&f);
+        let slo = self.slo(&f);
+        let slo_window = self.duration_or(&f, "slo_window", DEFAULT_SLO_WINDOW);
         let status_page = match f.get("status_page") {
             Some(value) => self.status_page(value),
             None => StatusPage::default(),
@@ -80,10 +84,90 @@ impl Decoder<'_> {
             checks,
             runbook,
             runbook_file: None,
+            runbook_review,
+            slo,
+            slo_window,
             status_page,
             incomplete,
             loc: table_loc,
         })
+    }
+
+    /// `runbook = "path"`, or `runbook = { path = "..", review_every = "180d", reviewed =
+    /// "2026-09-01" }` for a runbook whose review is tracked.
+    fn runbook(&mut self, f: &Fields<'_, '_>) -> (Option<String>, Review) {
+        let Some(value) = f.get("runbook") else {
+            return (None, Review::default());
+        };
+        if let DeValue::Table(_) = value.get_ref() {
+            let Some(rf) = self.open(
+                "the runbook",
+                value,
+                &["path", "review_every", "reviewed"],
+            ) else {
+                return (None, Review::default());
+            };
+            let path = self.required_string(&rf, "path", "\"runbooks/web.md\"");
+            let review = self.review(&rf);
+            return (path.map(|p| p.value), review);
+        }
+        (self.string(f, "runbook").map(|r| r.value), Review::default())
+    }
+
+    /// `review_every` (a duration) and `reviewed` (a date) in a runbook or
+    /// `[organization]`.
+    pub(super) fn review(&mut self, f: &Fields<'_, '_>) -> Review {
+        let every = self.duration(f, "review_every").map(|d| d.value);
+        let reviewed = self.string(f, "reviewed");
+        if let Some(r) = &reviewed
+            && r.value.parse::<jiff::civil::Date>().is_err()
+        {
+            let v = &r.value;
+            self.diags.push(Diagnostic::error(
+                "bad-date",
+                r.loc.clone(),
+                tr!("`{v}` is not a date", "`{v}` is geen datum"),
+                tr!("expected YYYY-MM-DD", "verwacht JJJJ-MM-DD"),
+            ));
+            return Review { every, reviewed: None };
+        }
+        Review {
+            every,
+            reviewed: reviewed.map(|r| r.value),
+        }
+    }
+
+    /// `slo = "99.9%"` (or the number `99.9`): a percentage above 0 and at most 100,
+    /// kept as a fraction.
+    fn slo(&mut self, f: &Fields<'_, '_>) -> Option<Located<f64>> {
+        let value = f.get("slo")?;
+        let loc = self.loc(value.span());
+        let percent = match value.get_ref() {
+            DeValue::String(raw) => raw.trim().trim_end_matches('%').trim().parse::<f64>().ok(),
+            DeValue::Float(raw) => raw.as_str().parse::<f64>().ok(),
+            DeValue::Integer(raw) => raw.as_str().parse::<f64>().ok(),
+            _ => None,
+        };
+        match percent {
+            Some(p) if p.is_finite() && p > 0.0 && p <= 100.0 => Some(Located::new(p / 100.0, loc)),
+            _ => {
+                let what = f.what;
+                self.error(
+                    "bad-slo",
+                    value.span(),
+                    tr!(
+                        "`slo` in {what} is not a percentage above 0 and at most 100",
+                        "`slo` in {what} is geen percentage boven 0 en hoogstens 100"
+                    ),
+                    tr!("invalid SLO", "ongeldige SLO"),
+                )
+                .help = Some(tr!(
+                    "write the share of time it must be up, e.g. slo = \"99.9%\"",
+                    "schrijf het deel van de tijd dat de dienst moet werken, bijv. slo = \"99.9%\""
+                ));
+                None
+            }
+        }
     }
 
     pub(super) fn dependencies(&mut self, f: &Fields<'_, '_>) -> Vec<Dependency> {
