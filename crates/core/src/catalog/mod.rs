@@ -133,7 +133,8 @@ impl Review {
 }
 
 /// The default window over which a service level objective is measured.
-pub const DEFAULT_SLO_WINDOW: HumanDuration = HumanDuration(std::time::Duration::from_secs(30 * 86_400));
+pub const DEFAULT_SLO_WINDOW: HumanDuration =
+    HumanDuration(std::time::Duration::from_secs(30 * 86_400));
 
 impl Default for Organization {
     fn default() -> Self {

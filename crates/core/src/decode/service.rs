@@ -100,18 +100,18 @@ impl Decoder<'_> {
             return (None, Review::default());
         };
         if let DeValue::Table(_) = value.get_ref() {
-            let Some(rf) = self.open(
-                "the runbook",
-                value,
-                &["path", "review_every", "reviewed"],
-            ) else {
+            let Some(rf) = self.open("the runbook", value, &["path", "review_every", "reviewed"])
+            else {
                 return (None, Review::default());
             };
             let path = self.required_string(&rf, "path", "\"runbooks/web.md\"");
             let review = self.review(&rf);
             return (path.map(|p| p.value), review);
         }
-        (self.string(f, "runbook").map(|r| r.value), Review::default())
+        (
+            self.string(f, "runbook").map(|r| r.value),
+            Review::default(),
+        )
     }
 
     /// `review_every` (a duration) and `reviewed` (a date) in a runbook or
@@ -129,7 +129,10 @@ impl Decoder<'_> {
                 tr!("`{v}` is not a date", "`{v}` is geen datum"),
                 tr!("expected YYYY-MM-DD", "verwacht JJJJ-MM-DD"),
             ));
-            return Review { every, reviewed: None };
+            return Review {
+                every,
+                reviewed: None,
+            };
         }
         Review {
             every,

@@ -58,7 +58,11 @@ pub fn period(checks: &[String], rows: &[CheckDay], from_ms: i64, until_ms: i64)
     let first = from_ms.div_euclid(DAY_MS) * DAY_MS;
     let mut worst: BTreeMap<i64, f64> = BTreeMap::new();
     for row in rows {
-        if row.count == 0 || !checks.contains(&row.check) || row.day_ms < first || row.day_ms >= until_ms {
+        if row.count == 0
+            || !checks.contains(&row.check)
+            || row.day_ms < first
+            || row.day_ms >= until_ms
+        {
             continue;
         }
         let share = (row.failures.min(row.count)) as f64 / row.count as f64;
@@ -95,7 +99,8 @@ pub fn period(checks: &[String], rows: &[CheckDay], from_ms: i64, until_ms: i64)
         }
         day_ms += DAY_MS;
     }
-    let availability = (with > 0).then(|| round3((1.0 - down / (f64::from(with) * DAY_MINUTES)) * 100.0));
+    let availability =
+        (with > 0).then(|| round3((1.0 - down / (f64::from(with) * DAY_MINUTES)) * 100.0));
     Period {
         days,
         days_with_data: with,
@@ -192,7 +197,11 @@ pub fn month_bounds(month: &str) -> Option<(i64, i64)> {
 
 fn date_of(day_ms: i64) -> String {
     jiff::Timestamp::from_millisecond(day_ms)
-        .map(|t| t.to_zoned_datetime(jiff::tz::TimeZone::UTC).date().to_string())
+        .map(|t| {
+            t.to_zoned_datetime(jiff::tz::TimeZone::UTC)
+                .date()
+                .to_string()
+        })
         .unwrap_or_default()
 }
 

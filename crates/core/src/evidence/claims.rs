@@ -6,9 +6,7 @@
 //! reviewed continuity plan. Records that the catalog itself is the source of (review
 //! dates) come from [`catalog_evidence`].
 
-use super::{
-    Claim, ClaimKind, Evidence, Measure, Outcome, Source, SourceKind, Subject, windows,
-};
+use super::{Claim, ClaimKind, Evidence, Measure, Outcome, Source, SourceKind, Subject, windows};
 use crate::catalog::{Catalog, Review, Service};
 
 /// Every claim of the catalog, services in catalog order, then the organisation's.
@@ -21,7 +19,10 @@ pub fn claims(catalog: &Catalog) -> Vec<Claim> {
         kind: ClaimKind::PlanReviewed,
         subject: Subject::Organization,
         tier: None,
-        target: Some(Measure::ms(review_ms(&catalog.organization.plan_review, windows::PLAN_MS))),
+        target: Some(Measure::ms(review_ms(
+            &catalog.organization.plan_review,
+            windows::PLAN_MS,
+        ))),
         valid_ms: review_ms(&catalog.organization.plan_review, windows::PLAN_MS),
     });
     out
@@ -59,7 +60,11 @@ pub fn service_claims(catalog: &Catalog, service: &Service) -> Vec<Claim> {
     }
     if service.runbook.is_some() || service.tier.value.0 <= 2 {
         let valid = review_ms(&service.runbook_review, windows::RUNBOOK_MS);
-        out.push(claim(ClaimKind::RunbookCurrent, Some(Measure::ms(valid)), valid));
+        out.push(claim(
+            ClaimKind::RunbookCurrent,
+            Some(Measure::ms(valid)),
+            valid,
+        ));
     }
     if let Some(target) = escalation_target_ms(catalog, &service.id.value) {
         out.push(claim(
@@ -107,7 +112,11 @@ pub fn catalog_evidence(catalog: &Catalog, now_ms: i64) -> Vec<Evidence> {
                 path,
                 at,
                 valid,
-                service.runbook_review.reviewed.as_deref().unwrap_or_default(),
+                service
+                    .runbook_review
+                    .reviewed
+                    .as_deref()
+                    .unwrap_or_default(),
             )),
             (None, _) if service.tier.value.0 <= 2 => {
                 let source = Source {

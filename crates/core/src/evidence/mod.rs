@@ -483,3 +483,66 @@ pub mod windows {
     /// Time to acknowledge when the escalation has one level only.
     pub const ACK_TARGET_MS: i64 = 30 * 60_000;
 }
+
+/// The posture of the organisation now: every claim with its verdict, readiness per
+/// subject and tier, and the error budget of every service with an SLO.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Posture {
+    /// When it was computed (UTC unix ms).
+    pub at_ms: i64,
+    /// Every claim with its verdict, in catalog order.
+    pub verdicts: Vec<verdict::Verdict>,
+    /// Which claims of each subject are met, breached, stale and unproven.
+    pub subjects: Vec<(Subject, verdict::Readiness)>,
+    /// Per tier, the claims of its services by state.
+    pub tiers: Vec<verdict::TierReadiness>,
+    /// Per service with an SLO: its error budget over its SLO window.
+    pub budgets: Vec<(String, verdict::ErrorBudget)>,
+}
+
+/// The posture at `now_ms` from the stored records (`stored`: at least the newest
+/// conclusive record of each claim and subject) and the day rollups of the services'
+/// checks over their SLO windows (`days`); the catalog's own records (review dates)
+/// are added here.
+pub fn posture(
+    catalog: &crate::Catalog,
+    stored: &[Evidence],
+    days: &[availability::CheckDay],
+    now_ms: i64,
+) -> Posture {
+    let claims = claims::claims(catalog);
+    let mut records = stored.to_vec();
+    records.extend(claims::catalog_evidence(catalog, now_ms));
+    let verdicts = verdict::verdicts(&claims, &records, now_ms);
+    let subjects = verdict::readiness_by_subject(&verdicts);
+    let tiers = verdict::readiness_by_tier(&verdicts);
+    let budgets = catalog
+        .services
+        .iter()
+        .filter_map(|s| {
+            let slo = s.slo.as_ref()?.value;
+            let (from, until) = slo_window(s, now_ms);
+            let checks: Vec<String> = s.checks.iter().map(|c| c.id.value.clone()).collect();
+            let period = availability::period(&checks, days, from, until);
+            Some((
+                s.id.value.clone(),
+                verdict::error_budget(slo, until - from, period.down_minutes),
+            ))
+        })
+        .collect();
+    Posture {
+        at_ms: now_ms,
+        verdicts,
+        subjects,
+        tiers,
+        budgets,
+    }
+}
+
+/// The whole UTC days of a service's SLO window that end with today: `[from, until)`.
+pub fn slo_window(service: &crate::catalog::Service, now_ms: i64) -> (i64, i64) {
+    let until = now_ms.div_euclid(DAY_MS) * DAY_MS + DAY_MS;
+    let days =
+        (i64::try_from(service.slo_window.0.as_millis()).unwrap_or(i64::MAX / 4) / DAY_MS).max(1);
+    (until - days * DAY_MS, until)
+}
