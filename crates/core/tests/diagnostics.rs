@@ -789,3 +789,45 @@ fn include_patterns_that_are_no_glob() {
         ],
     );
 }
+
+#[test]
+fn service_levels_and_reviews() {
+    let base = |extra: &str| {
+        format!(
+            "{TEAM}[[service]]\nid = \"wiki\"\ntier = 3\nowner = \"ops\"\nrto = \"1d\"\n{extra}"
+        )
+    };
+    let help = "write the share of time it must be up, e.g. slo = \"99.9%\"";
+    for bad in ["\"101%\"", "\"0%\"", "\"most of the time\"", "true"] {
+        check(
+            &base(&format!("slo = {bad}\n")),
+            &[&format!(
+                "error bad-slo c.toml:8:7 `slo` in [[service]] is not a percentage above 0 and at most 100 | help: {help}"
+            )],
+        );
+    }
+    check(&base("slo = \"99.95%\"\nslo_window = \"7d\"\n"), &[]);
+    check(&base("slo = 99.5\n"), &[]);
+    // The file is not there in this test: the existing warning stands beside the new ones.
+    let missing_runbook = "warning missing-runbook c.toml:4:6 the runbook of `wiki` (`r.md`) does not exist | help: runbook paths are relative to the config file that declares the service";
+    check(
+        &base("runbook = { path = \"r.md\", review_every = \"90d\", reviewed = \"2026-02-30\" }\n"),
+        &[
+            missing_runbook,
+            "error bad-date c.toml:8:61 `2026-02-30` is not a date",
+        ],
+    );
+    check(
+        &base("runbook = { review_every = \"90d\" }\n"),
+        &[
+            "error missing-field c.toml:8:11 missing field `path` in the runbook | help: add `path = \"runbooks/web.md\"`",
+        ],
+    );
+    check(
+        &base("runbook = { path = \"r.md\", reviewd = \"2026-01-01\" }\n"),
+        &[
+            missing_runbook,
+            "error unknown-field c.toml:8:28 unknown field `reviewd` in the runbook | help: did you mean `reviewed`?",
+        ],
+    );
+}

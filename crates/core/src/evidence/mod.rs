@@ -16,6 +16,7 @@
 
 pub mod availability;
 pub mod claims;
+pub mod records;
 pub mod verdict;
 
 use crate::text::Text;
