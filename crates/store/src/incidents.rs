@@ -11,6 +11,9 @@ pub(crate) const UPSERT: &str = "INSERT INTO incidents (id, number, status, seve
      status = excluded.status, severity = excluded.severity, detected_ms = excluded.detected_ms, \
      resolved_ms = excluded.resolved_ms, body = excluded.body";
 
+pub(crate) const ADD_SERVICE_EVENT: &str =
+    "INSERT INTO service_events (service, at_ms, kind, body) VALUES ($1, $2, $3, $4)";
+
 /// One incident as stored.
 #[derive(Clone, Debug, PartialEq)]
 pub struct IncidentRow {
@@ -51,8 +54,7 @@ impl Store {
         kind: &str,
         body: &Value,
     ) -> Result<(), StoreError> {
-        let sql = "INSERT INTO service_events (service, at_ms, kind, body) VALUES ($1, $2, $3, $4)";
-        on_pool!(self, pool => sqlx::query(sql).bind(service).bind(at_ms).bind(kind).bind(body.to_string()).execute(pool).await.map(|_| ()))?;
+        on_pool!(self, pool => sqlx::query(ADD_SERVICE_EVENT).bind(service).bind(at_ms).bind(kind).bind(body.to_string()).execute(pool).await.map(|_| ()))?;
         Ok(())
     }
 

@@ -13,6 +13,7 @@
 
 pub mod access;
 pub mod body;
+pub mod evidence;
 mod histogram;
 pub mod incidents;
 pub mod outbox;
@@ -24,6 +25,7 @@ pub mod testing;
 pub mod uptime;
 pub mod writer;
 
+pub use evidence::EvidenceFilter;
 pub use histogram::{BUCKETS, Histogram};
 pub use incidents::IncidentRow;
 pub use outbox::{OutboxCounts, OutboxItem, OutboxState};

@@ -215,6 +215,17 @@ impl Store {
         items: &[OutboxItem],
         incidents: &[super::IncidentRow],
     ) -> Result<(), StoreError> {
+        self.commit_alerting_inner(book, items, incidents, &[])
+            .await
+    }
+
+    pub(crate) async fn commit_alerting_inner(
+        &self,
+        book: &Value,
+        items: &[OutboxItem],
+        incidents: &[super::IncidentRow],
+        evidence: &[continuo_core::evidence::Evidence],
+    ) -> Result<(), StoreError> {
         let save = "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -232,6 +243,7 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
+            super::evidence::insert(&mut tx, evidence).await?;
             tx.commit().await?;
         });
         Ok(())

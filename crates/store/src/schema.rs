@@ -88,6 +88,15 @@ fn migrations() -> Vec<String> {
             "CREATE INDEX subscribers_by_token ON subscribers (token_hash)",
         ]
         .join(";\n"),
+        // 7: evidence records (DESIGN.md 4b), append-only; the whole record as JSON.
+        [
+            "CREATE TABLE evidence (id TEXT PRIMARY KEY, claim TEXT NOT NULL, subject TEXT NOT NULL, \
+             source_kind TEXT NOT NULL, observed_ms BIGINT NOT NULL, outcome TEXT NOT NULL, \
+             recorded_ms BIGINT NOT NULL, body TEXT NOT NULL)",
+            "CREATE INDEX evidence_by_claim ON evidence (claim, subject, observed_ms)",
+            "CREATE INDEX evidence_by_subject ON evidence (subject, observed_ms)",
+        ]
+        .join(";\n"),
     ]
 }
 
