@@ -143,7 +143,7 @@ pub async fn start(
             log_event(&event, text.get(lang));
             if let Some(alerts) = &alerts {
                 alerts
-                    .service_event(&event.service, event.at_ms, text)
+                    .service_event(&event.service, event.at_ms, text, failover_of(&event))
                     .await;
             }
         }
@@ -152,6 +152,31 @@ pub async fn start(
         gateways: RwLock::new(gateways),
         sink,
     }))
+}
+
+/// What a finished failover measured, as evidence of the service's redundancy: the
+/// backup tier answered, after this long, at this cost.
+fn failover_of(event: &GatewayEvent) -> Option<continuo_core::evidence::records::Failover> {
+    let EventKind::FailoverFinished {
+        reason,
+        duration_ms,
+        failed_requests,
+        retried_requests,
+        first_backup_success_ms,
+        ..
+    } = &event.kind
+    else {
+        return None;
+    };
+    Some(continuo_core::evidence::records::Failover {
+        gateway: event.gateway.clone(),
+        service: event.service.clone(),
+        at_ms: *first_backup_success_ms,
+        duration_ms: *duration_ms,
+        failed_requests: *failed_requests,
+        retried_requests: *retried_requests,
+        planned: *reason == continuo_gateway::events::FailoverReason::Drain,
+    })
 }
 
 /// Logs a gateway event: a warning when traffic or an endpoint is in trouble, else

@@ -18,6 +18,7 @@
 use crate::clock::Clock;
 use crate::decider::{Decider, Policies};
 use crate::dispatch::Dispatcher;
+use crate::evidence::EvidenceStage;
 use crate::incidents::{IncidentOptions, Incidents};
 use crate::paging::Paging;
 use crate::persist::Persist;
@@ -61,13 +62,15 @@ pub struct AlertOptions {
 
 /// What follows every decision, in this order: alerts (pages to notices), incidents
 /// (timeline and callouts; it reads the alerts stage's items), subscribers (status page
-/// announcements; they read the incidents stage's changed incidents). A new capability
-/// adds its stage here.
+/// announcements; they read the incidents stage's changed incidents), evidence
+/// (recoveries and acknowledgements measured; it reads the changed incidents too). A
+/// new capability adds its stage here.
 fn stages() -> Arc<[Arc<dyn Stage>]> {
     Arc::new([
         Arc::new(Paging) as Arc<dyn Stage>,
         Arc::new(Incidents),
         Arc::new(Subscribers::default()),
+        Arc::new(EvidenceStage),
     ])
 }
 
@@ -133,6 +136,7 @@ impl Alerting {
             },
             unsaved: Vec::new(),
             unsaved_incidents: BTreeMap::new(),
+            unsaved_evidence: Vec::new(),
             book_dirty: false,
         };
         let dispatcher = Dispatcher {
@@ -146,6 +150,10 @@ impl Alerting {
         };
         let tasks = vec![
             tokio::spawn(decider.run(command_rx, health, stop_rx.clone())),
+            tokio::spawn(crate::evidence::availability_task(
+                handle.clone(),
+                stop_rx.clone(),
+            )),
             tokio::spawn(dispatcher.run(stop_rx)),
         ];
         Ok(Alerting {

@@ -13,6 +13,8 @@ use crate::stage::{Decided, Stage};
 use continuo_core::alerting::{AlertBook, AlertError, Context, Page};
 use continuo_core::analysis::Graph;
 use continuo_core::catalog::Catalog;
+use continuo_core::evidence::Evidence;
+use continuo_core::evidence::records::{self, Failover};
 use continuo_core::incident::book::{EventKind, IncidentBook, IncidentContext};
 use continuo_core::maintenance::{self, Window};
 use continuo_core::state::ServiceHealth;
@@ -66,6 +68,8 @@ pub(crate) struct Decider {
     pub(crate) unsaved: Vec<OutboxItem>,
     /// Incidents changed but not yet committed, by id (the newest state of each).
     pub(crate) unsaved_incidents: BTreeMap<String, IncidentRow>,
+    /// Evidence decided but not yet committed (kept and retried like the outbox items).
+    pub(crate) unsaved_evidence: Vec<Evidence>,
     pub(crate) book_dirty: bool,
 }
 
@@ -133,8 +137,8 @@ impl Decider {
                 let saved = self.saved(Ok(()));
                 decision.answer(&self.handle.shared, saved);
             }
-            Command::ServiceEvent(service, at_ms, text) => {
-                self.service_event(service, at_ms, text).await;
+            Command::ServiceEvent(service, at_ms, text, failover) => {
+                self.service_event(service, at_ms, text, failover).await;
             }
             Command::Acknowledge(id, by, reply) => {
                 let result = self
@@ -208,17 +212,34 @@ impl Decider {
     }
 
     /// A failover or failback of a service: on its own timeline (stored) and on the
-    /// open incidents that hold it.
-    async fn service_event(&mut self, service: String, at_ms: i64, text: continuo_core::Text) {
+    /// open incidents that hold it. A finished failover is evidence of redundancy,
+    /// stored with the timeline event.
+    async fn service_event(
+        &mut self,
+        service: String,
+        at_ms: i64,
+        text: continuo_core::Text,
+        failover: Option<Failover>,
+    ) {
         let body = serde_json::json!({
             "service": service,
             "at_ms": at_ms,
             "kind": "failover",
             "text": text,
         });
+        let evidence: Vec<Evidence> = failover
+            .map(|f| {
+                let catalog = self.handle.catalog();
+                let rto_ms = catalog
+                    .service(&f.service)
+                    .and_then(|s| i64::try_from(s.rto.value.0.as_millis()).ok());
+                records::failover(&f, rto_ms, self.handle.clock.now_ms())
+            })
+            .into_iter()
+            .collect();
         if let Err(e) = self
             .store
-            .add_service_event(&service, at_ms, "failover", &body)
+            .add_service_event(&service, at_ms, "failover", &body, &evidence)
             .await
         {
             tracing::warn!(service = %service, error = %e, "cannot store a service event");
@@ -296,6 +317,7 @@ impl Decider {
                 paged: Vec::new(),
                 items: Vec::new(),
                 changed_incidents: Vec::new(),
+                evidence: Vec::new(),
             };
             for stage in self.stages.iter() {
                 stage.after_decision(&mut decided);
@@ -304,8 +326,10 @@ impl Decider {
                 paged,
                 items: others,
                 changed_incidents,
+                evidence,
                 ..
             } = decided;
+            self.unsaved_evidence.extend(evidence);
             let mut items: Vec<OutboxItem> = paged.into_iter().flatten().collect();
             items.extend(others);
             let changed = *book != before;
@@ -314,19 +338,24 @@ impl Decider {
         };
         self.book_dirty |= changed;
         self.unsaved.extend(items);
-        if self.book_dirty || !self.unsaved.is_empty() || !self.unsaved_incidents.is_empty() {
+        if self.book_dirty
+            || !self.unsaved.is_empty()
+            || !self.unsaved_incidents.is_empty()
+            || !self.unsaved_evidence.is_empty()
+        {
             let book = serde_json::to_value(&*lock(&self.handle.shared.book))
                 .unwrap_or(serde_json::Value::Null);
             let rows: Vec<IncidentRow> = self.unsaved_incidents.values().cloned().collect();
             match self
                 .store
-                .commit_alerting(&book, &self.unsaved, &rows)
+                .commit_alerting(&book, &self.unsaved, &rows, &self.unsaved_evidence)
                 .await
             {
                 Ok(()) => {
                     let any = !self.unsaved.is_empty();
                     self.unsaved.clear();
                     self.unsaved_incidents.clear();
+                    self.unsaved_evidence.clear();
                     self.book_dirty = false;
                     if any {
                         self.handle.shared.wake_dispatcher.notify_one();

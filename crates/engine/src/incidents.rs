@@ -501,11 +501,23 @@ impl AlertHandle {
     }
 
     /// Records a failover or failback of a service (on its timeline and its open
-    /// incidents); never blocks the caller for long.
-    pub async fn service_event(&self, service: &str, at_ms: i64, text: Text) {
+    /// incidents), with what a finished failover measured (`failover`: evidence of
+    /// redundancy); never blocks the caller for long.
+    pub async fn service_event(
+        &self,
+        service: &str,
+        at_ms: i64,
+        text: Text,
+        failover: Option<continuo_core::evidence::records::Failover>,
+    ) {
         let _ = self
             .commands
-            .send(Command::ServiceEvent(service.to_string(), at_ms, text))
+            .send(Command::ServiceEvent(
+                service.to_string(),
+                at_ms,
+                text,
+                failover,
+            ))
             .await;
     }
 

@@ -22,6 +22,7 @@ mod clock;
 mod decider;
 mod deliver;
 mod dispatch;
+mod evidence;
 pub mod incidents;
 mod links;
 pub mod metrics;

@@ -3,8 +3,9 @@
 //! paused tokio time use [`MemoryPersist`], because SQLite's worker thread lets a paused
 //! clock run on while it works.
 
+use continuo_core::evidence::Evidence;
 use continuo_core::maintenance::Window;
-use continuo_store::{IncidentRow, OutboxItem, OutboxState, Store, StoreError};
+use continuo_store::{DayCount, IncidentRow, OutboxItem, OutboxState, Store, StoreError};
 use serde_json::Value;
 use std::future::Future;
 use std::pin::Pin;
@@ -20,12 +21,13 @@ pub trait Persist: Send + Sync {
     /// The saved alert book.
     fn alert_book(&self) -> Fut<'_, Option<Value>>;
     /// Saves the book and changed incidents, and adds new outbox items (existing keys
-    /// untouched), atomically.
+    /// untouched) and evidence records (existing ids untouched), atomically.
     fn commit_alerting<'a>(
         &'a self,
         book: &'a Value,
         items: &'a [OutboxItem],
         incidents: &'a [IncidentRow],
+        evidence: &'a [Evidence],
     ) -> Fut<'a, ()>;
     /// Incidents open or resolved at or after `since_ms`.
     fn incidents_recent(&self, since_ms: i64) -> Fut<'_, Vec<Value>>;
@@ -35,14 +37,25 @@ pub trait Persist: Send + Sync {
     fn incident<'a>(&'a self, id: &'a str) -> Fut<'a, Option<Value>>;
     /// The highest incident number so far.
     fn last_incident_number(&self) -> Fut<'_, i64>;
-    /// Adds an event to a service's timeline.
+    /// Adds an event to a service's timeline, with the evidence it is (a failover proves
+    /// redundancy), atomically.
     fn add_service_event<'a>(
         &'a self,
         service: &'a str,
         at_ms: i64,
         kind: &'a str,
         body: &'a Value,
+        evidence: &'a [Evidence],
     ) -> Fut<'a, ()>;
+    /// Appends evidence records (existing ids untouched).
+    fn add_evidence<'a>(&'a self, records: &'a [Evidence]) -> Fut<'a, ()>;
+    /// Day rollups of `checks` in `[from_ms, until_ms)`, all locations together.
+    fn day_counts<'a>(
+        &'a self,
+        checks: &'a [String],
+        from_ms: i64,
+        until_ms: i64,
+    ) -> Fut<'a, Vec<DayCount>>;
     /// A service's timeline, newest first.
     fn service_events<'a>(&'a self, service: &'a str, limit: u32) -> Fut<'a, Vec<Value>>;
     /// Pending items due at `now_ms`, oldest first.
@@ -81,8 +94,11 @@ impl Persist for Store {
         book: &'a Value,
         items: &'a [OutboxItem],
         incidents: &'a [IncidentRow],
+        evidence: &'a [Evidence],
     ) -> Fut<'a, ()> {
-        Box::pin(Store::commit_alerting(self, book, items, incidents))
+        Box::pin(Store::commit_alerting_with_evidence(
+            self, book, items, incidents, evidence,
+        ))
     }
     fn incidents_recent(&self, since_ms: i64) -> Fut<'_, Vec<Value>> {
         Box::pin(Store::incidents_recent(self, since_ms))
@@ -102,8 +118,22 @@ impl Persist for Store {
         at_ms: i64,
         kind: &'a str,
         body: &'a Value,
+        evidence: &'a [Evidence],
     ) -> Fut<'a, ()> {
-        Box::pin(Store::add_service_event(self, service, at_ms, kind, body))
+        Box::pin(Store::add_service_event_with_evidence(
+            self, service, at_ms, kind, body, evidence,
+        ))
+    }
+    fn add_evidence<'a>(&'a self, records: &'a [Evidence]) -> Fut<'a, ()> {
+        Box::pin(async move { Store::add_evidence(self, records).await.map(|_| ()) })
+    }
+    fn day_counts<'a>(
+        &'a self,
+        checks: &'a [String],
+        from_ms: i64,
+        until_ms: i64,
+    ) -> Fut<'a, Vec<DayCount>> {
+        Box::pin(Store::day_counts(self, checks, from_ms, until_ms))
     }
     fn service_events<'a>(&'a self, service: &'a str, limit: u32) -> Fut<'a, Vec<Value>> {
         Box::pin(Store::service_events(self, service, limit))
@@ -146,6 +176,8 @@ struct Memory {
     windows: Vec<Window>,
     incidents: Vec<IncidentRow>,
     service_events: Vec<(String, i64, Value)>,
+    evidence: Vec<Evidence>,
+    days: Vec<DayCount>,
 }
 
 impl MemoryPersist {
@@ -159,6 +191,25 @@ impl MemoryPersist {
     /// Every outbox item, in insertion order.
     pub fn items(&self) -> Vec<OutboxItem> {
         self.with(|m| m.items.clone())
+    }
+
+    /// Every evidence record, in insertion order.
+    pub fn evidence(&self) -> Vec<Evidence> {
+        self.with(|m| m.evidence.clone())
+    }
+
+    /// Adds day rollups, as the store's writer would have.
+    pub fn add_days(&self, days: &[DayCount]) {
+        self.with(|m| m.days.extend_from_slice(days));
+    }
+}
+
+/// As the store: append-only, a record whose id is kept already is left as it is.
+fn append_evidence(kept: &mut Vec<Evidence>, records: &[Evidence]) {
+    for r in records {
+        if !kept.iter().any(|k| k.id == r.id) {
+            kept.push(r.clone());
+        }
     }
 }
 
@@ -175,9 +226,11 @@ impl Persist for MemoryPersist {
         book: &'a Value,
         items: &'a [OutboxItem],
         incidents: &'a [IncidentRow],
+        evidence: &'a [Evidence],
     ) -> Fut<'a, ()> {
         self.with(|m| {
             m.book = Some(book.clone());
+            append_evidence(&mut m.evidence, evidence);
             for item in items {
                 if !m.items.iter().any(|i| i.key == item.key) {
                     m.items.push(item.clone());
@@ -228,12 +281,34 @@ impl Persist for MemoryPersist {
         at_ms: i64,
         _kind: &'a str,
         body: &'a Value,
+        evidence: &'a [Evidence],
     ) -> Fut<'a, ()> {
         self.with(|m| {
             m.service_events
-                .push((service.to_string(), at_ms, body.clone()))
+                .push((service.to_string(), at_ms, body.clone()));
+            append_evidence(&mut m.evidence, evidence);
         });
         ready(())
+    }
+    fn add_evidence<'a>(&'a self, records: &'a [Evidence]) -> Fut<'a, ()> {
+        self.with(|m| append_evidence(&mut m.evidence, records));
+        ready(())
+    }
+    fn day_counts<'a>(
+        &'a self,
+        checks: &'a [String],
+        from_ms: i64,
+        until_ms: i64,
+    ) -> Fut<'a, Vec<DayCount>> {
+        ready(self.with(|m| {
+            m.days
+                .iter()
+                .filter(|d| {
+                    checks.contains(&d.check_id) && d.day_ms >= from_ms && d.day_ms < until_ms
+                })
+                .cloned()
+                .collect()
+        }))
     }
     fn service_events<'a>(&'a self, service: &'a str, limit: u32) -> Fut<'a, Vec<Value>> {
         ready(self.with(|m| {

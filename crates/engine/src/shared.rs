@@ -63,8 +63,14 @@ pub(crate) enum Command {
     PutWindow(Window, Reply<()>),
     /// End a run-time maintenance window now.
     EndWindow(String, Reply<Window>),
-    /// A failover or failback of a service: (service, at, text).
-    ServiceEvent(String, i64, continuo_core::Text),
+    /// A failover or failback of a service: (service, at, text, what a finished
+    /// failover measured).
+    ServiceEvent(
+        String,
+        i64,
+        continuo_core::Text,
+        Option<continuo_core::evidence::records::Failover>,
+    ),
     /// A new catalog.
     Reload(Arc<Catalog>),
     /// A stage's own request on the books (an operator's act on an incident, ...): the

@@ -12,6 +12,7 @@ use crate::recipient::Recipient;
 use crate::shared::{AlertHandle, Shared};
 use continuo_core::alerting::{AlertBook, Page};
 use continuo_core::catalog::Catalog;
+use continuo_core::evidence::Evidence;
 use continuo_core::incident::book::{IncidentBook, IncidentContext};
 use continuo_core::maintenance::Window;
 use continuo_notify::{Delivered, SendError};
@@ -45,6 +46,9 @@ pub(crate) struct Decided<'a> {
     /// The incidents changed by this decision, as stored rows (filled by the incidents
     /// stage).
     pub(crate) changed_incidents: Vec<(String, IncidentRow)>,
+    /// Evidence the decision produced (a recovery measured, a page acknowledged),
+    /// committed with it.
+    pub(crate) evidence: Vec<Evidence>,
 }
 
 /// A delivery (or failed attempt) the dispatcher is about to record.

@@ -297,6 +297,7 @@ mod paused {
         engine: Engine,
         alerting: Alerting,
         clock: Clock,
+        persist: Arc<MemoryPersist>,
     }
 
     async fn start() -> Paused {
@@ -312,11 +313,12 @@ mod paused {
             clock,
             sent: Mutex::new(Vec::new()),
         });
+        let persist = Arc::new(MemoryPersist::default());
         let alerting = Alerting::start(
             catalog,
             AlertOptions {
                 clock,
-                store: Arc::new(MemoryPersist::default()),
+                store: persist.clone(),
                 deliver: recorder.clone(),
                 public_url: "http://127.0.0.1:8080".into(),
                 secret: b"test".to_vec(),
@@ -333,6 +335,7 @@ mod paused {
             engine,
             alerting,
             clock,
+            persist,
         }
     }
 
@@ -424,6 +427,63 @@ mod paused {
                 ("first", NoticeEvent::Acknowledged),
                 ("first", NoticeEvent::Resolved)
             ]
+        );
+        p.stop().await;
+    }
+
+    /// The evidence stage: the acknowledgement 5 minutes after paging proves the
+    /// escalation reachable (its second level waits 10), and the incident's resolution
+    /// measures the recovery against the 1 h RTO, both committed with their decisions.
+    #[tokio::test(start_paused = true)]
+    async fn an_acknowledgement_and_a_recovery_become_evidence() {
+        use continuo_core::evidence::{ClaimKind, Measure, Outcome, SourceKind, Subject};
+        let p = start().await;
+        let fired = p.fail().await;
+        let wait = fired + 5 * MIN - p.clock.now_ms();
+        tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+        let handle = p.alerting.handle();
+        let id = handle.alerts()[0].alert.id.clone();
+        handle.acknowledge(&id, "anna").await.expect("ack");
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        let evidence = p.persist.evidence();
+        assert_eq!(evidence.len(), 1, "{evidence:?}");
+        let ack = &evidence[0];
+        assert_eq!(ack.claim, ClaimKind::EscalationReachable);
+        assert_eq!(ack.subject, Subject::Service("db".into()));
+        assert_eq!(ack.source.kind, SourceKind::PageAck);
+        assert_eq!(ack.source.id, id);
+        assert_eq!(ack.value, Some(Measure::ms(5 * MIN)));
+        assert_eq!(ack.target, Some(Measure::ms(10 * MIN)));
+        assert_eq!(ack.outcome, Outcome::Met);
+
+        // Twenty minutes down in all, then back: the incident resolves itself.
+        tokio::time::sleep(Duration::from_secs(14 * 60)).await;
+        p.down.store(false, Ordering::SeqCst);
+        let mut rto = None;
+        for _ in 0..600 {
+            rto = p
+                .persist
+                .evidence()
+                .into_iter()
+                .find(|e| e.claim == ClaimKind::Rto);
+            if rto.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        let rto = rto.expect("the resolution records the recovery");
+        assert_eq!(rto.subject, Subject::Service("db".into()));
+        assert_eq!(rto.source.kind, SourceKind::Incident);
+        assert_eq!(rto.outcome, Outcome::Met);
+        assert_eq!(rto.target, Some(Measure::ms(60 * MIN)));
+        let took = rto.value.expect("a measured recovery").value as i64;
+        assert!(
+            (20 * MIN - MIN..=20 * MIN + MIN).contains(&took),
+            "about 20 minutes down, measured {took} ms"
+        );
+        assert_eq!(
+            rto.link.as_deref(),
+            Some(format!("/incidents/{}", rto.source.id).as_str())
         );
         p.stop().await;
     }
