@@ -93,7 +93,13 @@ fn record(
 async fn records_are_append_only_and_kept_across_a_restart(db: &TestDb) {
     let store = db.reopen().await;
     let first = record(ClaimKind::Rto, "service:shop", "INC-1", NOV, Outcome::Met);
-    assert_eq!(store.add_evidence(&[first.clone()]).await.expect("add"), 1);
+    assert_eq!(
+        store
+            .add_evidence(std::slice::from_ref(&first))
+            .await
+            .expect("add"),
+        1
+    );
     // The same id again, even with other figures, changes nothing: records are never
     // updated.
     let mut again = first.clone();
@@ -249,7 +255,7 @@ async fn evidence_commits_with_what_it_measured(db: &TestDb) {
     let store = db.reopen().await;
     let rto = record(ClaimKind::Rto, "service:shop", "INC-1", NOV, Outcome::Met);
     store
-        .commit_alerting_with_evidence(&json!({"alerts": []}), &[], &[], &[rto.clone()])
+        .commit_alerting_with_evidence(&json!({"alerts": []}), &[], &[], std::slice::from_ref(&rto))
         .await
         .expect("commit");
     let mut failover = record(
