@@ -262,6 +262,9 @@ fn references(catalog: &Catalog, ids: &Ids<'_>, diags: &mut Diagnostics) {
             );
         }
     }
+    for channel in catalog.organization.posture_channels.iter().flatten() {
+        dangling(channel, "channel", "posture_channels", &ids.channels, diags);
+    }
     for person in &catalog.persons {
         for channel in &person.contact {
             dangling(channel, "channel", "contact", &ids.channels, diags);

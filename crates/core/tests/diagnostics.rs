@@ -830,4 +830,14 @@ fn service_levels_and_reviews() {
             "error unknown-field c.toml:8:28 unknown field `reviewd` in the runbook | help: did you mean `reviewed`?",
         ],
     );
+    // Where posture notices go: channels that exist.
+    check(
+        &format!(
+            "[organization]\nname = \"Acme\"\nposture_channels = [\"ops-chat\"]\n{}",
+            base("")
+        ),
+        &[
+            "error dangling-reference c.toml:3:21 `posture_channels` refers to unknown channel `ops-chat` | help: declare a [[channel]] with id = \"ops-chat\"",
+        ],
+    );
 }

@@ -111,6 +111,12 @@ pub struct Organization {
     /// When the continuity plan was last reviewed, and how often it must be
     /// (`reviewed`, `review_every` in `[organization]`): the `plan_reviewed` claim.
     pub plan_review: Review,
+    /// Where a notice goes when a tier 1-2 service's continuity claim is breached or
+    /// goes stale (`posture_channels` in `[organization]`): these channels for every
+    /// claim; `None` (not set) sends a service's notices to the channels its escalation
+    /// names and the organisation's to every channel an escalation names; an empty list
+    /// sends none.
+    pub posture_channels: Option<Vec<Id>>,
 }
 
 /// When a document (a runbook, the continuity plan) was last reviewed, and how often it
@@ -145,6 +151,7 @@ impl Default for Organization {
             currency: "EUR".into(),
             regulations: Vec::new(),
             plan_review: Review::default(),
+            posture_channels: None,
         }
     }
 }

@@ -15,6 +15,7 @@ impl Decoder<'_> {
                 "regulations",
                 "review_every",
                 "reviewed",
+                "posture_channels",
             ],
         )?;
         let defaults = Organization::default();
@@ -100,7 +101,12 @@ impl Decoder<'_> {
             }
         }
         let plan_review = self.review(&f);
+        let posture_channels = f
+            .get("posture_channels")
+            .is_some()
+            .then(|| self.references(&f, "posture_channels"));
         Some(Organization {
+            posture_channels,
             regulations,
             plan_review,
             name: name.map_or(defaults.name, |n| n.value),

@@ -8,6 +8,7 @@
 
 use super::{Claim, ClaimKind, Evidence, Measure, Outcome, Source, SourceKind, Subject, windows};
 use crate::catalog::{Catalog, Review, Service};
+use crate::tr;
 
 /// Every claim of the catalog, services in catalog order, then the organisation's.
 pub fn claims(catalog: &Catalog) -> Vec<Claim> {
@@ -133,7 +134,10 @@ pub fn catalog_evidence(catalog: &Catalog, now_ms: i64) -> Vec<Evidence> {
                     target: Some(Measure::ms(valid)),
                     outcome: Outcome::Breached,
                     link: None,
-                    note: Some("no runbook in the catalog".into()),
+                    note: Some(tr!(
+                        "no runbook in the catalog",
+                        "geen draaiboek in de catalogus"
+                    )),
                     recorded_by: "catalog".into(),
                     recorded_ms: now_ms,
                 });
@@ -177,7 +181,7 @@ fn review_record(
         target: Some(Measure::ms(valid_ms)),
         outcome: Outcome::Met,
         link: None,
-        note: Some(format!("reviewed {date}")),
+        note: Some(tr!("reviewed {date}", "beoordeeld op {date}")),
         recorded_by: "catalog".into(),
         recorded_ms: at_ms,
     }

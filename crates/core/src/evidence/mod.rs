@@ -424,8 +424,9 @@ pub struct Evidence {
     pub outcome: Outcome,
     /// Where its source can be seen (a dashboard path such as `/incidents/INC-1`).
     pub link: Option<String>,
-    /// A line about it (for manual records: the attachment note).
-    pub note: Option<String>,
+    /// A line about it, in both languages (for manual records: the attachment note as
+    /// written, the same in both).
+    pub note: Option<Text>,
     /// Who recorded it: `continuo` for measurements, a user's name for manual ones.
     pub recorded_by: String,
     /// When it was recorded (UTC unix ms).

@@ -9,6 +9,8 @@ use super::{Evidence, Measure, Outcome, Source, SourceKind, Subject};
 use crate::evidence::ClaimKind;
 use crate::incident::Recovery;
 use crate::incident::book::Incident;
+use crate::text::Text;
+use crate::tr;
 
 /// Who writes measured records.
 pub const MEASURED_BY: &str = "continuo";
@@ -29,7 +31,7 @@ struct Figures {
     target: Option<Measure>,
     outcome: Outcome,
     link: Option<String>,
-    note: Option<String>,
+    note: Option<Text>,
 }
 
 fn record(m: Measured<'_>, f: Figures) -> Evidence {
@@ -80,7 +82,10 @@ pub fn incident_resolved(incident: &Incident, now_ms: i64) -> Vec<Evidence> {
                 None,
                 Outcome::Inconclusive,
                 Some(resolved_ms),
-                Some("resolved while the service was still down".to_string()),
+                Some(tr!(
+                    "resolved while the service was still down",
+                    "opgelost terwijl de dienst nog uit de lucht was"
+                )),
             ),
         };
         out.push(record(
@@ -149,10 +154,17 @@ pub fn failover(f: &Failover, rto_ms: Option<i64>, now_ms: i64) -> Evidence {
         Some(rto) => Outcome::at_most(f.duration_ms, rto),
         None => Outcome::Met,
     };
-    let kind = if f.planned {
-        "planned switchover"
+    let (gateway, failed, retried) = (&f.gateway, f.failed_requests, f.retried_requests);
+    let note = if f.planned {
+        tr!(
+            "planned switchover by gateway {gateway}: the backup answered; {failed} requests failed, {retried} retried",
+            "geplande omschakeling door gateway {gateway}: de reserve antwoordde; {failed} verzoeken mislukt, {retried} opnieuw geprobeerd"
+        )
     } else {
-        "failover"
+        tr!(
+            "failover by gateway {gateway}: the backup answered; {failed} requests failed, {retried} retried",
+            "failover door gateway {gateway}: de reserve antwoordde; {failed} verzoeken mislukt, {retried} opnieuw geprobeerd"
+        )
     };
     record(
         Measured {
@@ -170,11 +182,9 @@ pub fn failover(f: &Failover, rto_ms: Option<i64>, now_ms: i64) -> Evidence {
             value: Some(Measure::ms(f.duration_ms)),
             target: rto_ms.map(Measure::ms),
             outcome,
-            link: Some(format!("/api/v1/gateways/{}", f.gateway)),
-            note: Some(format!(
-                "{kind} by gateway {}: the backup answered; {} requests failed, {} retried",
-                f.gateway, f.failed_requests, f.retried_requests
-            )),
+            // The failover is an event on the service's timeline.
+            link: Some(format!("/api/v1/services/{}/events", f.service)),
+            note: Some(note),
         },
     )
 }
@@ -209,7 +219,7 @@ pub fn page_acknowledged(
             target: Some(Measure::ms(target_ms)),
             outcome: Outcome::at_most(took, target_ms),
             link: None,
-            note: Some(format!("acknowledged by {by}")),
+            note: Some(tr!("acknowledged by {by}", "bevestigd door {by}")),
         },
     )
 }
@@ -234,17 +244,17 @@ pub fn availability(
                 Outcome::Breached
             },
             (period.days_without_data > 0).then(|| {
-                format!(
-                    "{} of {} days without data, not counted",
-                    period.days_without_data,
-                    period.days.len()
+                let (missing, all) = (period.days_without_data, period.days.len());
+                tr!(
+                    "{missing} of {all} days without data, not counted",
+                    "{missing} van {all} dagen zonder gegevens, niet meegeteld"
                 )
             }),
         ),
         None => (
             None,
             Outcome::Inconclusive,
-            Some("no data in the window".to_string()),
+            Some(tr!("no data in the window", "geen gegevens in de periode")),
         ),
     };
     record(
