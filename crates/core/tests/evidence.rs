@@ -448,3 +448,45 @@ fn months_and_subjects_parse_strictly() {
     }
     assert_eq!(ClaimKind::from_name("uptime"), None);
 }
+
+#[test]
+fn a_verdict_reads_as_one_line_in_both_languages() {
+    let c = catalog();
+    let claim = claims(&c)
+        .into_iter()
+        .find(|x| x.kind == ClaimKind::Rto && x.subject == Subject::Service("shop".into()))
+        .expect("the RTO claim");
+    let line = |records: &[Evidence], now_ms: i64| {
+        let s = verdict(&claim, records, now_ms).summary();
+        (s.en, s.nl)
+    };
+    let mut slow = rec(ClaimKind::Rto, "shop", T0, Outcome::Breached);
+    slow.value = Some(Measure::ms(2 * HOUR + 5 * MIN));
+    slow.target = Some(Measure::ms(HOUR));
+    slow.source = Source {
+        kind: SourceKind::Incident,
+        id: "INC-3".into(),
+    };
+    assert_eq!(
+        line(std::slice::from_ref(&slow), T0 + DAY),
+        (
+            "RTO breached: 2 h 5 min against 1 h (incident INC-3)".to_string(),
+            "RTO geschonden: 2 h 5 min tegenover 1 h (incident INC-3)".to_string()
+        )
+    );
+    // T0 is 2026-06-01 09:00 UTC; a year and a day later the proof is stale.
+    assert_eq!(
+        line(&[slow], T0 + 366 * DAY),
+        (
+            "RTO stale: last proven 2026-06-01, valid for 365 d".to_string(),
+            "RTO verouderd: laatst bewezen op 2026-06-01, geldig voor 365 d".to_string()
+        )
+    );
+    assert_eq!(
+        line(&[], T0),
+        (
+            "RTO unproven: no evidence yet".to_string(),
+            "RTO onbewezen: nog geen bewijs".to_string()
+        )
+    );
+}

@@ -195,7 +195,7 @@ pub fn month_bounds(month: &str) -> Option<(i64, i64)> {
     Some((ms(start)?, ms(end)?))
 }
 
-fn date_of(day_ms: i64) -> String {
+pub(crate) fn date_of(day_ms: i64) -> String {
     jiff::Timestamp::from_millisecond(day_ms)
         .map(|t| {
             t.to_zoned_datetime(jiff::tz::TimeZone::UTC)

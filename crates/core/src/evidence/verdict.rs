@@ -75,6 +75,57 @@ pub struct Verdict {
     pub age_ms: Option<i64>,
 }
 
+impl Verdict {
+    /// One line about it, for a notice or a terminal: the claim, where it stands and
+    /// the proof, e.g. "RTO breached: 2 h 5 min against 1 h (incident INC-3)" or
+    /// "Runbook current stale: last proven 2026-01-04, valid for 90 d".
+    pub fn summary(&self) -> Text {
+        let claim = self.claim.kind.label();
+        let state = self.state.text();
+        let line = |en: String, nl: String| Text::new(en, nl);
+        let Some(e) = &self.evidence else {
+            return line(
+                format!("{} {}: no evidence yet", claim.en, state.en),
+                format!("{} {}: nog geen bewijs", claim.nl, state.nl),
+            );
+        };
+        if self.state == State::Stale {
+            let date = super::availability::date_of(e.observed_ms);
+            let valid = super::human_ms(self.claim.valid_ms);
+            return line(
+                format!(
+                    "{} {}: last proven {date}, valid for {valid}",
+                    claim.en, state.en
+                ),
+                format!(
+                    "{} {}: laatst bewezen op {date}, geldig voor {valid}",
+                    claim.nl, state.nl
+                ),
+            );
+        }
+        let source = e.source.kind.text();
+        let id = &e.source.id;
+        let figures = match (&e.value, &e.target) {
+            (Some(v), Some(t)) => Some((
+                format!("{} against {}", v.display(), t.display()),
+                format!("{} tegenover {}", v.display(), t.display()),
+            )),
+            (Some(v), None) => Some((v.display(), v.display())),
+            _ => e.note.as_ref().map(|n| (n.en.clone(), n.nl.clone())),
+        };
+        match figures {
+            Some((en, nl)) => line(
+                format!("{} {}: {en} ({} {id})", claim.en, state.en, source.en),
+                format!("{} {}: {nl} ({} {id})", claim.nl, state.nl, source.nl),
+            ),
+            None => line(
+                format!("{} {} ({} {id})", claim.en, state.en, source.en),
+                format!("{} {} ({} {id})", claim.nl, state.nl, source.nl),
+            ),
+        }
+    }
+}
+
 /// The verdict of `claim` at `now_ms` from `records` (any records: those about other
 /// claims or subjects, and those observed after `now_ms`, are ignored).
 pub fn verdict(claim: &Claim, records: &[Evidence], now_ms: i64) -> Verdict {
