@@ -1,5 +1,5 @@
-//! Schema versions of the JSON bodies the store keeps for other crates: the alert book
-//! and each incident. The store does not know their types (they are `core`'s), but it
+//! Schema versions of the JSON bodies the store keeps for other crates: the alert book,
+//! each incident and each evidence record. The store does not know their types (they are `core`'s), but it
 //! does know which version of them it wrote, so a database saved by a newer Continuo is
 //! refused with a clear error instead of being misread or silently reset.
 //!
@@ -20,6 +20,10 @@ pub const ALERT_BOOK_VERSION: u64 = 1;
 /// writes, and the newest it reads.
 pub const INCIDENT_VERSION: u64 = 1;
 
+/// The schema version of an evidence record (`continuo_core::evidence::Evidence`) this
+/// store writes, and the newest it reads.
+pub const EVIDENCE_VERSION: u64 = 1;
+
 /// One kind of versioned body: where it is kept and its current version.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Kind {
@@ -39,6 +43,12 @@ pub(crate) const ALERT_BOOK: Kind = Kind {
 pub(crate) const INCIDENT: Kind = Kind {
     table: "incidents",
     version: INCIDENT_VERSION,
+};
+
+/// An evidence record, kept in `evidence`.
+pub(crate) const EVIDENCE: Kind = Kind {
+    table: "evidence",
+    version: EVIDENCE_VERSION,
 };
 
 const VERSION: &str = "version";

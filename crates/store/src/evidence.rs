@@ -1,5 +1,5 @@
 //! Evidence records (`DESIGN.md` 4b): append-only, one row per measurement, the whole
-//! record as JSON beside the columns that filters and the posture read. A record's id
+//! record as versioned JSON ([`crate::body`]) beside the columns that filters and the posture read. A record's id
 //! is derived from its source, so writing the same measurement twice (a retry, a
 //! replay after a crash) keeps one row: inserts never update.
 //!
@@ -8,7 +8,7 @@
 //! [`Store::posture`] and [`Store::availability_month`] read them back with the day
 //! rollups and hand them to core's pure functions.
 
-use super::{Backend, Store, StoreError, on_pool};
+use super::{Backend, Store, StoreError, body, on_pool};
 use continuo_core::Catalog;
 use continuo_core::evidence::availability::{self, CheckDay, ReportIncident, ServiceMonth};
 use continuo_core::evidence::{ClaimKind, Evidence, Posture, SourceKind, Subject};
@@ -39,17 +39,19 @@ pub struct EvidenceFilter {
 }
 
 fn decode(id: &str, text: &str) -> Result<Evidence, StoreError> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt {
+    let value = body::open(body::EVIDENCE, id, text)?;
+    serde_json::from_value(value).map_err(|e| StoreError::Corrupt {
         table: "evidence",
         reason: format!("{id}: {e}"),
     })
 }
 
 fn encode(record: &Evidence) -> Result<String, StoreError> {
-    serde_json::to_string(record).map_err(|e| StoreError::Corrupt {
+    let value = serde_json::to_value(record).map_err(|e| StoreError::Corrupt {
         table: "evidence",
         reason: format!("{}: {e}", record.id),
-    })
+    })?;
+    Ok(body::seal(body::EVIDENCE, &value))
 }
 
 /// The columns of a record, in [`INSERT`]'s order (the id is the first).

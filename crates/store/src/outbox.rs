@@ -249,6 +249,20 @@ impl Store {
         Ok(())
     }
 
+    /// Adds outbox items on their own (existing keys untouched): notices that follow no
+    /// decision of the books, such as a continuity claim gone stale.
+    pub async fn outbox_add(&self, items: &[OutboxItem]) -> Result<(), StoreError> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            add_items(&mut tx, items).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
     /// The saved alert book, if any, in the shape of [`body::ALERT_BOOK_VERSION`]. A
     /// book saved by a newer Continuo is [`StoreError::NewerVersion`].
     pub async fn alert_book(&self) -> Result<Option<Value>, StoreError> {

@@ -199,3 +199,64 @@ async fn bodies_of_a_newer_version_are_refused_not_misread(db: &TestDb) {
     assert!(db.store.incidents_recent(0).await.is_err());
     assert!(db.store.incidents_between(0, 10, 5).await.is_err());
 }
+
+const EVIDENCE: &str = include_str!("fixtures/evidence.json");
+
+mod evidence_rows {
+    use super::*;
+    use continuo_core::evidence::Evidence;
+    use continuo_store::EvidenceFilter;
+
+    backends!(
+        an_evidence_record_as_saved_reads_back_unchanged,
+        an_evidence_record_of_a_newer_version_is_refused,
+    );
+
+    async fn insert(db: &TestDb, text: &str) {
+        let quoted = text.trim().replace('\'', "''");
+        db.execute(&format!(
+            "INSERT INTO evidence (id, claim, subject, source_kind, observed_ms, outcome, recorded_ms, body) \
+             VALUES ('r1', 'redundancy', 'service:webshop', 'failover', 1796446201311, 'met', 1796446201312, '{quoted}')"
+        ))
+        .await;
+    }
+
+    /// A record exactly as this release saves it reads back as the same JSON through
+    /// the core type: a change of `Evidence` that breaks this must raise its version.
+    async fn an_evidence_record_as_saved_reads_back_unchanged(db: &TestDb) {
+        insert(db, EVIDENCE).await;
+        let read = db
+            .store
+            .evidence(&EvidenceFilter::default())
+            .await
+            .expect("read");
+        let expected: Evidence =
+            serde_json::from_value(fixture(EVIDENCE)["body"].clone()).expect("an Evidence");
+        assert_eq!(read, vec![expected.clone()]);
+        assert_eq!(
+            serde_json::to_value(&read[0]).expect("json"),
+            fixture(EVIDENCE)["body"]
+        );
+    }
+
+    async fn an_evidence_record_of_a_newer_version_is_refused(db: &TestDb) {
+        insert(db, &json!({"version": 2, "body": {}}).to_string()).await;
+        let error = db
+            .store
+            .evidence(&EvidenceFilter::default())
+            .await
+            .expect_err("newer");
+        assert!(
+            matches!(
+                &error,
+                StoreError::NewerVersion {
+                    table: "evidence",
+                    found: 2,
+                    newest: 1,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+    }
+}
