@@ -532,7 +532,7 @@ fn only_service(posture: Posture, id: &str) -> Posture {
     }
 }
 
-fn posture_table(posture: &Posture, catalog: &Catalog, lang: Lang, color: bool) -> String {
+pub(crate) fn posture_table(posture: &Posture, catalog: &Catalog, lang: Lang, color: bool) -> String {
     let t = |text: Text| text.get(lang).to_string();
     let tz = &catalog.organization.timezone;
     let mut out = String::new();
@@ -679,7 +679,7 @@ fn readiness_json(r: &Readiness) -> Value {
 /// The posture as a stable JSON document: every verdict with its claim and the record
 /// that decided it (flat, `null` where there is none), readiness per subject and tier,
 /// and the error budgets.
-fn posture_json(posture: &Posture, lang: Lang) -> Value {
+pub(crate) fn posture_json(posture: &Posture, lang: Lang) -> Value {
     let verdicts: Vec<Value> = posture
         .verdicts
         .iter()
