@@ -199,6 +199,8 @@ enum ReportFormat {
     Json,
 }
 
+const DAY_MS: i64 = 86_400_000;
+
 /// A failure the user can fix: printed in their language, exit status 1.
 #[derive(Debug)]
 struct Refused(Text);
@@ -532,7 +534,12 @@ fn only_service(posture: Posture, id: &str) -> Posture {
     }
 }
 
-pub(crate) fn posture_table(posture: &Posture, catalog: &Catalog, lang: Lang, color: bool) -> String {
+pub(crate) fn posture_table(
+    posture: &Posture,
+    catalog: &Catalog,
+    lang: Lang,
+    color: bool,
+) -> String {
     let t = |text: Text| text.get(lang).to_string();
     let tz = &catalog.organization.timezone;
     let mut out = String::new();
@@ -977,6 +984,16 @@ pub fn report(args: ReportArgs, lang: Lang) -> anyhow::Result<ExitCode> {
                     ));
                 };
                 let month = month.trim().to_string();
+                // The running month ends with today: the days still to come have no
+                // data because they have not happened, which is not an outage.
+                let today_end = now_ms().div_euclid(DAY_MS) * DAY_MS + DAY_MS;
+                if from >= today_end {
+                    return refused(tr!(
+                        "--month `{month}` has not begun yet",
+                        "--month `{month}` is nog niet begonnen"
+                    ));
+                }
+                let until = until.min(today_end);
                 let opened = open(&args.database, lang).await?;
                 let catalog = &opened.catalog;
                 if let Some(id) = &service {

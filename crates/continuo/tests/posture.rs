@@ -366,6 +366,8 @@ fn bad_input_is_refused_with_what_and_where() {
         e.contains("--month `2026-13` is not a month; write YYYY-MM"),
         "{e}"
     );
+    let e = refused(d, &["report", "availability", "--month", "2999-01"]);
+    assert!(e.contains("--month `2999-01` has not begun yet"), "{e}");
     let e = refused(
         d,
         &[
