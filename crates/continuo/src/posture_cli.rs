@@ -298,45 +298,9 @@ fn rfc3339(ms: i64) -> String {
         .unwrap_or_else(|_| ms.to_string())
 }
 
-/// The candidate closest to `input`, if close enough to be a typo (the rule of core's
-/// configuration diagnostics: at most a third of the longer word, 1 to 3 edits).
-fn closest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    /// Levenshtein distance where swapping two adjacent characters costs one edit.
-    fn distance(a: &str, b: &str) -> usize {
-        let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-        let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-        for (i, row) in d.iter_mut().enumerate() {
-            row[0] = i;
-        }
-        for (j, cell) in d[0].iter_mut().enumerate() {
-            *cell = j;
-        }
-        for i in 1..=a.len() {
-            for j in 1..=b.len() {
-                let cost = usize::from(a[i - 1] != b[j - 1]);
-                let mut best = (d[i - 1][j] + 1)
-                    .min(d[i][j - 1] + 1)
-                    .min(d[i - 1][j - 1] + cost);
-                if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                    best = best.min(d[i - 2][j - 2] + 1);
-                }
-                d[i][j] = best;
-            }
-        }
-        d[a.len()][b.len()]
-    }
-    let lower = input.to_lowercase();
-    candidates
-        .into_iter()
-        .map(|c| (distance(&lower, &c.to_lowercase()), c))
-        .filter(|(d, c)| *d <= (input.chars().count().max(c.chars().count()) / 3).clamp(1, 3))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
-
 /// " did you mean `x`?" or nothing.
 fn did_you_mean<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Text {
-    match closest(input, candidates) {
+    match continuo_core::suggest::closest(input, candidates) {
         Some(s) => tr!("; did you mean `{s}`?", "; bedoelde je `{s}`?"),
         None => Text::same(""),
     }
@@ -1031,21 +995,6 @@ pub fn report(args: ReportArgs, lang: Lang) -> anyhow::Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn closest_suggests_plausible_typos_only() {
-        let claims = ["rto", "rpo", "redundancy", "runbook_current"];
-        for (input, expected) in [
-            ("rtoo", Some("rto")),
-            ("redundency", Some("redundancy")),
-            ("runbook-current", Some("runbook_current")),
-            ("rot", Some("rto")),
-            ("xyz", None),
-            ("availability", None),
-        ] {
-            assert_eq!(closest(input, claims), expected, "{input}");
-        }
-    }
 
     #[test]
     fn values_are_durations_percentages_or_counts() {

@@ -31,7 +31,7 @@ pub mod subscribers;
 pub mod text;
 
 mod decode;
-mod suggest;
+pub mod suggest;
 mod validate;
 
 pub use catalog::Catalog;

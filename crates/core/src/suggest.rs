@@ -2,10 +2,7 @@
 
 /// The candidate closest to `input` by edit distance, if it is close enough to be a
 /// plausible typo: at most a third of the longer word's length in edits, between 1 and 3.
-pub(crate) fn closest<'a>(
-    input: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub fn closest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let input_lower = input.to_lowercase();
     candidates
         .into_iter()
