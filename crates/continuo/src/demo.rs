@@ -258,10 +258,10 @@ async fn demo(options: DemoOptions, lang: Lang) -> anyhow::Result<ExitCode> {
         ServeOptions {
             config: config.clone(),
             listen: None,
-            database: Some(database_url),
+            database: Some(database_url.clone()),
             admin_token: Some(admin_token.clone()),
         },
-        catalog,
+        catalog.clone(),
         lang,
         async move {
             let _ = stopped.await;
@@ -331,6 +331,13 @@ async fn demo(options: DemoOptions, lang: Lang) -> anyhow::Result<ExitCode> {
     drop((org, backup));
     match result {
         Ok(outcome) => {
+            match posture_lines(&catalog, &database_url, &config).await {
+                Ok(lines) => lines.into_iter().for_each(|line| narrator.say(line)),
+                Err(e) => narrator.say_err(tr!(
+                    "cannot show the posture: {e:#}",
+                    "kan de stand van zaken niet tonen: {e:#}"
+                )),
+            }
             for line in summary(&outcome) {
                 narrator.say(line);
             }
@@ -341,6 +348,44 @@ async fn demo(options: DemoOptions, lang: Lang) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// The posture after the story, from the evidence it left: every claim of every
+/// service and of the organisation with its verdict and proof, and how to see more.
+async fn posture_lines(
+    catalog: &continuo_core::Catalog,
+    database_url: &str,
+    config: &Path,
+) -> anyhow::Result<Vec<Text>> {
+    let store = continuo_store::Store::open(database_url).await?;
+    let now = continuo_engine::Clock::system().now_ms();
+    let posture = store.posture(catalog, now).await;
+    store.close().await;
+    let posture = posture?;
+    let mut lines = vec![tr!(
+        "Posture: every continuity claim beside its proof",
+        "Stand van zaken: elke continuïteitsclaim naast het bewijs ervoor"
+    )];
+    for v in &posture.verdicts {
+        let who = match &v.claim.subject {
+            continuo_core::evidence::Subject::Service(id) => catalog
+                .service(id)
+                .map_or_else(|| id.clone(), |s| s.name.clone()),
+            continuo_core::evidence::Subject::Organization => catalog.organization.name.clone(),
+            other => other.key(),
+        };
+        let line = v.summary();
+        lines.push(Text::new(
+            format!("  {who:<16} {}", line.en),
+            format!("  {who:<16} {}", line.nl),
+        ));
+    }
+    let shown = config.display();
+    lines.push(tr!(
+        "  all of it, with sources: continuo posture -c {shown}",
+        "  alles, met bronnen: continuo posture -c {shown}"
+    ));
+    Ok(lines)
 }
 
 /// The chosen scenario, and how to choose another.
@@ -1338,6 +1383,8 @@ fn demo_config(ports: &Ports) -> String {
 name = "Demo Shop"
 timezone = "UTC"
 languages = ["en", "nl"]
+# The demo shows its posture at the end instead of sending notices to the inbox.
+posture_channels = []
 
 [server]
 listen = "127.0.0.1:{continuo}"

@@ -482,6 +482,13 @@ fn a_verdict_reads_as_one_line_in_both_languages() {
             "RTO verouderd: laatst bewezen op 2026-06-01, geldig voor 365 d".to_string()
         )
     );
+    let mut quick = rec(ClaimKind::Rto, "shop", T0, Outcome::Met);
+    quick.value = Some(Measure::ms(2_100));
+    quick.target = Some(Measure::ms(HOUR));
+    assert_eq!(
+        line(&[quick], T0 + DAY).1,
+        "RTO gehaald: 2,1 s tegenover 1 h (handmatig vastgelegd t1780304400000)"
+    );
     assert_eq!(
         line(&[], T0),
         (

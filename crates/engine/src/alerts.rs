@@ -154,6 +154,10 @@ impl Alerting {
                 handle.clone(),
                 stop_rx.clone(),
             )),
+            tokio::spawn(crate::evidence::posture_task(
+                handle.clone(),
+                stop_rx.clone(),
+            )),
             tokio::spawn(dispatcher.run(stop_rx)),
         ];
         Ok(Alerting {

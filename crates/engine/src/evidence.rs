@@ -7,15 +7,24 @@
 //! Evidence from outside decisions is written beside it: a gateway failover with its
 //! timeline event (the decider's `service_event`), and the daily availability of every
 //! service with an SLO ([`availability_task`]).
+//!
+//! A breached or newly stale claim of a tier 1-2 service (or of the organisation)
+//! raises a notice through the channels, never a page ([`posture_task`]).
 
 use crate::persist::Persist;
 use crate::shared::AlertHandle;
 use crate::stage::{Decided, Stage};
+use continuo_core::Lang;
 use continuo_core::alerting::PageEvent;
 use continuo_core::catalog::Catalog;
+use continuo_core::catalog::TargetKind;
+use continuo_core::evidence::Subject;
 use continuo_core::evidence::availability::{CheckDay, period};
 use continuo_core::evidence::claims::escalation_target_ms;
 use continuo_core::evidence::records;
+use continuo_core::evidence::verdict::{State, Verdict};
+use continuo_notify::{Notice, NoticeEvent, NoticeService};
+use continuo_store::OutboxItem;
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -150,6 +159,159 @@ pub(crate) async fn availability_task(handle: AlertHandle, mut stop: watch::Rece
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = stop.changed() => return,
+        }
+    }
+}
+
+/// How long after a claim went stale its notice is still sent: a claim stale for
+/// longer (on a first start, or after a long stop) is shown on the posture, not
+/// announced late.
+const NEWLY_STALE_MS: i64 = 2 * DAY_MS;
+
+/// How often the posture is looked at for notices.
+const POSTURE_EVERY: Duration = Duration::from_secs(15 * 60);
+
+/// The non-paging notices the posture calls for at `now_ms`: one per breaching record
+/// and one per record whose proof went stale in the last [`NEWLY_STALE_MS`], for the
+/// claims of tier 1 and 2 services and of the organisation, to the channels
+/// [`posture_channels`] names. The key names the record, so a notice is written once
+/// however often this runs, and a restart sends nothing twice.
+pub(crate) fn posture_notices(
+    handle: &AlertHandle,
+    catalog: &Catalog,
+    verdicts: &[Verdict],
+    now_ms: i64,
+) -> Vec<OutboxItem> {
+    let mut items = Vec::new();
+    for v in verdicts {
+        let (Some(record), Some(age)) = (&v.evidence, v.age_ms) else {
+            continue;
+        };
+        let since = match v.state {
+            State::Breached => record.observed_ms,
+            State::Stale if age - v.claim.valid_ms <= NEWLY_STALE_MS => {
+                record.observed_ms + v.claim.valid_ms
+            }
+            _ => continue,
+        };
+        let service = match &v.claim.subject {
+            Subject::Service(id) => match catalog.service(id) {
+                Some(s) if s.tier.value.0 <= 2 => Some(s),
+                _ => continue,
+            },
+            Subject::Organization => None,
+            Subject::Dataset(_) => continue,
+        };
+        let about = format!("posture/{}/{}", v.claim.kind.name(), v.claim.subject.key());
+        for channel in posture_channels(catalog, service.map(|s| s.id.value.as_str())) {
+            let key = format!("{about}/{}/{}/{channel}", v.state.name(), record.id);
+            let language = catalog
+                .channels
+                .iter()
+                .find(|c| c.id.value == channel)
+                .and_then(|c| c.language)
+                .or_else(|| catalog.organization.languages.first().copied())
+                .unwrap_or(Lang::En);
+            let (id, name, tier) = match service {
+                Some(s) => (s.id.value.clone(), s.name.clone(), s.tier.value.0),
+                None => ("organization".into(), catalog.organization.name.clone(), 1),
+            };
+            let page = match service {
+                Some(s) => format!("{}/posture/{}", handle.public_url, s.id.value),
+                None => format!("{}/posture", handle.public_url),
+            };
+            let notice = Notice {
+                idempotency_key: key.clone(),
+                alert_key: about.clone(),
+                event: NoticeEvent::Posture,
+                language,
+                organization: catalog.organization.name.clone(),
+                service: NoticeService { id, name, tier },
+                impacted: Vec::new(),
+                summary: v.summary().get(language).to_string(),
+                started_ms: since,
+                at_ms: now_ms,
+                timezone: catalog.organization.timezone.clone(),
+                level: 0,
+                ack_url: None,
+                dashboard_url: Some(page),
+                acknowledged_by: None,
+                recipient: None,
+            };
+            let Ok(notice) = serde_json::to_value(&notice) else {
+                continue;
+            };
+            items.push(OutboxItem::new(
+                key,
+                channel.clone(),
+                about.clone(),
+                NoticeEvent::Posture.name().into(),
+                format!("channel:{channel}"),
+                notice,
+                now_ms,
+            ));
+        }
+    }
+    items
+}
+
+/// Where the posture notices about `service` (or, with `None`, the organisation) go:
+/// `[organization] posture_channels` when it is set (an empty list: nowhere); else the
+/// channels the service's escalation names, or for the organisation every channel an
+/// escalation names. Persons are never paged for a notice.
+fn posture_channels(catalog: &Catalog, service: Option<&str>) -> Vec<String> {
+    if let Some(list) = &catalog.organization.posture_channels {
+        return list.iter().map(|c| c.value.clone()).collect();
+    }
+    let policies: Vec<&continuo_core::catalog::Escalation> = match service {
+        Some(id) => continuo_core::alerting::escalation_of(catalog, id)
+            .into_iter()
+            .collect(),
+        None => catalog.escalations.iter().collect(),
+    };
+    let mut out: Vec<String> = Vec::new();
+    for level in policies.iter().flat_map(|p| &p.levels) {
+        for target in &level.notify {
+            if target.kind == TargetKind::Channel && !out.contains(&target.id.value) {
+                out.push(target.id.value.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Every [`POSTURE_EVERY`] (the first time a minute after start, when the checks have
+/// spoken), writes the notices the posture calls for and wakes the dispatcher.
+pub(crate) async fn posture_task(handle: AlertHandle, mut stop: watch::Receiver<bool>) {
+    let (store, clock) = (handle.store.clone(), handle.clock);
+    let mut wait = Duration::from_secs(60);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.changed() => return,
+        }
+        wait = POSTURE_EVERY;
+        let now = clock.now_ms();
+        let catalog = handle.catalog();
+        let stored = match store.evidence_latest(now).await {
+            Ok(stored) => stored,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the evidence for posture notices, will retry");
+                continue;
+            }
+        };
+        // Verdicts only: the error budgets (and so the day rollups) play no part here.
+        let posture = continuo_core::evidence::posture(&catalog, &stored, &[], now);
+        let items = posture_notices(&handle, &catalog, &posture.verdicts, now);
+        if items.is_empty() {
+            continue;
+        }
+        match store.outbox_add(&items).await {
+            Ok(()) => {
+                tracing::debug!(items = items.len(), "posture notices written");
+                handle.wake_dispatcher();
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot write the posture notices, will retry"),
         }
     }
 }

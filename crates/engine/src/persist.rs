@@ -49,6 +49,10 @@ pub trait Persist: Send + Sync {
     ) -> Fut<'a, ()>;
     /// Appends evidence records (existing ids untouched).
     fn add_evidence<'a>(&'a self, records: &'a [Evidence]) -> Fut<'a, ()>;
+    /// The newest conclusive record of every claim and subject observed by `now_ms`.
+    fn evidence_latest(&self, now_ms: i64) -> Fut<'_, Vec<Evidence>>;
+    /// Adds outbox items that follow no decision (existing keys untouched).
+    fn outbox_add<'a>(&'a self, items: &'a [OutboxItem]) -> Fut<'a, ()>;
     /// Day rollups of `checks` in `[from_ms, until_ms)`, all locations together.
     fn day_counts<'a>(
         &'a self,
@@ -126,6 +130,12 @@ impl Persist for Store {
     }
     fn add_evidence<'a>(&'a self, records: &'a [Evidence]) -> Fut<'a, ()> {
         Box::pin(async move { Store::add_evidence(self, records).await.map(|_| ()) })
+    }
+    fn evidence_latest(&self, now_ms: i64) -> Fut<'_, Vec<Evidence>> {
+        Box::pin(Store::evidence_latest(self, now_ms))
+    }
+    fn outbox_add<'a>(&'a self, items: &'a [OutboxItem]) -> Fut<'a, ()> {
+        Box::pin(Store::outbox_add(self, items))
     }
     fn day_counts<'a>(
         &'a self,
@@ -292,6 +302,37 @@ impl Persist for MemoryPersist {
     }
     fn add_evidence<'a>(&'a self, records: &'a [Evidence]) -> Fut<'a, ()> {
         self.with(|m| append_evidence(&mut m.evidence, records));
+        ready(())
+    }
+    fn evidence_latest(&self, now_ms: i64) -> Fut<'_, Vec<Evidence>> {
+        ready(self.with(|m| {
+            let decides = |e: &Evidence| {
+                e.outcome != continuo_core::evidence::Outcome::Inconclusive
+                    && e.observed_ms <= now_ms
+            };
+            let newest = |e: &Evidence| {
+                !m.evidence.iter().any(|o| {
+                    decides(o)
+                        && o.claim == e.claim
+                        && o.subject == e.subject
+                        && o.observed_ms > e.observed_ms
+                })
+            };
+            m.evidence
+                .iter()
+                .filter(|e| decides(e) && newest(e))
+                .cloned()
+                .collect()
+        }))
+    }
+    fn outbox_add<'a>(&'a self, items: &'a [OutboxItem]) -> Fut<'a, ()> {
+        self.with(|m| {
+            for item in items {
+                if !m.items.iter().any(|i| i.key == item.key) {
+                    m.items.push(item.clone());
+                }
+            }
+        });
         ready(())
     }
     fn day_counts<'a>(

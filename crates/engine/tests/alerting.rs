@@ -27,6 +27,9 @@ const CONFIG: &str = r#"
 [organization]
 name = "Acme"
 timezone = "UTC"
+# The database has no runbook: its claim is breached. These tests are about pages;
+# the posture notice test sends notices to a channel of its own.
+posture_channels = []
 
 [[team]]
 id = "ops"
@@ -287,7 +290,7 @@ async fn acknowledgement_before_the_delay_stops_level_two() {
 /// the outbox is [`MemoryPersist`], with the store's semantics).
 mod paused {
     use super::*;
-    use continuo_engine::persist::MemoryPersist;
+    use continuo_engine::persist::{MemoryPersist, Persist};
 
     const MIN: i64 = 60_000;
 
@@ -301,9 +304,12 @@ mod paused {
     }
 
     async fn start() -> Paused {
+        start_with(&CONFIG.replace("after = \"6s\"", "after = \"10m\"")).await
+    }
+
+    async fn start_with(text: &str) -> Paused {
         let clock = Clock::starting_at(1_780_304_400_000);
-        let text = CONFIG.replace("after = \"6s\"", "after = \"10m\"");
-        let catalog = Arc::new(load_text(&text).expect("valid config"));
+        let catalog = Arc::new(load_text(text).expect("valid config"));
         let down = Arc::new(AtomicBool::new(false));
         let mut options = EngineOptions::new("here", ".");
         options.clock = clock;
@@ -485,6 +491,72 @@ mod paused {
             rto.link.as_deref(),
             Some(format!("/incidents/{}", rto.source.id).as_str())
         );
+        p.stop().await;
+    }
+
+    /// A tier 1 service's breached claim (no runbook) and a proof that went stale raise
+    /// one non-paging notice each, to the posture channel only, and never twice.
+    #[tokio::test(start_paused = true)]
+    async fn a_breached_and_a_newly_stale_claim_raise_one_notice_each() {
+        use continuo_core::evidence::{
+            ClaimKind, Evidence, Measure, Outcome, Source, SourceKind, Subject,
+        };
+        let text = CONFIG.replace("posture_channels = []", "posture_channels = [\"second\"]");
+        let p = start_with(&text).await;
+        let posture = |p: &Paused| -> Vec<(String, String)> {
+            p.recorder
+                .sent
+                .lock()
+                .expect("lock")
+                .iter()
+                .filter(|(_, _, event, _)| *event == NoticeEvent::Posture)
+                .map(|(_, channel, _, key)| (channel.clone(), key.clone()))
+                .collect()
+        };
+        tokio::time::sleep(Duration::from_secs(90)).await;
+        assert_eq!(
+            posture(&p),
+            [(
+                "second".to_string(),
+                "posture/runbook_current/service:db/breached/runbook_current/service:db/review/no-runbook/second"
+                    .to_string()
+            )]
+        );
+        // A recovery measured a year and an hour ago: its proof went stale an hour ago.
+        let now = p.clock.now_ms();
+        let subject = Subject::Service("db".into());
+        let source = Source {
+            kind: SourceKind::Incident,
+            id: "INC-1".into(),
+        };
+        let old = Evidence {
+            id: Evidence::id_for(ClaimKind::Rto, &subject, &source),
+            claim: ClaimKind::Rto,
+            subject,
+            source,
+            observed_ms: now - 365 * 24 * 60 * MIN - 60 * MIN,
+            value: Some(Measure::ms(9 * MIN)),
+            target: Some(Measure::ms(60 * MIN)),
+            outcome: Outcome::Met,
+            link: Some("/incidents/INC-1".into()),
+            note: None,
+            recorded_by: "continuo".into(),
+            recorded_ms: now,
+        };
+        p.persist
+            .add_evidence(std::slice::from_ref(&old))
+            .await
+            .expect("add");
+        // Two more passes: one new notice, and the first is not sent again.
+        tokio::time::sleep(Duration::from_secs(31 * 60)).await;
+        let sent = posture(&p);
+        assert_eq!(sent.len(), 2, "{sent:?}");
+        assert_eq!(
+            sent[1].1,
+            "posture/rto/service:db/stale/rto/service:db/incident/INC-1/second"
+        );
+        // Nobody was paged: no page went to the first level's channel.
+        assert!(p.sent().iter().all(|(_, channel, _)| channel == "second"));
         p.stop().await;
     }
 }

@@ -32,7 +32,8 @@ pub struct Notice {
     pub impacted: Vec<NoticeService>,
     /// Why, in a few words (`connection refused`).
     pub summary: String,
-    /// When the problem started, UTC unix milliseconds.
+    /// When the problem started, UTC unix milliseconds; for [`NoticeEvent::Posture`], when
+    /// the claim's verdict changed (the breaching record's time, or when it went stale).
     pub started_ms: i64,
     /// When this notice was made (for a resolution: when the service recovered), UTC unix
     /// milliseconds.
@@ -40,7 +41,8 @@ pub struct Notice {
     /// IANA time zone in which times are shown (`Europe/Amsterdam`); an unknown zone
     /// shows UTC.
     pub timezone: String,
-    /// Escalation level this notice belongs to, starting at 1.
+    /// Escalation level this notice belongs to, starting at 1; 0 for a notice that belongs
+    /// to no escalation ([`NoticeEvent::Posture`]).
     pub level: u32,
     /// Signed link that acknowledges the alert without signing in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -71,16 +73,23 @@ pub enum NoticeEvent {
     Reminder,
     /// A test message, to check that a channel works.
     Test,
+    /// A continuity claim of this service is breached or has gone stale: a notice for
+    /// the team, nobody is paged. [`Notice::summary`] is the claim's verdict in one line
+    /// (`RTO breached: 2 h 5 min against 1 h (incident INC-3)`); a claim of the whole
+    /// organisation names the organisation as the service, with id `organization`.
+    /// Channels that page (PagerDuty, Opsgenie, ntfy) send it in their non-paging form.
+    Posture,
 }
 
 impl NoticeEvent {
-    /// Every event, in lifecycle order.
-    pub const ALL: [NoticeEvent; 5] = [
+    /// Every event: an alert's, in lifecycle order, then the others.
+    pub const ALL: [NoticeEvent; 6] = [
         NoticeEvent::Firing,
         NoticeEvent::Acknowledged,
         NoticeEvent::Resolved,
         NoticeEvent::Reminder,
         NoticeEvent::Test,
+        NoticeEvent::Posture,
     ];
 
     /// The lowercase name used in payloads and templates (`firing`).
@@ -91,6 +100,7 @@ impl NoticeEvent {
             NoticeEvent::Resolved => "resolved",
             NoticeEvent::Reminder => "reminder",
             NoticeEvent::Test => "test",
+            NoticeEvent::Posture => "posture",
         }
     }
 }
@@ -123,8 +133,33 @@ pub struct Recipient {
 
 impl Notice {
     /// An example notice about a made-up payments service, for previews, test messages
-    /// and checking templates: every optional field is filled in.
+    /// and checking templates: every optional field is filled in, except that a
+    /// [`NoticeEvent::Posture`] example is filled in the way the engine fills one (no
+    /// acknowledge link, level 0, the posture page as its link).
     pub fn example(event: NoticeEvent, language: Lang) -> Notice {
+        let notice = Notice::example_alert(event, language);
+        if event != NoticeEvent::Posture {
+            return notice;
+        }
+        // The verdict line as core writes it for a slow recovery.
+        let summary = match language {
+            Lang::En => "RTO breached: 2 h 5 min against 1 h (incident INC-3)",
+            Lang::Nl => "RTO geschonden: 2 h 5 min tegenover 1 h (incident INC-3)",
+        };
+        Notice {
+            alert_key: "posture/rto/payments".into(),
+            impacted: Vec::new(),
+            summary: summary.into(),
+            level: 0,
+            ack_url: None,
+            dashboard_url: Some("https://continuo.example.com/posture/payments".into()),
+            acknowledged_by: None,
+            ..notice
+        }
+    }
+
+    /// [`Notice::example`] with every optional field filled in.
+    fn example_alert(event: NoticeEvent, language: Lang) -> Notice {
         // 2026-11-25 13:03:00 UTC, a winter afternoon in Amsterdam.
         let started_ms = 1_795_611_780_000;
         Notice {

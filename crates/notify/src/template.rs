@@ -15,6 +15,11 @@
 //! `impacted_names` (`Checkout, Webshop`) and `lang` (`en`). The `html` template also sees
 //! `subject`, the rendered subject line.
 //!
+//! `event` is `firing`, `acknowledged`, `resolved`, `reminder`, `test` or `posture`: a
+//! continuity claim breached or gone stale, where `summary` is the verdict in one line,
+//! `started` is when it changed, `level` is 0, nobody is paged and there is no
+//! acknowledge link. An organisation-wide claim has `service.id` `organization`.
+//!
 //! Why minijinja and not askama (which the rest of Continuo uses for HTML): these
 //! templates are edited by operators at run time, so they cannot be compiled in.
 

@@ -54,7 +54,7 @@ pub struct OutboxItem {
     pub channel: String,
     /// The alert it is about.
     pub alert: String,
-    /// `firing`, `acknowledged`, `resolved`, `reminder`.
+    /// `firing`, `acknowledged`, `resolved`, `reminder`, `posture`.
     pub event: String,
     /// `person:<id>` or `channel:<id>`.
     pub recipient: String,

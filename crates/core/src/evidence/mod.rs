@@ -97,7 +97,7 @@ impl ClaimKind {
             ClaimKind::Rto => tr!("RTO", "RTO"),
             ClaimKind::Rpo => tr!("RPO", "RPO"),
             ClaimKind::Redundancy => tr!("Redundancy", "Redundantie"),
-            ClaimKind::RunbookCurrent => tr!("Runbook current", "Runbook actueel"),
+            ClaimKind::RunbookCurrent => tr!("Runbook current", "Draaiboek actueel"),
             ClaimKind::EscalationReachable => tr!("Escalation reachable", "Escalatie bereikbaar"),
             ClaimKind::Availability => tr!("Availability", "Beschikbaarheid"),
             ClaimKind::PlanReviewed => tr!("Plan reviewed", "Plan herzien"),

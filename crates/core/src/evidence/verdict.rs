@@ -104,26 +104,57 @@ impl Verdict {
             );
         }
         let source = e.source.kind.text();
-        let id = &e.source.id;
+        // A failover's id carries its instant after `@`: the gateway is what reads.
+        let id = e.source.id.split('@').next().unwrap_or_default();
         let figures = match (&e.value, &e.target) {
             (Some(v), Some(t)) => Some((
                 format!("{} against {}", v.display(), t.display()),
-                format!("{} tegenover {}", v.display(), t.display()),
+                format!(
+                    "{} tegenover {}",
+                    decimal_comma(&v.display()),
+                    decimal_comma(&t.display())
+                ),
             )),
-            (Some(v), None) => Some((v.display(), v.display())),
-            _ => e.note.as_ref().map(|n| (n.en.clone(), n.nl.clone())),
+            (Some(v), None) => Some((v.display(), decimal_comma(&v.display()))),
+            _ => None,
         };
-        match figures {
-            Some((en, nl)) => line(
+        match (figures, &e.note) {
+            (Some((en, nl)), _) => line(
                 format!("{} {}: {en} ({} {id})", claim.en, state.en, source.en),
                 format!("{} {}: {nl} ({} {id})", claim.nl, state.nl, source.nl),
             ),
-            None => line(
+            // Without a figure the note says what the record is (a catalog fact, a
+            // manual record's text).
+            (None, Some(note)) => line(
+                format!("{} {}: {}", claim.en, state.en, note.en),
+                format!("{} {}: {}", claim.nl, state.nl, note.nl),
+            ),
+            (None, None) => line(
                 format!("{} {} ({} {id})", claim.en, state.en, source.en),
                 format!("{} {} ({} {id})", claim.nl, state.nl, source.nl),
             ),
         }
     }
+}
+
+/// A figure as Dutch writes it: `2.1 s` becomes `2,1 s`.
+fn decimal_comma(figure: &str) -> String {
+    let chars: Vec<char> = figure.chars().collect();
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            let digit = |j: Option<&char>| j.is_some_and(char::is_ascii_digit);
+            if c == '.'
+                && digit(i.checked_sub(1).and_then(|j| chars.get(j)))
+                && digit(chars.get(i + 1))
+            {
+                ','
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// The verdict of `claim` at `now_ms` from `records` (any records: those about other

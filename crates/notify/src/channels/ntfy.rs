@@ -10,8 +10,8 @@
 //! | header | value |
 //! | --- | --- |
 //! | `Title` | the subject (RFC 2047 `=?UTF-8?B?…?=` when not ASCII, which ntfy decodes) |
-//! | `Priority` | firing and reminder: the `priority` setting, else by tier (1 → 5, 2 → 4, else 3); acknowledged and resolved: 3; test: 2 |
-//! | `Tags` | an emoji for the event (`rotating_light`, `eyes`, `white_check_mark`, `bell`, `test_tube`) and the service id |
+//! | `Priority` | firing and reminder: the `priority` setting, else by tier (1 → 5, 2 → 4, else 3); acknowledged and resolved: 3; test and posture: 2 (low: no sound or pop-up) |
+//! | `Tags` | an emoji for the event (`rotating_light`, `eyes`, `white_check_mark`, `bell`, `test_tube`, `clipboard`) and the service id |
 //! | `Click` | the dashboard link, when there is one |
 //! | `Actions` | `view, <Acknowledge>, <ack_url>, clear=true`, when there is an ack link |
 
@@ -134,7 +134,8 @@ pub(crate) fn notice_priority(notice: &Notice, configured: Option<u8>) -> u8 {
             })
         }
         NoticeEvent::Acknowledged | NoticeEvent::Resolved => 3,
-        NoticeEvent::Test => 2,
+        // A posture notice pages nobody; ntfy's low priority arrives without a sound.
+        NoticeEvent::Test | NoticeEvent::Posture => 2,
     }
 }
 
@@ -161,6 +162,7 @@ impl Ntfy {
             NoticeEvent::Resolved => "white_check_mark",
             NoticeEvent::Reminder => "bell",
             NoticeEvent::Test => "test_tube",
+            NoticeEvent::Posture => "clipboard",
         };
         let mut req = request(&self.client, Method::POST, url, notice)
             .header(CONTENT_TYPE, "text/plain; charset=utf-8")

@@ -13,6 +13,7 @@
 //! | resolved | `POST /v2/alerts/<alias>/close?identifierType=alias` |
 //! | reminder | `POST /v2/alerts/<alias>/notes?identifierType=alias` with the text |
 //! | test | `POST /v2/alerts` with priority `P5` and tag `test` |
+//! | posture | `POST /v2/alerts` with priority `P5` (informational) and tag `posture` |
 //!
 //! Create body:
 //!
@@ -24,7 +25,11 @@
 //!   "entity": "Payments API", "source": "Continuo", "priority": "P1" }
 //! ```
 //!
-//! Priority follows the root cause's tier (1 → `P1` … 4 → `P4`). Acknowledge and close
+//! Priority follows the root cause's tier (1 → `P1` … 4 → `P4`), except for the
+//! notices that page nobody: test and posture are `P5`. A posture notice's alias is
+//! `posture/<claim>/<subject>`, so a claim that breaches again while its alert is still
+//! open adds to that alert; no notice closes it (people do, once the claim is looked
+//! after). `level` is left out of the details when it is 0. Acknowledge and close
 //! send `{ "source": "Continuo", "user": <acknowledged_by>, "note": <subject> }`.
 
 use super::{join, request, truncate};
@@ -86,11 +91,10 @@ pub(crate) struct Opsgenie {
 
 /// The create-alert body for `notice`.
 pub(crate) fn create(notice: &Notice, message: &Message) -> Value {
-    let test = notice.event == NoticeEvent::Test;
-    let priority = if test {
-        "P5".to_string()
-    } else {
-        format!("P{}", notice.service.tier.clamp(1, 5))
+    let priority = match notice.event {
+        // P5 is Opsgenie's informational priority: nothing here is meant to wake anyone.
+        NoticeEvent::Test | NoticeEvent::Posture => "P5".to_string(),
+        _ => format!("P{}", notice.service.tier.clamp(1, 5)),
     };
     let mut details = Map::new();
     let mut detail = |key: &str, value: String| {
@@ -102,7 +106,9 @@ pub(crate) fn create(notice: &Notice, message: &Message) -> Value {
         let names: Vec<&str> = notice.impacted.iter().map(|s| s.name.as_str()).collect();
         detail("impacted", names.join(", "));
     }
-    detail("level", notice.level.to_string());
+    if notice.level > 0 {
+        detail("level", notice.level.to_string());
+    }
     detail("summary", notice.summary.clone());
     detail("idempotency_key", notice.idempotency_key.clone());
     if let Some(url) = &notice.ack_url {
@@ -154,7 +160,7 @@ impl Opsgenie {
         message: &Message,
     ) -> Result<Delivered, SendError> {
         let (url, body) = match notice.event {
-            NoticeEvent::Firing | NoticeEvent::Test => (
+            NoticeEvent::Firing | NoticeEvent::Test | NoticeEvent::Posture => (
                 join(&self.config.url, "/v2/alerts"),
                 create(notice, message),
             ),

@@ -2,10 +2,11 @@
 //!
 //! Settings: `routing_key` (required: the integration key of a service's Events API v2
 //! integration), `url` (default `https://events.pagerduty.com`; the EU service region is
-//! `https://events.eu.pagerduty.com`). Requests go to `<url>/v2/enqueue`.
+//! `https://events.eu.pagerduty.com`). Alert events go to `<url>/v2/enqueue`, change
+//! events to `<url>/v2/change/enqueue`.
 //!
 //! Events map to actions on one PagerDuty alert, deduplicated by `dedup_key` = the
-//! notice's `alert_key`:
+//! notice's `alert_key`, except posture notices, which are change events:
 //!
 //! | notice | `event_action` |
 //! | --- | --- |
@@ -14,6 +15,7 @@
 //! | acknowledged | `acknowledge` |
 //! | resolved | `resolve` |
 //! | test | `trigger` with severity `info` |
+//! | posture | a change event (no action, no `dedup_key`) |
 //!
 //! A trigger carries the full payload:
 //!
@@ -32,6 +34,22 @@
 //!
 //! Severity follows the root cause's tier: 1 `critical`, 2 `error`, 3 `warning`, 4 `info`.
 //! Acknowledge and resolve carry only `routing_key`, `event_action` and `dedup_key`.
+//!
+//! Why a posture notice is a change event: a trigger, even with severity `info`, opens an
+//! incident that follows the service's escalation policy, and a posture notice must page
+//! nobody. A change event shows on the service's timeline and notifies no one:
+//!
+//! ```json
+//! { "routing_key": "…",
+//!   "payload": { "summary": "[CONTINUITY] Payments API — RTO breached: 2 h 5 min against 1 h (incident INC-3)",
+//!                "source": "payments", "timestamp": "2026-11-25T13:03:00Z",
+//!                "custom_details": { "summary": "RTO breached: …", "service": "Payments API",
+//!                                    "tier": 1, "alert_key": "posture/rto/payments",
+//!                                    "started": "…", "idempotency_key": "…", "text": "…" } },
+//!   "links": [ { "href": "<dashboard_url>", "text": "Open dashboard" } ] }
+//! ```
+//!
+//! `timestamp` is when the claim's verdict changed.
 
 use super::{join, request, truncate};
 use crate::error::{Delivered, SendError};
@@ -87,19 +105,32 @@ fn severity(tier: u8) -> &'static str {
     }
 }
 
-/// The event for `notice`.
-pub(crate) fn event(routing_key: &str, notice: &Notice, message: &Message) -> Value {
+/// Where alert events go, below the configured URL.
+const ALERT_PATH: &str = "/v2/enqueue";
+/// Where change events go, below the configured URL.
+const CHANGE_PATH: &str = "/v2/change/enqueue";
+
+/// The path (below the configured URL) and body of the event for `notice`.
+pub(crate) fn event(
+    routing_key: &str,
+    notice: &Notice,
+    message: &Message,
+) -> (&'static str, Value) {
     let action = match notice.event {
         NoticeEvent::Firing | NoticeEvent::Reminder | NoticeEvent::Test => "trigger",
         NoticeEvent::Acknowledged => "acknowledge",
         NoticeEvent::Resolved => "resolve",
+        NoticeEvent::Posture => {
+            return (CHANGE_PATH, change_event(routing_key, notice, message));
+        }
     };
     if action != "trigger" {
-        return json!({
+        let event = json!({
             "routing_key": routing_key,
             "event_action": action,
             "dedup_key": notice.alert_key,
         });
+        return (ALERT_PATH, event);
     }
     let severity = match notice.event {
         NoticeEvent::Test => "info",
@@ -137,6 +168,31 @@ pub(crate) fn event(routing_key: &str, notice: &Notice, message: &Message) -> Va
     if let Some(url) = &notice.ack_url {
         event["links"] = json!([{ "href": url, "text": text::acknowledge().get(notice.language) }]);
     }
+    (ALERT_PATH, event)
+}
+
+/// The change event for a posture notice (see the module documentation).
+fn change_event(routing_key: &str, notice: &Notice, message: &Message) -> Value {
+    let mut event = json!({
+        "routing_key": routing_key,
+        "payload": {
+            "summary": truncate(&message.subject, 1024),
+            "source": notice.service.id,
+            "timestamp": text::rfc3339(notice.started_ms),
+            "custom_details": {
+                "summary": notice.summary,
+                "service": notice.service.name,
+                "tier": notice.service.tier,
+                "alert_key": notice.alert_key,
+                "started": text::local_time(notice.started_ms, &notice.timezone),
+                "idempotency_key": notice.idempotency_key,
+                "text": message.text,
+            },
+        },
+    });
+    if let Some(url) = &notice.dashboard_url {
+        event["links"] = json!([{ "href": url, "text": text::dashboard().get(notice.language) }]);
+    }
     event
 }
 
@@ -150,12 +206,9 @@ impl Pagerduty {
         notice: &Notice,
         message: &Message,
     ) -> Result<Delivered, SendError> {
-        let url = join(&self.config.url, "/v2/enqueue");
-        let req = request(&self.client, Method::POST, url, notice).json(&event(
-            &self.config.routing_key,
-            notice,
-            message,
-        ));
+        let (path, body) = event(&self.config.routing_key, notice, message);
+        let url = join(&self.config.url, path);
+        let req = request(&self.client, Method::POST, url, notice).json(&body);
         http::deliver(req).await
     }
 }

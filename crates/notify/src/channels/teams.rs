@@ -5,8 +5,9 @@
 //!
 //! Payload: a message with one Adaptive Card 1.4 attachment. The card shows the subject
 //! as a bold title coloured by the event (red firing, orange acknowledged or reminder,
-//! green resolved, default for a test), the plain text body one text block per line,
-//! and `Action.OpenUrl` buttons to acknowledge and to open the dashboard:
+//! green resolved, accent blue for a posture notice, default for a test), the plain
+//! text body one text block per line, and `Action.OpenUrl` buttons to acknowledge and to
+//! open the dashboard:
 //!
 //! ```json
 //! { "type": "message",
@@ -65,6 +66,8 @@ pub(crate) fn card(notice: &Notice, message: &Message) -> Value {
         NoticeEvent::Acknowledged | NoticeEvent::Reminder => "Warning",
         NoticeEvent::Resolved => "Good",
         NoticeEvent::Test => "Default",
+        // Informational: a claim to look at, not an outage.
+        NoticeEvent::Posture => "Accent",
     };
     let mut body = vec![json!({
         "type": "TextBlock",

@@ -31,7 +31,12 @@
 //! }
 //! ```
 //!
-//! `event` is one of `firing`, `acknowledged`, `resolved`, `reminder`, `test`. Optional
+//! `event` is one of `firing`, `acknowledged`, `resolved`, `reminder`, `test`, `posture`.
+//! A `posture` notice says that a continuity claim is breached or has gone stale and
+//! pages nobody: `summary` is the verdict in one line (`RTO breached: 2 h 5 min against
+//! 1 h (incident INC-3)`), `started_at` is when the verdict changed, `alert_key` is
+//! `posture/<claim>/<subject>`, `level` is 0 and `ack_url` is `null`; an
+//! organisation-wide claim has `service.id` `organization`. Optional
 //! fields are `null` when unknown; `recipient` is `{ "id", "name", "email"?, "phone"? }`.
 //! `title` and `text` are the rendered subject and plain text body in `language`. Times
 //! are UTC. Fields may be added within a version; a change that removes or changes a

@@ -689,3 +689,168 @@ async fn http_template_get_sends_no_body() {
         Some("msg=%5BTEST%5D%20Test%20notification%20from%20Continuo%20for%20Acme%20Retail")
     );
 }
+
+/// A posture notice as the engine makes it: the claim in the alert key, nobody paged.
+fn posture(lang: Lang) -> continuo_notify::Notice {
+    let mut notice = notice(NoticeEvent::Posture, lang);
+    notice.alert_key = "posture/rto/payments".into();
+    notice.recipient = None;
+    notice
+}
+
+/// A PagerDuty trigger opens an incident even with severity `info`, so a posture notice
+/// is a change event: on the service's timeline, paging nobody.
+#[tokio::test]
+async fn pagerduty_posture_is_a_change_event() {
+    let receiver = Receiver::start().await;
+    receiver.answer(Answer::new(
+        202,
+        "{\"status\":\"success\",\"message\":\"Change event processed\"}",
+    ));
+    let pd = notifier(&channel(&format!(
+        "id = \"pd\"\nkind = \"pagerduty\"\nrouting_key = \"R0UT1NG\"\nurl = \"{}\"",
+        receiver.url("")
+    )));
+    let delivered = pd.send(&posture(Lang::En)).await.expect("delivered");
+    assert_eq!(delivered.detail, "HTTP 202 Accepted");
+
+    let request = receiver.only();
+    assert_eq!(request.method, "POST");
+    assert_eq!(request.path, "/v2/change/enqueue");
+    assert_eq!(request.header("idempotency-key"), "n-posture-en");
+    let change = request.json();
+    assert_eq!(change["routing_key"], "R0UT1NG");
+    assert!(change.get("event_action").is_none(), "{change}");
+    assert!(change.get("dedup_key").is_none(), "{change}");
+    let payload = &change["payload"];
+    assert_eq!(
+        payload["summary"],
+        "[CONTINUITY] Payments API — RTO breached: 2 h 5 min against 1 h (incident INC-3)"
+    );
+    assert_eq!(payload["source"], "payments");
+    assert_eq!(payload["timestamp"], "2026-11-25T13:03:00Z");
+    assert!(payload.get("severity").is_none(), "{payload}");
+    let details = &payload["custom_details"];
+    assert_eq!(
+        details["summary"],
+        "RTO breached: 2 h 5 min against 1 h (incident INC-3)"
+    );
+    assert_eq!(details["alert_key"], "posture/rto/payments");
+    assert_eq!(details["tier"], 1);
+    assert_eq!(
+        change["links"],
+        serde_json::json!([{
+            "href": "https://continuo.example.com/posture/payments",
+            "text": "Open dashboard",
+        }])
+    );
+}
+
+#[tokio::test]
+async fn opsgenie_posture_is_an_informational_alert() {
+    let receiver = Receiver::start().await;
+    let og = notifier(&channel(&format!(
+        "id = \"og\"\nkind = \"opsgenie\"\napi_key = \"g3n13\"\nurl = \"{}\"",
+        receiver.url("")
+    )));
+    og.send(&posture(Lang::Nl)).await.expect("delivered");
+    let request = receiver.only();
+    assert_eq!(request.path, "/v2/alerts");
+    assert_eq!(request.query, None);
+    let create = request.json();
+    assert_eq!(create["priority"], "P5");
+    assert_eq!(create["alias"], "posture/rto/payments");
+    assert_eq!(
+        create["message"],
+        "[CONTINUITEIT] Payments API — RTO geschonden: 2 h 5 min tegenover 1 h (incident INC-3)"
+    );
+    assert_eq!(
+        create["tags"],
+        serde_json::json!(["continuo", "posture", "tier-1"])
+    );
+    assert!(create["details"].get("level").is_none(), "{create}");
+    assert!(create["details"].get("ack_url").is_none(), "{create}");
+    assert!(
+        create["description"]
+            .as_str()
+            .expect("description")
+            .contains("Dit is een melding; er wordt niemand opgeroepen."),
+        "{create}"
+    );
+}
+
+/// Low priority whatever the channel's `priority` (that one is for firing messages).
+#[tokio::test]
+async fn ntfy_posture_is_low_priority() {
+    let receiver = Receiver::start().await;
+    let ntfy = notifier(&channel(&format!(
+        "id = \"push\"\nkind = \"ntfy\"\nurl = \"{}\"\ntopic = \"ops-alerts\"\npriority = \"urgent\"",
+        receiver.url("")
+    )));
+    ntfy.send(&posture(Lang::En)).await.expect("delivered");
+    let request = receiver.only();
+    assert_eq!(request.header("priority"), "2");
+    assert_eq!(request.header("tags"), "clipboard,payments");
+    assert_eq!(
+        decode_word(request.header("title")),
+        "[CONTINUITY] Payments API — RTO breached: 2 h 5 min against 1 h (incident INC-3)"
+    );
+    assert_eq!(
+        request.header("click"),
+        "https://continuo.example.com/posture/payments"
+    );
+    assert!(
+        request.headers.get("actions").is_none(),
+        "no acknowledge button"
+    );
+    assert!(request.text().starts_with(
+        "RTO breached: 2 h 5 min against 1 h (incident INC-3)\nThis is a notice; nobody is paged."
+    ));
+}
+
+#[tokio::test]
+async fn posture_on_chat_channels_and_the_webhook() {
+    let receiver = Receiver::start().await;
+    let teams = notifier(&channel(&format!(
+        "id = \"teams\"\nkind = \"teams\"\nurl = \"{}\"",
+        receiver.url("/teams")
+    )));
+    let slack = notifier(&channel(&format!(
+        "id = \"chat\"\nkind = \"slack\"\nurl = \"{}\"",
+        receiver.url("/slack")
+    )));
+    let hook = notifier(&webhook(&receiver, ""));
+    let notice = posture(Lang::Nl);
+    for channel in [&teams, &slack, &hook] {
+        channel.send(&notice).await.expect("delivered");
+    }
+    let requests = receiver.requests();
+    let subject =
+        "[CONTINUITEIT] Payments API — RTO geschonden: 2 h 5 min tegenover 1 h (incident INC-3)";
+
+    let card = &requests[0].json()["attachments"][0]["content"];
+    assert_eq!(card["body"][0]["text"], subject);
+    assert_eq!(card["body"][0]["color"], "Accent");
+    assert_eq!(
+        card["body"][2]["text"],
+        "Dit is een melding; er wordt niemand opgeroepen."
+    );
+    assert_eq!(card["actions"][0]["title"], "Open dashboard");
+    assert_eq!(card["actions"].as_array().map(Vec::len), Some(1));
+
+    let slack = requests[1].json();
+    assert_eq!(slack["text"], subject);
+    assert_eq!(
+        slack["blocks"][2]["elements"].as_array().map(Vec::len),
+        Some(1)
+    );
+
+    assert_eq!(requests[2].header("x-continuo-event"), "posture");
+    let body = requests[2].json();
+    assert_eq!(body["event"], "posture");
+    assert_eq!(body["alert_key"], "posture/rto/payments");
+    assert_eq!(body["level"], 0);
+    assert!(body["ack_url"].is_null());
+    assert_eq!(body["title"], subject);
+    assert_eq!(body["started_at"], "2026-11-25T13:03:00Z");
+}

@@ -67,6 +67,109 @@ fn subjects_in_english_and_dutch() {
         Lang::Nl,
         "[TEST] Testmelding van Continuo voor Acme Retail",
     );
+    check(
+        Posture,
+        Lang::En,
+        "[CONTINUITY] Payments API — RTO breached: 2 h 5 min against 1 h (incident INC-3)",
+    );
+    check(
+        Posture,
+        Lang::Nl,
+        "[CONTINUITEIT] Payments API — RTO geschonden: 2 h 5 min tegenover 1 h (incident INC-3)",
+    );
+}
+
+/// A posture notice says the verdict, that nobody is paged, and since when; it has no
+/// escalation level and no acknowledge link.
+#[test]
+fn posture_text_in_english_and_dutch() {
+    let check = |lang, text: &str, says: &str, not: &str| {
+        let message = render(&notice(NoticeEvent::Posture, lang));
+        assert_eq!(message.text, text, "{lang}");
+        assert!(message.html.contains(says), "{lang}: {}", message.html);
+        assert!(!message.html.contains(not), "{lang}: {}", message.html);
+        assert!(!message.html.contains("/ack/"), "{lang}: {}", message.html);
+    };
+    check(
+        Lang::En,
+        "RTO breached: 2 h 5 min against 1 h (incident INC-3)\n\
+         This is a notice; nobody is paged.\n\
+         \n\
+         Service: Payments API (tier 1)\n\
+         Since: 2026-11-25 14:03 CET\n\
+         \n\
+         Dashboard: https://continuo.example.com/posture/payments",
+        "<p style=\"margin:0 0 16px;\">This is a notice; nobody is paged.</p>",
+        "Escalation level",
+    );
+    check(
+        Lang::Nl,
+        "RTO geschonden: 2 h 5 min tegenover 1 h (incident INC-3)\n\
+         Dit is een melding; er wordt niemand opgeroepen.\n\
+         \n\
+         Dienst: Payments API (tier 1)\n\
+         Sinds: 2026-11-25 14:03 CET\n\
+         \n\
+         Dashboard: https://continuo.example.com/posture/payments",
+        "<p style=\"margin:0 0 16px;\">Dit is een melding; er wordt niemand opgeroepen.</p>",
+        "Escalatieniveau",
+    );
+}
+
+/// An organisation-wide claim names the organisation, not a service with a tier.
+#[test]
+fn organisation_wide_posture_names_the_organisation() {
+    let check = |lang, subject: &str, line: &str| {
+        let mut notice = notice(NoticeEvent::Posture, lang);
+        notice.service.id = "organization".into();
+        notice.service.name = "Acme Retail".into();
+        notice.summary = match lang {
+            Lang::En => "Plan reviewed stale: last proven 2026-01-04, valid for 365 d".into(),
+            Lang::Nl => {
+                "Plan herzien verouderd: laatst bewezen op 2026-01-04, geldig voor 365 d".into()
+            }
+        };
+        let message = render(&notice);
+        assert_eq!(message.subject, subject);
+        assert!(message.text.contains(line), "{lang}: {}", message.text);
+        assert!(!message.text.contains("tier"), "{lang}: {}", message.text);
+        assert!(
+            !message.html.contains("(tier 1)"),
+            "{lang}: {}",
+            message.html
+        );
+    };
+    check(
+        Lang::En,
+        "[CONTINUITY] Acme Retail — Plan reviewed stale: last proven 2026-01-04, valid for 365 d",
+        "\nOrganisation: Acme Retail\n",
+    );
+    check(
+        Lang::Nl,
+        "[CONTINUITEIT] Acme Retail — Plan herzien verouderd: laatst bewezen op 2026-01-04, geldig voor 365 d",
+        "\nOrganisatie: Acme Retail\n",
+    );
+}
+
+/// Every event is written under its name in the outbox and in payloads, and the
+/// built-in templates render each in both languages.
+#[test]
+fn every_event_has_its_name_and_renders() {
+    let mut names: Vec<&str> = NoticeEvent::ALL.iter().map(|e| e.name()).collect();
+    for event in NoticeEvent::ALL {
+        assert_eq!(
+            serde_json::to_value(event).expect("serialises"),
+            event.name()
+        );
+        for lang in Lang::ALL {
+            let message = render(&notice(event, lang));
+            assert!(!message.subject.is_empty(), "{event:?} {lang}");
+        }
+    }
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), NoticeEvent::ALL.len(), "{names:?}");
+    assert!(names.contains(&"posture"));
 }
 
 #[test]
