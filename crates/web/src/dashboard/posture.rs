@@ -19,7 +19,9 @@ use axum::response::Response;
 use continuo_core::Catalog;
 use continuo_core::evidence::availability::{ServiceMonth, month_bounds};
 use continuo_core::evidence::verdict::{State as Standing, Verdict};
-use continuo_core::evidence::{ClaimKind, Evidence, Outcome, Subject, claims, human_ms};
+use continuo_core::evidence::{
+    ClaimKind, Evidence, Outcome, SourceKind, Subject, claims, human_ms,
+};
 use continuo_core::{Lang, Text};
 use continuo_store::EvidenceFilter;
 use serde::Deserialize;
@@ -75,7 +77,23 @@ fn timeline_id(s: &Subject) -> String {
     }
 }
 
+/// What produced a record: `incident INC-1`; a manual record's id (who, when, a
+/// random part) says nothing a reader needs, so only "recorded by hand". The catalog's
+/// own records (review dates, a missing runbook) have no page to link to, and their
+/// note says more than their source id.
+fn source_text(e: &Evidence, lang: Lang) -> String {
+    let kind = e.source.kind.text();
+    match (&e.note, &e.link) {
+        _ if e.is_manual() => kind.get(lang).to_string(),
+        (Some(note), None) if e.source.kind == SourceKind::Review => note.get(lang).to_string(),
+        _ => format!("{} {}", kind.get(lang), e.source.id),
+    }
+}
+
 fn age_text(age_ms: i64, lang: Lang) -> String {
+    if age_ms < 60_000 {
+        return Text::new("just now", "zojuist").get(lang).to_string();
+    }
     let age = human_ms(age_ms);
     Text::new(format!("{age} ago"), format!("{age} geleden"))
         .get(lang)
@@ -114,9 +132,7 @@ impl Cell {
             class: state_class(v.state),
             word: v.state.text().get(lang).to_string(),
             age: v.age_ms.map(|a| age_text(a, lang)).unwrap_or_default(),
-            source: e
-                .map(|e| format!("{} {}", e.source.kind.text().get(lang), e.source.id))
-                .unwrap_or_default(),
+            source: e.map(|e| source_text(e, lang)).unwrap_or_default(),
             href: e.map(source_href).unwrap_or_default(),
             summary: v.summary().get(lang).to_string(),
         }
@@ -455,7 +471,7 @@ pub(crate) async fn subject(
                 outcome: outcome.get(lang).to_string(),
                 value: e.value.map(|v| v.display()).unwrap_or_default(),
                 target: e.target.map(|t| t.display()).unwrap_or_default(),
-                source: format!("{} {}", e.source.kind.text().get(lang), e.source.id),
+                source: source_text(e, lang),
                 href: e.link.clone().unwrap_or_default(),
                 manual: e.is_manual(),
                 recorded_by: e.recorded_by.clone(),
