@@ -152,6 +152,30 @@ const ABOUT: &[(&str, &str)] = &[
         "audit",
         "Toon het auditlog: elke wijziging, wie die deed en vanaf waar",
     ),
+    (
+        "posture",
+        "Elke continuïteitsbewering naast het recentste bewijs ervoor: gehaald, \
+         geschonden, verouderd of onbewezen; gereedheid per tier en foutbudgetten",
+    ),
+    (
+        "evidence",
+        "Bewijs: leg het met de hand vast (een audit, een test elders), of toon het",
+    ),
+    (
+        "evidence add",
+        "Leg bewijs met de hand vast (een externe audit, een test elders), gemarkeerd als \
+         handmatig",
+    ),
+    ("evidence list", "Toon bewijs, nieuwste eerst"),
+    (
+        "report",
+        "Rapporten uit gemeten feiten: het maandelijkse beschikbaarheidsrapport (SLA)",
+    ),
+    (
+        "report availability",
+        "Het beschikbaarheidsrapport (SLA) van een maand: per dienst gemeten \
+         beschikbaarheid, uitval, SLO, foutbudget en incidenten",
+    ),
 ];
 
 /// The `help` of every argument: command path, argument id, text.
@@ -427,6 +451,84 @@ const ARGS: &[(&str, &str, &str)] = &[
         "database",
         "Gebruik deze database in plaats van die uit de configuratie",
     ),
+    (
+        "posture",
+        "config",
+        "Het hoofdbestand van de configuratie (de catalogus, en de `[server] database` ervan)",
+    ),
+    (
+        "posture",
+        "database",
+        "Gebruik deze database in plaats van die uit de configuratie",
+    ),
+    ("posture", "service", "Alleen de beweringen van deze dienst"),
+    ("posture", "format", "Uitvoerformaat"),
+    (
+        "posture",
+        "fail_on",
+        "Eindig met status 1 als een bewering geschonden is (`breached`), of geschonden of \
+         verouderd (`stale`); voor CI-poorten",
+    ),
+    (
+        "evidence",
+        "config",
+        "Het hoofdbestand van de configuratie (de catalogus, en de `[server] database` ervan)",
+    ),
+    (
+        "evidence",
+        "database",
+        "Gebruik deze database in plaats van die uit de configuratie",
+    ),
+    (
+        "evidence add",
+        "claim",
+        "De bewering: rto, rpo, redundancy, runbook_current, escalation_reachable, \
+         availability, plan_reviewed, ...",
+    ),
+    (
+        "evidence add",
+        "subject",
+        "Waarover het gaat: service:ID of organization",
+    ),
+    ("evidence add", "outcome", "Wat het laat zien"),
+    (
+        "evidence add",
+        "value",
+        "Wat er gemeten is: een duur (42m) of een percentage (99.9%)",
+    ),
+    (
+        "evidence add",
+        "observed",
+        "Wanneer het gemeten is: RFC 3339, een lokale datum en tijd of een datum \
+         (standaard: nu)",
+    ),
+    (
+        "evidence add",
+        "note",
+        "Wat het is en waar het bewijs bewaard wordt (de notitie bij de bijlage)",
+    ),
+    ("evidence add", "by", "Wie het vastlegt (standaard: $USER)"),
+    ("evidence list", "claim", "Alleen deze bewering"),
+    (
+        "evidence list",
+        "subject",
+        "Alleen dit onderwerp: service:ID of organization",
+    ),
+    ("evidence list", "limit", "Hoogstens zoveel (0: alles)"),
+    ("evidence list", "format", "Uitvoerformaat"),
+    (
+        "report",
+        "config",
+        "Het hoofdbestand van de configuratie (de catalogus, en de `[server] database` ervan)",
+    ),
+    (
+        "report",
+        "database",
+        "Gebruik deze database in plaats van die uit de configuratie",
+    ),
+    ("report availability", "month", "De maand: JJJJ-MM"),
+    ("report availability", "service", "Alleen deze dienst"),
+    ("report availability", "format", "Uitvoerformaat"),
 ];
 
 /// The `help` of every possible value: command path, argument id, value, text.
@@ -564,6 +666,74 @@ const VALUES: &[(&str, &str, &str, &str)] = &[
         "backup",
         "De back-upjob start en blijft hangen: de gemiste heartbeat valt op binnen de \
          respijttijd en het mogelijke dataverlies wordt afgewogen tegen de RPO",
+    ),
+    (
+        "posture",
+        "format",
+        "table",
+        "Een tabel per onderwerp (in kleur op een terminal)",
+    ),
+    (
+        "posture",
+        "format",
+        "json",
+        "Een stabiel JSON-document voor programma's",
+    ),
+    (
+        "posture",
+        "format",
+        "markdown",
+        "Markdown voor documenten en wiki's",
+    ),
+    ("posture", "fail_on", "breached", "Een bewering geschonden"),
+    (
+        "posture",
+        "fail_on",
+        "stale",
+        "Een bewering geschonden of verouderd",
+    ),
+    (
+        "evidence add",
+        "outcome",
+        "met",
+        "Het ondersteunt de bewering",
+    ),
+    (
+        "evidence add",
+        "outcome",
+        "breached",
+        "Het spreekt de bewering tegen",
+    ),
+    (
+        "evidence add",
+        "outcome",
+        "inconclusive",
+        "Het beslist niets",
+    ),
+    (
+        "evidence list",
+        "format",
+        "table",
+        "Eén regel per bewijsstuk",
+    ),
+    ("evidence list", "format", "json", "JSON voor programma's"),
+    (
+        "report availability",
+        "format",
+        "markdown",
+        "Markdown voor documenten",
+    ),
+    (
+        "report availability",
+        "format",
+        "csv",
+        "CSV voor spreadsheets: één regel per dienst",
+    ),
+    (
+        "report availability",
+        "format",
+        "json",
+        "JSON voor programma's",
     ),
     (
         "demo",

@@ -12,6 +12,7 @@ mod gateway_serve;
 mod help_nl;
 mod incident_cli;
 mod init;
+mod posture_cli;
 mod render;
 mod serve;
 mod status;
@@ -201,6 +202,13 @@ enum Command {
         #[arg(long, value_enum)]
         log_level: Option<telemetry::LogLevel>,
     },
+    /// Every continuity claim beside the freshest evidence for it: met, breached, stale
+    /// or unproven; readiness per tier and error budgets.
+    Posture(posture_cli::PostureArgs),
+    /// Evidence records: add one by hand (an audit, a test done elsewhere), or list them.
+    Evidence(posture_cli::EvidenceArgs),
+    /// Reports from measured facts: the monthly availability (SLA) report.
+    Report(posture_cli::ReportArgs),
     #[command(flatten)]
     Access(AccessCommand),
 }
@@ -429,6 +437,13 @@ fn run(cli: Cli, lang: Lang) -> anyhow::Result<ExitCode> {
             },
             lang,
         ),
+        Command::Posture(args) => posture_cli::posture(
+            args,
+            lang,
+            use_color(cli.color, std::io::stdout().is_terminal()),
+        ),
+        Command::Evidence(args) => posture_cli::evidence(args, lang),
+        Command::Report(args) => posture_cli::report(args, lang),
         Command::Access(AccessCommand::User(args)) => users_cli::user(args, lang),
         Command::Access(AccessCommand::Token(args)) => users_cli::token(args, lang),
         Command::Access(AccessCommand::Audit(args)) => users_cli::audit_log(args, lang),

@@ -1,9 +1,12 @@
 //! Documents written from measured facts: the postmortem of an incident (Google SRE
-//! shape) and drafts of the reports NIS2 and DORA require, in English or Dutch.
+//! shape), drafts of the reports NIS2 and DORA require, and the posture and monthly
+//! availability report ([`evidence`]), in English or Dutch.
 //! Everything here is pure: an incident and the catalog in, Markdown out.
 
 // Libraries speak through `tracing` events (or return errors); only the binary prints.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod evidence;
 
 use continuo_core::catalog::Catalog;
 use continuo_core::incident::book::{EventKind, Incident, data_loss_text};

@@ -306,19 +306,6 @@ impl Store {
             .collect())
     }
 
-    /// [`Store::commit_alerting`] with the evidence records the stages found, in the
-    /// same transaction.
-    pub async fn commit_alerting_with_evidence(
-        &self,
-        book: &Value,
-        items: &[super::OutboxItem],
-        incidents: &[super::IncidentRow],
-        evidence: &[Evidence],
-    ) -> Result<(), StoreError> {
-        self.commit_alerting_inner(book, items, incidents, evidence)
-            .await
-    }
-
     /// [`Store::add_service_event`] with the evidence the event is (a failover proves
     /// redundancy), in the same transaction.
     pub async fn add_service_event_with_evidence(

@@ -219,7 +219,20 @@ impl Store {
             .await
     }
 
-    pub(crate) async fn commit_alerting_inner(
+    /// [`Store::commit_alerting`] with the evidence records the stages found, in the
+    /// same transaction.
+    pub async fn commit_alerting_with_evidence(
+        &self,
+        book: &Value,
+        items: &[OutboxItem],
+        incidents: &[super::IncidentRow],
+        evidence: &[continuo_core::evidence::Evidence],
+    ) -> Result<(), StoreError> {
+        self.commit_alerting_inner(book, items, incidents, evidence)
+            .await
+    }
+
+    async fn commit_alerting_inner(
         &self,
         book: &Value,
         items: &[OutboxItem],

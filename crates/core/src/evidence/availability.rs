@@ -74,7 +74,7 @@ pub fn period(checks: &[String], rows: &[CheckDay], from_ms: i64, until_ms: i64)
     let (mut with, mut without, mut down) = (0u32, 0u32, 0.0f64);
     let mut day_ms = first;
     while day_ms < until_ms {
-        let date = date_of(day_ms);
+        let date = super::date_of(day_ms);
         match worst.get(&day_ms) {
             Some(share) => {
                 with += 1;
@@ -193,16 +193,6 @@ pub fn month_bounds(month: &str) -> Option<(i64, i64)> {
             .map(|z| z.timestamp().as_millisecond())
     };
     Some((ms(start)?, ms(end)?))
-}
-
-pub(crate) fn date_of(day_ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(day_ms)
-        .map(|t| {
-            t.to_zoned_datetime(jiff::tz::TimeZone::UTC)
-                .date()
-                .to_string()
-        })
-        .unwrap_or_default()
 }
 
 fn round3(x: f64) -> f64 {

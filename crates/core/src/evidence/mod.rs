@@ -25,6 +25,17 @@ use serde::{Deserialize, Serialize};
 
 const DAY_MS: i64 = 86_400_000;
 
+/// The UTC date (`2026-11-25`) of an instant.
+pub(crate) fn date_of(day_ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(day_ms)
+        .map(|t| {
+            t.to_zoned_datetime(jiff::tz::TimeZone::UTC)
+                .date()
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
 /// What is claimed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

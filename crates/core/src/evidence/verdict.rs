@@ -90,7 +90,7 @@ impl Verdict {
             );
         };
         if self.state == State::Stale {
-            let date = super::availability::date_of(e.observed_ms);
+            let date = super::date_of(e.observed_ms);
             let valid = super::human_ms(self.claim.valid_ms);
             return line(
                 format!(
