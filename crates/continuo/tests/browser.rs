@@ -615,6 +615,94 @@ async fn the_dashboard_speaks_dutch_and_works_without_javascript() {
     client.close().await.expect("close");
 }
 
+/// The posture matrix after two manual records: the shop's RTO met now, the wiki's RTO
+/// last proven in January 2025 (stale: a recovery proves it for a year); the shop has
+/// no runbook at tier 1 (breached by the catalog itself) and nothing proves the plan
+/// (unproven). Read in English, then in Dutch.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_posture_matrix_shows_each_verdict_in_english_and_dutch() {
+    let driver = Driver::start().await;
+    let server = Server::start(&config(driver.port), &[("anna", "viewer")]);
+    for body in [
+        json!({"claim": "rto", "subject": "shop", "outcome": "met", "value": 540000,
+               "note": "Restore drill by the hosting provider, report HP-118"}),
+        json!({"claim": "rto", "subject": "wiki", "outcome": "met",
+               "observed_at": "2025-01-02T10:00:00Z", "note": "Recovered from backup, ticket 77"}),
+    ] {
+        let (status, answer) = server.api("POST", "/api/v1/evidence", &body.to_string());
+        assert_eq!(status, 201, "{answer}");
+    }
+    let cell = |subject: &str, claim: &str| {
+        format!(
+            "tr[data-subject='{subject}'] td:nth-child({}) span.badge",
+            match claim {
+                "rto" => 3,
+                "runbook_current" => 4,
+                _ => 5,
+            }
+        )
+    };
+    for (languages, words) in [
+        ("en", ["met", "stale", "breached", "unproven"]),
+        ("nl,en", ["gehaald", "verouderd", "geschonden", "onbewezen"]),
+    ] {
+        let client = driver
+            .session(SessionOptions {
+                javascript: true,
+                languages,
+            })
+            .await;
+        sign_in(&client, &server, "anna", "/posture").await;
+        let html = page(&client).await;
+        // The columns are the kinds some subject claims, in a fixed order.
+        assert!(
+            html.contains("data-claim=\"rto\"") && html.contains("data-claim=\"runbook_current\""),
+            "{html}"
+        );
+        for ((subject, claim), word) in [
+            ("shop", "rto"),
+            ("wiki", "rto"),
+            ("shop", "runbook_current"),
+            ("organization", "plan_reviewed"),
+        ]
+        .into_iter()
+        .zip(words)
+        {
+            let selector = if subject == "organization" {
+                "tr[data-subject='organization'] span.badge".to_string()
+            } else {
+                cell(subject, claim)
+            };
+            let text = client
+                .find(Locator::Css(&selector))
+                .await
+                .unwrap_or_else(|e| panic!("{subject} {claim} ({selector}): {e}\n{html}"))
+                .text()
+                .await
+                .expect("cell text");
+            assert_eq!(text.trim(), word, "{subject} {claim} in {languages}");
+        }
+        screenshot(&client, &format!("posture-{}", &languages[..2])).await;
+        // The met cell links to the manual record's timeline, which shows its note.
+        client
+            .find(Locator::Css(
+                "tr[data-subject='shop'] td:nth-child(3) a[href='/posture/shop']",
+            ))
+            .await
+            .expect("link to the record's source")
+            .click()
+            .await
+            .expect("open the timeline");
+        wait_until("the shop's evidence timeline", || async {
+            page(&client)
+                .await
+                .contains("Restore drill by the hosting provider, report HP-118")
+        })
+        .await;
+        client.close().await.expect("close");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_overview_shows_a_new_incident_live_without_a_reload() {
     let driver = Driver::start().await;

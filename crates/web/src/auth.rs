@@ -300,6 +300,7 @@ fn action_name(method: &Method, matched: &str) -> String {
         ("POST", "/api/v1/maintenance/{id}/end") => "maintenance.end",
         ("POST", "/api/v1/outbox/retry") => "outbox.requeue",
         ("POST", "/api/v1/reload") => "config.reload",
+        ("POST", "/api/v1/evidence") => "evidence.add",
         ("DELETE", "/api/v1/subscribers/{id}") => "subscriber.delete",
         ("POST", "/api/v1/subscribers/{id}/confirm") => "subscriber.confirm",
         ("POST", "/logout") => "session.sign_out",

@@ -13,7 +13,7 @@
 //! `error` ([`error::ApiError`], every JSON refusal), `html` (small pages), `running`
 //! (the "alerting runs here, else 503" extractor), `audit_log` (writing the audit log)
 //! and `credentials`; above them `auth`; then the features (`checks`, `alerting`,
-//! `incidents`, `subscribers`, `gateway`, `audit`, `dashboard`, `status`), which never
+//! `incidents`, `subscribers`, `gateway`, `audit`, `posture`, `dashboard`, `status`), which never
 //! import each other; `openapi` lists the features' handlers; this root assembles them.
 
 // Libraries speak through `tracing` events (or return errors); only the binary prints.
@@ -33,6 +33,7 @@ mod html;
 pub mod incidents;
 pub mod lang;
 mod openapi;
+mod posture;
 mod running;
 mod status;
 mod subscribers;
@@ -83,6 +84,7 @@ pub fn router_with(state: AppState, limits: Limits) -> Router {
         .merge(gateway::routes())
         .merge(auth::routes())
         .merge(audit::routes())
+        .merge(posture::routes())
         .merge(dashboard::routes())
         .merge(openapi::routes())
         .merge(subscribers::routes())
@@ -137,9 +139,9 @@ async fn readyz(State(state): State<AppState>) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-/// `/metrics`: the engine's, the gateways' and alerting's metrics in one
-/// prometheus-client registry, encoded once (alerting's figures are read first: the
-/// outbox counts need the store's answer).
+/// `/metrics`: the engine's, the gateways', alerting's and the posture's metrics in one
+/// prometheus-client registry, encoded once (alerting's and the posture's figures are
+/// read first: they need the store's answer, which a collector cannot await).
 async fn metrics(State(state): State<AppState>) -> Response {
     let mut registry = continuo_engine::metrics::Registry::default();
     state.engine.register_metrics(&mut registry);
@@ -149,6 +151,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
     if let Some(alerts) = &state.alerts {
         alerting::register_metrics(alerts, state.store.as_ref(), &mut registry).await;
     }
+    posture::register_metrics(&state, &mut registry).await;
     (
         [(header::CONTENT_TYPE, continuo_engine::metrics::CONTENT_TYPE)],
         continuo_engine::metrics::text(&registry),

@@ -71,7 +71,7 @@ impl Modify for Security {
 #[openapi(
     info(
         title = "Continuo API",
-        description = "The JSON API v1 of Continuo: services, checks, alerts, incidents, on-call, maintenance, the outbox, gateways and the audit log. Everything the dashboard can do.",
+        description = "The JSON API v1 of Continuo: services, checks, alerts, incidents, on-call, maintenance, the outbox, gateways, the audit log, evidence, posture and the availability report. Everything the dashboard can do.",
         license(name = "Apache-2.0"),
     ),
     modifiers(&Security),
@@ -117,6 +117,10 @@ impl Modify for Security {
         crate::subscribers::remove,
         crate::subscribers::admin_confirm,
         crate::audit::list,
+        crate::posture::posture,
+        crate::posture::evidence,
+        crate::posture::add_evidence,
+        crate::posture::availability,
         document
     ),
     components(schemas(crate::error::ErrorBody)),

@@ -1,7 +1,8 @@
 //! The operator dashboard at `/`: services and their health, checks with latency
 //! sparklines, incidents (list, detail with crisis roles, recovery checklist, reporting
 //! deadlines, action items and review notes, and the forms to act on them), who is on call,
-//! maintenance windows and the notification outbox. Server-rendered with askama
+//! maintenance windows, the notification outbox, and the proof: the posture matrix, each
+//! service's evidence timeline and the monthly availability report. Server-rendered with askama
 //! (`templates/dashboard/`), in English and Dutch, with one small script embedded in the
 //! binary that reloads a section when `/events` (server-sent events) says it changed.
 //!
@@ -30,6 +31,7 @@ macro_rules! authed {
 mod actions;
 mod events;
 mod pages;
+mod posture;
 pub mod sparkline;
 
 pub(crate) use events::close_streams;
@@ -68,6 +70,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/maintenance", post(actions::create_window))
         .route("/maintenance/{id}/end", post(actions::end_window))
         .route("/outbox/requeue", post(actions::requeue))
+        .route("/posture", get(posture::posture))
+        .route("/posture/{subject}", get(posture::subject))
+        .route("/reports/availability", get(posture::availability))
         .route("/events", get(events::events))
         .route("/assets/dashboard.js", get(events::script))
 }

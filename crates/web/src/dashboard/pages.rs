@@ -268,7 +268,7 @@ fn person_name(catalog: &Catalog, id: &str) -> String {
         .map_or_else(|| id.to_string(), |p| p.name.clone())
 }
 
-fn path_of(uri: &Uri) -> String {
+pub(crate) fn path_of(uri: &Uri) -> String {
     uri.path_and_query()
         .map_or_else(|| "/".to_string(), |p| p.as_str().to_string())
 }
