@@ -13,14 +13,14 @@ use clap::{Args, Subcommand, ValueEnum};
 use continuo_core::diag::SourceMap;
 use continuo_core::evidence::availability::month_bounds;
 use continuo_core::evidence::claims::claims;
-use continuo_core::evidence::verdict::{Readiness, State, Verdict, readiness_by_tier};
+use continuo_core::evidence::verdict::{State, Verdict, readiness_by_tier};
 use continuo_core::evidence::{
     ClaimKind, Evidence, Measure, Outcome, Posture, Source, SourceKind, Subject, human_ms,
 };
 use continuo_core::{Catalog, HumanDuration, Lang, Text, tr};
 use continuo_report::evidence as doc;
 use continuo_store::{EvidenceFilter, Store};
-use serde_json::{Map, Value, json};
+use serde_json::json;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -456,7 +456,9 @@ pub fn posture(args: PostureArgs, lang: Lang, color: bool) -> anyhow::Result<Exi
             PostureFormat::Table => posture_table(&posture, catalog, lang, color),
             PostureFormat::Markdown => doc::posture_markdown(&posture, catalog, lang),
             PostureFormat::Json => {
-                let mut s = serde_json::to_string_pretty(&posture_json(&posture, lang))?;
+                // The API's shape (`GET /api/v1/posture`), documented in its OpenAPI.
+                let view = continuo_web::posture::PostureView::new(&posture, None);
+                let mut s = serde_json::to_string_pretty(&view)?;
                 s.push('\n');
                 s
             }
@@ -607,127 +609,6 @@ pub(crate) fn posture_table(
     out
 }
 
-fn measure_json(m: Option<&Measure>) -> Value {
-    match m {
-        Some(m) => json!({ "value": m.value, "unit": m.unit.name(), "display": m.display() }),
-        None => Value::Null,
-    }
-}
-
-/// One record as JSON: the same fields in `evidence list` and in a posture verdict.
-fn record_json(e: &Evidence, lang: Lang) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("evidence_id".into(), json!(e.id));
-    m.insert("outcome".into(), json!(e.outcome.name()));
-    m.insert("value".into(), measure_json(e.value.as_ref()));
-    m.insert(
-        "source".into(),
-        json!({ "kind": e.source.kind.name(), "id": e.source.id }),
-    );
-    m.insert("manual".into(), json!(e.is_manual()));
-    m.insert("link".into(), json!(e.link));
-    m.insert("observed_at".into(), json!(rfc3339(e.observed_ms)));
-    m.insert("observed_ms".into(), json!(e.observed_ms));
-    m.insert("recorded_by".into(), json!(e.recorded_by));
-    m.insert("recorded_at".into(), json!(rfc3339(e.recorded_ms)));
-    m.insert(
-        "note".into(),
-        json!(e.note.as_ref().map(|n| n.get(lang).to_string())),
-    );
-    m
-}
-
-fn readiness_json(r: &Readiness) -> Value {
-    let names = |l: &[ClaimKind]| l.iter().map(|k| k.name()).collect::<Vec<_>>();
-    json!({
-        "met": names(&r.met),
-        "breached": names(&r.breached),
-        "stale": names(&r.stale),
-        "unproven": names(&r.unproven),
-    })
-}
-
-/// The posture as a stable JSON document: every verdict with its claim and the record
-/// that decided it (flat, `null` where there is none), readiness per subject and tier,
-/// and the error budgets.
-pub(crate) fn posture_json(posture: &Posture, lang: Lang) -> Value {
-    let verdicts: Vec<Value> = posture
-        .verdicts
-        .iter()
-        .map(|v| {
-            let mut m = Map::new();
-            m.insert("subject".into(), json!(v.claim.subject.key()));
-            m.insert("service".into(), json!(v.claim.subject.service()));
-            m.insert("claim".into(), json!(v.claim.kind.name()));
-            m.insert("label".into(), json!(v.claim.kind.label().get(lang)));
-            m.insert("tier".into(), json!(v.claim.tier));
-            m.insert("state".into(), json!(v.state.name()));
-            m.insert("target".into(), measure_json(v.claim.target.as_ref()));
-            m.insert("valid_ms".into(), json!(v.claim.valid_ms));
-            let record = match &v.evidence {
-                Some(e) => record_json(e, lang),
-                None => record_json_null(),
-            };
-            m.extend(record);
-            m.insert("age_ms".into(), json!(v.age_ms));
-            m.insert("age".into(), json!(v.age_ms.map(human_ms)));
-            m.insert("summary".into(), json!(v.summary().get(lang)));
-            Value::Object(m)
-        })
-        .collect();
-    json!({
-        "at": rfc3339(posture.at_ms),
-        "at_ms": posture.at_ms,
-        "verdicts": verdicts,
-        "readiness": {
-            "subjects": posture.subjects.iter().map(|(s, r)| {
-                let mut v = readiness_json(r);
-                v["subject"] = json!(s.key());
-                v
-            }).collect::<Vec<_>>(),
-            "tiers": posture.tiers.iter().map(|t| json!({
-                "tier": t.tier,
-                "totals": t.totals,
-                "claims": t.counts,
-            })).collect::<Vec<_>>(),
-        },
-        "budgets": posture.budgets.iter().map(|(service, b)| json!({
-            "service": service,
-            "slo_percent": round3(b.slo * 100.0),
-            "window_ms": b.window_ms,
-            "allowed_minutes": round3(b.allowed_minutes),
-            "spent_minutes": round3(b.spent_minutes),
-            "remaining_minutes": round3(b.remaining_minutes),
-        })).collect::<Vec<_>>(),
-    })
-}
-
-/// Minutes and percentages to three decimals, as the rollups measure them (no float
-/// noise such as 43.19999999999524 in a document programs compare).
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
-}
-
-/// The record fields of a verdict nothing decided, all `null`.
-fn record_json_null() -> Map<String, Value> {
-    [
-        "evidence_id",
-        "outcome",
-        "value",
-        "source",
-        "manual",
-        "link",
-        "observed_at",
-        "observed_ms",
-        "recorded_by",
-        "recorded_at",
-        "note",
-    ]
-    .into_iter()
-    .map(|k| (k.to_string(), Value::Null))
-    .collect()
-}
-
 /// `continuo evidence ...`
 pub fn evidence(args: EvidenceArgs, lang: Lang) -> anyhow::Result<ExitCode> {
     let result = runtime()?.block_on(async {
@@ -872,17 +753,9 @@ fn evidence_list(
     lang: Lang,
 ) -> anyhow::Result<String> {
     if format == ListFormat::Json {
-        let items: Vec<Value> = records
-            .iter()
-            .map(|e| {
-                let mut m = Map::new();
-                m.insert("claim".into(), json!(e.claim.name()));
-                m.insert("subject".into(), json!(e.subject.key()));
-                m.insert("target".into(), measure_json(e.target.as_ref()));
-                m.extend(record_json(e, lang));
-                Value::Object(m)
-            })
-            .collect();
+        // The API's shape (`GET /api/v1/evidence`).
+        let items: Vec<continuo_web::posture::RecordView> =
+            records.iter().map(Into::into).collect();
         let mut s = serde_json::to_string_pretty(&json!({ "evidence": items }))?;
         s.push('\n');
         return Ok(s);

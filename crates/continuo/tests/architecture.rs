@@ -47,6 +47,7 @@ const ENGINE_ABOVE_BOTTOM: &[&str] = &[
     "alerts",
     "decider",
     "dispatch",
+    "evidence",
     "incidents",
     "paging",
     "stage",
@@ -63,6 +64,7 @@ const WEB_FEATURES: &[&str] = &[
     "audit",
     "dashboard",
     "status",
+    "posture",
 ];
 
 const RULES: &[Rule] = &[
@@ -85,6 +87,7 @@ const RULES: &[Rule] = &[
         modules: &[
             "decider",
             "dispatch",
+            "evidence",
             "incidents",
             "paging",
             "stage",

@@ -68,7 +68,7 @@ fn postmortem(summary: &str) -> String {
 
 #[test]
 fn the_headless_demo_plays_the_whole_continuity_cycle() {
-    let (summary, _dir) = play(&["--lang", "en"], "Summary");
+    let (summary, dir) = play(&["--lang", "en"], "Summary");
     let failover = line(&summary, "failover: ");
     assert_eq!(
         number(failover, "failed requests: "),
@@ -94,6 +94,69 @@ fn the_headless_demo_plays_the_whole_continuity_cycle() {
         "{text}"
     );
     assert!(summary.contains("demo completed"), "{summary}");
+    the_story_is_evidence(dir.path());
+}
+
+/// After the story, `continuo posture` shows its proof: the web shop's redundancy met
+/// by the failover (its duration) and its RTO met by the incident (the measured
+/// recovery), each linked to its source; what nothing proved is unproven.
+fn the_story_is_evidence(dir: &std::path::Path) {
+    let out = Command::new(env!("CARGO_BIN_EXE_continuo"))
+        .args(["posture", "--format", "json", "-c"])
+        .arg(dir.join("continuo.toml"))
+        .output()
+        .expect("run continuo posture");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let posture: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    let verdict = |subject: &str, claim: &str| {
+        posture["verdicts"]
+            .as_array()
+            .expect("verdicts")
+            .iter()
+            .find(|v| v["subject"] == subject && v["claim"] == claim)
+            .unwrap_or_else(|| panic!("no {claim} claim of {subject}:\n{stdout}"))
+            .clone()
+    };
+    let redundancy = verdict("service:webshop", "redundancy");
+    assert_eq!(redundancy["state"], "met", "{redundancy:#}");
+    assert_eq!(redundancy["source_kind"], "failover", "{redundancy:#}");
+    assert_eq!(redundancy["value"]["unit"], "ms", "{redundancy:#}");
+    assert!(
+        redundancy["value"]["value"]
+            .as_f64()
+            .is_some_and(|ms| ms >= 0.0),
+        "the failover's duration: {redundancy:#}"
+    );
+    assert_eq!(
+        redundancy["link"], "/api/v1/services/webshop/events",
+        "{redundancy:#}"
+    );
+    let rto = verdict("service:webshop", "rto");
+    assert_eq!(rto["state"], "met", "{rto:#}");
+    assert_eq!(rto["source_kind"], "incident", "{rto:#}");
+    assert_eq!(rto["source_id"], "INC-1", "{rto:#}");
+    assert_eq!(rto["link"], "/incidents/INC-1", "{rto:#}");
+    assert_eq!(rto["target"]["value"], 15.0 * 60_000.0, "the RTO: {rto:#}");
+    let took = rto["value"]["value"].as_f64().expect("a measured recovery");
+    assert!(
+        took > 0.0 && took < 15.0 * 60_000.0,
+        "measured recovery within the RTO: {rto:#}"
+    );
+    // Claims nothing in the story proved.
+    for (subject, claim) in [
+        ("service:webshop", "escalation_reachable"),
+        ("service:backups", "rto"),
+        ("organization", "plan_reviewed"),
+    ] {
+        let v = verdict(subject, claim);
+        assert_eq!(v["state"], "unproven", "{v:#}");
+        assert_eq!(v["evidence_id"], serde_json::Value::Null, "{v:#}");
+    }
 }
 
 #[test]

@@ -202,17 +202,17 @@ fn manual_evidence_meets_its_claim_and_gates_fail_on_breached_or_stale() {
     let rto = verdict(&posture, "service:shop", "rto");
     assert_eq!(rto["state"], "met", "{rto:#}");
     assert_eq!(rto["manual"], true);
-    assert_eq!(rto["source"]["kind"], "manual");
+    assert_eq!(rto["source_kind"], "manual");
     assert_eq!(rto["recorded_by"], "anna");
     assert_eq!(rto["observed_at"], "2026-11-25T10:00:00Z");
     assert_eq!(rto["value"]["value"], 2_520_000.0);
-    assert_eq!(rto["value"]["display"], "42 min");
-    assert_eq!(rto["note"], "Restore drill, report in the ISMS");
-    assert!(rto["age_ms"].as_i64().is_some_and(|a| a > 0), "{rto:#}");
-    assert_eq!(
-        posture["readiness"]["subjects"][0]["met"],
-        serde_json::json!(["rto"])
+    assert_eq!(rto["value"]["text"], "42 min");
+    assert_eq!(rto["note"]["en"], "Restore drill, report in the ISMS");
+    assert!(
+        rto["age_seconds"].as_i64().is_some_and(|a| a > 0),
+        "{rto:#}"
     );
+    assert_eq!(posture["readiness"][0]["met"], serde_json::json!(["rto"]));
     // A met claim fails no gate.
     expect(d, &["posture", "--fail-on", "breached"], 0);
     expect(d, &["posture", "--fail-on", "stale"], 0);

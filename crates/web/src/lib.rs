@@ -33,7 +33,7 @@ mod html;
 pub mod incidents;
 pub mod lang;
 mod openapi;
-mod posture;
+pub mod posture;
 mod running;
 mod status;
 mod subscribers;

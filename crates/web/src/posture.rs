@@ -64,7 +64,7 @@ fn rfc3339(ms: i64) -> String {
 
 /// A measured or target value.
 #[derive(Serialize, ToSchema)]
-struct MeasureView {
+pub struct MeasureView {
     /// The number.
     value: f64,
     /// `ms`, `percent` or `count`.
@@ -85,7 +85,7 @@ impl From<&Measure> for MeasureView {
 
 /// One evidence record.
 #[derive(Serialize, ToSchema)]
-struct RecordView {
+pub struct RecordView {
     /// Its id (derived from claim, subject and source).
     id: String,
     /// The claim: `rto`, `rpo`, `redundancy`, ...
@@ -140,7 +140,7 @@ impl From<&Evidence> for RecordView {
 
 /// A claim with its verdict now and the record that decided it.
 #[derive(Serialize, ToSchema)]
-struct VerdictView {
+pub struct VerdictView {
     /// What the claim is about: `service:<id>` or `organization`.
     subject: String,
     /// The claim.
@@ -169,6 +169,11 @@ struct VerdictView {
     age_seconds: Option<i64>,
     /// Whether it was recorded by hand.
     manual: Option<bool>,
+    /// Who recorded it: `continuo`, `catalog` or a person's name.
+    recorded_by: Option<String>,
+    /// The record's own line (a manual record's note), `{"en": .., "nl": ..}`.
+    #[schema(value_type = Option<Object>)]
+    note: Option<Text>,
     /// One line about it, `{"en": .., "nl": ..}`.
     #[schema(value_type = Object)]
     summary: Text,
@@ -192,6 +197,8 @@ impl From<&Verdict> for VerdictView {
             observed_at: e.map(|e| rfc3339(e.observed_ms)),
             age_seconds: v.age_ms.map(|ms| ms / 1_000),
             manual: e.map(Evidence::is_manual),
+            recorded_by: e.map(|e| e.recorded_by.clone()),
+            note: e.and_then(|e| e.note.clone()),
             summary: v.summary(),
         }
     }
@@ -199,7 +206,7 @@ impl From<&Verdict> for VerdictView {
 
 /// Which claims of one subject are in which state (names, never a score).
 #[derive(Serialize, ToSchema)]
-struct ReadinessView {
+pub struct ReadinessView {
     /// `service:<id>` or `organization`.
     subject: String,
     /// Claims met.
@@ -230,7 +237,7 @@ impl ReadinessView {
 
 /// Per tier, its services' claims by kind and state.
 #[derive(Serialize, ToSchema)]
-struct TierView {
+pub struct TierView {
     /// The tier (1 is the most critical).
     tier: u8,
     /// Per claim kind, how many claims are in each state.
@@ -243,7 +250,7 @@ struct TierView {
 
 /// A service's error budget over its SLO window.
 #[derive(Serialize, ToSchema)]
-struct BudgetView {
+pub struct BudgetView {
     /// The service.
     service: String,
     /// The objective in percent.
@@ -260,7 +267,7 @@ struct BudgetView {
 
 /// The posture now.
 #[derive(Serialize, ToSchema)]
-struct PostureView {
+pub struct PostureView {
     /// When it was computed (RFC 3339).
     at: String,
     /// Every claim with its verdict, services in catalog order, then the organisation.
@@ -279,7 +286,7 @@ fn round3(x: f64) -> f64 {
 
 impl PostureView {
     /// The posture, of one service only when `service` names one.
-    fn new(p: &Posture, service: Option<&str>) -> PostureView {
+    pub fn new(p: &Posture, service: Option<&str>) -> PostureView {
         let wanted = |s: &Subject| service.is_none_or(|id| s.service() == Some(id));
         let verdicts: Vec<Verdict> = p
             .verdicts
