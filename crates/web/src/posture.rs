@@ -787,7 +787,9 @@ async fn availability(
     .into_response())
 }
 
-/// Registers the posture's figures for one scrape: `continuo_claim_verdict` (1 met,
+/// Registers the posture's figures for one scrape, labelled `subject` (`service:shop`,
+/// `organization`), `service` (the id, for a service's claims) and `claim`:
+/// `continuo_claim_verdict` (1 met,
 /// 0 unproven, -1 stale, -2 breached) for every claim and `continuo_evidence_age_seconds`
 /// for every claim with a deciding record. Read from the store now; when it cannot
 /// answer the families are left out (and the log says why) rather than reported wrong.
@@ -804,6 +806,7 @@ pub(crate) async fn register_metrics(
                 .iter()
                 .map(|v| ClaimFigure {
                     subject: v.claim.subject.key(),
+                    service: v.claim.subject.service().unwrap_or_default().to_string(),
                     claim: v.claim.kind.name(),
                     state: v.state.metric(),
                     age_seconds: v.age_ms.map(|ms| ms as f64 / 1_000.0),
@@ -817,9 +820,24 @@ pub(crate) async fn register_metrics(
 #[derive(Debug)]
 struct ClaimFigure {
     subject: String,
+    /// The service id for a service's claim; empty (the label is left out) for the
+    /// organisation's.
+    service: String,
     claim: &'static str,
     state: i64,
     age_seconds: Option<f64>,
+}
+
+impl ClaimFigure {
+    /// `subject`, `service` (a service's claims only) and `claim`.
+    fn labels(&self) -> Vec<(&str, &str)> {
+        let mut labels = vec![("subject", self.subject.as_str())];
+        if !self.service.is_empty() {
+            labels.push(("service", self.service.as_str()));
+        }
+        labels.push(("claim", self.claim));
+        labels
+    }
 }
 
 /// The posture at one scrape.
@@ -842,9 +860,7 @@ impl prometheus_client::collector::Collector for PostureFigures {
                 MetricType::Gauge,
             )?;
             for c in &self.claims {
-                family
-                    .encode_family(&[("subject", c.subject.as_str()), ("claim", c.claim)])?
-                    .encode_gauge(&c.state)?;
+                family.encode_family(&c.labels())?.encode_gauge(&c.state)?;
             }
         }
         let mut family = encoder.encode_descriptor(
@@ -855,9 +871,7 @@ impl prometheus_client::collector::Collector for PostureFigures {
         )?;
         for c in &self.claims {
             if let Some(age) = c.age_seconds {
-                family
-                    .encode_family(&[("subject", c.subject.as_str()), ("claim", c.claim)])?
-                    .encode_gauge(&age)?;
+                family.encode_family(&c.labels())?.encode_gauge(&age)?;
             }
         }
         Ok(())

@@ -574,19 +574,19 @@ async fn metrics_carry_each_claims_verdict_and_evidence_age(store: Store) {
         .expect("text");
     for line in [
         "# TYPE continuo_claim_verdict gauge",
-        "continuo_claim_verdict{subject=\"service:shop\",claim=\"rto\"} 1",
-        "continuo_claim_verdict{subject=\"service:shop\",claim=\"rpo\"} -1",
-        "continuo_claim_verdict{subject=\"service:shop\",claim=\"availability\"} 0",
+        "continuo_claim_verdict{subject=\"service:shop\",service=\"shop\",claim=\"rto\"} 1",
+        "continuo_claim_verdict{subject=\"service:shop\",service=\"shop\",claim=\"rpo\"} -1",
+        "continuo_claim_verdict{subject=\"service:shop\",service=\"shop\",claim=\"availability\"} 0",
         "continuo_claim_verdict{subject=\"organization\",claim=\"plan_reviewed\"} 0",
         "# TYPE continuo_evidence_age_seconds gauge",
-        "continuo_evidence_age_seconds{subject=\"service:shop\",claim=\"rto\"} ",
+        "continuo_evidence_age_seconds{subject=\"service:shop\",service=\"shop\",claim=\"rto\"} ",
     ] {
         assert!(text.contains(line), "{line} in\n{text}");
     }
     // Age only where a record decided the claim.
     assert!(
         !text.contains(
-            "continuo_evidence_age_seconds{subject=\"service:shop\",claim=\"availability\"}"
+            "continuo_evidence_age_seconds{subject=\"service:shop\",service=\"shop\",claim=\"availability\"}"
         ),
         "{text}"
     );
