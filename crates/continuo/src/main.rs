@@ -12,6 +12,7 @@ mod gateway_serve;
 mod help_nl;
 mod incident_cli;
 mod init;
+mod local;
 mod posture_cli;
 mod render;
 mod serve;

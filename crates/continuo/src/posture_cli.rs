@@ -7,8 +7,7 @@
 //! `continuo_report::evidence`; this module opens the store, validates what a person
 //! typed, and chooses the format.
 
-use crate::{disk, render};
-use anyhow::Context;
+use crate::local::{self, Database, now_ms, refused, runtime};
 use clap::{Args, Subcommand, ValueEnum};
 use continuo_core::diag::SourceMap;
 use continuo_core::evidence::availability::month_bounds;
@@ -24,23 +23,6 @@ use serde_json::json;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-
-/// Which configuration and database to read.
-#[derive(Args, Debug)]
-pub struct Database {
-    /// The root configuration file (its catalog, and its `[server] database`).
-    #[arg(
-        short,
-        long,
-        env = "CONTINUO_CONFIG",
-        default_value = "continuo.toml",
-        global = true
-    )]
-    config: PathBuf,
-    /// Use this database instead of the configuration's.
-    #[arg(long, env = "CONTINUO_DATABASE", global = true)]
-    database: Option<String>,
-}
 
 /// `continuo posture`
 #[derive(Args, Debug)]
@@ -201,34 +183,9 @@ enum ReportFormat {
 
 const DAY_MS: i64 = 86_400_000;
 
-/// A failure the user can fix: printed in their language, exit status 1.
-#[derive(Debug)]
-struct Refused(Text);
-
-impl std::fmt::Display for Refused {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0.en)
-    }
-}
-
-impl std::error::Error for Refused {}
-
-fn refused<T>(text: Text) -> anyhow::Result<T> {
-    Err(Refused(text).into())
-}
-
 /// Prints a refusal in the user's language (exit 1); other errors go to `main`.
 fn finish(result: anyhow::Result<ExitCode>, lang: Lang) -> anyhow::Result<ExitCode> {
-    match result {
-        Err(e) => match e.downcast_ref::<Refused>() {
-            Some(Refused(text)) => {
-                eprintln!("{}: {}", tr!("error", "fout").get(lang), text.get(lang));
-                Ok(ExitCode::from(1))
-            }
-            None => Err(e),
-        },
-        ok => ok,
-    }
+    local::finish(result, lang)
 }
 
 /// The catalog and the store of a configuration.
@@ -240,55 +197,21 @@ struct Opened {
 }
 
 async fn open(database: &Database, lang: Lang) -> anyhow::Result<Opened> {
-    let config = &database.config;
-    let outcome = continuo_core::load(config, &disk::Disk, &|name| std::env::var(name).ok());
-    let catalog = match outcome.catalog {
-        Some(c) if !outcome.diagnostics.has_errors() => c,
-        _ => {
-            eprint!(
-                "{}",
-                render::diagnostics(
-                    &outcome.diagnostics,
-                    &outcome.sources,
-                    lang,
-                    render::DiagnosticFormat::Short,
-                    false
-                )
-            );
-            let shown = config.display();
-            return refused(tr!(
-                "{shown}: invalid configuration; run `continuo check` for details",
-                "{shown}: ongeldige configuratie; zie `continuo check` voor details"
-            ));
-        }
-    };
-    let url = match &database.database {
-        Some(url) => url.clone(),
-        None => {
-            let base = config.parent().map(Path::to_path_buf).unwrap_or_default();
-            crate::serve::database_url(&catalog.server.database, &base)
-        }
-    };
-    let store = Store::open(&url)
-        .await
-        .with_context(|| format!("opening the database {url}"))?;
+    let (catalog, sources) = local::catalog(
+        &database.config,
+        lang,
+        tr!(
+            "run `continuo check` for details",
+            "zie `continuo check` voor details"
+        ),
+    )?;
+    let store = local::open_store(&local::database_url(database, &catalog)).await?;
     Ok(Opened {
         catalog,
-        sources: outcome.sources,
-        config: config.clone(),
+        sources,
+        config: database.config.clone(),
         store,
     })
-}
-
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
-}
-
-fn now_ms() -> i64 {
-    jiff::Timestamp::now().as_millisecond()
 }
 
 /// RFC 3339 in UTC: `2026-11-25T10:00:00Z`.

@@ -3,7 +3,7 @@
 //! `serve` uses: `[server] database`, or `--database`), so the first admin can be made
 //! before anything runs; every change is written to the audit log as `cli:<os user>`.
 
-use crate::{disk, render};
+use crate::local::{self, Database, now_ms, refused, runtime};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use continuo_core::access::{self, Role};
@@ -12,25 +12,8 @@ use continuo_store::Store;
 use continuo_store::access::{ApiToken, AuditEntry, User};
 use continuo_web::credentials;
 use std::io::{BufRead, IsTerminal};
-use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
-/// Which database to work on.
-#[derive(Args, Debug)]
-pub struct Database {
-    /// The root configuration file (its `[server] database` is used).
-    #[arg(
-        short,
-        long,
-        env = "CONTINUO_CONFIG",
-        default_value = "continuo.toml",
-        global = true
-    )]
-    config: PathBuf,
-    /// Use this database instead of the configuration's.
-    #[arg(long, env = "CONTINUO_DATABASE", global = true)]
-    database: Option<String>,
-}
+use std::process::ExitCode;
 
 /// `continuo user ...`
 #[derive(Args, Debug)]
@@ -127,58 +110,22 @@ fn parse_role(text: &str) -> Result<Role, String> {
 }
 
 /// A failure the user can fix: printed in their language, exit status 1.
-fn refused<T>(text: Text) -> Result<T, anyhow::Error> {
-    Err(anyhow::Error::msg(RefusedText(text)))
-}
-
-/// Carries a bilingual message through anyhow; `run_with` prints it in the chosen language.
-#[derive(Debug)]
-struct RefusedText(Text);
-
-impl std::fmt::Display for RefusedText {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0.en)
-    }
-}
-
 async fn open(database: &Database, lang: Lang) -> anyhow::Result<Store> {
     let url = match &database.database {
         Some(url) => url.clone(),
         None => {
-            let config = &database.config;
-            let outcome =
-                continuo_core::load(config, &disk::Disk, &|name| std::env::var(name).ok());
-            let catalog = match outcome.catalog {
-                Some(c) if !outcome.diagnostics.has_errors() => c,
-                _ => {
-                    eprint!(
-                        "{}",
-                        render::diagnostics(
-                            &outcome.diagnostics,
-                            &outcome.sources,
-                            lang,
-                            render::DiagnosticFormat::Short,
-                            false
-                        )
-                    );
-                    let shown = config.display();
-                    return refused(tr!(
-                        "{shown}: invalid configuration; give the database with --database instead",
-                        "{shown}: ongeldige configuratie; geef de database dan met --database"
-                    ));
-                }
-            };
-            let base = config.parent().map(Path::to_path_buf).unwrap_or_default();
-            crate::serve::database_url(&catalog.server.database, &base)
+            let (catalog, _) = local::catalog(
+                &database.config,
+                lang,
+                tr!(
+                    "give the database with --database instead",
+                    "geef de database dan met --database"
+                ),
+            )?;
+            local::database_url(database, &catalog)
         }
     };
-    Store::open(&url)
-        .await
-        .with_context(|| format!("opening the database {url}"))
-}
-
-fn now_ms() -> i64 {
-    jiff::Timestamp::now().as_millisecond()
+    local::open_store(&url).await
 }
 
 fn when(ms: i64) -> String {
@@ -249,26 +196,9 @@ fn user_name(name: &str) -> anyhow::Result<String> {
     access::user_name(name).or_else(refused)
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
-}
-
 /// Prints a refusal in the user's language (exit 1); other errors go to `main`.
 fn finish(result: anyhow::Result<()>, lang: Lang) -> anyhow::Result<ExitCode> {
-    match result {
-        Ok(()) => Ok(ExitCode::SUCCESS),
-        Err(e) => match e.downcast_ref::<RefusedText>() {
-            Some(RefusedText(text)) => {
-                let prefix = tr!("error", "fout");
-                eprintln!("{}: {}", prefix.get(lang), text.get(lang));
-                Ok(ExitCode::from(1))
-            }
-            None => Err(e),
-        },
-    }
+    local::finish(result.map(|()| ExitCode::SUCCESS), lang)
 }
 
 /// `continuo user ...`
