@@ -180,7 +180,8 @@ fn shift_start(layer: &Layer, tz: &TimeZone, start_ms: i64, k: i64) -> Option<i6
         let date: Date = layer.start.parse().ok()?;
         let time: Time = format!("{}:00", layer.handoff).parse().ok()?;
         let day = date
-            .checked_add(jiff::Span::new().days(k.checked_mul(days)?))
+            // `days` panics past its range (about 20,000 years): `try_days` refuses instead.
+            .checked_add(jiff::Span::new().try_days(k.checked_mul(days)?).ok()?)
             .ok()?;
         let zoned = day.to_datetime(time).to_zoned_datetime(tz.clone()).ok()?;
         Some(zoned.timestamp().as_millisecond())

@@ -529,3 +529,28 @@ fn an_alert_whose_service_lost_its_checks_resolves() {
         ["resolved L0 shop -> person:anna channel:ops-chat"]
     );
 }
+
+/// A rotation longer than the time library's span of days (issue 16: `rotation =
+/// "7304485d"` passed `check` and panicked inside the decision task on the first
+/// outage). `check` now refuses it (`bad-rotation`); should such a schedule reach the
+/// rules anyway, nobody is on call and neither asking nor paging panics.
+#[test]
+fn a_rotation_beyond_the_calendar_has_nobody_on_call_instead_of_a_panic() {
+    let text = common::people_and_rota("pager", "pager")
+        + "[[escalation]]\nid = \"pager\"\nlevels = [{ after = \"0m\", notify = [\"schedule:web-primary\"] }]\n";
+    let catalog = load_text(&format!("[organization]\nname = \"Acme\"\n{text}"))
+        .unwrap_or_else(|e| panic!("the catalog loads: {e:?}"));
+    let mut schedule = catalog.schedules[0].clone();
+    schedule.layers[0].rotation =
+        continuo_core::duration::HumanDuration::from_secs(7_304_485 * 86_400);
+    for at in [T0, T0 + 365 * 86_400_000, T0 + 100 * 365 * 86_400_000] {
+        // Its hand-off cannot be placed on the calendar: no shift, so the page goes to
+        // the escalation's other targets (the schedule is reported unreachable).
+        assert_eq!(
+            continuo_core::oncall::on_call_at(&schedule, "UTC", at),
+            None,
+            "at {at}"
+        );
+        let _ = continuo_core::oncall::upcoming(&schedule, "UTC", at, 5);
+    }
+}

@@ -300,6 +300,19 @@ fn schedule_times_and_dates() {
             "error bad-date c.toml:9:9 `2026-13-01` is not a date",
         ],
     );
+    // Issue 16: a rotation this long passed `check` and panicked on the first outage.
+    let rota = |rotation: &str| {
+        format!(
+            "[[person]]\nid = \"a\"\nname = \"A\"\n[[schedule]]\nid = \"s\"\n[[schedule.layer]]\nmembers = [\"a\"]\nrotation = \"{rotation}\"\n"
+        )
+    };
+    check(
+        &rota("7304485d"),
+        &[
+            "error bad-rotation c.toml:8:12 a rotation of 7304485d is longer than a year | help: hand over at least once a year, e.g. rotation = \"1w\"",
+        ],
+    );
+    check(&rota("52w"), &[]);
 }
 
 #[test]

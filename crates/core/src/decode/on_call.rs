@@ -2,6 +2,9 @@
 
 use super::*;
 
+/// The longest rotation a schedule layer may have, in days.
+const MAX_ROTATION_DAYS: u64 = 366;
+
 impl Decoder<'_> {
     pub(super) fn person(&mut self, value: &Value<'_>) -> Option<Person> {
         let f = self.open(
@@ -72,7 +75,30 @@ impl Decoder<'_> {
             if members.is_empty() {
                 self.missing(&lf, "members", "[\"alice\", \"bob\"]");
             }
-            let rotation = self.duration_or(&lf, "rotation", HumanDuration::from_secs(7 * 86_400));
+            let located = self.duration(&lf, "rotation");
+            // A rotation runs on the calendar: beyond a year it is a typo, and far beyond
+            // it the time library cannot count the shifts (issue 16).
+            if let Some(r) = &located
+                && r.value.get() > std::time::Duration::from_secs(MAX_ROTATION_DAYS * 86_400)
+            {
+                let v = r.value;
+                self.diags.push(
+                    Diagnostic::error(
+                        "bad-rotation",
+                        r.loc.clone(),
+                        tr!(
+                            "a rotation of {v} is longer than a year",
+                            "een rotatie van {v} is langer dan een jaar"
+                        ),
+                        tr!("too long", "te lang"),
+                    )
+                    .with_help(tr!(
+                        "hand over at least once a year, e.g. rotation = \"1w\"",
+                        "wissel minstens eens per jaar, bijv. rotation = \"1w\""
+                    )),
+                );
+            }
+            let rotation = located.map_or(HumanDuration::from_secs(7 * 86_400), |d| d.value);
             let handoff = self.string(&lf, "handoff");
             if let Some(h) = &handoff
                 && !is_time_of_day(&h.value)
