@@ -27,6 +27,10 @@ pub enum DurationError {
     /// Larger than Continuo can represent.
     #[error("the duration is too long")]
     Overflow,
+    /// Longer than [`HumanDuration::MAX`]: no plan measures in centuries, and every
+    /// instant plus an accepted duration stays far inside the calendar and `i64`.
+    #[error("the duration is longer than 100 years (36525d)")]
+    TooLong,
 }
 
 const UNITS: [(&str, u64); 6] = [
@@ -50,11 +54,21 @@ impl DurationError {
                 tr!("expected a number at `{t}`", "verwacht een getal bij `{t}`")
             }
             DurationError::Overflow => tr!("the duration is too long", "de duur is te lang"),
+            DurationError::TooLong => tr!(
+                "the duration is longer than 100 years (36525d)",
+                "de duur is langer dan 100 jaar (36525d)"
+            ),
         }
     }
 }
 
 impl HumanDuration {
+    /// The longest duration Continuo accepts: 100 years (36,525 days). Bounding every
+    /// duration where it is read makes the time arithmetic on it safe: any instant of
+    /// this century plus or minus a few such durations fits the calendar and `i64`
+    /// milliseconds.
+    pub const MAX: HumanDuration = HumanDuration(Duration::from_secs(36_525 * 86_400));
+
     /// Parses `90s`, `15m`, `4h`, `2d`, `1w`, `500ms` and sums like `1h30m` or `1h 30m`.
     pub fn parse(input: &str) -> Result<HumanDuration, DurationError> {
         let text = input.trim();
@@ -89,7 +103,11 @@ impl HumanDuration {
                 .ok_or(DurationError::Overflow)?;
             rest = &rest[unit_len..];
         }
-        Ok(HumanDuration(Duration::from_millis(total_ms)))
+        let parsed = HumanDuration(Duration::from_millis(total_ms));
+        if parsed > HumanDuration::MAX {
+            return Err(DurationError::TooLong);
+        }
+        Ok(parsed)
     }
 
     /// A duration of whole seconds.
@@ -173,5 +191,12 @@ mod tests {
         err("-5m", DurationError::ExpectedNumber("-5m".into()));
         err("99999999999999999999d", DurationError::Overflow);
         err("999999999999999w", DurationError::Overflow);
+        // At most a century: what check accepts, the time arithmetic can take.
+        assert_eq!(
+            HumanDuration::parse("36525d").map(HumanDuration::get),
+            Ok(HumanDuration::MAX.get())
+        );
+        err("36525d1ms", DurationError::TooLong);
+        err("7304485d", DurationError::TooLong);
     }
 }

@@ -307,9 +307,16 @@ fn schedule_times_and_dates() {
         )
     };
     check(
+        &rota("400d"),
+        &[
+            "error bad-rotation c.toml:8:12 a rotation of 400d is longer than a year | help: hand over at least once a year, e.g. rotation = \"1w\"",
+        ],
+    );
+    // Beyond a century no duration is accepted anywhere (issue 16's rotation of 7304485d).
+    check(
         &rota("7304485d"),
         &[
-            "error bad-rotation c.toml:8:12 a rotation of 7304485d is longer than a year | help: hand over at least once a year, e.g. rotation = \"1w\"",
+            "error bad-duration c.toml:8:12 `rotation` in [[schedule.layer]] is not a valid duration: the duration is longer than 100 years (36525d) | help: write a number with a unit: ms, s, m, h, d or w, e.g. \"90s\", \"15m\", \"4h\", \"1h30m\"",
         ],
     );
     check(&rota("52w"), &[]);
