@@ -100,7 +100,39 @@ pub fn router_with(state: AppState, limits: Limits) -> Router {
         ))
         .layer(axum::Extension(guards))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(security_headers))
         .with_state(state)
+}
+
+/// The policy of an HTML page that sets none of its own (acknowledge, confirm and
+/// unsubscribe answers, problem pages): nothing may load, be framed or post elsewhere.
+const DEFAULT_HTML_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; \
+     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// On every answer: `X-Content-Type-Options: nosniff`; on every HTML answer without a
+/// Content-Security-Policy of its own, [`DEFAULT_HTML_POLICY`]. Pages with their own
+/// policy (dashboard, status page, sign-in) keep it.
+async fn security_headers(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        axum::http::header::X_CONTENT_TYPE_OPTIONS,
+        axum::http::HeaderValue::from_static("nosniff"),
+    );
+    let html = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if html && !headers.contains_key(axum::http::header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            axum::http::header::CONTENT_SECURITY_POLICY,
+            axum::http::HeaderValue::from_static(DEFAULT_HTML_POLICY),
+        );
+    }
+    response
 }
 
 async fn not_found() -> Response {
@@ -236,6 +268,8 @@ pub async fn serve_router(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Routes merged after `router` (the gateways') get the same headers.
+    let router = router.layer(axum::middleware::from_fn(security_headers));
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),

@@ -729,3 +729,39 @@ async fn the_live_stream_sends_a_change_when_a_customer_update_is_posted() {
         assert!(!seen.contains(secret), "the stream leaks {secret}");
     }
 }
+
+/// Issue 16: every answer says `nosniff`, and the small HTML pages that set no policy of
+/// their own (a subscription link, here an unknown one) forbid framing and loading;
+/// pages with their own policy keep it.
+#[tokio::test]
+async fn every_answer_is_nosniff_and_every_html_page_has_a_policy() {
+    let server = start().await;
+    for path in ["/healthz", "/api/v2/summary.json", "/status", "/no-such-path"] {
+        let response = server.get(path, &[]).await;
+        assert_eq!(
+            response.headers()["x-content-type-options"],
+            "nosniff",
+            "{path}"
+        );
+    }
+    let link = server.get("/status/confirm/not-a-token", &[]).await;
+    let headers = link.headers().clone();
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("text/html"),
+        "{headers:?}"
+    );
+    let policy = headers["content-security-policy"].to_str().expect("ascii");
+    assert!(
+        policy.contains("frame-ancestors 'none'") && policy.contains("default-src 'none'"),
+        "{policy}"
+    );
+    let page = server.get("/status", &[]).await;
+    let own = page.headers()["content-security-policy"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    assert!(own.contains("script-src 'self'"), "the page's own policy: {own}");
+}
