@@ -736,7 +736,12 @@ async fn the_live_stream_sends_a_change_when_a_customer_update_is_posted() {
 #[tokio::test]
 async fn every_answer_is_nosniff_and_every_html_page_has_a_policy() {
     let server = start().await;
-    for path in ["/healthz", "/api/v2/summary.json", "/status", "/no-such-path"] {
+    for path in [
+        "/healthz",
+        "/api/v2/summary.json",
+        "/status",
+        "/no-such-path",
+    ] {
         let response = server.get(path, &[]).await;
         assert_eq!(
             response.headers()["x-content-type-options"],
@@ -763,5 +768,8 @@ async fn every_answer_is_nosniff_and_every_html_page_has_a_policy() {
         .to_str()
         .expect("ascii")
         .to_string();
-    assert!(own.contains("script-src 'self'"), "the page's own policy: {own}");
+    assert!(
+        own.contains("script-src 'self'"),
+        "the page's own policy: {own}"
+    );
 }
