@@ -46,10 +46,15 @@ use std::time::{Duration, Instant};
 /// up; [`Scenario::outage`] takes `db` down during the fault.
 #[allow(dead_code, reason = "each fault uses part of the scenario")]
 pub struct Scenario {
+    /// The workspace: `continuo.toml` and the `state` folder.
     pub dir: tempfile::TempDir,
+    /// The webhook receiver every page goes to.
     pub hook: HttpServer,
+    /// The healthy service's HTTP target.
     pub web: HttpServer,
+    /// The target of `db` until [`Scenario::outage`] stops it.
     pub db_target: Option<HttpServer>,
+    /// The running server, once started.
     pub continuo: Option<Continuo>,
 }
 
@@ -77,9 +82,9 @@ rto = "30m"
 [[service.check]]
 id = "web-http"
 kind = "http"
-target = "http://127.0.0.1:{}/"
+url = "http://127.0.0.1:{}/"
 interval = "1s"
-timeout = "2s"
+timeout = "900ms"
 fail_threshold = 1
 recover_threshold = 1
 "#,
@@ -139,7 +144,11 @@ recover_threshold = 1
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let log = self.continuo.as_ref().map(Continuo::log).unwrap_or_default();
+        let log = self
+            .continuo
+            .as_ref()
+            .map(Continuo::log)
+            .unwrap_or_default();
         panic!("the outage of `db` was not paged within 5 s; continuo's log:\n{log}");
     }
 
