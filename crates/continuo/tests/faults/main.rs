@@ -13,7 +13,6 @@
 )]
 
 #[path = "../common/mod.rs"]
-#[allow(dead_code, reason = "each test binary uses part of the shared harness")]
 mod common;
 
 /// Whether a missing tool must fail the run (CI) rather than skip the test.
