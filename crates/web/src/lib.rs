@@ -155,15 +155,23 @@ async fn readyz(State(state): State<AppState>) -> Response {
         })
     });
     let store_ok = state.engine.writer().is_none_or(|w| w.status().healthy());
+    let mut tasks = state.engine.tasks();
+    if let Some(alerts) = &state.alerts {
+        tasks.extend(alerts.tasks());
+    }
+    let tasks_ok = tasks.iter().all(|t| t.healthy);
+    let degraded = state.alerts.as_ref().is_some_and(|a| a.degraded());
     let body = json!({
-        "ready": store_ok,
+        "ready": store_ok && tasks_ok && !degraded,
         "location": state.engine.location(),
         "checks": state.engine.checks().len(),
         "store": store,
+        "tasks": tasks,
+        "alerting": state.alerts.as_ref().map(|_| json!({ "degraded": degraded })),
     });
     // Probing goes on without the store; readiness says the store is behind, so an
     // orchestrator can see it, but the node keeps detecting.
-    let status = if store_ok {
+    let status = if store_ok && tasks_ok && !degraded {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
@@ -184,6 +192,11 @@ async fn metrics(State(state): State<AppState>) -> Response {
         alerting::register_metrics(alerts, state.store.as_ref(), &mut registry).await;
     }
     posture::register_metrics(&state, &mut registry).await;
+    let mut tasks = state.engine.tasks();
+    if let Some(alerts) = &state.alerts {
+        tasks.extend(alerts.tasks());
+    }
+    alerting::register_task_metrics(tasks, &mut registry);
     (
         [(header::CONTENT_TYPE, continuo_engine::metrics::CONTENT_TYPE)],
         continuo_engine::metrics::text(&registry),

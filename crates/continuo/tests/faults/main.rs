@@ -36,6 +36,8 @@ macro_rules! skip_or_fail {
 #[allow(unused_imports, reason = "used by the faults that need a tool")]
 pub(crate) use skip_or_fail;
 
+mod store;
+
 use common::*;
 use serde_json::Value;
 use std::time::{Duration, Instant};
