@@ -163,6 +163,17 @@ impl Report {
                 thousands(options.alerts() as f64)
             ));
         }
+        if options.runs(crate::Scenario::Validate) {
+            settings.push(format!(
+                "generated catalogs of {} services for validation",
+                options
+                    .validate_services
+                    .iter()
+                    .map(|n| thousands(*n as f64))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ));
+        }
         header.push(format!(
             "settings: {}{}",
             if options.quick {
