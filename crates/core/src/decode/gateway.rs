@@ -486,12 +486,22 @@ pub(crate) fn validate(catalog: &Catalog, diags: &mut Diagnostics) {
 /// certificate. The gateway parses the certificates themselves when it starts.
 pub(crate) fn check_ca_file(
     ca_file: &Located<String>,
-    contents: Result<String, String>,
+    contents: Result<String, crate::load::ReadError>,
     diags: &mut Diagnostics,
 ) {
     let v = &ca_file.value;
     let problem = match contents {
-        Err(why) => Some((
+        Err(crate::load::ReadError::TooLarge(limit)) => {
+            let mib = limit / (1024 * 1024);
+            Some((
+                tr!(
+                    "`ca_file` `{v}` is larger than {mib} MiB, too large for a CA bundle",
+                    "`ca_file` `{v}` is groter dan {mib} MiB, te groot voor een CA-bundel"
+                ),
+                tr!("too large", "te groot"),
+            ))
+        }
+        Err(crate::load::ReadError::Other(why)) => Some((
             tr!(
                 "`ca_file` `{v}` cannot be read: {why}",
                 "`ca_file` `{v}` kan niet gelezen worden: {why}"
