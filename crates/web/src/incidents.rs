@@ -268,6 +268,88 @@ async fn show(
     Ok(axum::Json(view(&i, state.engine.now_ms())).into_response())
 }
 
+/// The longest texts an incident takes, in characters, by field. Below the body limit
+/// (1 MiB) one incident could still grow by megabytes at a time, and every view, page
+/// and report repeats what it holds.
+pub(crate) mod limits {
+    /// A title: a line (the incident book refuses more, too).
+    pub const TITLE: usize = 200;
+    /// A status update's own words, a note, one review field.
+    pub const TEXT: usize = 10_000;
+    /// One line of a review list (what went well, wrong, lucky).
+    pub const LINE: usize = 1_000;
+    /// Lines in one review list.
+    pub const LINES: usize = 100;
+    /// A name or id: who did it, an action's owner and due date, a person, a service,
+    /// a report key.
+    pub const NAME: usize = 200;
+}
+
+/// Refuses a text longer than `limit` characters, naming the field and the limit.
+fn limited(field: &str, value: &str, limit: usize) -> Result<(), Text> {
+    let length = value.chars().count();
+    if length <= limit {
+        return Ok(());
+    }
+    Err(tr!(
+        "`{field}` is {length} characters long; at most {limit} are taken",
+        "`{field}` is {length} tekens lang; er worden er hoogstens {limit} aangenomen"
+    ))
+}
+
+/// Every free text of an operator's change within its limit ([`limits`]). The API and
+/// the dashboard's forms both pass here before the change reaches the incident book.
+pub(crate) fn within_limits(op: &Op) -> Result<(), Text> {
+    use limits::{LINE, LINES, NAME, TEXT, TITLE};
+    match op {
+        Op::Declare { title, .. } => limited("title", title, TITLE),
+        Op::Change(change) => change
+            .title
+            .as_deref()
+            .map_or(Ok(()), |t| limited("title", t, TITLE)),
+        Op::Update { message, .. } => message
+            .as_deref()
+            .map_or(Ok(()), |m| limited("message", m, TEXT)),
+        Op::Note(text) => limited("text", text, TEXT),
+        Op::Assign(_, person) => limited("person", person, NAME),
+        Op::Tick(service, _, _) => limited("service", service, NAME),
+        Op::Submit(key) => limited("key", key, NAME),
+        Op::AddAction(title, owner, due) => {
+            limited("title", title, TITLE)?;
+            limited("owner", owner.as_deref().unwrap_or_default(), NAME)?;
+            limited("due", due.as_deref().unwrap_or_default(), NAME)
+        }
+        Op::Review(review) => {
+            for (field, text) in [
+                ("summary", &review.summary),
+                ("root_causes", &review.root_causes),
+                ("trigger", &review.trigger),
+                ("resolution", &review.resolution),
+            ] {
+                limited(field, text.as_deref().unwrap_or_default(), TEXT)?;
+            }
+            for (field, lines) in [
+                ("went_well", &review.went_well),
+                ("went_wrong", &review.went_wrong),
+                ("lucky", &review.lucky),
+            ] {
+                let count = lines.len();
+                if count > LINES {
+                    return Err(tr!(
+                        "`{field}` has {count} lines; at most {LINES} are taken",
+                        "`{field}` heeft {count} regels; er worden er hoogstens {LINES} aangenomen"
+                    ));
+                }
+                for line in lines {
+                    limited(field, line, LINE)?;
+                }
+            }
+            Ok(())
+        }
+        Op::Acknowledge | Op::Action(..) => Ok(()),
+    }
+}
+
 /// Runs an operator's change on incident `id` (a new one when `None`) and answers with
 /// the incident after it: 201 for a new one, 200 otherwise.
 async fn run(
@@ -278,6 +360,10 @@ async fn run(
     by: Option<String>,
 ) -> Answer {
     let h = Alerting::of(state)?;
+    within_limits(&op).map_err(ApiError::unprocessable)?;
+    if let Some(by) = &by {
+        limited("by", by, limits::NAME).map_err(ApiError::unprocessable)?;
+    }
     let by = by
         .filter(|b| !b.trim().is_empty())
         .unwrap_or_else(|| who.actor.who.clone());
@@ -800,9 +886,29 @@ fn lang_of(state: &AppState, q: &LangQuery, headers: &HeaderMap) -> continuo_cor
     lang::of_request(q.lang.as_deref(), headers, &state.engine.catalog())
 }
 
-fn markdown(text: String) -> Response {
+/// A Markdown document to download: operators' words (titles, notes, review notes) go
+/// into it verbatim, so raw HTML in them must never render in a browser. It comes as an
+/// attachment, and sandboxed should a browser show it anyway.
+fn markdown(text: String, name: &str) -> Response {
+    let name: String = name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .collect();
     (
-        [(header::CONTENT_TYPE, "text/markdown; charset=utf-8")],
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/markdown; charset=utf-8".to_string(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}.md\""),
+            ),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "sandbox; default-src 'none'".to_string(),
+            ),
+        ],
         text,
     )
         .into_response()
@@ -830,12 +936,10 @@ async fn postmortem(
 ) -> Answer {
     let i = incident(&Alerting::of(&state)?.0, &id).await?;
     let lang = lang_of(&state, &q, &headers);
-    Ok(markdown(continuo_report::postmortem(
-        &i,
-        &state.engine.catalog(),
-        state.engine.now_ms(),
-        lang,
-    )))
+    Ok(markdown(
+        continuo_report::postmortem(&i, &state.engine.catalog(), state.engine.now_ms(), lang),
+        &format!("{id}-postmortem"),
+    ))
 }
 
 #[utoipa::path(
@@ -871,13 +975,17 @@ async fn report(
     };
     let i = incident(&h, &id).await?;
     let lang = lang_of(&state, &q, &headers);
-    Ok(markdown(continuo_report::report_draft(
-        &i,
-        &state.engine.catalog(),
-        regime,
-        state.engine.now_ms(),
-        lang,
-    )))
+    let name = format!("{id}-{}", regime.name().to_ascii_lowercase());
+    Ok(markdown(
+        continuo_report::report_draft(
+            &i,
+            &state.engine.catalog(),
+            regime,
+            state.engine.now_ms(),
+            lang,
+        ),
+        &name,
+    ))
 }
 
 #[utoipa::path(

@@ -263,9 +263,10 @@ impl IncidentBook {
         if text.is_empty() {
             return Err(IncidentError::Invalid("a note needs a text".into()));
         }
-        if text.len() > 10_000 {
+        // Characters, as the web layer counts them before it gets here.
+        if text.chars().count() > 10_000 {
             return Err(IncidentError::Invalid(
-                "a note is at most 10,000 bytes".into(),
+                "a note is at most 10,000 characters".into(),
             ));
         }
         let incident = self.get_mut(id)?;
