@@ -5,7 +5,7 @@
 use continuo_core::{GlobError, ReadError, SourceProvider};
 use continuo_net::file::{BoundedReadError, read_bounded};
 use std::collections::BTreeSet;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 /// Entries an include pattern may walk through before it is refused: far more than a
 /// configuration folder holds, far fewer than a walk of `/` would visit.
@@ -79,25 +79,8 @@ impl SourceProvider for Disk {
     }
 
     fn canonical(&self, path: &Path) -> PathBuf {
-        std::fs::canonicalize(path).unwrap_or_else(|_| lexical(path))
+        std::fs::canonicalize(path).unwrap_or_else(|_| continuo_core::load::normalize(path))
     }
-}
-
-/// `.` and `..` resolved without the disk, for a path that does not exist.
-fn lexical(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
-                }
-            }
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 struct Walk {

@@ -5,6 +5,7 @@
 //! function, so this module does no IO of its own.
 
 use crate::catalog::Catalog;
+use crate::decode::gateway::CaFileUnread;
 use crate::decode::{Decoder, FileItems};
 use crate::diag::{Diagnostic, Diagnostics, FileId, Loc, SourceMap};
 use crate::tr;
@@ -155,7 +156,11 @@ pub fn load(
         let path = base.join(&ca_file.value);
         let contents = provider
             .read_bytes(&path, MAX_CA_FILE_BYTES)
-            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .map_err(|e| match e {
+                ReadError::TooLarge(limit) => CaFileUnread::TooLarge(limit),
+                ReadError::Other(why) => CaFileUnread::Failed(why),
+            });
         crate::decode::gateway::check_ca_file(ca_file, contents, &mut diagnostics);
         gateway.ca_file_path = Some(path.display().to_string());
     }
@@ -429,8 +434,10 @@ fn shown_size(bytes: u64) -> String {
     }
 }
 
-/// Removes `.` components and resolves `..` lexically, so one file is loaded once.
-fn normalize(path: &Path) -> PathBuf {
+/// Removes `.` components and resolves `..` lexically (a leading `..` stays): the
+/// default of [`SourceProvider::canonical`], and the disk's for a path that does not
+/// exist.
+pub fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for part in path.components() {
         match part {

@@ -9,13 +9,14 @@ use crate::auth::{Authed, Responder, Viewer};
 use crate::error::{ApiError, Refusals, RefusalsAbout};
 use crate::lang;
 use crate::running::Alerting;
+use crate::text_limits::{limited, within_limits};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use continuo_core::incident::book::{Change, Incident, Review, rto_text};
+use continuo_core::incident::book::{Change, Incident, Review, limits, rto_text};
 use continuo_core::incident::{Audience, CrisisRole, Regime, Severity, Status, countdown};
 use continuo_core::oncall::parse_instant;
 use continuo_core::{Text, tr};
@@ -266,88 +267,6 @@ async fn show(
 ) -> Answer {
     let i = incident(&Alerting::of(&state)?.0, &id).await?;
     Ok(axum::Json(view(&i, state.engine.now_ms())).into_response())
-}
-
-/// The longest texts an incident takes, in characters, by field. Below the body limit
-/// (1 MiB) one incident could still grow by megabytes at a time, and every view, page
-/// and report repeats what it holds.
-pub(crate) mod limits {
-    /// A title: a line (the incident book refuses more, too).
-    pub const TITLE: usize = 200;
-    /// A status update's own words, a note, one review field.
-    pub const TEXT: usize = 10_000;
-    /// One line of a review list (what went well, wrong, lucky).
-    pub const LINE: usize = 1_000;
-    /// Lines in one review list.
-    pub const LINES: usize = 100;
-    /// A name or id: who did it, an action's owner and due date, a person, a service,
-    /// a report key.
-    pub const NAME: usize = 200;
-}
-
-/// Refuses a text longer than `limit` characters, naming the field and the limit.
-fn limited(field: &str, value: &str, limit: usize) -> Result<(), Text> {
-    let length = value.chars().count();
-    if length <= limit {
-        return Ok(());
-    }
-    Err(tr!(
-        "`{field}` is {length} characters long; at most {limit} are taken",
-        "`{field}` is {length} tekens lang; er worden er hoogstens {limit} aangenomen"
-    ))
-}
-
-/// Every free text of an operator's change within its limit ([`limits`]). The API and
-/// the dashboard's forms both pass here before the change reaches the incident book.
-pub(crate) fn within_limits(op: &Op) -> Result<(), Text> {
-    use limits::{LINE, LINES, NAME, TEXT, TITLE};
-    match op {
-        Op::Declare { title, .. } => limited("title", title, TITLE),
-        Op::Change(change) => change
-            .title
-            .as_deref()
-            .map_or(Ok(()), |t| limited("title", t, TITLE)),
-        Op::Update { message, .. } => message
-            .as_deref()
-            .map_or(Ok(()), |m| limited("message", m, TEXT)),
-        Op::Note(text) => limited("text", text, TEXT),
-        Op::Assign(_, person) => limited("person", person, NAME),
-        Op::Tick(service, _, _) => limited("service", service, NAME),
-        Op::Submit(key) => limited("key", key, NAME),
-        Op::AddAction(title, owner, due) => {
-            limited("title", title, TITLE)?;
-            limited("owner", owner.as_deref().unwrap_or_default(), NAME)?;
-            limited("due", due.as_deref().unwrap_or_default(), NAME)
-        }
-        Op::Review(review) => {
-            for (field, text) in [
-                ("summary", &review.summary),
-                ("root_causes", &review.root_causes),
-                ("trigger", &review.trigger),
-                ("resolution", &review.resolution),
-            ] {
-                limited(field, text.as_deref().unwrap_or_default(), TEXT)?;
-            }
-            for (field, lines) in [
-                ("went_well", &review.went_well),
-                ("went_wrong", &review.went_wrong),
-                ("lucky", &review.lucky),
-            ] {
-                let count = lines.len();
-                if count > LINES {
-                    return Err(tr!(
-                        "`{field}` has {count} lines; at most {LINES} are taken",
-                        "`{field}` heeft {count} regels; er worden er hoogstens {LINES} aangenomen"
-                    ));
-                }
-                for line in lines {
-                    limited(field, line, LINE)?;
-                }
-            }
-            Ok(())
-        }
-        Op::Acknowledge | Op::Action(..) => Ok(()),
-    }
 }
 
 /// Runs an operator's change on incident `id` (a new one when `None`) and answers with
