@@ -100,7 +100,7 @@ pub fn load(
         root_folder: provider.canonical(&folder),
         sources: SourceMap::default(),
         diagnostics: Diagnostics::default(),
-        loaded: Vec::new(),
+        loaded: std::collections::HashSet::new(),
         parse_failed: false,
         items: Vec::new(),
     };
@@ -182,7 +182,8 @@ struct Loader<'a> {
     root_folder: PathBuf,
     sources: SourceMap,
     diagnostics: Diagnostics,
-    loaded: Vec<PathBuf>,
+    /// Every file read or tried, where it really is.
+    loaded: std::collections::HashSet<PathBuf>,
     parse_failed: bool,
     items: Vec<(FileId, FileItems)>,
 }
@@ -191,11 +192,9 @@ impl Loader<'_> {
     /// Reads, parses and decodes one file, then the files it includes. `included_at` is the
     /// include entry that named this file, to blame when it cannot be read.
     fn load_file(&mut self, path: &Path, included_at: Option<&Loc>) {
-        let normalized = self.provider.canonical(path);
-        if self.loaded.contains(&normalized) {
+        if !self.loaded.insert(self.provider.canonical(path)) {
             return; // Included twice (or in a cycle): once is enough.
         }
-        self.loaded.push(normalized);
         let shown = path.display().to_string();
         let bytes = match self.provider.read_bytes(path, MAX_CONFIG_FILE_BYTES) {
             Ok(bytes) => bytes,

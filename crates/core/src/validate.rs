@@ -204,6 +204,12 @@ fn response_plans(catalog: &Catalog, ids: &Ids<'_>, diags: &mut Diagnostics) {
     }
 }
 
+/// Diagnostics after which a dangling reference gets no suggestion.
+const SUGGESTIONS_UP_TO: usize = 20;
+
+/// Known ids a dangling reference's help lists at most.
+const KNOWN_IDS_SHOWN: usize = 20;
+
 /// Reports a reference to an id that is not declared, suggesting the closest one.
 fn dangling(
     reference: &Id,
@@ -217,20 +223,36 @@ fn dangling(
     }
     let value = &reference.value;
     let kind_nl = noun_nl(kind);
-    let help = match closest(value, known.keys().copied()) {
+    // A suggestion compares the reference with every known id of about its length: once
+    // a configuration has this many problems, the rest get the plain help, so a broken
+    // file of 10,000 services costs no 10,000 x 10,000 comparisons.
+    let suggest = diags.len() < SUGGESTIONS_UP_TO;
+    let help = match suggest
+        .then(|| closest(value, known.keys().copied()))
+        .flatten()
+    {
         Some(s) => tr!("did you mean `{s}`?", "bedoelde je `{s}`?"),
-        None if known.is_empty() => tr!(
+        None if known.is_empty() || !suggest => tr!(
             "declare a [[{kind}]] with id = \"{value}\"",
             "declareer een [[{kind}]] met id = \"{value}\""
         ),
         None => {
             let mut names: Vec<&str> = known.keys().copied().collect();
             names.sort_unstable();
+            let more = names.len().saturating_sub(KNOWN_IDS_SHOWN);
+            names.truncate(KNOWN_IDS_SHOWN);
             let list = names.join("`, `");
-            tr!(
-                "known {kind} ids: `{list}`",
-                "bekende {kind_nl}-id's: `{list}`"
-            )
+            if more > 0 {
+                tr!(
+                    "known {kind} ids: `{list}` and {more} more",
+                    "bekende {kind_nl}-id's: `{list}` en {more} meer"
+                )
+            } else {
+                tr!(
+                    "known {kind} ids: `{list}`",
+                    "bekende {kind_nl}-id's: `{list}`"
+                )
+            }
         }
     };
     diags.push(

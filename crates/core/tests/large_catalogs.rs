@@ -153,3 +153,46 @@ fn a_wide_graph_of_10000_services_validates() {
         )
     );
 }
+
+/// 10,000 services each depending on one that does not exist: every reference is an
+/// error, the first ones with the known ids listed (20 of them, and how many more), and
+/// once twenty problems are found the rest get the plain help, instead of every one
+/// comparing itself with 10,000 ids and listing them all.
+#[test]
+fn ten_thousand_dangling_references_are_reported_briefly() {
+    let text = services(SERVICES, |i| vec![format!("gone-{i}")]);
+    let found = diagnose(text);
+    let dangling: Vec<&String> = found
+        .iter()
+        .filter(|(_, code, _)| code == "dangling-reference")
+        .map(|(_, _, m)| m)
+        .collect();
+    assert_eq!(dangling.len(), SERVICES);
+    assert_eq!(
+        dangling[0],
+        "`depends_on` refers to unknown service `gone-0`"
+    );
+    let outcome = load(
+        Path::new("c.toml"),
+        &One(services(SERVICES, |i| vec![format!("gone-{i}")])),
+        &|_| None,
+    );
+    let helps: Vec<String> = outcome
+        .diagnostics
+        .sorted()
+        .into_iter()
+        .filter(|d| d.code == "dangling-reference")
+        .map(|d| d.help.as_ref().map(|h| h.en.clone()).unwrap_or_default())
+        .collect();
+    assert!(
+        helps[0].starts_with("known service ids: `s0`, `s1`, `s10`, `s100`, ")
+            && helps[0].ends_with("` and 9980 more"),
+        "{}",
+        helps[0]
+    );
+    assert_eq!(
+        helps[SERVICES - 1],
+        format!("declare a [[service]] with id = \"gone-{}\"", SERVICES - 1)
+    );
+    assert!(helps.iter().all(|h| h.len() < 1_000));
+}
