@@ -14,6 +14,10 @@
 //!    outbox, dispatcher and webhook channel, in this process; and from the POST of as
 //!    many alerts to Debian's `prometheus-alertmanager` to its webhook POSTs.
 //!
+//! 6. Loading and validating generated catalogs of 10,000 and 100,000 services (a
+//!    dependency chain and a wide graph), as `check`, `serve` and a reload do
+//!    (`--only validate`).
+//!
 //! Targets are printed next to the numbers ("below target" when missed); a scenario
 //! that cannot run makes the exit status non-zero. Timing thresholds live here, never in
 //! tests. The helper processes are hidden subcommands of this same binary.
@@ -35,6 +39,7 @@ mod scale;
 mod status;
 mod sys;
 mod target;
+mod validate;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use report::Report;
@@ -109,6 +114,12 @@ pub struct Options {
     /// Seconds of each wrk run in the status scenario [default: 10; quick: 3].
     #[arg(long)]
     status_seconds: Option<u64>,
+    /// Numbers of services in the generated catalogs of the validate scenario.
+    #[arg(long, value_delimiter = ',', default_values_t = [10_000, 100_000])]
+    validate_services: Vec<usize>,
+    /// Loads of each catalog in the validate scenario [default: 5; quick: 1].
+    #[arg(long)]
+    validate_runs: Option<usize>,
 }
 
 /// A scenario of the benchmark.
@@ -128,6 +139,9 @@ pub enum Scenario {
     Gateway,
     /// The public status page and summary.json, side by side with nginx (wrk).
     Status,
+    /// Loading and validating large generated catalogs (a dependency chain, a wide
+    /// graph), as `check`, `serve` and a reload do.
+    Validate,
 }
 
 /// Helper processes the benchmark starts (hidden).
@@ -242,6 +256,24 @@ fn bench(options: &Options) -> ExitCode {
 /// only when nothing can run at all (no runtime, no target).
 fn run_scenarios(options: &Options, report: &mut Report) -> sys::Result<()> {
     use sys::Context;
+    if options.runs(Scenario::Validate) {
+        let runs = options
+            .validate_runs
+            .unwrap_or(if options.quick { 1 } else { 5 });
+        let mut done = Vec::new();
+        for &services in &options.validate_services {
+            for shape in [validate::Shape::Chain, validate::Shape::Wide] {
+                progress(&format!(
+                    "validate: {services} services, {shape:?}, {runs} runs"
+                ));
+                match validate::run(shape, services, runs) {
+                    Ok(run) => done.push(run),
+                    Err(e) => report.failed(format!("validate: {e}")),
+                }
+            }
+        }
+        report.sections.push(validate::section(&done));
+    }
     if options.runs(Scenario::Status) {
         let seconds = options
             .status_seconds

@@ -163,6 +163,17 @@ impl Report {
                 thousands(options.alerts() as f64)
             ));
         }
+        if options.runs(crate::Scenario::Validate) {
+            settings.push(format!(
+                "generated catalogs of {} services for validation",
+                options
+                    .validate_services
+                    .iter()
+                    .map(|n| thousands(*n as f64))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ));
+        }
         header.push(format!(
             "settings: {}{}",
             if options.quick {
@@ -184,6 +195,7 @@ impl Report {
         let (title, peers) = match (detection, alerting) {
             (true, true) => ("detection and alerting", "blackbox_exporter / Alertmanager"),
             (false, true) => ("alerting", "Alertmanager"),
+            (false, false) if options.runs(Scenario::Validate) => ("validation", "—"),
             _ => ("detection", "blackbox_exporter"),
         };
         Report {
@@ -456,12 +468,14 @@ impl Report {
             let _ = writeln!(out, "- {line}");
         }
         out.push('\n');
-        let _ = writeln!(
-            out,
-            "| scenario | Continuo | {} | ratio / target | note |",
-            self.peers
-        );
-        out.push_str("| --- | --- | --- | --- | --- |\n");
+        if !self.rows.is_empty() {
+            let _ = writeln!(
+                out,
+                "| scenario | Continuo | {} | ratio / target | note |",
+                self.peers
+            );
+            out.push_str("| --- | --- | --- | --- | --- |\n");
+        }
         for row in &self.rows {
             let _ = writeln!(
                 out,

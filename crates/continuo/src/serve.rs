@@ -366,6 +366,9 @@ fn say_err(line: &str) {
     let _ = writeln!(std::io::stderr(), "{line}");
 }
 
+/// The largest runbook read into an incident's checklist.
+const MAX_RUNBOOK_BYTES: u64 = 1024 * 1024;
+
 /// What incidents read from outside the engine: runbooks from disk (read when a service
 /// joins an incident, so an edited runbook counts without a reload) and the last good
 /// heartbeat of a service's heartbeat checks (its backup job's, say).
@@ -379,7 +382,14 @@ fn incident_options(
         runbook: Arc::new(move |service: &str| {
             let catalog = for_runbook.catalog();
             let path = catalog.service(service)?.runbook_file.clone()?;
-            std::fs::read_to_string(path).ok()
+            // Bounded like every file Continuo reads: a runbook is a page of steps.
+            match continuo_net::file::read_bounded(Path::new(&path), MAX_RUNBOOK_BYTES) {
+                Ok(bytes) => String::from_utf8(bytes).ok(),
+                Err(e) => {
+                    tracing::warn!(runbook = %path, error = %e, "a runbook cannot be read");
+                    None
+                }
+            }
         }),
         last_good: Arc::new(move |service: &str, before: i64| {
             let catalog = for_last_good.catalog();

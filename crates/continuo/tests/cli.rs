@@ -208,6 +208,61 @@ fn missing_config_file_is_an_error_not_a_panic() {
     assert!(!err.contains("panicked"), "{err}");
 }
 
+/// Regression (issue 16, failure 8): `-c /dev/zero` and `ca_file = "/dev/zero"` read
+/// without end; both now stop at their limit with a diagnostic, and `check` exits 1.
+#[test]
+fn endless_files_end_in_a_diagnostic() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = continuo(
+        dir.path(),
+        &["check", "-c", "/dev/zero", "--format", "short"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("error[file-too-large]: config file `/dev/zero` is larger than 32 MiB"),
+        "{err}"
+    );
+    std::fs::write(
+        dir.path().join("continuo.toml"),
+        "[[team]]\nid = \"ops\"\n\
+         [[service]]\nid = \"a\"\ntier = 3\nowner = \"ops\"\nrto = \"1h\"\n\
+         [[service.check]]\nid = \"h\"\nkind = \"http\"\nurl = \"https://127.0.0.1:1/\"\nca_file = \"/dev/zero\"\n",
+    )
+    .expect("write");
+    let out = continuo(dir.path(), &["check", "--format", "short"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with(
+            "continuo.toml:12:11: error[bad-check]: cannot use CA file `/dev/zero`: larger than 4 MiB"
+        ),
+        "{err}"
+    );
+}
+
+/// Regression (issue 16, failure 8): an include glob through a symbolic link loop never
+/// finished; `check` now names the loop at the include.
+#[test]
+fn an_include_through_a_symlink_loop_is_reported() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir(dir.path().join("conf.d")).expect("folder");
+    std::os::unix::fs::symlink("..", dir.path().join("conf.d/loop")).expect("link");
+    std::fs::write(
+        dir.path().join("continuo.toml"),
+        "include = [\"conf.d/**/*.toml\"]\n[[team]]\nid = \"ops\"\n",
+    )
+    .expect("write");
+    let out = continuo(dir.path(), &["check", "--format", "short"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with("continuo.toml:1:12: error[include-symlink-loop]: include `conf.d/**/*.toml` runs into a symbolic link loop at `./conf.d/loop/conf.d`")
+            || err.starts_with("continuo.toml:1:12: error[include-symlink-loop]: include `conf.d/**/*.toml` runs into a symbolic link loop at `conf.d/loop/conf.d`"),
+        "{err}"
+    );
+}
+
 #[test]
 fn bia_refuses_an_invalid_config() {
     let dir = tempfile::tempdir().expect("temp dir");

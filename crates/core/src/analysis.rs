@@ -32,11 +32,16 @@ impl<'c> Graph<'c> {
         let n = catalog.services.len();
         let mut deps = vec![Vec::new(); n];
         let mut dependents = vec![Vec::new(); n];
+        // `added_for[j] == i` once `i -> j` is in: a service naming one dependency twice
+        // gets one edge, without scanning its list (a service depending on 10,000 others
+        // would make that quadratic).
+        let mut added_for = vec![usize::MAX; n];
         for (i, service) in catalog.services.iter().enumerate() {
             for dep in &service.depends_on {
                 if let Some(&j) = index.get(dep.service.value.as_str())
-                    && !deps[i].iter().any(|&(d, _)| d == j)
+                    && added_for[j] != i
                 {
+                    added_for[j] = i;
                     deps[i].push((j, dep.kind));
                     dependents[j].push((i, dep.kind));
                 }
@@ -169,9 +174,17 @@ impl<'c> Graph<'c> {
         None
     }
 
-    /// Tarjan's strongly connected components, iteratively (deep catalogs must not
-    /// overflow the stack). Components come out in a deterministic order.
+    /// Tarjan's strongly connected components over every edge, sorted.
     fn strongly_connected(&self) -> Vec<Vec<usize>> {
+        let mut components = self.components(|_| true);
+        components.sort();
+        components
+    }
+
+    /// Tarjan's strongly connected components over the edges `keep` accepts, iteratively
+    /// (deep catalogs must not overflow the stack). Each component is sorted; they come
+    /// out dependencies first: a component appears after every component it depends on.
+    fn components(&self, keep: impl Fn(DependencyKind) -> bool) -> Vec<Vec<usize>> {
         let n = self.len();
         let mut index = vec![usize::MAX; n];
         let mut low = vec![0; n];
@@ -190,8 +203,11 @@ impl<'c> Graph<'c> {
             stack.push(root);
             on_stack[root] = true;
             while let Some(&mut (v, ref mut edge)) = work.last_mut() {
-                if let Some(&(w, _)) = self.deps[v].get(*edge) {
+                if let Some(&(w, kind)) = self.deps[v].get(*edge) {
                     *edge += 1;
+                    if !keep(kind) {
+                        continue;
+                    }
                     if index[w] == usize::MAX {
                         index[w] = next_index;
                         low[w] = next_index;
@@ -222,8 +238,13 @@ impl<'c> Graph<'c> {
                 }
             }
         }
-        components.sort();
         components
+    }
+
+    /// Every service once, each after the services it depends on (hard and soft); the
+    /// members of a cycle come together, in index order. Linear in services and edges.
+    pub fn dependencies_first(&self) -> Vec<usize> {
+        self.components(|_| true).into_iter().flatten().collect()
     }
 
     /// The ordering key of a service on its own: lower tier first, then shorter RTO, then
@@ -319,8 +340,75 @@ impl<'c> Graph<'c> {
         result
     }
 
+    /// Single points of failure in brief, for a warning per service: each non-redundant
+    /// service that a tier 1-2 service is or hard-depends on (transitively), with at
+    /// most `shown` of the other tier 1-2 services it threatens (the first declared)
+    /// and whether there are more.
+    ///
+    /// Near-linear, unlike [`Graph::single_points_of_failure`] whose answer alone is
+    /// quadratic in a dependency chain (the last service of a chain of 10,000 threatens
+    /// 9,999 others): the tier 1-2 services flow down the hard dependencies, once per
+    /// strongly connected component, dependents first, and each keeps only the first
+    /// few it was handed (the first `k` of a union are the first `k` of the parts' first
+    /// `k`).
+    pub fn single_points_of_failure_in_brief(&self, shown: usize) -> Vec<SinglePoint> {
+        let n = self.len();
+        // Room for the service itself besides `shown` others, and one more to know
+        // whether there are more.
+        let keep = shown.saturating_add(2);
+        let mut component_of = vec![0; n];
+        let components = self.components(|k| k == DependencyKind::Hard);
+        for (c, members) in components.iter().enumerate() {
+            for &i in members {
+                component_of[i] = c;
+            }
+        }
+        let mut threats: Vec<Vec<usize>> = vec![Vec::new(); components.len()];
+        // Dependents first: a component hands its threats to what it hard-depends on.
+        for c in (0..components.len()).rev() {
+            let mut mine = std::mem::take(&mut threats[c]);
+            mine.extend(
+                components[c]
+                    .iter()
+                    .copied()
+                    .filter(|&i| self.service(i).tier.value.0 <= 2),
+            );
+            first_distinct(&mut mine, keep);
+            for &i in &components[c] {
+                for d in self.hard_deps(i) {
+                    let target = component_of[d];
+                    if target != c {
+                        threats[target].extend_from_slice(&mine);
+                        // Bounded as it grows, so a service with 10,000 dependents
+                        // holds `keep`, not 10,000 x `keep`.
+                        if threats[target].len() > keep.saturating_mul(8) {
+                            first_distinct(&mut threats[target], keep);
+                        }
+                    }
+                }
+            }
+            threats[c] = mine;
+        }
+        (0..n)
+            .filter(|&x| !self.service(x).is_redundant())
+            .filter_map(|x| {
+                let found = &threats[component_of[x]];
+                if found.is_empty() {
+                    return None;
+                }
+                let others: Vec<usize> = found.iter().copied().filter(|&t| t != x).collect();
+                Some(SinglePoint {
+                    service: x,
+                    more: others.len() > shown,
+                    threatens: others.into_iter().take(shown).collect(),
+                })
+            })
+            .collect()
+    }
+
     /// Single points of failure: each non-redundant service that a tier 1-2 service is or
-    /// hard-depends on (transitively), with the tier 1-2 services it threatens.
+    /// hard-depends on (transitively), with the tier 1-2 services it threatens. The sets
+    /// can be quadratic in size; warnings use [`Graph::single_points_of_failure_in_brief`].
     pub fn single_points_of_failure(&self) -> Vec<(usize, BTreeSet<usize>)> {
         let mut threatens: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); self.len()];
         for t in 0..self.len() {
@@ -339,6 +427,24 @@ impl<'c> Graph<'c> {
             .filter(|(_, t)| !t.is_empty())
             .collect()
     }
+}
+
+/// Sorts, drops repeats and keeps the first `keep`.
+fn first_distinct(items: &mut Vec<usize>, keep: usize) {
+    items.sort_unstable();
+    items.dedup();
+    items.truncate(keep);
+}
+
+/// A single point of failure, in brief: see [`Graph::single_points_of_failure_in_brief`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SinglePoint {
+    /// The non-redundant service.
+    pub service: usize,
+    /// Tier 1-2 services other than itself that are down when it is, the first declared.
+    pub threatens: Vec<usize>,
+    /// Whether more tier 1-2 services than those are.
+    pub more: bool,
 }
 
 /// How bad a risk score is.

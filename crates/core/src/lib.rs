@@ -37,5 +37,5 @@ mod validate;
 pub use catalog::Catalog;
 pub use diag::{Diagnostic, Diagnostics, Severity, SourceMap};
 pub use duration::HumanDuration;
-pub use load::{LoadOutcome, SourceProvider, load, load_text};
+pub use load::{GlobError, LoadOutcome, ReadError, SourceProvider, load, load_text};
 pub use text::{Lang, Text};

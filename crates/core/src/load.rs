@@ -5,20 +5,69 @@
 //! function, so this module does no IO of its own.
 
 use crate::catalog::Catalog;
+use crate::decode::gateway::CaFileUnread;
 use crate::decode::{Decoder, FileItems};
 use crate::diag::{Diagnostic, Diagnostics, FileId, Loc, SourceMap};
 use crate::tr;
 use std::path::{Path, PathBuf};
 use toml::de::DeTable;
 
+/// The largest configuration file read (a catalog of 100,000 services is about 10 MiB):
+/// `-c /dev/zero` must end in a diagnostic.
+pub const MAX_CONFIG_FILE_BYTES: u64 = 32 * 1024 * 1024;
+
+/// The largest `ca_file` read; the same as `continuo_net::tls::MAX_CA_FILE_BYTES`, which
+/// the gateway applies when it reads the file again.
+pub const MAX_CA_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Why a file could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReadError {
+    /// It has more than the limit for its kind of file, in bytes.
+    TooLarge(u64),
+    /// Anything else, as the system says it.
+    Other(String),
+}
+
+/// Why an include pattern could not be expanded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GlobError {
+    /// It is not a valid pattern.
+    Pattern(String),
+    /// Expanding it came upon a symbolic link to a folder it was already in.
+    SymlinkLoop(PathBuf),
+    /// Anything else (an unreadable folder, too many entries), as the provider says it.
+    Other(String),
+}
+
 /// Where configuration files come from: the disk in the binary, a map in tests.
 pub trait SourceProvider {
     /// Reads a file as UTF-8 text; the error says why it could not be read.
     fn read(&self, path: &Path) -> Result<String, String>;
+    /// Reads a file's bytes, at most `limit` of them. By default through
+    /// [`SourceProvider::read`]; the disk reads no more than `limit + 1` bytes.
+    fn read_bytes(&self, path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+        let text = self.read(path).map_err(ReadError::Other)?;
+        if text.len() as u64 > limit {
+            return Err(ReadError::TooLarge(limit));
+        }
+        Ok(text.into_bytes())
+    }
     /// Expands a glob pattern to the matching files, sorted.
     fn glob(&self, pattern: &Path) -> Result<Vec<PathBuf>, String>;
+    /// [`SourceProvider::glob`] with the reason it failed told apart; the disk never
+    /// follows a symbolic link loop.
+    fn glob_files(&self, pattern: &Path) -> Result<Vec<PathBuf>, GlobError> {
+        self.glob(pattern).map_err(GlobError::Pattern)
+    }
     /// Whether a file exists (for runbooks).
     fn exists(&self, path: &Path) -> bool;
+    /// Where a path really leads (symbolic links resolved, absolute) when it exists; by
+    /// default the path with `.` and `..` resolved lexically. Includes are confined to
+    /// the root file's folder by it, and a file reached twice is loaded once.
+    fn canonical(&self, path: &Path) -> PathBuf {
+        normalize(path)
+    }
 }
 
 /// The result of loading: the files read, what was wrong with them, and the catalog.
@@ -39,12 +88,19 @@ pub fn load(
     provider: &dyn SourceProvider,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> LoadOutcome {
+    let folder = parent_of(root);
+    let folder = if folder.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        folder
+    };
     let mut loader = Loader {
         provider,
         env,
+        root_folder: provider.canonical(&folder),
         sources: SourceMap::default(),
         diagnostics: Diagnostics::default(),
-        loaded: Vec::new(),
+        loaded: std::collections::HashSet::new(),
         parse_failed: false,
         items: Vec::new(),
     };
@@ -98,7 +154,14 @@ pub fn load(
             .map(|s| parent_of(Path::new(&s.path)))
             .unwrap_or_default();
         let path = base.join(&ca_file.value);
-        crate::decode::gateway::check_ca_file(ca_file, provider.read(&path), &mut diagnostics);
+        let contents = provider
+            .read_bytes(&path, MAX_CA_FILE_BYTES)
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .map_err(|e| match e {
+                ReadError::TooLarge(limit) => CaFileUnread::TooLarge(limit),
+                ReadError::Other(why) => CaFileUnread::Failed(why),
+            });
+        crate::decode::gateway::check_ca_file(ca_file, contents, &mut diagnostics);
         gateway.ca_file_path = Some(path.display().to_string());
     }
     LoadOutcome {
@@ -115,9 +178,12 @@ fn parent_of(path: &Path) -> PathBuf {
 struct Loader<'a> {
     provider: &'a dyn SourceProvider,
     env: &'a dyn Fn(&str) -> Option<String>,
+    /// Where the root file's folder really is: relative includes stay inside it.
+    root_folder: PathBuf,
     sources: SourceMap,
     diagnostics: Diagnostics,
-    loaded: Vec<PathBuf>,
+    /// Every file read or tried, where it really is.
+    loaded: std::collections::HashSet<PathBuf>,
     parse_failed: bool,
     items: Vec<(FileId, FileItems)>,
 }
@@ -126,40 +192,84 @@ impl Loader<'_> {
     /// Reads, parses and decodes one file, then the files it includes. `included_at` is the
     /// include entry that named this file, to blame when it cannot be read.
     fn load_file(&mut self, path: &Path, included_at: Option<&Loc>) {
-        let normalized = normalize(path);
-        if self.loaded.contains(&normalized) {
+        if !self.loaded.insert(self.provider.canonical(path)) {
             return; // Included twice (or in a cycle): once is enough.
         }
-        self.loaded.push(normalized);
         let shown = path.display().to_string();
-        let text = match self.provider.read(path) {
-            Ok(text) => text,
-            Err(reason) => {
-                let message = tr!(
-                    "cannot read config file `{shown}`: {reason}",
-                    "kan configuratiebestand `{shown}` niet lezen: {reason}"
-                );
+        let bytes = match self.provider.read_bytes(path, MAX_CONFIG_FILE_BYTES) {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                let (code, message) = match error {
+                    ReadError::TooLarge(limit) => {
+                        let limit = shown_size(limit);
+                        (
+                            "file-too-large",
+                            tr!(
+                                "config file `{shown}` is larger than {limit}",
+                                "configuratiebestand `{shown}` is groter dan {limit}"
+                            ),
+                        )
+                    }
+                    ReadError::Other(reason) => (
+                        "unreadable-file",
+                        tr!(
+                            "cannot read config file `{shown}`: {reason}",
+                            "kan configuratiebestand `{shown}` niet lezen: {reason}"
+                        ),
+                    ),
+                };
                 let diagnostic = match included_at {
                     Some(loc) => Diagnostic::error(
-                        "unreadable-file",
+                        code,
                         loc.clone(),
                         message,
                         tr!("included here", "hier ingevoegd"),
                     ),
                     None => Diagnostic {
                         loc: None,
-                        ..Diagnostic::error(
-                            "unreadable-file",
-                            Loc::new(FileId(0), 0..0),
-                            message,
-                            tr!("", ""),
-                        )
+                        ..Diagnostic::error(code, Loc::new(FileId(0), 0..0), message, tr!("", ""))
                     },
                 };
-                self.diagnostics.push(diagnostic.with_help(tr!(
-                    "create it with `continuo init`, or point to another file with `-c PATH`",
-                    "maak het aan met `continuo init`, of wijs een ander bestand aan met `-c PAD`"
-                )));
+                let help = if code == "file-too-large" {
+                    tr!(
+                        "point to the configuration file itself, or split it with `include`",
+                        "wijs het configuratiebestand zelf aan, of splits het met `include`"
+                    )
+                } else {
+                    tr!(
+                        "create it with `continuo init`, or point to another file with `-c PATH`",
+                        "maak het aan met `continuo init`, of wijs een ander bestand aan met `-c PAD`"
+                    )
+                };
+                self.diagnostics.push(diagnostic.with_help(help));
+                return;
+            }
+        };
+        let text = match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                // Shown as far as it is readable, so the position of the first bad byte
+                // can be told as line and column.
+                let at = e.utf8_error().valid_up_to();
+                let byte = e.as_bytes()[at];
+                let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                let file = self.sources.add(shown, text);
+                self.parse_failed = true;
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "invalid-utf8",
+                        Loc::new(file, at..at + '\u{fffd}'.len_utf8()),
+                        tr!(
+                            "the config file is not valid UTF-8: byte 0x{byte:02x} here is not part of a character",
+                            "het configuratiebestand is geen geldige UTF-8: byte 0x{byte:02x} hier hoort niet bij een teken"
+                        ),
+                        tr!("not UTF-8", "geen UTF-8"),
+                    )
+                    .with_help(tr!(
+                        "save the file as UTF-8 (a configuration file is TOML, which is UTF-8)",
+                        "sla het bestand op als UTF-8 (een configuratiebestand is TOML, en dat is UTF-8)"
+                    )),
+                );
                 return;
             }
         };
@@ -205,9 +315,9 @@ impl Loader<'_> {
         let full = base.join(pattern);
         let is_glob = pattern.contains(['*', '?', '[']);
         let files = if is_glob {
-            match self.provider.glob(&full) {
+            match self.provider.glob_files(&full) {
                 Ok(files) => files,
-                Err(reason) => {
+                Err(GlobError::Pattern(reason)) => {
                     self.diagnostics.push(Diagnostic::error(
                         "bad-include",
                         loc.clone(),
@@ -216,6 +326,37 @@ impl Loader<'_> {
                             "`{pattern}` is geen geldig glob-patroon: {reason}"
                         ),
                         tr!("invalid pattern", "ongeldig patroon"),
+                    ));
+                    return;
+                }
+                Err(GlobError::SymlinkLoop(at)) => {
+                    let at = at.display();
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            "include-symlink-loop",
+                            loc.clone(),
+                            tr!(
+                                "include `{pattern}` runs into a symbolic link loop at `{at}`",
+                                "include `{pattern}` loopt vast in een lus van symbolische links bij `{at}`"
+                            ),
+                            tr!("not followed", "niet gevolgd"),
+                        )
+                        .with_help(tr!(
+                            "remove the link that points back to a folder above it, or narrow the pattern",
+                            "verwijder de link die terugwijst naar een map erboven, of maak het patroon nauwer"
+                        )),
+                    );
+                    return;
+                }
+                Err(GlobError::Other(reason)) => {
+                    self.diagnostics.push(Diagnostic::error(
+                        "bad-include",
+                        loc.clone(),
+                        tr!(
+                            "include `{pattern}` cannot be expanded: {reason}",
+                            "include `{pattern}` kan niet uitgevouwen worden: {reason}"
+                        ),
+                        tr!("not expanded", "niet uitgevouwen"),
                     ));
                     return;
                 }
@@ -240,14 +381,62 @@ impl Loader<'_> {
                 )),
             );
         }
+        // A relative include stays inside the root file's folder, also where a symbolic
+        // link leads; an absolute one was written on purpose and may point anywhere.
+        let on_purpose = Path::new(pattern).is_absolute();
         for file in files {
+            let real = self.provider.canonical(&file);
+            if !on_purpose && !inside(&self.root_folder, &real) {
+                let shown = real.display().to_string();
+                let root = self.root_folder.display().to_string();
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "include-outside-root",
+                        loc.clone(),
+                        tr!(
+                            "include `{pattern}` leads to `{shown}`, outside the configuration folder `{root}`",
+                            "include `{pattern}` leidt naar `{shown}`, buiten de configuratiemap `{root}`"
+                        ),
+                        tr!("not loaded", "niet geladen"),
+                    )
+                    .with_help(tr!(
+                        "move the file into the folder of the main config file, or include it by its absolute path if it is meant to live elsewhere",
+                        "zet het bestand in de map van het hoofdbestand, of voeg het in met zijn absolute pad als het bewust elders staat"
+                    )),
+                );
+                continue;
+            }
             self.load_file(&file, Some(loc));
         }
     }
 }
 
-/// Removes `.` components and resolves `..` lexically, so one file is loaded once.
-fn normalize(path: &Path) -> PathBuf {
+/// Whether `path` is `folder` or below it (both as [`SourceProvider::canonical`] gives
+/// them; a lexical path that still climbs with `..` is outside).
+fn inside(folder: &Path, path: &Path) -> bool {
+    path.starts_with(folder)
+        && !path
+            .components()
+            .any(|c| c == std::path::Component::ParentDir)
+}
+
+/// A size limit as people say it: `32 MiB`, `4 KiB`, `100 bytes`.
+fn shown_size(bytes: u64) -> String {
+    const KIB: u64 = 1024;
+    const MIB: u64 = 1024 * 1024;
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
+        format!("{} MiB", bytes / MIB)
+    } else if bytes >= KIB && bytes.is_multiple_of(KIB) {
+        format!("{} KiB", bytes / KIB)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// Removes `.` components and resolves `..` lexically (a leading `..` stays): the
+/// default of [`SourceProvider::canonical`], and the disk's for a path that does not
+/// exist.
+pub fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for part in path.components() {
         match part {

@@ -359,8 +359,10 @@ pub fn service_health_with(
 ) -> BTreeMap<String, ServiceHealth> {
     let graph = Graph::new(catalog);
     let mut result: BTreeMap<String, ServiceHealth> = BTreeMap::new();
-    // Dependencies first, so every dependency's health is known when needed.
-    for i in graph.priority_order() {
+    // Dependencies first (hard and soft), so every dependency's health is known when
+    // needed. Not the recovery priority order: that one is quadratic in a long chain,
+    // and the engine recomputes health on every change.
+    for i in graph.dependencies_first() {
         let service = graph.service(i);
         let statuses: Vec<CheckStatus> = service
             .checks

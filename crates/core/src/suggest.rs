@@ -4,8 +4,12 @@
 /// plausible typo: at most a third of the longer word's length in edits, between 1 and 3.
 pub fn closest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let input_lower = input.to_lowercase();
+    let input_length = input.chars().count();
     candidates
         .into_iter()
+        // The distance is at least the difference in length, and never more than 3 is
+        // taken: skip what cannot be close before paying for the distance.
+        .filter(|c| input_length.abs_diff(c.chars().count()) <= 3)
         .map(|c| (edit_distance(&input_lower, &c.to_lowercase()), c))
         .filter(|(d, c)| {
             let longest = input.chars().count().max(c.chars().count());

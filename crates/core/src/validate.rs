@@ -204,6 +204,12 @@ fn response_plans(catalog: &Catalog, ids: &Ids<'_>, diags: &mut Diagnostics) {
     }
 }
 
+/// Diagnostics after which a dangling reference gets no suggestion.
+const SUGGESTIONS_UP_TO: usize = 20;
+
+/// Known ids a dangling reference's help lists at most.
+const KNOWN_IDS_SHOWN: usize = 20;
+
 /// Reports a reference to an id that is not declared, suggesting the closest one.
 fn dangling(
     reference: &Id,
@@ -217,20 +223,36 @@ fn dangling(
     }
     let value = &reference.value;
     let kind_nl = noun_nl(kind);
-    let help = match closest(value, known.keys().copied()) {
+    // A suggestion compares the reference with every known id of about its length: once
+    // a configuration has this many problems, the rest get the plain help, so a broken
+    // file of 10,000 services costs no 10,000 x 10,000 comparisons.
+    let suggest = diags.len() < SUGGESTIONS_UP_TO;
+    let help = match suggest
+        .then(|| closest(value, known.keys().copied()))
+        .flatten()
+    {
         Some(s) => tr!("did you mean `{s}`?", "bedoelde je `{s}`?"),
-        None if known.is_empty() => tr!(
+        None if known.is_empty() || !suggest => tr!(
             "declare a [[{kind}]] with id = \"{value}\"",
             "declareer een [[{kind}]] met id = \"{value}\""
         ),
         None => {
             let mut names: Vec<&str> = known.keys().copied().collect();
             names.sort_unstable();
+            let more = names.len().saturating_sub(KNOWN_IDS_SHOWN);
+            names.truncate(KNOWN_IDS_SHOWN);
             let list = names.join("`, `");
-            tr!(
-                "known {kind} ids: `{list}`",
-                "bekende {kind_nl}-id's: `{list}`"
-            )
+            if more > 0 {
+                tr!(
+                    "known {kind} ids: `{list}` and {more} more",
+                    "bekende {kind_nl}-id's: `{list}` en {more} meer"
+                )
+            } else {
+                tr!(
+                    "known {kind} ids: `{list}`",
+                    "bekende {kind_nl}-id's: `{list}`"
+                )
+            }
         }
     };
     diags.push(
@@ -313,8 +335,10 @@ fn references(catalog: &Catalog, ids: &Ids<'_>, diags: &mut Diagnostics) {
             dangling(affected, "service", "affects", &ids.services, diags);
         }
         if let Some(owner) = &risk.owner {
-            // A risk is owned by a team or by a person.
-            if !ids.persons.contains_key(owner.value.as_str()) {
+            // A risk is owned by a team or by a person. Both maps are joined only for a
+            // dangling owner, so 10,000 risks owned by teams do not copy them 10,000 times.
+            let name = owner.value.as_str();
+            if !ids.persons.contains_key(name) && !ids.teams.contains_key(name) {
                 let mut either = ids.teams.clone();
                 either.extend(ids.persons.iter().map(|(k, v)| (*k, *v)));
                 dangling(owner, "team", "owner", &either, diags);
@@ -422,6 +446,10 @@ fn objectives(catalog: &Catalog, graph: &Graph<'_>, diags: &mut Diagnostics) {
     }
 }
 
+/// How many of the tier 1-2 services a single point of failure threatens its warning
+/// names.
+const SPOF_NAMES_SHOWN: usize = 5;
+
 fn coverage(
     catalog: &Catalog,
     graph: &Graph<'_>,
@@ -464,12 +492,14 @@ fn coverage(
             );
         }
     }
-    for (x, threatened) in graph.single_points_of_failure() {
-        let service = graph.service(x);
+    // A few names say enough; listing every one made a chain of 10,000 services a
+    // quadratic amount of text (and time).
+    for spof in graph.single_points_of_failure_in_brief(SPOF_NAMES_SHOWN) {
+        let service = graph.service(spof.service);
         let id = &service.id.value;
-        let others: Vec<&str> = threatened
+        let others: Vec<&str> = spof
+            .threatens
             .iter()
-            .filter(|&&t| t != x)
             .map(|&t| graph.service(t).id.value.as_str())
             .collect();
         let list = others.join("`, `");
@@ -478,6 +508,11 @@ fn coverage(
             tr!(
                 "tier-{tier} service `{id}` has no backup endpoint: it is a single point of failure",
                 "tier-{tier}-dienst `{id}` heeft geen backup-endpoint: het is een single point of failure"
+            )
+        } else if spof.more {
+            tr!(
+                "`{id}` has no backup endpoint and tier 1-2 services depend on it (`{list}` and more): a single point of failure",
+                "`{id}` heeft geen backup-endpoint en tier-1-2-diensten hangen ervan af (`{list}` en meer): een single point of failure"
             )
         } else {
             tr!(

@@ -4,7 +4,7 @@
 //! list of diagnostics, so an unexpected extra diagnostic fails the test too.
 
 use continuo_core::diag::Severity;
-use continuo_core::{Lang, SourceProvider, load};
+use continuo_core::{GlobError, Lang, ReadError, SourceProvider, load};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -543,6 +543,169 @@ fn includes_by_glob_and_dangling_includes() {
             "error dangling-include cfg/continuo.toml:1:12 include `services/*.toml` matches no file | help: paths are relative to the file that includes them; check the path or remove the entry",
             "error dangling-include cfg/continuo.toml:1:31 include `risks.toml` matches no file | help: paths are relative to the file that includes them; check the path or remove the entry",
         ],
+    );
+}
+
+/// Regression (issue 16, failure 8): a file of endless size grew without bound; now the
+/// loader reads at most 32 MiB of a config file, and says so where it was included.
+#[test]
+fn config_files_larger_than_the_limit() {
+    let huge = "#".repeat(32 * 1024 * 1024 + 1);
+    check_files(
+        &[
+            ("c.toml", "include = [\"big.toml\"]\n"),
+            ("big.toml", &huge),
+        ],
+        &[
+            "error file-too-large c.toml:1:12 config file `big.toml` is larger than 32 MiB | help: point to the configuration file itself, or split it with `include`",
+        ],
+    );
+    check_files(
+        &[("c.toml", &huge)],
+        &[
+            "error file-too-large - config file `c.toml` is larger than 32 MiB | help: point to the configuration file itself, or split it with `include`",
+        ],
+    );
+}
+
+/// One file as bytes, which need not be UTF-8.
+struct Raw(&'static [u8]);
+
+impl SourceProvider for Raw {
+    fn read(&self, _: &Path) -> Result<String, String> {
+        String::from_utf8(self.0.to_vec()).map_err(|e| e.to_string())
+    }
+
+    fn read_bytes(&self, _: &Path, _: u64) -> Result<Vec<u8>, ReadError> {
+        Ok(self.0.to_vec())
+    }
+
+    fn glob(&self, _: &Path) -> Result<Vec<PathBuf>, String> {
+        Ok(Vec::new())
+    }
+
+    fn exists(&self, _: &Path) -> bool {
+        true
+    }
+}
+
+/// Regression (issue 16, item 9): invalid UTF-8 got no position; it is reported at the
+/// line and column of the first byte that is not part of a character.
+#[test]
+fn invalid_utf8_is_reported_at_its_line_and_column() {
+    let outcome = load(
+        Path::new("c.toml"),
+        &Raw(b"[[team]]\nid = \"o\xffps\"\n"),
+        &env,
+    );
+    let found: Vec<String> = outcome
+        .diagnostics
+        .iter()
+        .map(|d| {
+            let at = d
+                .loc
+                .as_ref()
+                .map(|l| outcome.sources.position(l).to_string());
+            format!(
+                "{} {} {} | {}",
+                d.code,
+                at.unwrap_or_default(),
+                d.message.en,
+                d.message.nl
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            "invalid-utf8 c.toml:2:8 the config file is not valid UTF-8: byte 0xff here is not part of a character | het configuratiebestand is geen geldige UTF-8: byte 0xff hier hoort niet bij een teken"
+        ]
+    );
+    assert!(
+        outcome.catalog.is_none(),
+        "nothing decoded from an unreadable file"
+    );
+}
+
+/// Regression (issue 16, failure 8): includes left the configuration folder freely. A
+/// relative include that leads outside the root file's folder is refused where it is
+/// written; an absolute one is taken as meant.
+#[test]
+fn includes_stay_in_the_configuration_folder_unless_absolute() {
+    let service = "[[service]]\nid = \"x\"\ntier = 3\nowner = \"ops\"\nrto = \"1d\"\n";
+    check_files(
+        &[
+            (
+                "cfg/continuo.toml",
+                &format!("include = [\"../other/x.toml\"]\n{TEAM}"),
+            ),
+            ("cfg/../other/x.toml", service),
+        ],
+        &[
+            "error include-outside-root cfg/continuo.toml:1:12 include `../other/x.toml` leads to `other/x.toml`, outside the configuration folder `cfg` | help: move the file into the folder of the main config file, or include it by its absolute path if it is meant to live elsewhere",
+        ],
+    );
+    check_files(
+        &[
+            (
+                "cfg/continuo.toml",
+                &format!("include = [\"/srv/shared/x.toml\"]\n{TEAM}"),
+            ),
+            ("/srv/shared/x.toml", service),
+        ],
+        &[],
+    );
+}
+
+/// What a disk with a symbolic link loop under `cfg/conf.d` answers.
+struct Looping(Files);
+
+impl SourceProvider for Looping {
+    fn read(&self, path: &Path) -> Result<String, String> {
+        self.0.read(path)
+    }
+
+    fn glob(&self, pattern: &Path) -> Result<Vec<PathBuf>, String> {
+        self.0.glob(pattern)
+    }
+
+    fn glob_files(&self, _: &Path) -> Result<Vec<PathBuf>, GlobError> {
+        Err(GlobError::SymlinkLoop(PathBuf::from(
+            "cfg/conf.d/loop/conf.d",
+        )))
+    }
+
+    fn exists(&self, path: &Path) -> bool {
+        self.0.exists(path)
+    }
+}
+
+/// Regression (issue 16, failure 8): an include glob through a symbolic link loop never
+/// finished. The disk's walk stops at the loop (see `crates/continuo/src/disk.rs`); the
+/// loader reports it at the include.
+#[test]
+fn an_include_through_a_symlink_loop_is_refused_where_written() {
+    let files = Files(BTreeMap::from([(
+        PathBuf::from("cfg/continuo.toml"),
+        "include = [\"conf.d/**/*.toml\"]\n".to_string(),
+    )]));
+    let outcome = load(Path::new("cfg/continuo.toml"), &Looping(files), &env);
+    let found: Vec<String> = outcome
+        .diagnostics
+        .iter()
+        .map(|d| {
+            let at = d
+                .loc
+                .as_ref()
+                .map(|l| outcome.sources.position(l).to_string());
+            format!("{} {} {}", d.code, at.unwrap_or_default(), d.message.en)
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            "include-symlink-loop cfg/continuo.toml:1:12 include `conf.d/**/*.toml` runs into a symbolic link loop at `cfg/conf.d/loop/conf.d`"
+        ]
     );
 }
 

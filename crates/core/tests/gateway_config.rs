@@ -288,6 +288,14 @@ fn bad_ca_files_are_located() {
         &[],
         "error bad-ca-file conf/c.toml:24:11 `ca_file` is empty / `ca_file` is leeg",
     );
+    // Regression (issue 16, failure 8): `ca_file = "/dev/zero"` was read without end.
+    let huge = format!("{PEM}{}", "#".repeat(4 * 1024 * 1024));
+    check(
+        "huge.pem",
+        &[("conf/huge.pem", &huge)],
+        "error bad-ca-file conf/c.toml:24:11 `ca_file` `huge.pem` is larger than 4 MiB, too large for a CA bundle / \
+         `ca_file` `huge.pem` is groter dan 4 MiB, te groot voor een CA-bundel",
+    );
 }
 
 #[test]

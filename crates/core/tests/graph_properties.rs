@@ -204,6 +204,48 @@ proptest! {
         }
     }
 
+    /// The brief single points of failure the warnings use say what the full sets say:
+    /// the same services, the first `shown` of the others each threatens, and whether
+    /// there are more. Also with a cycle closed, whose members share what threatens them.
+    #[test]
+    fn brief_single_points_of_failure_agree_with_the_full_sets(specs in specs(), shown in 0usize..4, close in any::<bool>()) {
+        let mut catalog = catalog(&specs);
+        if close
+            && let Some((i, (d, _))) = specs.iter().enumerate().find_map(|(i, s)| s.deps.first().map(|x| (i, *x)))
+        {
+            catalog.services[d].depends_on.push(Dependency { service: id(format!("s{i}")), kind: DependencyKind::Hard });
+        }
+        let graph = Graph::new(&catalog);
+        let full = graph.single_points_of_failure();
+        let brief = graph.single_points_of_failure_in_brief(shown);
+        prop_assert_eq!(brief.len(), full.len());
+        for (point, (x, threatened)) in brief.iter().zip(&full) {
+            prop_assert_eq!(point.service, *x);
+            let others: Vec<usize> = threatened.iter().copied().filter(|t| t != x).collect();
+            prop_assert_eq!(&point.threatens, &others.iter().copied().take(shown).collect::<Vec<_>>());
+            prop_assert_eq!(point.more, others.len() > shown);
+        }
+    }
+
+    /// Every service comes once, after each of its dependencies outside a cycle.
+    #[test]
+    fn dependencies_first_orders_every_dependency_first(specs in specs()) {
+        let catalog = catalog(&specs);
+        let graph = Graph::new(&catalog);
+        let order = graph.dependencies_first();
+        let mut position = vec![usize::MAX; specs.len()];
+        for (at, &i) in order.iter().enumerate() {
+            prop_assert_eq!(position[i], usize::MAX);
+            position[i] = at;
+        }
+        for (i, service) in catalog.services.iter().enumerate() {
+            for dep in &service.depends_on {
+                let d = graph.index_of(&dep.service.value).expect("generated");
+                prop_assert!(position[d] < position[i]);
+            }
+        }
+    }
+
     /// Acyclic catalogs have no cycles; closing any dependency path adds one.
     #[test]
     fn cycles_found_exactly_when_present(specs in specs()) {

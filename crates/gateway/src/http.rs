@@ -278,6 +278,13 @@ enum Failed {
     Unavailable,
     Timeout,
     Error,
+    /// An answer that cannot be relayed safely.
+    Malformed,
+}
+
+/// Whether an answer's head gives both a length and a transfer coding.
+fn both_framings(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::CONTENT_LENGTH) && headers.contains_key(header::TRANSFER_ENCODING)
 }
 
 impl FailoverService {
@@ -352,6 +359,19 @@ impl FailoverService {
             let limit = spec.try_timeout.min(deadline - now);
             let retryable = buffered.is_some() && tried.len() < spec.max_tries as usize;
             match tokio::time::timeout(limit, self.client.request(upstream)).await {
+                Ok(Ok(response)) if both_framings(response.headers()) => {
+                    // RFC 9112 §6.3: a sign of request smuggling or response splitting,
+                    // to be handled as an error. Relayed, its Content-Length would not
+                    // match the chunked body and the client would get an empty reply.
+                    self.report_failure(
+                        &lease,
+                        "answered with both Content-Length and Transfer-Encoding".into(),
+                    );
+                    failed = Failed::Malformed;
+                    if !(retryable && idempotent) {
+                        break;
+                    }
+                }
                 Ok(Ok(response)) => {
                     let status = response.status();
                     let response = response.map(|b| b.map_err(|e| Box::new(e) as BoxError).boxed());
@@ -416,6 +436,11 @@ impl FailoverService {
                 StatusCode::BAD_GATEWAY,
                 "the endpoint failed",
                 "het endpoint faalde",
+            ),
+            Failed::Malformed => own_answer(
+                StatusCode::BAD_GATEWAY,
+                "the endpoint's answer had both Content-Length and Transfer-Encoding",
+                "het antwoord van het endpoint had zowel Content-Length als Transfer-Encoding",
             ),
         }
     }

@@ -686,3 +686,63 @@ async fn a_webhook_action_posts_the_failover() {
     })
     .await;
 }
+
+/// Regression (issue 16, item 9): an endpoint that answers with both Content-Length and
+/// Transfer-Encoding (a smuggling sign) left the client with an empty reply; the gateway
+/// now answers 502 itself and counts the endpoint's failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_with_both_framings_is_a_502() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                continue;
+            };
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                loop {
+                    while !head.ends_with(b"\r\n\r\n") {
+                        if stream.read_exact(&mut byte).await.is_err() {
+                            return;
+                        }
+                        head.push(byte[0]);
+                    }
+                    let answer: &[u8] = if head.starts_with(b"GET /health ") {
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+                    } else {
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+                    };
+                    head.clear();
+                    if stream.write_all(answer).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let endpoint = continuo_gateway::EndpointSpec {
+        name: "smuggler".into(),
+        address: addr.to_string(),
+        role: Role::Primary,
+        tls: false,
+    };
+    let (gateway, metrics, url) = start(spec(GatewayMode::Http, vec![endpoint])).await;
+    let answer = client().get(format!("{url}/page")).send().await.unwrap();
+    assert_eq!(answer.status(), 502);
+    assert_eq!(
+        answer.text().await.unwrap(),
+        "continuo gateway: the endpoint's answer had both Content-Length and Transfer-Encoding\n\
+         continuo gateway: het antwoord van het endpoint had zowel Content-Length als Transfer-Encoding\n"
+    );
+    assert!(
+        metrics
+            .text()
+            .contains("continuo_gateway_requests_failed_total{gateway=\"gw\"} 1"),
+        "{}",
+        metrics.text()
+    );
+    drop(gateway);
+    server.abort();
+}

@@ -11,16 +11,20 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 /// (`fec0::/10`), loopback, unspecified and multicast.
 ///
 /// An IPv6 address that carries an IPv4 address counts as that IPv4 address: mapped
-/// (`::ffff:a.b.c.d`), IPv4-compatible (`::a.b.c.d`), NAT64 (`64:ff9b::/96`) and 6to4
-/// (`2002::/16`). Otherwise `64:ff9b::a00:1` would reach 10.0.0.1 through a NAT64 gateway.
+/// (`::ffff:a.b.c.d`), translated (`::ffff:0:a.b.c.d`), IPv4-compatible (`::a.b.c.d`),
+/// NAT64 (`64:ff9b::/96`) and 6to4 (`2002::/16`). Otherwise `64:ff9b::a00:1` would reach
+/// 10.0.0.1 through a NAT64 gateway. NAT64's local-use prefix (`64:ff9b:1::/48`) is
+/// internal whole: a network picks where in it the IPv4 address sits, so it cannot be
+/// read out, and the prefix is by definition the network's own.
 pub fn is_internal(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_internal_v4(v4),
         IpAddr::V6(v6) => match embedded_ipv4(v6) {
             Some(v4) => is_internal_v4(v4),
             None => {
-                let first = v6.segments()[0];
+                let [first, second, third, ..] = v6.segments();
                 v6.is_multicast()
+                    || (first == 0x64 && second == 0xff9b && third == 1) // NAT64 local use
                     || (first & 0xfe00) == 0xfc00 // unique local
                     || (first & 0xffc0) == 0xfe80 // link-local
                     || (first & 0xffc0) == 0xfec0 // site-local (deprecated, still routed inside)
@@ -56,6 +60,8 @@ fn embedded_ipv4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
         // IPv4-compatible, which also covers `::` (0.0.0.0) and `::1` (0.0.0.1): both
         // internal either way.
         [0, 0, 0, 0, 0, 0, hi, lo] => Some(last(hi, lo)),
+        // IPv4-translated (SIIT).
+        [0, 0, 0, 0, 0xffff, 0, hi, lo] => Some(last(hi, lo)),
         // NAT64's well-known prefix.
         [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => Some(last(hi, lo)),
         // 6to4: the IPv4 address follows the prefix.
@@ -155,6 +161,9 @@ mod tests {
             "fec0::1",
             "feff::1",
             "ff02::1",
+            // Regression (issue 16): NAT64's local-use prefix reached inside.
+            "64:ff9b:1::a00:1",
+            "64:ff9b:1:ffff::808:808",
         ] {
             check(address, true);
         }
@@ -167,6 +176,7 @@ mod tests {
             "2001:4860:4860::8888",
             "2a00:1450::1",
             "64:ff9c::a00:1",
+            "64:ff9b:2::a00:1",
             "2003::1",
         ] {
             check(address, false);
@@ -190,6 +200,8 @@ mod tests {
             ("2002:7f00:0001::", true),
             ("2002:c0a8:0101:1::1", true),
             ("2002:0808:0808::1", false),
+            ("::ffff:0:10.0.0.1", true),
+            ("::ffff:0:8.8.8.8", false),
         ] {
             check(address, internal);
         }

@@ -1,7 +1,7 @@
 //! Network and process plumbing shared by the crates that talk to the outside world
 //! (probe, notify, gateway): TLS client configurations with the system's roots loaded once,
-//! the HTTP client builder, the public-only resolver and its address classifier, and one
-//! bounded process runner.
+//! the HTTP client builder, the public-only resolver and its address classifier, one
+//! bounded process runner and one bounded file reader.
 //!
 //! Why a crate of its own: these rules used to exist once per caller (three root loaders,
 //! two process-group killers), and the gateway depended on notify and probe only to reach
@@ -15,6 +15,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod address;
+pub mod file;
 pub mod http;
 pub mod process;
 pub mod tls;

@@ -137,6 +137,9 @@ pub enum CaFileProblem {
     /// It cannot be read.
     #[error("{0}")]
     Read(std::io::Error),
+    /// It is larger than [`MAX_CA_FILE_BYTES`].
+    #[error("larger than {}", crate::file::shown(MAX_CA_FILE_BYTES))]
+    TooLarge,
     /// It is not PEM.
     #[error("{0}")]
     NotPem(rustls_pki_types::pem::Error),
@@ -150,6 +153,10 @@ impl CaFileError {
         let shown = self.path.display();
         match &self.problem {
             CaFileProblem::Read(e) => format!("cannot read {shown}: {e}"),
+            CaFileProblem::TooLarge => format!(
+                "{shown} is larger than {}, too large for a CA bundle",
+                crate::file::shown(MAX_CA_FILE_BYTES)
+            ),
             CaFileProblem::NotPem(e) => format!("{shown} is not a PEM certificate file: {e}"),
             CaFileProblem::NoCertificate => format!("{shown} holds no certificate"),
         }
@@ -161,20 +168,32 @@ impl CaFileError {
         let shown = self.path.display();
         match &self.problem {
             CaFileProblem::Read(e) => format!("kan {shown} niet lezen: {e}"),
+            CaFileProblem::TooLarge => format!(
+                "{shown} is groter dan {}, te groot voor een CA-bundel",
+                crate::file::shown(MAX_CA_FILE_BYTES)
+            ),
             CaFileProblem::NotPem(e) => format!("{shown} is geen PEM-certificaatbestand: {e}"),
             CaFileProblem::NoCertificate => format!("{shown} bevat geen certificaat"),
         }
     }
 }
 
+/// The largest CA file read: the system's whole bundle is about 200 KiB, and
+/// `ca_file = "/dev/zero"` must end. `continuo_core::load::MAX_CA_FILE_BYTES`, which
+/// `check` applies, is the same.
+pub const MAX_CA_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
 /// The certificates in a PEM file (a private CA): a channel's, a check's or a gateway's
-/// `ca_file`.
+/// `ca_file`, read up to [`MAX_CA_FILE_BYTES`].
 pub fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, CaFileError> {
     let error = |problem| CaFileError {
         path: path.to_path_buf(),
         problem,
     };
-    let data = std::fs::read(path).map_err(|e| error(CaFileProblem::Read(e)))?;
+    let data = crate::file::read_bounded(path, MAX_CA_FILE_BYTES).map_err(|e| match e {
+        crate::file::BoundedReadError::TooLarge { .. } => error(CaFileProblem::TooLarge),
+        crate::file::BoundedReadError::Io(e) => error(CaFileProblem::Read(e)),
+    })?;
     let certs = CertificateDer::pem_slice_iter(&data)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| error(CaFileProblem::NotPem(e)))?;
@@ -297,6 +316,21 @@ mod tests {
         let mut file = tempfile::NamedTempFile::new().expect("temp file");
         file.write_all(text.as_bytes()).expect("write");
         file
+    }
+
+    /// Regression (issue 16, failure 8): `ca_file = "/dev/zero"` grew without bound.
+    #[test]
+    fn an_endless_ca_file_is_refused_at_the_limit() {
+        let error = read_ca_file(Path::new("/dev/zero")).expect_err("endless");
+        assert!(matches!(error.problem, CaFileProblem::TooLarge));
+        assert_eq!(
+            error.to_string(),
+            "/dev/zero is larger than 4 MiB, too large for a CA bundle"
+        );
+        assert_eq!(
+            error.dutch(),
+            "/dev/zero is groter dan 4 MiB, te groot voor een CA-bundel"
+        );
     }
 
     #[test]

@@ -59,6 +59,10 @@ pub struct Message {
     pub html: String,
 }
 
+/// The largest template file read: the built-in ones are a few KiB, and a mistaken
+/// path (a log file, a device) must end in an error.
+pub const MAX_TEMPLATE_BYTES: u64 = 1024 * 1024;
+
 /// Why templates could not be loaded or rendered.
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
@@ -70,6 +74,15 @@ pub enum TemplateError {
         /// Why.
         #[source]
         source: std::io::Error,
+    },
+    /// A template file larger than [`MAX_TEMPLATE_BYTES`].
+    #[error(
+        "{path} is larger than {}, too large for a template",
+        continuo_net::file::shown(MAX_TEMPLATE_BYTES)
+    )]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
     },
     /// A `.j2` file whose name is not `<subject|text|html>.<en|nl>.j2`: most likely a typo
     /// that would otherwise be silently ignored.
@@ -111,6 +124,14 @@ impl TemplateError {
                 tr!(
                     "cannot read {path}: {source}",
                     "kan {path} niet lezen: {source}"
+                )
+            }
+            TemplateError::TooLarge { path } => {
+                let path = path.display();
+                let limit = continuo_net::file::shown(MAX_TEMPLATE_BYTES);
+                tr!(
+                    "{path} is larger than {limit}, too large for a template",
+                    "{path} is groter dan {limit}, te groot voor een sjabloon"
                 )
             }
             TemplateError::UnknownFile { path } => {
@@ -251,7 +272,20 @@ impl Templates {
             let Some((name, lang)) = template_file_name(&path) else {
                 return Err(TemplateError::UnknownFile { path });
             };
-            let source = std::fs::read_to_string(&path).map_err(|e| read_error(&path, e))?;
+            let bytes = continuo_net::file::read_bounded(&path, MAX_TEMPLATE_BYTES).map_err(
+                |e| match e {
+                    continuo_net::file::BoundedReadError::TooLarge { .. } => {
+                        TemplateError::TooLarge { path: path.clone() }
+                    }
+                    continuo_net::file::BoundedReadError::Io(e) => read_error(&path, e),
+                },
+            )?;
+            let source = String::from_utf8(bytes).map_err(|e| {
+                read_error(
+                    &path,
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error()),
+                )
+            })?;
             let key = key(name, lang);
             let origin = path.display().to_string();
             templates

@@ -9,13 +9,14 @@ use crate::auth::{Authed, Responder, Viewer};
 use crate::error::{ApiError, Refusals, RefusalsAbout};
 use crate::lang;
 use crate::running::Alerting;
+use crate::text_limits::{limited, within_limits};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use continuo_core::incident::book::{Change, Incident, Review, rto_text};
+use continuo_core::incident::book::{Change, Incident, Review, limits, rto_text};
 use continuo_core::incident::{Audience, CrisisRole, Regime, Severity, Status, countdown};
 use continuo_core::oncall::parse_instant;
 use continuo_core::{Text, tr};
@@ -278,6 +279,10 @@ async fn run(
     by: Option<String>,
 ) -> Answer {
     let h = Alerting::of(state)?;
+    within_limits(&op).map_err(ApiError::unprocessable)?;
+    if let Some(by) = &by {
+        limited("by", by, limits::NAME).map_err(ApiError::unprocessable)?;
+    }
     let by = by
         .filter(|b| !b.trim().is_empty())
         .unwrap_or_else(|| who.actor.who.clone());
@@ -800,9 +805,29 @@ fn lang_of(state: &AppState, q: &LangQuery, headers: &HeaderMap) -> continuo_cor
     lang::of_request(q.lang.as_deref(), headers, &state.engine.catalog())
 }
 
-fn markdown(text: String) -> Response {
+/// A Markdown document to download: operators' words (titles, notes, review notes) go
+/// into it verbatim, so raw HTML in them must never render in a browser. It comes as an
+/// attachment, and sandboxed should a browser show it anyway.
+fn markdown(text: String, name: &str) -> Response {
+    let name: String = name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .collect();
     (
-        [(header::CONTENT_TYPE, "text/markdown; charset=utf-8")],
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/markdown; charset=utf-8".to_string(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}.md\""),
+            ),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "sandbox; default-src 'none'".to_string(),
+            ),
+        ],
         text,
     )
         .into_response()
@@ -830,12 +855,10 @@ async fn postmortem(
 ) -> Answer {
     let i = incident(&Alerting::of(&state)?.0, &id).await?;
     let lang = lang_of(&state, &q, &headers);
-    Ok(markdown(continuo_report::postmortem(
-        &i,
-        &state.engine.catalog(),
-        state.engine.now_ms(),
-        lang,
-    )))
+    Ok(markdown(
+        continuo_report::postmortem(&i, &state.engine.catalog(), state.engine.now_ms(), lang),
+        &format!("{id}-postmortem"),
+    ))
 }
 
 #[utoipa::path(
@@ -871,13 +894,17 @@ async fn report(
     };
     let i = incident(&h, &id).await?;
     let lang = lang_of(&state, &q, &headers);
-    Ok(markdown(continuo_report::report_draft(
-        &i,
-        &state.engine.catalog(),
-        regime,
-        state.engine.now_ms(),
-        lang,
-    )))
+    let name = format!("{id}-{}", regime.name().to_ascii_lowercase());
+    Ok(markdown(
+        continuo_report::report_draft(
+            &i,
+            &state.engine.catalog(),
+            regime,
+            state.engine.now_ms(),
+            lang,
+        ),
+        &name,
+    ))
 }
 
 #[utoipa::path(

@@ -37,6 +37,7 @@ pub mod posture;
 mod running;
 mod status;
 mod subscribers;
+mod text_limits;
 
 pub use app::{AppState, Reloader};
 pub use auth::{Actor, Admin, Authed, Limits, MinRole, Responder, SESSION_COOKIE, Viewer, quota};

@@ -290,7 +290,16 @@ async fn pages_render_in_both_languages_with_a_strict_policy() {
 #[tokio::test]
 async fn bad_form_input_is_answered_clearly() {
     let s = start().await;
-    let cases: [(&str, &str, &str, StatusCode, &str); 8] = [
+    // Regression (issue 16, item 9): a note had no limit below the body cap.
+    let long_note = format!("text={}", "x".repeat(10_001));
+    let cases: [(&str, &str, &str, StatusCode, &str); 9] = [
+        (
+            "/incidents/INC-9/note",
+            &long_note,
+            "nl",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "`text` is 10001 tekens lang; er worden er hoogstens 10000 aangenomen",
+        ),
         (
             "/incidents/INC-9/ack",
             "",

@@ -242,3 +242,154 @@ async fn an_incident_is_run_over_the_api_and_bad_input_is_refused_with_reasons()
     let (_, resolved) = s.get("/api/v1/incidents?status=resolved").await;
     assert_eq!(resolved["incidents"][0]["id"], id.as_str(), "{resolved}");
 }
+
+/// Regression (issue 16, item 9): notes and updates had no size limit below the body
+/// cap (one incident grew to 8 MB). Each free text has one now; a longer one is refused
+/// with 422, naming the field and the limit in the request's language, and changes
+/// nothing.
+#[tokio::test]
+async fn texts_longer_than_their_limit_are_refused_naming_the_field() {
+    let s = start().await;
+    let (status, a) = s
+        .post(
+            "/api/v1/incidents",
+            r#"{"title": "Orders are slow", "services": ["db"]}"#,
+        )
+        .await;
+    assert_eq!(status, 201, "{a}");
+    let id = a["id"].as_str().expect("an id").to_string();
+    let (_, before) = s.get(&format!("/api/v1/incidents/{id}")).await;
+
+    let long = |n: usize| "é".repeat(n);
+    for (path, body, expected) in [
+        (
+            "/api/v1/incidents".to_string(),
+            json!({"title": long(201)}),
+            "`title` is 201 characters long; at most 200 are taken",
+        ),
+        (
+            format!("/api/v1/incidents/{id}/notes"),
+            json!({"text": long(10_001)}),
+            "`text` is 10001 characters long; at most 10000 are taken",
+        ),
+        (
+            format!("/api/v1/incidents/{id}/update"),
+            json!({"message": long(10_001), "audience": "customers"}),
+            "`message` is 10001 characters long; at most 10000 are taken",
+        ),
+        (
+            format!("/api/v1/incidents/{id}/resolve"),
+            json!({"message": long(10_001)}),
+            "`message` is 10001 characters long; at most 10000 are taken",
+        ),
+        (
+            format!("/api/v1/incidents/{id}/update"),
+            json!({"title": long(201)}),
+            "`title` is 201 characters long; at most 200 are taken",
+        ),
+        (
+            format!("/api/v1/incidents/{id}/notes"),
+            json!({"text": "fine", "by": long(201)}),
+            "`by` is 201 characters long; at most 200 are taken",
+        ),
+        (
+            format!("/api/v1/incidents/{id}/actions"),
+            json!({"title": "Alarm on disk use", "owner": long(201)}),
+            "`owner` is 201 characters long; at most 200 are taken",
+        ),
+        (
+            format!("/api/v1/incidents/{id}/review"),
+            json!({"summary": long(10_001)}),
+            "`summary` is 10001 characters long; at most 10000 are taken",
+        ),
+        (
+            format!("/api/v1/incidents/{id}/review"),
+            json!({"went_well": vec!["x"; 101]}),
+            "`went_well` has 101 lines; at most 100 are taken",
+        ),
+    ] {
+        let (status, a) = s.post(&path, &body.to_string()).await;
+        assert_eq!(status, 422, "{path}: {a}");
+        assert_eq!(message(&a), expected, "{path}");
+    }
+    // In Dutch when asked.
+    let (status, a) = s
+        .post(
+            &format!("/api/v1/incidents/{id}/notes?lang=nl"),
+            &json!({"text": long(10_001)}).to_string(),
+        )
+        .await;
+    assert_eq!(status, 422, "{a}");
+    assert_eq!(
+        message(&a),
+        "`text` is 10001 tekens lang; er worden er hoogstens 10000 aangenomen"
+    );
+    // Nothing changed, and text at the limit is taken.
+    let (_, after) = s.get(&format!("/api/v1/incidents/{id}")).await;
+    for field in [
+        "title", "timeline", "updates", "actions", "review", "status",
+    ] {
+        assert_eq!(after[field], before[field], "{field}");
+    }
+    let (status, _) = s.get("/api/v1/incidents/INC-2").await;
+    assert_eq!(status, 404, "no incident was declared with the long title");
+    let (status, a) = s
+        .post(
+            &format!("/api/v1/incidents/{id}/notes"),
+            &json!({"text": long(10_000)}).to_string(),
+        )
+        .await;
+    assert_eq!(status, 200, "{a}");
+}
+
+/// Regression (issue 16, item 9): Markdown reports were served inline, so raw HTML an
+/// operator wrote into a title or review came back as a page of its own. They are
+/// attachments now, sandboxed should a browser show one anyway.
+#[tokio::test]
+async fn markdown_reports_are_attachments_that_never_render() {
+    let s = start().await;
+    let (status, a) = s
+        .post(
+            "/api/v1/incidents",
+            r#"{"title": "<script>alert(1)</script>", "services": ["db"]}"#,
+        )
+        .await;
+    assert_eq!(status, 201, "{a}");
+    let id = a["id"].as_str().expect("an id").to_string();
+    for (path, file) in [
+        ("postmortem", format!("{id}-postmortem.md")),
+        ("report/nis2", format!("{id}-nis2.md")),
+        ("report/dora", format!("{id}-dora.md")),
+    ] {
+        let answer = s
+            .client
+            .get(format!("{}/api/v1/incidents/{id}/{path}", s.base))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(answer.status().as_u16(), 200, "{path}");
+        let header = |name: &str| {
+            answer
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string()
+        };
+        assert_eq!(
+            header("content-disposition"),
+            format!("attachment; filename=\"{file}\""),
+            "{path}"
+        );
+        assert!(
+            header("content-type").starts_with("text/markdown"),
+            "{path}"
+        );
+        assert_eq!(
+            header("content-security-policy"),
+            "sandbox; default-src 'none'"
+        );
+        assert_eq!(header("x-content-type-options"), "nosniff");
+    }
+}

@@ -481,17 +481,36 @@ pub(crate) fn validate(catalog: &Catalog, diags: &mut Diagnostics) {
     }
 }
 
+/// Why a `ca_file` could not be read (the loader's read error, told in the words this
+/// check needs, so decoding does not depend on loading).
+pub(crate) enum CaFileUnread {
+    /// Larger than this many bytes.
+    TooLarge(u64),
+    /// Anything else, as the system says it.
+    Failed(String),
+}
+
 /// Checks a gateway's `ca_file` as read from disk (`load` reads it relative to the file
 /// that declares the gateway): it must be readable text with at least one PEM
 /// certificate. The gateway parses the certificates themselves when it starts.
 pub(crate) fn check_ca_file(
     ca_file: &Located<String>,
-    contents: Result<String, String>,
+    contents: Result<String, CaFileUnread>,
     diags: &mut Diagnostics,
 ) {
     let v = &ca_file.value;
     let problem = match contents {
-        Err(why) => Some((
+        Err(CaFileUnread::TooLarge(limit)) => {
+            let mib = limit / (1024 * 1024);
+            Some((
+                tr!(
+                    "`ca_file` `{v}` is larger than {mib} MiB, too large for a CA bundle",
+                    "`ca_file` `{v}` is groter dan {mib} MiB, te groot voor een CA-bundel"
+                ),
+                tr!("too large", "te groot"),
+            ))
+        }
+        Err(CaFileUnread::Failed(why)) => Some((
             tr!(
                 "`ca_file` `{v}` cannot be read: {why}",
                 "`ca_file` `{v}` kan niet gelezen worden: {why}"

@@ -405,6 +405,32 @@ fn a_misnamed_override_is_an_error() {
     assert!(matches!(missing, TemplateError::Read { .. }), "{missing:?}");
 }
 
+/// Regression (issue 16, failure 8): a template override that never ends (a device
+/// linked in by mistake) or is huge is refused at 1 MiB, in both languages.
+#[test]
+fn an_endless_template_file_is_refused() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("text.en.j2");
+    std::os::unix::fs::symlink("/dev/zero", &path).expect("symlink");
+    let error = Templates::with_overrides(dir.path()).expect_err("endless");
+    assert!(matches!(error, TemplateError::TooLarge { .. }), "{error:?}");
+    let text = error.text();
+    assert_eq!(
+        text.en,
+        format!(
+            "{} is larger than 1 MiB, too large for a template",
+            path.display()
+        )
+    );
+    assert_eq!(
+        text.nl,
+        format!(
+            "{} is groter dan 1 MiB, te groot voor een sjabloon",
+            path.display()
+        )
+    );
+}
+
 /// The notice is stored as JSON in the outbox: it reads back equal, and optional fields
 /// may be left out.
 #[test]

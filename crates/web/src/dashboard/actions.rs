@@ -184,7 +184,7 @@ async fn incident_form(
         catalog: &catalog,
         incident: incident.as_ref(),
     };
-    let op = match read(&form) {
+    let op = match read(&form).and_then(|op| crate::text_limits::within_limits(&op).map(|()| op)) {
         Ok(op) => op,
         Err(text) => return invalid(lang, text, &back),
     };

@@ -21,7 +21,7 @@ impl IncidentBook {
                 "an incident needs a title: say in a line what is wrong".into(),
             ));
         }
-        if title.chars().count() > 200 {
+        if title.chars().count() > limits::TITLE {
             return Err(IncidentError::Invalid(
                 "the title is longer than 200 characters; put details in a note".into(),
             ));
@@ -111,7 +111,7 @@ impl IncidentBook {
         }
         if let Some(title) = &change.title {
             let title = title.trim();
-            if title.is_empty() || title.chars().count() > 200 {
+            if title.is_empty() || title.chars().count() > limits::TITLE {
                 return Err(IncidentError::Invalid(
                     "a title is 1 to 200 characters".into(),
                 ));
@@ -263,9 +263,9 @@ impl IncidentBook {
         if text.is_empty() {
             return Err(IncidentError::Invalid("a note needs a text".into()));
         }
-        if text.len() > 10_000 {
+        if text.chars().count() > limits::TEXT {
             return Err(IncidentError::Invalid(
-                "a note is at most 10,000 bytes".into(),
+                "a note is at most 10,000 characters".into(),
             ));
         }
         let incident = self.get_mut(id)?;

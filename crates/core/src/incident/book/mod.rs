@@ -14,6 +14,25 @@ mod plan;
 mod sync;
 
 pub use facts::{UpdateFacts, UpdateService, data_loss_text, rto_text};
+
+/// The longest texts an incident takes, in characters. Below the web layer's body limit
+/// (1 MiB) one incident could still grow by megabytes at a time, and every view, page
+/// and report repeats what it holds. The book refuses a longer title or note; the web
+/// layer checks every field against these before a change reaches the book, and says
+/// which field in both languages.
+pub mod limits {
+    /// A title: a line.
+    pub const TITLE: usize = 200;
+    /// A status update's own words, a note, one review field.
+    pub const TEXT: usize = 10_000;
+    /// One line of a review list (what went well, wrong, lucky).
+    pub const LINE: usize = 1_000;
+    /// Lines in one review list.
+    pub const LINES: usize = 100;
+    /// A name or id: who did it, an action's owner and due date, a person, a service, a
+    /// report key.
+    pub const NAME: usize = 200;
+}
 pub use plan::plan_for;
 
 // The seams call each other through here (children see this module's private items).
