@@ -16,6 +16,7 @@
 
 pub mod address;
 pub mod http;
+pub mod listen;
 pub mod process;
 pub mod tls;
 
