@@ -32,6 +32,7 @@ pub mod gateway;
 mod html;
 pub mod incidents;
 pub mod lang;
+mod listener;
 mod openapi;
 pub mod posture;
 mod running;
@@ -40,6 +41,7 @@ mod subscribers;
 
 pub use app::{AppState, Reloader};
 pub use auth::{Actor, Admin, Authed, Limits, MinRole, Responder, SESSION_COOKIE, Viewer, quota};
+pub use listener::StreamCaps;
 
 use app::BODY_LIMIT;
 use axum::Router;
@@ -53,6 +55,9 @@ use serde::Deserialize;
 use serde_json::json;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub use continuo_net::listen::{Admission, ListenLimits};
 
 /// The router with every route, with the default sign-in rate limits.
 pub fn router(state: AppState) -> Router {
@@ -88,7 +93,7 @@ pub fn router_with(state: AppState, limits: Limits) -> Router {
         .merge(dashboard::routes())
         .merge(openapi::routes())
         .merge(subscribers::routes())
-        .merge(status::routes())
+        .merge(status::routes(limits.event_streams))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             guard_state,
@@ -253,7 +258,8 @@ async fn ping(
     }
 }
 
-/// Serves the router on `listener` until `shutdown` completes.
+/// Serves the router on `listener` until `shutdown` completes, with the default
+/// listener bounds ([`ListenLimits::default`]).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -262,21 +268,30 @@ pub async fn serve(
     serve_router(listener, router(state), shutdown).await
 }
 
-/// Serves a router built by [`router`] and extended (e.g. by [`gateway::with_gateways`]).
+/// Serves a router built by [`router`] and extended (e.g. by [`gateway::with_gateways`]),
+/// with the default listener bounds.
 pub async fn serve_router(
     listener: tokio::net::TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let admission = Admission::new(ListenLimits::default());
+    serve_router_with(listener, router, admission, shutdown).await
+}
+
+/// Serves a router within `admission`'s bounds: total and per-address connection caps,
+/// header and idle timeouts (see `listener`).
+pub async fn serve_router_with(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    admission: Arc<Admission>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     // Routes merged after `router` (the gateways') get the same headers.
     let router = router.layer(axum::middleware::from_fn(security_headers));
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown.await;
-        // Open dashboards' event streams would otherwise hold the shutdown up.
+    listener::serve(listener, router, admission, shutdown, || {
+        // Open dashboards' event streams would otherwise hold the shutdown up (the
+        // status page's end through the listener's `Closing` signal).
         dashboard::close_streams();
     })
     .await
