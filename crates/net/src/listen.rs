@@ -71,6 +71,12 @@ impl Default for ListenLimits {
     }
 }
 
+/// The soft limit on open files in force now (`None` when it cannot be read or is
+/// unlimited); changes nothing.
+pub fn current_file_limit() -> Option<u64> {
+    rustix::process::getrlimit(rustix::process::Resource::Nofile).current
+}
+
 /// Raises the soft limit on open files to the hard limit (when it can), and answers the
 /// soft limit that is in force afterwards (`None` when it cannot be read, or when it is
 /// unlimited).

@@ -258,8 +258,8 @@ async fn ping(
     }
 }
 
-/// Serves the router on `listener` until `shutdown` completes, with the default
-/// listener bounds ([`ListenLimits::default`]).
+/// Serves the router on `listener` until `shutdown` completes, with listener bounds
+/// for the process's current open-files limit (see [`serve_router`]).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -269,13 +269,17 @@ pub async fn serve(
 }
 
 /// Serves a router built by [`router`] and extended (e.g. by [`gateway::with_gateways`]),
-/// with the default listener bounds.
+/// with listener bounds for the process's current open-files limit (the limit is read,
+/// not raised; `continuo serve` raises it and passes its own bounds to
+/// [`serve_router_with`]).
 pub async fn serve_router(
     listener: tokio::net::TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let admission = Admission::new(ListenLimits::default());
+    let files = continuo_net::listen::current_file_limit().unwrap_or(1_024);
+    let limits = ListenLimits::for_file_limit(files, continuo_net::listen::RESERVED_FILES);
+    let admission = Admission::new(limits);
     serve_router_with(listener, router, admission, shutdown).await
 }
 
