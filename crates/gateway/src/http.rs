@@ -98,6 +98,7 @@ pub(crate) async fn serve(listener: TcpListener, pool: Arc<Pool>, admission: Arc
         // Latency only; the connection works without it.
         let _ = stream.set_nodelay(true);
         let activity = Activity::new();
+        admission.track(&activity);
         let service = tower::ServiceBuilder::new()
             .layer(ForwardedLayer { peer })
             .service(failover.clone());

@@ -119,7 +119,11 @@ pub struct Admission {
     limits: ListenLimits,
     open: AtomicUsize,
     refused: AtomicU64,
+    evicted: AtomicU64,
     by_address: Mutex<HashMap<IpAddr, usize>>,
+    /// Connections that may be evicted when the listener is full, oldest first (those
+    /// that have not begun a request yet; the others are skipped and dropped).
+    unstarted: Mutex<std::collections::VecDeque<std::sync::Weak<Activity>>>,
 }
 
 /// One admitted connection; it stops counting when dropped.
@@ -151,7 +155,9 @@ impl Admission {
             limits,
             open: AtomicUsize::new(0),
             refused: AtomicU64::new(0),
+            evicted: AtomicU64::new(0),
             by_address: Mutex::new(HashMap::new()),
+            unstarted: Mutex::new(std::collections::VecDeque::new()),
         })
     }
 
@@ -170,19 +176,54 @@ impl Admission {
         self.refused.load(Ordering::Relaxed)
     }
 
-    /// Admits a connection from `ip`, or says why not.
+    /// Connections closed to make room for a new one since the start.
+    pub fn evicted(&self) -> u64 {
+        self.evicted.load(Ordering::Relaxed)
+    }
+
+    /// Makes `activity`'s connection one that may be evicted while it has not begun a
+    /// request (see [`Admission::admit`]).
+    pub fn track(&self, activity: &Arc<Activity>) {
+        let mut queue = self.unstarted.lock().unwrap_or_else(|p| p.into_inner());
+        if queue.len() >= self.limits.max_connections.saturating_mul(2).max(64) {
+            queue.retain(|w| w.upgrade().is_some_and(|a| !a.is_started()));
+        }
+        queue.push_back(Arc::downgrade(activity));
+    }
+
+    /// Closes the oldest connection that has not begun a request, if there is one.
+    fn evict_oldest_unstarted(&self) -> bool {
+        let mut queue = self.unstarted.lock().unwrap_or_else(|p| p.into_inner());
+        while let Some(weak) = queue.pop_front() {
+            if let Some(activity) = weak.upgrade()
+                && !activity.is_started()
+                && activity.evict()
+            {
+                self.evicted.fetch_add(1, Ordering::Relaxed);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Admits a connection from `ip`, or says why not. When the listener is full, the
+    /// oldest connection that has not begun a request is closed to make room (so idle
+    /// connections, however many, cannot keep real clients out); only when there is
+    /// none is the new connection refused. One address never gets more than its share.
     pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Permit, Refusal> {
         let key = address_key(ip);
         let mut map = self.by_address.lock().unwrap_or_else(|p| p.into_inner());
-        if self.open.load(Ordering::Relaxed) >= self.limits.max_connections {
+        if map.get(&key).copied().unwrap_or(0) >= self.limits.per_address {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+            return Err(Refusal::AddressFull);
+        }
+        if self.open.load(Ordering::Relaxed) >= self.limits.max_connections
+            && !self.evict_oldest_unstarted()
+        {
             self.refused.fetch_add(1, Ordering::Relaxed);
             return Err(Refusal::Full);
         }
         let count = map.entry(key).or_insert(0);
-        if *count >= self.limits.per_address {
-            self.refused.fetch_add(1, Ordering::Relaxed);
-            return Err(Refusal::AddressFull);
-        }
         *count += 1;
         self.open.fetch_add(1, Ordering::Relaxed);
         Ok(Permit {
@@ -217,6 +258,8 @@ pub struct Activity {
     last_ms: AtomicU64,
     busy: AtomicUsize,
     started: AtomicBool,
+    evicted: AtomicBool,
+    wake: tokio::sync::Notify,
 }
 
 /// A request in progress (see [`Activity::busy`]).
@@ -238,7 +281,21 @@ impl Activity {
             last_ms: AtomicU64::new(0),
             busy: AtomicUsize::new(0),
             started: AtomicBool::new(false),
+            evicted: AtomicBool::new(false),
+            wake: tokio::sync::Notify::new(),
         })
+    }
+
+    fn is_started(&self) -> bool {
+        self.started.load(Ordering::Relaxed)
+    }
+
+    /// Asks the connection to close ([`Activity::expired`] completes); false when it
+    /// already was asked.
+    fn evict(&self) -> bool {
+        let first = !self.evicted.swap(true, Ordering::Relaxed);
+        self.wake.notify_one();
+        first
     }
 
     fn touch(&self) {
@@ -262,9 +319,13 @@ impl Activity {
     }
 
     /// Completes when the connection should be closed: no request began within
-    /// `header` of opening, or no request was in progress and no bytes moved for `idle`.
+    /// `header` of opening, or no request was in progress and no bytes moved for `idle`,
+    /// or it was evicted to make room for a new one.
     pub async fn expired(&self, header: Duration, idle: Duration) {
         loop {
+            if self.evicted.load(Ordering::Relaxed) {
+                return;
+            }
             let deadline = if self.started.load(Ordering::Relaxed) {
                 if self.busy.load(Ordering::Relaxed) > 0 {
                     Instant::now() + idle
@@ -277,7 +338,10 @@ impl Activity {
             if Instant::now() >= deadline {
                 return;
             }
-            tokio::time::sleep_until(deadline).await;
+            tokio::select! {
+                () = tokio::time::sleep_until(deadline) => {}
+                () = self.wake.notified() => {}
+            }
         }
     }
 }
@@ -404,6 +468,7 @@ mod tests {
         let _p2 = a.admit(one).unwrap();
         assert_eq!(a.admit(one).unwrap_err(), Refusal::AddressFull);
         let _p3 = a.admit(two).unwrap();
+        // Full, and nothing to evict (no connection was tracked).
         assert_eq!(a.admit(two).unwrap_err(), Refusal::Full);
         drop(p1);
         assert!(a.admit(one).is_ok());
@@ -417,6 +482,34 @@ mod tests {
             Refusal::AddressFull
         );
         assert!(b.admit("2001:db8:0:1::1".parse().unwrap()).is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_full_listener_evicts_the_oldest_connection_without_a_request() {
+        let a = Admission::new(ListenLimits {
+            max_connections: 2,
+            per_address: 2,
+            header_timeout: Duration::from_secs(3_600),
+            idle_timeout: Duration::from_secs(3_600),
+        });
+        let ip = |n: u8| IpAddr::from([127, 0, 0, n]);
+        let (silent, serving) = (Activity::new(), Activity::new());
+        let _p1 = a.admit(ip(1)).unwrap();
+        a.track(&silent);
+        let _p2 = a.admit(ip(2)).unwrap();
+        a.track(&serving);
+        let _busy = serving.busy();
+        // Full: the new connection gets in, the silent one is told to close ...
+        let _p3 = a.admit(ip(3)).unwrap();
+        assert_eq!(a.evicted(), 1);
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            silent.expired(Duration::from_secs(3_600), Duration::from_secs(3_600)),
+        )
+        .await
+        .expect("the evicted connection closes");
+        // ... and one serving a request is never evicted.
+        assert_eq!(a.admit(ip(4)).unwrap_err(), Refusal::Full);
     }
 
     #[tokio::test]

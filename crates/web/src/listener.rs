@@ -1,7 +1,8 @@
 //! The bounded accept loop of the main listener (instead of `axum::serve`): every
 //! connection needs a [`Permit`](continuo_net::listen::Permit) of the listener's
-//! [`Admission`] (a total cap and a per-address cap; over either, the connection is
-//! closed at once, before a byte is read), must send a complete request head within the
+//! [`Admission`] (a per-address cap, over which the connection is closed at once before
+//! a byte is read, and a total cap: when full, the oldest connection that has not begun
+//! a request is closed to make room, and only when there is none is the new one closed), must send a complete request head within the
 //! header timeout (hyper's HTTP/1 header timer, and our own for the first bytes, so
 //! protocol detection cannot wait forever either), and is closed after the idle timeout
 //! with no request in progress and no bytes moving.
@@ -92,6 +93,7 @@ pub(crate) async fn serve(
         // Latency only; the connection works without it.
         let _ = stream.set_nodelay(true);
         let activity = Activity::new();
+        admission.track(&activity);
         let io = TokioIo::new(Tracked::new(stream, activity.clone()));
         let router = router.clone();
         let busy_activity = activity.clone();
