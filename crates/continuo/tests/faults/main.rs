@@ -37,6 +37,8 @@ macro_rules! skip_or_fail {
 #[allow(unused_imports, reason = "used by the faults that need a tool")]
 pub(crate) use skip_or_fail;
 
+mod flood;
+
 use common::*;
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -77,9 +79,9 @@ rto = "30m"
 [[service.check]]
 id = "web-http"
 kind = "http"
-target = "http://127.0.0.1:{}/"
+url = "http://127.0.0.1:{}/"
 interval = "1s"
-timeout = "2s"
+timeout = "1s"
 fail_threshold = 1
 recover_threshold = 1
 "#,
@@ -139,7 +141,11 @@ recover_threshold = 1
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let log = self.continuo.as_ref().map(Continuo::log).unwrap_or_default();
+        let log = self
+            .continuo
+            .as_ref()
+            .map(Continuo::log)
+            .unwrap_or_default();
         panic!("the outage of `db` was not paged within 5 s; continuo's log:\n{log}");
     }
 
