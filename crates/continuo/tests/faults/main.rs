@@ -12,8 +12,8 @@
     reason = "fault tests start the real `continuo` binary and the tools that cause faults"
 )]
 
+// `common/mod.rs` allows dead code itself: each test binary uses part of it.
 #[path = "../common/mod.rs"]
-#[allow(dead_code, reason = "each test binary uses part of the shared harness")]
 mod common;
 
 /// Whether a missing tool must fail the run (CI) rather than skip the test.
@@ -48,10 +48,15 @@ use std::time::{Duration, Instant};
 /// up; [`Scenario::outage`] takes `db` down during the fault.
 #[allow(dead_code, reason = "each fault uses part of the scenario")]
 pub struct Scenario {
+    /// The workspace: `continuo.toml` and the `state` folder.
     pub dir: tempfile::TempDir,
+    /// The webhook receiver every page goes to.
     pub hook: HttpServer,
+    /// The healthy service's HTTP endpoint.
     pub web: HttpServer,
+    /// `db`'s TCP endpoint, until [`Scenario::outage`] takes it down.
     pub db_target: Option<HttpServer>,
+    /// The running server, once started.
     pub continuo: Option<Continuo>,
 }
 
