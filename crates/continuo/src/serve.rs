@@ -131,7 +131,11 @@ pub(crate) async fn serve(
         .await
         .with_context(|| format!("listening on {listen}"))?;
     let address = listener.local_addr()?;
-    let admission = continuo_net::listen::Admission::new(listen_limits(&catalog));
+    // Trusted reverse proxies carry every client behind them: no per-address cap there.
+    let admission = continuo_net::listen::Admission::with_exempt(
+        listen_limits(&catalog),
+        catalog.server.trusted_proxies.clone(),
+    );
 
     // Alerting: the decision task and the outbox dispatcher.
     let templates = Arc::new(match &catalog.server.templates {

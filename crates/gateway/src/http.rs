@@ -83,7 +83,10 @@ pub(crate) async fn serve(listener: TcpListener, pool: Arc<Pool>, admission: Arc
             Ok(accepted) => accepted,
             // Out of file descriptors and the like: say so, and wait instead of spinning.
             Err(e) => {
-                continuo_net::listen::accept_failed(&failover.pool.spec.id, &e).await;
+                if continuo_net::listen::log_accept_error_now() {
+                    tracing::warn!(gateway = %failover.pool.spec.id, error = %e, "accept failed");
+                }
+                continuo_net::listen::accept_backoff().await;
                 continue;
             }
         };

@@ -16,7 +16,10 @@ pub(crate) async fn serve(listener: TcpListener, pool: Arc<Pool>, admission: Arc
             Ok(accepted) => accepted,
             // Out of file descriptors and the like: say so, and wait instead of spinning.
             Err(e) => {
-                continuo_net::listen::accept_failed(&pool.spec.id, &e).await;
+                if continuo_net::listen::log_accept_error_now() {
+                    tracing::warn!(gateway = %pool.spec.id, error = %e, "accept failed");
+                }
+                continuo_net::listen::accept_backoff().await;
                 continue;
             }
         };

@@ -120,6 +120,9 @@ pub struct Admission {
     open: AtomicUsize,
     refused: AtomicU64,
     evicted: AtomicU64,
+    /// Addresses the per-address cap does not apply to (trusted reverse proxies, which
+    /// carry many clients' connections).
+    exempt: Vec<IpAddr>,
     by_address: Mutex<HashMap<IpAddr, usize>>,
     /// Connections that may be evicted when the listener is full, oldest first (those
     /// that have not begun a request yet; the others are skipped and dropped).
@@ -151,7 +154,14 @@ fn address_key(ip: IpAddr) -> IpAddr {
 impl Admission {
     /// Caps for `limits`.
     pub fn new(limits: ListenLimits) -> Arc<Admission> {
+        Admission::with_exempt(limits, Vec::new())
+    }
+
+    /// Caps for `limits`, without the per-address cap for the addresses in `exempt`
+    /// (trusted reverse proxies: every client behind one shares its address).
+    pub fn with_exempt(limits: ListenLimits, exempt: Vec<IpAddr>) -> Arc<Admission> {
         Arc::new(Admission {
+            exempt,
             limits,
             open: AtomicUsize::new(0),
             refused: AtomicU64::new(0),
@@ -213,7 +223,9 @@ impl Admission {
     pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Permit, Refusal> {
         let key = address_key(ip);
         let mut map = self.by_address.lock().unwrap_or_else(|p| p.into_inner());
-        if map.get(&key).copied().unwrap_or(0) >= self.limits.per_address {
+        if map.get(&key).copied().unwrap_or(0) >= self.limits.per_address
+            && !self.exempt.contains(&ip)
+        {
             self.refused.fetch_add(1, Ordering::Relaxed);
             return Err(Refusal::AddressFull);
         }
@@ -418,16 +430,18 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Tracked<S> {
     }
 }
 
-/// Waits after a failed `accept` (out of descriptors and the like) so the loop does not
-/// spin, and says so at most once a second.
-pub async fn accept_failed(listener: &str, error: &io::Error) {
-    static LAST: AtomicU64 = AtomicU64::new(0);
+/// Whether a failed `accept` (out of descriptors and the like) should be logged now:
+/// at most once a second in the process, so a flood does not flood the log too.
+pub fn log_accept_error_now() -> bool {
+    static LAST: AtomicU64 = AtomicU64::new(u64::MAX);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    if LAST.swap(now, Ordering::Relaxed) != now {
-        tracing::warn!(listener, error = %error, "accept failed");
-    }
+    LAST.swap(now, Ordering::Relaxed) != now
+}
+
+/// Waits after a failed `accept` so the loop does not spin.
+pub async fn accept_backoff() {
     tokio::time::sleep(Duration::from_millis(20)).await;
 }
 
@@ -482,6 +496,11 @@ mod tests {
             Refusal::AddressFull
         );
         assert!(b.admit("2001:db8:0:1::1".parse().unwrap()).is_ok());
+        // A trusted proxy carries many clients: no per-address cap for it.
+        let c = Admission::with_exempt(a.limits(), vec![one]);
+        let held: Vec<Permit> = (0..3).map(|_| c.admit(one).unwrap()).collect();
+        assert_eq!(held.len(), 3);
+        assert_eq!(c.admit(two).unwrap_err(), Refusal::Full);
     }
 
     #[tokio::test]

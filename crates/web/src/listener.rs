@@ -71,7 +71,10 @@ pub(crate) async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(e) => {
-                    continuo_net::listen::accept_failed("http", &e).await;
+                    if continuo_net::listen::log_accept_error_now() {
+                        tracing::warn!(error = %e, "accept failed");
+                    }
+                    continuo_net::listen::accept_backoff().await;
                     continue;
                 }
             },
