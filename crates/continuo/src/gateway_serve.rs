@@ -123,9 +123,10 @@ pub async fn start(
     catalog: &Catalog,
     lang: Lang,
     alerts: Option<AlertHandle>,
+    admission: Arc<continuo_net::listen::Admission>,
 ) -> anyhow::Result<Arc<Control>> {
     let (sink, mut events) = tokio::sync::broadcast::channel::<GatewayEvent>(1024);
-    let gateways = Gateways::start(catalog, Some(sink.clone()))
+    let gateways = Gateways::start_with(catalog, Some(sink.clone()), admission)
         .await
         .map_err(|e| anyhow::anyhow!(e.text().get(lang).to_string()))?;
     tokio::spawn(async move {

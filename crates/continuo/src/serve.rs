@@ -131,6 +131,11 @@ pub(crate) async fn serve(
         .await
         .with_context(|| format!("listening on {listen}"))?;
     let address = listener.local_addr()?;
+    // Trusted reverse proxies carry every client behind them: no per-address cap there.
+    let admission = continuo_net::listen::Admission::with_exempt(
+        listen_limits(&catalog),
+        catalog.server.trusted_proxies.clone(),
+    );
 
     // Alerting: the decision task and the outbox dispatcher.
     let templates = Arc::new(match &catalog.server.templates {
@@ -166,7 +171,9 @@ pub(crate) async fn serve(
     .context("starting alerting")?;
     let alerts = alerting.handle();
 
-    let gateways = crate::gateway_serve::start(&catalog, lang, Some(alerts.clone())).await?;
+    let gateways =
+        crate::gateway_serve::start(&catalog, lang, Some(alerts.clone()), admission.clone())
+            .await?;
     let reloader: Reloader = {
         let handle = handle.clone();
         let alerts = alerts.clone();
@@ -253,7 +260,7 @@ pub(crate) async fn serve(
             }
         })
     };
-    continuo_web::serve_router(listener, continuo_web::router(state), shutdown)
+    continuo_web::serve_router_with(listener, continuo_web::router(state), admission, shutdown)
         .await
         .context("serving HTTP")?;
     tracing::info!(
@@ -270,6 +277,25 @@ pub(crate) async fn serve(
     engine.shutdown().await;
     store.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The bounds of every listener of this process (the main one and the gateways', which
+/// share them): the soft open-files limit is raised to the hard one first, and inbound
+/// connections get what is left after the probes' share (`max_concurrent_probes`, each
+/// may hold a descriptor or two) and a reserve for the store, notifications and files.
+/// So a flood of connections can never leave a probe without a descriptor.
+fn listen_limits(catalog: &Catalog) -> continuo_net::listen::ListenLimits {
+    use continuo_net::listen::{ListenLimits, RESERVED_FILES, file_limit};
+    let probes = u64::from(catalog.server.max_concurrent_probes).saturating_mul(2);
+    let files = file_limit().unwrap_or(1 << 20);
+    let limits = ListenLimits::for_file_limit(files, probes.saturating_add(RESERVED_FILES));
+    tracing::info!(
+        open_files = files,
+        max_connections = limits.max_connections,
+        per_address = limits.per_address,
+        "listener bounds"
+    );
+    limits
 }
 
 /// The key that signs acknowledge links: the configured secret, else one generated once

@@ -127,6 +127,7 @@ fn unknown_field_without_close_match_lists_known_fields() {
     check(
         "[server]\nbananas = 1\n",
         &[
+            "warning no-link-secret c.toml:1:1 [server] secret is not set: the key that signs acknowledge links is generated and kept only in the database | help: anyone who can read the database (or a backup of it) can forge acknowledge links; set `secret` (at least 16 characters) and keep the database private",
             "error unknown-field c.toml:2:1 unknown field `bananas` in [server] | help: known fields of [server]: `listen`, `database`, `location`, `public_url`, `retention`, `max_concurrent_probes`, `hooks_token`, `secret`, `templates`, `trusted_proxies`, `secure_cookies`, `session_lifetime`, `session_idle`, `public_rate_limit`, `subscriber_email_channel`, `allow_private_webhooks`",
         ],
     );
@@ -281,6 +282,7 @@ fn organization_and_server_values() {
     check(
         "[server]\nlisten = \"localhost\"\ndatabase = \"mysql://x\"\n",
         &[
+            "warning no-link-secret c.toml:1:1 [server] secret is not set: the key that signs acknowledge links is generated and kept only in the database | help: anyone who can read the database (or a backup of it) can forge acknowledge links; set `secret` (at least 16 characters) and keep the database private",
             "error bad-address c.toml:2:10 `localhost` is not an address to listen on | help: write an IP address and port, e.g. \"127.0.0.1:8080\" or \"[::]:8080\"",
             "error bad-database c.toml:3:12 `mysql://x` is not a database Continuo supports | help: use \"sqlite://continuo.db\" or \"postgres://user@host/db\"",
         ],

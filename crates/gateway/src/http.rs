@@ -21,6 +21,7 @@
 use crate::pool::{Lease, Pool, TryOutcome};
 use crate::tls;
 use bytes::Bytes;
+use continuo_net::listen::{Activity, Admission, Tracked};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::{Body, Incoming};
@@ -29,7 +30,7 @@ use hyper::{Method, Request, Response, StatusCode, Version};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -46,8 +47,19 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub(crate) type ProxyBody = BoxBody<Bytes, BoxError>;
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
-/// Accepts connections forever.
-pub(crate) async fn serve(listener: TcpListener, pool: Arc<Pool>) {
+/// Accepts connections forever, within `admission`'s bounds: over a cap a connection is
+/// closed at once; a connection that sends no complete request head within the header
+/// timeout, or carries nothing with no request in progress for the idle timeout, is
+/// closed.
+pub(crate) async fn serve(listener: TcpListener, pool: Arc<Pool>, admission: Arc<Admission>) {
+    let limits = admission.limits();
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout);
+    builder.http2().timer(TokioTimer::new());
+    let builder = Arc::new(builder);
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
     connector.set_connect_timeout(Some(pool.spec.connect_timeout));
@@ -71,31 +83,86 @@ pub(crate) async fn serve(listener: TcpListener, pool: Arc<Pool>) {
             Ok(accepted) => accepted,
             // Out of file descriptors and the like: say so, and wait instead of spinning.
             Err(e) => {
-                tracing::warn!(gateway = %failover.pool.spec.id, error = %e, "accept failed");
-                tokio::time::sleep(Duration::from_millis(20)).await;
+                if continuo_net::listen::log_accept_error_now() {
+                    tracing::warn!(gateway = %failover.pool.spec.id, error = %e, "accept failed");
+                }
+                continuo_net::listen::accept_backoff().await;
+                continue;
+            }
+        };
+        let permit = match admission.admit(peer.ip()) {
+            Ok(permit) => permit,
+            Err(refusal) => {
+                tracing::debug!(gateway = %failover.pool.spec.id, %peer, ?refusal, "connection refused");
+                drop(stream);
                 continue;
             }
         };
         // Latency only; the connection works without it.
         let _ = stream.set_nodelay(true);
+        let activity = Activity::new();
+        admission.track(&activity);
         let service = tower::ServiceBuilder::new()
             .layer(ForwardedLayer { peer })
             .service(failover.clone());
+        let service = Busy {
+            inner: service,
+            activity: activity.clone(),
+        };
         let gateway = failover.pool.spec.id.clone();
+        let builder = builder.clone();
         tokio::spawn(async move {
-            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            let served = builder
-                .serve_connection_with_upgrades(
-                    TokioIo::new(stream),
-                    hyper_util::service::TowerToHyperService::new(service),
-                )
-                .await;
-            // Clients hang up and send garbage all the time: worth a look only when
-            // debugging, never a warning.
-            if let Err(e) = served {
-                tracing::debug!(%gateway, %peer, error = %e, "client connection ended with an error");
+            let io = TokioIo::new(Tracked::new(stream, activity.clone()));
+            let connection = builder.serve_connection_with_upgrades(
+                io,
+                hyper_util::service::TowerToHyperService::new(service),
+            );
+            tokio::select! {
+                served = connection => {
+                    // Clients hang up and send garbage all the time: worth a look only
+                    // when debugging, never a warning.
+                    if let Err(e) = served {
+                        tracing::debug!(%gateway, %peer, error = %e, "client connection ended with an error");
+                    }
+                }
+                () = activity.expired(limits.header_timeout, limits.idle_timeout) => {
+                    tracing::debug!(%gateway, %peer, "client connection closed: no request or idle too long");
+                }
             }
+            drop(permit);
         });
+    }
+}
+
+/// Marks a request in progress on its connection's [`Activity`] until the answer's
+/// headers are ready (the body's bytes then count as activity).
+#[derive(Clone, Debug)]
+struct Busy<S> {
+    inner: S,
+    activity: Arc<Activity>,
+}
+
+impl<S, R> Service<R> for Busy<S>
+where
+    S: Service<R>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<S::Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: R) -> Self::Future {
+        let busy = self.activity.busy();
+        let answer = self.inner.call(request);
+        Box::pin(async move {
+            let response = answer.await;
+            drop(busy);
+            response
+        })
     }
 }
 

@@ -31,6 +31,7 @@ mod tcp;
 mod tls;
 
 pub use actions::haproxy as haproxy_command;
+pub use continuo_net::listen::{Admission, ListenLimits};
 pub use events::{EventKind, EventSink, FailoverReason, GatewayEvent, Tier};
 pub use metrics::GatewayMetrics;
 pub use pool::{ControlError, EndpointStatus, GatewayStatus};
@@ -98,6 +99,19 @@ impl Gateway {
         metrics: Arc<GatewayMetrics>,
         sink: Option<EventSink>,
     ) -> Result<Gateway, GatewayError> {
+        let admission = Admission::new(ListenLimits::default());
+        Gateway::start_with(spec, metrics, sink, admission).await
+    }
+
+    /// Like [`Gateway::start`], with the listener's connections counted in `admission`
+    /// (shared with other listeners of the process, so they share one budget of file
+    /// descriptors).
+    pub async fn start_with(
+        spec: GatewaySpec,
+        metrics: Arc<GatewayMetrics>,
+        sink: Option<EventSink>,
+        admission: Arc<Admission>,
+    ) -> Result<Gateway, GatewayError> {
         let listener = tokio::net::TcpListener::bind(spec.listen)
             .await
             .map_err(|source| GatewayError::Bind {
@@ -129,8 +143,8 @@ impl Gateway {
             tasks.push(tokio::spawn(check::run(pool.clone(), index)));
         }
         tasks.push(match spec.mode {
-            GatewayMode::Http => tokio::spawn(http::serve(listener, pool.clone())),
-            GatewayMode::Tcp => tokio::spawn(tcp::serve(listener, pool.clone())),
+            GatewayMode::Http => tokio::spawn(http::serve(listener, pool.clone(), admission)),
+            GatewayMode::Tcp => tokio::spawn(tcp::serve(listener, pool.clone(), admission)),
         });
         Ok(Gateway {
             pool,
@@ -203,6 +217,7 @@ impl GatewayHandle {
 pub struct Gateways {
     running: Vec<Gateway>,
     metrics: Arc<GatewayMetrics>,
+    admission: Arc<Admission>,
 }
 
 impl Gateways {
@@ -212,11 +227,24 @@ impl Gateways {
         catalog: &Catalog,
         sink: Option<EventSink>,
     ) -> Result<Gateways, GatewayError> {
+        Gateways::start_with(catalog, sink, Admission::new(ListenLimits::default())).await
+    }
+
+    /// Like [`Gateways::start`], every listener counting its connections in
+    /// `admission` (also after a reload).
+    pub async fn start_with(
+        catalog: &Catalog,
+        sink: Option<EventSink>,
+        admission: Arc<Admission>,
+    ) -> Result<Gateways, GatewayError> {
         let metrics = Arc::new(GatewayMetrics::new());
         let mut running = Vec::new();
         for gateway in &catalog.gateways {
             let started = match GatewaySpec::from_catalog(catalog, gateway) {
-                Ok(spec) => Gateway::start(spec, metrics.clone(), sink.clone()).await,
+                Ok(spec) => {
+                    Gateway::start_with(spec, metrics.clone(), sink.clone(), admission.clone())
+                        .await
+                }
                 Err(text) => Err(GatewayError::Spec(text)),
             };
             match started {
@@ -229,14 +257,24 @@ impl Gateways {
                 }
             }
         }
-        Ok(Gateways { running, metrics })
+        Ok(Gateways {
+            running,
+            metrics,
+            admission,
+        })
     }
 
     /// None running (a reload may start some).
     pub fn empty() -> Gateways {
+        Gateways::empty_with(Admission::new(ListenLimits::default()))
+    }
+
+    /// None running; gateways a reload starts count their connections in `admission`.
+    pub fn empty_with(admission: Arc<Admission>) -> Gateways {
         Gateways {
             running: Vec::new(),
             metrics: Arc::new(GatewayMetrics::new()),
+            admission,
         }
     }
 
@@ -315,7 +353,14 @@ impl Gateways {
             // The old listener may take a moment to close its socket.
             let mut attempt = 0;
             loop {
-                match Gateway::start(spec.clone(), self.metrics.clone(), sink.clone()).await {
+                let started = Gateway::start_with(
+                    spec.clone(),
+                    self.metrics.clone(),
+                    sink.clone(),
+                    self.admission.clone(),
+                )
+                .await;
+                match started {
                     Ok(g) => {
                         self.running.push(g);
                         break;

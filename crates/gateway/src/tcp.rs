@@ -3,28 +3,63 @@
 //! nothing), then bytes are copied both ways until either side closes.
 
 use crate::pool::{Pool, TryOutcome};
+use continuo_net::listen::{Activity, Admission, Permit, Tracked};
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 
-/// Accepts connections forever.
-pub(crate) async fn serve(listener: TcpListener, pool: Arc<Pool>) {
+/// Accepts connections forever, within `admission`'s caps (over a cap a connection is
+/// closed at once). A spliced connection with no bytes moving either way for
+/// [`TCP_IDLE`] (at least the listener's idle timeout) is closed.
+pub(crate) async fn serve(listener: TcpListener, pool: Arc<Pool>, admission: Arc<Admission>) {
     loop {
-        let (stream, _) = match listener.accept().await {
+        let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
             // Out of file descriptors and the like: say so, and wait instead of spinning.
             Err(e) => {
-                tracing::warn!(gateway = %pool.spec.id, error = %e, "accept failed");
-                tokio::time::sleep(Duration::from_millis(20)).await;
+                if continuo_net::listen::log_accept_error_now() {
+                    tracing::warn!(gateway = %pool.spec.id, error = %e, "accept failed");
+                }
+                continuo_net::listen::accept_backoff().await;
                 continue;
             }
         };
-        tokio::spawn(splice(stream, pool.clone()));
+        match admission.admit(peer.ip()) {
+            Ok(permit) => {
+                tokio::spawn(splice(stream, pool.clone(), permit, admission.limits()));
+            }
+            Err(refusal) => {
+                tracing::debug!(gateway = %pool.spec.id, %peer, ?refusal, "connection refused");
+                drop(stream);
+            }
+        }
     }
 }
 
-async fn splice(mut client: TcpStream, pool: Arc<Pool>) {
-    let _ = client.set_nodelay(true);
+/// How long a spliced TCP connection may carry nothing: longer than HTTP's idle timeout
+/// (database clients keep pooled connections idle for minutes), short enough that a
+/// flood of silent connections is gone within minutes.
+const TCP_IDLE: std::time::Duration = std::time::Duration::from_secs(300);
+
+async fn splice(
+    client: TcpStream,
+    pool: Arc<Pool>,
+    permit: Permit,
+    limits: continuo_net::listen::ListenLimits,
+) {
+    let activity = Activity::new();
+    // The server may speak first (MySQL, SMTP): no header timeout, only idleness.
+    activity.start();
+    let idle = TCP_IDLE.max(limits.idle_timeout);
+    tokio::select! {
+        () = connect_and_copy(client, pool, activity.clone()) => {}
+        () = activity.expired(idle, idle) => {}
+    }
+    drop(permit);
+}
+
+async fn connect_and_copy(client: TcpStream, pool: Arc<Pool>, activity: Arc<Activity>) {
+    let mut client = Tracked::new(client, activity);
+    let _ = client.get_mut().set_nodelay(true);
     let mut tried = Vec::new();
     // Every endpoint may be tried at connect time: nothing was sent yet.
     let tries = pool.spec.endpoints.len().max(pool.spec.max_tries as usize);

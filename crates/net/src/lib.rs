@@ -17,6 +17,7 @@
 pub mod address;
 pub mod file;
 pub mod http;
+pub mod listen;
 pub mod process;
 pub mod tls;
 

@@ -233,6 +233,61 @@ pub struct StoredTransition {
     pub transition: Transition,
 }
 
+/// Makes the SQLite file at `path` private before SQLite opens it: its folder, when it
+/// has to be created, is created `0700`; the file is created `0600` (SQLite gives the
+/// `-wal` and `-shm` files the database file's mode), and an existing file, `-wal` or
+/// `-shm` readable by others is made `0600`. The database holds sessions, token hashes
+/// and the generated link secret: no other local user may read it. Modes are given at
+/// creation, so the umask can only narrow them.
+#[cfg(unix)]
+fn private_file(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty())
+        && !folder.exists()
+    {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(folder)?;
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    let mut names = vec![path.as_os_str().to_owned()];
+    for suffix in ["-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        names.push(name);
+    }
+    for name in names {
+        let Ok(meta) = std::fs::metadata(&name) else {
+            continue;
+        };
+        let mode = meta.permissions().mode();
+        if meta.is_file() && mode & 0o077 != 0 {
+            tracing::warn!(
+                file = %std::path::Path::new(&name).display(),
+                mode = format!("{:o}", mode & 0o777),
+                "the database file was readable by other users; making it private (0600)"
+            );
+            std::fs::set_permissions(&name, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn private_file(_path: &std::path::Path) -> std::io::Result<()> {
+    Ok(())
+}
+
 impl Store {
     /// Opens the database named by `url` (`sqlite://path`, `sqlite::memory:` or
     /// `postgres://...`), creating a SQLite file if needed, and brings its schema up to
@@ -251,6 +306,9 @@ impl Store {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(5));
+            if !url.contains(":memory:") && !url.contains("mode=memory") {
+                private_file(options.get_filename()).map_err(sqlx::Error::Io)?;
+            }
             // In-memory databases exist per connection: keep exactly one.
             let max = if url.contains(":memory:") { 1 } else { 8 };
             let pool = SqlitePoolOptions::new()

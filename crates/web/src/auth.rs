@@ -116,26 +116,43 @@ struct PresentedCsrf(String);
 #[derive(Clone, Default)]
 struct AuditSlot(Arc<Mutex<Option<Actor>>>);
 
-/// Rate limits on sign-in, per client address and per user name. Public endpoints are
-/// limited by `[server] public_rate_limit`.
+/// Limits of one router: sign-in throttling and the public live streams. Public
+/// endpoints are also limited by `[server] public_rate_limit`.
+///
+/// Sign-in is throttled per client address, per (address, user name) pair, and by a
+/// slower backstop per user name that counts failures from anywhere: once it is used
+/// up, only addresses that failed for that user recently are refused. A stranger's
+/// wrong passwords therefore never lock the user out of an address of their own.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
-    /// Sign-in attempts one client address may make.
+    /// Sign-in attempts one client address may make (for any user names).
     pub sign_in_per_address: Quota,
-    /// Sign-in attempts for one user name, from anywhere.
+    /// Sign-in attempts from one client address for one user name.
+    pub sign_in_per_pair: Quota,
+    /// Failed sign-ins for one user name from all addresses together (the backstop).
     pub sign_in_per_user: Quota,
+    /// Most open `/status/events` streams, in total and per client address.
+    pub event_streams: crate::listener::StreamCaps,
 }
 
 impl Default for Limits {
-    /// 20 attempts per address, then one every 6 seconds; 6 per user name, then one
-    /// every 30 seconds.
+    /// 20 attempts per address, then one every 6 seconds; 6 per address and user
+    /// name, then one every 30 seconds; 60 failures per user name from anywhere, then
+    /// one a minute (for addresses that failed for it); the default stream caps.
     fn default() -> Self {
         Limits {
             sign_in_per_address: quota(Duration::from_secs(6), 20),
-            sign_in_per_user: quota(Duration::from_secs(30), 6),
+            sign_in_per_pair: quota(Duration::from_secs(30), 6),
+            sign_in_per_user: quota(Duration::from_secs(60), 60),
+            event_streams: crate::listener::StreamCaps::default(),
         }
     }
 }
+
+/// How long an address counts as having failed for a user name (for the backstop).
+const FAILED_MEMORY: Duration = Duration::from_secs(3_600);
+/// Most (address, user name) failures remembered for the backstop.
+const FAILED_LIMIT: usize = 100_000;
 
 /// A quota of `burst` at once, refilled one every `every`.
 pub fn quota(every: Duration, burst: u32) -> Quota {
@@ -150,10 +167,42 @@ type Keyed<K> = governor::DefaultKeyedRateLimiter<K>;
 /// The rate limiters of one router.
 pub(crate) struct Guards {
     sign_in_address: Keyed<IpAddr>,
+    sign_in_pair: Keyed<(IpAddr, String)>,
     sign_in_user: Keyed<String>,
+    backstop: Mutex<Backstop>,
     public: Option<Keyed<IpAddr>>,
     requests: AtomicU64,
 }
+
+/// The per-user backstop's memory: user names whose failure budget is used up (until
+/// when), and which addresses failed for which user name (when last).
+#[derive(Default)]
+struct Backstop {
+    tripped: std::collections::HashMap<String, std::time::Instant>,
+    failed: std::collections::HashMap<(IpAddr, String), std::time::Instant>,
+}
+
+impl Backstop {
+    fn tidy(&mut self, now: std::time::Instant) {
+        self.tripped.retain(|_, until| *until > now);
+        self.failed
+            .retain(|_, at| now.saturating_duration_since(*at) < FAILED_MEMORY);
+    }
+
+    /// Seconds `address` must wait for `user`: only while the user's backstop is used
+    /// up and this address failed for the user recently.
+    fn wait(&self, address: IpAddr, user: &str, now: std::time::Instant) -> Option<u64> {
+        let until = *self.tripped.get(user)?;
+        let failed_here = self
+            .failed
+            .get(&(address, user.to_string()))
+            .is_some_and(|at| now.saturating_duration_since(*at) < FAILED_MEMORY);
+        (until > now && failed_here).then(|| until.duration_since(now).as_secs().max(1))
+    }
+}
+
+/// The address an attempt is counted under when the client address is unknown.
+const UNKNOWN_ADDRESS: IpAddr = IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
 
 impl Guards {
     pub(crate) fn new(state: &AppState, limits: Limits) -> Arc<Guards> {
@@ -164,10 +213,48 @@ impl Guards {
         });
         Arc::new(Guards {
             sign_in_address: RateLimiter::keyed(limits.sign_in_per_address),
+            sign_in_pair: RateLimiter::keyed(limits.sign_in_per_pair),
             sign_in_user: RateLimiter::keyed(limits.sign_in_per_user),
+            backstop: Mutex::new(Backstop::default()),
             public,
             requests: AtomicU64::new(0),
         })
+    }
+
+    fn backstop_lock(&self) -> std::sync::MutexGuard<'_, Backstop> {
+        self.backstop.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Notes a failed sign-in for `user` from `address`; uses up the user's backstop
+    /// budget by one.
+    fn sign_in_failed(&self, address: IpAddr, user: &str) {
+        let now = std::time::Instant::now();
+        let tripped = self
+            .sign_in_user
+            .check_key(&user.to_string())
+            .err()
+            .map(|not_until| {
+                now + not_until
+                    .wait_time_from(governor::clock::Clock::now(self.sign_in_user.clock()))
+            });
+        let mut b = self.backstop_lock();
+        if b.failed.len() >= FAILED_LIMIT {
+            b.tidy(now);
+            if b.failed.len() >= FAILED_LIMIT {
+                b.failed.clear();
+            }
+        }
+        b.failed.insert((address, user.to_string()), now);
+        if let Some(until) = tripped {
+            b.tripped.insert(user.to_string(), until);
+        }
+    }
+
+    /// Forgets that `address` failed for `user` (it just signed in).
+    fn sign_in_succeeded(&self, address: IpAddr, user: &str) {
+        self.backstop_lock()
+            .failed
+            .remove(&(address, user.to_string()));
     }
 
     /// Forgets addresses and names whose limits have refilled, now and then, so the
@@ -175,7 +262,9 @@ impl Guards {
     fn tidy(&self) {
         if self.requests.fetch_add(1, Ordering::Relaxed) % 4_096 == 4_095 {
             self.sign_in_address.retain_recent();
+            self.sign_in_pair.retain_recent();
             self.sign_in_user.retain_recent();
+            self.backstop_lock().tidy(std::time::Instant::now());
             if let Some(p) = &self.public {
                 p.retain_recent();
                 p.shrink_to_fit();
@@ -955,11 +1044,23 @@ async fn login(
     } else {
         name.clone()
     };
-    if let Err(not_until) = guards.sign_in_user.check_key(&limit_key) {
-        let secs = not_until
-            .wait_time_from(governor::clock::Clock::now(guards.sign_in_user.clock()))
-            .as_secs()
-            .max(1);
+    let address = client.unwrap_or(UNKNOWN_ADDRESS);
+    let pair_wait = guards
+        .sign_in_pair
+        .check_key(&(address, limit_key.clone()))
+        .err()
+        .map(|not_until| {
+            not_until
+                .wait_time_from(governor::clock::Clock::now(guards.sign_in_pair.clock()))
+                .as_secs()
+                .max(1)
+        });
+    let backstop_wait = || {
+        guards
+            .backstop_lock()
+            .wait(address, &limit_key, std::time::Instant::now())
+    };
+    if let Some(secs) = pair_wait.or_else(backstop_wait) {
         let mut r = page(
             StatusCode::TOO_MANY_REQUESTS,
             tr!(
@@ -993,6 +1094,7 @@ async fn login(
     .await
     .unwrap_or(false);
     let Some(user) = user.filter(|_| matches) else {
+        guards.sign_in_failed(address, &limit_key);
         record(
             &state,
             &format!("user:{}", limit_key),
@@ -1027,6 +1129,7 @@ async fn login(
     if let Err(e) = store.add_session(&session).await {
         return store_down(e).response(lang);
     }
+    guards.sign_in_succeeded(address, &limit_key);
     record(
         &state,
         &format!("user:{}", user.name),

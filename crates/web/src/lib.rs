@@ -32,6 +32,7 @@ pub mod gateway;
 mod html;
 pub mod incidents;
 pub mod lang;
+mod listener;
 mod openapi;
 pub mod posture;
 mod running;
@@ -41,6 +42,7 @@ mod text_limits;
 
 pub use app::{AppState, Reloader};
 pub use auth::{Actor, Admin, Authed, Limits, MinRole, Responder, SESSION_COOKIE, Viewer, quota};
+pub use listener::StreamCaps;
 
 use app::BODY_LIMIT;
 use axum::Router;
@@ -54,6 +56,9 @@ use serde::Deserialize;
 use serde_json::json;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub use continuo_net::listen::{Admission, ListenLimits};
 
 /// The router with every route, with the default sign-in rate limits.
 pub fn router(state: AppState) -> Router {
@@ -89,7 +94,7 @@ pub fn router_with(state: AppState, limits: Limits) -> Router {
         .merge(dashboard::routes())
         .merge(openapi::routes())
         .merge(subscribers::routes())
-        .merge(status::routes())
+        .merge(status::routes(limits.event_streams))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             guard_state,
@@ -267,7 +272,8 @@ async fn ping(
     }
 }
 
-/// Serves the router on `listener` until `shutdown` completes.
+/// Serves the router on `listener` until `shutdown` completes, with listener bounds
+/// for the process's current open-files limit (see [`serve_router`]).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -276,21 +282,34 @@ pub async fn serve(
     serve_router(listener, router(state), shutdown).await
 }
 
-/// Serves a router built by [`router`] and extended (e.g. by [`gateway::with_gateways`]).
+/// Serves a router built by [`router`] and extended (e.g. by [`gateway::with_gateways`]),
+/// with listener bounds for the process's current open-files limit (the limit is read,
+/// not raised; `continuo serve` raises it and passes its own bounds to
+/// [`serve_router_with`]).
 pub async fn serve_router(
     listener: tokio::net::TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let files = continuo_net::listen::current_file_limit().unwrap_or(1_024);
+    let limits = ListenLimits::for_file_limit(files, continuo_net::listen::RESERVED_FILES);
+    let admission = Admission::new(limits);
+    serve_router_with(listener, router, admission, shutdown).await
+}
+
+/// Serves a router within `admission`'s bounds: total and per-address connection caps,
+/// header and idle timeouts (see `listener`).
+pub async fn serve_router_with(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    admission: Arc<Admission>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     // Routes merged after `router` (the gateways') get the same headers.
     let router = router.layer(axum::middleware::from_fn(security_headers));
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown.await;
-        // Open dashboards' event streams would otherwise hold the shutdown up.
+    listener::serve(listener, router, admission, shutdown, || {
+        // Open dashboards' event streams would otherwise hold the shutdown up (the
+        // status page's end through the listener's `Closing` signal).
         dashboard::close_streams();
     })
     .await

@@ -116,8 +116,14 @@ fn hidden(html: &str, name: &str) -> Option<String> {
 
 impl Browser {
     fn new(server: &Server) -> Browser {
+        Browser::from_address(server, "127.0.0.1")
+    }
+
+    /// A browser whose requests come from `ip` (a loopback address).
+    fn from_address(server: &Server, ip: &str) -> Browser {
         Browser {
             client: reqwest::Client::builder()
+                .local_address(ip.parse::<std::net::IpAddr>().expect("address"))
                 .cookie_store(true)
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(Duration::from_secs(30))
@@ -700,7 +706,8 @@ async fn sign_in_is_rate_limited_per_user_and_per_address() {
     let hour = Duration::from_secs(3_600);
     let limits = Limits {
         sign_in_per_address: quota(hour, 6),
-        sign_in_per_user: quota(hour, 3),
+        sign_in_per_pair: quota(hour, 3),
+        ..Limits::default()
     };
     let server = start_with(db.store.clone(), "", limits).await;
     add_user(&server.store, "anna", Role::Viewer).await;
@@ -736,6 +743,74 @@ async fn sign_in_is_rate_limited_per_user_and_per_address() {
     let r = b.sign_in("bram", PASSWORD).await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(r.text().await.expect("page").contains("from your address"));
+    db.finish().await;
+}
+
+/// Issue 16, failure 6: six wrong passwords from one address locked the user out from
+/// everywhere. Now the (address, user) pair is throttled, and the right password from
+/// another address still signs in.
+#[tokio::test]
+async fn wrong_passwords_from_one_address_do_not_lock_the_user_out_of_another() {
+    let db = TestDb::sqlite().await;
+    let server = start_with(db.store.clone(), "", Limits::default()).await;
+    add_user(&server.store, "anna", Role::Admin).await;
+    let stranger = Browser::from_address(&server, "127.0.0.1");
+    for _ in 0..6 {
+        assert_eq!(
+            stranger.sign_in("anna", "wrong password!").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    // The stranger's address is throttled for anna, even with the right password ...
+    let r = stranger.sign_in("anna", PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers().contains_key("retry-after"));
+    // ... and anna, from her own address, signs in at once.
+    let anna = Browser::from_address(&server, "127.0.0.2");
+    assert_eq!(
+        anna.sign_in("anna", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    db.finish().await;
+}
+
+/// The per-user backstop: once a user's failures from everywhere use up its budget,
+/// addresses that failed for the user are refused; an address that did not fail is not.
+#[tokio::test]
+async fn the_per_user_backstop_refuses_only_addresses_that_failed() {
+    let db = TestDb::sqlite().await;
+    let hour = Duration::from_secs(3_600);
+    let limits = Limits {
+        sign_in_per_user: quota(hour, 3),
+        ..Limits::default()
+    };
+    let server = start_with(db.store.clone(), "", limits).await;
+    add_user(&server.store, "anna", Role::Viewer).await;
+    // Four failures spread over two addresses use up anna's budget of three.
+    let first = Browser::from_address(&server, "127.0.0.3");
+    let second = Browser::from_address(&server, "127.0.0.4");
+    for b in [&first, &second, &first, &second] {
+        assert_eq!(
+            b.sign_in("anna", "wrong password!").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    for b in [&first, &second] {
+        let r = b.sign_in("anna", PASSWORD).await;
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(
+            r.text()
+                .await
+                .expect("page")
+                .contains("Too many sign-in attempts for this user")
+        );
+    }
+    // An address with no failures for anna signs in.
+    let good = Browser::from_address(&server, "127.0.0.5");
+    assert_eq!(
+        good.sign_in("anna", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
     db.finish().await;
 }
 

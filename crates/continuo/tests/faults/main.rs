@@ -12,6 +12,7 @@
     reason = "fault tests start the real `continuo` binary and the tools that cause faults"
 )]
 
+// `common/mod.rs` allows dead code itself: each test binary uses part of it.
 #[path = "../common/mod.rs"]
 mod common;
 
@@ -36,6 +37,7 @@ macro_rules! skip_or_fail {
 #[allow(unused_imports, reason = "used by the faults that need a tool")]
 pub(crate) use skip_or_fail;
 
+mod flood;
 mod store;
 
 use common::*;
@@ -51,9 +53,9 @@ pub struct Scenario {
     pub dir: tempfile::TempDir,
     /// The webhook receiver every page goes to.
     pub hook: HttpServer,
-    /// The healthy service's HTTP target.
+    /// The healthy service's HTTP endpoint.
     pub web: HttpServer,
-    /// The target of `db` until [`Scenario::outage`] stops it.
+    /// `db`'s TCP endpoint, until [`Scenario::outage`] takes it down.
     pub db_target: Option<HttpServer>,
     /// The running server, once started.
     pub continuo: Option<Continuo>,

@@ -171,6 +171,25 @@ impl Decoder<'_> {
         if let Some(l) = &location {
             self.check_id(l);
         }
+        let secret = self.string(&f, "secret").map(|v| v.value);
+        if secret.is_none() {
+            // Located at the `[server]` table: the key that is missing has no place.
+            self.diags.push(
+                Diagnostic::warning(
+                    "no-link-secret",
+                    self.loc(value.span()),
+                    tr!(
+                        "[server] secret is not set: the key that signs acknowledge links is generated and kept only in the database",
+                        "[server] secret is niet ingesteld: de sleutel die bevestigingslinks ondertekent wordt gegenereerd en alleen in de database bewaard"
+                    ),
+                    tr!("no `secret` here", "geen `secret` hier"),
+                )
+                .with_help(tr!(
+                    "anyone who can read the database (or a backup of it) can forge acknowledge links; set `secret` (at least 16 characters) and keep the database private",
+                    "wie de database (of een back-up ervan) kan lezen, kan bevestigingslinks vervalsen; stel `secret` in (minstens 16 tekens) en houd de database privé"
+                )),
+            );
+        }
         Some(Server {
             listen: listen.map_or(defaults.listen, |v| v.value),
             database: database.map_or(defaults.database, |v| v.value),
@@ -181,7 +200,7 @@ impl Decoder<'_> {
                 .integer_in(&f, "max_concurrent_probes", 1..=100_000)
                 .map_or(defaults.max_concurrent_probes, |v| v.value as u32),
             hooks_token: self.string(&f, "hooks_token").map(|v| v.value),
-            secret: self.string(&f, "secret").map(|v| v.value),
+            secret,
             templates: self.string(&f, "templates").map(|v| v.value),
             trusted_proxies: self.addresses(&f, "trusted_proxies"),
             secure_cookies: self

@@ -32,9 +32,12 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'unsafe-inli
                    img-src 'self' https: data:; connect-src 'self'; base-uri 'none'; \
                    form-action 'none'; frame-ancestors 'none'";
 
-/// The public routes.
-pub(crate) fn routes() -> Router<AppState> {
+use crate::listener::StreamCaps;
+
+/// The public routes; at most `caps` live streams at once.
+pub(crate) fn routes(caps: StreamCaps) -> Router<AppState> {
     let cache = Arc::new(Cache::default());
+    let hub = events::Hub::new(caps);
     Router::new()
         .route("/status", get(status_page))
         .route("/status/events", get(live_events))
@@ -45,6 +48,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/badge/{file}", get(status_badge))
         .route("/badge/{component}/{file}", get(uptime_badge))
         .layer(Extension(cache))
+        .layer(Extension(hub))
 }
 
 #[derive(Deserialize)]
@@ -132,15 +136,15 @@ async fn script(headers: HeaderMap) -> Response {
 async fn live_events(
     State(state): State<AppState>,
     Extension(cache): Extension<Arc<Cache>>,
+    Extension(hub): Extension<Arc<events::Hub>>,
+    client: Option<Extension<crate::auth::ClientAddr>>,
+    closing: Option<Extension<crate::listener::Closing>>,
     Query(query): Query<LangQuery>,
     headers: HeaderMap,
 ) -> Response {
     let lang = crate::lang::of_request(query.lang.as_deref(), &headers, &state.engine.catalog());
-    let mut response = events::stream(state, cache, lang).await.into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    let address = client.map(|c| c.0.0);
+    events::stream(state, cache, hub, address, closing.map(|c| c.0), lang).await
 }
 
 async fn atom_feed(
