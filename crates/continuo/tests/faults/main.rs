@@ -37,6 +37,9 @@ macro_rules! skip_or_fail {
 #[allow(unused_imports, reason = "used by the faults that need a tool")]
 pub(crate) use skip_or_fail;
 
+mod disk;
+mod pings;
+
 use common::*;
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -139,7 +142,11 @@ recover_threshold = 1
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let log = self.continuo.as_ref().map(Continuo::log).unwrap_or_default();
+        let log = self
+            .continuo
+            .as_ref()
+            .map(Continuo::log)
+            .unwrap_or_default();
         panic!("the outage of `db` was not paged within 5 s; continuo's log:\n{log}");
     }
 
