@@ -46,6 +46,7 @@ struct Rule {
 const ENGINE_ABOVE_BOTTOM: &[&str] = &[
     "alerts",
     "decider",
+    "degraded",
     "dispatch",
     "evidence",
     "incidents",
@@ -77,7 +78,7 @@ const RULES: &[Rule] = &[
     },
     Rule {
         krate: "engine",
-        modules: &["shared", "links", "recipient", "deliver"],
+        modules: &["shared", "links", "recipient", "deliver", "supervise"],
         imports: &[ENGINE_ABOVE_BOTTOM],
         only: false,
         why: "the bottom of alerting knows no stage, task or the module that starts them",
@@ -86,6 +87,7 @@ const RULES: &[Rule] = &[
         krate: "engine",
         modules: &[
             "decider",
+            "degraded",
             "dispatch",
             "evidence",
             "incidents",

@@ -287,6 +287,30 @@ fn serve_detects_a_stopped_target_takes_pings_and_shuts_down_cleanly() {
     // Reload needs the admin token.
     assert_eq!(http(port, "POST", "/api/v1/reload", "").0, 401);
 
+    // /readyz names every supervised task and whether alerting pages from memory.
+    let (status, ready) = http(port, "GET", "/readyz", "");
+    assert_eq!(status, 200, "{ready}");
+    let ready: serde_json::Value = serde_json::from_str(&ready).expect("readyz is JSON");
+    let tasks: Vec<&str> = ready["tasks"]
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .filter(|t| t["healthy"] == true && t["restarts"] == 0)
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert_eq!(
+        tasks,
+        [
+            "engine.coordinator",
+            "alerting.decider",
+            "alerting.dispatcher",
+            "evidence.availability",
+            "evidence.posture"
+        ],
+        "{ready}"
+    );
+    assert_eq!(ready["alerting"]["degraded"], false, "{ready}");
+
     // /metrics is valid Prometheus text format according to promtool.
     let (status, metrics) = http(port, "GET", "/metrics", "");
     assert_eq!(status, 200);
@@ -305,6 +329,10 @@ fn serve_detects_a_stopped_target_takes_pings_and_shuts_down_cleanly() {
         "continuo_notification_failures_total ",
         "continuo_notifications_dead_total ",
         "continuo_outbox_items{state=\"pending\"} ",
+        "continuo_alerting_degraded 0",
+        "continuo_task_restarts_total{task=\"alerting.decider\"} 0",
+        "continuo_task_restarts_total{task=\"engine.coordinator\"} 0",
+        "continuo_task_healthy{task=\"alerting.dispatcher\"} 1",
     ] {
         assert!(
             metrics.lines().any(|line| line.starts_with(sample)),

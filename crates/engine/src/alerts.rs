@@ -17,6 +17,7 @@
 
 use crate::clock::Clock;
 use crate::decider::{Decider, Policies};
+use crate::degraded::Degraded;
 use crate::dispatch::Dispatcher;
 use crate::evidence::EvidenceStage;
 use crate::incidents::{IncidentOptions, Incidents};
@@ -25,6 +26,7 @@ use crate::persist::Persist;
 use crate::shared::Shared;
 use crate::stage::Stage;
 use crate::subscribers::Subscribers;
+use crate::supervise::{Tasks, supervise};
 use continuo_core::alerting::{AlertBook, policy};
 use continuo_core::catalog::Catalog;
 use continuo_core::oncall;
@@ -90,29 +92,22 @@ impl Alerting {
         health: watch::Receiver<Arc<BTreeMap<String, ServiceHealth>>>,
     ) -> Result<Alerting, AlertingError> {
         let store = options.store.clone();
-        let book: AlertBook = match store.alert_book().await.map_err(AlertingError::Store)? {
-            Some(value) => serde_json::from_value(value)
-                .map_err(|e| AlertingError::Unreadable(format!("the saved alert book: {e}")))?,
-            None => AlertBook::default(),
-        };
         let now = options.clock.now_ms();
-        let windows = store.windows(now).await.map_err(AlertingError::Store)?;
-        let incidents = crate::incidents::load(store.as_ref(), now).await?;
-        let confirmed = crate::subscribers::load_confirmed(store.as_ref())
-            .await
-            .map_err(AlertingError::Store)?;
+        let saved = Saved::load(store.as_ref(), now).await?;
         let shared = Arc::new(Shared {
-            book: Mutex::new(book),
-            incidents: Mutex::new(incidents),
+            book: Mutex::new(saved.book),
+            incidents: Mutex::new(saved.incidents),
             incident_options: options.incidents,
-            confirmed_subscribers: Mutex::new(confirmed),
+            confirmed_subscribers: Mutex::new(saved.confirmed),
             health: Mutex::new(None),
-            windows: Mutex::new(windows),
+            windows: Mutex::new(saved.windows),
             catalog: Mutex::new(catalog),
             wake_dispatcher: Notify::new(),
             sent: Default::default(),
             failed: Default::default(),
             dead: Default::default(),
+            tasks: Arc::new(Tasks::default()),
+            degraded: Default::default(),
         });
         let (commands, command_rx) = mpsc::channel(1_024);
         let (stop, stop_rx) = watch::channel(false);
@@ -125,40 +120,142 @@ impl Alerting {
             secret: Arc::new(options.secret.clone()),
         };
         let stages = stages();
-        let decider = Decider {
-            handle: handle.clone(),
-            store: store.clone(),
-            stages: stages.clone(),
-            policies: Policies {
-                settle_ms: policy::settle_ms,
-                group_wait_ms: policy::group_wait_ms,
-                summary: summary_of,
-            },
-            unsaved: Vec::new(),
-            unsaved_incidents: BTreeMap::new(),
-            unsaved_evidence: Vec::new(),
-            book_dirty: false,
+        let deliver = options.deliver.clone();
+        let max_in_flight = options.max_in_flight.max(1);
+        // The receiver outlives a panicking decision task: commands sent while it
+        // restarts wait in the channel instead of failing with "alerting is not running".
+        let command_rx = Arc::new(tokio::sync::Mutex::new(command_rx));
+        let decider = {
+            let (handle, store, stages, stop_rx, deliver) = (
+                handle.clone(),
+                store.clone(),
+                stages.clone(),
+                stop_rx.clone(),
+                deliver.clone(),
+            );
+            let mut first = true;
+            move || {
+                let restart = !std::mem::take(&mut first);
+                let (handle, store, stages, stop_rx, health, command_rx, deliver) = (
+                    handle.clone(),
+                    store.clone(),
+                    stages.clone(),
+                    stop_rx.clone(),
+                    health.clone(),
+                    command_rx.clone(),
+                    deliver.clone(),
+                );
+                async move {
+                    if restart {
+                        // The books in memory may be half-way through the decision that
+                        // panicked: start again from what was last committed.
+                        let now = handle.clock.now_ms();
+                        match Saved::load(store.as_ref(), now).await {
+                            Ok(saved) => saved.install(&handle.shared),
+                            Err(e) => tracing::warn!(
+                                error = %e,
+                                "cannot reload the alert book after a panic; going on with the one in memory"
+                            ),
+                        }
+                    }
+                    let degraded = Degraded::new(
+                        handle.shared.clone(),
+                        store.clone(),
+                        deliver,
+                        stages.clone(),
+                        handle.clock,
+                    );
+                    let decider = Decider {
+                        handle,
+                        store,
+                        stages,
+                        degraded,
+                        policies: Policies {
+                            settle_ms: policy::settle_ms,
+                            group_wait_ms: policy::group_wait_ms,
+                            summary: summary_of,
+                        },
+                        unsaved: Vec::new(),
+                        unsaved_incidents: BTreeMap::new(),
+                        unsaved_evidence: Vec::new(),
+                        book_dirty: false,
+                    };
+                    let mut commands = command_rx.lock_owned().await;
+                    decider.run(&mut commands, health, stop_rx).await;
+                }
+            }
         };
-        let dispatcher = Dispatcher {
-            shared: shared.clone(),
-            store,
-            deliver: options.deliver.clone(),
-            stages,
-            clock: options.clock,
-            max_in_flight: options.max_in_flight.max(1),
-            paced: HashMap::new(),
+        let dispatcher = {
+            let (shared, store, deliver, stages, clock, stop_rx) = (
+                shared.clone(),
+                store.clone(),
+                deliver.clone(),
+                stages.clone(),
+                options.clock,
+                stop_rx.clone(),
+            );
+            move || {
+                let dispatcher = Dispatcher {
+                    shared: shared.clone(),
+                    store: store.clone(),
+                    deliver: deliver.clone(),
+                    stages: stages.clone(),
+                    clock,
+                    max_in_flight,
+                    paced: HashMap::new(),
+                };
+                dispatcher.run(stop_rx.clone())
+            }
         };
+        let availability = {
+            let (handle, stop_rx) = (handle.clone(), stop_rx.clone());
+            move || crate::evidence::availability_task(handle.clone(), stop_rx.clone())
+        };
+        let posture = {
+            let (handle, stop_rx) = (handle.clone(), stop_rx.clone());
+            move || crate::evidence::posture_task(handle.clone(), stop_rx.clone())
+        };
+        let supervised = |name: &'static str| {
+            let (handle, deliver) = (handle.clone(), deliver.clone());
+            move |message: String| {
+                let (handle, deliver) = (handle.clone(), deliver.clone());
+                async move { self_page(&handle, deliver.as_ref(), name, &message).await }
+            }
+        };
+        let (tasks, clock) = (shared.tasks.clone(), options.clock);
         let tasks = vec![
-            tokio::spawn(decider.run(command_rx, health, stop_rx.clone())),
-            tokio::spawn(crate::evidence::availability_task(
-                handle.clone(),
+            tokio::spawn(supervise(
+                tasks.clone(),
+                "alerting.decider",
+                clock,
                 stop_rx.clone(),
+                decider,
+                supervised("alerting.decider"),
             )),
-            tokio::spawn(crate::evidence::posture_task(
-                handle.clone(),
+            tokio::spawn(supervise(
+                tasks.clone(),
+                "alerting.dispatcher",
+                clock,
                 stop_rx.clone(),
+                dispatcher,
+                supervised("alerting.dispatcher"),
             )),
-            tokio::spawn(dispatcher.run(stop_rx)),
+            tokio::spawn(supervise(
+                tasks.clone(),
+                "evidence.availability",
+                clock,
+                stop_rx.clone(),
+                availability,
+                supervised("evidence.availability"),
+            )),
+            tokio::spawn(supervise(
+                tasks,
+                "evidence.posture",
+                clock,
+                stop_rx,
+                posture,
+                supervised("evidence.posture"),
+            )),
         ];
         Ok(Alerting {
             handle,
@@ -178,6 +275,134 @@ impl Alerting {
         self.handle.shared.wake_dispatcher.notify_one();
         for task in self.tasks {
             let _ = task.await;
+        }
+    }
+}
+
+/// What alerting keeps in the store and loads at start (and after a panic of the
+/// decision task).
+struct Saved {
+    book: AlertBook,
+    windows: Vec<continuo_core::maintenance::Window>,
+    incidents: continuo_core::incident::book::IncidentBook,
+    confirmed: Vec<continuo_core::subscribers::Subscriber>,
+}
+
+impl Saved {
+    async fn load(store: &dyn Persist, now_ms: i64) -> Result<Saved, AlertingError> {
+        let book: AlertBook = match store.alert_book().await.map_err(AlertingError::Store)? {
+            Some(value) => serde_json::from_value(value)
+                .map_err(|e| AlertingError::Unreadable(format!("the saved alert book: {e}")))?,
+            None => AlertBook::default(),
+        };
+        let windows = store.windows(now_ms).await.map_err(AlertingError::Store)?;
+        let incidents = crate::incidents::load(store, now_ms).await?;
+        let confirmed = crate::subscribers::load_confirmed(store)
+            .await
+            .map_err(AlertingError::Store)?;
+        Ok(Saved {
+            book,
+            windows,
+            incidents,
+            confirmed,
+        })
+    }
+
+    fn install(self, shared: &Shared) {
+        *crate::shared::lock(&shared.book) = self.book;
+        *crate::shared::lock(&shared.windows) = self.windows;
+        *crate::shared::lock(&shared.incidents) = self.incidents;
+        *crate::shared::lock(&shared.confirmed_subscribers) = self.confirmed;
+    }
+}
+
+/// Pages about Continuo itself: the task `task` panicked (`message`) and is restarting.
+/// A firing notice to every channel an escalation names (else every channel), through
+/// the outbox so the dispatcher sends it with retries; straight through the channels
+/// when the store cannot take it. The key names the task and the hour, so a task that
+/// keeps failing pages once an hour, not at every restart.
+async fn self_page(handle: &AlertHandle, deliver: &dyn Deliver, task: &str, message: &str) {
+    let catalog = handle.catalog();
+    let now = handle.clock.now_ms();
+    let hour = now.div_euclid(3_600_000);
+    let about = format!("continuo/task/{task}");
+    let mut channels: Vec<String> = Vec::new();
+    for level in catalog.escalations.iter().flat_map(|e| &e.levels) {
+        for target in &level.notify {
+            if target.kind == continuo_core::catalog::TargetKind::Channel
+                && !channels.contains(&target.id.value)
+            {
+                channels.push(target.id.value.clone());
+            }
+        }
+    }
+    if channels.is_empty() {
+        channels = catalog
+            .channels
+            .iter()
+            .map(|c| c.id.value.clone())
+            .collect();
+    }
+    let mut items = Vec::new();
+    let mut notices = Vec::new();
+    for channel in channels {
+        let language = catalog
+            .channels
+            .iter()
+            .find(|c| c.id.value == channel)
+            .and_then(|c| c.language)
+            .or_else(|| catalog.organization.languages.first().copied())
+            .unwrap_or(continuo_core::Lang::En);
+        let key = format!("{about}/{hour}/{channel}");
+        let summary = continuo_core::tr!(
+            "Continuo's task `{task}` failed and is restarting; alerting may be incomplete until it runs again: {message}",
+            "De taak `{task}` van Continuo is vastgelopen en start opnieuw; tot ze weer draait kan de alarmering onvolledig zijn: {message}"
+        );
+        let notice = continuo_notify::Notice {
+            idempotency_key: key.clone(),
+            alert_key: about.clone(),
+            event: continuo_notify::NoticeEvent::Firing,
+            language,
+            organization: catalog.organization.name.clone(),
+            service: continuo_notify::NoticeService {
+                id: "continuo".into(),
+                name: "Continuo".into(),
+                tier: 1,
+            },
+            impacted: Vec::new(),
+            summary: summary.get(language).to_string(),
+            started_ms: now,
+            at_ms: now,
+            timezone: catalog.organization.timezone.clone(),
+            level: 0,
+            ack_url: None,
+            dashboard_url: Some(format!("{}/readyz", handle.public_url)),
+            acknowledged_by: None,
+            recipient: None,
+        };
+        let Ok(value) = serde_json::to_value(&notice) else {
+            continue;
+        };
+        items.push(continuo_store::OutboxItem::new(
+            key,
+            channel.clone(),
+            about.clone(),
+            continuo_notify::NoticeEvent::Firing.name().into(),
+            format!("channel:{channel}"),
+            value,
+            now,
+        ));
+        notices.push((channel, notice));
+    }
+    match handle.store.outbox_add(&items).await {
+        Ok(()) => handle.shared.wake_dispatcher.notify_one(),
+        Err(e) => {
+            tracing::warn!(error = %e, task, "cannot store the page about a failed task; sending it directly");
+            for (channel, notice) in notices {
+                if let Err(e) = deliver.deliver(&channel, &notice).await {
+                    tracing::warn!(error = %e, task, channel = %channel, "cannot page about a failed task");
+                }
+            }
         }
     }
 }

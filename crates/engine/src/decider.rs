@@ -7,6 +7,7 @@
 //! resends with the same idempotency key; a crash before it decides the same pages again
 //! (the book was not saved either), with the same keys.
 
+use crate::degraded::Degraded;
 use crate::persist::Persist;
 use crate::shared::{AlertHandle, AlertingError, Books, Command, incident_ctx, lock};
 use crate::stage::{Decided, Stage};
@@ -71,12 +72,19 @@ pub(crate) struct Decider {
     /// Evidence decided but not yet committed (kept and retried like the outbox items).
     pub(crate) unsaved_evidence: Vec<Evidence>,
     pub(crate) book_dirty: bool,
+    /// Pages from memory while the store does not take the commit.
+    pub(crate) degraded: Degraded,
 }
+
+/// How long a commit may take before the decision task stops waiting for it and pages
+/// from memory (it is retried at the next tick): well inside the 5 s in which an outage
+/// must be paged.
+const COMMIT_DEADLINE: Duration = Duration::from_secs(2);
 
 impl Decider {
     pub(crate) async fn run(
         mut self,
-        mut commands: mpsc::Receiver<Command>,
+        commands: &mut mpsc::Receiver<Command>,
         mut health: watch::Receiver<Arc<BTreeMap<String, ServiceHealth>>>,
         mut stop: watch::Receiver<bool>,
     ) {
@@ -346,25 +354,32 @@ impl Decider {
             let book = serde_json::to_value(&*lock(&self.handle.shared.book))
                 .unwrap_or(serde_json::Value::Null);
             let rows: Vec<IncidentRow> = self.unsaved_incidents.values().cloned().collect();
-            match self
-                .store
-                .commit_alerting(&book, &self.unsaved, &rows, &self.unsaved_evidence)
-                .await
-            {
+            self.degraded.apply(&mut self.unsaved);
+            let commit =
+                self.store
+                    .commit_alerting(&book, &self.unsaved, &rows, &self.unsaved_evidence);
+            let committed = match tokio::time::timeout(COMMIT_DEADLINE, commit).await {
+                Ok(result) => result.map_err(|e| e.to_string()),
+                Err(_) => Err(format!("no answer within {} s", COMMIT_DEADLINE.as_secs())),
+            };
+            match committed {
                 Ok(()) => {
                     let any = !self.unsaved.is_empty();
                     self.unsaved.clear();
                     self.unsaved_incidents.clear();
                     self.unsaved_evidence.clear();
                     self.book_dirty = false;
+                    self.degraded.store_back(self.handle.clock.now_ms());
                     if any {
                         self.handle.shared.wake_dispatcher.notify_one();
                     }
                 }
                 Err(e) => {
-                    // Kept in memory and retried on the next tick: nothing is lost and
-                    // nothing is sent before it is durable.
+                    // Kept in memory and retried on the next tick: nothing is lost.
+                    // Operator pages go out from memory meanwhile.
                     tracing::warn!(error = %e, "alerting cannot save to the store, will retry");
+                    let now = self.handle.clock.now_ms();
+                    self.degraded.store_failed(&mut self.unsaved, now);
                 }
             }
         }

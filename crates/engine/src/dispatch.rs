@@ -212,7 +212,7 @@ impl Dispatcher {
 
 /// Sends one item: through the stage that claims it, else as the stored notice
 /// through its channel.
-async fn send(
+pub(crate) async fn send(
     stages: &[Arc<dyn Stage>],
     shared: &Shared,
     deliver: &dyn Deliver,

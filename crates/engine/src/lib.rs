@@ -20,6 +20,7 @@ use continuo_core::hash::fnv1a;
 
 mod clock;
 mod decider;
+mod degraded;
 mod deliver;
 mod dispatch;
 mod evidence;
@@ -32,6 +33,7 @@ mod recipient;
 mod shared;
 mod stage;
 pub mod subscribers;
+pub mod supervise;
 #[doc(hidden)]
 pub mod testing;
 
@@ -299,6 +301,8 @@ struct Shared {
     started_ms: i64,
     ping_body_limit: usize,
     health_tx: watch::Sender<Arc<BTreeMap<String, ServiceHealth>>>,
+    /// The supervised coordinator.
+    tasks: Arc<supervise::Tasks>,
 }
 
 /// A handle to the running engine; cheap to clone.
@@ -364,15 +368,53 @@ impl Engine {
             started_ms: clock.now_ms(),
             ping_body_limit: options.ping_body_limit,
             health_tx: watch::channel(Arc::new(BTreeMap::new())).0,
+            tasks: Arc::new(supervise::Tasks::default()),
         });
         let (commands, command_rx) = mpsc::channel(4_096);
         let (results_tx, results_rx) = mpsc::unbounded_channel();
+        let semaphore = Arc::new(Semaphore::new(options.max_concurrency.max(1)));
+        let rebuild = {
+            let (shared, results_tx, semaphore) =
+                (shared.clone(), results_tx.clone(), semaphore.clone());
+            let (location, max_concurrency, probes, ping_body_limit) = (
+                options.location.clone(),
+                options.max_concurrency,
+                options.probes.clone(),
+                options.ping_body_limit,
+            );
+            // After a panic: the check states are in the shared tables; a new
+            // coordinator arms them again from there (the catalog is unchanged, so every
+            // slot is kept with its state).
+            move || {
+                let mut coordinator = Coordinator {
+                    shared: shared.clone(),
+                    heap: BinaryHeap::new(),
+                    seq: 0,
+                    generation: 0,
+                    semaphore: semaphore.clone(),
+                    results_tx: results_tx.clone(),
+                    location: Arc::from(location.as_str()),
+                    options: EngineOptions {
+                        location: location.clone(),
+                        max_concurrency,
+                        clock,
+                        probes: probes.clone(),
+                        ping_body_limit,
+                        resume: HashMap::new(),
+                    },
+                    health_dirty: true,
+                };
+                let catalog = read(&shared).catalog.clone();
+                coordinator.apply(catalog);
+                coordinator
+            }
+        };
         let mut coordinator = Coordinator {
             shared: shared.clone(),
             heap: BinaryHeap::new(),
             seq: 0,
             generation: 0,
-            semaphore: Arc::new(Semaphore::new(options.max_concurrency.max(1))),
+            semaphore,
             results_tx,
             location: Arc::from(options.location.as_str()),
             options,
@@ -380,7 +422,30 @@ impl Engine {
         };
         coordinator.apply(catalog);
         coordinator.options.resume.clear();
-        let task = tokio::spawn(coordinator.run(command_rx, results_rx));
+        // The receivers outlive a panicking coordinator: pings and reloads sent while
+        // it restarts wait in their channels.
+        let command_rx = Arc::new(tokio::sync::Mutex::new(command_rx));
+        let results_rx = Arc::new(tokio::sync::Mutex::new(results_rx));
+        let mut first = Some(coordinator);
+        let mut rebuild = rebuild;
+        let start = move || {
+            let coordinator = first.take().unwrap_or_else(&mut rebuild);
+            let (command_rx, results_rx) = (command_rx.clone(), results_rx.clone());
+            async move {
+                let mut commands = command_rx.lock_owned().await;
+                let mut results = results_rx.lock_owned().await;
+                coordinator.run(&mut commands, &mut results).await;
+            }
+        };
+        let never_stopped = watch::channel(false).1;
+        let task = tokio::spawn(supervise::supervise(
+            shared.tasks.clone(),
+            "engine.coordinator",
+            clock,
+            never_stopped,
+            start,
+            |_| async {},
+        ));
         Engine {
             handle: EngineHandle {
                 shared,
@@ -418,6 +483,11 @@ fn write(shared: &Shared) -> std::sync::RwLockWriteGuard<'_, Tables> {
 }
 
 impl EngineHandle {
+    /// The engine's supervised tasks (its coordinator), for `/readyz` and `/metrics`.
+    pub fn tasks(&self) -> Vec<supervise::TaskReport> {
+        self.shared.tasks.report(self.clock.now_ms())
+    }
+
     fn view(slot: &Slot) -> CheckView {
         CheckView {
             id: slot.check.id.value.clone(),
@@ -762,8 +832,8 @@ impl Coordinator {
 
     async fn run(
         mut self,
-        mut commands: mpsc::Receiver<Command>,
-        mut results: mpsc::UnboundedReceiver<ProbeResult>,
+        commands: &mut mpsc::Receiver<Command>,
+        results: &mut mpsc::UnboundedReceiver<ProbeResult>,
     ) {
         let mut health_tick = tokio::time::interval(Duration::from_millis(250));
         health_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -174,9 +174,15 @@ impl Persist for Store {
 }
 
 /// Everything in memory, with the store's semantics (one item per key, due order).
+///
+/// Faults can be switched on for tests: [`MemoryPersist::set_unavailable`] makes the
+/// alerting commit and the outbox fail as a database that is down would, and
+/// [`MemoryPersist::panic_on_commits`] makes the next commits panic, as a bug would.
 #[derive(Default)]
 pub struct MemoryPersist {
     state: Mutex<Memory>,
+    unavailable: std::sync::atomic::AtomicBool,
+    panics: std::sync::atomic::AtomicU32,
 }
 
 #[derive(Default)]
@@ -196,6 +202,31 @@ impl MemoryPersist {
             .state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+
+    /// While `down`, the alerting commit and every outbox call fail.
+    pub fn set_unavailable(&self, down: bool) {
+        self.unavailable
+            .store(down, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The next `count` alerting commits panic.
+    pub fn panic_on_commits(&self, count: u32) {
+        self.panics
+            .store(count, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The error a database that is down gives, while it is switched so.
+    fn down<T: Send + 'static>(&self) -> Option<Fut<'static, T>> {
+        if self.unavailable.load(std::sync::atomic::Ordering::SeqCst) {
+            Some(Box::pin(async {
+                Err(StoreError::Database(
+                    std::io::Error::other("the database is down (a test's fault)").into(),
+                ))
+            }))
+        } else {
+            None
+        }
     }
 
     /// Every outbox item, in insertion order.
@@ -238,6 +269,20 @@ impl Persist for MemoryPersist {
         incidents: &'a [IncidentRow],
         evidence: &'a [Evidence],
     ) -> Fut<'a, ()> {
+        if self
+            .panics
+            .fetch_update(
+                std::sync::atomic::Ordering::SeqCst,
+                std::sync::atomic::Ordering::SeqCst,
+                |n| n.checked_sub(1),
+            )
+            .is_ok()
+        {
+            panic!("a panic injected into the alerting commit");
+        }
+        if let Some(failed) = self.down() {
+            return failed;
+        }
         self.with(|m| {
             m.book = Some(book.clone());
             append_evidence(&mut m.evidence, evidence);
@@ -326,6 +371,9 @@ impl Persist for MemoryPersist {
         }))
     }
     fn outbox_add<'a>(&'a self, items: &'a [OutboxItem]) -> Fut<'a, ()> {
+        if let Some(failed) = self.down() {
+            return failed;
+        }
         self.with(|m| {
             for item in items {
                 if !m.items.iter().any(|i| i.key == item.key) {
@@ -363,6 +411,9 @@ impl Persist for MemoryPersist {
         }))
     }
     fn outbox_due(&self, now_ms: i64, limit: u32) -> Fut<'_, Vec<OutboxItem>> {
+        if let Some(failed) = self.down() {
+            return failed;
+        }
         let mut due: Vec<OutboxItem> = self.with(|m| {
             let pending: Vec<&OutboxItem> = m
                 .items
@@ -392,6 +443,9 @@ impl Persist for MemoryPersist {
         ready(due)
     }
     fn outbox_next_due(&self) -> Fut<'_, Option<i64>> {
+        if let Some(failed) = self.down() {
+            return failed;
+        }
         ready(self.with(|m| {
             m.items
                 .iter()
@@ -401,6 +455,9 @@ impl Persist for MemoryPersist {
         }))
     }
     fn outbox_sent<'a>(&'a self, key: &'a str, now_ms: i64, detail: &'a str) -> Fut<'a, ()> {
+        if let Some(failed) = self.down() {
+            return failed;
+        }
         self.with(|m| {
             if let Some(i) = m.items.iter_mut().find(|i| i.key == key) {
                 i.state = OutboxState::Sent;
@@ -417,6 +474,9 @@ impl Persist for MemoryPersist {
         next_ms: Option<i64>,
         error: &'a str,
     ) -> Fut<'a, ()> {
+        if let Some(failed) = self.down() {
+            return failed;
+        }
         self.with(|m| {
             if let Some(i) = m.items.iter_mut().find(|i| i.key == key) {
                 i.attempts += 1;

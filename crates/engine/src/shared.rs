@@ -156,6 +156,10 @@ pub(crate) struct Shared {
     pub(crate) sent: AtomicU64,
     pub(crate) failed: AtomicU64,
     pub(crate) dead: AtomicU64,
+    /// The supervised alerting tasks (decider, dispatcher, evidence tasks).
+    pub(crate) tasks: Arc<crate::supervise::Tasks>,
+    /// Whether the decision task pages from memory because the store does not answer.
+    pub(crate) degraded: std::sync::atomic::AtomicBool,
 }
 
 /// A handle to alerting; cheap to clone.
@@ -196,6 +200,19 @@ impl AlertHandle {
     /// Now, UTC unix milliseconds.
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
+    }
+
+    /// The supervised alerting tasks, for `/readyz` and `/metrics`.
+    pub fn tasks(&self) -> Vec<crate::supervise::TaskReport> {
+        self.shared.tasks.report(self.clock.now_ms())
+    }
+
+    /// Whether alerting pages from memory because the store does not take its decisions
+    /// (degraded mode).
+    pub fn degraded(&self) -> bool {
+        self.shared
+            .degraded
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Makes the dispatcher look at the outbox now (after a requeue).

@@ -437,6 +437,120 @@ mod paused {
         p.stop().await;
     }
 
+    /// A panic in the decision task (here inside its commit) does not leave an outage
+    /// unpaged: the task is reported, restarted from the stored book, decides the page
+    /// again, and every channel hears that Continuo's own task failed. Operators'
+    /// commands keep working (before the fix: "alerting is not running").
+    #[tokio::test(start_paused = true)]
+    async fn a_panic_in_the_decision_task_is_reported_restarted_and_paged() {
+        let p = start().await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        p.persist.panic_on_commits(1);
+        p.down.store(true, Ordering::SeqCst);
+        let paged = |recorded: &[(i64, String, NoticeEvent, String)]| {
+            recorded
+                .iter()
+                .filter(|(_, channel, event, key)| {
+                    channel == "first"
+                        && *event == NoticeEvent::Firing
+                        && !key.starts_with("continuo/")
+                })
+                .count()
+        };
+        for _ in 0..300 {
+            if paged(&p.recorder.sent.lock().expect("lock")) > 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let recorded = p.recorder.sent.lock().expect("lock").clone();
+        let about_db = paged(&recorded);
+        assert_eq!(about_db, 1, "the outage is paged once: {recorded:?}");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let recorded = p.recorder.sent.lock().expect("lock").clone();
+        let mut about_continuo: Vec<&str> = recorded
+            .iter()
+            .filter(|(_, _, event, key)| {
+                *event == NoticeEvent::Firing && key.starts_with("continuo/task/alerting.decider/")
+            })
+            .map(|(_, channel, _, _)| channel.as_str())
+            .collect();
+        about_continuo.sort_unstable();
+        assert_eq!(
+            about_continuo,
+            ["first", "second"],
+            "every escalation channel hears of the failed task: {recorded:?}"
+        );
+        let handle = p.alerting.handle();
+        let decider = handle
+            .tasks()
+            .into_iter()
+            .find(|t| t.name == "alerting.decider")
+            .expect("the decision task is supervised");
+        assert_eq!(decider.restarts, 1);
+        assert!(!decider.healthy, "unhealthy for a minute after a panic");
+        assert!(
+            decider
+                .last_panic
+                .as_deref()
+                .is_some_and(|m| m.contains("injected")),
+            "{decider:?}"
+        );
+        let id = handle.alerts()[0].alert.id.clone();
+        handle
+            .acknowledge(&id, "anna")
+            .await
+            .expect("commands reach the restarted task");
+        tokio::time::sleep(Duration::from_secs(61)).await;
+        assert!(
+            handle.tasks().iter().all(|t| t.healthy),
+            "healthy again after a quiet minute: {:?}",
+            handle.tasks()
+        );
+        p.stop().await;
+    }
+
+    /// With the store down, an outage is paged from memory within seconds (before the
+    /// fix it waited for the store); when the store answers again the page is stored
+    /// as sent with its key, and the dispatcher does not send it a second time.
+    #[tokio::test(start_paused = true)]
+    async fn with_the_store_down_a_page_goes_out_from_memory_and_is_stored_as_sent() {
+        let p = start().await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        p.persist.set_unavailable(true);
+        let down_at = p.clock.now_ms();
+        let fired = p.fail().await;
+        assert!(
+            fired - down_at <= 5_000,
+            "paged {} ms after the outage began",
+            fired - down_at
+        );
+        let handle = p.alerting.handle();
+        assert!(handle.degraded(), "alerting says it pages from memory");
+        assert!(
+            p.persist.items().is_empty(),
+            "nothing reached the store yet"
+        );
+        p.persist.set_unavailable(false);
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert!(
+            !handle.degraded(),
+            "degraded mode ends when the store answers"
+        );
+        let stored: Vec<_> = p
+            .persist
+            .items()
+            .into_iter()
+            .filter(|i| i.event == "firing")
+            .collect();
+        assert_eq!(stored.len(), 1, "{stored:?}");
+        assert_eq!(stored[0].state, continuo_store::OutboxState::Sent);
+        assert_eq!(stored[0].attempts, 1);
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        assert_eq!(p.sent().len(), 1, "sent once: {:?}", p.sent());
+        p.stop().await;
+    }
+
     /// The evidence stage: the acknowledgement 5 minutes after paging proves the
     /// escalation reachable (its second level waits 10), and the incident's resolution
     /// measures the recovery against the 1 h RTO, both committed with their decisions.

@@ -833,6 +833,7 @@ pub(crate) async fn register_metrics(
         by_state,
         deliveries: [sent, failed, dead],
         outbox,
+        degraded: alerts.degraded(),
     }));
 }
 
@@ -843,6 +844,8 @@ struct AlertingFigures {
     /// Sent, failed attempts, dead-lettered.
     deliveries: [u64; 3],
     outbox: Option<continuo_store::OutboxCounts>,
+    /// Whether alerting pages from memory (the store does not take its decisions).
+    degraded: bool,
 }
 
 impl prometheus_client::collector::Collector for AlertingFigures {
@@ -900,6 +903,63 @@ impl prometheus_client::collector::Collector for AlertingFigures {
                 family
                     .encode_family(&[("state", state)])?
                     .encode_gauge(&n)?;
+            }
+        }
+        encoder
+            .encode_descriptor(
+                "continuo_alerting_degraded",
+                "1 while alerting pages from memory because the store does not take its decisions.",
+                None,
+                MetricType::Gauge,
+            )?
+            .encode_gauge(&i64::from(self.degraded))?;
+        Ok(())
+    }
+}
+
+/// Registers the supervised tasks' figures (the engine's and alerting's).
+pub(crate) fn register_task_metrics(
+    tasks: Vec<continuo_engine::supervise::TaskReport>,
+    registry: &mut continuo_engine::metrics::Registry,
+) {
+    registry.register_collector(Box::new(TaskFigures(tasks)));
+}
+
+/// The supervised tasks at one scrape.
+#[derive(Debug)]
+struct TaskFigures(Vec<continuo_engine::supervise::TaskReport>);
+
+impl prometheus_client::collector::Collector for TaskFigures {
+    fn encode(
+        &self,
+        mut encoder: prometheus_client::encoding::DescriptorEncoder,
+    ) -> Result<(), std::fmt::Error> {
+        use prometheus_client::encoding::NoLabelSet;
+        use prometheus_client::metrics::MetricType;
+        {
+            let mut family = encoder.encode_descriptor(
+                "continuo_task_restarts",
+                "Restarts of a supervised task after a panic, since start.",
+                None,
+                MetricType::Counter,
+            )?;
+            for task in &self.0 {
+                family
+                    .encode_family(&[("task", task.name.as_str())])?
+                    .encode_counter::<NoLabelSet, _, u64>(&task.restarts, None)?;
+            }
+        }
+        {
+            let mut family = encoder.encode_descriptor(
+                "continuo_task_healthy",
+                "1 while a supervised task runs, 0 for a minute after it panicked.",
+                None,
+                MetricType::Gauge,
+            )?;
+            for task in &self.0 {
+                family
+                    .encode_family(&[("task", task.name.as_str())])?
+                    .encode_gauge(&i64::from(task.healthy))?;
             }
         }
         Ok(())

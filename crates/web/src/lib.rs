@@ -160,12 +160,26 @@ async fn readyz(State(state): State<AppState>) -> Response {
             "restarts": s.restarts(),
         })
     });
-    // Why this node is not ready, one line each (the store writer's: a refused write,
-    // a full disk, a panic and restart).
-    let reasons: Vec<String> = writer
+    let mut tasks = state.engine.tasks();
+    if let Some(alerts) = &state.alerts {
+        tasks.extend(alerts.tasks());
+    }
+    let degraded = state.alerts.as_ref().is_some_and(|a| a.degraded());
+    // Why this node is not ready, one line each: the store writer's (a refused write,
+    // a full disk, a panic and restart), a supervised task's, degraded paging.
+    let mut reasons: Vec<String> = writer
         .and_then(|w| w.status().reason())
         .into_iter()
         .collect();
+    for task in tasks.iter().filter(|t| !t.healthy) {
+        reasons.push(match &task.last_panic {
+            Some(panic) => format!("task {} restarted after a panic: {panic}", task.name),
+            None => format!("task {} is restarting", task.name),
+        });
+    }
+    if degraded {
+        reasons.push("alerting pages from memory: the store is unavailable".to_string());
+    }
     let ready = reasons.is_empty();
     let body = json!({
         "ready": ready,
@@ -173,6 +187,8 @@ async fn readyz(State(state): State<AppState>) -> Response {
         "location": state.engine.location(),
         "checks": state.engine.checks().len(),
         "store": store,
+        "tasks": tasks,
+        "alerting": state.alerts.as_ref().map(|_| json!({ "degraded": degraded })),
     });
     // Probing goes on without the store; readiness says the store is behind, so an
     // orchestrator can see it, but the node keeps detecting.
@@ -197,6 +213,11 @@ async fn metrics(State(state): State<AppState>) -> Response {
         alerting::register_metrics(alerts, state.store.as_ref(), &mut registry).await;
     }
     posture::register_metrics(&state, &mut registry).await;
+    let mut tasks = state.engine.tasks();
+    if let Some(alerts) = &state.alerts {
+        tasks.extend(alerts.tasks());
+    }
+    alerting::register_task_metrics(tasks, &mut registry);
     (
         [(header::CONTENT_TYPE, continuo_engine::metrics::CONTENT_TYPE)],
         continuo_engine::metrics::text(&registry),

@@ -6,9 +6,9 @@
 //! outage's outbox rows are in the store. On 93b1548 the writer kept counting writes
 //! while "database is locked" repeated and nothing reached the file.
 
+use crate::Scenario;
 use crate::common::*;
 use crate::pings::{UUID_PATH, try_ping};
-use crate::Scenario;
 use serde_json::Value;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};

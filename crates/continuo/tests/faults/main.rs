@@ -13,7 +13,6 @@
 )]
 
 #[path = "../common/mod.rs"]
-#[allow(dead_code, reason = "each test binary uses part of the shared harness")]
 mod common;
 
 /// Whether a missing tool must fail the run (CI) rather than skip the test.
@@ -39,6 +38,7 @@ pub(crate) use skip_or_fail;
 
 mod disk;
 mod pings;
+mod store;
 
 use common::*;
 use serde_json::Value;
@@ -49,10 +49,15 @@ use std::time::{Duration, Instant};
 /// up; [`Scenario::outage`] takes `db` down during the fault.
 #[allow(dead_code, reason = "each fault uses part of the scenario")]
 pub struct Scenario {
+    /// The workspace: `continuo.toml` and the `state` folder.
     pub dir: tempfile::TempDir,
+    /// The webhook receiver every page goes to.
     pub hook: HttpServer,
+    /// The healthy service's HTTP target.
     pub web: HttpServer,
+    /// The target of `db` until [`Scenario::outage`] stops it.
     pub db_target: Option<HttpServer>,
+    /// The running server, once started.
     pub continuo: Option<Continuo>,
 }
 
@@ -80,9 +85,9 @@ rto = "30m"
 [[service.check]]
 id = "web-http"
 kind = "http"
-target = "http://127.0.0.1:{}/"
+url = "http://127.0.0.1:{}/"
 interval = "1s"
-timeout = "2s"
+timeout = "900ms"
 fail_threshold = 1
 recover_threshold = 1
 "#,
