@@ -4,6 +4,12 @@
 //! process fires `POST /ping/<uuid>` over keep-alive connections, then asks the child to
 //! flush the writer and count the rows of the `pings` table. Only stored rows count, and
 //! the clock stops when the flush has completed.
+//!
+//! Durability rule: a ping is answered 200 only after the transaction holding it
+//! committed (the writer's group commit, `Writer::submit_durable`), so the answered rate
+//! is itself a durably-stored rate; the flush at the end finds nothing of the pings left
+//! to write. SQLite runs in WAL mode with `synchronous = NORMAL`: a commit survives the
+//! process being killed, not a power loss.
 
 use crate::client::Connection;
 use crate::load::Work;

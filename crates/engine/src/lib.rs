@@ -47,7 +47,7 @@ use continuo_core::state::{
     CheckState, CheckStatus, Health, Policy, ServiceHealth, Verdict, combine_locations,
     service_health_with, step,
 };
-use continuo_store::writer::{Record, Writer};
+use continuo_store::writer::{NotStored, Record, Writer};
 use continuo_store::{Ping, PingKind};
 use serde::Serialize;
 use std::cmp::Reverse;
@@ -208,7 +208,15 @@ pub struct PingAccepted {
     pub check_id: String,
     /// The run's duration, when a start was paired with this finish.
     pub duration_ms: Option<i64>,
+    /// Whether the ping is in the store: `Ok` once its transaction committed (or when
+    /// the engine runs without a store), else why not. The heartbeat counted it either
+    /// way.
+    pub stored: Result<(), NotStored>,
 }
+
+/// Longest a ping waits for its batch's commit before it is answered as not stored (a
+/// commit takes milliseconds; this bounds a store that neither commits nor fails).
+pub const PING_STORE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What a reload changed.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -559,15 +567,22 @@ impl EngineHandle {
             .send(Command::Ping(request, reply))
             .await
             .ok()?;
-        let (accepted, records) = answer.await.ok().flatten()?;
+        let (mut accepted, records) = answer.await.ok().flatten()?;
         // Submitted here, in the caller's task, waiting for room in the writer's buffer
-        // while the database keeps up: a burst of pings pushes back on its senders instead
-        // of pushing accepted pings out of the buffer. (While the database is down the
-        // buffer keeps the newest records, as for probes.)
+        // while the database keeps up (a burst of pings pushes back on its senders instead
+        // of pushing accepted pings out of the buffer), then for the commit of the batch
+        // holding them: the answer says "stored" only once it is (group commit: pings
+        // arriving during a commit share the next one).
         if let Some(writer) = &self.shared.writer {
-            for record in records {
-                writer.submit_wait(record).await;
-            }
+            accepted.stored =
+                tokio::time::timeout(PING_STORE_TIMEOUT, writer.submit_durable(records))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(NotStored::Refused(format!(
+                            "no commit within {} s",
+                            PING_STORE_TIMEOUT.as_secs()
+                        )))
+                    });
         }
         Some(accepted)
     }
@@ -1096,6 +1111,7 @@ impl Coordinator {
             PingAccepted {
                 check_id,
                 duration_ms,
+                stored: Ok(()),
             },
             records,
         ))

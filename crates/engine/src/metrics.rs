@@ -377,6 +377,30 @@ impl EngineCollector {
                 MetricType::Counter,
             )?
             .encode_counter::<NoLabelSet, _, u64>(&status.dropped(), None)?;
+        encoder
+            .encode_descriptor(
+                "continuo_store_write_errors",
+                "Store write attempts refused (disk full, I/O error, locked, unreachable).",
+                None,
+                MetricType::Counter,
+            )?
+            .encode_counter::<NoLabelSet, _, u64>(&status.write_errors(), None)?;
+        encoder
+            .encode_descriptor(
+                "continuo_store_failing_seconds",
+                "How long store writes have failed without a success; 0 while they succeed.",
+                None,
+                MetricType::Gauge,
+            )?
+            .encode_gauge(&status.failing_for().map_or(0, |d| d.as_secs()))?;
+        encoder
+            .encode_descriptor(
+                "continuo_store_writer_restarts",
+                "Times the store writer task panicked and was restarted.",
+                None,
+                MetricType::Counter,
+            )?
+            .encode_counter::<NoLabelSet, _, u64>(&status.restarts(), None)?;
         WriteTime { batches, micros }.encode(encoder.encode_descriptor(
             "continuo_store_write_seconds",
             "Time spent writing batches to the store.",

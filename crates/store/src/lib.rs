@@ -288,6 +288,28 @@ fn private_file(_path: &std::path::Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The SQLite pool's check on every connection given back: `false` (close it) when sqlx
+/// still counts an open transaction. After "disk full" SQLite rolls the transaction back
+/// by itself, sqlx's own `ROLLBACK` then fails unseen and its depth stays at 1: reused,
+/// the connection would turn every later `BEGIN`/`COMMIT` into `SAVEPOINT`/`RELEASE`
+/// inside a transaction that never ends, holding the write lock ("database is locked"
+/// for everyone else) while nothing reaches the file (issue 16, failure 2). Closing it
+/// rolls back whatever it holds; the pool opens a fresh one when needed.
+async fn close_if_in_transaction(
+    connection: &mut sqlx::SqliteConnection,
+) -> Result<bool, sqlx::Error> {
+    use sqlx::Connection as _;
+    // The round trip runs after a rollback queued by a dropped transaction.
+    connection.ping().await?;
+    if connection.is_in_transaction() {
+        tracing::warn!(
+            "closed a database connection left inside a transaction (after a failed write)"
+        );
+        return Ok(false);
+    }
+    Ok(true)
+}
+
 impl Store {
     /// Opens the database named by `url` (`sqlite://path`, `sqlite::memory:` or
     /// `postgres://...`), creating a SQLite file if needed, and brings its schema up to
@@ -314,6 +336,7 @@ impl Store {
             let pool = SqlitePoolOptions::new()
                 .max_connections(max)
                 .acquire_timeout(acquire_timeout)
+                .after_release(|c, _| Box::pin(close_if_in_transaction(c)))
                 .connect_with(options)
                 .await?;
             Store {

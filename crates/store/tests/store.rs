@@ -11,7 +11,7 @@ use continuo_core::observation::{Measurement, Observation, Timings};
 use continuo_core::state::{CheckState, CheckStatus, Transition, Verdict};
 use continuo_store::backends;
 use continuo_store::testing::{TestDb, drop_schema};
-use continuo_store::writer::{Record, Writer, WriterConfig, WriterStatus};
+use continuo_store::writer::{NotStored, Record, Writer, WriterConfig, WriterStatus};
 use continuo_store::{Histogram, Ping, PingKind, Resolution, Rollup, Store, StoredTransition};
 use serde_json::json;
 use std::collections::VecDeque;
@@ -43,6 +43,8 @@ backends!(
     a_refused_batch_is_a_warning_event_and_recovery_an_info_event,
     writer_keeps_the_newest_when_the_buffer_overflows,
     submit_wait_pushes_back_but_never_hangs_on_an_outage,
+    a_panicking_writer_restarts_with_its_buffer,
+    submit_durable_answers_after_the_commit,
 );
 
 fn writer(store: &Store) -> Writer {
@@ -1424,5 +1426,102 @@ async fn service_events_are_listed_newest_first(db: &TestDb) {
             .await
             .expect("list")
             .is_empty()
+    );
+}
+
+/// Supervision (issue 16, build item 1): a panic inside the writer task is caught,
+/// counted and shown, the task restarts, and the batch it was writing is written after
+/// all; a batch that makes it panic twice in a row is dropped, and counted.
+async fn a_panicking_writer_restarts_with_its_buffer(db: &TestDb) {
+    let writer = writer(&db.store);
+    writer.inject_panics(1);
+    for i in 0..3 {
+        writer.submit(Record::Observation(observation(
+            "api",
+            "paris",
+            DAY0 + i * SECOND,
+            Verdict::Success,
+            1_000,
+        )));
+    }
+    flush_until(&writer, "restart and write", |s| {
+        s.restarts() == 1 && s.healthy() && s.pending() == 0
+    })
+    .await;
+    assert_eq!(writer.status().written(), 3, "{:?}", writer.status());
+    assert_eq!(writer.status().dropped(), 0);
+    assert_eq!(
+        db.store.observations("api", 10).await.expect("read").len(),
+        3
+    );
+
+    writer.inject_panics(2);
+    let poisoned = writer.submit_durable(vec![Record::Observation(observation(
+        "api",
+        "paris",
+        DAY0 + MINUTE,
+        Verdict::Success,
+        1,
+    ))]);
+    assert_eq!(poisoned.await, Err(NotStored::Dropped));
+    assert_eq!(writer.status().restarts(), 3);
+    assert_eq!(writer.status().dropped(), 1);
+    writer
+        .submit_durable(vec![Record::Observation(observation(
+            "api",
+            "paris",
+            DAY0 + 2 * MINUTE,
+            Verdict::Success,
+            1,
+        ))])
+        .await
+        .expect("written after the restarts");
+    assert!(writer.status().healthy(), "{:?}", writer.status());
+}
+
+/// Group commit: `submit_durable` answers once the batch holding the records committed
+/// (the rows are there when it returns, without a flush), and with the reason while the
+/// database refuses.
+async fn submit_durable_answers_after_the_commit(db: &TestDb) {
+    let writer = writer(&db.store);
+    let records = (0..3)
+        .map(|i| {
+            Record::Ping(Ping {
+                check_id: "nightly".to_string(),
+                at_ms: DAY0 + i,
+                kind: PingKind::Success,
+                exit_code: None,
+                rid: None,
+                duration_ms: None,
+                body: format!("run {i}"),
+                source: "127.0.0.1".to_string(),
+            })
+        })
+        .collect();
+    writer.submit_durable(records).await.expect("stored");
+    assert_eq!(db.store.pings("nightly", 10).await.expect("read").len(), 3);
+
+    break_observations(db).await;
+    let refused = writer
+        .submit_durable(vec![Record::Observation(observation(
+            "api",
+            "paris",
+            DAY0,
+            Verdict::Success,
+            1,
+        ))])
+        .await;
+    assert!(
+        matches!(&refused, Err(NotStored::Refused(e)) if e.contains("observations")),
+        "{refused:?}"
+    );
+    assert!(writer.status().failing_for().is_some());
+    assert!(writer.status().write_errors() >= 1);
+    restore_observations(db).await;
+    flush_until(&writer, "catch up", |s| s.healthy() && s.pending() == 0).await;
+    // Refused is "not stored yet": the record stayed buffered and is written now.
+    assert_eq!(
+        db.store.observations("api", 10).await.expect("read").len(),
+        1
     );
 }

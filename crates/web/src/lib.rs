@@ -51,7 +51,9 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use continuo_core::tr;
 use continuo_engine::{PingRequest, PingSignal};
+use error::ApiError;
 use serde::Deserialize;
 use serde_json::json;
 use std::future::Future;
@@ -150,7 +152,8 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    let store = state.engine.writer().map(|w| {
+    let writer = state.engine.writer();
+    let store = writer.map(|w| {
         let s = w.status();
         json!({
             "healthy": s.healthy(),
@@ -158,17 +161,35 @@ async fn readyz(State(state): State<AppState>) -> Response {
             "written": s.written(),
             "dropped": s.dropped(),
             "last_error": s.last_error(),
+            "failing_since_ms": s.failing_since_ms(),
+            "write_errors": s.write_errors(),
+            "restarts": s.restarts(),
         })
     });
-    let store_ok = state.engine.writer().is_none_or(|w| w.status().healthy());
     let mut tasks = state.engine.tasks();
     if let Some(alerts) = &state.alerts {
         tasks.extend(alerts.tasks());
     }
-    let tasks_ok = tasks.iter().all(|t| t.healthy);
     let degraded = state.alerts.as_ref().is_some_and(|a| a.degraded());
+    // Why this node is not ready, one line each: the store writer's (a refused write,
+    // a full disk, a panic and restart), a supervised task's, degraded paging.
+    let mut reasons: Vec<String> = writer
+        .and_then(|w| w.status().reason())
+        .into_iter()
+        .collect();
+    for task in tasks.iter().filter(|t| !t.healthy) {
+        reasons.push(match &task.last_panic {
+            Some(panic) => format!("task {} restarted after a panic: {panic}", task.name),
+            None => format!("task {} is restarting", task.name),
+        });
+    }
+    if degraded {
+        reasons.push("alerting pages from memory: the store is unavailable".to_string());
+    }
+    let ready = reasons.is_empty();
     let body = json!({
-        "ready": store_ok && tasks_ok && !degraded,
+        "ready": ready,
+        "reasons": reasons,
         "location": state.engine.location(),
         "checks": state.engine.checks().len(),
         "store": store,
@@ -177,7 +198,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
     });
     // Probing goes on without the store; readiness says the store is behind, so an
     // orchestrator can see it, but the node keeps detecting.
-    let status = if store_ok && tasks_ok && !degraded {
+    let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
@@ -262,6 +283,23 @@ async fn ping(
     };
     let limit = state.engine.ping_body_limit().to_string();
     match state.engine.ping(request).await {
+        // Counted by the heartbeat, but not (yet) in the store: 200 would promise what
+        // a crash could take back. The reason goes to the log, not to the client.
+        Some(accepted) if accepted.stored.is_err() => {
+            if let Err(e) = &accepted.stored {
+                tracing::warn!(check = %accepted.check_id, error = %e, "a ping was not stored");
+            }
+            let mut answer = ApiError::unavailable(tr!(
+                "ping received but not stored: the database refuses writes; send it again later",
+                "ping ontvangen maar niet opgeslagen: de database weigert te schrijven; stuur hem later opnieuw"
+            ))
+            .into_response();
+            answer.headers_mut().insert(
+                header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("5"),
+            );
+            answer
+        }
         Some(_) => Response::builder()
             .status(StatusCode::OK)
             .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")

@@ -37,7 +37,9 @@ macro_rules! skip_or_fail {
 #[allow(unused_imports, reason = "used by the faults that need a tool")]
 pub(crate) use skip_or_fail;
 
+mod disk;
 mod flood;
+mod pings;
 mod store;
 
 use common::*;
