@@ -37,6 +37,7 @@ macro_rules! skip_or_fail {
 pub(crate) use skip_or_fail;
 
 mod store;
+mod subscriptions;
 
 use common::*;
 use serde_json::Value;
