@@ -12,6 +12,14 @@ use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+/// The longest one send may take when the channel sets no longer `timeout`: name
+/// resolution, connecting, the exchange, all of it.
+pub const SEND_DEADLINE: Duration = Duration::from_secs(30);
+
+/// What the dispatcher adds to a channel's own `timeout` for its deadline: the channel
+/// times out first and says why; the deadline catches what its timeout does not cover.
+const DEADLINE_MARGIN: Duration = Duration::from_secs(5);
+
 /// A send in flight.
 pub type Sending<'a> = Pin<Box<dyn Future<Output = Result<Delivered, SendError>> + Send + 'a>>;
 
@@ -44,6 +52,14 @@ pub trait Deliver: Send + Sync {
     fn min_spacing(&self, channel: &str, kind: Option<ChannelKind>) -> Duration {
         let _ = channel;
         kind.map_or(Duration::ZERO, Notifier::spacing_of)
+    }
+
+    /// The longest one send through `channel` may take, all of it (name resolution
+    /// included): the dispatcher abandons a send still going then, as a failed attempt
+    /// worth another try.
+    fn deadline(&self, channel: &str) -> Duration {
+        let _ = channel;
+        SEND_DEADLINE
     }
 }
 
@@ -117,6 +133,15 @@ impl Deliver for Channels {
 
     fn deliver_mail<'a>(&'a self, channel: &'a str, mail: &'a Mail) -> Sending<'a> {
         Box::pin(mail_through(self.notifier(channel), channel, mail))
+    }
+
+    fn deadline(&self, channel: &str) -> Duration {
+        // A channel whose `timeout` is longer than the default keeps it.
+        self.notifier(channel).map_or(SEND_DEADLINE, |n| {
+            n.timeout()
+                .saturating_add(DEADLINE_MARGIN)
+                .max(SEND_DEADLINE)
+        })
     }
 
     fn min_spacing(&self, channel: &str, kind: Option<ChannelKind>) -> Duration {

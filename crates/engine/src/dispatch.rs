@@ -1,22 +1,29 @@
-//! The dispatcher task: sends what the outbox holds due, at most `max_in_flight` at
-//! once, spaced per channel as far as the channel asks ([`Deliver::min_spacing`]),
-//! retrying with backoff and dead-lettering after [`MAX_ATTEMPTS`]. An item a stage
-//! owns (a subscriber's mail or webhook) is sent by that stage; every other item is a
-//! stored notice sent through its channel. Every stage hears of every delivery before
-//! the outbox records it.
+//! The dispatcher task: sends what the outbox holds due, spaced per channel as far as
+//! the channel asks ([`Deliver::min_spacing`]), retrying with backoff and dead-lettering
+//! after [`MAX_ATTEMPTS`]. An item a stage owns (a subscriber's mail or webhook) is sent
+//! by that stage; every other item is a stored notice sent through its channel. Every
+//! stage hears of every delivery before the outbox records it.
+//!
+//! Fair and bounded (issue 16): operators' items (pages to people and channels) and
+//! status page subscribers' items go in two lanes, each with its own `max_in_flight`
+//! slots, and the outbox hands out operators' items first, so no number of subscriber
+//! deliveries can hold back a page. Sends run as a pipeline: the next starts as soon as
+//! a slot frees, so a slow receiver holds one slot, not a batch. Every send has a
+//! deadline ([`Deliver::deadline`]) that covers all of it, name resolution included.
 
 use crate::clock::Clock;
-use crate::deliver::{Deliver, permanent};
+use crate::deliver::{Deliver, failure, permanent};
 use crate::persist::Persist;
 use crate::recipient::Recipient;
 use crate::shared::{Shared, lock};
 use crate::stage::{Sent, Stage};
-use continuo_notify::Notice;
+use continuo_notify::{Notice, SendErrorKind};
 use continuo_store::OutboxItem;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
+use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 /// Attempts before a notification is dead-lettered.
@@ -36,6 +43,25 @@ pub fn backoff_ms(attempts: u32, key: &str) -> i64 {
     base + base * jitter / 1_000
 }
 
+/// Which slots an item takes: operators' pages never wait for subscribers' mail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lane {
+    /// Pages and notices to people and channels of the catalog.
+    Operators = 0,
+    /// Status page subscribers' mail and webhooks.
+    Subscribers = 1,
+}
+
+impl Lane {
+    fn of(item: &OutboxItem) -> Lane {
+        if Recipient::parse(&item.recipient).is_some_and(|r| r.is_subscriber()) {
+            Lane::Subscribers
+        } else {
+            Lane::Operators
+        }
+    }
+}
+
 /// The dispatcher task.
 pub(crate) struct Dispatcher {
     pub(crate) shared: Arc<Shared>,
@@ -43,13 +69,41 @@ pub(crate) struct Dispatcher {
     pub(crate) deliver: Arc<dyn Deliver>,
     pub(crate) stages: Arc<[Arc<dyn Stage>]>,
     pub(crate) clock: Clock,
+    /// Sends in flight at most, in each lane.
     pub(crate) max_in_flight: usize,
     /// Per channel: the earliest instant the next send may start.
     pub(crate) paced: HashMap<String, i64>,
 }
 
+/// What a send in flight needs, shared by all of them.
+struct Context {
+    shared: Arc<Shared>,
+    store: Arc<dyn Persist>,
+    deliver: Arc<dyn Deliver>,
+    stages: Arc<[Arc<dyn Stage>]>,
+    clock: Clock,
+}
+
+/// How long the dispatcher lets sends in flight finish when it stops; the rest stay
+/// pending and go out after a restart with the same keys.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
 impl Dispatcher {
     pub(crate) async fn run(mut self, mut stop: watch::Receiver<bool>) {
+        let context = Arc::new(Context {
+            shared: self.shared.clone(),
+            store: self.store.clone(),
+            deliver: self.deliver.clone(),
+            stages: self.stages.clone(),
+            clock: self.clock,
+        });
+        let limit = self.max_in_flight.max(1);
+        // Sends in flight, each until its outcome is recorded: their keys (still pending
+        // in the outbox, so read again as due) and how many per lane.
+        let mut running: JoinSet<()> = JoinSet::new();
+        let mut tasks: HashMap<tokio::task::Id, (String, Lane)> = HashMap::new();
+        let mut in_flight: HashSet<String> = HashSet::new();
+        let mut busy = [0usize; 2];
         loop {
             if *stop.borrow() {
                 break;
@@ -61,18 +115,31 @@ impl Dispatcher {
                     tracing::warn!(error = %e, "cannot read the outbox, will retry");
                     tokio::select! {
                         _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        Some(done) = running.join_next_with_id(), if !running.is_empty() => {
+                            finished(done, &mut tasks, &mut in_flight, &mut busy);
+                        }
                         _ = stop.changed() => {}
                     }
                     continue;
                 }
             };
-            let mut wait_until: Option<i64> = None;
             // More may be due than were read.
             let truncated = due.len() >= DUE_BATCH as usize;
+            // Due items left for lack of a slot (they start when one frees) or held back
+            // by their channel's pacing (they start at `wait_until`).
+            let mut blocked = truncated;
+            let mut wait_until: Option<i64> = None;
             if !due.is_empty() {
                 let catalog = lock(&self.shared.catalog).clone();
-                let mut batch = Vec::new();
                 for item in due {
+                    if in_flight.contains(&item.key) {
+                        continue;
+                    }
+                    let lane = Lane::of(&item);
+                    if busy[lane as usize] >= limit {
+                        blocked = true;
+                        continue;
+                    }
                     let kind = catalog
                         .channels
                         .iter()
@@ -84,27 +151,23 @@ impl Dispatcher {
                         continue;
                     }
                     let spacing = self.deliver.min_spacing(&item.channel, kind);
-                    *slot = now + i64::try_from(spacing.as_millis()).unwrap_or(i64::MAX);
-                    batch.push(item);
-                    if batch.len() >= self.max_in_flight {
-                        break;
-                    }
-                }
-                let progressed =
-                    !batch.is_empty() && (truncated || batch.len() >= self.max_in_flight);
-                self.send_all(batch).await;
-                if wait_until.is_none() || progressed {
-                    continue; // more may be due right away
+                    *slot =
+                        now.saturating_add(i64::try_from(spacing.as_millis()).unwrap_or(i64::MAX));
+                    busy[lane as usize] += 1;
+                    in_flight.insert(item.key.clone());
+                    let key = item.key.clone();
+                    let task = running.spawn(attempt(context.clone(), item));
+                    tasks.insert(task.id(), (key, lane));
                 }
             }
             let next = match self.store.outbox_next_due().await {
+                // Due now but not started (in flight, waiting for a slot or for pacing):
+                // what frees them wakes this loop; look again within a second anyway,
+                // for items due later that this loop has not seen.
+                Ok(Some(ms)) if ms <= now => Some(now + 1_000),
                 Ok(next) => next,
-                Err(_) => Some(self.clock.now_ms() + 1_000),
+                Err(_) => Some(now + 1_000),
             };
-            // Items held back by pacing are due already: their wake-up is `wait_until`.
-            // Sleeping until their own due time (now) would spin on the store until the
-            // channel's slot frees.
-            let next = next.filter(|ms| wait_until.is_none() || *ms > now);
             let next = [next, wait_until].into_iter().flatten().min();
             let sleep = match next {
                 Some(ms) => self.clock.instant_at(ms),
@@ -113,105 +176,179 @@ impl Dispatcher {
             tokio::select! {
                 _ = tokio::time::sleep_until(sleep) => {}
                 _ = self.shared.wake_dispatcher.notified() => {}
+                Some(done) = running.join_next_with_id(), if !running.is_empty() => {
+                    finished(done, &mut tasks, &mut in_flight, &mut busy);
+                    // Every other send that is done too, before reading again.
+                    while let Some(done) = running.try_join_next_with_id() {
+                        finished(done, &mut tasks, &mut in_flight, &mut busy);
+                    }
+                    if !blocked {
+                        // Nothing was waiting for a slot: sleep on.
+                        tokio::select! {
+                            _ = tokio::time::sleep_until(sleep) => {}
+                            _ = self.shared.wake_dispatcher.notified() => {}
+                            _ = stop.changed() => {}
+                        }
+                    }
+                }
                 _ = stop.changed() => {}
             }
         }
-    }
-
-    async fn send_all(&self, batch: Vec<OutboxItem>) {
-        let mut running = tokio::task::JoinSet::new();
-        for item in batch {
-            let deliver = self.deliver.clone();
-            let shared = self.shared.clone();
-            let stages = self.stages.clone();
-            running.spawn(async move {
-                let recipient = Recipient::parse(&item.recipient);
-                let result = send(
-                    &stages,
-                    &shared,
-                    deliver.as_ref(),
-                    &item,
-                    recipient.as_ref(),
-                )
-                .await;
-                (item, recipient, result)
-            });
-        }
-        while let Some(Ok((item, recipient, result))) = running.join_next().await {
-            let now = self.clock.now_ms();
-            use std::sync::atomic::Ordering::Relaxed;
-            for stage in self.stages.iter() {
-                stage
-                    .on_delivered(Sent {
-                        shared: &self.shared,
-                        store: self.store.as_ref(),
-                        item: &item,
-                        recipient: recipient.as_ref(),
-                        result: &result,
-                        now_ms: now,
-                    })
-                    .await;
-            }
-            let outcome = match result {
-                Ok(delivered) => {
-                    self.shared.sent.fetch_add(1, Relaxed);
-                    self.store
-                        .outbox_sent(&item.key, now, &delivered.detail)
-                        .await
+        // Stopping: sends in flight get a moment to finish and be recorded.
+        let grace = tokio::time::sleep(STOP_GRACE);
+        tokio::pin!(grace);
+        while !running.is_empty() {
+            tokio::select! {
+                _ = running.join_next() => {}
+                _ = &mut grace => {
+                    running.abort_all();
+                    break;
                 }
-                Err(error) => {
-                    self.shared.failed.fetch_add(1, Relaxed);
-                    let attempts = item.attempts + 1;
-                    let next = if error.is_retryable() && attempts < MAX_ATTEMPTS {
-                        let after = error
-                            .retry_after
-                            .and_then(|d| i64::try_from(d.as_millis()).ok())
-                            .unwrap_or(0);
-                        // A receiver's Retry-After counts, up to an hour.
-                        let wait = backoff_ms(item.attempts, &item.key).max(after.min(3_600_000));
-                        tracing::warn!(
-                            key = %item.key,
-                            channel = %item.channel,
-                            attempts,
-                            error = %error,
-                            retry_in_ms = wait,
-                            "delivery failed"
-                        );
-                        Some(now.saturating_add(wait))
-                    } else {
-                        self.shared.dead.fetch_add(1, Relaxed);
-                        tracing::warn!(
-                            key = %item.key,
-                            channel = %item.channel,
-                            attempts,
-                            error = %error,
-                            "delivery failed"
-                        );
-                        tracing::error!(
-                            key = %item.key,
-                            channel = %item.channel,
-                            attempts,
-                            error = %error,
-                            "delivery dead"
-                        );
-                        None
-                    };
-                    self.store
-                        .outbox_failed(&item.key, next, &error.message)
-                        .await
-                }
-            };
-            if let Err(e) = outcome {
-                // The send happened but its record did not: it will be sent again with
-                // the same key, which receivers deduplicate.
-                tracing::warn!(key = %item.key, error = %e, "cannot record a delivery");
             }
         }
     }
 }
 
+/// A send is over and recorded: its slot is free.
+fn finished(
+    done: Result<(tokio::task::Id, ()), tokio::task::JoinError>,
+    tasks: &mut HashMap<tokio::task::Id, (String, Lane)>,
+    in_flight: &mut HashSet<String>,
+    busy: &mut [usize; 2],
+) {
+    let (id, failed) = match done {
+        Ok((id, ())) => (id, None),
+        Err(e) => (e.id(), Some(e)),
+    };
+    let Some((key, lane)) = tasks.remove(&id) else {
+        return;
+    };
+    busy[lane as usize] = busy[lane as usize].saturating_sub(1);
+    match failed {
+        None => {
+            in_flight.remove(&key);
+        }
+        // Panicked while telling the stages or recording (a panicking send itself is a
+        // failed attempt, see `attempt`): the item stays pending but is not taken again
+        // by this run, so a panic cannot repeat in a loop; a restart tries it again.
+        Some(e) => tracing::error!(key = %key, error = %e, "recording a delivery failed"),
+    }
+}
+
+/// Aborts a task when dropped: a send abandoned by its caller stops.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// One attempt at one item, start to record: sends it (within its deadline), tells
+/// every stage, then records the outcome in the outbox.
+async fn attempt(context: Arc<Context>, item: OutboxItem) {
+    let recipient = Recipient::parse(&item.recipient);
+    // In a task of its own, so a send that panics is one failed attempt (retried, then
+    // dead-lettered) and never takes the dispatcher down.
+    let sending = {
+        let context = context.clone();
+        let item = item.clone();
+        let recipient = recipient.clone();
+        tokio::spawn(async move {
+            send(
+                &context.stages,
+                &context.shared,
+                context.deliver.as_ref(),
+                &item,
+                recipient.as_ref(),
+            )
+            .await
+        })
+    };
+    let _abort = AbortOnDrop(sending.abort_handle());
+    let result = match sending.await {
+        Ok(result) => result,
+        Err(e) => Err(failure(
+            SendErrorKind::Retryable,
+            format!("the send failed inside Continuo: {e}"),
+        )),
+    };
+    let now = context.clock.now_ms();
+    use std::sync::atomic::Ordering::Relaxed;
+    for stage in context.stages.iter() {
+        stage
+            .on_delivered(Sent {
+                shared: &context.shared,
+                store: context.store.as_ref(),
+                item: &item,
+                recipient: recipient.as_ref(),
+                result: &result,
+                now_ms: now,
+            })
+            .await;
+    }
+    let outcome = match result {
+        Ok(delivered) => {
+            context.shared.sent.fetch_add(1, Relaxed);
+            context
+                .store
+                .outbox_sent(&item.key, now, &delivered.detail)
+                .await
+        }
+        Err(error) => {
+            context.shared.failed.fetch_add(1, Relaxed);
+            let attempts = item.attempts + 1;
+            let next = if error.is_retryable() && attempts < MAX_ATTEMPTS {
+                let after = error
+                    .retry_after
+                    .and_then(|d| i64::try_from(d.as_millis()).ok())
+                    .unwrap_or(0);
+                // A receiver's Retry-After counts, up to an hour.
+                let wait = backoff_ms(item.attempts, &item.key).max(after.min(3_600_000));
+                tracing::warn!(
+                    key = %item.key,
+                    channel = %item.channel,
+                    attempts,
+                    error = %error,
+                    retry_in_ms = wait,
+                    "delivery failed"
+                );
+                Some(now.saturating_add(wait))
+            } else {
+                context.shared.dead.fetch_add(1, Relaxed);
+                tracing::warn!(
+                    key = %item.key,
+                    channel = %item.channel,
+                    attempts,
+                    error = %error,
+                    "delivery failed"
+                );
+                tracing::error!(
+                    key = %item.key,
+                    channel = %item.channel,
+                    attempts,
+                    error = %error,
+                    "delivery dead"
+                );
+                None
+            };
+            context
+                .store
+                .outbox_failed(&item.key, next, &error.message)
+                .await
+        }
+    };
+    if let Err(e) = outcome {
+        // The send happened but its record did not: it will be sent again with the same
+        // key, which receivers deduplicate.
+        tracing::warn!(key = %item.key, error = %e, "cannot record a delivery");
+    }
+}
+
 /// Sends one item: through the stage that claims it, else as the stored notice
-/// through its channel.
+/// through its channel; either way within the channel's deadline
+/// ([`Deliver::deadline`]), which covers the whole send, name resolution included. A
+/// send still going at its deadline is abandoned and fails, worth another try.
 pub(crate) async fn send(
     stages: &[Arc<dyn Stage>],
     shared: &Shared,
@@ -219,15 +356,28 @@ pub(crate) async fn send(
     item: &OutboxItem,
     recipient: Option<&Recipient>,
 ) -> Result<continuo_notify::Delivered, continuo_notify::SendError> {
-    if let Some(sending) = stages
-        .iter()
-        .find_map(|stage| stage.send(shared, deliver, item, recipient))
-    {
-        return sending.await;
-    }
-    match serde_json::from_value::<Notice>(item.notice.clone()) {
-        Ok(notice) => deliver.deliver(&item.channel, &notice).await,
-        Err(e) => Err(permanent(format!("the stored notice cannot be read: {e}"))),
+    let deadline = deliver.deadline(&item.channel);
+    let sending = async {
+        if let Some(sending) = stages
+            .iter()
+            .find_map(|stage| stage.send(shared, deliver, item, recipient))
+        {
+            return sending.await;
+        }
+        match serde_json::from_value::<Notice>(item.notice.clone()) {
+            Ok(notice) => deliver.deliver(&item.channel, &notice).await,
+            Err(e) => Err(permanent(format!("the stored notice cannot be read: {e}"))),
+        }
+    };
+    match tokio::time::timeout(deadline, sending).await {
+        Ok(result) => result,
+        Err(_) => Err(failure(
+            SendErrorKind::Retryable,
+            format!(
+                "no answer within {} (the deadline of one send, name resolution included)",
+                continuo_core::HumanDuration(deadline)
+            ),
+        )),
     }
 }
 

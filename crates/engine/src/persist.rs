@@ -436,8 +436,15 @@ impl Persist for MemoryPersist {
                 .map(|i| (*i).clone())
                 .collect()
         });
+        // As the store: operators' items before subscribers', each oldest due first.
+        let lane = |i: &OutboxItem| i.recipient.starts_with("subscriber:");
         due.sort_by(|a, b| {
-            (a.next_ms, a.created_ms, &a.key).cmp(&(b.next_ms, b.created_ms, &b.key))
+            (lane(a), a.next_ms, a.created_ms, &a.key).cmp(&(
+                lane(b),
+                b.next_ms,
+                b.created_ms,
+                &b.key,
+            ))
         });
         due.truncate(limit as usize);
         ready(due)
@@ -478,7 +485,11 @@ impl Persist for MemoryPersist {
             return failed;
         }
         self.with(|m| {
-            if let Some(i) = m.items.iter_mut().find(|i| i.key == key) {
+            if let Some(i) = m
+                .items
+                .iter_mut()
+                .find(|i| i.key == key && i.state == OutboxState::Pending)
+            {
                 i.attempts += 1;
                 i.last_error = Some(error.to_string());
                 match next_ms {

@@ -16,8 +16,12 @@
 //! web layer) and stored only as SHA-256.
 //!
 //! **Invariant:** a subscriber is never told anything that was not in the outbox first;
-//! one who unsubscribed gets nothing more, even from items queued before (checked again
-//! when sending).
+//! one who unsubscribed gets nothing more, even from items queued before (cancelled in
+//! the transaction that unsubscribes or deletes, and checked again when sending).
+//!
+//! Bounded: at most [`MAX_PENDING_SUBSCRIBERS`] wait for confirmation at once, and one
+//! unconfirmed after [`CONFIRM_LINK_LIFETIME_MS`] is removed at the next request (the web
+//! layer adds a limit per client address).
 
 use crate::deliver::{Deliver, Sending, failure};
 use crate::persist::Persist;
@@ -46,8 +50,13 @@ pub use crate::links::{unsubscribe_token, verify_unsubscribe};
 pub const WEBHOOK_CHANNEL: &str = "subscriber-webhook";
 /// How long a pending subscriber waits before asking again sends another confirmation.
 pub const RESEND_AFTER_MS: i64 = 10 * 60_000;
-/// How long a confirmation link works.
+/// How long a confirmation link works; a subscriber still unconfirmed after it is
+/// removed (with whatever is queued for it) at the next subscription request.
 pub const CONFIRM_LINK_LIFETIME_MS: i64 = 7 * 86_400_000;
+/// The most subscribers waiting for confirmation at once: past it, new subscriptions
+/// are refused until some confirm or expire, so the public form cannot queue without
+/// bound (issue 16: 3,000 unauthenticated webhook subscriptions starved real pages).
+pub const MAX_PENDING_SUBSCRIBERS: u64 = 1_000;
 
 /// The subscribers stage, with what it remembers between decisions.
 #[derive(Default)]
@@ -455,6 +464,13 @@ pub enum SubscribeError {
     /// No such subscriber.
     #[error("no subscriber with id `{0}`")]
     Unknown(String),
+    /// Too many subscriptions wait for confirmation ([`MAX_PENDING_SUBSCRIBERS`]); worth
+    /// asking again after `retry_after` (when the oldest of them expires, at most).
+    #[error("too many subscriptions are waiting for confirmation; try again later")]
+    TooManyPending {
+        /// When asking again may succeed.
+        retry_after: std::time::Duration,
+    },
 }
 
 impl AlertHandle {
@@ -505,11 +521,42 @@ impl AlertHandle {
             }
             SubscriberKind::Webhook => WEBHOOK_CHANNEL.to_string(),
         };
+        let now = self.now_ms();
+        // Subscriptions never confirmed expire with their links, and their queued
+        // messages with them.
+        let expired = store
+            .expire_pending_subscribers(now.saturating_sub(CONFIRM_LINK_LIFETIME_MS))
+            .await
+            .map_err(|e| SubscribeError::Store(e.to_string()))?;
+        if expired > 0 {
+            tracing::info!(expired, "unconfirmed subscriptions expired");
+        }
         let existing = store
             .subscriber_by_address(new.kind, &new.address)
             .await
             .map_err(|e| SubscribeError::Store(e.to_string()))?;
-        let now = self.now_ms();
+        if existing.is_none() {
+            // A new pending subscriber: only while there is room for one.
+            let (pending, oldest) = store
+                .pending_subscribers()
+                .await
+                .map_err(|e| SubscribeError::Store(e.to_string()))?;
+            if pending >= MAX_PENDING_SUBSCRIBERS {
+                let frees_ms = oldest
+                    .map_or(0, |t| t.saturating_add(CONFIRM_LINK_LIFETIME_MS))
+                    .saturating_sub(now)
+                    .max(60_000);
+                tracing::warn!(
+                    pending,
+                    "a subscription was refused: too many wait for confirmation"
+                );
+                return Err(SubscribeError::TooManyPending {
+                    retry_after: std::time::Duration::from_millis(
+                        u64::try_from(frees_ms).unwrap_or(60_000),
+                    ),
+                });
+            }
+        }
         let subscriber = match existing {
             Some(s) if s.state == SubscriberState::Confirmed => return Ok(()),
             // Asked again within minutes: the first request is on its way. Without this
@@ -632,7 +679,8 @@ impl AlertHandle {
         Ok(done)
     }
 
-    /// Unsubscribes; false when it was not subscribed.
+    /// Unsubscribes (what is still queued for it is cancelled); false when it was not
+    /// subscribed.
     pub async fn unsubscribe(&self, id: &str) -> Result<bool, SubscribeError> {
         let store = self.subscriber_store()?;
         let done = store
@@ -654,7 +702,7 @@ impl AlertHandle {
             .map_err(|e| SubscribeError::Store(e.to_string()))
     }
 
-    /// Deletes a subscriber.
+    /// Deletes a subscriber; what is still queued for it is cancelled with it.
     pub async fn delete_subscriber(&self, id: &str) -> Result<(), SubscribeError> {
         let store = self.subscriber_store()?;
         let done = store

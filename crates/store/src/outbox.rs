@@ -4,7 +4,9 @@
 //! Every notification is a row keyed by its idempotency key, written (together with the
 //! alert book that decided it, in one transaction) before anything is sent. A row is
 //! `pending` until a send succeeds (`sent`) or it runs out of attempts or fails
-//! permanently (`dead`). Inserting a key that exists changes nothing, so deciding the
+//! permanently (`dead`), or until what it was for is gone (`cancelled`: its status page
+//! subscriber was deleted, unsubscribed or expired unconfirmed; the row stays, so the key
+//! is never written and sent again and the outbox still shows what was not sent and why). Inserting a key that exists changes nothing, so deciding the
 //! same notification twice (after a crash) never sends it twice, and a resend after a
 //! crash carries the same key.
 
@@ -25,6 +27,9 @@ pub enum OutboxState {
     Sent,
     /// Given up: permanent failure or too many attempts.
     Dead,
+    /// Not to be sent any more: its receiver is gone (a deleted, unsubscribed or expired
+    /// status page subscriber).
+    Cancelled,
 }
 
 impl OutboxState {
@@ -34,14 +39,20 @@ impl OutboxState {
             OutboxState::Pending => "pending",
             OutboxState::Sent => "sent",
             OutboxState::Dead => "dead",
+            OutboxState::Cancelled => "cancelled",
         }
     }
 
     /// The state with this stored name.
     pub fn from_name(name: &str) -> Option<OutboxState> {
-        [OutboxState::Pending, OutboxState::Sent, OutboxState::Dead]
-            .into_iter()
-            .find(|s| s.name() == name)
+        [
+            OutboxState::Pending,
+            OutboxState::Sent,
+            OutboxState::Dead,
+            OutboxState::Cancelled,
+        ]
+        .into_iter()
+        .find(|s| s.name() == name)
     }
 }
 
@@ -111,6 +122,8 @@ pub struct OutboxCounts {
     pub sent: u64,
     /// Given up.
     pub dead: u64,
+    /// Not sent: the receiver is gone.
+    pub cancelled: u64,
 }
 
 const COLUMNS: &str = "key, channel, alert, event, recipient, notice, state, attempts, next_ms, created_ms, sent_ms, last_error";
@@ -206,6 +219,17 @@ where
     Ok(())
 }
 
+/// The statement that cancels the pending items of the status page subscribers that
+/// `which` selects (an SQL condition on `subscribers` whose one parameter is `$2`), noting
+/// the reason (`$1`) as the item's last error. Run in the transaction that removes or
+/// changes those subscribers.
+pub(crate) fn cancel_subscriber_items_sql(which: &str) -> String {
+    format!(
+        "UPDATE outbox SET state = 'cancelled', last_error = $1 WHERE state = 'pending' \
+         AND recipient IN (SELECT 'subscriber:' || id FROM subscribers WHERE {which})"
+    )
+}
+
 impl Store {
     /// In one transaction: saves the alert book and adds the notifications it decided.
     /// Items whose key exists already are left as they are.
@@ -284,16 +308,20 @@ impl Store {
             .transpose()
     }
 
-    /// Pending items due at `now_ms`, oldest due first. An item waits while an earlier
-    /// item for the same alert, channel and recipient is still pending: a resolution is
-    /// never sent before the page it closes (which may be waiting for a retry).
+    /// Pending items due at `now_ms`: operators' items (every recipient but a status page
+    /// subscriber) first, then subscribers' items, each oldest due first, so however
+    /// many subscriber items are due a page is always among the first read. An item waits
+    /// while an earlier item for the same alert, channel and recipient is still pending: a
+    /// resolution is never sent before the page it closes (which may be waiting for a
+    /// retry).
     pub async fn outbox_due(&self, now_ms: i64, limit: u32) -> Result<Vec<OutboxItem>, StoreError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM outbox o WHERE o.state = 'pending' AND o.next_ms <= $1 \
              AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.state = 'pending' AND p.alert = o.alert \
              AND p.channel = o.channel AND p.recipient = o.recipient \
              AND (p.created_ms < o.created_ms OR (p.created_ms = o.created_ms AND p.key < o.key))) \
-             ORDER BY o.next_ms, o.created_ms, o.key LIMIT $2"
+             ORDER BY CASE WHEN o.recipient LIKE 'subscriber:%' THEN 1 ELSE 0 END, \
+             o.next_ms, o.created_ms, o.key LIMIT $2"
         );
         on_pool!(self, pool => {
             let rows: Vec<ItemRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(now_ms).bind(i64::from(limit)).fetch_all(pool).await?;
@@ -342,6 +370,7 @@ impl Store {
                 Some(OutboxState::Pending) => counts.pending = n,
                 Some(OutboxState::Sent) => counts.sent = n,
                 Some(OutboxState::Dead) => counts.dead = n,
+                Some(OutboxState::Cancelled) => counts.cancelled = n,
                 None => {}
             }
         }
@@ -361,6 +390,8 @@ impl Store {
     }
 
     /// Records a failed attempt: retried at `next_ms`, or dead when `next_ms` is `None`.
+    /// Only a pending item changes: one cancelled while its send was in flight stays
+    /// cancelled.
     pub async fn outbox_failed(
         &self,
         key: &str,
@@ -371,7 +402,7 @@ impl Store {
             Some(next) => ("pending", next),
             None => ("dead", 0),
         };
-        let sql = "UPDATE outbox SET state = $1, attempts = attempts + 1, next_ms = CASE WHEN $2 > 0 THEN $2 ELSE next_ms END, last_error = $3 WHERE key = $4";
+        let sql = "UPDATE outbox SET state = $1, attempts = attempts + 1, next_ms = CASE WHEN $2 > 0 THEN $2 ELSE next_ms END, last_error = $3 WHERE key = $4 AND state = 'pending'";
         on_pool!(self, pool => sqlx::query(sql).bind(state).bind(next).bind(error).bind(key).execute(pool).await.map(|_| ()))?;
         Ok(())
     }

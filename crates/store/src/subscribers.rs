@@ -143,20 +143,61 @@ impl Store {
         Ok(n > 0)
     }
 
-    /// Unsubscribes; false when it was not subscribed.
+    /// Unsubscribes, and cancels what is still pending for the subscriber, in one
+    /// transaction; false when it was not subscribed.
     pub async fn unsubscribe(&self, id: &str) -> Result<bool, StoreError> {
         let sql = "UPDATE subscribers SET state = 'unsubscribed', token_hash = NULL \
                    WHERE id = $1 AND state <> 'unsubscribed'";
-        let n =
-            on_pool!(self, pool => sqlx::query(sql).bind(id).execute(pool).await?.rows_affected());
+        let cancel = super::outbox::cancel_subscriber_items_sql("id = $2");
+        let n = on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(sqlx::AssertSqlSafe(cancel.clone())).bind("cancelled: unsubscribed").bind(id).execute(&mut *tx).await?;
+            let n = sqlx::query(sql).bind(id).execute(&mut *tx).await?.rows_affected();
+            tx.commit().await?;
+            n
+        });
         Ok(n > 0)
     }
 
-    /// Deletes a subscriber; false when there was none.
+    /// Deletes a subscriber and cancels its pending items (its confirmation request,
+    /// announcements not sent yet), in one transaction; false when there was none. The
+    /// items stay, cancelled: their keys are never sent again and the outbox shows why.
     pub async fn delete_subscriber(&self, id: &str) -> Result<bool, StoreError> {
         let sql = "DELETE FROM subscribers WHERE id = $1";
-        let n =
-            on_pool!(self, pool => sqlx::query(sql).bind(id).execute(pool).await?.rows_affected());
+        let cancel = super::outbox::cancel_subscriber_items_sql("id = $2");
+        let n = on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(sqlx::AssertSqlSafe(cancel.clone())).bind("cancelled: the subscriber was deleted").bind(id).execute(&mut *tx).await?;
+            let n = sqlx::query(sql).bind(id).execute(&mut *tx).await?.rows_affected();
+            tx.commit().await?;
+            n
+        });
         Ok(n > 0)
+    }
+
+    /// Removes the subscribers still pending (never confirmed) that were asked for
+    /// before `before_ms`, and cancels their pending items, in one transaction; how many
+    /// were removed.
+    pub async fn expire_pending_subscribers(&self, before_ms: i64) -> Result<u64, StoreError> {
+        let sql = "DELETE FROM subscribers WHERE state = 'pending' AND created_ms < $1";
+        let cancel =
+            super::outbox::cancel_subscriber_items_sql("state = 'pending' AND created_ms < $2");
+        let n = on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(sqlx::AssertSqlSafe(cancel.clone())).bind("cancelled: never confirmed, the subscription expired").bind(before_ms).execute(&mut *tx).await?;
+            let n = sqlx::query(sql).bind(before_ms).execute(&mut *tx).await?.rows_affected();
+            tx.commit().await?;
+            n
+        });
+        Ok(n)
+    }
+
+    /// How many subscribers are pending (not confirmed yet), and when the oldest of them
+    /// was asked for.
+    pub async fn pending_subscribers(&self) -> Result<(u64, Option<i64>), StoreError> {
+        let sql = "SELECT COUNT(*), MIN(created_ms) FROM subscribers WHERE state = 'pending'";
+        let (n, oldest): (i64, Option<i64>) =
+            on_pool!(self, pool => sqlx::query_as(sql).fetch_one(pool).await?);
+        Ok((u64::try_from(n).unwrap_or(0), oldest))
     }
 }

@@ -392,8 +392,8 @@ async fn outbox(
         None => None,
         Some(name) => Some(OutboxState::from_name(name).ok_or_else(|| {
             ApiError::bad_request(tr!(
-                "`state` must be pending, sent or dead, not `{name}`",
-                "`state` moet pending, sent of dead zijn, niet `{name}`"
+                "`state` must be pending, sent, dead or cancelled, not `{name}`",
+                "`state` moet pending, sent, dead of cancelled zijn, niet `{name}`"
             ))
         })?),
     };

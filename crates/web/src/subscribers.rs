@@ -7,6 +7,9 @@
 //!
 //! **Invariant:** the answer to a subscription never tells whether the address was
 //! subscribed already; bad input gets a clear reason in the visitor's language.
+//! **Bounded:** each client address (an IPv6 one by its /64) may ask for at most
+//! [`PER_ADDRESS_PER_HOUR`] subscriptions an hour, and the engine refuses new ones while
+//! `MAX_PENDING_SUBSCRIBERS` wait for confirmation; both answer 429 with `Retry-After`.
 //! **Invariant:** a webhook URL is http or https and, unless `[server]
 //! allow_private_webhooks` is on, does not name a loopback, private, link-local or
 //! otherwise internal address: a public form must not make the server call inside its own
@@ -36,6 +39,63 @@ use serde_json::json;
 use std::net::IpAddr;
 use utoipa::ToSchema;
 
+/// The most subscription requests one client address (an IPv6 address by its /64,
+/// which one client usually holds whole) may make in an hour.
+pub(crate) const PER_ADDRESS_PER_HOUR: usize = 10;
+
+const HOUR_MS: i64 = 3_600_000;
+
+/// Above this many addresses remembered, those with nothing in the last hour are
+/// forgotten.
+const TIDY_ABOVE: usize = 10_000;
+
+/// The subscription requests of each client address in the last hour (in memory: a
+/// restart forgets them, the engine's limit on pending subscribers does not).
+#[derive(Default)]
+pub(crate) struct AddressLimit {
+    seen: std::sync::Mutex<std::collections::HashMap<IpAddr, std::collections::VecDeque<i64>>>,
+}
+
+impl AddressLimit {
+    /// The key an address is counted under: IPv4 as it is, IPv6 by its /64.
+    fn key(ip: IpAddr) -> IpAddr {
+        match ip {
+            IpAddr::V4(_) => ip,
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => IpAddr::V4(v4),
+                None => {
+                    let mut octets = v6.octets();
+                    octets[8..].fill(0);
+                    IpAddr::V6(std::net::Ipv6Addr::from(octets))
+                }
+            },
+        }
+    }
+
+    /// Counts a request from `ip` at `now_ms`, or says how long until it may ask again.
+    pub(crate) fn take(&self, ip: IpAddr, now_ms: i64) -> Result<(), std::time::Duration> {
+        let mut seen = self
+            .seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if seen.len() > TIDY_ABOVE {
+            seen.retain(|_, times| times.back().is_some_and(|t| now_ms - t < HOUR_MS));
+        }
+        let times = seen.entry(Self::key(ip)).or_default();
+        while times.front().is_some_and(|t| now_ms - t >= HOUR_MS) {
+            times.pop_front();
+        }
+        if times.len() >= PER_ADDRESS_PER_HOUR {
+            let frees = times.front().map_or(0, |t| t + HOUR_MS - now_ms).max(1_000);
+            return Err(std::time::Duration::from_millis(
+                u64::try_from(frees).unwrap_or(1_000),
+            ));
+        }
+        times.push_back(now_ms);
+        Ok(())
+    }
+}
+
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/status/subscribe", post(subscribe))
@@ -47,6 +107,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/subscribers", get(list))
         .route("/api/v1/subscribers/{id}", delete(remove))
         .route("/api/v1/subscribers/{id}/confirm", post(admin_confirm))
+        .layer(axum::Extension(
+            std::sync::Arc::new(AddressLimit::default()),
+        ))
 }
 
 /// What a subscription request says, from a form or JSON.
@@ -160,6 +223,21 @@ fn refuse(json: bool, lang: Lang, status: StatusCode, why: &Text) -> Response {
     )
 }
 
+/// A 429 refusal, with `Retry-After` in whole seconds.
+fn too_many(json: bool, lang: Lang, wait: std::time::Duration, why: &Text) -> Response {
+    let mut response = refuse(json, lang, StatusCode::TOO_MANY_REQUESTS, why);
+    let secs = wait.as_secs().max(1);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
+    response
+}
+
+/// Whole minutes, rounded up, for a refusal's text.
+fn minutes(wait: std::time::Duration) -> u64 {
+    wait.as_secs().div_ceil(60).max(1)
+}
+
 fn handle(state: &AppState) -> Option<&AlertHandle> {
     state.alerts.as_ref()
 }
@@ -184,6 +262,16 @@ fn subscribe_error(e: &SubscribeError) -> (StatusCode, Text) {
             StatusCode::NOT_FOUND,
             tr!("no subscriber with id `{id}`", "geen abonnee met id `{id}`"),
         ),
+        SubscribeError::TooManyPending { retry_after } => {
+            let minutes = minutes(*retry_after);
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                tr!(
+                    "too many subscriptions are waiting for confirmation; try again in {minutes} min",
+                    "te veel abonnementen wachten op bevestiging; probeer het over {minutes} min opnieuw"
+                ),
+            )
+        }
         SubscribeError::NoStore | SubscribeError::Store(_) => {
             tracing::warn!(error = %e, "subscribers: the store cannot be used");
             (StatusCode::SERVICE_UNAVAILABLE, unavailable())
@@ -191,7 +279,13 @@ fn subscribe_error(e: &SubscribeError) -> (StatusCode, Text) {
     }
 }
 
-async fn subscribe(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn subscribe(
+    State(state): State<AppState>,
+    limit: axum::Extension<std::sync::Arc<AddressLimit>>,
+    client: Option<axum::Extension<crate::auth::ClientAddr>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let json = is_json(&headers);
     let request = match parse_request(&headers, &body) {
         Ok(r) => r,
@@ -236,6 +330,16 @@ async fn subscribe(State(state): State<AppState>, headers: HeaderMap, body: Byte
         Ok(c) => c,
         Err(why) => return refuse(json, lang, StatusCode::BAD_REQUEST, &why),
     };
+    if let Some(axum::Extension(crate::auth::ClientAddr(ip))) = client
+        && let Err(wait) = limit.take(ip, state.engine.now_ms())
+    {
+        let minutes = minutes(wait);
+        let why = tr!(
+            "too many subscription requests from your address; try again in {minutes} min",
+            "te veel aanmeldingen vanaf jouw adres; probeer het over {minutes} min opnieuw"
+        );
+        return too_many(json, lang, wait, &why);
+    }
     let (Ok(id), Ok(token)) = (random_hex(16), random_hex(32)) else {
         return refuse(json, lang, StatusCode::SERVICE_UNAVAILABLE, &unavailable());
     };
@@ -251,6 +355,9 @@ async fn subscribe(State(state): State<AppState>, headers: HeaderMap, body: Byte
     };
     if let Err(e) = h.subscribe(new).await {
         let (status, why) = subscribe_error(&e);
+        if let SubscribeError::TooManyPending { retry_after } = e {
+            return too_many(json, lang, retry_after, &why);
+        }
         return refuse(json, lang, status, &why);
     }
     // The same answer whether or not the address was subscribed already.

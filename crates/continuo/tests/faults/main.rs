@@ -41,6 +41,7 @@ mod disk;
 mod flood;
 mod pings;
 mod store;
+mod subscriptions;
 
 use common::*;
 use serde_json::Value;
