@@ -6,9 +6,10 @@
 //! `pending` until a send succeeds (`sent`) or it runs out of attempts or fails
 //! permanently (`dead`), or until what it was for is gone (`cancelled`: its status page
 //! subscriber was deleted, unsubscribed or expired unconfirmed; the row stays, so the key
-//! is never written and sent again and the outbox still shows what was not sent and why). Inserting a key that exists changes nothing, so deciding the
-//! same notification twice (after a crash) never sends it twice, and a resend after a
-//! crash carries the same key.
+//! is never written and sent again and the outbox still shows what was not sent and
+//! why). Inserting a key that exists changes nothing, so deciding the same notification
+//! twice (after a crash) never sends it twice, and a resend after a crash carries the
+//! same key.
 
 use super::{Backend, Store, StoreError, body, on_pool};
 use continuo_core::maintenance::Window;

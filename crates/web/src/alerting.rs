@@ -899,6 +899,7 @@ impl prometheus_client::collector::Collector for AlertingFigures {
                 ("pending", counts.pending),
                 ("sent", counts.sent),
                 ("dead", counts.dead),
+                ("cancelled", counts.cancelled),
             ] {
                 family
                     .encode_family(&[("state", state)])?

@@ -2,10 +2,11 @@
 //! connection needs a [`Permit`](continuo_net::listen::Permit) of the listener's
 //! [`Admission`] (a per-address cap, over which the connection is closed at once before
 //! a byte is read, and a total cap: when full, the oldest connection that has not begun
-//! a request is closed to make room, and only when there is none is the new one closed), must send a complete request head within the
-//! header timeout (hyper's HTTP/1 header timer, and our own for the first bytes, so
-//! protocol detection cannot wait forever either), and is closed after the idle timeout
-//! with no request in progress and no bytes moving.
+//! a request is closed to make room, and only when there is none is the new one closed),
+//! must send a complete request head within the header timeout (hyper's HTTP/1 header
+//! timer, and our own for the first bytes, so protocol detection cannot wait forever
+//! either), and is closed after the idle timeout with no request in progress and no
+//! bytes moving.
 //!
 //! HTTP/1.1 and HTTP/2 (prior knowledge) as `axum::serve` had them, with upgrades; the
 //! peer's address reaches handlers as `ConnectInfo<SocketAddr>`. On shutdown the

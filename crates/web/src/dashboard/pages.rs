@@ -479,12 +479,12 @@ async fn outbox(
         (Ok(p), Ok(d), Ok(n)) => {
             let counts = Text::new(
                 format!(
-                    "{} pending, {} sent, {} dead-lettered",
-                    n.pending, n.sent, n.dead
+                    "{} pending, {} sent, {} dead-lettered, {} cancelled",
+                    n.pending, n.sent, n.dead, n.cancelled
                 ),
                 format!(
-                    "{} wachtend, {} verzonden, {} opgegeven",
-                    n.pending, n.sent, n.dead
+                    "{} wachtend, {} verzonden, {} opgegeven, {} geannuleerd",
+                    n.pending, n.sent, n.dead, n.cancelled
                 ),
             );
             (
