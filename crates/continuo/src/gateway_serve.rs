@@ -143,6 +143,10 @@ pub async fn start(
             let text = describe_text(&event);
             log_event(&event, text.get(lang));
             if let Some(alerts) = &alerts {
+                if let EventKind::TaskRestarted { task, message } = &event.kind {
+                    let task = format!("gateway.{}.{}", event.gateway, task.replace(' ', "."));
+                    alerts.task_panicked(&task, message).await;
+                }
                 alerts
                     .service_event(&event.service, event.at_ms, text, failover_of(&event))
                     .await;
@@ -190,6 +194,7 @@ fn log_event(event: &GatewayEvent, text: &str) {
     let trouble = match &event.kind {
         EventKind::FailoverStarted { .. } | EventKind::EndpointDown { .. } => true,
         EventKind::Action { ok, dry_run, .. } => !ok && !dry_run,
+        EventKind::TaskRestarted { .. } => true,
         _ => false,
     };
     let (gateway, service) = (&event.gateway, &event.service);
@@ -256,6 +261,10 @@ pub fn describe_text(event: &GatewayEvent) -> Text {
         EventKind::Undrained { endpoint } => tr!(
             "gateway {gw}: endpoint {endpoint} back in rotation",
             "gateway {gw}: endpoint {endpoint} weer in roulatie"
+        ),
+        EventKind::TaskRestarted { task, message } => tr!(
+            "gateway {gw}: its task `{task}` failed and was restarted: {message}",
+            "gateway {gw}: de taak `{task}` liep vast en is opnieuw gestart: {message}"
         ),
         EventKind::Action {
             action,

@@ -17,7 +17,13 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 /// Runs the actions of each request in order, one request after the other.
-pub(crate) async fn run(pool: Arc<Pool>, mut requests: mpsc::UnboundedReceiver<ActionRequest>) {
+/// The receiver is shared so a run that panicked is followed by one that goes on with
+/// the requests still queued.
+pub(crate) async fn run(
+    pool: Arc<Pool>,
+    requests: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<ActionRequest>>>,
+) {
+    let mut requests = requests.lock().await;
     while let Some(request) = requests.recv().await {
         for action in pool.spec.actions.iter().filter(|a| a.on == request.trigger) {
             let started = tokio::time::Instant::now();

@@ -26,6 +26,7 @@ pub(crate) async fn run(pool: Arc<Pool>, index: usize) {
         return;
     };
     loop {
+        pool.injected_panic();
         let outcome = check_once(&pool, &endpoint).await;
         pool.report(index, outcome, true);
         pool.tick();

@@ -107,6 +107,14 @@ pub enum EventKind {
         /// The endpoint's name.
         endpoint: String,
     },
+    /// A task of the gateway (`listener`, `check <endpoint>`, `actions`) panicked and
+    /// was started again.
+    TaskRestarted {
+        /// Which task.
+        task: String,
+        /// What the panic said.
+        message: String,
+    },
     /// A failover action ran (or, in dry-run mode, would have run).
     Action {
         /// What it was (`command /usr/bin/x`, `webhook https://...`, `haproxy app/s1 maint`).

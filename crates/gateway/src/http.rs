@@ -51,7 +51,7 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 /// closed at once; a connection that sends no complete request head within the header
 /// timeout, or carries nothing with no request in progress for the idle timeout, is
 /// closed.
-pub(crate) async fn serve(listener: TcpListener, pool: Arc<Pool>, admission: Arc<Admission>) {
+pub(crate) async fn serve(listener: Arc<TcpListener>, pool: Arc<Pool>, admission: Arc<Admission>) {
     let limits = admission.limits();
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     builder

@@ -26,6 +26,7 @@ pub mod events;
 mod http;
 pub mod metrics;
 mod pool;
+mod restart;
 pub mod spec;
 mod tcp;
 mod tls;
@@ -135,17 +136,41 @@ impl Gateway {
             has_actions.then_some(actions_tx),
             tls,
         ));
+        // Every task restarts after a panic (`restart`): what they own outlives a run.
         let mut tasks = Vec::new();
         if has_actions {
-            tasks.push(tokio::spawn(actions::run(pool.clone(), actions_rx)));
+            let requests = Arc::new(tokio::sync::Mutex::new(actions_rx));
+            let run_pool = pool.clone();
+            tasks.push(restart::spawn_restarting(
+                pool.clone(),
+                "actions".to_string(),
+                move || actions::run(run_pool.clone(), requests.clone()),
+            ));
         }
-        for index in 0..spec.endpoints.len() {
-            tasks.push(tokio::spawn(check::run(pool.clone(), index)));
+        for (index, endpoint) in spec.endpoints.iter().enumerate() {
+            let run_pool = pool.clone();
+            tasks.push(restart::spawn_restarting(
+                pool.clone(),
+                format!("check {}", endpoint.name),
+                move || check::run(run_pool.clone(), index),
+            ));
         }
-        tasks.push(match spec.mode {
-            GatewayMode::Http => tokio::spawn(http::serve(listener, pool.clone(), admission)),
-            GatewayMode::Tcp => tokio::spawn(tcp::serve(listener, pool.clone(), admission)),
-        });
+        let listener = Arc::new(listener);
+        let (run_pool, mode) = (pool.clone(), spec.mode);
+        tasks.push(restart::spawn_restarting(
+            pool.clone(),
+            "listener".to_string(),
+            move || {
+                let (listener, pool, admission) =
+                    (listener.clone(), run_pool.clone(), admission.clone());
+                async move {
+                    match mode {
+                        GatewayMode::Http => http::serve(listener, pool, admission).await,
+                        GatewayMode::Tcp => tcp::serve(listener, pool, admission).await,
+                    }
+                }
+            },
+        ));
         Ok(Gateway {
             pool,
             local_addr,
@@ -185,6 +210,13 @@ impl Gateway {
 }
 
 impl GatewayHandle {
+    /// Makes the next `n` rounds of this gateway's health checks panic: for fault tests
+    /// of the restart after a panic, not for operators.
+    #[doc(hidden)]
+    pub fn inject_check_panics(&self, n: u32) {
+        self.pool.inject_panics(n);
+    }
+
     /// The gateway's id.
     pub fn id(&self) -> &str {
         &self.pool.spec.id

@@ -115,6 +115,8 @@ pub(crate) struct Pool {
     actions: Option<mpsc::UnboundedSender<ActionRequest>>,
     /// TLS to `https://` endpoints, for the proxy and the checks alike.
     pub(crate) tls: Arc<rustls::ClientConfig>,
+    /// Panics a test asked the health checks to make ([`Pool::injected_panic`]).
+    panics_to_inject: std::sync::atomic::AtomicU32,
 }
 
 /// An endpoint taken for one try; gives its slot back when dropped.
@@ -268,6 +270,24 @@ impl Pool {
             label,
             actions,
             tls,
+            panics_to_inject: std::sync::atomic::AtomicU32::new(0),
+        }
+    }
+
+    /// Asks the next `n` health check rounds to panic (fault tests only).
+    pub(crate) fn inject_panics(&self, n: u32) {
+        self.panics_to_inject
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Panics when a test asked for it ([`Pool::inject_panics`]); nothing otherwise.
+    pub(crate) fn injected_panic(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let take = self
+            .panics_to_inject
+            .fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1));
+        if take.is_ok() {
+            panic!("a panic injected by a test");
         }
     }
 

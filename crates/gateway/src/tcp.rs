@@ -10,7 +10,7 @@ use tokio::net::{TcpListener, TcpStream};
 /// Accepts connections forever, within `admission`'s caps (over a cap a connection is
 /// closed at once). A spliced connection with no bytes moving either way for
 /// [`TCP_IDLE`] (at least the listener's idle timeout) is closed.
-pub(crate) async fn serve(listener: TcpListener, pool: Arc<Pool>, admission: Arc<Admission>) {
+pub(crate) async fn serve(listener: Arc<TcpListener>, pool: Arc<Pool>, admission: Arc<Admission>) {
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,

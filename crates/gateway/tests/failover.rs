@@ -746,3 +746,32 @@ async fn an_answer_with_both_framings_is_a_502() {
     drop(gateway);
     server.abort();
 }
+
+/// Issue 16, build item 1: a health check that panics is restarted (and says so in the
+/// gateway's events, which `serve` turns into an unhealthy task and a page), and the
+/// restarted check still does its job: a killed primary is taken out of rotation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_health_check_is_restarted_and_reported() {
+    let (mut primary, _backup, endpoints) = two_backends().await;
+    let (gateway, _metrics, _url) = start(spec(GatewayMode::Http, endpoints)).await;
+    gateway.handle().inject_check_panics(2);
+    let restarts = |gateway: &Gateway| {
+        gateway
+            .handle()
+            .status()
+            .events
+            .iter()
+            .filter(|e| {
+                matches!(&e.kind, EventKind::TaskRestarted { task, message }
+                    if task.starts_with("check ") && message.contains("injected"))
+            })
+            .count()
+    };
+    wait_for("two restarts reported", || restarts(&gateway) == 2).await;
+    primary.kill().await;
+    wait_for("the restarted check to take the primary out", || {
+        kinds(&gateway).contains(&"endpoint_down".to_string())
+    })
+    .await;
+    assert_eq!(restarts(&gateway), 2, "no other panic");
+}
