@@ -154,7 +154,7 @@ pub(crate) async fn serve(
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{address}"));
-    let alerting = Alerting::start(
+    let mut alerting = Alerting::start(
         catalog.clone(),
         AlertOptions {
             clock: Clock::system(),
@@ -169,6 +169,9 @@ pub(crate) async fn serve(
     )
     .await
     .context("starting alerting")?;
+    // A store that refuses writes for long (a full disk) or a task of the engine that
+    // panicked pages, not only /readyz.
+    alerting.watch(&handle);
     let alerts = alerting.handle();
 
     let gateways =

@@ -524,3 +524,38 @@ fn help_follows_continuo_lang_and_usage_errors_still_exit_with_2() {
     assert_eq!(run(&["frobnicate"]).status.code(), Some(2));
     assert_eq!(run(&["--lang", "fr", "check"]).status.code(), Some(2));
 }
+
+/// Issue 16, failure 1: a rotation beyond the calendar made `continuo oncall` panic (exit
+/// 101). Now `check` refuses it with its place, `oncall` says the same (exit 1), and the
+/// longest rotation `check` accepts answers, also a century ahead.
+#[test]
+fn oncall_never_panics_on_a_rotation_check_accepts_or_refuses() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = |rotation: &str| {
+        format!(
+            "[[person]]\nid = \"a\"\nname = \"Anna\"\n\
+             [[person]]\nid = \"b\"\nname = \"Bram\"\n\
+             [[schedule]]\nid = \"s\"\nname = \"Rota\"\n\
+             [[schedule.layer]]\nmembers = [\"a\", \"b\"]\nrotation = \"{rotation}\"\n"
+        )
+    };
+    let path = dir.path().join("continuo.toml");
+    std::fs::write(&path, config("7304485d")).expect("write");
+    let check = continuo(dir.path(), &["check", "-c", "continuo.toml"]);
+    assert_eq!(check.status.code(), Some(1), "{}", text(&check.stdout));
+    let oncall = continuo(dir.path(), &["oncall", "-c", "continuo.toml"]);
+    assert_eq!(oncall.status.code(), Some(1), "{}", text(&oncall.stderr));
+    let said = format!("{}{}", text(&oncall.stdout), text(&oncall.stderr));
+    assert!(said.contains("longer than a year"), "{said}");
+
+    std::fs::write(&path, config("365d")).expect("write");
+    for at in ["2026-12-24T18:00", "2126-06-01T00:00"] {
+        let out = continuo(dir.path(), &["oncall", "-c", "continuo.toml", "--at", at]);
+        assert_eq!(out.status.code(), Some(0), "{at}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stdout).contains("Anna") || text(&out.stdout).contains("Bram"),
+            "{at}: {}",
+            text(&out.stdout)
+        );
+    }
+}

@@ -31,9 +31,11 @@ use continuo_core::alerting::{AlertBook, policy};
 use continuo_core::catalog::Catalog;
 use continuo_core::oncall;
 use continuo_core::state::ServiceHealth;
+use continuo_store::writer::WriterStatus;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -83,6 +85,9 @@ pub struct Alerting {
     stop: watch::Sender<bool>,
 }
 
+/// How often [`Alerting::watch`] looks at the store writer and the engine's tasks.
+const WATCH_EVERY: Duration = Duration::from_secs(5);
+
 impl Alerting {
     /// Loads the saved alert book and windows and starts both tasks. `health` carries
     /// the engine's service health as it changes.
@@ -118,6 +123,7 @@ impl Alerting {
             clock: options.clock,
             public_url: options.public_url.trim_end_matches('/').to_string(),
             secret: Arc::new(options.secret.clone()),
+            deliver: options.deliver.clone(),
         };
         let stages = stages();
         let deliver = options.deliver.clone();
@@ -216,10 +222,10 @@ impl Alerting {
             move || crate::evidence::posture_task(handle.clone(), stop_rx.clone())
         };
         let supervised = |name: &'static str| {
-            let (handle, deliver) = (handle.clone(), deliver.clone());
+            let handle = handle.clone();
             move |message: String| {
-                let (handle, deliver) = (handle.clone(), deliver.clone());
-                async move { self_page(&handle, deliver.as_ref(), name, &message).await }
+                let handle = handle.clone();
+                async move { self_page(&handle, name, &message).await }
             }
         };
         let (tasks, clock) = (shared.tasks.clone(), options.clock);
@@ -262,6 +268,73 @@ impl Alerting {
             tasks,
             stop,
         })
+    }
+
+    /// Watches what runs beside alerting and pages every escalation channel (as the
+    /// service `continuo`, like a panic of alerting's own tasks) when
+    /// - the store writer's failure lasts ([`WriterStatus::lasting_failure`]: writes
+    ///   refused for 30 s, a full disk say): checks keep running but their results are
+    ///   only buffered, and `/readyz` alone is not a page. Once per failure (again after
+    ///   writes succeeded in between);
+    /// - the store writer or one of the engine's supervised tasks (its coordinator)
+    ///   panicked and restarted.
+    ///
+    /// Pages go through the outbox, or straight through the channels when the outbox
+    /// cannot be written (the usual case with a full disk: the same store); their keys
+    /// hold the hour, so each condition pages at most once an hour per channel.
+    pub fn watch(&mut self, engine: &crate::EngineHandle) {
+        let handle = self.handle.clone();
+        let engine = engine.clone();
+        let mut stop = self.stop.subscribe();
+        self.tasks.push(tokio::spawn(async move {
+            let writer: Option<Arc<WriterStatus>> = engine.writer().map(|w| w.status().clone());
+            let mut paged_lasting = false;
+            let mut writer_restarts = writer.as_ref().map_or(0, |w| w.restarts());
+            let mut restarts: HashMap<String, u64> = engine
+                .tasks()
+                .into_iter()
+                .map(|t| (t.name, t.restarts))
+                .collect();
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(WATCH_EVERY) => {}
+                    _ = stop.changed() => {}
+                }
+                if *stop.borrow() {
+                    break;
+                }
+                if let Some(status) = &writer {
+                    match status.lasting_failure() {
+                        Some(reason) if !paged_lasting => {
+                            paged_lasting = true;
+                            let summary = continuo_core::tr!(
+                                "Continuo cannot write to its database: {reason}. Checks keep running and pages still go out, but results are only held in memory and are lost if Continuo stops.",
+                                "Continuo kan niet naar zijn database schrijven: {reason}. Controles lopen door en oproepen gaan nog uit, maar resultaten staan alleen in het geheugen en gaan verloren als Continuo stopt."
+                            );
+                            page_continuo(&handle, "continuo/store", &summary).await;
+                        }
+                        Some(_) => {}
+                        None => paged_lasting = false,
+                    }
+                    let now = status.restarts();
+                    if now > writer_restarts {
+                        writer_restarts = now;
+                        let message = status
+                            .last_error()
+                            .unwrap_or_else(|| "a panic".to_string());
+                        self_page(&handle, "store.writer", &message).await;
+                    }
+                }
+                for task in engine.tasks() {
+                    let seen = restarts.entry(task.name.clone()).or_insert(0);
+                    if task.restarts > *seen {
+                        *seen = task.restarts;
+                        let message = task.last_panic.unwrap_or_else(|| "a panic".to_string());
+                        self_page(&handle, &task.name, &message).await;
+                    }
+                }
+            }
+        }));
     }
 
     /// A handle for the API.
@@ -321,11 +394,22 @@ impl Saved {
 /// the outbox so the dispatcher sends it with retries; straight through the channels
 /// when the store cannot take it. The key names the task and the hour, so a task that
 /// keeps failing pages once an hour, not at every restart.
-async fn self_page(handle: &AlertHandle, deliver: &dyn Deliver, task: &str, message: &str) {
+async fn self_page(handle: &AlertHandle, task: &str, message: &str) {
+    let summary = continuo_core::tr!(
+        "Continuo's task `{task}` failed and is restarting; alerting may be incomplete until it runs again: {message}",
+        "De taak `{task}` van Continuo is vastgelopen en start opnieuw; tot ze weer draait kan de alarmering onvolledig zijn: {message}"
+    );
+    page_continuo(handle, &format!("continuo/task/{task}"), &summary).await;
+}
+
+/// Pages every channel of every escalation (every channel when no escalation names
+/// one) about Continuo itself, as the service `continuo`, with the alert key `about`:
+/// through the outbox, or directly when the outbox cannot be written. The key holds
+/// the hour, so a repeated failure pages at most once an hour per channel.
+async fn page_continuo(handle: &AlertHandle, about: &str, summary: &continuo_core::Text) {
     let catalog = handle.catalog();
     let now = handle.clock.now_ms();
     let hour = now.div_euclid(3_600_000);
-    let about = format!("continuo/task/{task}");
     let mut channels: Vec<String> = Vec::new();
     for level in catalog.escalations.iter().flat_map(|e| &e.levels) {
         for target in &level.notify {
@@ -354,13 +438,9 @@ async fn self_page(handle: &AlertHandle, deliver: &dyn Deliver, task: &str, mess
             .or_else(|| catalog.organization.languages.first().copied())
             .unwrap_or(continuo_core::Lang::En);
         let key = format!("{about}/{hour}/{channel}");
-        let summary = continuo_core::tr!(
-            "Continuo's task `{task}` failed and is restarting; alerting may be incomplete until it runs again: {message}",
-            "De taak `{task}` van Continuo is vastgelopen en start opnieuw; tot ze weer draait kan de alarmering onvolledig zijn: {message}"
-        );
         let notice = continuo_notify::Notice {
             idempotency_key: key.clone(),
-            alert_key: about.clone(),
+            alert_key: about.to_string(),
             event: continuo_notify::NoticeEvent::Firing,
             language,
             organization: catalog.organization.name.clone(),
@@ -386,7 +466,7 @@ async fn self_page(handle: &AlertHandle, deliver: &dyn Deliver, task: &str, mess
         items.push(continuo_store::OutboxItem::new(
             key,
             channel.clone(),
-            about.clone(),
+            about.to_string(),
             continuo_notify::NoticeEvent::Firing.name().into(),
             format!("channel:{channel}"),
             value,
@@ -397,13 +477,25 @@ async fn self_page(handle: &AlertHandle, deliver: &dyn Deliver, task: &str, mess
     match handle.store.outbox_add(&items).await {
         Ok(()) => handle.shared.wake_dispatcher.notify_one(),
         Err(e) => {
-            tracing::warn!(error = %e, task, "cannot store the page about a failed task; sending it directly");
+            tracing::warn!(error = %e, about, "cannot store a page about Continuo itself; sending it directly");
             for (channel, notice) in notices {
-                if let Err(e) = deliver.deliver(&channel, &notice).await {
-                    tracing::warn!(error = %e, task, channel = %channel, "cannot page about a failed task");
+                if let Err(e) = handle.deliver.deliver(&channel, &notice).await {
+                    tracing::warn!(error = %e, about, channel = %channel, "cannot page about Continuo itself");
                 }
             }
         }
+    }
+}
+
+impl AlertHandle {
+    /// Records that a task running outside alerting (a gateway's listener or health
+    /// check, say) panicked and was restarted: it shows on `/readyz` and `/metrics` as
+    /// `task`, unhealthy for a minute, and every escalation channel is paged about it.
+    pub async fn task_panicked(&self, task: &str, message: &str) {
+        self.shared
+            .tasks
+            .panicked(task, message, self.clock.now_ms());
+        self_page(self, task, message).await;
     }
 }
 

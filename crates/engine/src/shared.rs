@@ -171,6 +171,8 @@ pub struct AlertHandle {
     pub(crate) clock: Clock,
     pub(crate) public_url: String,
     pub(crate) secret: Arc<Vec<u8>>,
+    /// The channels, for pages about Continuo itself when the outbox cannot take them.
+    pub(crate) deliver: Arc<dyn crate::deliver::Deliver>,
 }
 
 impl AlertHandle {

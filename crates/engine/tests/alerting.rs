@@ -510,6 +510,43 @@ mod paused {
         p.stop().await;
     }
 
+    /// A task outside alerting (a gateway's health check) that panicked and restarted
+    /// is reported like alerting's own: unhealthy in `tasks()` and paged to every
+    /// escalation channel, also while the store refuses the outbox.
+    #[tokio::test(start_paused = true)]
+    async fn a_panic_reported_from_outside_is_listed_and_paged_even_without_the_store() {
+        let p = start().await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        p.persist.set_unavailable(true);
+        let handle = p.alerting.handle();
+        handle
+            .task_panicked("gateway.gw.check.primary", "injected by a test")
+            .await;
+        let recorded = p.recorder.sent.lock().expect("lock").clone();
+        let mut channels: Vec<&str> = recorded
+            .iter()
+            .filter(|(_, _, event, key)| {
+                *event == NoticeEvent::Firing
+                    && key.starts_with("continuo/task/gateway.gw.check.primary/")
+            })
+            .map(|(_, channel, _, _)| channel.as_str())
+            .collect();
+        channels.sort_unstable();
+        assert_eq!(
+            channels,
+            ["first", "second"],
+            "sent straight through the channels: {recorded:?}"
+        );
+        let task = handle
+            .tasks()
+            .into_iter()
+            .find(|t| t.name == "gateway.gw.check.primary")
+            .expect("listed");
+        assert_eq!((task.restarts, task.healthy), (1, false), "{task:?}");
+        p.persist.set_unavailable(false);
+        p.stop().await;
+    }
+
     /// With the store down, an outage is paged from memory within seconds (before the
     /// fix it waited for the store); when the store answers again the page is stored
     /// as sent with its key, and the dispatcher does not send it a second time.

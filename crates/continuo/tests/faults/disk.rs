@@ -1,7 +1,8 @@
 //! A full disk, then freed (issue 16, failure 2): the SQLite database on a 3 MiB tmpfs
-//! this test mounts (root only), filled for about 10 s while `db` goes down and pings
+//! this test mounts (root only), filled for about 35 s while `db` goes down and pings
 //! arrive, then freed. The outage is paged within 5 s, `/readyz` says not ready during
-//! the fault (with the reason) and ready after, the writer recovers by itself (new
+//! the fault (with the reason), the lasting failure is paged as the service `continuo`,
+//! `/readyz` says ready after, the writer recovers by itself (new
 //! observations reach the file), and after a kill every acknowledged ping and the
 //! outage's outbox rows are in the store. On 93b1548 the writer kept counting writes
 //! while "database is locked" repeated and nothing reached the file.
@@ -168,6 +169,14 @@ grace = "5m"
         503,
         "still not ready while the disk is full"
     );
+    // The failure lasts (30 s): it is paged, not only shown on /readyz.
+    wait_for("a page saying the database refuses writes", 60, || {
+        scenario.notices("firing", "continuo").iter().any(|n| {
+            n["summary"]
+                .as_str()
+                .is_some_and(|s| s.contains("cannot write to its database"))
+        })
+    });
 
     // Space returns: the writer recovers by itself.
     std::fs::remove_file(&filler).expect("free the disk");
