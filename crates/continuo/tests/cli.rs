@@ -540,13 +540,19 @@ fn oncall_never_panics_on_a_rotation_check_accepts_or_refuses() {
         )
     };
     let path = dir.path().join("continuo.toml");
-    std::fs::write(&path, config("7304485d")).expect("write");
-    let check = continuo(dir.path(), &["check", "-c", "continuo.toml"]);
-    assert_eq!(check.status.code(), Some(1), "{}", text(&check.stdout));
-    let oncall = continuo(dir.path(), &["oncall", "-c", "continuo.toml"]);
-    assert_eq!(oncall.status.code(), Some(1), "{}", text(&oncall.stderr));
-    let said = format!("{}{}", text(&oncall.stdout), text(&oncall.stderr));
-    assert!(said.contains("longer than a year"), "{said}");
+    // Beyond the century every duration is bounded by, and beyond a year.
+    for rotation in ["7304485d", "400d"] {
+        std::fs::write(&path, config(rotation)).expect("write");
+        let check = continuo(dir.path(), &["check", "-c", "continuo.toml"]);
+        assert_eq!(check.status.code(), Some(1), "{}", text(&check.stdout));
+        let oncall = continuo(dir.path(), &["oncall", "-c", "continuo.toml"]);
+        assert_eq!(oncall.status.code(), Some(1), "{}", text(&oncall.stderr));
+        let said = format!("{}{}", text(&oncall.stdout), text(&oncall.stderr));
+        assert!(
+            said.contains("rotation") && said.contains("longer than") && said.contains(":12:12"),
+            "{rotation}: {said}"
+        );
+    }
 
     std::fs::write(&path, config("365d")).expect("write");
     for at in ["2026-12-24T18:00", "2126-06-01T00:00"] {
