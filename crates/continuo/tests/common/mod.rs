@@ -336,8 +336,12 @@ impl Continuo {
     }
 
     /// [`Continuo::start`] with more arguments for `serve` (such as `--log-format json`).
+    /// `CONTINUO_TEST_BINARY` names another build to start instead of this one: the
+    /// fault suite run against an older commit shows which faults it fails.
     pub fn start_with(dir: &Path, args: &[&str]) -> Continuo {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_continuo"));
+        let binary = std::env::var_os("CONTINUO_TEST_BINARY")
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_continuo").into());
+        let mut command = Command::new(binary);
         command
             .args(["serve", "-c", "continuo.toml", "--listen", "127.0.0.1:0"])
             .args(args);
