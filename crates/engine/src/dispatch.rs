@@ -19,7 +19,7 @@ use crate::shared::{Shared, lock};
 use crate::stage::{Sent, Stage};
 use continuo_notify::{Notice, SendErrorKind};
 use continuo_store::OutboxItem;
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -104,40 +104,69 @@ impl Dispatcher {
         let mut tasks: HashMap<tokio::task::Id, (String, Lane)> = HashMap::new();
         let mut in_flight: HashSet<String> = HashSet::new();
         let mut busy = [0usize; 2];
+        // Due items read but not started yet (waiting for a slot or for their channel's
+        // pacing), in the outbox's order. A freed slot takes the next of them without
+        // asking the store again: one read serves many sends, so a mass outage costs a
+        // due query per batch, not per send. The queue is read afresh when it runs dry
+        // with more due, when the decider wakes the dispatcher, and at least once a
+        // second while anything is due.
+        let mut queue: VecDeque<OutboxItem> = VecDeque::new();
+        let mut read = true;
+        let mut truncated = false;
+        let mut sleep = Instant::now();
         loop {
             if *stop.borrow() {
                 break;
             }
             let now = self.clock.now_ms();
-            let due = match self.store.outbox_due(now, DUE_BATCH).await {
-                Ok(due) => due,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot read the outbox, will retry");
-                    tokio::select! {
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                        Some(done) = running.join_next_with_id(), if !running.is_empty() => {
-                            finished(done, &mut tasks, &mut in_flight, &mut busy);
+            if read {
+                let due = match self.store.outbox_due(now, DUE_BATCH).await {
+                    Ok(due) => due,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot read the outbox, will retry");
+                        tokio::select! {
+                            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                            Some(done) = running.join_next_with_id(), if !running.is_empty() => {
+                                finished(done, &mut tasks, &mut in_flight, &mut busy);
+                            }
+                            _ = stop.changed() => {}
                         }
-                        _ = stop.changed() => {}
+                        continue;
                     }
-                    continue;
-                }
-            };
-            // More may be due than were read.
-            let truncated = due.len() >= DUE_BATCH as usize;
-            // Due items left for lack of a slot (they start when one frees) or held back
-            // by their channel's pacing (they start at `wait_until`).
-            let mut blocked = truncated;
+                };
+                // More may be due than were read.
+                truncated = due.len() >= DUE_BATCH as usize;
+                queue = due
+                    .into_iter()
+                    .filter(|item| !in_flight.contains(&item.key))
+                    .collect();
+                read = false;
+                let next = match self.store.outbox_next_due().await {
+                    // Due now but not started (in flight, waiting for a slot or for
+                    // pacing): what frees them wakes this loop; read again within a
+                    // second anyway, for items this read did not see.
+                    Ok(Some(ms)) if ms <= now => Some(now + 1_000),
+                    Ok(next) => next,
+                    Err(_) => Some(now + 1_000),
+                };
+                sleep = match next {
+                    Some(ms) => self.clock.instant_at(ms),
+                    None => Instant::now() + Duration::from_secs(3_600),
+                };
+            }
+            // Start what the slots and the channels' pacing allow; keep the rest.
             let mut wait_until: Option<i64> = None;
-            if !due.is_empty() {
+            let mut started = 0usize;
+            if !queue.is_empty() {
                 let catalog = lock(&self.shared.catalog).clone();
-                for item in due {
+                let mut kept = VecDeque::with_capacity(queue.len());
+                for item in queue.drain(..) {
                     if in_flight.contains(&item.key) {
                         continue;
                     }
                     let lane = Lane::of(&item);
                     if busy[lane as usize] >= limit {
-                        blocked = true;
+                        kept.push_back(item);
                         continue;
                     }
                     let kind = catalog
@@ -148,6 +177,7 @@ impl Dispatcher {
                     let slot = self.paced.entry(item.channel.clone()).or_insert(0);
                     if *slot > now {
                         wait_until = Some(wait_until.map_or(*slot, |w| w.min(*slot)));
+                        kept.push_back(item);
                         continue;
                     }
                     let spacing = self.deliver.min_spacing(&item.channel, kind);
@@ -158,37 +188,36 @@ impl Dispatcher {
                     let key = item.key.clone();
                     let task = running.spawn(attempt(context.clone(), item));
                     tasks.insert(task.id(), (key, lane));
+                    started += 1;
                 }
+                queue = kept;
             }
-            let next = match self.store.outbox_next_due().await {
-                // Due now but not started (in flight, waiting for a slot or for pacing):
-                // what frees them wakes this loop; look again within a second anyway,
-                // for items due later that this loop has not seen.
-                Ok(Some(ms)) if ms <= now => Some(now + 1_000),
-                Ok(next) => next,
-                Err(_) => Some(now + 1_000),
-            };
-            let next = [next, wait_until].into_iter().flatten().min();
-            let sleep = match next {
-                Some(ms) => self.clock.instant_at(ms),
-                None => Instant::now() + Duration::from_secs(3_600),
+            // The queue ran dry with more due in the outbox: read on at once, as long as
+            // reading gets somewhere.
+            if queue.is_empty() && truncated && started > 0 {
+                read = true;
+                continue;
+            }
+            let wake = match wait_until {
+                Some(ms) => sleep.min(self.clock.instant_at(ms)),
+                None => sleep,
             };
             tokio::select! {
-                _ = tokio::time::sleep_until(sleep) => {}
-                _ = self.shared.wake_dispatcher.notified() => {}
+                _ = tokio::time::sleep_until(wake) => {
+                    // Pacing ends start from the queue; the timer reads the store.
+                    read = wait_until.is_none_or(|ms| self.clock.instant_at(ms) > wake);
+                }
+                _ = self.shared.wake_dispatcher.notified() => read = true,
                 Some(done) = running.join_next_with_id(), if !running.is_empty() => {
                     finished(done, &mut tasks, &mut in_flight, &mut busy);
-                    // Every other send that is done too, before reading again.
+                    // Every other send that is done too.
                     while let Some(done) = running.try_join_next_with_id() {
                         finished(done, &mut tasks, &mut in_flight, &mut busy);
                     }
-                    if !blocked {
-                        // Nothing was waiting for a slot: sleep on.
-                        tokio::select! {
-                            _ = tokio::time::sleep_until(sleep) => {}
-                            _ = self.shared.wake_dispatcher.notified() => {}
-                            _ = stop.changed() => {}
-                        }
+                    // Slots are free: the queue goes first; when it is empty, more
+                    // may be due than the last read saw.
+                    if queue.is_empty() && truncated {
+                        read = true;
                     }
                 }
                 _ = stop.changed() => {}

@@ -299,7 +299,12 @@ async fn close_if_in_transaction(
     connection: &mut sqlx::SqliteConnection,
 ) -> Result<bool, sqlx::Error> {
     use sqlx::Connection as _;
-    // The round trip runs after a rollback queued by a dropped transaction.
+    // Most connections come back outside any transaction: no round trip for them.
+    if !connection.is_in_transaction() {
+        return Ok(true);
+    }
+    // A dropped transaction queues its rollback: the round trip runs it, and only a
+    // connection still inside a transaction after that is stuck.
     connection.ping().await?;
     if connection.is_in_transaction() {
         tracing::warn!(
