@@ -339,9 +339,22 @@ impl Continuo {
     /// `CONTINUO_TEST_BINARY` names another build to start instead of this one: the
     /// fault suite run against an older commit shows which faults it fails.
     pub fn start_with(dir: &Path, args: &[&str]) -> Continuo {
-        let binary = std::env::var_os("CONTINUO_TEST_BINARY")
+        Continuo::start_under(dir, &[], args)
+    }
+
+    /// [`Continuo::start_with`] under a wrapper command that runs the binary as its last
+    /// argument, such as `prlimit --nofile=1024:20000`.
+    pub fn start_under(dir: &Path, wrapper: &[&str], args: &[&str]) -> Continuo {
+        let binary: std::ffi::OsString = std::env::var_os("CONTINUO_TEST_BINARY")
             .unwrap_or_else(|| env!("CARGO_BIN_EXE_continuo").into());
-        let mut command = Command::new(binary);
+        let mut command = match wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut command = Command::new(program);
+                command.args(rest).arg(binary);
+                command
+            }
+            None => Command::new(binary),
+        };
         command
             .args(["serve", "-c", "continuo.toml", "--listen", "127.0.0.1:0"])
             .args(args);

@@ -20,6 +20,8 @@ const IDLE_CONNECTIONS: usize = 20_000;
 const HOLDERS: usize = 4;
 /// Connections from one source address (below the server's per-address cap).
 const PER_SOURCE: usize = 500;
+/// How long one connection attempt of a flood may take.
+const CONNECT_WITHIN: Duration = Duration::from_secs(5);
 /// Event streams in the second flood.
 const STREAMS: usize = 3_000;
 /// Streams from one source address (below the per-address stream cap).
@@ -41,7 +43,8 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// Opens `count` connections to `target`, `PER_SOURCE` from each source address, 256
-/// at a time; a connection that fails is tried again twice.
+/// at a time; a connection that fails or hangs for [`CONNECT_WITHIN`] is tried again
+/// twice.
 async fn open(
     target: SocketAddr,
     count: usize,
@@ -58,7 +61,10 @@ async fn open(
             for _ in 0..3 {
                 let socket = tokio::net::TcpSocket::new_v4().ok()?;
                 socket.bind(from).ok()?;
-                if let Ok(stream) = socket.connect(target).await {
+                // A server that stops accepting leaves a connection hanging in the
+                // SYN queue: give up on it rather than on the run.
+                let connecting = tokio::time::timeout(CONNECT_WITHIN, socket.connect(target));
+                if let Ok(Ok(stream)) = connecting.await {
                     return Some(stream);
                 }
             }
@@ -143,8 +149,12 @@ fn idle_connections() {
             "the open-files limit is {files}; the flood needs at least 8192 (raise `ulimit -Hn`)"
         );
     }
+    // Started as a service manager starts it: a soft open-files limit of 1,024 (the
+    // usual default) under a high hard limit. `serve` raises its own soft limit and
+    // bounds its listener below it; a server that does not runs out of descriptors.
+    let soft_limit = format!("--nofile=1024:{files}");
     let mut scenario = Scenario::new(None, "");
-    let port = scenario.start(&[]).port;
+    let port = scenario.start_under(&["prlimit", &soft_limit], &[]).port;
     let mut holders: Vec<Child> = (0..HOLDERS)
         .map(|h| {
             let block = u8::try_from(10 + h).unwrap_or(10);

@@ -109,7 +109,12 @@ recover_threshold = 1
 
     /// Starts `continuo serve` with `args` and waits until both services were seen up.
     pub fn start(&mut self, args: &[&str]) -> &Continuo {
-        let continuo = Continuo::start_with(self.dir.path(), args);
+        self.start_under(&[], args)
+    }
+
+    /// [`Scenario::start`] under a wrapper command (see [`Continuo::start_under`]).
+    pub fn start_under(&mut self, wrapper: &[&str], args: &[&str]) -> &Continuo {
+        let continuo = Continuo::start_under(self.dir.path(), wrapper, args);
         wait_for("both checks up", 30, || {
             let (status, body) = continuo.admin("GET", "/api/v1/checks", "");
             status == 200
