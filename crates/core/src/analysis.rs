@@ -278,24 +278,33 @@ impl<'c> Graph<'c> {
         let mut waiting: Vec<usize> = (0..n)
             .map(|i| self.hard_deps(i).filter(|&d| d != i).count())
             .collect();
-        let mut placed = vec![false; n];
+        // Kahn's algorithm with the most urgent ready service first: `ready` holds what
+        // has all its dependencies placed, `unplaced` everything not placed yet, both in
+        // urgency order, so each step is a logarithmic pick instead of a scan of all.
+        let key = |i: usize| (inherited[i], own[i], self.service(i).id.value.as_str(), i);
+        let mut ready: BTreeSet<_> = (0..n).filter(|&i| waiting[i] == 0).map(key).collect();
+        let mut unplaced: BTreeSet<_> = (0..n).map(key).collect();
         let mut order = Vec::with_capacity(n);
         while order.len() < n {
-            let key = |i: usize| (inherited[i], own[i], &self.service(i).id.value);
-            let ready = (0..n)
-                .filter(|&i| !placed[i] && waiting[i] == 0)
-                .min_by_key(|&i| key(i));
             // In a cycle nothing is ready; take the most urgent remaining one so the
             // analysis still finishes (the cycle itself is reported by validation).
-            let Some(next) =
-                ready.or_else(|| (0..n).filter(|&i| !placed[i]).min_by_key(|&i| key(i)))
-            else {
+            let Some(next) = ready.pop_first().or_else(|| unplaced.first().copied()) else {
                 break;
             };
-            placed[next] = true;
-            order.push(next);
-            for j in Self::hard(&self.dependents[next]) {
-                waiting[j] = waiting[j].saturating_sub(1);
+            let i = next.3;
+            if !unplaced.remove(&next) {
+                // Made ready twice (its last dependency placed after a cycle was broken
+                // through it): placed already.
+                continue;
+            }
+            order.push(i);
+            for j in Self::hard(&self.dependents[i]) {
+                if j != i && waiting[j] > 0 {
+                    waiting[j] -= 1;
+                    if waiting[j] == 0 && unplaced.contains(&key(j)) {
+                        ready.insert(key(j));
+                    }
+                }
             }
         }
         order

@@ -147,6 +147,11 @@ proptest! {
                 prop_assert!(position(d) < position(s), "s{d} (dependency) placed after s{s}");
             }
         }
+        // The catalog's remembered ranks (what incident checklists sort by) are this order.
+        for (i, service) in catalog.services.iter().enumerate() {
+            prop_assert_eq!(catalog.recovery_rank(&service.id.value), Some(position(i)));
+        }
+        prop_assert_eq!(catalog.recovery_rank("no-such-service"), None);
     }
 
     /// Without dependencies between them, a lower tier always comes first.

@@ -172,14 +172,7 @@ pub fn plan_for(catalog: &Catalog, severity: Severity) -> Option<&ResponsePlan> 
 
 /// Orders the checklist by the catalog's recovery priority (dependencies first).
 pub(super) fn order_checklist(catalog: &Catalog, incident: &mut Incident) {
-    let graph = Graph::new(catalog);
-    let order: BTreeMap<String, usize> = graph
-        .priority_order()
-        .into_iter()
-        .enumerate()
-        .map(|(pos, i)| (graph.service(i).id.value.clone(), pos))
-        .collect();
     incident
         .checklist
-        .sort_by_key(|t| order.get(&t.service).copied().unwrap_or(usize::MAX));
+        .sort_by_key(|t| catalog.recovery_rank(&t.service).unwrap_or(usize::MAX));
 }
