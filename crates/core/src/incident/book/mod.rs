@@ -44,7 +44,6 @@ use super::{
     deadlines, derive_severity, recovery,
 };
 use crate::alerting::{Act, AlertBook, AlertState, Recipient, resolve_targets};
-use crate::analysis::Graph;
 use crate::catalog::{Catalog, ResponsePlan, TargetKind};
 use crate::state::Health;
 use crate::text::Text;
@@ -405,7 +404,25 @@ pub struct IncidentBook {
     /// Ids changed since [`IncidentBook::take_changed`] was last called.
     #[serde(skip)]
     pub changed: BTreeSet<String>,
+    /// Which incident held each alert at the last [`IncidentBook::sync`]: a hint that
+    /// makes [`IncidentBook::record_for_alert`] a lookup instead of a scan of every
+    /// incident (checked before use; never part of the book's value).
+    #[serde(skip)]
+    pub(crate) holders: Holders,
 }
+
+/// Alert id → the id of the incident that holds it, as last seen. Equal to any other:
+/// a hint, not state.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Holders(pub(crate) std::collections::HashMap<String, String>);
+
+impl PartialEq for Holders {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Holders {}
 
 /// How long a resolved incident stays in memory (it stays in the store).
 const KEEP_RESOLVED_MS: i64 = 7 * 86_400_000;
@@ -482,12 +499,22 @@ impl IncidentBook {
         kind: EventKind,
         text: Text,
     ) {
-        let Some(id) = self
-            .incidents
-            .values()
-            .find(|i| i.alerts.contains(alert) || i.id == alert)
-            .map(|i| i.id.clone())
-        else {
+        let hinted = self
+            .holders
+            .0
+            .get(alert)
+            .filter(|id| {
+                self.incidents
+                    .get(*id)
+                    .is_some_and(|i| i.alerts.contains(alert))
+            })
+            .cloned();
+        let Some(id) = hinted.or_else(|| {
+            self.incidents
+                .values()
+                .find(|i| i.alerts.contains(alert) || i.id == alert)
+                .map(|i| i.id.clone())
+        }) else {
             return;
         };
         if let Some(incident) = self.incidents.get_mut(&id) {
