@@ -22,6 +22,26 @@ pub struct Graph<'c> {
     dependents: Vec<Vec<(usize, DependencyKind)>>,
 }
 
+/// A service's place in the catalog's recovery priority order
+/// ([`Graph::priority_order`], most urgent first), computed for the whole catalog once
+/// and remembered in it: a catalog is not changed after it is loaded (one changed by hand
+/// calls [`Catalog::index`] again, which forgets it).
+pub fn recovery_rank(catalog: &Catalog, id: &str) -> Option<usize> {
+    catalog
+        .recovery_ranks
+        .get_or_init(|| {
+            let graph = Graph::new(catalog);
+            graph
+                .priority_order()
+                .into_iter()
+                .enumerate()
+                .map(|(rank, i)| (graph.service(i).id.value.clone(), rank))
+                .collect()
+        })
+        .get(id)
+        .copied()
+}
+
 impl<'c> Graph<'c> {
     /// Builds the graph; references to unknown services are left out.
     pub fn new(catalog: &'c Catalog) -> Graph<'c> {

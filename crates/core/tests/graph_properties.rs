@@ -149,9 +149,9 @@ proptest! {
         }
         // The catalog's remembered ranks (what incident checklists sort by) are this order.
         for (i, service) in catalog.services.iter().enumerate() {
-            prop_assert_eq!(catalog.recovery_rank(&service.id.value), Some(position(i)));
+            prop_assert_eq!(continuo_core::analysis::recovery_rank(&catalog, &service.id.value), Some(position(i)));
         }
-        prop_assert_eq!(catalog.recovery_rank("no-such-service"), None);
+        prop_assert_eq!(continuo_core::analysis::recovery_rank(&catalog, "no-such-service"), None);
     }
 
     /// Without dependencies between them, a lower tier always comes first.

@@ -71,8 +71,8 @@ pub struct Catalog {
     #[serde(skip)]
     pub service_index: std::collections::HashMap<String, usize>,
     /// Each service's place in the recovery priority order, computed once on first use
-    /// by [`Catalog::recovery_rank`] (every incident's checklist asks it); cleared by
-    /// [`Catalog::index`].
+    /// by [`crate::analysis::recovery_rank`] (every incident's checklist asks it);
+    /// cleared by [`Catalog::index`].
     #[serde(skip)]
     pub recovery_ranks: std::sync::OnceLock<std::collections::HashMap<String, usize>>,
 }
@@ -98,25 +98,6 @@ impl Catalog {
         for (i, s) in self.services.iter().enumerate() {
             self.service_index.entry(s.id.value.clone()).or_insert(i);
         }
-    }
-
-    /// A service's place in the recovery priority order
-    /// ([`crate::analysis::Graph::priority_order`], most urgent first), computed for the
-    /// whole catalog once and remembered: a catalog is not changed after it is loaded
-    /// (one changed by hand calls [`Catalog::index`] again, which forgets it).
-    pub fn recovery_rank(&self, id: &str) -> Option<usize> {
-        self.recovery_ranks
-            .get_or_init(|| {
-                let graph = crate::analysis::Graph::new(self);
-                graph
-                    .priority_order()
-                    .into_iter()
-                    .enumerate()
-                    .map(|(rank, i)| (graph.service(i).id.value.clone(), rank))
-                    .collect()
-            })
-            .get(id)
-            .copied()
     }
 }
 

@@ -3,6 +3,7 @@
 //! and ordering the recovery checklist by dependency.
 
 use super::*;
+use crate::analysis::recovery_rank;
 
 /// Classifies an incident significant/major (or takes it back) and computes the reports
 /// due under each regulation the organisation declares.
@@ -174,5 +175,5 @@ pub fn plan_for(catalog: &Catalog, severity: Severity) -> Option<&ResponsePlan> 
 pub(super) fn order_checklist(catalog: &Catalog, incident: &mut Incident) {
     incident
         .checklist
-        .sort_by_key(|t| catalog.recovery_rank(&t.service).unwrap_or(usize::MAX));
+        .sort_by_key(|t| recovery_rank(catalog, &t.service).unwrap_or(usize::MAX));
 }
