@@ -311,12 +311,10 @@ impl<'c> Graph<'c> {
             let Some(next) = ready.pop_first().or_else(|| unplaced.first().copied()) else {
                 break;
             };
+            // Never placed before: a service enters `ready` once, when its last
+            // dependency is placed, and only while it is unplaced.
+            unplaced.remove(&next);
             let i = next.3;
-            if !unplaced.remove(&next) {
-                // Made ready twice (its last dependency placed after a cycle was broken
-                // through it): placed already.
-                continue;
-            }
             order.push(i);
             for j in Self::hard(&self.dependents[i]) {
                 if j != i && waiting[j] > 0 {
