@@ -3,7 +3,7 @@
 //! (`/hooks/alertmanager`, webhook v4) and anything that speaks PagerDuty's Events API v2
 //! (`/v2/enqueue`).
 
-use crate::app::AppState;
+use crate::app::{AppState, Shared};
 use crate::auth::{Admin, Authed, Responder, Viewer, bearer};
 use crate::error::{ApiError, Refusals, RefusalsAbout};
 use crate::html::{escape, page};
@@ -32,7 +32,7 @@ use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
 /// The alerting routes (merged into the main router when alerting runs).
-pub(crate) fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<Shared> {
     Router::new()
         .route("/api/v1/alerts", get(list_alerts))
         .route("/api/v1/alerts/{id}", get(one_alert))
@@ -241,7 +241,7 @@ struct AtQuery {
     ),
 )]
 async fn oncall(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     _who: Authed<Viewer>,
     Query(q): Query<AtQuery>,
 ) -> Result<Response, ApiError> {
@@ -383,7 +383,7 @@ struct OutboxQuery {
     ),
 )]
 async fn outbox(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     _who: Authed<Admin>,
     Query(q): Query<OutboxQuery>,
 ) -> Result<Response, ApiError> {
@@ -428,7 +428,7 @@ struct KeyQuery {
     ),
 )]
 async fn retry_outbox(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     _who: Authed<Admin>,
     Query(q): Query<KeyQuery>,
 ) -> Result<Response, ApiError> {
@@ -476,7 +476,7 @@ fn token_problem(lang: Lang, e: AckTokenError) -> Response {
 /// Shows what the link acknowledges, with a button: a GET never changes anything, so
 /// mail scanners that follow links cannot acknowledge by accident.
 async fn ack_page(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> Response {
@@ -546,7 +546,7 @@ fn not_running(lang: Lang) -> Response {
 }
 
 async fn ack_link(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Path(token): Path<String>,
     client: Option<axum::Extension<crate::auth::ClientAddr>>,
     headers: HeaderMap,
@@ -641,7 +641,7 @@ struct TokenQuery {
 /// Alertmanager webhook v4: one Continuo alert per group and service (see
 /// `continuo_core::inbound::alertmanager`).
 async fn alertmanager(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     headers: HeaderMap,
     Query(q): Query<TokenQuery>,
     body: Bytes,
@@ -725,7 +725,7 @@ fn read_event(event: &Value) -> Event {
 
 /// PagerDuty Events API v2: trigger, acknowledge, resolve by `dedup_key`. The
 /// `routing_key` is the hooks token. Answers in the Events API's own shape.
-async fn enqueue(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+async fn enqueue(State(state): State<Shared>, body: Bytes) -> Result<Response, ApiError> {
     let json: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => return Ok(invalid_event(vec![format!("the body is not JSON: {e}")])),

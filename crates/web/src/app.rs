@@ -32,6 +32,10 @@ pub struct AppState {
     pub gateways: Option<Arc<dyn GatewayControl>>,
 }
 
+/// The state the routes share: one allocation, so each extractor and middleware that
+/// takes it costs one reference count, not a copy of every handle in [`AppState`].
+pub(crate) type Shared = Arc<AppState>;
+
 /// Largest request body accepted anywhere (pings keep only the first part of it).
 pub(crate) const BODY_LIMIT: usize = 1 << 20;
 

@@ -2,7 +2,7 @@
 //! action, newest first. Writing it is `audit_log`'s (used by the guard, sign-in and
 //! acknowledge links).
 
-use crate::app::AppState;
+use crate::app::Shared;
 use crate::auth::{Admin, Authed};
 use crate::error::{ApiError, Refusals};
 use crate::running;
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// The audit routes.
-pub(crate) fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<Shared> {
     Router::new().route("/api/v1/audit", get(list))
 }
 
@@ -46,7 +46,7 @@ struct AuditQuery {
     ),
 )]
 async fn list(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     _who: Authed<Admin>,
     Query(q): Query<AuditQuery>,
 ) -> Result<Response, ApiError> {

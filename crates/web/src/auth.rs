@@ -18,7 +18,7 @@
 //! **Invariant:** sessions and tokens are stored hashed; the cookie and the token are
 //! shown once and never logged.
 
-use crate::app::{AppState, BODY_LIMIT};
+use crate::app::{AppState, BODY_LIMIT, Shared};
 use crate::audit_log::record;
 use crate::credentials::{self, csrf_token};
 use crate::error::ApiError;
@@ -288,7 +288,7 @@ const PUBLIC_PREFIXES: [&str; 8] = [
 ];
 
 /// The sign-in routes.
-pub(crate) fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<Shared> {
     Router::new()
         .route(
             "/login",
@@ -302,7 +302,7 @@ pub(crate) fn routes() -> Router<AppState> {
 /// What [`guard`] needs.
 #[derive(Clone)]
 pub(crate) struct GuardState {
-    pub(crate) app: AppState,
+    pub(crate) app: Shared,
     pub(crate) guards: Arc<Guards>,
 }
 
@@ -328,18 +328,22 @@ pub(crate) async fn guard(
     if let Some(ip) = client {
         request.extensions_mut().insert(ClientAddr(ip));
     }
-    let path = request.uri().path().to_string();
     if let (Some(limiter), Some(ip)) = (&gs.guards.public, client)
-        && PUBLIC_PREFIXES.iter().any(|p| path.starts_with(p))
+        && PUBLIC_PREFIXES
+            .iter()
+            .any(|p| request.uri().path().starts_with(p))
         && let Err(not_until) = limiter.check_key(&ip)
     {
         let wait = not_until.wait_time_from(governor::clock::Clock::now(limiter.clock()));
         let lang = lang::of_request(None, request.headers(), &catalog);
         return too_many(lang, wait);
     }
-    let unsafe_method = !is_safe(request.method());
+    // A safe request changes nothing: no CSRF token to take, no audit entry to write.
+    if is_safe(request.method()) {
+        return next.run(request).await;
+    }
     let has_session = cookie(request.headers(), SESSION_COOKIE).is_some();
-    if unsafe_method && has_session && is_form(request.headers()) {
+    if has_session && is_form(request.headers()) {
         let (parts, body) = request.into_parts();
         let bytes = match axum::body::to_bytes(body, BODY_LIMIT).await {
             Ok(b) => b,
@@ -358,13 +362,14 @@ pub(crate) async fn guard(
         .extensions()
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_string());
+    let path = request.uri().path().to_string();
     let target = request
         .uri()
         .path_and_query()
         .map_or_else(|| path.clone(), |p| p.as_str().to_string());
     let response = next.run(request).await;
     let actor = slot.0.lock().ok().and_then(|mut a| a.take());
-    if unsafe_method && let Some(actor) = actor {
+    if let Some(actor) = actor {
         let action = action_name(&method, matched.as_deref().unwrap_or(&path));
         record(
             &gs.app,
@@ -544,10 +549,10 @@ fn store_down(e: impl std::fmt::Display) -> Refusal {
     ))
 }
 
-impl<R: MinRole> FromRequestParts<AppState> for Authed<R> {
+impl<R: MinRole> FromRequestParts<Shared> for Authed<R> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
         let catalog = state.engine.catalog();
         let actor = identify(parts, state, &catalog)
             .await
@@ -912,7 +917,7 @@ fn login_token(headers: &HeaderMap) -> (String, bool) {
 }
 
 async fn login_page(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Query(query): Query<PageQuery>,
     request: axum::extract::Request,
 ) -> Response {
@@ -971,7 +976,7 @@ fn no_sign_in(lang: Lang, organization: &str, next: &str) -> Response {
 }
 
 async fn login(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Extension(guards): Extension<Arc<Guards>>,
     client: Option<Extension<ClientAddr>>,
     headers: HeaderMap,
@@ -1165,7 +1170,7 @@ async fn login(
 
 /// Ends the session (needs the session's CSRF token, like every form).
 async fn logout(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     who: Result<Authed<Viewer>, ApiError>,
     headers: HeaderMap,
     Peer(peer): Peer,

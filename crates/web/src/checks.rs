@@ -2,7 +2,7 @@
 //! status, a check's recent observations (from the store), and reloading the
 //! configuration (admin).
 
-use crate::app::AppState;
+use crate::app::Shared;
 use crate::auth::{Admin, Authed, Viewer};
 use crate::error::{ApiError, Refusals, RefusalsAbout};
 use crate::running;
@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// The routes.
-pub(crate) fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<Shared> {
     Router::new()
         .route("/api/v1/services", get(services))
         .route("/api/v1/checks", get(checks))
@@ -60,7 +60,7 @@ pub(crate) struct Observations {
     security(("bearer" = []), ("session" = [])),
     responses((status = 200, description = "The services", body = Services), Refusals),
 )]
-async fn services(State(state): State<AppState>, _who: Authed<Viewer>) -> Response {
+async fn services(State(state): State<Shared>, _who: Authed<Viewer>) -> Response {
     axum::Json(Services {
         services: state.engine.services(),
     })
@@ -75,7 +75,7 @@ async fn services(State(state): State<AppState>, _who: Authed<Viewer>) -> Respon
     security(("bearer" = []), ("session" = [])),
     responses((status = 200, description = "The checks", body = Checks), Refusals),
 )]
-async fn checks(State(state): State<AppState>, _who: Authed<Viewer>) -> Response {
+async fn checks(State(state): State<Shared>, _who: Authed<Viewer>) -> Response {
     axum::Json(Checks {
         checks: state.engine.checks(),
     })
@@ -92,7 +92,7 @@ async fn checks(State(state): State<AppState>, _who: Authed<Viewer>) -> Response
     responses((status = 200, description = "The check, with its status and last observation", body = Object), Refusals, RefusalsAbout),
 )]
 async fn check(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     _who: Authed<Viewer>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
@@ -121,7 +121,7 @@ struct Limit {
     responses((status = 200, description = "The observations", body = Observations), Refusals, RefusalsAbout),
 )]
 async fn observations(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     _who: Authed<Viewer>,
     Path(id): Path<String>,
     Query(query): Query<Limit>,
@@ -160,7 +160,7 @@ async fn observations(
     security(("bearer" = []), ("session" = [])),
     responses((status = 200, description = "What changed", body = Object), Refusals),
 )]
-async fn reload(State(state): State<AppState>, _who: Authed<Admin>) -> Result<Response, ApiError> {
+async fn reload(State(state): State<Shared>, _who: Authed<Admin>) -> Result<Response, ApiError> {
     let reloader = state.reloader.as_ref().ok_or_else(|| {
         ApiError::unavailable(tr!(
             "this server cannot reload",

@@ -6,7 +6,7 @@
 //! right; it never carries internals (no stack, no SQL, no file paths beyond what the
 //! operator configured).
 
-use crate::app::AppState;
+use crate::app::Shared;
 use crate::lang;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -136,7 +136,7 @@ impl IntoResponse for ApiError {
 /// Runs around every route: an [`ApiError`] answer is said in the request's language
 /// (`?lang=`, else Accept-Language, else the organisation's first language).
 pub(crate) async fn localize(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -145,21 +145,23 @@ pub(crate) async fn localize(
             .find(|(k, _)| k == "lang")
             .map(|(_, v)| v.into_owned())
     });
-    let lang = lang::of_request(
-        explicit.as_deref(),
-        request.headers(),
-        &state.engine.catalog(),
-    );
+    // What the request says now; the organisation's language only when an error needs it.
+    let chosen = explicit
+        .as_deref()
+        .and_then(Lang::from_code)
+        .or_else(|| lang::accepted(request.headers()));
     let mut response = next.run(request).await;
-    match response.extensions_mut().remove::<Unlocalized>() {
-        Some(Unlocalized(e)) if lang != Lang::En => {
-            let (mut parts, _) = response.into_parts();
-            parts.headers.remove(header::CONTENT_LENGTH);
-            let body = json!({ "error": e.message(lang) }).to_string();
-            Response::from_parts(parts, Body::from(body))
-        }
-        _ => response,
+    let Some(Unlocalized(e)) = response.extensions_mut().remove::<Unlocalized>() else {
+        return response;
+    };
+    let lang = chosen.unwrap_or_else(|| lang::organisation(&state.engine.catalog()));
+    if lang == Lang::En {
+        return response;
     }
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let body = json!({ "error": e.message(lang) }).to_string();
+    Response::from_parts(parts, Body::from(body))
 }
 
 impl From<AlertingError> for ApiError {

@@ -6,7 +6,7 @@
 //! The web crate does not depend on the gateway crate: the binary hands in a
 //! [`GatewayControl`] as [`crate::AppState::gateways`].
 
-use crate::app::AppState;
+use crate::app::{AppState, Shared};
 pub use crate::app::{ControlFailure, GatewayControl};
 use crate::auth::{Authed, Responder, Viewer};
 use crate::error::{ApiError, Refusals, RefusalsAbout};
@@ -21,7 +21,7 @@ use serde_json::Value;
 use std::sync::Arc;
 use utoipa::ToSchema;
 
-pub(crate) fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<Shared> {
     Router::new()
         .route("/api/v1/gateways", get(list))
         .route("/api/v1/gateways/{id}", get(one))
@@ -85,7 +85,7 @@ fn find(control: &Arc<dyn GatewayControl>, id: &str) -> Option<Value> {
         Refusals,
     ),
 )]
-async fn list(State(state): State<AppState>, _who: Authed<Viewer>) -> Response {
+async fn list(State(state): State<Shared>, _who: Authed<Viewer>) -> Response {
     match &state.gateways {
         Some(c) => axum::Json(Gateways {
             gateways: c.status(),
@@ -112,7 +112,7 @@ async fn list(State(state): State<AppState>, _who: Authed<Viewer>) -> Response {
     ),
 )]
 async fn one(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     _who: Authed<Viewer>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
@@ -149,7 +149,7 @@ fn after(
     ),
 )]
 async fn drain(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     _who: Authed<Responder>,
     Path((id, endpoint)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
@@ -172,7 +172,7 @@ async fn drain(
     ),
 )]
 async fn undrain(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     _who: Authed<Responder>,
     Path((id, endpoint)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
@@ -195,7 +195,7 @@ async fn undrain(
     ),
 )]
 async fn failback(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     _who: Authed<Responder>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {

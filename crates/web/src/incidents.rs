@@ -4,7 +4,7 @@
 //! over a period. Reads need the viewer role, changes the responder role; each change
 //! names who did it (`by`, by default whoever asked).
 
-use crate::app::AppState;
+use crate::app::{AppState, Shared};
 use crate::auth::{Authed, Responder, Viewer};
 use crate::error::{ApiError, Refusals, RefusalsAbout};
 use crate::lang;
@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-pub(crate) fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<Shared> {
     Router::new()
         .route("/api/v1/incidents", get(list).post(declare))
         .route("/api/v1/incidents/stats", get(figures))
@@ -83,7 +83,7 @@ struct IncidentList {
     ),
 )]
 async fn service_events(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     _who: Authed<Viewer>,
     Path(id): Path<String>,
     Query(q): Query<Period>,
@@ -208,7 +208,7 @@ fn period(state: &AppState, q: &Period) -> Result<(i64, i64), ApiError> {
     ),
 )]
 async fn list(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     _who: Authed<Viewer>,
     Query(q): Query<Period>,
 ) -> Answer {
@@ -260,11 +260,7 @@ async fn incident(h: &AlertHandle, id: &str) -> Result<Incident, ApiError> {
         RefusalsAbout,
     ),
 )]
-async fn show(
-    State(state): State<AppState>,
-    _who: Authed<Viewer>,
-    Path(id): Path<String>,
-) -> Answer {
+async fn show(State(state): State<Shared>, _who: Authed<Viewer>, Path(id): Path<String>) -> Answer {
     let i = incident(&Alerting::of(&state)?.0, &id).await?;
     Ok(axum::Json(view(&i, state.engine.now_ms())).into_response())
 }
@@ -334,7 +330,7 @@ fn severity(text: Option<&str>) -> Result<Option<Severity>, ApiError> {
         Refusals,
     ),
 )]
-async fn declare(State(state): State<AppState>, who: Authed<Responder>, bytes: Bytes) -> Answer {
+async fn declare(State(state): State<Shared>, who: Authed<Responder>, bytes: Bytes) -> Answer {
     let d: Declare = body(
         &bytes,
         r#"{"title": "Checkout fails", "services": ["checkout"], "severity": "SEV2"}"#,
@@ -370,7 +366,7 @@ struct By {
     ),
 )]
 async fn ack(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Path(id): Path<String>,
     who: Authed<Responder>,
     bytes: Bytes,
@@ -414,7 +410,7 @@ struct Update {
     ),
 )]
 async fn update(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Path(id): Path<String>,
     who: Authed<Responder>,
     bytes: Bytes,
@@ -493,7 +489,7 @@ async fn update(
     ),
 )]
 async fn resolve(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Path(id): Path<String>,
     who: Authed<Responder>,
     bytes: Bytes,
@@ -529,7 +525,7 @@ async fn resolve(
     ),
 )]
 async fn note(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Path(id): Path<String>,
     who: Authed<Responder>,
     bytes: Bytes,
@@ -553,7 +549,7 @@ async fn note(
     ),
 )]
 async fn assign(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Path(id): Path<String>,
     who: Authed<Responder>,
     bytes: Bytes,
@@ -587,7 +583,7 @@ async fn assign(
     ),
 )]
 async fn tick(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Path(id): Path<String>,
     who: Authed<Responder>,
     bytes: Bytes,
@@ -615,7 +611,7 @@ async fn tick(
     ),
 )]
 async fn submit(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Path((id, key)): Path<(String, String)>,
     who: Authed<Responder>,
     bytes: Bytes,
@@ -639,7 +635,7 @@ async fn submit(
     ),
 )]
 async fn add_action(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Path(id): Path<String>,
     who: Authed<Responder>,
     bytes: Bytes,
@@ -667,7 +663,7 @@ async fn add_action(
     ),
 )]
 async fn action(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Path((id, n)): Path<(String, String)>,
     who: Authed<Responder>,
     bytes: Bytes,
@@ -697,7 +693,7 @@ async fn action(
     ),
 )]
 async fn review(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Path(id): Path<String>,
     who: Authed<Responder>,
     bytes: Bytes,
@@ -847,7 +843,7 @@ fn markdown(text: String, name: &str) -> Response {
     ),
 )]
 async fn postmortem(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     _who: Authed<Viewer>,
     Path(id): Path<String>,
     Query(q): Query<LangQuery>,
@@ -875,7 +871,7 @@ async fn postmortem(
     ),
 )]
 async fn report(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     _who: Authed<Viewer>,
     Path((id, regime)): Path<(String, String)>,
     Query(q): Query<LangQuery>,
@@ -920,7 +916,7 @@ async fn report(
     ),
 )]
 async fn figures(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     _who: Authed<Viewer>,
     Query(q): Query<Period>,
 ) -> Answer {

@@ -44,7 +44,7 @@ pub use app::{AppState, Reloader};
 pub use auth::{Actor, Admin, Authed, Limits, MinRole, Responder, SESSION_COOKIE, Viewer, quota};
 pub use listener::StreamCaps;
 
-use app::BODY_LIMIT;
+use app::{BODY_LIMIT, Shared};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
@@ -69,6 +69,7 @@ pub fn router(state: AppState) -> Router {
 
 /// The router with every route and the given sign-in rate limits.
 pub fn router_with(state: AppState, limits: Limits) -> Router {
+    let state: app::Shared = Arc::new(state);
     let guards = auth::Guards::new(&state, limits);
     let guard_state = auth::GuardState {
         app: state.clone(),
@@ -151,7 +152,7 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-async fn readyz(State(state): State<AppState>) -> Response {
+async fn readyz(State(state): State<Shared>) -> Response {
     let writer = state.engine.writer();
     let store = writer.map(|w| {
         let s = w.status();
@@ -209,7 +210,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
 /// `/metrics`: the engine's, the gateways', alerting's and the posture's metrics in one
 /// prometheus-client registry, encoded once (alerting's and the posture's figures are
 /// read first: they need the store's answer, which a collector cannot await).
-async fn metrics(State(state): State<AppState>) -> Response {
+async fn metrics(State(state): State<Shared>) -> Response {
     let mut registry = continuo_engine::metrics::Registry::default();
     state.engine.register_metrics(&mut registry);
     if let Some(gateways) = &state.gateways {
@@ -237,7 +238,7 @@ struct PingQuery {
 }
 
 async fn ping_success(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Path(uuid): Path<String>,
     Query(query): Query<PingQuery>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -247,7 +248,7 @@ async fn ping_success(
 }
 
 async fn ping_action(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Path((uuid, action)): Path<(String, String)>,
     Query(query): Query<PingQuery>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -266,7 +267,7 @@ async fn ping_action(
 }
 
 async fn ping(
-    state: AppState,
+    state: Shared,
     uuid: String,
     signal: PingSignal,
     query: PingQuery,

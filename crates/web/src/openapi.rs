@@ -8,7 +8,7 @@
 //! the document and the router in step (every `/api/v1` route the router has is in the
 //! document with the same methods, and nothing else is).
 
-use crate::app::AppState;
+use crate::app::Shared;
 use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-pub(crate) fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<Shared> {
     Router::new().route("/api/v1/openapi.json", get(document))
 }
 

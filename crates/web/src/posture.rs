@@ -13,7 +13,7 @@
 //! judgement (an external audit says met or breached); it is marked as manual wherever it
 //! shows, with who recorded it.
 
-use crate::app::AppState;
+use crate::app::{AppState, Shared};
 use crate::auth::{Authed, Responder, Viewer};
 use crate::error::{ApiError, Refusals, RefusalsAbout};
 use crate::{credentials, running};
@@ -46,7 +46,7 @@ const MAX_NOTE: usize = 2_000;
 const FUTURE_SLACK_MS: i64 = 60_000;
 
 /// The posture and evidence routes.
-pub(crate) fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<Shared> {
     Router::new()
         .route("/api/v1/posture", get(posture))
         .route("/api/v1/evidence", get(evidence).post(add_evidence))
@@ -356,7 +356,7 @@ struct PostureQuery {
     ),
 )]
 async fn posture(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     _who: Authed<Viewer>,
     Query(q): Query<PostureQuery>,
 ) -> Answer {
@@ -436,7 +436,7 @@ fn bad_subject(text: &str) -> Text {
     ),
 )]
 async fn evidence(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     _who: Authed<Viewer>,
     Query(q): Query<EvidenceQuery>,
 ) -> Answer {
@@ -672,11 +672,7 @@ fn manual_record(
         Refusals,
     ),
 )]
-async fn add_evidence(
-    State(state): State<AppState>,
-    who: Authed<Responder>,
-    bytes: Bytes,
-) -> Answer {
+async fn add_evidence(State(state): State<Shared>, who: Authed<Responder>, bytes: Bytes) -> Answer {
     let n: NewEvidence = serde_json::from_slice(&bytes).map_err(|e| {
         ApiError::bad_request(tr!(
             "the body must be JSON like {NEW_EVIDENCE_EXAMPLE}: {e}",
@@ -747,7 +743,7 @@ fn month_of(ms: i64) -> String {
     ),
 )]
 async fn availability(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     _who: Authed<Viewer>,
     Query(q): Query<MonthQuery>,
 ) -> Answer {

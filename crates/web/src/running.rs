@@ -1,7 +1,7 @@
 //! What a route needs running on this node, as extractors: alerting (which carries
 //! incidents and subscribers too) answers 503 when it does not run here, in one place.
 
-use crate::app::AppState;
+use crate::app::{AppState, Shared};
 use crate::error::ApiError;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -31,10 +31,10 @@ impl std::ops::Deref for Alerting {
     }
 }
 
-impl FromRequestParts<AppState> for Alerting {
+impl FromRequestParts<Shared> for Alerting {
     type Rejection = ApiError;
 
-    async fn from_request_parts(_: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(_: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
         Alerting::of(state)
     }
 }

@@ -16,7 +16,7 @@
 //! network. (Names are checked as written here; a public name that resolves to an internal
 //! address is refused when the webhook is posted, by notify's `direct::Poster`.)
 
-use crate::app::AppState;
+use crate::app::{AppState, Shared};
 use crate::auth::{Admin, Authed};
 use crate::credentials::{random_hex, sha256_hex};
 use crate::error::{ApiError, Refusals, RefusalsAbout};
@@ -96,7 +96,7 @@ impl AddressLimit {
     }
 }
 
-pub(crate) fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<Shared> {
     Router::new()
         .route("/status/subscribe", post(subscribe))
         .route("/status/confirm/{token}", get(confirm_page).post(confirm))
@@ -280,7 +280,7 @@ fn subscribe_error(e: &SubscribeError) -> (StatusCode, Text) {
 }
 
 async fn subscribe(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     limit: axum::Extension<std::sync::Arc<AddressLimit>>,
     client: Option<axum::Extension<crate::auth::ClientAddr>>,
     headers: HeaderMap,
@@ -425,7 +425,7 @@ fn store_problem(lang: Lang, e: &SubscribeError) -> Response {
 
 /// Shows what the link confirms, with a button; a GET changes nothing.
 async fn confirm_page(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> Response {
@@ -462,7 +462,7 @@ async fn confirm_page(
 }
 
 async fn confirm(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> Response {
@@ -501,7 +501,7 @@ async fn confirm(
 }
 
 async fn unsubscribe_page(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> Response {
@@ -533,7 +533,7 @@ async fn unsubscribe_page(
 /// Unsubscribes: the page's button, or a mail client's one-click POST (RFC 8058). Says
 /// the same whether or not the subscriber was still subscribed.
 async fn unsubscribe(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> Response {

@@ -773,3 +773,67 @@ async fn every_answer_is_nosniff_and_every_html_page_has_a_policy() {
         "the page's own policy: {own}"
     );
 }
+
+/// What a gzip body decompresses to.
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Read as _;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .expect("a valid gzip body");
+    out
+}
+
+#[tokio::test]
+async fn a_client_that_accepts_gzip_gets_the_same_bytes_compressed_under_their_own_tag() {
+    let server = start().await;
+    for path in ["/status", "/api/v2/summary.json", "/status/status.js"] {
+        let plain = server.get(path, &[]).await;
+        assert_eq!(plain.status(), 200, "{path}");
+        assert!(plain.headers().get("content-encoding").is_none(), "{path}");
+        let plain_tag = plain.headers()["etag"].to_str().expect("ascii").to_string();
+        let plain_body = plain.bytes().await.expect("body");
+
+        let packed = server
+            .get(
+                path,
+                &[("accept-encoding", "br;q=1.0, gzip;q=0.8, *;q=0.1")],
+            )
+            .await;
+        assert_eq!(packed.status(), 200, "{path}");
+        assert_eq!(packed.headers()["content-encoding"], "gzip", "{path}");
+        let vary = packed.headers()["vary"]
+            .to_str()
+            .expect("ascii")
+            .to_lowercase();
+        assert!(vary.contains("accept-encoding"), "{path}: {vary}");
+        let packed_tag = packed.headers()["etag"]
+            .to_str()
+            .expect("ascii")
+            .to_string();
+        assert_ne!(packed_tag, plain_tag, "{path}: one tag per representation");
+        let packed_body = packed.bytes().await.expect("body");
+        assert!(packed_body.len() < plain_body.len(), "{path}");
+        assert_eq!(gunzip(&packed_body), plain_body, "{path}");
+
+        // Revalidation names the representation the client holds.
+        let again = server
+            .get(
+                path,
+                &[("accept-encoding", "gzip"), ("if-none-match", &packed_tag)],
+            )
+            .await;
+        assert_eq!(again.status(), 304, "{path}");
+        assert_eq!(again.headers()["etag"].to_str().expect("ascii"), packed_tag);
+
+        // Refused gzip, or only other codings: the identity body.
+        for accept in ["gzip;q=0, *;q=1", "br, deflate", "identity"] {
+            let refused = server.get(path, &[("accept-encoding", accept)]).await;
+            assert!(
+                refused.headers().get("content-encoding").is_none(),
+                "{path} {accept}"
+            );
+            assert_eq!(refused.bytes().await.expect("body"), plain_body, "{path}");
+        }
+    }
+}

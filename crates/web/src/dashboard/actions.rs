@@ -13,7 +13,7 @@
 //! fields into one [`Op`] or says, in English and Dutch, what is wrong with them.
 
 use super::{dashboard_lang, problem};
-use crate::app::AppState;
+use crate::app::Shared;
 use crate::auth::{Admin, Authed, Responder};
 use crate::error::ApiError;
 use axum::body::Bytes;
@@ -90,12 +90,12 @@ impl Fields {
 
 /// Everything a form handler starts with.
 struct Ctx {
-    state: AppState,
+    state: Shared,
     lang: Lang,
     fields: Fields,
 }
 
-fn ctx(state: AppState, headers: &HeaderMap, body: &Bytes) -> Ctx {
+fn ctx(state: Shared, headers: &HeaderMap, body: &Bytes) -> Ctx {
     let fields = Fields::parse(body);
     let catalog = state.engine.catalog();
     let lang = dashboard_lang(fields.get("lang"), headers, &catalog);
@@ -159,7 +159,7 @@ struct Form<'a> {
 /// into one operation by `read`, the operation run as the API runs it, and a redirect
 /// back to the incident; otherwise a page that says what was wrong in the form's language.
 async fn incident_form(
-    state: AppState,
+    state: Shared,
     id: &str,
     uri: &Uri,
     who: Result<Authed<Responder>, ApiError>,
@@ -200,7 +200,7 @@ macro_rules! incident_forms {
     ($($(#[$doc:meta])* $name:ident => $read:path;)*) => {$(
         $(#[$doc])*
         pub(crate) async fn $name(
-            State(state): State<AppState>,
+            State(state): State<Shared>,
             Path(id): Path<String>,
             uri: Uri,
             who: Result<Authed<Responder>, ApiError>,
@@ -445,7 +445,7 @@ fn read_review(f: &Form<'_>) -> Result<Op, Text> {
 
 /// `POST /maintenance`: a window from now (or `from`) for a `duration` or `until`.
 pub(crate) async fn create_window(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     uri: Uri,
     who: Result<Authed<Responder>, ApiError>,
     headers: HeaderMap,
@@ -492,7 +492,7 @@ pub(crate) async fn create_window(
 
 /// `POST /maintenance/{id}/end`.
 pub(crate) async fn end_window(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Path(id): Path<String>,
     uri: Uri,
     who: Result<Authed<Responder>, ApiError>,
@@ -513,7 +513,7 @@ pub(crate) async fn end_window(
 
 /// `POST /outbox/requeue` (admin): sends a dead-lettered notification again.
 pub(crate) async fn requeue(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     uri: Uri,
     who: Result<Authed<Admin>, ApiError>,
     headers: HeaderMap,

@@ -10,7 +10,7 @@
 //! the server shuts down ([`close_streams`]), so an open dashboard never holds up a
 //! graceful shutdown.
 
-use crate::app::AppState;
+use crate::app::{AppState, Shared};
 use crate::auth::{Authed, Viewer};
 use crate::error::ApiError;
 use axum::extract::State;
@@ -57,7 +57,7 @@ pub(crate) async fn script() -> Response {
 }
 
 struct Watch {
-    state: AppState,
+    state: Shared,
     health: watch::Receiver<
         std::sync::Arc<std::collections::BTreeMap<String, continuo_core::state::ServiceHealth>>,
     >,
@@ -110,7 +110,7 @@ async fn next_event(mut w: Watch) -> Option<(Result<Event, Infallible>, Watch)> 
 
 /// `GET /events`: the live stream (401 without a sign-in; EventSource then gives up).
 pub(crate) async fn events(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     who: Result<Authed<Viewer>, ApiError>,
 ) -> Response {
     if let Err(r) = who {

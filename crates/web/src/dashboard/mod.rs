@@ -36,7 +36,7 @@ pub mod sparkline;
 
 pub(crate) use events::close_streams;
 
-use crate::app::AppState;
+use crate::app::Shared;
 use crate::auth::{Authed, MinRole};
 use crate::error::ApiError;
 use crate::lang;
@@ -51,7 +51,7 @@ use continuo_core::{Lang, Text};
 const LANG_COOKIE: &str = "continuo_lang";
 
 /// The dashboard's routes.
-pub(crate) fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<Shared> {
     Router::new()
         .route("/", get(pages::overview))
         .route("/checks/{id}", get(pages::check))

@@ -2,7 +2,7 @@
 //! and the store, turned into plain rows for the templates.
 
 use super::{Chrome, dashboard_lang, html, problem, sparkline};
-use crate::app::AppState;
+use crate::app::{AppState, Shared};
 use crate::auth::{Authed, Viewer};
 use crate::error::ApiError;
 use askama::Template;
@@ -275,7 +275,7 @@ pub(crate) fn path_of(uri: &Uri) -> String {
 
 /// `/`: everything at a glance.
 pub(crate) async fn overview(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     who: Result<Authed<Viewer>, ApiError>,
     Query(q): Query<PageQuery>,
     uri: Uri,
@@ -532,7 +532,7 @@ pub(crate) struct CheckPage {
 
 /// `/checks/{id}`: one check's recent observations.
 pub(crate) async fn check(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     who: Result<Authed<Viewer>, ApiError>,
     Path(id): Path<String>,
     Query(q): Query<PageQuery>,
@@ -614,7 +614,7 @@ pub(crate) struct IncidentsPage {
 
 /// `/incidents`: the last 90 days' incidents.
 pub(crate) async fn incidents(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     who: Result<Authed<Viewer>, ApiError>,
     Query(q): Query<PageQuery>,
     uri: Uri,
@@ -753,7 +753,7 @@ pub(crate) struct IncidentPage {
 
 /// `/incidents/{id}`: one incident, with the forms to act on it.
 pub(crate) async fn incident(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     who: Result<Authed<Viewer>, ApiError>,
     Path(id): Path<String>,
     Query(q): Query<PageQuery>,

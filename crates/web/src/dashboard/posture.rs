@@ -9,7 +9,7 @@
 
 use super::pages::{path_of, when};
 use super::{Chrome, dashboard_lang, html, problem};
-use crate::app::AppState;
+use crate::app::Shared;
 use crate::auth::{Authed, Viewer};
 use crate::error::ApiError;
 use askama::Template;
@@ -199,7 +199,7 @@ fn minutes(m: f64) -> String {
 
 /// `/posture`: the matrix.
 pub(crate) async fn posture(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     who: Result<Authed<Viewer>, ApiError>,
     Query(q): Query<PostureQuery>,
     uri: Uri,
@@ -376,7 +376,7 @@ pub(crate) struct SubjectPage {
 
 /// `/posture/{subject}`: one service's (or `organization`'s) claims and evidence.
 pub(crate) async fn subject(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     who: Result<Authed<Viewer>, ApiError>,
     Path(id): Path<String>,
     Query(q): Query<PostureQuery>,
@@ -634,7 +634,7 @@ fn month_row(m: &ServiceMonth, catalog: &Catalog, lang: Lang) -> MonthRow {
 /// `/reports/availability?month=YYYY-MM`: the month's SLA report (this month unless
 /// given).
 pub(crate) async fn availability(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     who: Result<Authed<Viewer>, ApiError>,
     Query(q): Query<MonthQuery>,
     uri: Uri,

@@ -15,7 +15,7 @@
 
 use super::model::{Cache, PublicView};
 use super::page;
-use crate::AppState;
+use crate::app::Shared;
 use crate::listener::{Closing, StreamCaps};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -98,7 +98,7 @@ impl Hub {
     fn join(
         self: &Arc<Self>,
         address: Option<IpAddr>,
-        state: &AppState,
+        state: &Shared,
         cache: &Arc<Cache>,
         view: Arc<PublicView>,
     ) -> Result<(Slot, watch::Receiver<Arc<Snapshot>>), Full> {
@@ -139,7 +139,7 @@ impl Hub {
 /// Publishes a snapshot whenever the live section changes, while any stream listens.
 async fn watcher(
     hub: Arc<Hub>,
-    state: AppState,
+    state: Shared,
     cache: Arc<Cache>,
     sender: watch::Sender<Arc<Snapshot>>,
 ) {
@@ -215,7 +215,7 @@ fn refused(full: Full, lang: Lang) -> Response {
 
 /// The stream for one client, or a refusal over a cap.
 pub(crate) async fn stream(
-    state: AppState,
+    state: Shared,
     cache: Arc<Cache>,
     hub: Arc<Hub>,
     address: Option<IpAddr>,

@@ -14,7 +14,7 @@ mod feed;
 mod model;
 mod page;
 
-use crate::AppState;
+use crate::app::Shared;
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -35,7 +35,7 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'unsafe-inli
 use crate::listener::StreamCaps;
 
 /// The public routes; at most `caps` live streams at once.
-pub(crate) fn routes(caps: StreamCaps) -> Router<AppState> {
+pub(crate) fn routes(caps: StreamCaps) -> Router<Shared> {
     let cache = Arc::new(Cache::default());
     let hub = events::Hub::new(caps);
     Router::new()
@@ -66,21 +66,60 @@ fn matches(headers: &HeaderMap, etag: &str) -> bool {
         .any(|t| t == "*" || t.trim_start_matches("W/") == etag)
 }
 
-/// A cacheable answer: `ETag`, `Cache-Control`, and 304 when the client has it.
+/// Whether the client takes a gzip body (RFC 9110 section 12.5.3): `gzip` (or
+/// `x-gzip`) listed with a weight above 0, or failing that `*` with a weight above 0.
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    let mut wildcard = None;
+    for item in headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+    {
+        let mut parts = item.split(';');
+        let coding = parts.next().unwrap_or("").trim();
+        let weight = parts
+            .filter_map(|p| p.trim().strip_prefix("q=").or(p.trim().strip_prefix("Q=")))
+            .find_map(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
+            return weight > 0.0;
+        }
+        if coding == "*" {
+            wildcard = Some(weight > 0.0);
+        }
+    }
+    wildcard.unwrap_or(false)
+}
+
+/// A cacheable answer: `ETag`, `Cache-Control`, 304 when the client has it, and the
+/// gzip variant (its own `ETag`) when the client accepts it and it is smaller.
 fn cacheable(
     headers: &HeaderMap,
     content_type: &'static str,
     rendered: &Rendered,
     extra: &[(header::HeaderName, &'static str)],
 ) -> Response {
-    let etag = rendered.etag.as_str();
+    let gzip = if accepts_gzip(headers) {
+        rendered.gzip()
+    } else {
+        None
+    };
+    let (body, etag) = match gzip {
+        Some(variant) => (&variant.body, variant.etag.as_str()),
+        None => (&rendered.body, rendered.etag.as_str()),
+    };
     let not_modified = matches(headers, etag);
     let mut response = if not_modified {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        let mut r = Body::from(rendered.body.clone()).into_response();
+        let mut r = Body::from(body.clone()).into_response();
         r.headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        if gzip.is_some() {
+            r.headers_mut()
+                .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        }
         r
     };
     let h = response.headers_mut();
@@ -88,7 +127,10 @@ fn cacheable(
         h.insert(header::ETAG, value);
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(MAX_AGE));
-    h.insert(header::VARY, HeaderValue::from_static("Accept-Language"));
+    h.insert(
+        header::VARY,
+        HeaderValue::from_static("Accept-Language, Accept-Encoding"),
+    );
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -104,7 +146,7 @@ fn not_found() -> Response {
 }
 
 async fn status_page(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Extension(cache): Extension<Arc<Cache>>,
     Query(query): Query<LangQuery>,
     headers: HeaderMap,
@@ -125,16 +167,23 @@ async fn status_page(
     )
 }
 
+/// The script, hashed (and compressed) once per process.
+fn script_rendered() -> &'static Rendered {
+    static SCRIPT: std::sync::OnceLock<Rendered> = std::sync::OnceLock::new();
+    SCRIPT.get_or_init(|| Rendered::new(axum::body::Bytes::from_static(page::SCRIPT.as_bytes())))
+}
+
 async fn script(headers: HeaderMap) -> Response {
-    let rendered = Rendered {
-        body: axum::body::Bytes::from_static(page::SCRIPT.as_bytes()),
-        etag: model::etag_of(page::SCRIPT.as_bytes()),
-    };
-    cacheable(&headers, "text/javascript; charset=utf-8", &rendered, &[])
+    cacheable(
+        &headers,
+        "text/javascript; charset=utf-8",
+        script_rendered(),
+        &[],
+    )
 }
 
 async fn live_events(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Extension(cache): Extension<Arc<Cache>>,
     Extension(hub): Extension<Arc<events::Hub>>,
     client: Option<Extension<crate::auth::ClientAddr>>,
@@ -148,7 +197,7 @@ async fn live_events(
 }
 
 async fn atom_feed(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Extension(cache): Extension<Arc<Cache>>,
     Query(query): Query<LangQuery>,
     headers: HeaderMap,
@@ -172,7 +221,7 @@ fn host(headers: &HeaderMap) -> Option<&str> {
 }
 
 async fn api(
-    state: AppState,
+    state: Shared,
     cache: Arc<Cache>,
     path: &str,
     lang: Option<&str>,
@@ -198,7 +247,7 @@ async fn api(
 }
 
 async fn api_document(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Extension(cache): Extension<Arc<Cache>>,
     Path(document): Path<String>,
     Query(query): Query<LangQuery>,
@@ -208,7 +257,7 @@ async fn api_document(
 }
 
 async fn api_nested_document(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Extension(cache): Extension<Arc<Cache>>,
     Path((folder, document)): Path<(String, String)>,
     Query(query): Query<LangQuery>,
@@ -219,7 +268,7 @@ async fn api_nested_document(
 }
 
 async fn status_badge(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Extension(cache): Extension<Arc<Cache>>,
     Path(file): Path<String>,
     Query(query): Query<LangQuery>,
@@ -242,7 +291,7 @@ async fn status_badge(
 }
 
 async fn uptime_badge(
-    State(state): State<AppState>,
+    State(state): State<Shared>,
     Extension(cache): Extension<Arc<Cache>>,
     Path((component, file)): Path<(String, String)>,
     Query(query): Query<LangQuery>,
@@ -261,5 +310,37 @@ async fn uptime_badge(
             cacheable(&headers, "image/svg+xml", &rendered, &[])
         }
         None => not_found(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gzip_is_taken_when_listed_or_wildcarded_with_a_weight_above_zero() {
+        for (accept, expected) in [
+            ("", false),
+            ("gzip", true),
+            ("GZIP;Q=0.5", true),
+            ("x-gzip", true),
+            ("br, gzip;q=0.1", true),
+            ("gzip;q=0", false),
+            ("gzip;q=0.000, *", false),
+            ("*", true),
+            ("*;q=0", false),
+            ("br, deflate", false),
+            ("identity", false),
+            ("gzip;q=bogus", true),
+        ] {
+            let mut headers = HeaderMap::new();
+            if !accept.is_empty() {
+                headers.insert(
+                    header::ACCEPT_ENCODING,
+                    HeaderValue::from_str(accept).expect("ascii"),
+                );
+            }
+            assert_eq!(accepts_gzip(&headers), expected, "{accept:?}");
+        }
     }
 }

@@ -16,7 +16,7 @@ use continuo_core::maintenance::Window;
 use continuo_core::public::slug;
 use continuo_core::text::Text;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Days shown on uptime bars.
 pub(crate) const DAYS: usize = 90;
@@ -294,12 +294,65 @@ impl PublicView {
 /// Each check's days with data.
 type DaysByCheck = Arc<HashMap<String, Vec<Day>>>;
 
-/// One rendered answer and its entity tag.
+/// One rendered answer and its entity tag, and its gzip variant once a client asked.
 pub(crate) struct Rendered {
     /// The body.
     pub body: axum::body::Bytes,
     /// `"<hex of SHA-256>"`.
     pub etag: String,
+    /// The gzip variant and its own entity tag (a strong tag names one representation):
+    /// compressed the first time a client accepts it, `None` when it would not be smaller.
+    gzip: OnceLock<Option<Variant>>,
+}
+
+/// A compressed representation of a [`Rendered`] body.
+pub(crate) struct Variant {
+    /// The compressed bytes.
+    pub body: axum::body::Bytes,
+    /// `"<hex of SHA-256 of the identity body>-gzip"`.
+    pub etag: String,
+}
+
+/// Bodies smaller than this are sent as they are: the saving would not pay for the
+/// header and the client's work.
+const GZIP_FROM: usize = 1024;
+
+impl Rendered {
+    /// `body` with its entity tag.
+    pub(crate) fn new(body: axum::body::Bytes) -> Rendered {
+        Rendered {
+            etag: etag_of(&body),
+            body,
+            gzip: OnceLock::new(),
+        }
+    }
+
+    /// The gzip variant, compressed now if this is the first time it is asked for.
+    pub(crate) fn gzip(&self) -> Option<&Variant> {
+        self.gzip
+            .get_or_init(|| {
+                if self.body.len() < GZIP_FROM {
+                    return None;
+                }
+                let compressed = gzip(&self.body)?;
+                (compressed.len() < self.body.len()).then(|| Variant {
+                    body: compressed.into(),
+                    etag: format!("{}-gzip\"", self.etag.trim_end_matches('"')),
+                })
+            })
+            .as_ref()
+    }
+}
+
+fn gzip(body: &[u8]) -> Option<Vec<u8>> {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 4),
+        flate2::Compression::default(),
+    );
+    // Writing to a Vec cannot fail; were it to, the body goes out uncompressed.
+    encoder.write_all(body).ok()?;
+    encoder.finish().ok()
 }
 
 /// Most rendered answers kept (page and documents per language and base URL).
@@ -314,6 +367,10 @@ pub(crate) struct Cache {
     uptime: Mutex<Option<(i64, DaysByCheck)>>,
     generation: std::sync::atomic::AtomicU64,
     rendered: Mutex<HashMap<String, (u64, Arc<Rendered>)>>,
+    /// Held by the one request that rebuilds the view; the others meanwhile answer
+    /// from the view before (a busy page builds once a second, not once per request
+    /// that arrives while the build awaits the store).
+    building: tokio::sync::Mutex<()>,
 }
 
 /// The entity tag of a body.
@@ -341,11 +398,7 @@ impl Cache {
         {
             return r.clone();
         }
-        let body = render();
-        let rendered = Arc::new(Rendered {
-            etag: etag_of(body.as_bytes()),
-            body: body.into(),
-        });
+        let rendered = Arc::new(Rendered::new(render().into()));
         let mut map = lock(&self.rendered);
         if map.len() >= RENDERED_LIMIT {
             map.retain(|_, (g, _)| *g == view.generation);
@@ -357,16 +410,38 @@ impl Cache {
         rendered
     }
 
-    /// The view, rebuilt when older than a second (or when `fresh`).
+    /// The view, rebuilt when older than a second (or when `fresh`: then built after
+    /// this call began). One request rebuilds at a time; while it does, the others get
+    /// the view before unless they asked for a fresh one or there is none yet.
     pub(crate) async fn view(&self, state: &AppState, fresh: bool) -> Arc<PublicView> {
-        let now = state.engine.now_ms();
-        if !fresh
-            && let Some((at, view)) = lock(&self.view).as_ref()
-            && now - at < VIEW_TTL_MS
-            && now >= *at
+        let asked = state.engine.now_ms();
+        let current = |at: i64| {
+            if fresh {
+                at >= asked
+            } else {
+                asked - at < VIEW_TTL_MS && asked >= at
+            }
+        };
+        let cached = lock(&self.view).clone();
+        if let Some((at, view)) = &cached
+            && current(*at)
         {
             return view.clone();
         }
+        let _building = match self.building.try_lock() {
+            Ok(guard) => guard,
+            Err(_) => match cached {
+                Some((_, view)) if !fresh => return view,
+                _ => self.building.lock().await,
+            },
+        };
+        // Another request may have built it while this one waited for the lock.
+        if let Some((at, view)) = lock(&self.view).as_ref()
+            && current(*at)
+        {
+            return view.clone();
+        }
+        let now = state.engine.now_ms();
         let view = Arc::new(self.build(state, now).await);
         *lock(&self.view) = Some((now, view.clone()));
         view
