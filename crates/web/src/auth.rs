@@ -314,7 +314,7 @@ fn is_safe(method: &Method) -> bool {
 /// takes the CSRF token out of cookie-authenticated form posts, and writes the audit
 /// entry of every state-changing request an [`Authed`] extractor identified.
 pub(crate) async fn guard(
-    State(gs): State<GuardState>,
+    gs: GuardState,
     mut request: axum::extract::Request,
     next: Next,
 ) -> Response {

@@ -6,12 +6,11 @@
 //! right; it never carries internals (no stack, no SQL, no file paths beyond what the
 //! operator configured).
 
-use crate::app::Shared;
+use crate::app::AppState;
 use crate::lang;
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use continuo_core::alerting::AlertError;
 use continuo_core::{Lang, Text, tr};
@@ -133,24 +132,23 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Runs around every route: an [`ApiError`] answer is said in the request's language
-/// (`?lang=`, else Accept-Language, else the organisation's first language).
-pub(crate) async fn localize(
-    State(state): State<Shared>,
-    request: Request,
-    next: Next,
-) -> Response {
+/// The language a request asks for itself (`?lang=`, else Accept-Language), for
+/// [`localize`]; `None` leaves it to the organisation.
+pub(crate) fn requested_lang(request: &Request) -> Option<Lang> {
     let explicit = request.uri().query().and_then(|q| {
         url::form_urlencoded::parse(q.as_bytes())
             .find(|(k, _)| k == "lang")
             .map(|(_, v)| v.into_owned())
     });
-    // What the request says now; the organisation's language only when an error needs it.
-    let chosen = explicit
+    explicit
         .as_deref()
         .and_then(Lang::from_code)
-        .or_else(|| lang::accepted(request.headers()));
-    let mut response = next.run(request).await;
+        .or_else(|| lang::accepted(request.headers()))
+}
+
+/// After every route: an [`ApiError`] answer is said in the request's language (`chosen`
+/// from [`requested_lang`], else the organisation's first language).
+pub(crate) fn localize(mut response: Response, chosen: Option<Lang>, state: &AppState) -> Response {
     let Some(Unlocalized(e)) = response.extensions_mut().remove::<Unlocalized>() else {
         return response;
     };

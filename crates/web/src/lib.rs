@@ -99,18 +99,32 @@ pub fn router_with(state: AppState, limits: Limits) -> Router {
         .merge(subscribers::routes())
         .merge(status::routes(limits.event_streams))
         .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            guard_state,
-            auth::guard,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            error::localize,
-        ))
-        .layer(axum::Extension(guards))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(axum::middleware::from_fn(security_headers))
+        // One stack, applied to each route once: every layer `Router::layer` adds is
+        // another boxed service cloned for every request.
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(DefaultBodyLimit::max(BODY_LIMIT))
+                .layer(axum::middleware::from_fn_with_state(guard_state, front)),
+        )
         .with_state(state)
+}
+
+/// Around every route, outermost first: the security headers on the answer, the
+/// [`auth::Guards`] for the sign-in routes, the answer's error in the request's language
+/// ([`error::localize`]), and the client address, public rate limit, CSRF token and audit
+/// entry ([`auth::guard`]).
+async fn front(
+    State(gs): State<auth::GuardState>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    request.extensions_mut().insert(gs.guards.clone());
+    let chosen = error::requested_lang(&request);
+    let app = gs.app.clone();
+    let response = auth::guard(gs, request, next).await;
+    let mut response = error::localize(response, chosen, &app);
+    security_headers(&mut response);
+    response
 }
 
 /// The policy of an HTML page that sets none of its own (acknowledge, confirm and
@@ -121,11 +135,7 @@ const DEFAULT_HTML_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'
 /// On every answer: `X-Content-Type-Options: nosniff`; on every HTML answer without a
 /// Content-Security-Policy of its own, [`DEFAULT_HTML_POLICY`]. Pages with their own
 /// policy (dashboard, status page, sign-in) keep it.
-async fn security_headers(
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let mut response = next.run(request).await;
+fn security_headers(response: &mut Response) {
     let headers = response.headers_mut();
     headers.insert(
         axum::http::header::X_CONTENT_TYPE_OPTIONS,
@@ -141,7 +151,6 @@ async fn security_headers(
             axum::http::HeaderValue::from_static(DEFAULT_HTML_POLICY),
         );
     }
-    response
 }
 
 async fn not_found() -> Response {
@@ -344,8 +353,6 @@ pub async fn serve_router_with(
     admission: Arc<Admission>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // Routes merged after `router` (the gateways') get the same headers.
-    let router = router.layer(axum::middleware::from_fn(security_headers));
     listener::serve(listener, router, admission, shutdown, || {
         // Open dashboards' event streams would otherwise hold the shutdown up (the
         // status page's end through the listener's `Closing` signal).

@@ -47,8 +47,11 @@ pub(crate) fn routes(caps: StreamCaps) -> Router<Shared> {
         .route("/api/v2/{folder}/{document}", get(api_nested_document))
         .route("/badge/{file}", get(status_badge))
         .route("/badge/{component}/{file}", get(uptime_badge))
-        .layer(Extension(cache))
-        .layer(Extension(hub))
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(Extension(cache))
+                .layer(Extension(hub)),
+        )
 }
 
 #[derive(Deserialize)]
