@@ -206,6 +206,12 @@ impl Options {
     }
 }
 
+/// mimalloc: a request allocates and frees dozens of small blocks across threads, where
+/// glibc's allocator spent about a tenth of the server's CPU in the status and gateway
+/// benchmarks (`BENCHMARKS.md`). The bench uses the same allocator as the binary.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.helper {

@@ -321,6 +321,12 @@ fn use_color(choice: ColorChoice, stream_is_tty: bool) -> bool {
     }
 }
 
+/// mimalloc: a request allocates and frees dozens of small blocks across threads, where
+/// glibc's allocator spent about a tenth of the server's CPU in the status and gateway
+/// benchmarks (`BENCHMARKS.md`). The bench uses the same allocator as the binary.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     continuo_notify::install_crypto_provider();
     let cli = parse_cli();
