@@ -8,7 +8,10 @@
 //! status page subscribers' items go in two lanes, each with its own `max_in_flight`
 //! slots, and the outbox hands out operators' items first, so no number of subscriber
 //! deliveries can hold back a page. Sends run as a pipeline: the next starts as soon as
-//! a slot frees, so a slow receiver holds one slot, not a batch. Every send has a
+//! a slot frees, so a slow receiver holds one slot, not a batch. A slot frees when its
+//! send is over, not when the outcome is recorded: in a mass outage the records queue
+//! for the database while the next sends already go out (the key stays taken until its
+//! record is written, so it is never sent twice by one run). Every send has a
 //! deadline ([`Deliver::deadline`]) that covers all of it, name resolution included.
 
 use crate::clock::Clock;
@@ -31,6 +34,10 @@ pub const MAX_ATTEMPTS: u32 = 10;
 
 /// Most outbox items the dispatcher reads at once.
 const DUE_BATCH: u32 = 256;
+
+/// Attempts whose send is over but whose outcome is not recorded yet, at most, per slot
+/// of `max_in_flight`: beyond it new sends wait for the records.
+const RECORDING_PER_SLOT: usize = 4;
 
 /// Delay before attempt `attempts + 1`: 5 s doubling to at most an hour, with +-20 %
 /// jitter derived from the key (stable, so tests can reason about it).
@@ -98,10 +105,13 @@ impl Dispatcher {
             clock: self.clock,
         });
         let limit = self.max_in_flight.max(1);
-        // Sends in flight, each until its outcome is recorded: their keys (still pending
-        // in the outbox, so read again as due) and how many per lane.
+        // Attempts, each until its outcome is recorded: their keys (still pending in the
+        // outbox, so read again as due), their lane and whether their send still holds
+        // a slot of it; how many slots each lane has taken.
         let mut running: JoinSet<()> = JoinSet::new();
-        let mut tasks: HashMap<tokio::task::Id, (String, Lane)> = HashMap::new();
+        let mut tasks: HashMap<tokio::task::Id, Attempt> = HashMap::new();
+        // An attempt says here when its send is over, to free its slot before recording.
+        let (sent_tx, mut sent_rx) = tokio::sync::mpsc::unbounded_channel::<tokio::task::Id>();
         let mut in_flight: HashSet<String> = HashSet::new();
         let mut busy = [0usize; 2];
         // Due items read but not started yet (waiting for a slot or for their channel's
@@ -165,7 +175,9 @@ impl Dispatcher {
                         continue;
                     }
                     let lane = Lane::of(&item);
-                    if busy[lane as usize] >= limit {
+                    if busy[lane as usize] >= limit
+                        || running.len() >= limit.saturating_mul(RECORDING_PER_SLOT)
+                    {
                         kept.push_back(item);
                         continue;
                     }
@@ -186,8 +198,15 @@ impl Dispatcher {
                     busy[lane as usize] += 1;
                     in_flight.insert(item.key.clone());
                     let key = item.key.clone();
-                    let task = running.spawn(attempt(context.clone(), item));
-                    tasks.insert(task.id(), (key, lane));
+                    let task = running.spawn(attempt(context.clone(), item, sent_tx.clone()));
+                    tasks.insert(
+                        task.id(),
+                        Attempt {
+                            key,
+                            lane,
+                            holds_slot: true,
+                        },
+                    );
                     started += 1;
                 }
                 queue = kept;
@@ -208,6 +227,12 @@ impl Dispatcher {
                     read = wait_until.is_none_or(|ms| self.clock.instant_at(ms) > wake);
                 }
                 _ = self.shared.wake_dispatcher.notified() => read = true,
+                Some(id) = sent_rx.recv() => {
+                    release(id, &mut tasks, &mut busy);
+                    while let Ok(id) = sent_rx.try_recv() {
+                        release(id, &mut tasks, &mut busy);
+                    }
+                }
                 Some(done) = running.join_next_with_id(), if !running.is_empty() => {
                     finished(done, &mut tasks, &mut in_flight, &mut busy);
                     // Every other send that is done too.
@@ -238,10 +263,32 @@ impl Dispatcher {
     }
 }
 
-/// A send is over and recorded: its slot is free.
+/// One attempt the dispatcher started.
+struct Attempt {
+    key: String,
+    lane: Lane,
+    /// Its send is not over yet: it holds one of its lane's slots.
+    holds_slot: bool,
+}
+
+/// An attempt's send is over: its slot is free while its outcome is recorded.
+fn release(
+    id: tokio::task::Id,
+    tasks: &mut HashMap<tokio::task::Id, Attempt>,
+    busy: &mut [usize; 2],
+) {
+    if let Some(attempt) = tasks.get_mut(&id)
+        && attempt.holds_slot
+    {
+        attempt.holds_slot = false;
+        busy[attempt.lane as usize] = busy[attempt.lane as usize].saturating_sub(1);
+    }
+}
+
+/// An attempt is over and recorded: its slot (if it still held it) and its key are free.
 fn finished(
     done: Result<(tokio::task::Id, ()), tokio::task::JoinError>,
-    tasks: &mut HashMap<tokio::task::Id, (String, Lane)>,
+    tasks: &mut HashMap<tokio::task::Id, Attempt>,
     in_flight: &mut HashSet<String>,
     busy: &mut [usize; 2],
 ) {
@@ -249,10 +296,10 @@ fn finished(
         Ok((id, ())) => (id, None),
         Err(e) => (e.id(), Some(e)),
     };
-    let Some((key, lane)) = tasks.remove(&id) else {
+    release(id, tasks, busy);
+    let Some(Attempt { key, .. }) = tasks.remove(&id) else {
         return;
     };
-    busy[lane as usize] = busy[lane as usize].saturating_sub(1);
     match failed {
         None => {
             in_flight.remove(&key);
@@ -273,9 +320,14 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// One attempt at one item, start to record: sends it (within its deadline), tells
-/// every stage, then records the outcome in the outbox.
-async fn attempt(context: Arc<Context>, item: OutboxItem) {
+/// One attempt at one item, start to record: sends it (within its deadline), says on
+/// `sent` that the send is over, tells every stage, then records the outcome in the
+/// outbox.
+async fn attempt(
+    context: Arc<Context>,
+    item: OutboxItem,
+    sent: tokio::sync::mpsc::UnboundedSender<tokio::task::Id>,
+) {
     let recipient = Recipient::parse(&item.recipient);
     // In a task of its own, so a send that panics is one failed attempt (retried, then
     // dead-lettered) and never takes the dispatcher down.
@@ -302,6 +354,8 @@ async fn attempt(context: Arc<Context>, item: OutboxItem) {
             format!("the send failed inside Continuo: {e}"),
         )),
     };
+    // The dispatcher is gone only when stopping; the record is written all the same.
+    let _ = sent.send(tokio::task::id());
     let now = context.clock.now_ms();
     use std::sync::atomic::Ordering::Relaxed;
     for stage in context.stages.iter() {

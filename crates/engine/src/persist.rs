@@ -183,6 +183,8 @@ pub struct MemoryPersist {
     state: Mutex<Memory>,
     unavailable: std::sync::atomic::AtomicBool,
     panics: std::sync::atomic::AtomicU32,
+    /// Milliseconds each delivery record (sent or failed) takes, as on a busy database.
+    record_ms: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Default)]
@@ -214,6 +216,23 @@ impl MemoryPersist {
     pub fn panic_on_commits(&self, count: u32) {
         self.panics
             .store(count, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// From now on each delivery record (`outbox_sent`, `outbox_failed`) takes `by`
+    /// before it is written, as on a database busy with other writes.
+    pub fn delay_records(&self, by: std::time::Duration) {
+        self.record_ms.store(
+            u64::try_from(by.as_millis()).unwrap_or(u64::MAX),
+            std::sync::atomic::Ordering::SeqCst,
+        );
+    }
+
+    /// Waits as long as [`MemoryPersist::delay_records`] asked.
+    async fn record_delay(&self) {
+        let ms = self.record_ms.load(std::sync::atomic::Ordering::SeqCst);
+        if ms > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+        }
     }
 
     /// The error a database that is down gives, while it is switched so.
@@ -465,15 +484,18 @@ impl Persist for MemoryPersist {
         if let Some(failed) = self.down() {
             return failed;
         }
-        self.with(|m| {
-            if let Some(i) = m.items.iter_mut().find(|i| i.key == key) {
-                i.state = OutboxState::Sent;
-                i.attempts += 1;
-                i.sent_ms = Some(now_ms);
-                i.last_error = Some(detail.to_string());
-            }
-        });
-        ready(())
+        Box::pin(async move {
+            self.record_delay().await;
+            self.with(|m| {
+                if let Some(i) = m.items.iter_mut().find(|i| i.key == key) {
+                    i.state = OutboxState::Sent;
+                    i.attempts += 1;
+                    i.sent_ms = Some(now_ms);
+                    i.last_error = Some(detail.to_string());
+                }
+            });
+            Ok(())
+        })
     }
     fn outbox_failed<'a>(
         &'a self,
@@ -484,21 +506,24 @@ impl Persist for MemoryPersist {
         if let Some(failed) = self.down() {
             return failed;
         }
-        self.with(|m| {
-            if let Some(i) = m
-                .items
-                .iter_mut()
-                .find(|i| i.key == key && i.state == OutboxState::Pending)
-            {
-                i.attempts += 1;
-                i.last_error = Some(error.to_string());
-                match next_ms {
-                    Some(next) => i.next_ms = next,
-                    None => i.state = OutboxState::Dead,
+        Box::pin(async move {
+            self.record_delay().await;
+            self.with(|m| {
+                if let Some(i) = m
+                    .items
+                    .iter_mut()
+                    .find(|i| i.key == key && i.state == OutboxState::Pending)
+                {
+                    i.attempts += 1;
+                    i.last_error = Some(error.to_string());
+                    match next_ms {
+                        Some(next) => i.next_ms = next,
+                        None => i.state = OutboxState::Dead,
+                    }
                 }
-            }
-        });
-        ready(())
+            });
+            Ok(())
+        })
     }
     fn put_window<'a>(&'a self, window: &'a Window) -> Fut<'a, ()> {
         self.with(|m| {
