@@ -13,8 +13,8 @@ use crate::sys::{self, ChildGuard, Context};
 use bytes::Bytes;
 use continuo_core::state::{CheckStatus, Health};
 use continuo_engine::alerts::{AlertOptions, Alerting, Channels};
-use continuo_engine::testing::Switches;
-use continuo_engine::{Clock, Engine, EngineHandle, EngineOptions};
+use continuo_engine::testing::Switch;
+use continuo_engine::{Clock, Engine, EngineHandle, EngineOptions, ProbeFactory, RunProbe};
 use continuo_store::Store;
 use continuo_store::writer::{Writer, WriterConfig};
 use http_body_util::{BodyExt, Full};
@@ -37,6 +37,113 @@ const DELIVERY_LIMIT: Duration = Duration::from_secs(300);
 /// How long the receiver keeps listening after the last expected notification, so a
 /// notification sent twice is seen and counted.
 const DUPLICATE_GRACE: Duration = Duration::from_secs(2);
+
+/// The store Continuo's alerting writes to in a run.
+#[derive(Clone, Debug)]
+pub enum Backend {
+    /// A SQLite file (WAL) in the run's directory, as `continuo serve` by default.
+    Sqlite,
+    /// A PostgreSQL server: the run creates a database of its own on it (named
+    /// `continuo_bench_<pid>`) and drops it afterwards. The URL names the server and
+    /// the database to connect to for that.
+    Postgres(String),
+}
+
+impl Backend {
+    /// How the report names it.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres(_) => "PostgreSQL",
+        }
+    }
+}
+
+/// A PostgreSQL database made for one run, dropped by [`Scratch::drop_database`].
+struct Scratch {
+    admin: String,
+    name: String,
+}
+
+impl Scratch {
+    /// Creates a fresh database on the server `admin` connects to; its URL.
+    async fn create(admin: &str) -> Result<(Scratch, String), String> {
+        use sqlx::Connection;
+        // Digits only after a fixed prefix: safe to splice into the statements.
+        let name = format!("continuo_bench_{}", std::process::id());
+        let mut conn = sqlx::PgConnection::connect(admin)
+            .await
+            .map_err(|e| format!("not available: cannot connect to {admin}: {e}"))?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut conn)
+        .await
+        .map_err(|e| format!("dropping an old {name}: {e}"))?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .map_err(|e| format!("creating {name}: {e}"))?;
+        let _ = conn.close().await;
+        // The same server and credentials, the new database.
+        let (base, query) = match admin.split_once('?') {
+            Some((b, q)) => (b, format!("?{q}")),
+            None => (admin, String::new()),
+        };
+        let server = match base.rsplit_once('/') {
+            Some((server, _)) if server.contains("//") && !server.ends_with('/') => server,
+            _ => base.trim_end_matches('/'),
+        };
+        let url = format!("{server}/{name}{query}");
+        Ok((
+            Scratch {
+                admin: admin.to_string(),
+                name,
+            },
+            url,
+        ))
+    }
+
+    async fn drop_database(self) {
+        use sqlx::Connection;
+        if let Ok(mut conn) = sqlx::PgConnection::connect(&self.admin).await {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            )))
+            .execute(&mut conn)
+            .await;
+            let _ = conn.close().await;
+        }
+    }
+}
+
+/// Checks `c0` .. `c{open-1}` fail with the first switch, the others with the second:
+/// the alerts already open, then the new ones.
+struct Staged {
+    open: usize,
+    first: Arc<AtomicBool>,
+    second: Arc<AtomicBool>,
+}
+
+impl ProbeFactory for Staged {
+    fn build(
+        &self,
+        check: &continuo_core::catalog::Check,
+    ) -> Result<Option<Arc<dyn RunProbe>>, String> {
+        let id = check.id.value.as_str();
+        let index: usize = id
+            .trim_start_matches('c')
+            .parse()
+            .map_err(|_| format!("unexpected check id {id}"))?;
+        let switch = if index < self.open {
+            &self.first
+        } else {
+            &self.second
+        };
+        Ok(Some(Arc::new(Switch(switch.clone()))))
+    }
+}
 
 /// Percentiles of one set of samples, in milliseconds (nearest rank).
 #[derive(Clone, Copy, Debug)]
@@ -298,18 +405,42 @@ fn catalog_text(n: usize, hook: &str) -> String {
 }
 
 /// Continuo: `n` services fail at once (within one probe interval); each pages one
-/// webhook. Wired as `continuo serve` wires it: engine with a SQLite store writer,
-/// alerting on the same SQLite database, the real webhook channel, 64 sends in flight.
-pub async fn continuo(n: usize, data: &Path) -> Result<AlertRun, String> {
+/// webhook. With `open` above 0, as many other services failed before and their pages
+/// went out (their alerts are open) when the `n` fail. Wired as `continuo serve` wires
+/// it: engine with a store writer, alerting on the same database, the real webhook
+/// channel, 64 sends in flight.
+pub async fn continuo(
+    n: usize,
+    open: usize,
+    backend: &Backend,
+    data: &Path,
+) -> Result<AlertRun, String> {
+    let (url, scratch) = match backend {
+        Backend::Sqlite => (
+            format!("sqlite://{}", data.join("alerting.db").display()),
+            None,
+        ),
+        Backend::Postgres(admin) => {
+            let (scratch, url) = Scratch::create(admin).await?;
+            (url, Some(scratch))
+        }
+    };
+    let result = continuo_on(n, open, &url, data).await;
+    if let Some(scratch) = scratch {
+        scratch.drop_database().await;
+    }
+    result
+}
+
+async fn continuo_on(n: usize, open: usize, url: &str, data: &Path) -> Result<AlertRun, String> {
     // One clock for the transitions, the decisions and the arrivals.
     let clock = Clock::system();
     let receiver = Receiver::start(clock, continuo_alerts).await?;
     let catalog = Arc::new(
-        continuo_core::load_text(&catalog_text(n, &receiver.url()))
+        continuo_core::load_text(&catalog_text(open + n, &receiver.url()))
             .map_err(|e| format!("the generated catalog is invalid: {e:?}"))?,
     );
-    let url = format!("sqlite://{}", data.join("alerting.db").display());
-    let store = Store::open(&url)
+    let store = Store::open(url)
         .await
         .map_err(|e| format!("opening {url}: {e}"))?;
     let (channels, problems) =
@@ -320,10 +451,15 @@ pub async fn continuo(n: usize, data: &Path) -> Result<AlertRun, String> {
             problems.join("; ")
         ));
     }
+    let before = Arc::new(AtomicBool::new(false));
     let down = Arc::new(AtomicBool::new(false));
     let mut options = EngineOptions::new("bench", data);
     options.clock = clock;
-    options.probes = Arc::new(Switches(down.clone()));
+    options.probes = Arc::new(Staged {
+        open,
+        first: before.clone(),
+        second: down.clone(),
+    });
     let writer = Writer::spawn(store.clone(), WriterConfig::default());
     let engine = Engine::start(catalog.clone(), options, Some(writer));
     let alerting = Alerting::start(
@@ -342,7 +478,7 @@ pub async fn continuo(n: usize, data: &Path) -> Result<AlertRun, String> {
     .await;
     let result = match alerting {
         Ok(alerting) => {
-            let result = fail_all(n, &engine.handle(), &down, &receiver).await;
+            let result = fail_all(n, open, &engine.handle(), &before, &down, &receiver).await;
             alerting.shutdown().await;
             result
         }
@@ -353,28 +489,46 @@ pub async fn continuo(n: usize, data: &Path) -> Result<AlertRun, String> {
     result
 }
 
-/// Brings every service up, fails them all, and counts what the receiver gets.
+/// Brings every service up, fails the first `open` and waits for their pages, then
+/// fails the other `n` and counts what the receiver gets for them.
 async fn fail_all(
     n: usize,
+    open: usize,
     engine: &EngineHandle,
+    before: &AtomicBool,
     down: &AtomicBool,
     receiver: &Receiver,
 ) -> Result<AlertRun, String> {
     // Every service operational first, so each failure is a transition from up.
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let all = open + n;
+    let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let services = engine.services();
         let up = services
             .iter()
             .filter(|s| s.health.health == Health::Operational)
             .count();
-        if up == n {
+        if up == all {
             break;
         }
         if Instant::now() > deadline {
-            return Err(format!("only {up} of {n} services came up within 60 s"));
+            return Err(format!("only {up} of {all} services came up within 120 s"));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    if open > 0 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        before.store(true, Ordering::SeqCst);
+        receiver.wait_for(open, DELIVERY_LIMIT).await;
+        let opened = lock(&receiver.log).firing.len();
+        if opened < open {
+            return Err(format!(
+                "only {opened} of the {open} alerts to open first were paged"
+            ));
+        }
+        // What arrives from now on is the measured part; a page of an open alert sent
+        // again would count as unexpected.
+        *lock(&receiver.log) = Log::default();
     }
     // Health reaches alerting through a watch, at once; this is ample for it to see
     // every service up before anything fails.
@@ -389,6 +543,11 @@ async fn fail_all(
         .checks()
         .iter()
         .filter(|c| c.status == CheckStatus::Down)
+        .filter(|c| {
+            c.id.trim_start_matches('c')
+                .parse::<usize>()
+                .is_ok_and(|i| i >= open)
+        })
         .filter_map(|c| Some((c.service.clone(), c.since_ms?)))
         .collect();
     let (first, duplicates, unexpected) = receiver.tally(&transitions);
@@ -422,7 +581,12 @@ async fn fail_all(
 
 /// Alertmanager: `n` alerts posted at once in one request, each its own group
 /// (`group_by: [instance]`, `group_wait: 0s`), each group sent to a webhook receiver.
-pub async fn alertmanager(n: usize, binary: &Path, data: &Path) -> Result<AlertRun, String> {
+pub async fn alertmanager(
+    n: usize,
+    open: usize,
+    binary: &Path,
+    data: &Path,
+) -> Result<AlertRun, String> {
     let clock = Clock::system();
     let receiver = Receiver::start(clock, alertmanager_alerts).await?;
     let port = sys::free_port()?;
@@ -455,18 +619,23 @@ pub async fn alertmanager(n: usize, binary: &Path, data: &Path) -> Result<AlertR
             .stdout(Stdio::null())
             .stderr(log),
     )?;
-    post_alerts(n, port, &clock, &receiver).await.map_err(|e| {
-        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
-        let tail: Vec<&str> = log.lines().rev().take(5).collect();
-        format!(
-            "Alertmanager: {e} (its log ends: {})",
-            tail.into_iter().rev().collect::<Vec<_>>().join(" / ")
-        )
-    })
+    post_alerts(n, open, port, &clock, &receiver)
+        .await
+        .map_err(|e| {
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(5).collect();
+            format!(
+                "Alertmanager: {e} (its log ends: {})",
+                tail.into_iter().rev().collect::<Vec<_>>().join(" / ")
+            )
+        })
 }
 
+/// Posts `open` alerts and waits for their notifications, then posts `n` new ones at
+/// once and measures those.
 async fn post_alerts(
     n: usize,
+    open: usize,
     port: u16,
     clock: &Clock,
     receiver: &Receiver,
@@ -488,6 +657,35 @@ async fn post_alerts(
     }
     let starts = jiff::Timestamp::now();
     let ends = starts + jiff::SignedDuration::from_secs(3_600);
+    let batch = |range: std::ops::Range<usize>| -> Result<Bytes, String> {
+        let alerts: Vec<serde_json::Value> = range
+            .map(|i| {
+                serde_json::json!({
+                    "labels": { "alertname": "ServiceDown", "instance": format!("s{i}") },
+                    "annotations": { "summary": format!("s{i} is down") },
+                    "startsAt": starts.to_string(),
+                    "endsAt": ends.to_string(),
+                })
+            })
+            .collect();
+        serde_json::to_vec(&alerts)
+            .map(Bytes::from)
+            .map_err(|e| e.to_string())
+    };
+    if open > 0 {
+        let answer = api
+            .post_json("/api/v2/alerts", batch(n..n + open)?)
+            .await
+            .map_err(|e| format!("posting the alerts to open first: {e}"))?;
+        if answer.status != 200 {
+            return Err(format!(
+                "the alerts to open first were refused: {}",
+                answer.status
+            ));
+        }
+        receiver.wait_for(open, DELIVERY_LIMIT).await;
+        *lock(&receiver.log) = Log::default();
+    }
     let alerts: Vec<serde_json::Value> = (0..n)
         .map(|i| {
             serde_json::json!({

@@ -93,9 +93,23 @@ pub struct Options {
     #[arg(long, default_value = blackbox::DEFAULT_PATH)]
     blackbox: PathBuf,
     /// Services that fail at once in the alerting scenario (and alerts posted to
-    /// Alertmanager) [default: 1000; quick: 200].
+    /// Alertmanager), one run per number [default: 100,1000,10000; quick: 200].
+    #[arg(long, value_delimiter = ',')]
+    alerts: Vec<usize>,
+    /// Then, alerts already open (paged) when `--alerting-new` more fail at once; 0
+    /// skips that run [default: 10000; quick: 0].
     #[arg(long)]
-    alerts: Option<usize>,
+    alerting_open: Option<usize>,
+    /// The alerts that fail while `--alerting-open` are open.
+    #[arg(long, default_value_t = 1_000)]
+    alerting_new: usize,
+    /// The stores Continuo's alerting runs on, each run on each.
+    #[arg(long, value_delimiter = ',', default_values_t = [StoreKind::Sqlite, StoreKind::Postgres])]
+    alerting_stores: Vec<StoreKind>,
+    /// The PostgreSQL server for the `postgres` store: the bench creates a database of
+    /// its own there and drops it afterwards. Unreachable, its rows say "not available".
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/test")]
+    postgres: String,
     /// The Alertmanager binary.
     #[arg(long, default_value = alerting::DEFAULT_ALERTMANAGER)]
     alertmanager: PathBuf,
@@ -120,6 +134,24 @@ pub struct Options {
     /// Loads of each catalog in the validate scenario [default: 5; quick: 1].
     #[arg(long)]
     validate_runs: Option<usize>,
+}
+
+/// A store for the alerting scenario.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StoreKind {
+    /// A SQLite file in a temporary directory.
+    Sqlite,
+    /// A database of its own on the `--postgres` server.
+    Postgres,
+}
+
+impl std::fmt::Display for StoreKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StoreKind::Sqlite => "sqlite",
+            StoreKind::Postgres => "postgres",
+        })
+    }
 }
 
 /// A scenario of the benchmark.
@@ -197,8 +229,16 @@ impl Options {
         self.pings
             .unwrap_or(if self.quick { 10_000 } else { 100_000 })
     }
-    fn alerts(&self) -> usize {
-        self.alerts.unwrap_or(if self.quick { 200 } else { 1_000 })
+    fn alerts(&self) -> Vec<usize> {
+        match (self.alerts.is_empty(), self.quick) {
+            (false, _) => self.alerts.clone(),
+            (true, true) => vec![200],
+            (true, false) => vec![100, 1_000, 10_000],
+        }
+    }
+    fn alerting_open(&self) -> usize {
+        self.alerting_open
+            .unwrap_or(if self.quick { 0 } else { 10_000 })
     }
     fn scale_seconds(&self) -> u64 {
         self.scale_seconds
@@ -451,33 +491,72 @@ fn run_scenarios(options: &Options, report: &mut Report) -> sys::Result<()> {
     Ok(())
 }
 
-/// Continuo's alert latency, then Alertmanager's, each in a directory of its own.
+/// Continuo's alert latency on each store, then Alertmanager's, each in a directory of
+/// its own: for each number of simultaneous failures, then with alerts already open.
 fn alerting_scenario(
     options: &Options,
     rt: &tokio::runtime::Runtime,
     dir: &std::path::Path,
     report: &mut Report,
 ) -> sys::Result<()> {
-    use sys::Context;
-    let n = options.alerts();
-    let continuo_dir = dir.join("alerting-continuo");
-    let peer_dir = dir.join("alerting-alertmanager");
-    for d in [&continuo_dir, &peer_dir] {
-        std::fs::create_dir_all(d).context(format!("creating {}", d.display()))?;
+    let mut runs: Vec<(usize, usize)> = options.alerts().into_iter().map(|n| (n, 0)).collect();
+    if options.alerting_open() > 0 {
+        runs.push((options.alerting_new, options.alerting_open()));
     }
-    progress(&format!(
-        "{n} services failing at once through Continuo's alerting"
-    ));
-    let continuo = match rt.block_on(alerting::continuo(n, &continuo_dir)) {
-        Ok(run) => Some(run),
-        Err(e) => {
-            report.failed(format!("alerting: {e}"));
-            None
-        }
+    for (n, open) in runs {
+        alerting_run(options, rt, dir, report, n, open)?;
+    }
+    Ok(())
+}
+
+/// One size of the alerting scenario: Continuo on each store, Alertmanager once.
+fn alerting_run(
+    options: &Options,
+    rt: &tokio::runtime::Runtime,
+    dir: &std::path::Path,
+    report: &mut Report,
+    n: usize,
+    open: usize,
+) -> sys::Result<()> {
+    use sys::Context;
+    let opened = if open > 0 {
+        format!(" while {open} are open")
+    } else {
+        String::new()
     };
+    let mut continuo = Vec::new();
+    for kind in &options.alerting_stores {
+        let backend = match kind {
+            StoreKind::Sqlite => alerting::Backend::Sqlite,
+            StoreKind::Postgres => alerting::Backend::Postgres(options.postgres.clone()),
+        };
+        let run_dir = dir.join(format!("alerting-continuo-{kind}-{n}-{open}"));
+        std::fs::create_dir_all(&run_dir).context(format!("creating {}", run_dir.display()))?;
+        progress(&format!(
+            "{n} services failing at once{opened} through Continuo's alerting on {}",
+            backend.label()
+        ));
+        let run = match rt.block_on(alerting::continuo(n, open, &backend, &run_dir)) {
+            Ok(run) => Ok(run),
+            // A server that is not there is a missing peer, not a failed scenario.
+            Err(e) if e.starts_with("not available") => Err(e),
+            Err(e) => {
+                report.failed(format!("alerting on {}: {e}", backend.label()));
+                Err("failed (see below)".to_string())
+            }
+        };
+        continuo.push((backend.label(), run));
+    }
+    let peer_dir = dir.join(format!("alerting-alertmanager-{n}-{open}"));
+    std::fs::create_dir_all(&peer_dir).context(format!("creating {}", peer_dir.display()))?;
     let peer = if options.alertmanager.exists() {
-        progress(&format!("{n} alerts through Alertmanager"));
-        match rt.block_on(alerting::alertmanager(n, &options.alertmanager, &peer_dir)) {
+        progress(&format!("{n} alerts through Alertmanager{opened}"));
+        match rt.block_on(alerting::alertmanager(
+            n,
+            open,
+            &options.alertmanager,
+            &peer_dir,
+        )) {
             Ok(run) => Some(Ok(run)),
             Err(e) => {
                 report.failed(e);
@@ -490,17 +569,33 @@ fn alerting_scenario(
             options.alertmanager.display()
         )))
     };
-    for (who, run) in [
-        ("Continuo", continuo.as_ref()),
-        ("Alertmanager", peer.as_ref().and_then(|p| p.as_ref().ok())),
-    ] {
-        if let Some(run) = run.filter(|r| !r.exactly_once()) {
+    let mut checked: Vec<(String, &alerting::AlertRun)> = continuo
+        .iter()
+        .filter_map(|(label, run)| {
+            run.as_ref()
+                .ok()
+                .map(|r| (format!("Continuo on {label}"), r))
+        })
+        .collect();
+    if let Some(Ok(run)) = peer.as_ref() {
+        checked.push(("Alertmanager".into(), run));
+    }
+    for (who, run) in checked {
+        if !run.exactly_once() {
             report.failed(format!(
                 "{who}: {} of {} alerts arrived as one firing notification each ({} sent twice, {} unexpected requests)",
                 run.delivered, run.expected, run.duplicates, run.unexpected
             ));
         }
     }
-    report.alerting_rows(n, continuo.as_ref(), peer.as_ref());
+    for (label, run) in &continuo {
+        report.alerting_rows(
+            n,
+            open,
+            label,
+            run.as_ref().map_err(String::as_str),
+            peer.as_ref(),
+        );
+    }
     Ok(())
 }
