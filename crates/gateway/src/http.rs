@@ -103,7 +103,7 @@ pub(crate) async fn serve(listener: Arc<TcpListener>, pool: Arc<Pool>, admission
         let activity = Activity::new();
         admission.track(&activity);
         let service = tower::ServiceBuilder::new()
-            .layer(ForwardedLayer { peer })
+            .layer(ForwardedLayer::new(peer))
             .service(failover.clone());
         let service = Busy {
             inner: service,
@@ -213,15 +213,19 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
     }
 }
 
-/// Sets `X-Forwarded-For` (appending the client), `X-Forwarded-Proto` and, when absent,
-/// `X-Forwarded-Host`; gives HTTP/2 requests the `Host` header HTTP/1.1 needs.
-pub(crate) fn add_forwarded(headers: &mut HeaderMap, uri: &hyper::Uri, peer: SocketAddr) {
-    let client = peer.ip().to_string();
-    let forwarded_for = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
-        Some(before) if !before.trim().is_empty() => format!("{before}, {client}"),
-        _ => client,
+/// Sets `X-Forwarded-For` (appending the client, `client` being its address as a
+/// header value), `X-Forwarded-Proto` and, when absent, `X-Forwarded-Host`; gives HTTP/2
+/// requests the `Host` header HTTP/1.1 needs.
+pub(crate) fn add_forwarded(headers: &mut HeaderMap, uri: &hyper::Uri, client: &HeaderValue) {
+    let before = headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.trim().is_empty());
+    let forwarded_for = match (before, client.to_str()) {
+        (Some(before), Ok(client)) => HeaderValue::from_str(&format!("{before}, {client}")).ok(),
+        _ => Some(client.clone()),
     };
-    if let Ok(value) = HeaderValue::from_str(&forwarded_for) {
+    if let Some(value) = forwarded_for {
         headers.insert("x-forwarded-for", value);
     }
     headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
@@ -241,7 +245,19 @@ pub(crate) fn add_forwarded(headers: &mut HeaderMap, uri: &hyper::Uri, peer: Soc
 /// The tower layer that handles forwarding headers.
 #[derive(Clone, Debug)]
 pub(crate) struct ForwardedLayer {
-    peer: SocketAddr,
+    /// The client's address as a header value, made once per connection.
+    client: HeaderValue,
+}
+
+impl ForwardedLayer {
+    fn new(peer: SocketAddr) -> ForwardedLayer {
+        let address = peer.ip().to_string();
+        ForwardedLayer {
+            // An IP address is always a valid header value.
+            client: HeaderValue::from_str(&address)
+                .unwrap_or_else(|_| HeaderValue::from_static("unknown")),
+        }
+    }
 }
 
 impl<S> Layer<S> for ForwardedLayer {
@@ -249,7 +265,7 @@ impl<S> Layer<S> for ForwardedLayer {
     fn layer(&self, inner: S) -> Forwarded<S> {
         Forwarded {
             inner,
-            peer: self.peer,
+            client: self.client.clone(),
         }
     }
 }
@@ -258,7 +274,7 @@ impl<S> Layer<S> for ForwardedLayer {
 #[derive(Clone, Debug)]
 pub(crate) struct Forwarded<S> {
     inner: S,
-    peer: SocketAddr,
+    client: HeaderValue,
 }
 
 impl<S> Service<Request<Incoming>> for Forwarded<S>
@@ -278,7 +294,7 @@ where
         let upgrade = is_upgrade(request.headers(), request.version());
         let uri = request.uri().clone();
         strip_hop_by_hop(request.headers_mut(), upgrade);
-        add_forwarded(request.headers_mut(), &uri, self.peer);
+        add_forwarded(request.headers_mut(), &uri, &self.client);
         let future = self.inner.call(request);
         Box::pin(async move {
             let mut response = future.await?;
@@ -385,8 +401,8 @@ impl FailoverService {
         let path = parts
             .uri
             .path_and_query()
-            .map_or("/", |p| p.as_str())
-            .to_string();
+            .cloned()
+            .unwrap_or_else(|| hyper::http::uri::PathAndQuery::from_static("/"));
         let mut tried: Vec<usize> = Vec::new();
         let mut kept: Option<Response<ProxyBody>> = None;
         let mut failed = Failed::Unavailable;
@@ -409,8 +425,7 @@ impl FailoverService {
             *upstream.method_mut() = parts.method.clone();
             *upstream.headers_mut() = parts.headers.clone();
             *upstream.version_mut() = Version::HTTP_11;
-            let scheme = if lease.tls { "https" } else { "http" };
-            match format!("{scheme}://{}{path}", lease.address).parse() {
+            match endpoint_uri(&lease, &path) {
                 Ok(uri) => *upstream.uri_mut() = uri,
                 Err(e) => {
                     tracing::warn!(
@@ -515,6 +530,28 @@ impl FailoverService {
     fn report_failure(&self, lease: &Lease, reason: String) {
         self.pool
             .report(lease.index, TryOutcome::Failure(reason), false);
+    }
+}
+
+/// The URI of a request to the endpoint `lease` names: its scheme and authority, the
+/// client's path and query.
+fn endpoint_uri(
+    lease: &Lease,
+    path: &hyper::http::uri::PathAndQuery,
+) -> Result<hyper::Uri, hyper::http::Error> {
+    let scheme = if lease.tls {
+        hyper::http::uri::Scheme::HTTPS
+    } else {
+        hyper::http::uri::Scheme::HTTP
+    };
+    match &lease.authority {
+        Some(authority) => hyper::Uri::builder()
+            .scheme(scheme)
+            .authority(authority.clone())
+            .path_and_query(path.clone())
+            .build(),
+        // Not an authority on its own: parsed whole, which says why it is not a URI.
+        None => Ok(format!("{scheme}://{}{path}", lease.address).parse()?),
     }
 }
 

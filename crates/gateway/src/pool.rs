@@ -50,7 +50,10 @@ pub(crate) struct ActionRequest {
 #[derive(Debug)]
 struct Endpoint {
     name: String,
-    address: String,
+    address: Arc<str>,
+    /// The address as a URI authority, made once (HTTP mode builds each request's URI
+    /// from it); `None` when it is not one, and the request's URI is then parsed whole.
+    authority: Option<hyper::http::uri::Authority>,
     role: Role,
     up: bool,
     drained: bool,
@@ -94,6 +97,14 @@ struct Inner {
     served_backup_since: Option<Instant>,
 }
 
+/// See `Pool::counters`.
+#[derive(Debug)]
+struct Counters {
+    requests: prometheus_client::metrics::counter::Counter,
+    failed: prometheus_client::metrics::counter::Counter,
+    retried: prometheus_client::metrics::counter::Counter,
+}
+
 /// What one try on an endpoint came to.
 #[derive(Clone, Debug)]
 pub(crate) enum TryOutcome {
@@ -110,6 +121,9 @@ pub(crate) struct Pool {
     inner: Mutex<Inner>,
     pub(crate) events: EventLog,
     pub(crate) metrics: Arc<GatewayMetrics>,
+    /// This gateway's request counters, taken out of their families once: counting a
+    /// request is then one atomic add, not a lookup under the family's lock.
+    counters: Counters,
     clock: Clock,
     label: GatewayLabel,
     actions: Option<mpsc::UnboundedSender<ActionRequest>>,
@@ -123,7 +137,9 @@ pub(crate) struct Pool {
 pub(crate) struct Lease {
     pool: Arc<Pool>,
     pub(crate) index: usize,
-    pub(crate) address: String,
+    pub(crate) address: Arc<str>,
+    /// See `Endpoint::authority`.
+    pub(crate) authority: Option<hyper::http::uri::Authority>,
     /// Whether it is spoken to over TLS.
     pub(crate) tls: bool,
 }
@@ -221,7 +237,8 @@ impl Pool {
                 metrics.endpoint_drained.get_or_create(&label).set(0);
                 Endpoint {
                     name: e.name.clone(),
-                    address: e.address.clone(),
+                    address: Arc::from(e.address.as_str()),
+                    authority: e.address.parse().ok(),
                     role: e.role,
                     // Optimistic until the first check or request says otherwise: a
                     // dead endpoint costs a retry, not an outage.
@@ -250,6 +267,11 @@ impl Pool {
         ] {
             family.get_or_create(&label).inc_by(0);
         }
+        let counters = Counters {
+            requests: metrics.requests.get_or_create(&label).clone(),
+            failed: metrics.failed.get_or_create(&label).clone(),
+            retried: metrics.retried.get_or_create(&label).clone(),
+        };
         let has_primary = spec.endpoints.iter().any(|e| e.role == Role::Primary);
         Pool {
             inner: Mutex::new(Inner {
@@ -266,6 +288,7 @@ impl Pool {
             spec,
             events,
             metrics,
+            counters,
             clock: Clock::system(),
             label,
             actions,
@@ -324,20 +347,17 @@ impl Pool {
             Role::Primary
         };
         let start = inner.next;
+        let count = inner.endpoints.len();
         let chosen = [serving, other].into_iter().find_map(|role| {
-            let candidates: Vec<usize> = (0..inner.endpoints.len())
-                .map(|i| (start + i) % inner.endpoints.len())
-                .filter(|&i| {
-                    let e = &inner.endpoints[i];
-                    e.role == role && e.eligible() && !tried.contains(&i)
-                })
-                .collect();
+            let mut candidates = (0..count).map(|i| (start + i) % count).filter(|&i| {
+                let e = &inner.endpoints[i];
+                e.role == role && e.eligible() && !tried.contains(&i)
+            });
             match self.spec.balance {
-                Balance::RoundRobin => candidates.first().copied(),
-                Balance::LeastOutstanding => candidates
-                    .iter()
-                    .copied()
-                    .min_by_key(|&i| inner.endpoints[i].outstanding),
+                Balance::RoundRobin => candidates.next(),
+                Balance::LeastOutstanding => {
+                    candidates.min_by_key(|&i| inner.endpoints[i].outstanding)
+                }
             }
         })?;
         inner.next = chosen + 1;
@@ -347,6 +367,7 @@ impl Pool {
             pool: self.clone(),
             index: chosen,
             address: endpoint.address.clone(),
+            authority: endpoint.authority.clone(),
             tls: self.spec.endpoints.get(chosen).is_some_and(|e| e.tls),
         })
     }
@@ -442,12 +463,12 @@ impl Pool {
 
     /// Counts one finished client request (or TCP connection).
     pub(crate) fn request_done(&self, failed: bool, retried: bool) {
-        self.metrics.requests.get_or_create(&self.label).inc();
+        self.counters.requests.inc();
         if failed {
-            self.metrics.failed.get_or_create(&self.label).inc();
+            self.counters.failed.inc();
         }
         if retried {
-            self.metrics.retried.get_or_create(&self.label).inc();
+            self.counters.retried.inc();
         }
         if failed {
             let mut inner = self.lock();
@@ -712,7 +733,7 @@ impl Pool {
                 .iter()
                 .map(|e| EndpointStatus {
                     name: e.name.clone(),
-                    address: e.address.clone(),
+                    address: e.address.to_string(),
                     role: e.role,
                     state: if e.drained {
                         "drained"

@@ -69,7 +69,7 @@ async fn connect_and_copy(client: TcpStream, pool: Arc<Pool>, activity: Arc<Acti
         };
         tried.push(lease.index);
         let limit = pool.spec.connect_timeout;
-        match tokio::time::timeout(limit, TcpStream::connect(&lease.address)).await {
+        match tokio::time::timeout(limit, TcpStream::connect(&*lease.address)).await {
             Ok(Ok(mut upstream)) => {
                 pool.report(lease.index, TryOutcome::Success, false);
                 pool.request_done(false, tried.len() > 1);
