@@ -686,20 +686,10 @@ async fn post_alerts(
         receiver.wait_for(open, DELIVERY_LIMIT).await;
         *lock(&receiver.log) = Log::default();
     }
-    let alerts: Vec<serde_json::Value> = (0..n)
-        .map(|i| {
-            serde_json::json!({
-                "labels": { "alertname": "ServiceDown", "instance": format!("s{i}") },
-                "annotations": { "summary": format!("s{i} is down") },
-                "startsAt": starts.to_string(),
-                "endsAt": ends.to_string(),
-            })
-        })
-        .collect();
-    let body = serde_json::to_vec(&alerts).map_err(|e| e.to_string())?;
+    let body = batch(0..n)?;
     let sent_ms = clock.now_ms();
     let answer = api
-        .post_json("/api/v2/alerts", Bytes::from(body))
+        .post_json("/api/v2/alerts", body)
         .await
         .map_err(|e| format!("posting the alerts: {e}"))?;
     let post_ms = clock.now_ms() - sent_ms;
