@@ -310,9 +310,10 @@ fn is_safe(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-/// Runs around every route: finds the client address, applies the public rate limit,
-/// takes the CSRF token out of cookie-authenticated form posts, and writes the audit
-/// entry of every state-changing request an [`Authed`] extractor identified.
+/// Run around every route by the crate root's `front` middleware: finds the client
+/// address, applies the public rate limit, takes the CSRF token out of
+/// cookie-authenticated form posts, and writes the audit entry of every state-changing
+/// request an [`Authed`] extractor identified.
 pub(crate) async fn guard(
     gs: GuardState,
     mut request: axum::extract::Request,

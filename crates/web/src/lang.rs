@@ -16,17 +16,9 @@ pub fn negotiate(accept: &str) -> Option<Lang> {
     // (weight in thousandths, position, language); the best so far.
     let mut best: Option<(u16, usize, Lang)> = None;
     for (position, entry) in accept.split(',').enumerate() {
-        let mut parts = entry.split(';');
-        let tag = parts.next().unwrap_or_default().trim();
-        let mut weight = 1_000;
-        for parameter in parts {
-            if let Some((name, value)) = parameter.split_once('=')
-                && name.trim().eq_ignore_ascii_case("q")
-            {
-                // An unreadable weight makes the entry worthless rather than the best.
-                weight = quality(value.trim()).unwrap_or(0);
-            }
-        }
+        let (tag, weight) = weighted(entry);
+        // An unreadable weight makes the entry worthless rather than the best.
+        let weight = weight.unwrap_or(0);
         if weight == 0 || tag == "*" {
             continue;
         }
@@ -38,6 +30,23 @@ pub fn negotiate(accept: &str) -> Option<Lang> {
         }
     }
     best.map(|(_, _, lang)| lang)
+}
+
+/// One entry of a weighted header list (RFC 9110 section 12.4.2: `nl;q=0.9`,
+/// `gzip;q=0`): its name, and its weight in thousandths (1,000 without a `q`; `None`
+/// when the `q` given is not a weight, which each caller decides how to take).
+pub(crate) fn weighted(entry: &str) -> (&str, Option<u16>) {
+    let mut parts = entry.split(';');
+    let name = parts.next().unwrap_or_default().trim();
+    let mut weight = Some(1_000);
+    for parameter in parts {
+        if let Some((key, value)) = parameter.split_once('=')
+            && key.trim().eq_ignore_ascii_case("q")
+        {
+            weight = quality(value.trim());
+        }
+    }
+    (name, weight)
 }
 
 /// A weight (`0`, `0.5`, `1.000`) in thousandths; `None` when it is not one.

@@ -79,17 +79,15 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
     {
-        let mut parts = item.split(';');
-        let coding = parts.next().unwrap_or("").trim();
-        let weight = parts
-            .filter_map(|p| p.trim().strip_prefix("q=").or(p.trim().strip_prefix("Q=")))
-            .find_map(|q| q.trim().parse::<f32>().ok())
-            .unwrap_or(1.0);
+        // An unreadable weight is taken as no weight: compression is never wrong to
+        // offer a client that named it.
+        let (coding, weight) = crate::lang::weighted(item);
+        let weight = weight.unwrap_or(1_000);
         if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
-            return weight > 0.0;
+            return weight > 0;
         }
         if coding == "*" {
-            wildcard = Some(weight > 0.0);
+            wildcard = Some(weight > 0);
         }
     }
     wildcard.unwrap_or(false)

@@ -410,14 +410,16 @@ impl Cache {
         rendered
     }
 
-    /// The view, rebuilt when older than a second (or when `fresh`: then built after
-    /// this call began). One request rebuilds at a time; while it does, the others get
+    /// The view, rebuilt when older than a second (or when `fresh`: then one whose build
+    /// began after this call did). One request rebuilds at a time; while it does, the others get
     /// the view before unless they asked for a fresh one or there is none yet.
     pub(crate) async fn view(&self, state: &AppState, fresh: bool) -> Arc<PublicView> {
         let asked = state.engine.now_ms();
         let current = |at: i64| {
             if fresh {
-                at >= asked
+                // Begun after the ask (not in the same millisecond, which could be
+                // before the change the caller wants to see).
+                at > asked
             } else {
                 asked - at < VIEW_TTL_MS && asked >= at
             }
