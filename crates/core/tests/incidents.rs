@@ -170,6 +170,36 @@ impl World {
         self.ctx(now, |book, ctx| book.sync(ctx, &alerts))
     }
 
+    /// An inbound alert (Alertmanager) about `service`, firing or resolved, then a sync.
+    fn inbound(&mut self, now: i64, service: &str, firing: bool, started_ms: i64) {
+        {
+            let settle = |_: &str| 0;
+            let summary = |s: &str| s.to_string();
+            let wait = |_: &str| 0;
+            let ctx = Context {
+                catalog: &self.catalog,
+                now_ms: now,
+                maintenance: &[],
+                settle_ms: &settle,
+                summary: &summary,
+                group_wait_ms: &wait,
+            };
+            self.alerts.inbound(
+                &ctx,
+                &continuo_core::alerting::Inbound {
+                    source: "alertmanager".into(),
+                    key: format!("group|{service}"),
+                    service: service.into(),
+                    summary: "Replication lag above 5 minutes".into(),
+                    firing,
+                    started_ms: Some(started_ms),
+                },
+            );
+        }
+        let alerts = self.alerts.clone();
+        self.ctx(now, |book, ctx| book.sync(ctx, &alerts));
+    }
+
     fn ack_alert(&mut self, now: i64, by: &str) {
         let id = self
             .alerts
@@ -194,6 +224,152 @@ impl World {
             .acknowledge(&ctx, &id, by)
             .expect("acknowledged");
     }
+}
+
+#[test]
+fn an_inbound_alert_on_a_green_service_holds_its_incident_until_it_resolves() {
+    let mut w = World::new();
+    // The database's own checks are green the whole time.
+    w.observe(T0, "db=up shop=up api=up wiki=up");
+    w.inbound(T0 + MIN, "db", true, T0 - 4 * MIN);
+    // Later observations (checks still green) and an hour later: still down.
+    w.observe(T0 + 2 * MIN, "db=up shop=up api=up wiki=up");
+    w.observe(T0 + HOUR, "db=up shop=up api=up wiki=up");
+    let inc = w.incidents.get("INC-1").expect("INC-1").clone();
+    assert!(inc.is_open(), "open while the alert fires");
+    assert_eq!(
+        inc.milestones.mitigated_ms, None,
+        "not mitigated while it fires"
+    );
+    let db = &inc.services[0];
+    assert_eq!(
+        (db.service.as_str(), db.down_ms, db.up_ms),
+        ("db", T0 - 4 * MIN, None)
+    );
+    assert!(
+        !inc.timeline.iter().any(|e| e.kind == EventKind::ServiceUp),
+        "no recovery on the timeline: {:?}",
+        inc.timeline
+    );
+    // The alert resolves: recovered then, after the alert's real duration.
+    let end = T0 + HOUR + 5 * MIN;
+    w.inbound(end, "db", false, T0 - 4 * MIN);
+    let inc = w.incidents.get("INC-1").expect("INC-1").clone();
+    assert!(!inc.is_open(), "resolved with its alert");
+    assert_eq!(inc.services[0].up_ms, Some(end));
+    assert_eq!(inc.milestones.mitigated_ms, Some(end));
+    assert_eq!(inc.milestones.resolved_ms, Some(end));
+    // 69 minutes against an RTO of 30: breached, as the postmortem must say.
+    assert!(
+        matches!(inc.services[0].recovery(end), Recovery::Breached { .. }),
+        "{:?}",
+        inc.services[0].recovery(end)
+    );
+}
+
+#[test]
+fn an_inbound_alert_on_a_service_without_checks_recovers_when_it_resolves() {
+    let mut w = World::new();
+    // `wiki` has no checks: no health at all is known for it.
+    w.observe(T0, "db=up shop=up api=up");
+    w.inbound(T0, "wiki", true, T0);
+    w.observe(T0 + 10 * MIN, "db=up shop=up api=up");
+    let inc = w.incidents.get("INC-1").expect("INC-1").clone();
+    assert_eq!(
+        inc.services[0].up_ms, None,
+        "still down while the alert fires"
+    );
+    w.inbound(T0 + 20 * MIN, "wiki", false, T0);
+    let inc = w.incidents.get("INC-1").expect("INC-1").clone();
+    assert_eq!(inc.services[0].up_ms, Some(T0 + 20 * MIN));
+    assert!(!inc.is_open());
+}
+
+/// The world with the webshop on the status page and the database not.
+fn public_world(automatic: Option<bool>) -> World {
+    let setting = automatic
+        .map(|on| format!("[status_page]\nautomatic_incidents = {on}\n"))
+        .unwrap_or_default();
+    let config = config().replace(
+        "depends_on = [\"db\"]\n\n[[service]]\nid = \"api\"",
+        "depends_on = [\"db\"]\nstatus_page = { component = \"Webshop\" }\n\n[[service]]\nid = \"api\"",
+    );
+    assert!(config.contains("component = \"Webshop\""));
+    World {
+        catalog: load_text(&format!("{setting}{config}")).expect("valid config"),
+        alerts: AlertBook::default(),
+        incidents: IncidentBook::default(),
+    }
+}
+
+#[test]
+fn an_incident_that_takes_a_public_component_down_is_published_and_closed_publicly() {
+    let mut w = public_world(None);
+    w.observe(T0, "db=down@-2 shop=impacted@-1 api=impacted wiki=up");
+    let inc = w.incidents.get("INC-1").expect("INC-1").clone();
+    let public: Vec<(&str, Status, &str, &str)> = inc
+        .updates
+        .iter()
+        .filter(|u| u.audience == Audience::Customers)
+        .map(|u| {
+            (
+                u.by.as_str(),
+                u.status,
+                u.body.en.as_str(),
+                u.body.nl.as_str(),
+            )
+        })
+        .collect();
+    // Only the public component is named, never the database behind it.
+    assert_eq!(
+        public,
+        [(
+            "continuo",
+            Status::Investigating,
+            "We are investigating a disruption of Webshop.",
+            "We onderzoeken een verstoring van Webshop."
+        )]
+    );
+    // Nothing is posted twice.
+    w.observe(T0 + MIN, "db=down@-3 shop=impacted@-2 api=impacted wiki=up");
+    let inc = w.incidents.get("INC-1").expect("INC-1").clone();
+    assert_eq!(inc.updates.len(), 1);
+    // It resolves with no closing message from anyone: one is added, at the resolution.
+    w.observe(T0 + 30 * MIN, "db=up shop=up api=up wiki=up");
+    let inc = w.incidents.get("INC-1").expect("INC-1").clone();
+    assert!(!inc.is_open());
+    let last = inc.updates.last().expect("a closing update");
+    assert_eq!(
+        (
+            last.audience,
+            last.status,
+            last.body.en.as_str(),
+            last.body.nl.as_str()
+        ),
+        (
+            Audience::Customers,
+            Status::Resolved,
+            "This incident has been resolved.",
+            "Dit incident is opgelost."
+        )
+    );
+    assert_eq!(Some(last.at_ms), inc.milestones.resolved_ms);
+    // Later decisions add nothing more.
+    w.observe(T0 + 31 * MIN, "db=up shop=up api=up wiki=up");
+    assert_eq!(w.incidents.get("INC-1").expect("INC-1").updates.len(), 2);
+}
+
+#[test]
+fn automatic_incidents_can_be_turned_off_and_an_incident_off_the_page_stays_internal() {
+    let mut w = public_world(Some(false));
+    w.observe(T0, "db=down@-2 shop=impacted@-1 api=impacted wiki=up");
+    assert!(w.incidents.get("INC-1").expect("INC-1").updates.is_empty());
+    // On by default, but an incident that hits nothing public publishes nothing.
+    let mut w = World::new();
+    w.observe(T0, "db=down@-2 shop=impacted@-1 api=impacted wiki=up");
+    assert!(w.incidents.get("INC-1").expect("INC-1").updates.is_empty());
+    w.observe(T0 + 30 * MIN, "db=up shop=up api=up wiki=up");
+    assert!(w.incidents.get("INC-1").expect("INC-1").updates.is_empty());
 }
 
 #[test]

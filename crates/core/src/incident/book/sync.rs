@@ -3,6 +3,7 @@
 //! their health changes, and incidents close when their alerts resolve.
 
 use super::*;
+use crate::alerting::Origin;
 use std::collections::HashMap;
 
 impl IncidentBook {
@@ -227,6 +228,17 @@ impl IncidentBook {
             }
         }
         self.holders = Holders(holder);
+        // A service is held down by its checks and by every open inbound alert about it:
+        // an alert from Alertmanager on a service whose own checks are green lasts until
+        // the alert resolves, and so does the service's outage in the incident.
+        let held_by_inbound: BTreeSet<&str> = alerts
+            .alerts
+            .values()
+            .filter(|a| {
+                matches!(a.origin, Origin::Inbound { .. }) && a.state != AlertState::Resolved
+            })
+            .map(|a| a.service.as_str())
+            .collect();
         // Services back up or down again; mitigation; resolution when the alerts are.
         let open: Vec<String> = self
             .incidents
@@ -237,14 +249,35 @@ impl IncidentBook {
         for id in open {
             let incident = self.incidents.get_mut(&id).expect("listed");
             let before = incident.clone();
+            // Services an inbound alert of this incident was about.
+            let reported: BTreeSet<&str> = incident
+                .alerts
+                .iter()
+                .filter_map(|a| alerts.alerts.get(a))
+                .filter(|a| matches!(a.origin, Origin::Inbound { .. }))
+                .map(|a| a.service.as_str())
+                .collect();
             for k in 0..incident.services.len() {
                 let service = incident.services[k].service.clone();
                 let name = incident.services[k].name.clone();
-                let Some(h) = alerts.health.get(&service) else {
-                    continue;
+                let inbound = held_by_inbound.contains(service.as_str());
+                let checks = alerts.health.get(&service).map(|h| h.health);
+                let unchecked = || {
+                    ctx.catalog
+                        .service(&service)
+                        .is_none_or(|s| s.checks.is_empty())
                 };
-                let up = matches!(h.health, Health::Operational | Health::Degraded);
-                let down = matches!(h.health, Health::Down | Health::Impacted);
+                let down = inbound || matches!(checks, Some(Health::Down | Health::Impacted));
+                let up = !down
+                    && match checks {
+                        Some(Health::Operational | Health::Degraded) => true,
+                        // With no checks, an inbound alert of this incident was the
+                        // only source that said it was down, and it is over.
+                        Some(Health::Unknown) | None => {
+                            unchecked() && reported.contains(service.as_str())
+                        }
+                        Some(Health::Down | Health::Impacted) => false,
+                    };
                 let s = &mut incident.services[k];
                 if up && s.up_ms.is_none() {
                     s.up_ms = Some(now);
@@ -308,6 +341,7 @@ impl IncidentBook {
                 self.changed.insert(id);
             }
         }
+        self.keep_public(ctx, alerts);
         self.forget(now);
         callouts
     }
