@@ -2,8 +2,11 @@
 //! webhook (v4) grouped per service, and events in PagerDuty's Events API v2 checked and
 //! routed by their labels. Pure: tokens, request bodies and answers stay in `web`.
 //!
-//! Routing: a `service` label that names a service wins; otherwise the first `[[route]]`
-//! whose matchers all match the labels.
+//! Routing: a `service` label that names a service wins, then a `component` label that
+//! names one (PagerDuty's `payload.component`); otherwise the first `[[route]]` whose
+//! matchers all match the labels, and last the default route (a `[[route]]` without
+//! `match`). A PagerDuty-style sender may also address a service directly with its
+//! `integration_key` as the `routing_key` ([`by_integration_key`]).
 
 use crate::alerting::Inbound;
 use crate::catalog::Catalog;
@@ -13,23 +16,40 @@ use std::collections::BTreeMap;
 /// An inbound alert's labels, name to value.
 pub type Labels = BTreeMap<String, String>;
 
-/// The service `labels` route to: a `service` label naming a service, else the first
-/// `[[route]]` whose matchers all match; `None` when nothing takes them.
+/// The service `labels` route to: a `service` or `component` label naming a service,
+/// else the first `[[route]]` with matchers that all match, else the default route;
+/// `None` when nothing takes them.
 pub fn route(catalog: &Catalog, labels: &Labels) -> Option<String> {
-    if let Some(s) = labels.get("service")
-        && catalog.service(s).is_some()
-    {
-        return Some(s.clone());
+    for label in ["service", "component"] {
+        if let Some(s) = labels.get(label)
+            && catalog.service(s).is_some()
+        {
+            return Some(s.clone());
+        }
     }
-    catalog
-        .routes
-        .iter()
-        .find(|r| {
-            r.matchers
+    let matching = catalog.routes.iter().find(|r| {
+        !r.is_default()
+            && r.matchers
                 .iter()
                 .all(|(k, v)| labels.get(k).is_some_and(|l| l == v))
-        })
+    });
+    matching
+        .or_else(|| catalog.routes.iter().find(|r| r.is_default()))
         .map(|r| r.service.value.clone())
+}
+
+/// The service whose `integration_key` is `key`, compared in constant time.
+pub fn by_integration_key<'c>(catalog: &'c Catalog, key: &str) -> Option<&'c str> {
+    let mut found = None;
+    for service in &catalog.services {
+        if let Some(k) = &service.integration_key
+            && !k.value.is_empty()
+            && crate::hash::same_secret(k.value.as_bytes(), key.as_bytes())
+        {
+            found = found.or(Some(service.id.value.as_str()));
+        }
+    }
+    found
 }
 
 /// An instant as senders write it (RFC 3339), in unix milliseconds; `None` when absent,
@@ -229,10 +249,21 @@ pub fn check_event(event: &Event) -> Vec<String> {
         if !["critical", "error", "warning", "info"].contains(&severity) {
             errors.push("'payload.severity' must be critical, error, warning or info".into());
         }
-    } else if event.dedup_key.is_none() && !event.action.is_empty() {
+        if let Some(error) = timestamp_error(event.timestamp.as_deref()) {
+            errors.push(error);
+        }
+    } else if event.dedup_key.is_none() && action.is_some() {
         errors.push("'dedup_key' is required for acknowledge and resolve".into());
     }
     errors
+}
+
+/// Why `payload.timestamp` is refused: present but not an RFC 3339 instant.
+pub fn timestamp_error(text: Option<&str>) -> Option<String> {
+    let text = text?;
+    text.parse::<jiff::Timestamp>().err().map(|_| {
+        format!("'payload.timestamp' must be an RFC 3339 timestamp (e.g. 2026-12-06T10:15:00Z), not {text:?}")
+    })
 }
 
 /// Why an event that must open an alert goes nowhere.

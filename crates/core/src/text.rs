@@ -76,6 +76,19 @@ impl Text {
         }
     }
 
+    /// Names listed as a sentence lists them: `A`, `A and B`, `A, B and C` (`en` in
+    /// Dutch); empty for none.
+    pub fn list(names: &[&str]) -> Text {
+        match names {
+            [] => Text::same(String::new()),
+            [one] => Text::same(*one),
+            [head @ .., last] => {
+                let head = head.join(", ");
+                Text::new(format!("{head} and {last}"), format!("{head} en {last}"))
+            }
+        }
+    }
+
     /// The text in the given language.
     pub fn get(&self, lang: Lang) -> &str {
         match lang {

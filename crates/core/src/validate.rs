@@ -24,7 +24,128 @@ pub(crate) fn validate(
     objectives(catalog, &graph, diags);
     coverage(catalog, &graph, diags, runbook_exists);
     risks(catalog, diags);
+    inbound(catalog, diags);
     crate::decode::gateway::validate(catalog, diags);
+}
+
+/// Where inbound alerts can go: a default route when the hooks are on, at most one
+/// default route, and integration keys that address one service each.
+fn inbound(catalog: &Catalog, diags: &mut Diagnostics) {
+    let hooks = catalog
+        .server
+        .hooks_token
+        .as_ref()
+        .filter(|t| !t.value.is_empty());
+    let mut default_route: Option<&crate::catalog::Route> = None;
+    for route in catalog.routes.iter().filter(|r| r.is_default()) {
+        match default_route {
+            None => default_route = Some(route),
+            Some(first) => diags.push(
+                Diagnostic::warning(
+                    "second-default-route",
+                    route.loc.clone(),
+                    tr!(
+                        "a second [[route]] without `match`: only the first default route takes alerts",
+                        "een tweede [[route]] zonder `match`: alleen de eerste standaardroute krijgt meldingen"
+                    ),
+                    tr!("never used", "nooit gebruikt"),
+                )
+                .with_related(first.loc.clone(), tr!("the default route", "de standaardroute"))
+                .with_help(tr!(
+                    "give this route a `match`, or remove it",
+                    "geef deze route een `match`, of verwijder hem"
+                )),
+            ),
+        }
+    }
+    if let Some(token) = hooks
+        && default_route.is_none()
+    {
+        diags.push(
+            Diagnostic::warning(
+                "no-default-route",
+                token.loc.clone(),
+                tr!(
+                    "inbound hooks are on, but no default [[route]] takes alerts that no other route matches",
+                    "inkomende hooks staan aan, maar geen standaard-[[route]] neemt meldingen die bij geen andere route passen"
+                ),
+                tr!("unrouted alerts page nobody", "niet-gerouteerde meldingen bereiken niemand"),
+            )
+            .with_help(tr!(
+                "add a [[route]] without `match`, e.g. `service = \"platform\"`, so every inbound alert pages someone",
+                "voeg een [[route]] zonder `match` toe, bijv. `service = \"platform\"`, zodat elke inkomende melding iemand bereikt"
+            )),
+        );
+    }
+    let mut keys: HashMap<&str, &crate::catalog::Service> = HashMap::new();
+    for service in &catalog.services {
+        let Some(key) = &service.integration_key else {
+            continue;
+        };
+        let id = &service.id.value;
+        if key.value.trim().is_empty() {
+            diags.push(
+                Diagnostic::error(
+                    "empty-integration-key",
+                    key.loc.clone(),
+                    tr!(
+                        "the integration key of `{id}` is empty",
+                        "de integratiesleutel van `{id}` is leeg"
+                    ),
+                    tr!("empty", "leeg"),
+                )
+                .with_help(tr!(
+                    "set it from the environment, e.g. `integration_key = \"${{ORDERS_KEY}}\"`, or remove it",
+                    "zet hem vanuit de omgeving, bijv. `integration_key = \"${{ORDERS_KEY}}\"`, of verwijder hem"
+                )),
+            );
+            continue;
+        }
+        if hooks.is_some_and(|t| t.value == key.value) {
+            diags.push(
+                Diagnostic::error(
+                    "integration-key-is-hooks-token",
+                    key.loc.clone(),
+                    tr!(
+                        "the integration key of `{id}` equals [server] hooks_token",
+                        "de integratiesleutel van `{id}` is gelijk aan [server] hooks_token"
+                    ),
+                    tr!("ambiguous key", "dubbelzinnige sleutel"),
+                )
+                .with_help(tr!(
+                    "a routing_key equal to the hooks token routes by labels; give `{id}` a key of its own",
+                    "een routing_key gelijk aan het hooks-token routeert op labels; geef `{id}` een eigen sleutel"
+                )),
+            );
+        }
+        if let Some(first) = keys.get(key.value.as_str()) {
+            let other = &first.id.value;
+            diags.push(
+                Diagnostic::error(
+                    "duplicate-integration-key",
+                    key.loc.clone(),
+                    tr!(
+                        "`{id}` and `{other}` have the same integration key",
+                        "`{id}` en `{other}` hebben dezelfde integratiesleutel"
+                    ),
+                    tr!("used twice", "twee keer gebruikt"),
+                )
+                .with_related(
+                    first
+                        .integration_key
+                        .as_ref()
+                        .map_or(first.loc.clone(), |k| k.loc.clone()),
+                    tr!("also here", "ook hier"),
+                )
+                .with_help(tr!(
+                    "each key addresses one service: give each its own",
+                    "elke sleutel adresseert één dienst: geef elke dienst een eigen sleutel"
+                )),
+            );
+        } else {
+            keys.insert(&key.value, service);
+        }
+    }
 }
 
 /// The declared ids of each kind of thing.

@@ -938,7 +938,47 @@ fn routes_and_contacts_refer_to_known_things() {
         &[
             "error dangling-reference c.toml:11:12 `contact` refers to unknown channel `mail` | help: declare a [[channel]] with id = \"mail\"",
             "error dangling-reference c.toml:14:11 `service` refers to unknown service `wikki` | help: did you mean `wiki`?",
-            "error missing-field c.toml:15:1 missing field `match` in [[route]] | help: add `match = { alertname = \"DiskFull\" }`",
+        ],
+    );
+}
+
+#[test]
+fn inbound_alerts_have_a_default_route_and_keys_of_their_own() {
+    // Hooks on without a default route: an alert no route matches would page nobody.
+    check(
+        &format!(
+            "[server]\nhooks_token = \"hooks-secret\"\nsecret = \"a-secret-of-twenty-chars\"\n{TEAM}{WIKI}\
+             [[route]]\nmatch = {{ alertname = \"DiskFull\" }}\nservice = \"wiki\"\n"
+        ),
+        &[
+            "warning no-default-route c.toml:2:15 inbound hooks are on, but no default [[route]] takes alerts that no other route matches | help: add a [[route]] without `match`, e.g. `service = \"platform\"`, so every inbound alert pages someone",
+        ],
+    );
+    // A route without `match` is the default route; a second one is never used.
+    check(
+        &format!(
+            "[server]\nhooks_token = \"hooks-secret\"\nsecret = \"a-secret-of-twenty-chars\"\n{TEAM}{WIKI}\
+             [[route]]\nservice = \"wiki\"\n\
+             [[route]]\nmatch = {{}}\nservice = \"wiki\"\n"
+        ),
+        &[
+            "warning second-default-route c.toml:13:1 a second [[route]] without `match`: only the first default route takes alerts | help: give this route a `match`, or remove it",
+        ],
+    );
+    // Integration keys address one service each, and are not the hooks token.
+    check(
+        &format!(
+            "[server]\nhooks_token = \"hooks-secret\"\nsecret = \"a-secret-of-twenty-chars\"\n{TEAM}\
+             [[service]]\nid = \"a\"\ntier = 3\nowner = \"ops\"\nrto = \"1d\"\nintegration_key = \"k1\"\n\
+             [[service]]\nid = \"b\"\ntier = 3\nowner = \"ops\"\nrto = \"1d\"\nintegration_key = \"k1\"\n\
+             [[service]]\nid = \"c\"\ntier = 3\nowner = \"ops\"\nrto = \"1d\"\nintegration_key = \"hooks-secret\"\n\
+             [[service]]\nid = \"d\"\ntier = 3\nowner = \"ops\"\nrto = \"1d\"\nintegration_key = \" \"\n\
+             [[route]]\nservice = \"a\"\n"
+        ),
+        &[
+            "error duplicate-integration-key c.toml:17:19 `b` and `a` have the same integration key | help: each key addresses one service: give each its own",
+            "error integration-key-is-hooks-token c.toml:23:19 the integration key of `c` equals [server] hooks_token | help: a routing_key equal to the hooks token routes by labels; give `c` a key of its own",
+            "error empty-integration-key c.toml:29:19 the integration key of `d` is empty | help: set it from the environment, e.g. `integration_key = \"${ORDERS_KEY}\"`, or remove it",
         ],
     );
 }

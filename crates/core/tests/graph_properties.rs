@@ -74,6 +74,7 @@ fn catalog(specs: &[Spec]) -> Catalog {
                 slo: None,
                 slo_window: continuo_core::catalog::DEFAULT_SLO_WINDOW,
                 status_page: StatusPage::default(),
+                integration_key: None,
                 incomplete: false,
                 loc: at(),
             }

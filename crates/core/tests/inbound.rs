@@ -4,11 +4,56 @@
 
 use continuo_core::catalog::Catalog;
 use continuo_core::inbound::{
-    AlertmanagerAlert, AlertmanagerPayload, Event, Labels, alertmanager, check_event, instant,
-    route,
+    AlertmanagerAlert, AlertmanagerPayload, Event, Labels, alertmanager, by_integration_key,
+    check_event, instant, route,
 };
 use continuo_core::load_text;
 use continuo_core::maintenance::{WindowError, WindowRequest, validate_window};
+
+/// A catalog with a default route (written first: it still only takes what no other
+/// route matches) and a service with an integration key.
+fn with_default_route() -> Catalog {
+    load_text(
+        "[organization]\nname = \"Acme\"\ntimezone = \"Europe/Amsterdam\"\n\
+         [[team]]\nid = \"ops\"\n\
+         [[service]]\nid = \"platform\"\ntier = 2\nowner = \"ops\"\nrto = \"1h\"\n\
+         [[service]]\nid = \"db\"\ntier = 1\nowner = \"ops\"\nrto = \"30m\"\nintegration_key = \"db-key-1\"\n\
+         [[route]]\nservice = \"platform\"\n\
+         [[route]]\nmatch = { job = \"postgres\" }\nservice = \"db\"\n",
+    )
+    .expect("valid config")
+}
+
+#[test]
+fn what_no_route_matches_goes_to_the_default_route() {
+    let c = with_default_route();
+    type Case<'a> = (&'a [(&'a str, &'a str)], Option<&'a str>);
+    let cases: [Case<'_>; 5] = [
+        (&[("job", "postgres")], Some("db")),
+        (&[("job", "nginx")], Some("platform")),
+        (&[], Some("platform")),
+        // PagerDuty's `payload.component` naming a service addresses it directly.
+        (&[("component", "db")], Some("db")),
+        (&[("component", "no such service")], Some("platform")),
+    ];
+    for (pairs, expected) in cases {
+        assert_eq!(
+            route(&c, &labels(pairs)).as_deref(),
+            expected,
+            "labels {pairs:?}"
+        );
+    }
+    // Without a default route, nothing takes them.
+    assert_eq!(route(&catalog(), &labels(&[("job", "nginx")])), None);
+}
+
+#[test]
+fn an_integration_key_addresses_its_service() {
+    let c = with_default_route();
+    assert_eq!(by_integration_key(&c, "db-key-1"), Some("db"));
+    assert_eq!(by_integration_key(&c, "db-key-2"), None);
+    assert_eq!(by_integration_key(&c, ""), None);
+}
 
 fn catalog() -> Catalog {
     load_text(
@@ -161,10 +206,24 @@ fn events_are_checked_as_the_events_api_does() {
                 action: "explode".into(),
                 ..trigger.clone()
             },
-            // Anything but a trigger needs a key, an unknown action too.
+            // One reason, not a second one derived from it: an unknown action is not
+            // an acknowledge or resolve that lacks a key.
+            &["'event_action' must be trigger, acknowledge or resolve"],
+        ),
+        (
+            Event {
+                timestamp: Some("2026-12-06T10:15:00+01:00".into()),
+                ..trigger.clone()
+            },
+            &[],
+        ),
+        (
+            Event {
+                timestamp: Some("yesterday".into()),
+                ..trigger.clone()
+            },
             &[
-                "'event_action' must be trigger, acknowledge or resolve",
-                "'dedup_key' is required for acknowledge and resolve",
+                "'payload.timestamp' must be an RFC 3339 timestamp (e.g. 2026-12-06T10:15:00Z), not \"yesterday\"",
             ],
         ),
         (

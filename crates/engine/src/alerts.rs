@@ -44,7 +44,7 @@ pub use crate::dispatch::{MAX_ATTEMPTS, backoff_ms};
 pub use crate::links::{ACK_LINK_LIFETIME_MS, AckTokenError, sign_ack, verify_ack};
 pub use crate::paging::AlertView;
 pub use crate::recipient::Recipient;
-pub use crate::shared::{AlertHandle, AlertingError};
+pub use crate::shared::{AlertHandle, AlertingError, UNROUTED_KEPT, Unrouted};
 
 /// How alerting runs.
 pub struct AlertOptions {
@@ -113,6 +113,8 @@ impl Alerting {
             dead: Default::default(),
             tasks: Arc::new(Tasks::default()),
             degraded: Default::default(),
+            unrouted: Default::default(),
+            unrouted_total: Default::default(),
         });
         let (commands, command_rx) = mpsc::channel(1_024);
         let (stop, stop_rx) = watch::channel(false);

@@ -9,7 +9,9 @@
 
 use crate::degraded::Degraded;
 use crate::persist::Persist;
-use crate::shared::{AlertHandle, AlertingError, Books, Command, incident_ctx, lock};
+use crate::shared::{
+    AlertHandle, AlertingError, Books, Command, ServiceEventKind, incident_ctx, lock,
+};
 use crate::stage::{Decided, Stage};
 use continuo_core::alerting::{AlertBook, AlertError, Context, Page};
 use continuo_core::analysis::Graph;
@@ -145,8 +147,9 @@ impl Decider {
                 let saved = self.saved(Ok(()));
                 decision.answer(&self.handle.shared, saved);
             }
-            Command::ServiceEvent(service, at_ms, text, failover) => {
-                self.service_event(service, at_ms, text, failover).await;
+            Command::ServiceEvent(kind, service, at_ms, text, failover) => {
+                self.service_event(kind, service, at_ms, text, failover)
+                    .await;
             }
             Command::Acknowledge(id, by, reply) => {
                 let result = self
@@ -219,11 +222,12 @@ impl Decider {
         }
     }
 
-    /// A failover or failback of a service: on its own timeline (stored) and on the
-    /// open incidents that hold it. A finished failover is evidence of redundancy,
-    /// stored with the timeline event.
+    /// A failover or failback of a service, or a change reported to it: on its own
+    /// timeline (stored) and on the open incidents that hold it. A finished failover is
+    /// evidence of redundancy, stored with the timeline event.
     async fn service_event(
         &mut self,
+        kind: ServiceEventKind,
         service: String,
         at_ms: i64,
         text: continuo_core::Text,
@@ -232,7 +236,7 @@ impl Decider {
         let body = serde_json::json!({
             "service": service,
             "at_ms": at_ms,
-            "kind": "failover",
+            "kind": kind.name(),
             "text": text,
         });
         let evidence: Vec<Evidence> = failover
@@ -247,13 +251,17 @@ impl Decider {
             .collect();
         if let Err(e) = self
             .store
-            .add_service_event(&service, at_ms, "failover", &body, &evidence)
+            .add_service_event(&service, at_ms, kind.name(), &body, &evidence)
             .await
         {
             tracing::warn!(service = %service, error = %e, "cannot store a service event");
         }
         self.with_book(move |_, book, _, _| {
-            book.record_for_service(&service, at_ms, "gateway", EventKind::Failover, text);
+            let (by, kind) = match kind {
+                ServiceEventKind::Failover => ("gateway", EventKind::Failover),
+                ServiceEventKind::Change => ("change", EventKind::Change),
+            };
+            book.record_for_service(&service, at_ms, by, kind, text);
             Vec::<Page>::new()
         })
         .await;

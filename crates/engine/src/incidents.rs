@@ -9,7 +9,9 @@
 use crate::paging::channels_of;
 use crate::persist::Persist;
 use crate::recipient::Recipient;
-use crate::shared::{AlertHandle, AlertingError, Books, Command, Decision, Reply, Shared, lock};
+use crate::shared::{
+    AlertHandle, AlertingError, Books, Command, Decision, Reply, ServiceEventKind, Shared, lock,
+};
 use crate::stage::{Decided, Heard, Sent, Stage};
 use continuo_core::alerting::{Page, PageEvent};
 use continuo_core::catalog::Catalog;
@@ -513,10 +515,26 @@ impl AlertHandle {
         let _ = self
             .commands
             .send(Command::ServiceEvent(
+                ServiceEventKind::Failover,
                 service.to_string(),
                 at_ms,
                 text,
                 failover,
+            ))
+            .await;
+    }
+
+    /// Records a change another system reported (a PagerDuty change event: a deploy, a
+    /// configuration change) on the service's timeline and its open incidents.
+    pub async fn change_event(&self, service: &str, at_ms: i64, text: Text) {
+        let _ = self
+            .commands
+            .send(Command::ServiceEvent(
+                ServiceEventKind::Change,
+                service.to_string(),
+                at_ms,
+                text,
+                None,
             ))
             .await;
     }

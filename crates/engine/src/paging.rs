@@ -4,15 +4,18 @@
 
 use crate::links::ACK_LINK_LIFETIME_MS;
 use crate::recipient::Recipient as Addressee;
-use crate::shared::{AlertHandle, AlertingError, Command, lock};
+use crate::shared::{AlertHandle, AlertingError, Command, UNROUTED_KEPT, Unrouted, lock};
 use crate::stage::{Decided, Stage};
 use continuo_core::Lang;
 use continuo_core::alerting::{Alert, AlertBook, AlertState, Inbound, Page, PageEvent, Recipient};
-use continuo_core::catalog::{Catalog, ChannelKind};
+use continuo_core::analysis::Graph;
+use continuo_core::catalog::{Catalog, ChannelKind, Service};
 use continuo_core::maintenance::{self, Window};
 use continuo_notify::{Notice, NoticeEvent, NoticeService};
 use continuo_store::OutboxItem;
 use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::Ordering;
 
 /// An alert as the API shows it.
 #[derive(Clone, Debug, Serialize)]
@@ -29,6 +32,13 @@ pub(crate) struct Paging;
 
 impl Stage for Paging {
     fn after_decision(&self, decided: &mut Decided<'_>) {
+        if decided.pages.is_empty() {
+            decided.paged = Vec::new();
+            return;
+        }
+        // Built once per decision that pages: a root cause's page names everything that
+        // hard-depends on it, not only what was already seen failing.
+        let graph = Graph::new(decided.catalog);
         let paged = decided
             .pages
             .iter()
@@ -36,6 +46,7 @@ impl Stage for Paging {
                 items_for(
                     decided.handle,
                     decided.catalog,
+                    &graph,
                     decided.alerts,
                     page,
                     decided.now_ms,
@@ -46,10 +57,34 @@ impl Stage for Paging {
     }
 }
 
+/// What an alert takes down: the services seen impacted by it and every service that
+/// hard-depends on its service (the impact closure), the most critical first.
+fn takes_down<'c>(catalog: &'c Catalog, graph: &Graph<'_>, alert: &Alert) -> Vec<&'c Service> {
+    let mut ids: BTreeSet<&str> = alert.impacted.iter().map(String::as_str).collect();
+    if let Some(i) = graph.index_of(&alert.service) {
+        ids.extend(
+            graph
+                .impact_closure(i)
+                .into_iter()
+                .map(|j| graph.service(j).id.value.as_str()),
+        );
+    }
+    let mut services: Vec<&Service> = ids
+        .into_iter()
+        .filter(|id| *id != alert.service)
+        .filter_map(|id| catalog.service(id))
+        .collect();
+    services.sort_by(|a, b| {
+        (a.tier.value.0, &a.name, &a.id.value).cmp(&(b.tier.value.0, &b.name, &b.id.value))
+    });
+    services
+}
+
 /// The outbox items of a page: one per channel per recipient.
 fn items_for(
     handle: &AlertHandle,
     catalog: &Catalog,
+    graph: &Graph<'_>,
     book: &AlertBook,
     page: &Page,
     now: i64,
@@ -57,6 +92,7 @@ fn items_for(
     let Some(alert) = book.alerts.get(&page.alert) else {
         return Vec::new();
     };
+    let down = takes_down(catalog, graph, alert);
     let mut items = Vec::new();
     for recipient in &page.recipients {
         for (channel, person) in channels_of(catalog, recipient) {
@@ -78,7 +114,9 @@ fn items_for(
                 who,
                 channel
             );
-            let notice = notice(handle, catalog, alert, page, &key, &channel, person, now);
+            let notice = notice(
+                handle, catalog, alert, &down, page, &key, &channel, person, now,
+            );
             let Ok(notice) = serde_json::to_value(&notice) else {
                 continue;
             };
@@ -101,6 +139,7 @@ fn notice(
     handle: &AlertHandle,
     catalog: &Catalog,
     alert: &Alert,
+    down: &[&continuo_core::catalog::Service],
     page: &Page,
     key: &str,
     channel: &str,
@@ -139,7 +178,7 @@ fn notice(
         language,
         organization: catalog.organization.name.clone(),
         service: service_of(&alert.service),
-        impacted: alert.impacted.iter().map(|s| service_of(s)).collect(),
+        impacted: down.iter().map(|s| service_of(&s.id.value)).collect(),
         summary: alert.summary.clone(),
         started_ms: alert.started_ms,
         at_ms: now,
@@ -233,6 +272,37 @@ impl AlertHandle {
     /// Takes in inbound alerts; returns how many changed something.
     pub async fn inbound(&self, events: Vec<Inbound>) -> Result<usize, AlertingError> {
         self.ask(|r| Command::Inbound(events, r)).await
+    }
+
+    /// Keeps an inbound alert that no route took, so it is seen rather than lost: in the
+    /// log (warn), `/api/v1/inbound/unrouted` and `continuo_inbound_unrouted_total`.
+    pub fn unrouted(&self, source: &str, summary: &str, labels: BTreeMap<String, String>) {
+        tracing::warn!(
+            source,
+            summary,
+            labels = ?labels,
+            "inbound alert matches no [[route]] and there is no default route: nobody is paged"
+        );
+        self.shared.unrouted_total.fetch_add(1, Ordering::Relaxed);
+        let mut kept = lock(&self.shared.unrouted);
+        if kept.len() >= UNROUTED_KEPT {
+            kept.pop_front();
+        }
+        kept.push_back(Unrouted {
+            at_ms: self.clock.now_ms(),
+            source: source.to_string(),
+            summary: summary.to_string(),
+            labels,
+        });
+    }
+
+    /// Unrouted inbound alerts since start: how many, and the newest kept, newest first.
+    pub fn unrouted_list(&self) -> (u64, Vec<Unrouted>) {
+        let kept = lock(&self.shared.unrouted);
+        (
+            self.shared.unrouted_total.load(Ordering::Relaxed),
+            kept.iter().rev().cloned().collect(),
+        )
     }
 
     /// Creates (or replaces) a maintenance window.

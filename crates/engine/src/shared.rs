@@ -63,9 +63,10 @@ pub(crate) enum Command {
     PutWindow(Window, Reply<()>),
     /// End a run-time maintenance window now.
     EndWindow(String, Reply<Window>),
-    /// A failover or failback of a service: (service, at, text, what a finished
-    /// failover measured).
+    /// Something that happened to a service (a failover or failback, a change another
+    /// system reported): (service, at, text, what a finished failover measured).
     ServiceEvent(
+        ServiceEventKind,
         String,
         i64,
         continuo_core::Text,
@@ -160,6 +161,46 @@ pub(crate) struct Shared {
     pub(crate) tasks: Arc<crate::supervise::Tasks>,
     /// Whether the decision task pages from memory because the store does not answer.
     pub(crate) degraded: std::sync::atomic::AtomicBool,
+    /// Inbound alerts no route took (the newest [`UNROUTED_KEPT`]) and how many since
+    /// start.
+    pub(crate) unrouted: Mutex<std::collections::VecDeque<Unrouted>>,
+    pub(crate) unrouted_total: AtomicU64,
+}
+
+/// What kind of thing happened to a service, for its own timeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServiceEventKind {
+    /// The gateway failed over or back.
+    Failover,
+    /// Another system reported a change (a deploy, a configuration change):
+    /// PagerDuty's change events.
+    Change,
+}
+
+impl ServiceEventKind {
+    /// The name stored with the event.
+    pub fn name(self) -> &'static str {
+        match self {
+            ServiceEventKind::Failover => "failover",
+            ServiceEventKind::Change => "change",
+        }
+    }
+}
+
+/// How many unrouted inbound alerts are kept for operators to see.
+pub const UNROUTED_KEPT: usize = 200;
+
+/// An inbound alert or change event that no route took: nobody was paged about it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Unrouted {
+    /// When it arrived, UTC unix milliseconds.
+    pub at_ms: i64,
+    /// `alertmanager`, `events` or `change`.
+    pub source: String,
+    /// What it said.
+    pub summary: String,
+    /// The labels routing saw.
+    pub labels: BTreeMap<String, String>,
 }
 
 /// A handle to alerting; cheap to clone.

@@ -449,12 +449,7 @@ struct Context<'a> {
 /// The template context of `notice`; with `message`, its rendered `subject` and `text`
 /// too (for operator templates of the `http_template` channel).
 pub(crate) fn context(notice: &Notice, message: Option<&Message>) -> Value {
-    let impacted_names = notice
-        .impacted
-        .iter()
-        .map(|s| s.name.as_str())
-        .collect::<Vec<_>>()
-        .join(", ");
+    let impacted_names = names_in_brief(notice);
     Value::from(Serde(Context {
         notice,
         lang: notice.language.code(),
@@ -465,6 +460,30 @@ pub(crate) fn context(notice: &Notice, message: Option<&Message>) -> Value {
         subject: message.map(|m| m.subject.as_str()),
         text: message.map(|m| m.text.as_str()),
     }))
+}
+
+/// How many impacted services a message names before it counts the rest.
+const IMPACTED_NAMED: usize = 8;
+
+/// The impacted services' names (`Checkout, Webshop`), the first [`IMPACTED_NAMED`] of
+/// them and then how many more: a database that takes down 300 services must still
+/// give a subject line a person can read.
+fn names_in_brief(notice: &Notice) -> String {
+    let names: Vec<&str> = notice
+        .impacted
+        .iter()
+        .take(IMPACTED_NAMED)
+        .map(|s| s.name.as_str())
+        .collect();
+    let rest = notice.impacted.len().saturating_sub(IMPACTED_NAMED);
+    let mut text = names.join(", ");
+    if rest > 0 {
+        text.push_str(&match notice.language {
+            Lang::Nl => format!(" en {rest} andere"),
+            Lang::En => format!(" and {rest} more"),
+        });
+    }
+    text
 }
 
 /// Collapses every run of whitespace (line breaks included) into one space: a subject is

@@ -46,6 +46,8 @@ pub(crate) fn routes() -> Router<Shared> {
         .route("/ack/{token}", get(ack_page).post(ack_link))
         .route("/hooks/alertmanager", post(alertmanager))
         .route("/v2/enqueue", post(enqueue))
+        .route("/v2/change/enqueue", post(change_enqueue))
+        .route("/api/v1/inbound/unrouted", get(unrouted))
 }
 
 #[utoipa::path(
@@ -605,7 +607,8 @@ fn hooks_token(state: &AppState) -> Result<String, ApiError> {
         .catalog()
         .server
         .hooks_token
-        .clone()
+        .as_ref()
+        .map(|t| t.value.clone())
         .filter(|t| !t.is_empty())
         .ok_or_else(|| {
             ApiError::forbidden(tr!(
@@ -662,11 +665,18 @@ async fn alertmanager(
         )));
     }
     let routed = inbound::alertmanager(&h.catalog(), &payload);
-    if !routed.unrouted.is_empty() {
-        tracing::warn!(
-            alerts = %routed.unrouted.join(", "),
-            "alertmanager: no route to a service; add a [[route]]"
-        );
+    for alert in payload
+        .alerts
+        .iter()
+        .filter(|a| a.status == "firing" && inbound::route(&h.catalog(), &a.labels).is_none())
+    {
+        let summary = alert
+            .annotations
+            .get("summary")
+            .or_else(|| alert.labels.get("alertname"))
+            .cloned()
+            .unwrap_or_default();
+        h.unrouted("alertmanager", &summary, alert.labels.clone());
     }
     let changed = h.inbound(routed.events).await?;
     Ok(
@@ -723,27 +733,73 @@ fn read_event(event: &Value) -> Event {
     }
 }
 
+/// How an Events API sender addressed Continuo: with the hooks token (routed by the
+/// event's labels), or with a service's `integration_key` (to that service).
+enum Addressed {
+    Labels,
+    Service(String),
+}
+
+/// Who `routing_key` addresses; `None` for a key nobody has. Refused (403) when neither
+/// the hooks token nor any integration key is configured: the hooks are off.
+fn addressed(state: &AppState, routing_key: &str) -> Result<Option<Addressed>, ApiError> {
+    let catalog = state.engine.catalog();
+    let token = hooks_token(state).ok();
+    if let Some(token) = &token
+        && same_secret(routing_key.as_bytes(), token.as_bytes())
+    {
+        return Ok(Some(Addressed::Labels));
+    }
+    if let Some(service) = inbound::by_integration_key(&catalog, routing_key) {
+        return Ok(Some(Addressed::Service(service.to_string())));
+    }
+    let any_key = catalog.services.iter().any(|s| {
+        s.integration_key
+            .as_ref()
+            .is_some_and(|k| !k.value.is_empty())
+    });
+    if token.is_none() && !any_key {
+        return Err(hooks_token(state).err().unwrap_or_else(|| {
+            ApiError::forbidden(tr!("inbound hooks are off", "inkomende hooks staan uit"))
+        }));
+    }
+    Ok(None)
+}
+
+/// The body as a JSON object, or the Events API's refusal.
+fn event_body(body: &[u8]) -> Result<Value, Response> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(v) if v.is_object() => Ok(v),
+        Ok(_) => Err(invalid_event(vec!["the body is not a JSON object".into()])),
+        Err(e) => Err(invalid_event(vec![format!("the body is not JSON: {e}")])),
+    }
+}
+
 /// PagerDuty Events API v2: trigger, acknowledge, resolve by `dedup_key`. The
-/// `routing_key` is the hooks token. Answers in the Events API's own shape.
+/// `routing_key` is the hooks token (routed by labels, then the default route) or a
+/// service's integration key. Answers in the Events API's own shape, with every reason
+/// to refuse an event in one list. A valid trigger that no route takes is accepted
+/// and kept as unrouted (seen in the log, the API and `/metrics`), never dropped.
 async fn enqueue(State(state): State<Shared>, body: Bytes) -> Result<Response, ApiError> {
-    let json: Value = match serde_json::from_slice(&body) {
+    let json = match event_body(&body) {
         Ok(v) => v,
-        Err(e) => return Ok(invalid_event(vec![format!("the body is not JSON: {e}")])),
+        Err(refusal) => return Ok(refusal),
     };
     let routing_key = json
         .pointer("/routing_key")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let token = hooks_token(&state)?;
-    if !same_secret(routing_key.as_bytes(), token.as_bytes()) {
-        return Ok(invalid_event(vec!["'routing_key' is invalid".into()]));
-    }
-    let h = Alerting::of(&state)?;
+    let to = addressed(&state, routing_key)?;
     let event = read_event(&json);
-    let errors = inbound::check_event(&event);
+    let mut errors = Vec::new();
+    if to.is_none() {
+        errors.push("'routing_key' is invalid".to_string());
+    }
+    errors.extend(inbound::check_event(&event));
     if !errors.is_empty() {
         return Ok(invalid_event(errors));
     }
+    let h = Alerting::of(&state)?;
     let key = event.dedup_key.clone().unwrap_or_else(|| {
         let h = continuo_core::hash::fnv1a(
             body.iter()
@@ -779,14 +835,25 @@ async fn enqueue(State(state): State<Shared>, body: Bytes) -> Result<Response, A
         Some(EventAction::Trigger) => true,
         _ => false,
     };
-    let service = match inbound::route(&h.catalog(), &event.labels) {
+    let routed = match to {
+        Some(Addressed::Service(service)) => Some(service),
+        _ => inbound::route(&h.catalog(), &event.labels),
+    };
+    let service = match routed {
         Some(s) => s,
         // A resolve needs no route: find the alert by its key.
         None if !firing => match h.alerts().into_iter().find(|a| a.alert.origin == origin) {
             Some(a) => a.alert.service,
             None => return Ok(accepted),
         },
-        None => return Ok(invalid_event(vec![inbound::no_route(&event.labels)])),
+        None => {
+            h.unrouted(
+                "events",
+                event.summary.as_deref().unwrap_or_default(),
+                event.labels,
+            );
+            return Ok(accepted);
+        }
     };
     let inbound = continuo_core::alerting::Inbound {
         source: "events".into(),
@@ -798,6 +865,82 @@ async fn enqueue(State(state): State<Shared>, body: Bytes) -> Result<Response, A
     };
     h.inbound(vec![inbound]).await?;
     Ok(accepted)
+}
+
+/// PagerDuty's change events (`/v2/change/enqueue`): a deploy or a configuration change
+/// another system reports. It pages nobody; it goes on the service's own timeline and
+/// on its open incidents, where responders look for what changed.
+async fn change_enqueue(State(state): State<Shared>, body: Bytes) -> Result<Response, ApiError> {
+    let json = match event_body(&body) {
+        Ok(v) => v,
+        Err(refusal) => return Ok(refusal),
+    };
+    let routing_key = json
+        .pointer("/routing_key")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let to = addressed(&state, routing_key)?;
+    let event = read_event(&json);
+    let mut errors = Vec::new();
+    if to.is_none() {
+        errors.push("'routing_key' is invalid".to_string());
+    }
+    let summary = event.summary.clone().unwrap_or_default();
+    if summary.trim().is_empty() {
+        errors.push("'payload.summary' is missing or blank".into());
+    } else if summary.chars().count() > 1_024 {
+        errors.push("'payload.summary' is longer than 1024 characters".into());
+    }
+    if let Some(error) = inbound::timestamp_error(event.timestamp.as_deref()) {
+        errors.push(error);
+    }
+    if !errors.is_empty() {
+        return Ok(invalid_event(errors));
+    }
+    let h = Alerting::of(&state)?;
+    let accepted = (
+        StatusCode::ACCEPTED,
+        axum::Json(json!({
+            "status": "success",
+            "message": "Change event processed",
+        })),
+    )
+        .into_response();
+    let routed = match to {
+        Some(Addressed::Service(service)) => Some(service),
+        _ => inbound::route(&h.catalog(), &event.labels),
+    };
+    let Some(service) = routed else {
+        h.unrouted("change", &summary, event.labels);
+        return Ok(accepted);
+    };
+    let now = state.engine.now_ms();
+    let at = inbound::instant(event.timestamp.as_deref()).map_or(now, |t| t.min(now));
+    let text = match event.source.as_deref().filter(|s| !s.is_empty()) {
+        Some(source) => tr!(
+            "Change reported by {source}: {summary}",
+            "Wijziging gemeld door {source}: {summary}"
+        ),
+        None => tr!("Change reported: {summary}", "Wijziging gemeld: {summary}"),
+    };
+    h.change_event(&service, at, text).await;
+    Ok(accepted)
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/inbound/unrouted",
+    tag = "alerts",
+    description = "Inbound alerts and change events that no route took since start (the newest 200), newest first: nobody was paged about them. Add a default [[route]] (one without `match`) so this stays empty. Needs the viewer role.",
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "How many since start, and the newest", body = Object),
+        Refusals,
+    ),
+)]
+async fn unrouted(_who: Authed<Viewer>, h: Alerting) -> Response {
+    let (total, kept) = h.unrouted_list();
+    axum::Json(json!({ "total": total, "unrouted": kept })).into_response()
 }
 
 /// Registers alerting's figures in `/metrics`' registry: alerts by state, deliveries
@@ -825,13 +968,14 @@ pub(crate) async fn register_metrics(
         *by_state.entry(name).or_default() += 1;
     }
     let (sent, failed, dead) = alerts.delivery_counts();
+    let (unrouted, _) = alerts.unrouted_list();
     let outbox = match store {
         Some(store) => store.outbox_counts().await.ok(),
         None => None,
     };
     registry.register_collector(Box::new(AlertingFigures {
         by_state,
-        deliveries: [sent, failed, dead],
+        deliveries: [sent, failed, dead, unrouted],
         outbox,
         degraded: alerts.degraded(),
     }));
@@ -841,8 +985,8 @@ pub(crate) async fn register_metrics(
 #[derive(Debug)]
 struct AlertingFigures {
     by_state: BTreeMap<&'static str, u64>,
-    /// Sent, failed attempts, dead-lettered.
-    deliveries: [u64; 3],
+    /// Sent, failed attempts, dead-lettered; inbound alerts no route took.
+    deliveries: [u64; 4],
     outbox: Option<continuo_store::OutboxCounts>,
     /// Whether alerting pages from memory (the store does not take its decisions).
     degraded: bool,
@@ -881,6 +1025,10 @@ impl prometheus_client::collector::Collector for AlertingFigures {
             (
                 "continuo_notifications_dead",
                 "Notifications dead-lettered since start.",
+            ),
+            (
+                "continuo_inbound_unrouted",
+                "Inbound alerts and change events no route took since start (nobody was paged).",
             ),
         ];
         for ((name, help), value) in counters.into_iter().zip(self.deliveries) {

@@ -68,12 +68,13 @@ struct IncidentList {
     incidents: Vec<Value>,
 }
 
-/// A service's own timeline: its failovers and failbacks, newest first.
+/// A service's own timeline: its failovers and failbacks and reported changes, newest
+/// first.
 #[utoipa::path(
     get,
     path = "/api/v1/services/{id}/events",
     tag = "services",
-    description = "A service's own timeline: failovers and failbacks, newest first. Needs the viewer role.",
+    description = "A service's own timeline: failovers and failbacks, and changes other systems reported (PagerDuty change events), newest first. Needs the viewer role.",
     params(("id" = String, Path, description = "The id"), ("limit" = Option<u32>, Query)),
     security(("bearer" = []), ("session" = [])),
     responses(

@@ -92,6 +92,7 @@ impl Modify for Security {
         crate::alerting::end_window,
         crate::alerting::outbox,
         crate::alerting::retry_outbox,
+        crate::alerting::unrouted,
         crate::incidents::list,
         crate::incidents::declare,
         crate::incidents::figures,

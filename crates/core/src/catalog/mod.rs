@@ -178,9 +178,11 @@ pub struct Server {
     /// Most probes running at once on this node.
     pub max_concurrent_probes: u32,
     /// Token inbound alert hooks (`/hooks/alertmanager`, `/v2/enqueue`) require; the
-    /// hooks are off without one.
-    pub hooks_token: Option<String>,
+    /// hooks are off without one. A secret: never serialised.
+    #[serde(skip)]
+    pub hooks_token: Option<Located<String>>,
     /// Secret that signs acknowledge links; generated and kept in the database when unset.
+    #[serde(skip)]
     pub secret: Option<String>,
     /// Directory with message templates that replace the built-in ones
     /// (`subject.nl.j2`, `text.en.j2`, `html.en.j2`), relative to the config file.
@@ -802,6 +804,10 @@ pub struct Service {
     pub slo_window: HumanDuration,
     /// Status page presentation.
     pub status_page: StatusPage,
+    /// The key a PagerDuty-style sender puts in `routing_key` to address this service
+    /// directly (`integration_key = "${ORDERS_KEY}"`). A secret: never serialised.
+    #[serde(skip)]
+    pub integration_key: Option<Located<String>>,
     /// Set when a required value (tier, owner, RTO) was missing or invalid and a
     /// placeholder stands in; such a catalog has errors and no warning is derived from it.
     #[serde(skip)]
@@ -857,13 +863,25 @@ pub struct Maintenance {
     pub timezone: Option<String>,
 }
 
-/// Routes inbound alerts whose labels all match to a service.
+/// Routes inbound alerts whose labels all match to a service. A route without matchers
+/// is the default route: it takes what no other route takes.
 #[derive(Clone, Debug, Serialize)]
 pub struct Route {
-    /// Label name to required value (`alertname`, `job`, `source` for PagerDuty events).
+    /// Label name to required value (`alertname`, `job`, `source` for PagerDuty events);
+    /// empty for the default route.
     pub matchers: BTreeMap<String, String>,
     /// The service such alerts are about.
     pub service: Id,
+    /// Where the `[[route]]` table starts.
+    #[serde(skip)]
+    pub loc: Loc,
+}
+
+impl Route {
+    /// True for the default route (no matchers).
+    pub fn is_default(&self) -> bool {
+        self.matchers.is_empty()
+    }
 }
 
 /// Who responds to incidents of some severities: the roles of the crisis team, whom

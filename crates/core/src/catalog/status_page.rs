@@ -20,9 +20,18 @@ pub struct StatusPageSettings {
     pub logo: Option<String>,
     /// Accent colour, `#rrggbb` (lower case), used behind white text.
     pub accent: Option<String>,
+    /// Whether an incident that takes a public component down is published at once
+    /// with an automatic "investigating" update (`automatic_incidents`, on unless set to
+    /// `false`); when off, the page shows a neutral "we are investigating" line instead.
+    pub automatic_incidents: Option<bool>,
 }
 
 impl StatusPageSettings {
+    /// Whether incidents that take a public component down are published automatically.
+    pub fn automatic_incidents(&self) -> bool {
+        self.automatic_incidents.unwrap_or(true)
+    }
+
     /// The accent colour to use.
     pub fn accent_or_default(&self) -> &str {
         self.accent.as_deref().unwrap_or(DEFAULT_ACCENT)

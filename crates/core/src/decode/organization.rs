@@ -199,7 +199,7 @@ impl Decoder<'_> {
             max_concurrent_probes: self
                 .integer_in(&f, "max_concurrent_probes", 1..=100_000)
                 .map_or(defaults.max_concurrent_probes, |v| v.value as u32),
-            hooks_token: self.string(&f, "hooks_token").map(|v| v.value),
+            hooks_token: self.string(&f, "hooks_token"),
             secret,
             templates: self.string(&f, "templates").map(|v| v.value),
             trusted_proxies: self.addresses(&f, "trusted_proxies"),

@@ -5,15 +5,18 @@ use super::*;
 impl Decoder<'_> {
     pub(super) fn route(&mut self, value: &Value<'_>) -> Option<Route> {
         let f = self.open("[[route]]", value, &["match", "service"])?;
+        // Without `match` (or with an empty one) it is the default route.
         let matchers = self.string_map(&f, "match");
-        if f.get("match").is_none() {
-            self.missing(&f, "match", "{ alertname = \"DiskFull\" }");
-        }
         if f.get("service").is_none() {
             self.missing(&f, "service", "\"erp\"");
         }
         let service = self.reference(&f, "service")?;
-        Some(Route { matchers, service })
+        let loc = self.loc(f.span.clone());
+        Some(Route {
+            matchers,
+            service,
+            loc,
+        })
     }
 
     pub(super) fn response_plan(&mut self, value: &Value<'_>) -> Option<ResponsePlan> {

@@ -24,6 +24,7 @@ impl Decoder<'_> {
                 "status_page",
                 "slo",
                 "slo_window",
+                "integration_key",
             ],
         )?;
         let id = self.id(&f);
@@ -52,6 +53,7 @@ impl Decoder<'_> {
         let (runbook, runbook_review) = self.runbook(&f);
         let slo = self.slo(&f);
         let slo_window = self.duration_or(&f, "slo_window", DEFAULT_SLO_WINDOW);
+        let integration_key = self.string(&f, "integration_key");
         let status_page = match f.get("status_page") {
             Some(value) => self.status_page(value),
             None => StatusPage::default(),
@@ -88,6 +90,7 @@ impl Decoder<'_> {
             slo,
             slo_window,
             status_page,
+            integration_key,
             incomplete,
             loc: table_loc,
         })

@@ -16,9 +16,16 @@ impl Decoder<'_> {
         let f = self.open(
             "[status_page]",
             value,
-            &["title", "description", "logo", "accent"],
+            &[
+                "title",
+                "description",
+                "logo",
+                "accent",
+                "automatic_incidents",
+            ],
         )?;
         let title = self.string(&f, "title").map(|s| s.value);
+        let automatic_incidents = self.boolean(&f, "automatic_incidents");
         let description = self.string(&f, "description").map(|s| s.value);
         let logo = self.string(&f, "logo").and_then(|logo| {
             let v = &logo.value;
@@ -91,6 +98,7 @@ impl Decoder<'_> {
                 description,
                 logo,
                 accent,
+                automatic_incidents,
             },
             loc,
         ))

@@ -6,11 +6,13 @@
 //!
 //! This file holds the records (the types and the book's lookups); the decisions are
 //! split along their seams: `sync` (incidents follow alerts), `acts` (what operators
-//! do), `plan` (classification and response plans) and `facts` (what an update says).
+//! do), `plan` (classification and response plans), `facts` (what an update says) and
+//! `public` (what customers are told automatically).
 
 mod acts;
 mod facts;
 mod plan;
+mod public;
 mod sync;
 
 pub use facts::{UpdateFacts, UpdateService, data_loss_text, rto_text};
@@ -91,6 +93,8 @@ pub enum EventKind {
     Review,
     /// A failover or failback.
     Failover,
+    /// A change another system reported (a deploy, a configuration change).
+    Change,
     /// The incident was resolved.
     Resolved,
     /// The incident was reopened.
