@@ -11,7 +11,7 @@
 use crate::catalog::Catalog;
 use crate::incident::book::Incident;
 use crate::incident::{Audience, Severity};
-use crate::state::Health;
+use crate::state::{CheckStatus, Health, ServiceHealth};
 use crate::text::Text;
 use crate::tr;
 use serde::Serialize;
@@ -87,6 +87,37 @@ impl ComponentStatus {
             ComponentStatus::PartialOutage => 2,
             ComponentStatus::MajorOutage => 3,
         }
+    }
+}
+
+/// A service's component status from its health, as every public surface shows it:
+/// maintenance wins; down is a major outage; impacted (down because a hard dependency
+/// is) a partial outage, except when its own checks fail and no root cause is on the
+/// page, since then nothing on the page shows how bad it is: a major outage. No
+/// health yet is [`ComponentStatus::Unknown`].
+pub fn component_status(
+    catalog: &Catalog,
+    health: Option<&ServiceHealth>,
+    in_maintenance: bool,
+) -> ComponentStatus {
+    if in_maintenance {
+        return ComponentStatus::UnderMaintenance;
+    }
+    let Some(h) = health else {
+        return ComponentStatus::Unknown;
+    };
+    let cause_public = || {
+        h.root_causes.iter().any(|c| {
+            catalog
+                .service(c)
+                .is_some_and(|s| s.status_page.component.is_some())
+        })
+    };
+    match h.health {
+        Health::Impacted if h.own == CheckStatus::Down && !cause_public() => {
+            ComponentStatus::MajorOutage
+        }
+        other => ComponentStatus::from_health(other),
     }
 }
 

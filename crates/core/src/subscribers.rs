@@ -17,7 +17,7 @@ use crate::catalog::Catalog;
 use crate::incident::book::Incident;
 use crate::incident::{Audience, Status};
 use crate::public::{Indicator, PublicView, group_id, impact, slug};
-use crate::state::{Health, ServiceHealth};
+use crate::state::ServiceHealth;
 use crate::text::Text;
 use crate::tr;
 use serde::{Deserialize, Serialize};
@@ -193,17 +193,17 @@ pub fn components(catalog: &Catalog) -> Vec<(String, String)> {
 
 pub use crate::public::ComponentStatus;
 
-/// A component's status from its service's health: down is a major outage, impacted (down
-/// because of a dependency) a partial outage, degraded degraded performance; unknown
-/// counts as operational (no data is not an outage); maintenance wins over all.
-pub fn component_status(health: Option<Health>, in_maintenance: bool) -> ComponentStatus {
-    if in_maintenance {
-        return ComponentStatus::UnderMaintenance;
-    }
-    match health {
-        // No data is not an outage: announced as operational.
-        Some(Health::Unknown) | None => ComponentStatus::Operational,
-        Some(health) => ComponentStatus::from_health(health),
+/// A component's status as announced: [`crate::public::component_status`], with no data
+/// announced as operational (no data is not an outage, and Statuspage has no word for
+/// it).
+pub fn component_status(
+    catalog: &Catalog,
+    health: Option<&ServiceHealth>,
+    in_maintenance: bool,
+) -> ComponentStatus {
+    match crate::public::component_status(catalog, health, in_maintenance) {
+        ComponentStatus::Unknown => ComponentStatus::Operational,
+        status => status,
     }
 }
 
@@ -216,7 +216,7 @@ pub fn component_statuses(
     components(catalog)
         .into_iter()
         .map(|(id, _)| {
-            let status = component_status(health.get(&id).map(|h| h.health), in_maintenance(&id));
+            let status = component_status(catalog, health.get(&id), in_maintenance(&id));
             (id, status)
         })
         .collect()

@@ -6,7 +6,7 @@
 use continuo_core::incident::book::{Change, IncidentBook, IncidentContext};
 use continuo_core::incident::{Audience, Status};
 use continuo_core::public::PublicView;
-use continuo_core::state::Health;
+use continuo_core::state::{CheckStatus, Health, ServiceHealth};
 use continuo_core::subscribers::{
     Announcement, ComponentStatus, Links, News, PayloadContext, Subscriber, SubscriberKind,
     SubscriberState, announcement_mail, check_components, check_email, component_announcements,
@@ -89,32 +89,86 @@ fn components_are_the_services_on_the_status_page() {
 
 #[test]
 fn component_status_from_health() {
-    let check = |health: Option<Health>, maintenance: bool, expected: ComponentStatus| {
+    let mut catalog = catalog();
+    let health = |health: Health, own: CheckStatus, cause: &str| ServiceHealth {
+        health,
+        own,
+        root_causes: (!cause.is_empty())
+            .then(|| vec![cause.to_string()])
+            .unwrap_or_default(),
+        failing_since_ms: None,
+    };
+    let check = |catalog: &Catalog,
+                 h: Option<ServiceHealth>,
+                 maintenance: bool,
+                 expected: ComponentStatus| {
         assert_eq!(
-            component_status(health, maintenance),
+            component_status(catalog, h.as_ref(), maintenance),
             expected,
-            "{health:?} {maintenance}"
+            "{h:?} {maintenance}"
         );
     };
-    check(Some(Health::Down), false, ComponentStatus::MajorOutage);
+    use CheckStatus::{Down, Up};
     check(
-        Some(Health::Impacted),
+        &catalog,
+        Some(health(Health::Down, Down, "")),
+        false,
+        ComponentStatus::MajorOutage,
+    );
+    // Impacted with its own checks still passing: a partial outage.
+    check(
+        &catalog,
+        Some(health(Health::Impacted, Up, "db")),
         false,
         ComponentStatus::PartialOutage,
     );
+    // Its own checks fail and the root cause (the database) is not on the page: nothing
+    // else on the page shows how bad it is, so a major outage.
     check(
-        Some(Health::Degraded),
+        &catalog,
+        Some(health(Health::Impacted, Down, "db")),
+        false,
+        ComponentStatus::MajorOutage,
+    );
+    check(
+        &catalog,
+        Some(health(Health::Degraded, Up, "")),
         false,
         ComponentStatus::DegradedPerformance,
     );
     check(
-        Some(Health::Operational),
+        &catalog,
+        Some(health(Health::Operational, Up, "")),
         false,
         ComponentStatus::Operational,
     );
-    check(Some(Health::Unknown), false, ComponentStatus::Operational);
-    check(None, false, ComponentStatus::Operational);
-    check(Some(Health::Down), true, ComponentStatus::UnderMaintenance);
+    // No data is announced as operational (Statuspage has no word for it).
+    check(
+        &catalog,
+        Some(health(Health::Unknown, CheckStatus::Unknown, "")),
+        false,
+        ComponentStatus::Operational,
+    );
+    check(&catalog, None, false, ComponentStatus::Operational);
+    check(
+        &catalog,
+        Some(health(Health::Down, Down, "")),
+        true,
+        ComponentStatus::UnderMaintenance,
+    );
+    // When the root cause is public itself, it shows the outage: partial here.
+    let db = catalog
+        .services
+        .iter_mut()
+        .find(|s| s.id.value == "db")
+        .expect("db");
+    db.status_page.component = Some("Orders".into());
+    check(
+        &catalog,
+        Some(health(Health::Impacted, Down, "db")),
+        false,
+        ComponentStatus::PartialOutage,
+    );
 }
 
 #[test]

@@ -6,14 +6,17 @@
 //!
 //! Mappings (documented in the README): severity SEV1 → impact `critical`, SEV2 →
 //! `major`, SEV3 → `minor`, SEV4 → `none`; service health operational → `operational`,
-//! degraded → `degraded_performance`, impacted → `partial_outage`, down →
-//! `major_outage`, an active maintenance window → `under_maintenance`; a service no check
-//! has measured yet is `operational` here (Statuspage has no word for "unknown"; the HTML
-//! page says "not yet measured").
+//! degraded → `degraded_performance`, impacted → `partial_outage` (`major_outage` when
+//! its own checks fail and no root cause is on the page), down → `major_outage`, an
+//! active maintenance window → `under_maintenance`; a service no check has measured yet
+//! is `operational` here (Statuspage has no word for "unknown"; the HTML page says "not
+//! yet measured"). The documents are English unless `?lang=` or `Accept-Language` asks
+//! for Dutch, and links are built from `[server] public_url` (relative without one),
+//! never from the request's `Host`.
 
 use super::model::{self, PublicIncident, PublicMaintenance, PublicView};
-use continuo_core::Lang;
 use continuo_core::subscribers::rfc3339;
+use continuo_core::{Lang, tr};
 use serde_json::{Value, json};
 
 /// Which list of incidents or maintenance.
@@ -27,19 +30,11 @@ pub(crate) enum Which {
     Active,
 }
 
-/// Base URL for links: `[server] public_url`, else the request's host.
-pub(crate) fn base_url(view: &PublicView, host: Option<&str>) -> String {
-    match (&view.page.public_url, host) {
-        (Some(url), _) => url.clone(),
-        (None, Some(host))
-            if host
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)) =>
-        {
-            format!("http://{host}")
-        }
-        _ => String::new(),
-    }
+/// Base URL for links: `[server] public_url`; without one, links are relative to this
+/// server (`/status`). Never the request's `Host` header: anyone can send any host, and
+/// the answers are cached for everyone.
+pub(crate) fn base_url(view: &PublicView) -> String {
+    view.page.public_url.clone().unwrap_or_default()
 }
 
 /// `page`.
@@ -58,8 +53,8 @@ fn component(view: &PublicView, c: &model::Component) -> Value {
         "id": c.id,
         "name": c.name,
         "status": c.status.api_name(),
-        "created_at": rfc3339(view.updated_ms.min(c.updated_ms)),
-        "updated_at": rfc3339(c.updated_ms),
+        "created_at": rfc3339(c.created_ms),
+        "updated_at": rfc3339(c.updated_ms.max(c.created_ms)),
         "position": c.position,
         "description": Value::Null,
         "showcase": true,
@@ -87,8 +82,8 @@ pub(crate) fn components(view: &PublicView) -> Value {
             "id": g.id,
             "name": g.name,
             "status": g.status(view).api_name(),
-            "created_at": rfc3339(updated.min(view.updated_ms)),
-            "updated_at": rfc3339(updated),
+            "created_at": rfc3339(g.created_ms),
+            "updated_at": rfc3339(updated.max(g.created_ms)),
             "position": view.components.len() + g.position,
             "description": Value::Null,
             "showcase": false,
@@ -104,6 +99,7 @@ pub(crate) fn components(view: &PublicView) -> Value {
 }
 
 fn incident(view: &PublicView, i: &PublicIncident, base: &str, lang: Lang) -> Value {
+    let affected = affected_components(view, &i.components);
     let updates: Vec<Value> = i
         .updates
         .iter()
@@ -116,7 +112,7 @@ fn incident(view: &PublicView, i: &PublicIncident, base: &str, lang: Lang) -> Va
                 "created_at": rfc3339(u.at_ms),
                 "updated_at": rfc3339(u.at_ms),
                 "display_at": rfc3339(u.at_ms),
-                "affected_components": Value::Null,
+                "affected_components": affected,
                 "deliver_notifications": true,
                 "custom_tweet": Value::Null,
                 "tweet_id": Value::Null,
@@ -152,34 +148,83 @@ pub(crate) fn incidents(view: &PublicView, which: Which, base: &str, lang: Lang)
     Value::Array(list)
 }
 
-fn maintenance(view: &PublicView, m: &PublicMaintenance, base: &str) -> Value {
+/// Statuspage's `affected_components` of an update: each component with its status now.
+fn affected_components(view: &PublicView, members: &[usize]) -> Value {
+    members
+        .iter()
+        .filter_map(|&n| view.components.get(n))
+        .map(|c| {
+            json!({
+                "code": c.id,
+                "name": c.name,
+                "old_status": c.status.api_name(),
+                "new_status": c.status.api_name(),
+            })
+        })
+        .collect()
+}
+
+fn maintenance(view: &PublicView, m: &PublicMaintenance, base: &str, lang: Lang) -> Value {
     let status = if m.active { "in_progress" } else { "scheduled" };
-    let started = m.from_ms.min(view.now_ms);
+    let zone = &view.page.time_zone;
+    let (from, until) = (
+        model::local_time(m.from_ms, zone),
+        model::local_time(m.until_ms, zone),
+    );
+    let affected = affected_components(view, &m.components);
+    let update = |id: &str, status: &str, at_ms: i64, body: continuo_core::Text| {
+        json!({
+            "id": format!("{}-{id}", m.id),
+            "status": status,
+            "body": body.get(lang),
+            "incident_id": m.id,
+            "created_at": rfc3339(at_ms),
+            "updated_at": rfc3339(at_ms),
+            "display_at": rfc3339(at_ms),
+            "affected_components": affected,
+            "deliver_notifications": true,
+            "custom_tweet": Value::Null,
+            "tweet_id": Value::Null,
+        })
+    };
+    // What was said, newest first: announced when first shown, then under way from its
+    // start. The document changes only when one of them does.
+    let name = &m.name;
+    let mut updates = Vec::new();
+    if m.active {
+        updates.push(update(
+            "in-progress",
+            "in_progress",
+            m.from_ms,
+            tr!(
+                "{name}: maintenance is in progress until {until}.",
+                "{name}: het onderhoud is bezig tot {until}."
+            ),
+        ));
+    }
+    updates.push(update(
+        "scheduled",
+        "scheduled",
+        m.created_ms,
+        tr!(
+            "{name}: maintenance is scheduled from {from} to {until}.",
+            "{name}: onderhoud gepland van {from} tot {until}."
+        ),
+    ));
+    let updated = if m.active { m.from_ms } else { m.created_ms };
     json!({
         "id": m.id,
         "name": m.name,
         "status": status,
-        "created_at": rfc3339(started),
-        "updated_at": rfc3339(started),
+        "created_at": rfc3339(m.created_ms),
+        "updated_at": rfc3339(updated),
         "monitoring_at": Value::Null,
         "resolved_at": Value::Null,
         "impact": "maintenance",
         "shortlink": format!("{base}/status#maintenance"),
         "started_at": rfc3339(m.from_ms),
         "page_id": view.page.id,
-        "incident_updates": [{
-            "id": format!("{}-u1", m.id),
-            "status": status,
-            "body": m.name,
-            "incident_id": m.id,
-            "created_at": rfc3339(started),
-            "updated_at": rfc3339(started),
-            "display_at": rfc3339(started),
-            "affected_components": Value::Null,
-            "deliver_notifications": true,
-            "custom_tweet": Value::Null,
-            "tweet_id": Value::Null,
-        }],
+        "incident_updates": updates,
         "components": m.components.iter().filter_map(|&n| view.components.get(n)).map(|c| component(view, c)).collect::<Vec<_>>(),
         "scheduled_for": rfc3339(m.from_ms),
         "scheduled_until": rfc3339(m.until_ms),
@@ -187,7 +232,7 @@ fn maintenance(view: &PublicView, m: &PublicMaintenance, base: &str) -> Value {
 }
 
 /// `scheduled_maintenances`: all known (active and upcoming), upcoming or active.
-pub(crate) fn maintenances(view: &PublicView, which: Which, base: &str) -> Value {
+pub(crate) fn maintenances(view: &PublicView, which: Which, base: &str, lang: Lang) -> Value {
     Value::Array(
         view.maintenances
             .iter()
@@ -196,7 +241,7 @@ pub(crate) fn maintenances(view: &PublicView, which: Which, base: &str) -> Value
                 Which::Unresolved => !m.active,
                 Which::Active => m.active,
             })
-            .map(|m| maintenance(view, m, base))
+            .map(|m| maintenance(view, m, base, lang))
             .collect(),
     )
 }
@@ -224,7 +269,7 @@ pub(crate) fn document(view: &PublicView, path: &str, base: &str, lang: Lang) ->
     let page = page(view, base);
     Some(match path {
         "summary.json" => {
-            let mut upcoming_or_active = maintenances(view, Which::All, base);
+            let mut upcoming_or_active = maintenances(view, Which::All, base, lang);
             if let Value::Array(list) = &mut upcoming_or_active {
                 list.truncate(50);
             }
@@ -246,15 +291,15 @@ pub(crate) fn document(view: &PublicView, path: &str, base: &str, lang: Lang) ->
         }
         "scheduled-maintenances.json" => json!({
             "page": page,
-            "scheduled_maintenances": maintenances(view, Which::All, base),
+            "scheduled_maintenances": maintenances(view, Which::All, base, lang),
         }),
         "scheduled-maintenances/upcoming.json" => json!({
             "page": page,
-            "scheduled_maintenances": maintenances(view, Which::Unresolved, base),
+            "scheduled_maintenances": maintenances(view, Which::Unresolved, base, lang),
         }),
         "scheduled-maintenances/active.json" => json!({
             "page": page,
-            "scheduled_maintenances": maintenances(view, Which::Active, base),
+            "scheduled_maintenances": maintenances(view, Which::Active, base, lang),
         }),
         _ => return None,
     })

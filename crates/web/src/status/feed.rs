@@ -35,9 +35,18 @@ pub(crate) fn atom(view: &PublicView, base: &str, lang: Lang) -> String {
         lang.code()
     ));
     out.push_str(&format!("  <title>{}</title>\n", xml(title.get(lang))));
+    // Ids must be absolute and stable: from `public_url` when set, else a URN of the
+    // page's id (links are then relative to this server).
+    let id_of = |fragment: &str| {
+        if base.is_empty() {
+            format!("urn:continuo:{}:{fragment}", view.page.id)
+        } else {
+            format!("{page_url}#{fragment}")
+        }
+    };
     out.push_str(&format!(
         "  <id>{}</id>\n",
-        xml(&format!("{page_url}#page-{}", view.page.id))
+        xml(&id_of(&format!("page-{}", view.page.id)))
     ));
     out.push_str(&format!(
         "  <link rel=\"alternate\" type=\"text/html\" href=\"{}\"/>\n",
@@ -67,7 +76,7 @@ pub(crate) fn atom(view: &PublicView, base: &str, lang: Lang) -> String {
             ));
         }
         out.push_str("  <entry>\n");
-        out.push_str(&format!("    <id>{}</id>\n", xml(&link)));
+        out.push_str(&format!("    <id>{}</id>\n", xml(&id_of(&i.id))));
         out.push_str(&format!("    <title>{}</title>\n", xml(&i.name)));
         out.push_str(&format!(
             "    <link rel=\"alternate\" type=\"text/html\" href=\"{}\"/>\n",

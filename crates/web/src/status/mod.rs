@@ -20,6 +20,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Router, body::Body};
+use continuo_core::Lang;
 use model::{Cache, Rendered};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -205,7 +206,7 @@ async fn atom_feed(
 ) -> Response {
     let lang = crate::lang::of_request(query.lang.as_deref(), &headers, &state.engine.catalog());
     let view = cache.view(&state, false).await;
-    let base = api::base_url(&view, host(&headers));
+    let base = api::base_url(&view);
     let rendered = cache.rendered(&view, format!("feed {lang} {base}"), || {
         feed::atom(&view, &base, lang)
     });
@@ -217,10 +218,6 @@ async fn atom_feed(
     )
 }
 
-fn host(headers: &HeaderMap) -> Option<&str> {
-    headers.get(header::HOST).and_then(|h| h.to_str().ok())
-}
-
 async fn api(
     state: Shared,
     cache: Arc<Cache>,
@@ -228,9 +225,14 @@ async fn api(
     lang: Option<&str>,
     headers: &HeaderMap,
 ) -> Response {
-    let lang = crate::lang::of_request(lang, headers, &state.engine.catalog());
+    // Statuspage's API is English: without `?lang=` or `Accept-Language` it answers
+    // in English, whatever the organisation's first language (the page keeps that).
+    let lang = lang
+        .and_then(Lang::from_code)
+        .or_else(|| crate::lang::accepted(headers))
+        .unwrap_or(Lang::En);
     let view = cache.view(&state, false).await;
-    let base = api::base_url(&view, host(headers));
+    let base = api::base_url(&view);
     if !api::DOCUMENTS.contains(&path) {
         return not_found();
     }

@@ -106,6 +106,8 @@ pub(crate) struct Component {
     pub status: ComponentStatus,
     /// When its status last changed, as far as we know.
     pub updated_ms: i64,
+    /// When it first appeared on the page (never moves; kept in the store).
+    pub created_ms: i64,
     /// The last [`DAYS`] UTC days, oldest first.
     pub days: Vec<Day>,
     /// Uptime over the days with data.
@@ -125,6 +127,8 @@ pub(crate) struct Group {
     pub position: usize,
     /// Indexes into [`PublicView::components`].
     pub members: Vec<usize>,
+    /// When it first appeared on the page (never moves; kept in the store).
+    pub created_ms: i64,
 }
 
 impl Group {
@@ -194,6 +198,8 @@ pub(crate) struct PublicMaintenance {
     pub active: bool,
     /// Indexes into [`PublicView::components`].
     pub components: Vec<usize>,
+    /// When it was first announced on the page (never moves; kept in the store).
+    pub created_ms: i64,
 }
 
 /// The page's presentation and identity.
@@ -230,8 +236,6 @@ pub(crate) struct PublicView {
     pub maintenances: Vec<PublicMaintenance>,
     /// When anything shown last changed.
     pub updated_ms: i64,
-    /// When the view was built.
-    pub now_ms: i64,
     /// Which build of the view this is (answers rendered from it are kept per build).
     pub generation: u64,
     /// The overall indicator, as core's public projection defines it (subscriber
@@ -355,6 +359,9 @@ fn gzip(body: &[u8]) -> Option<Vec<u8>> {
     encoder.finish().ok()
 }
 
+/// The store setting that records when each status page item was first shown.
+const FIRST_SEEN: &str = "status_page.first_seen";
+
 /// Most rendered answers kept (page and documents per language and base URL).
 const RENDERED_LIMIT: usize = 64;
 
@@ -367,6 +374,9 @@ pub(crate) struct Cache {
     uptime: Mutex<Option<(i64, DaysByCheck)>>,
     generation: std::sync::atomic::AtomicU64,
     rendered: Mutex<HashMap<String, (u64, Arc<Rendered>)>>,
+    /// When each component, group and maintenance window was first shown, by
+    /// `<kind>:<public id>`; loaded from the store's settings once, saved when it grows.
+    first_seen: tokio::sync::Mutex<Option<BTreeMap<String, i64>>>,
     /// Held by the one request that rebuilds the view; the others meanwhile answer
     /// from the view before (a busy page builds once a second, not once per request
     /// that arrives while the build awaits the store).
@@ -449,6 +459,52 @@ impl Cache {
         view
     }
 
+    /// When each of `keys` was first shown: from the store's record, else now (and
+    /// recorded). Keys no longer shown are forgotten, so a component removed and added
+    /// again is new. Without a store (or when it fails) the record lives as long as
+    /// the process, and says so in the log.
+    async fn first_seen(
+        &self,
+        state: &AppState,
+        keys: &[String],
+        now: i64,
+    ) -> BTreeMap<String, i64> {
+        let mut guard = self.first_seen.lock().await;
+        if guard.is_none() {
+            let stored = match &state.store {
+                Some(store) => match store.setting(FIRST_SEEN).await {
+                    Ok(value) => value
+                        .and_then(|v| serde_json::from_value::<BTreeMap<String, i64>>(v).ok())
+                        .unwrap_or_default(),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot read when status page items were first shown");
+                        BTreeMap::new()
+                    }
+                },
+                None => BTreeMap::new(),
+            };
+            *guard = Some(stored);
+        }
+        let map = guard.get_or_insert_with(BTreeMap::new);
+        let before = map.len();
+        let wanted: std::collections::BTreeSet<&str> = keys.iter().map(String::as_str).collect();
+        map.retain(|k, _| wanted.contains(k.as_str()));
+        let mut changed = map.len() != before;
+        for key in keys {
+            if !map.contains_key(key) {
+                map.insert(key.clone(), now);
+                changed = true;
+            }
+        }
+        if changed
+            && let Some(store) = &state.store
+            && let Err(e) = store.set_setting(FIRST_SEEN, &serde_json::json!(map)).await
+        {
+            tracing::warn!(error = %e, "cannot record when status page items were first shown");
+        }
+        map.clone()
+    }
+
     async fn days_by_check(&self, state: &AppState, checks: Vec<String>, now: i64) -> DaysByCheck {
         if let Some((at, days)) = lock(&self.uptime).as_ref()
             && now - at < UPTIME_TTL_MS
@@ -511,13 +567,11 @@ impl Cache {
         let projected = continuo_core::public::PublicView::project(
             &catalog,
             |service| {
-                if active.iter().any(|w| w.covers(service, now)) {
-                    ComponentStatus::UnderMaintenance
-                } else {
-                    health.get(service).map_or(ComponentStatus::Unknown, |v| {
-                        ComponentStatus::from_health(v.health.health)
-                    })
-                }
+                continuo_core::public::component_status(
+                    &catalog,
+                    health.get(service).map(|v| &v.health),
+                    active.iter().any(|w| w.covers(service, now)),
+                )
             },
             &incident_list,
         );
@@ -539,6 +593,7 @@ impl Cache {
                 position: index + 1,
                 status: shown.status,
                 updated_ms,
+                created_ms: 0,
                 days: Vec::new(),
                 uptime: None,
                 first_day_ms: None,
@@ -553,6 +608,7 @@ impl Cache {
                 name: g.name.clone(),
                 position: n + 1,
                 members: g.members.clone(),
+                created_ms: 0,
             })
             .collect();
 
@@ -666,6 +722,26 @@ impl Cache {
         }
         maintenances.sort_by_key(|m| (m.from_ms, m.id.clone()));
 
+        // When each was first shown: Statuspage's `created_at`, which must never move.
+        let keys: Vec<String> = components
+            .iter()
+            .map(|c| format!("component:{}", c.id))
+            .chain(groups.iter().map(|g| format!("group:{}", g.id)))
+            .chain(maintenances.iter().map(|m| format!("maintenance:{}", m.id)))
+            .collect();
+        let seen = self.first_seen(state, &keys, now).await;
+        let when = |key: String| seen.get(&key).copied().unwrap_or(now);
+        for c in &mut components {
+            c.created_ms = when(format!("component:{}", c.id));
+        }
+        let mut groups = groups;
+        for g in &mut groups {
+            g.created_ms = when(format!("group:{}", g.id));
+        }
+        for m in &mut maintenances {
+            m.created_ms = when(format!("maintenance:{}", m.id)).min(m.from_ms);
+        }
+
         let updated_ms = components
             .iter()
             .map(|c| c.updated_ms)
@@ -697,7 +773,6 @@ impl Cache {
             incidents,
             maintenances,
             updated_ms,
-            now_ms: now,
             generation: self
                 .generation
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
@@ -714,6 +789,7 @@ fn public_window(w: &Window, active: bool, components: Vec<usize>) -> PublicMain
         until_ms: w.until_ms,
         active,
         components,
+        created_ms: 0,
     }
 }
 

@@ -291,12 +291,19 @@ pub(crate) fn live_html(view: &PublicView, lang: Lang) -> String {
                                 )
                             }
                         };
+                        // "Not yet measured" beside a bar of measured days would be
+                        // untrue: it was measured, just not now.
+                        let status = if c.status == ComponentStatus::Unknown && c.uptime.is_some() {
+                            tr!("No current measurement", "Geen actuele meting")
+                        } else {
+                            c.status.text()
+                        };
                         ComponentItem {
                             id: c.id.clone(),
                             days_text: days_text(&c.days, lang),
                             name: c.name.clone(),
                             status_class: c.status.class(),
-                            status: t(&c.status.text(), lang),
+                            status: t(&status, lang),
                             uptime,
                             days: c.days.iter().map(|d| day_item(d, lang)).collect(),
                         }
@@ -318,10 +325,7 @@ pub(crate) fn live_html(view: &PublicView, lang: Lang) -> String {
         overall: &overall,
         updated: &updated,
         incidents_heading: &t(&tr!("Current incidents", "Huidige storingen"), lang),
-        no_incidents: &t(
-            &tr!("No incidents right now.", "Op dit moment geen storingen."),
-            lang,
-        ),
+        no_incidents: &t(&no_incidents(view), lang),
         incidents,
         maintenance_heading: &t(&tr!("Scheduled maintenance", "Gepland onderhoud"), lang),
         maintenances,
@@ -340,6 +344,28 @@ pub(crate) fn live_html(view: &PublicView, lang: Lang) -> String {
     }
     .render()
     .unwrap_or_else(|e| format!("<p>{}</p>", askama_escape(&e.to_string())))
+}
+
+/// What the incidents section says when no incident is public: never "no incidents"
+/// while a component shows a problem (the automatic incident is off, or not yet
+/// posted), but that it is being looked into, naming the components.
+fn no_incidents(view: &PublicView) -> continuo_core::Text {
+    let troubled: Vec<&str> = view
+        .components
+        .iter()
+        .filter(|c| c.status.level() > 0)
+        .map(|c| c.name.as_str())
+        .collect();
+    if troubled.is_empty() {
+        return tr!("No incidents right now.", "Op dit moment geen storingen.");
+    }
+    let names = continuo_core::Text::list(&troubled);
+    tr!(
+        "We are investigating a problem with {}. Updates will follow here.",
+        "We onderzoeken een probleem met {}. Updates volgen hier.",
+        names.en;
+        names.nl
+    )
 }
 
 fn askama_escape(text: &str) -> String {
