@@ -365,6 +365,32 @@ fn channel_kinds_and_settings() {
             "error unknown-field c.toml:6:1 unknown field `webhook` in [[channel]] | help: known fields of [[channel]]: `id`, `kind`, `language`, `smtp_host`, `from`, `to`, `smtp_port`, `username`, `password`, `tls`, `timeout`, `ca_file`",
         ],
     );
+    // The chat kinds of issue 17: their names, the spellings people reach for first, and
+    // each one's own settings.
+    for (typed, meant) in [
+        ("discrod", "discord"),
+        ("rocket_chat", "rocketchat"),
+        ("google_chat", "googlechat"),
+        ("matermost", "mattermost"),
+    ] {
+        let expected = format!(
+            "error unknown-value c.toml:3:8 `{typed}` is not a valid `kind` for [[channel]] | help: did you mean `{meant}`?"
+        );
+        check(
+            &format!(
+                "[[channel]]\nid = \"chat\"\nkind = \"{typed}\"\nurl = \"http://127.0.0.1/\"\n"
+            ),
+            &[expected.as_str()],
+        );
+    }
+    for kind in ["mattermost", "rocketchat", "discord", "googlechat"] {
+        check(
+            &format!(
+                "[[channel]]\nid = \"chat\"\nkind = \"{kind}\"\nurl = \"http://127.0.0.1/\"\n"
+            ),
+            &[],
+        );
+    }
 }
 
 #[test]

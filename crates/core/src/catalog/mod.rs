@@ -387,11 +387,21 @@ pub enum ChannelKind {
     Ntfy,
     /// A templated HTTP request, for SMS gateways.
     HttpTemplate,
+    /// Mattermost incoming webhook.
+    Mattermost,
+    /// Rocket.Chat incoming webhook.
+    #[serde(rename = "rocketchat")]
+    RocketChat,
+    /// Discord webhook.
+    Discord,
+    /// Google Chat incoming webhook.
+    #[serde(rename = "googlechat")]
+    GoogleChat,
 }
 
 impl ChannelKind {
     /// Every kind with its configuration name.
-    pub const ALL: [(&'static str, ChannelKind); 9] = [
+    pub const ALL: [(&'static str, ChannelKind); 13] = [
         ("webhook", ChannelKind::Webhook),
         ("slack", ChannelKind::Slack),
         ("teams", ChannelKind::Teams),
@@ -401,12 +411,22 @@ impl ChannelKind {
         ("telegram", ChannelKind::Telegram),
         ("ntfy", ChannelKind::Ntfy),
         ("http_template", ChannelKind::HttpTemplate),
+        ("mattermost", ChannelKind::Mattermost),
+        ("rocketchat", ChannelKind::RocketChat),
+        ("discord", ChannelKind::Discord),
+        ("googlechat", ChannelKind::GoogleChat),
     ];
 
     /// Settings a channel of this kind cannot work without.
     pub fn required_settings(self) -> &'static [&'static str] {
         match self {
-            ChannelKind::Webhook | ChannelKind::Slack | ChannelKind::Teams => &["url"],
+            ChannelKind::Webhook
+            | ChannelKind::Slack
+            | ChannelKind::Teams
+            | ChannelKind::Mattermost
+            | ChannelKind::RocketChat
+            | ChannelKind::Discord
+            | ChannelKind::GoogleChat => &["url"],
             ChannelKind::Email => &["smtp_host", "from", "to"],
             ChannelKind::Pagerduty => &["routing_key"],
             ChannelKind::Opsgenie => &["api_key"],
@@ -436,6 +456,10 @@ impl ChannelKind {
             ChannelKind::HttpTemplate => {
                 &["method", "headers", "content_type", "timeout", "ca_file"]
             }
+            ChannelKind::Mattermost => &["username", "icon_url", "channel", "timeout", "ca_file"],
+            ChannelKind::RocketChat => &["alias", "avatar", "channel", "timeout", "ca_file"],
+            ChannelKind::Discord => &["username", "avatar_url", "timeout", "ca_file"],
+            ChannelKind::GoogleChat => &["timeout", "ca_file"],
         }
     }
 }

@@ -4,6 +4,7 @@
 //! machine: default URLs such as PagerDuty's are never contacted, every test sets `url`.
 //! One test binary, to keep linking cheap.
 
+mod chat;
 mod config;
 mod email;
 mod http_channels;
