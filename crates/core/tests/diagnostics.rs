@@ -372,6 +372,7 @@ fn channel_kinds_and_settings() {
         ("rocket_chat", "rocketchat"),
         ("google_chat", "googlechat"),
         ("matermost", "mattermost"),
+        ("matirx", "matrix"),
     ] {
         let expected = format!(
             "error unknown-value c.toml:3:8 `{typed}` is not a valid `kind` for [[channel]] | help: did you mean `{meant}`?"
@@ -391,6 +392,13 @@ fn channel_kinds_and_settings() {
             &[],
         );
     }
+    check(
+        "[[channel]]\nid = \"room\"\nkind = \"matrix\"\nhomeserver = \"https://matrix.example.org\"\nroom = \"#ops:example.org\"\nurl = \"x\"\n",
+        &[
+            "error missing-field c.toml:1:1 missing field `access_token` in [[channel]] | help: add `access_token = \"...\"`",
+            "error unknown-field c.toml:6:1 unknown field `url` in [[channel]] | help: known fields of [[channel]]: `id`, `kind`, `language`, `homeserver`, `access_token`, `room`, `timeout`, `ca_file`",
+        ],
+    );
 }
 
 #[test]

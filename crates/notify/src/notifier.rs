@@ -2,8 +2,8 @@
 //! Adding a kind is a module under `channels` plus one line in each match here.
 
 use crate::channels::{
-    self, Common, discord, email, googlechat, http_template, mattermost, ntfy, opsgenie, pagerduty,
-    rocketchat, slack, teams, telegram, webhook,
+    self, Common, discord, email, googlechat, http_template, matrix, mattermost, ntfy, opsgenie,
+    pagerduty, rocketchat, slack, teams, telegram, webhook,
 };
 use crate::error::{ConfigError, ConfigProblem, Delivered, SendError};
 use crate::http;
@@ -56,6 +56,7 @@ enum Sender {
     Mattermost(mattermost::Mattermost),
     RocketChat(rocketchat::RocketChat),
     Discord(discord::Discord),
+    Matrix(matrix::Matrix),
     GoogleChat(googlechat::GoogleChat),
 }
 
@@ -73,6 +74,7 @@ enum Parsed {
     Mattermost(mattermost::Config),
     RocketChat(rocketchat::Config),
     Discord(discord::Config),
+    Matrix(matrix::Config),
     GoogleChat(googlechat::Config),
 }
 
@@ -92,6 +94,7 @@ fn parse(kind: ChannelKind, s: &mut Settings<'_>) -> Option<Parsed> {
         ChannelKind::Mattermost => Parsed::Mattermost(mattermost::Config::parse(s)?),
         ChannelKind::RocketChat => Parsed::RocketChat(rocketchat::Config::parse(s)?),
         ChannelKind::Discord => Parsed::Discord(discord::Config::parse(s)?),
+        ChannelKind::Matrix => Parsed::Matrix(matrix::Config::parse(s)?),
         ChannelKind::GoogleChat => Parsed::GoogleChat(googlechat::Config::parse(s)?),
     })
 }
@@ -171,6 +174,7 @@ impl Notifier {
                 Sender::RocketChat(rocketchat::RocketChat::build(c, client()?))
             }
             Parsed::Discord(c) => Sender::Discord(discord::Discord::build(c, client()?)),
+            Parsed::Matrix(c) => Sender::Matrix(matrix::Matrix::build(c, client()?)),
             Parsed::GoogleChat(c) => {
                 Sender::GoogleChat(googlechat::GoogleChat::build(c, client()?))
             }
@@ -210,7 +214,8 @@ impl Notifier {
     /// Google Chat one per second per space, Discord 5 per 2 seconds per webhook,
     /// Telegram 30 per second per bot), a little room for mail servers and for Mattermost
     /// and Rocket.Chat (whose limiters, when turned on, allow 10 a second), none for the
-    /// rest. Asked also when the channel could not be built, so pacing never depends on
+    /// rest (a Matrix homeserver sets its own limit and says how long to wait in its
+    /// 429). Asked also when the channel could not be built, so pacing never depends on
     /// whether a reload succeeded.
     pub fn spacing_of(kind: ChannelKind) -> Duration {
         match kind {
@@ -225,7 +230,8 @@ impl Notifier {
             | ChannelKind::Pagerduty
             | ChannelKind::Opsgenie
             | ChannelKind::Ntfy
-            | ChannelKind::HttpTemplate => Duration::ZERO,
+            | ChannelKind::HttpTemplate
+            | ChannelKind::Matrix => Duration::ZERO,
         }
     }
 
@@ -268,6 +274,7 @@ impl Notifier {
                 Sender::Mattermost(s) => s.send(notice, &message).await,
                 Sender::RocketChat(s) => s.send(notice, &message).await,
                 Sender::Discord(s) => s.send(notice, &message).await,
+                Sender::Matrix(s) => s.send(notice, &message).await,
                 Sender::GoogleChat(s) => s.send(notice, &message).await,
             }
         };

@@ -394,6 +394,8 @@ pub enum ChannelKind {
     RocketChat,
     /// Discord webhook.
     Discord,
+    /// A Matrix room, through the client-server API with an access token.
+    Matrix,
     /// Google Chat incoming webhook.
     #[serde(rename = "googlechat")]
     GoogleChat,
@@ -401,7 +403,7 @@ pub enum ChannelKind {
 
 impl ChannelKind {
     /// Every kind with its configuration name.
-    pub const ALL: [(&'static str, ChannelKind); 13] = [
+    pub const ALL: [(&'static str, ChannelKind); 14] = [
         ("webhook", ChannelKind::Webhook),
         ("slack", ChannelKind::Slack),
         ("teams", ChannelKind::Teams),
@@ -414,6 +416,7 @@ impl ChannelKind {
         ("mattermost", ChannelKind::Mattermost),
         ("rocketchat", ChannelKind::RocketChat),
         ("discord", ChannelKind::Discord),
+        ("matrix", ChannelKind::Matrix),
         ("googlechat", ChannelKind::GoogleChat),
     ];
 
@@ -433,6 +436,7 @@ impl ChannelKind {
             ChannelKind::Telegram => &["bot_token", "chat_id"],
             ChannelKind::Ntfy => &["url", "topic"],
             ChannelKind::HttpTemplate => &["url", "body"],
+            ChannelKind::Matrix => &["homeserver", "access_token", "room"],
         }
     }
 
@@ -459,6 +463,7 @@ impl ChannelKind {
             ChannelKind::Mattermost => &["username", "icon_url", "channel", "timeout", "ca_file"],
             ChannelKind::RocketChat => &["alias", "avatar", "channel", "timeout", "ca_file"],
             ChannelKind::Discord => &["username", "avatar_url", "timeout", "ca_file"],
+            ChannelKind::Matrix => &["timeout", "ca_file"],
             ChannelKind::GoogleChat => &["timeout", "ca_file"],
         }
     }

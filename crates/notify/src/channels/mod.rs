@@ -16,6 +16,7 @@ pub mod discord;
 pub mod email;
 pub mod googlechat;
 pub mod http_template;
+pub mod matrix;
 pub mod mattermost;
 pub mod ntfy;
 pub mod opsgenie;

@@ -48,6 +48,8 @@ fn good_channels_have_no_problems() {
         "id = \"a\"\nkind = \"rocketchat\"\nurl = \"https://rc.example.com/hooks/a/b\"\nalias = \"Continuo\"\navatar = \"https://x.example/i.png\"\nchannel = \"#ops\"",
         "id = \"a\"\nkind = \"discord\"\nurl = \"https://discord.com/api/webhooks/1/t\"\nusername = \"Continuo\"\navatar_url = \"https://x.example/i.png\"",
         "id = \"a\"\nkind = \"googlechat\"\nurl = \"https://chat.googleapis.com/v1/spaces/A/messages?key=k&token=t%3D\"",
+        "id = \"a\"\nkind = \"matrix\"\nhomeserver = \"https://matrix.example.org\"\naccess_token = \"syt_abc\"\nroom = \"#ops:example.org\"",
+        "id = \"a\"\nkind = \"matrix\"\nhomeserver = \"https://matrix.example.org\"\naccess_token = \"syt_abc\"\nroom = \"!AbC123:example.org\"",
     ] {
         check(fields, &[]);
     }
@@ -285,6 +287,56 @@ fn chat_webhook_problems() {
     assert_eq!(
         problem.display(Lang::Nl),
         "kanaal gc: instelling \"url\": een webhook-URL van Google Chat heeft `key` en `token` in de query (…/messages?key=…&token=…): kopieer de hele URL uit de webhookinstellingen van de ruimte"
+    );
+}
+
+#[test]
+fn matrix_problems() {
+    check(
+        "id = \"mx\"\nkind = \"matrix\"\nhomeserver = \"https://matrix.example.org/_matrix/client/v3\"\naccess_token = \"Bearer syt_abc\"\nroom = \"ops\"",
+        &[
+            (
+                4,
+                "channel mx: setting \"homeserver\": give the homeserver's base URL (https://matrix.example.org), without /_matrix/…",
+            ),
+            (
+                5,
+                "channel mx: setting \"access_token\": write the token alone, without `Bearer`",
+            ),
+            (
+                6,
+                "channel mx: setting \"room\": \"ops\" is neither a room id (!abc123:example.org) nor a room alias (#ops:example.org)",
+            ),
+        ],
+    );
+    check(
+        "id = \"mx\"\nkind = \"matrix\"\nhomeserver = \"matrix.example.org\"\naccess_token = \"syt abc\"\nroom = \"#ops\"",
+        &[
+            (
+                4,
+                "channel mx: setting \"homeserver\": not a valid URL (relative URL without a base)",
+            ),
+            (
+                5,
+                "channel mx: setting \"access_token\": an access token holds no spaces, line breaks or characters outside ASCII",
+            ),
+            (
+                6,
+                "channel mx: setting \"room\": \"#ops\" is neither a room id (!abc123:example.org) nor a room alias (#ops:example.org)",
+            ),
+        ],
+    );
+    // An unset `${MATRIX_TOKEN:-}` arrives empty.
+    check(
+        "id = \"mx\"\nkind = \"matrix\"\nhomeserver = \"https://matrix.example.org\"\naccess_token = \"\"\nroom = \"!a:example.org\"",
+        &[(5, "channel mx: setting \"access_token\": must not be empty")],
+    );
+    let problem = &validate(&channel(
+        "id = \"mx\"\nkind = \"matrix\"\nhomeserver = \"https://matrix.example.org\"\naccess_token = \"t\"\nroom = \"ops\"",
+    ))[0];
+    assert_eq!(
+        problem.display(Lang::Nl),
+        "kanaal mx: instelling \"room\": \"ops\" is geen kamer-id (!abc123:example.org) en geen kameralias (#ops:example.org)"
     );
 }
 
