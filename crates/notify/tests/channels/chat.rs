@@ -4,7 +4,7 @@
 
 use crate::support::{Answer, Receiver, channel, notice, notifier, refusing_address};
 use continuo_core::Lang;
-use continuo_notify::{Notice, NoticeEvent, Notifier, SendErrorKind};
+use continuo_notify::{Notice, NoticeEvent, Notifier, SendErrorKind, Templates};
 use std::time::Duration;
 
 pub(crate) const FIRING_EN: &str = "[FIRING] Payments API is down — impacts Checkout, Webshop";
@@ -261,6 +261,36 @@ async fn google_chat_threads_by_alert() {
     let buttons =
         &posture["cardsV2"][0]["card"]["sections"][0]["widgets"][0]["buttonList"]["buttons"];
     assert_eq!(buttons.as_array().map(Vec::len), Some(1));
+}
+
+/// Every event in both languages reaches every webhook chat kind, its subject in it.
+#[tokio::test]
+async fn every_event_in_both_languages() {
+    let receiver = Receiver::start().await;
+    let templates = Templates::builtin();
+    for (kind, path) in [
+        ("mattermost", "/hooks/x"),
+        ("rocketchat", "/hooks/x/y"),
+        ("discord", "/api/webhooks/1/t"),
+        ("googlechat", GOOGLE_PATH),
+    ] {
+        let sender = hook(kind, &receiver, path, "");
+        for lang in Lang::ALL {
+            for event in NoticeEvent::ALL {
+                let notice = notice(event, lang);
+                sender
+                    .send(&notice)
+                    .await
+                    .unwrap_or_else(|e| panic!("{kind} {event:?} {lang:?}: {e}"));
+                let subject = templates.render(&notice).expect("renders").subject;
+                let body = receiver.requests().last().expect("a request").json();
+                assert!(
+                    body.to_string().contains(&subject),
+                    "{kind} {event:?} {lang:?}: {subject} not in {body}"
+                );
+            }
+        }
+    }
 }
 
 /// What each answer means, the same for every chat kind: (answer, kind, retry_after).

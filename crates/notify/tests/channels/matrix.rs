@@ -5,7 +5,7 @@
 use crate::chat::{FIRING_EN, POSTURE_NL, check_answers, common_answers, posture};
 use crate::support::{Answer, Receiver, channel, notice, notifier, refusing_address};
 use continuo_core::Lang;
-use continuo_notify::{NoticeEvent, Notifier, SendErrorKind};
+use continuo_notify::{NoticeEvent, Notifier, SendErrorKind, Templates};
 use std::time::Duration;
 
 /// A Matrix channel posting to room `!abc:example.org` on `receiver`.
@@ -133,6 +133,34 @@ async fn matrix_resolves_an_alias_once() {
         "cannot resolve the room alias #ops:example.org: HTTP 404 Not Found: {\"errcode\":\"M_NOT_FOUND\",\"error\":\"Room alias #ops:example.org not found\"}"
     );
     assert_eq!(missing.requests().len(), 1, "nothing was sent");
+}
+
+/// Every event in both languages becomes an event in the room, its subject in the body;
+/// only the posture notice is an `m.notice`.
+#[tokio::test]
+async fn matrix_every_event_in_both_languages() {
+    let receiver = Receiver::start().await;
+    let matrix = matrix(&receiver);
+    let templates = Templates::builtin();
+    for lang in Lang::ALL {
+        for event in NoticeEvent::ALL {
+            let notice = notice(event, lang);
+            matrix
+                .send(&notice)
+                .await
+                .unwrap_or_else(|e| panic!("{event:?} {lang:?}: {e}"));
+            let subject = templates.render(&notice).expect("renders").subject;
+            let content = receiver.requests().last().expect("a request").json();
+            let body = content["body"].as_str().expect("body");
+            assert!(body.starts_with(&subject), "{event:?} {lang:?}: {body}");
+            let expected = if event == NoticeEvent::Posture {
+                "m.notice"
+            } else {
+                "m.text"
+            };
+            assert_eq!(content["msgtype"], expected, "{event:?}");
+        }
+    }
 }
 
 /// The same answers mean the same as on every channel; Matrix also names the wait in its
