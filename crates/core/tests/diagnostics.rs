@@ -365,6 +365,40 @@ fn channel_kinds_and_settings() {
             "error unknown-field c.toml:6:1 unknown field `webhook` in [[channel]] | help: known fields of [[channel]]: `id`, `kind`, `language`, `smtp_host`, `from`, `to`, `smtp_port`, `username`, `password`, `tls`, `timeout`, `ca_file`",
         ],
     );
+    // The chat kinds of issue 17: their names, the spellings people reach for first, and
+    // each one's own settings.
+    for (typed, meant) in [
+        ("discrod", "discord"),
+        ("rocket_chat", "rocketchat"),
+        ("google_chat", "googlechat"),
+        ("matermost", "mattermost"),
+        ("matirx", "matrix"),
+    ] {
+        let expected = format!(
+            "error unknown-value c.toml:3:8 `{typed}` is not a valid `kind` for [[channel]] | help: did you mean `{meant}`?"
+        );
+        check(
+            &format!(
+                "[[channel]]\nid = \"chat\"\nkind = \"{typed}\"\nurl = \"http://127.0.0.1/\"\n"
+            ),
+            &[expected.as_str()],
+        );
+    }
+    for kind in ["mattermost", "rocketchat", "discord", "googlechat"] {
+        check(
+            &format!(
+                "[[channel]]\nid = \"chat\"\nkind = \"{kind}\"\nurl = \"http://127.0.0.1/\"\n"
+            ),
+            &[],
+        );
+    }
+    check(
+        "[[channel]]\nid = \"room\"\nkind = \"matrix\"\nhomeserver = \"https://matrix.example.org\"\nroom = \"#ops:example.org\"\nurl = \"x\"\n",
+        &[
+            "error missing-field c.toml:1:1 missing field `access_token` in [[channel]] | help: add `access_token = \"...\"`",
+            "error unknown-field c.toml:6:1 unknown field `url` in [[channel]] | help: known fields of [[channel]]: `id`, `kind`, `language`, `homeserver`, `access_token`, `room`, `timeout`, `ca_file`",
+        ],
+    );
 }
 
 #[test]

@@ -171,6 +171,25 @@ pub(crate) fn classify(reply: Reply) -> Result<Delivered, SendError> {
     Err(SendError::permanent(message))
 }
 
+/// [`classify`] for receivers that also say how long to wait in their JSON body (Telegram's
+/// `parameters.retry_after`, Discord's `retry_after`, Matrix's `retry_after_ms`): `hint`
+/// reads it from the body, and a `Retry-After` header still wins when both are there.
+pub(crate) fn classify_hinted(
+    reply: Reply,
+    hint: impl FnOnce(&serde_json::Value) -> Option<Duration>,
+) -> Result<Delivered, SendError> {
+    let hinted = serde_json::from_str::<serde_json::Value>(&reply.body)
+        .ok()
+        .and_then(|body| hint(&body));
+    let header = reply.retry_after;
+    classify(reply).map_err(|mut e| {
+        if e.is_retryable() {
+            e.retry_after = header.or(hinted);
+        }
+        e
+    })
+}
+
 /// `HTTP 429 Too Many Requests`.
 pub(crate) fn status_line(status: StatusCode) -> String {
     match status.canonical_reason() {

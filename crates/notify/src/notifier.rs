@@ -2,7 +2,8 @@
 //! Adding a kind is a module under `channels` plus one line in each match here.
 
 use crate::channels::{
-    self, Common, email, http_template, ntfy, opsgenie, pagerduty, slack, teams, telegram, webhook,
+    self, Common, discord, email, googlechat, http_template, matrix, mattermost, ntfy, opsgenie,
+    pagerduty, rocketchat, slack, teams, telegram, webhook,
 };
 use crate::error::{ConfigError, ConfigProblem, Delivered, SendError};
 use crate::http;
@@ -52,6 +53,11 @@ enum Sender {
     Telegram(telegram::Telegram),
     Ntfy(ntfy::Ntfy),
     HttpTemplate(Box<http_template::HttpTemplate>),
+    Mattermost(mattermost::Mattermost),
+    RocketChat(rocketchat::RocketChat),
+    Discord(discord::Discord),
+    Matrix(matrix::Matrix),
+    GoogleChat(googlechat::GoogleChat),
 }
 
 /// A kind's parsed configuration, before anything is built from it.
@@ -65,6 +71,11 @@ enum Parsed {
     Telegram(telegram::Config),
     Ntfy(ntfy::Config),
     HttpTemplate(Box<http_template::Config>),
+    Mattermost(mattermost::Config),
+    RocketChat(rocketchat::Config),
+    Discord(discord::Config),
+    Matrix(matrix::Config),
+    GoogleChat(googlechat::Config),
 }
 
 fn parse(kind: ChannelKind, s: &mut Settings<'_>) -> Option<Parsed> {
@@ -80,6 +91,11 @@ fn parse(kind: ChannelKind, s: &mut Settings<'_>) -> Option<Parsed> {
         ChannelKind::HttpTemplate => {
             Parsed::HttpTemplate(Box::new(http_template::Config::parse(s)?))
         }
+        ChannelKind::Mattermost => Parsed::Mattermost(mattermost::Config::parse(s)?),
+        ChannelKind::RocketChat => Parsed::RocketChat(rocketchat::Config::parse(s)?),
+        ChannelKind::Discord => Parsed::Discord(discord::Config::parse(s)?),
+        ChannelKind::Matrix => Parsed::Matrix(matrix::Config::parse(s)?),
+        ChannelKind::GoogleChat => Parsed::GoogleChat(googlechat::Config::parse(s)?),
     })
 }
 
@@ -151,6 +167,17 @@ impl Notifier {
             Parsed::HttpTemplate(c) => {
                 Sender::HttpTemplate(Box::new(http_template::HttpTemplate::build(*c, client()?)))
             }
+            Parsed::Mattermost(c) => {
+                Sender::Mattermost(mattermost::Mattermost::build(c, client()?))
+            }
+            Parsed::RocketChat(c) => {
+                Sender::RocketChat(rocketchat::RocketChat::build(c, client()?))
+            }
+            Parsed::Discord(c) => Sender::Discord(discord::Discord::build(c, client()?)),
+            Parsed::Matrix(c) => Sender::Matrix(matrix::Matrix::build(c, client()?)),
+            Parsed::GoogleChat(c) => {
+                Sender::GoogleChat(googlechat::GoogleChat::build(c, client()?))
+            }
         };
         Ok(Notifier {
             id: channel.id.value.clone(),
@@ -184,15 +211,27 @@ impl Notifier {
 
     /// The least time between two sends through a channel of `kind`: the receivers'
     /// published limits (Slack and Teams about one message per second per webhook,
-    /// Telegram 30 per second per bot), a little room for mail servers, none for the
-    /// rest. Asked also when the channel could not be built, so pacing never depends on
+    /// Google Chat one per second per space, Discord 5 per 2 seconds per webhook,
+    /// Telegram 30 per second per bot), a little room for mail servers and for Mattermost
+    /// and Rocket.Chat (whose limiters, when turned on, allow 10 a second), none for the
+    /// rest (a Matrix homeserver sets its own limit and says how long to wait in its
+    /// 429). Asked also when the channel could not be built, so pacing never depends on
     /// whether a reload succeeded.
     pub fn spacing_of(kind: ChannelKind) -> Duration {
         match kind {
-            ChannelKind::Slack | ChannelKind::Teams => Duration::from_millis(1_000),
+            ChannelKind::Slack | ChannelKind::Teams | ChannelKind::GoogleChat => {
+                Duration::from_millis(1_000)
+            }
+            ChannelKind::Discord => Duration::from_millis(400),
+            ChannelKind::Mattermost | ChannelKind::RocketChat => Duration::from_millis(100),
             ChannelKind::Telegram => Duration::from_millis(50),
             ChannelKind::Email => Duration::from_millis(20),
-            _ => Duration::ZERO,
+            ChannelKind::Webhook
+            | ChannelKind::Pagerduty
+            | ChannelKind::Opsgenie
+            | ChannelKind::Ntfy
+            | ChannelKind::HttpTemplate
+            | ChannelKind::Matrix => Duration::ZERO,
         }
     }
 
@@ -232,6 +271,11 @@ impl Notifier {
                 Sender::Telegram(s) => s.send(notice, &message).await,
                 Sender::Ntfy(s) => s.send(notice, &message).await,
                 Sender::HttpTemplate(s) => s.send(notice, &message).await,
+                Sender::Mattermost(s) => s.send(notice, &message).await,
+                Sender::RocketChat(s) => s.send(notice, &message).await,
+                Sender::Discord(s) => s.send(notice, &message).await,
+                Sender::Matrix(s) => s.send(notice, &message).await,
+                Sender::GoogleChat(s) => s.send(notice, &message).await,
             }
         };
         match tokio::time::timeout(self.timeout, work).await {

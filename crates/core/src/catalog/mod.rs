@@ -389,11 +389,23 @@ pub enum ChannelKind {
     Ntfy,
     /// A templated HTTP request, for SMS gateways.
     HttpTemplate,
+    /// Mattermost incoming webhook.
+    Mattermost,
+    /// Rocket.Chat incoming webhook.
+    #[serde(rename = "rocketchat")]
+    RocketChat,
+    /// Discord webhook.
+    Discord,
+    /// A Matrix room, through the client-server API with an access token.
+    Matrix,
+    /// Google Chat incoming webhook.
+    #[serde(rename = "googlechat")]
+    GoogleChat,
 }
 
 impl ChannelKind {
     /// Every kind with its configuration name.
-    pub const ALL: [(&'static str, ChannelKind); 9] = [
+    pub const ALL: [(&'static str, ChannelKind); 14] = [
         ("webhook", ChannelKind::Webhook),
         ("slack", ChannelKind::Slack),
         ("teams", ChannelKind::Teams),
@@ -403,18 +415,30 @@ impl ChannelKind {
         ("telegram", ChannelKind::Telegram),
         ("ntfy", ChannelKind::Ntfy),
         ("http_template", ChannelKind::HttpTemplate),
+        ("mattermost", ChannelKind::Mattermost),
+        ("rocketchat", ChannelKind::RocketChat),
+        ("discord", ChannelKind::Discord),
+        ("matrix", ChannelKind::Matrix),
+        ("googlechat", ChannelKind::GoogleChat),
     ];
 
     /// Settings a channel of this kind cannot work without.
     pub fn required_settings(self) -> &'static [&'static str] {
         match self {
-            ChannelKind::Webhook | ChannelKind::Slack | ChannelKind::Teams => &["url"],
+            ChannelKind::Webhook
+            | ChannelKind::Slack
+            | ChannelKind::Teams
+            | ChannelKind::Mattermost
+            | ChannelKind::RocketChat
+            | ChannelKind::Discord
+            | ChannelKind::GoogleChat => &["url"],
             ChannelKind::Email => &["smtp_host", "from", "to"],
             ChannelKind::Pagerduty => &["routing_key"],
             ChannelKind::Opsgenie => &["api_key"],
             ChannelKind::Telegram => &["bot_token", "chat_id"],
             ChannelKind::Ntfy => &["url", "topic"],
             ChannelKind::HttpTemplate => &["url", "body"],
+            ChannelKind::Matrix => &["homeserver", "access_token", "room"],
         }
     }
 
@@ -438,6 +462,11 @@ impl ChannelKind {
             ChannelKind::HttpTemplate => {
                 &["method", "headers", "content_type", "timeout", "ca_file"]
             }
+            ChannelKind::Mattermost => &["username", "icon_url", "channel", "timeout", "ca_file"],
+            ChannelKind::RocketChat => &["alias", "avatar", "channel", "timeout", "ca_file"],
+            ChannelKind::Discord => &["username", "avatar_url", "timeout", "ca_file"],
+            ChannelKind::Matrix => &["timeout", "ca_file"],
+            ChannelKind::GoogleChat => &["timeout", "ca_file"],
         }
     }
 }

@@ -12,17 +12,22 @@
 //! Every HTTP request carries `Idempotency-Key: <notice.idempotency_key>` and
 //! `User-Agent: Continuo/<version>`.
 
+pub mod discord;
 pub mod email;
+pub mod googlechat;
 pub mod http_template;
+pub mod matrix;
+pub mod mattermost;
 pub mod ntfy;
 pub mod opsgenie;
 pub mod pagerduty;
+pub mod rocketchat;
 pub mod slack;
 pub mod teams;
 pub mod telegram;
 pub mod webhook;
 
-use crate::notice::Notice;
+use crate::notice::{Notice, NoticeEvent};
 use reqwest::Method;
 use rustls_pki_types::CertificateDer;
 use std::time::Duration;
@@ -71,9 +76,55 @@ pub(crate) fn join(base: &Url, path: &str) -> Url {
     url
 }
 
+/// The colour of an event's bar or embed, as `0xRRGGBB`: red firing, orange acknowledged
+/// or reminder, green resolved, blue for a posture notice (something to look at, not an
+/// outage), grey for a test.
+pub(crate) fn event_color(event: NoticeEvent) -> u32 {
+    match event {
+        NoticeEvent::Firing => 0xD9_30_25,
+        NoticeEvent::Acknowledged | NoticeEvent::Reminder => 0xF2_99_00,
+        NoticeEvent::Resolved => 0x1E_8E_3E,
+        NoticeEvent::Posture => 0x1A_73_E8,
+        NoticeEvent::Test => 0x5F_63_68,
+    }
+}
+
+/// [`event_color`] as `#rrggbb`.
+pub(crate) fn event_color_hex(event: NoticeEvent) -> String {
+    format!("#{:06x}", event_color(event))
+}
+
+/// `text` with every @-mention made inert: a word joiner (U+2060, invisible) after each
+/// `@` that starts a word, so `@channel`, `@all`, `@here` or `@alice` in an alert's
+/// summary page nobody on Mattermost or Rocket.Chat. An `@` inside a word (an email
+/// address) is left alone.
+pub(crate) fn defuse_mentions(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut previous: Option<char> = None;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        let starts_word =
+            previous.is_none_or(|p| !(p.is_alphanumeric() || matches!(p, '.' | '_' | '-')));
+        if c == '@' && starts_word && chars.peek().is_some_and(|n| n.is_alphanumeric()) {
+            out.push('\u{2060}');
+        }
+        previous = Some(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mentions_are_defused_but_addresses_kept() {
+        assert_eq!(defuse_mentions("@all look"), "@\u{2060}all look");
+        assert_eq!(defuse_mentions("ping (@here)"), "ping (@\u{2060}here)");
+        assert_eq!(defuse_mentions("alice@example.com"), "alice@example.com");
+        assert_eq!(defuse_mentions("a @ b"), "a @ b");
+    }
 
     #[test]
     fn truncate_counts_characters() {

@@ -141,16 +141,10 @@ impl Telegram {
             message,
         ));
         let reply = http::exchange(req).await?;
-        let hinted = serde_json::from_str::<Value>(&reply.body)
-            .ok()
-            .and_then(|v| v["parameters"]["retry_after"].as_u64())
-            .map(Duration::from_secs);
-        let header = reply.retry_after;
-        http::classify(reply).map_err(|mut e| {
-            if e.is_retryable() {
-                e.retry_after = header.or(hinted);
-            }
-            e
+        http::classify_hinted(reply, |body| {
+            body["parameters"]["retry_after"]
+                .as_u64()
+                .map(Duration::from_secs)
         })
     }
 }

@@ -44,6 +44,12 @@ fn good_channels_have_no_problems() {
         "id = \"a\"\nkind = \"telegram\"\nbot_token = \"123:abc\"\nchat_id = -100123",
         "id = \"a\"\nkind = \"ntfy\"\nurl = \"https://ntfy.sh\"\ntopic = \"ops\"\npriority = \"high\"",
         "id = \"a\"\nkind = \"http_template\"\nurl = \"https://sms.example.com/send?to={{ recipient.phone|urlencode }}\"\nbody = '{\"text\": {{ subject|tojson }}}'",
+        "id = \"a\"\nkind = \"mattermost\"\nurl = \"https://mm.example.com/hooks/abc\"\nusername = \"Continuo\"\nicon_url = \"https://x.example/i.png\"\nchannel = \"ops\"",
+        "id = \"a\"\nkind = \"rocketchat\"\nurl = \"https://rc.example.com/hooks/a/b\"\nalias = \"Continuo\"\navatar = \"https://x.example/i.png\"\nchannel = \"#ops\"",
+        "id = \"a\"\nkind = \"discord\"\nurl = \"https://discord.com/api/webhooks/1/t\"\nusername = \"Continuo\"\navatar_url = \"https://x.example/i.png\"",
+        "id = \"a\"\nkind = \"googlechat\"\nurl = \"https://chat.googleapis.com/v1/spaces/A/messages?key=k&token=t%3D\"",
+        "id = \"a\"\nkind = \"matrix\"\nhomeserver = \"https://matrix.example.org\"\naccess_token = \"syt_abc\"\nroom = \"#ops:example.org\"",
+        "id = \"a\"\nkind = \"matrix\"\nhomeserver = \"https://matrix.example.org\"\naccess_token = \"syt_abc\"\nroom = \"!AbC123:example.org\"",
     ] {
         check(fields, &[]);
     }
@@ -225,6 +231,112 @@ fn telegram_and_ntfy_problems() {
             6,
             "channel push: setting \"priority\": \"loud\" is not one of \"1\", \"2\", \"3\", \"4\", \"5\", \"min\", \"low\", \"default\", \"high\", \"max\", \"urgent\"",
         )],
+    );
+}
+
+#[test]
+fn chat_webhook_problems() {
+    check(
+        "id = \"mm\"\nkind = \"mattermost\"\nurl = \"mm.example.com/hooks/x\"\nicon_url = \"icon.png\"\nchannel = \"\"",
+        &[
+            (
+                4,
+                "channel mm: setting \"url\": not a valid URL (relative URL without a base)",
+            ),
+            (
+                5,
+                "channel mm: setting \"icon_url\": not a valid URL (relative URL without a base)",
+            ),
+            (6, "channel mm: setting \"channel\": must not be empty"),
+        ],
+    );
+    check(
+        "id = \"rc\"\nkind = \"rocketchat\"\nurl = \"https://rc.example.com/hooks/a/b\"\nalias = 7\navatar = \"ftp://x.example/i.png\"",
+        &[
+            (
+                5,
+                "channel rc: setting \"alias\": expected a string, found a number",
+            ),
+            (
+                6,
+                "channel rc: setting \"avatar\": not an http or https URL (scheme `ftp`)",
+            ),
+        ],
+    );
+    check(
+        "id = \"dc\"\nkind = \"discord\"\nurl = \"\"\navatar_url = \"x\"",
+        &[
+            (4, "channel dc: setting \"url\": must not be empty"),
+            (
+                5,
+                "channel dc: setting \"avatar_url\": not a valid URL (relative URL without a base)",
+            ),
+        ],
+    );
+    // A Google Chat URL without its key and token was cut short when copied.
+    check(
+        "id = \"gc\"\nkind = \"googlechat\"\nurl = \"https://chat.googleapis.com/v1/spaces/A/messages?key=k\"",
+        &[(
+            4,
+            "channel gc: setting \"url\": a Google Chat webhook URL carries `key` and `token` in its query (…/messages?key=…&token=…): copy the whole URL from the space's webhook settings",
+        )],
+    );
+    let problem = &validate(&channel(
+        "id = \"gc\"\nkind = \"googlechat\"\nurl = \"https://chat.googleapis.com/v1/spaces/A/messages\"",
+    ))[0];
+    assert_eq!(
+        problem.display(Lang::Nl),
+        "kanaal gc: instelling \"url\": een webhook-URL van Google Chat heeft `key` en `token` in de query (…/messages?key=…&token=…): kopieer de hele URL uit de webhookinstellingen van de ruimte"
+    );
+}
+
+#[test]
+fn matrix_problems() {
+    check(
+        "id = \"mx\"\nkind = \"matrix\"\nhomeserver = \"https://matrix.example.org/_matrix/client/v3\"\naccess_token = \"Bearer syt_abc\"\nroom = \"ops\"",
+        &[
+            (
+                4,
+                "channel mx: setting \"homeserver\": give the homeserver's base URL (https://matrix.example.org), without /_matrix/…",
+            ),
+            (
+                5,
+                "channel mx: setting \"access_token\": write the token alone, without `Bearer`",
+            ),
+            (
+                6,
+                "channel mx: setting \"room\": \"ops\" is neither a room id (!abc123:example.org) nor a room alias (#ops:example.org)",
+            ),
+        ],
+    );
+    check(
+        "id = \"mx\"\nkind = \"matrix\"\nhomeserver = \"matrix.example.org\"\naccess_token = \"syt abc\"\nroom = \"#ops\"",
+        &[
+            (
+                4,
+                "channel mx: setting \"homeserver\": not a valid URL (relative URL without a base)",
+            ),
+            (
+                5,
+                "channel mx: setting \"access_token\": an access token holds no spaces, line breaks or characters outside ASCII",
+            ),
+            (
+                6,
+                "channel mx: setting \"room\": \"#ops\" is neither a room id (!abc123:example.org) nor a room alias (#ops:example.org)",
+            ),
+        ],
+    );
+    // An unset `${MATRIX_TOKEN:-}` arrives empty.
+    check(
+        "id = \"mx\"\nkind = \"matrix\"\nhomeserver = \"https://matrix.example.org\"\naccess_token = \"\"\nroom = \"!a:example.org\"",
+        &[(5, "channel mx: setting \"access_token\": must not be empty")],
+    );
+    let problem = &validate(&channel(
+        "id = \"mx\"\nkind = \"matrix\"\nhomeserver = \"https://matrix.example.org\"\naccess_token = \"t\"\nroom = \"ops\"",
+    ))[0];
+    assert_eq!(
+        problem.display(Lang::Nl),
+        "kanaal mx: instelling \"room\": \"ops\" is geen kamer-id (!abc123:example.org) en geen kameralias (#ops:example.org)"
     );
 }
 

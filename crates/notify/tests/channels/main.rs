@@ -3,9 +3,32 @@
 //! both languages, and of configuration errors. No mocks, and no host outside this
 //! machine: default URLs such as PagerDuty's are never contacted, every test sets `url`.
 //! One test binary, to keep linking cheap.
+//!
+//! A test that needs a program this machine may lack (Synapse, for Matrix) skips with one
+//! line saying what to install, unless `CI` is set, where a missing tool is a failure.
 
+/// Whether a missing tool must fail the run (CI) rather than skip the test.
+pub fn tools_required() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "0" && v != "false")
+}
+
+/// Skips the current test with one line saying what is missing, or fails it under CI.
+macro_rules! skip_or_fail {
+    ($($reason:tt)*) => {{
+        let reason = format!($($reason)*);
+        if crate::tools_required() {
+            panic!("CI requires this test to run: {reason}");
+        }
+        eprintln!("skipped: {reason}");
+        return;
+    }};
+}
+
+mod chat;
 mod config;
 mod email;
 mod http_channels;
+mod matrix;
 mod support;
+mod synapse;
 mod templates;

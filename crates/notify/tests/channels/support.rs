@@ -29,6 +29,43 @@ pub fn channel(fields: &str) -> Channel {
     catalog.channels[0].clone()
 }
 
+/// The channel described by `fields`, decoded by core with `env` as the environment, so
+/// `${VAR}` in a setting reads from it the way a user's secrets do.
+pub fn channel_with_env(fields: &str, env: &[(&str, &str)]) -> Channel {
+    struct OneFile(String);
+    impl continuo_core::SourceProvider for OneFile {
+        fn read(&self, path: &std::path::Path) -> Result<String, String> {
+            match path.to_str() {
+                Some("continuo.toml") => Ok(self.0.clone()),
+                _ => Err("No such file or directory".into()),
+            }
+        }
+        fn glob(&self, _pattern: &std::path::Path) -> Result<Vec<PathBuf>, String> {
+            Ok(Vec::new())
+        }
+        fn exists(&self, path: &std::path::Path) -> bool {
+            path.to_str() == Some("continuo.toml")
+        }
+    }
+    let text = format!("[[channel]]\n{fields}\n");
+    let lookup = |name: &str| {
+        env.iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value.to_string())
+    };
+    let outcome = continuo_core::load(
+        std::path::Path::new("continuo.toml"),
+        &OneFile(text.clone()),
+        &lookup,
+    );
+    assert!(
+        !outcome.diagnostics.has_errors(),
+        "invalid test channel:\n{text}\n{:?}",
+        outcome.diagnostics
+    );
+    outcome.catalog.expect("a catalog").channels[0].clone()
+}
+
 /// `channel` with one more setting, for settings core does not list yet (`timeout`,
 /// `ca_file`, `parse_mode`), placed at the channel's id.
 pub fn with(mut channel: Channel, key: &str, value: SettingValue) -> Channel {
