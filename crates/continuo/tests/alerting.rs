@@ -552,6 +552,156 @@ rto = "1h"
     assert_eq!(with_event(&receiver, "firing").len(), 1, "paged once");
 }
 
+const AMTOOL: &str = "/usr/bin/amtool";
+
+/// `amtool alert add` against `alertmanager`, with the given extra arguments.
+fn amtool(alertmanager: &Alertmanager, args: &[&str]) {
+    assert!(
+        Path::new(AMTOOL).exists(),
+        "{AMTOOL} is missing: install Debian's prometheus-alertmanager (.ci/run does)"
+    );
+    let output = Command::new(AMTOOL)
+        .arg(format!(
+            "--alertmanager.url=http://127.0.0.1:{}",
+            alertmanager.port
+        ))
+        .args(["alert", "add"])
+        .args(args)
+        .output()
+        .expect("run amtool");
+    assert!(
+        output.status.success(),
+        "amtool {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn an_amtool_alert_on_green_checks_holds_its_incident_until_the_alert_resolves() {
+    let receiver = HttpServer::ok(0);
+    let target = HttpServer::ok(0);
+    let dir = workspace(&format!(
+        r#"
+[organization]
+name = "Amtool Test"
+timezone = "UTC"
+
+[server]
+database = "sqlite://state/continuo.db"
+location = "test-1"
+hooks_token = "{HOOKS_TOKEN}"
+
+[[team]]
+id = "ops"
+escalation = "page-hook"
+
+[[escalation]]
+id = "page-hook"
+levels = [{{ after = "0m", notify = ["channel:hook"] }}]
+
+[[channel]]
+id = "hook"
+kind = "webhook"
+url = "http://127.0.0.1:{}/hook"
+
+[[route]]
+service = "payments"
+
+[[service]]
+id = "payments"
+name = "Payments API"
+tier = 2
+owner = "ops"
+rto = "30m"
+
+  [[service.check]]
+  id = "payments-http"
+  kind = "http"
+  url = "http://127.0.0.1:{}/"
+  interval = "1s"
+"#,
+        receiver.port, target.port
+    ));
+    let continuo = Continuo::start(dir.path());
+    let alertmanager = Alertmanager::start(
+        dir.path(),
+        &format!("http://127.0.0.1:{}/hooks/alertmanager", continuo.port),
+    );
+    wait_for("the payments check to be up", 30, || {
+        continuo.check_status("payments-http") == "up"
+    });
+    // Fired with amtool, started 40 minutes ago, with no service label: the default
+    // route takes it.
+    let now = jiff::Timestamp::now().as_millisecond();
+    let started = now - now.rem_euclid(1_000) - 40 * 60_000;
+    let at = |ms: i64| {
+        jiff::Timestamp::from_millisecond(ms)
+            .expect("timestamp")
+            .to_string()
+    };
+    let start = format!("--start={}", at(started));
+    amtool(
+        &alertmanager,
+        &[
+            "alertname=PaymentsLatency",
+            "team=payments",
+            "--annotation=summary=p99 latency above 2 s",
+            &start,
+        ],
+    );
+    let open_incident = || -> Option<Value> {
+        continuo.get("/api/v1/incidents")["incidents"]
+            .as_array()
+            .and_then(|list| list.first().cloned())
+    };
+    wait_for("an incident from the amtool alert", 30, || {
+        open_incident().is_some()
+    });
+    // The checks stay green; the incident stays open and the service down.
+    thread::sleep(Duration::from_secs(3));
+    assert_eq!(continuo.check_status("payments-http"), "up");
+    let incident = open_incident().expect("incident");
+    let id = incident["id"].as_str().expect("id").to_string();
+    let full = continuo.get(&format!("/api/v1/incidents/{id}"));
+    assert_ne!(full["status"], "resolved", "{full}");
+    assert_eq!(full["services"][0]["service"], "payments", "{full}");
+    assert_eq!(full["services"][0]["up_ms"], Value::Null, "{full}");
+    assert_eq!(full["milestones"]["mitigated_ms"], Value::Null, "{full}");
+    assert_eq!(full["services"][0]["down_ms"], started, "{full}");
+
+    // Resolved with amtool: the alert ends now.
+    let end = format!("--end={}", at(jiff::Timestamp::now().as_millisecond()));
+    amtool(
+        &alertmanager,
+        &[
+            "alertname=PaymentsLatency",
+            "team=payments",
+            "--annotation=summary=p99 latency above 2 s",
+            &start,
+            &end,
+        ],
+    );
+    wait_for("the incident to resolve with the alert", 60, || {
+        continuo.get(&format!("/api/v1/incidents/{id}"))["status"] == "resolved"
+    });
+    let full = continuo.get(&format!("/api/v1/incidents/{id}"));
+    let took = full["services"][0]["up_ms"].as_i64().expect("up") - started;
+    assert!(took >= 40 * 60_000, "recovery took {took} ms: {full}");
+    // The postmortem reports the alert's real duration, against the RTO.
+    let (status, md) = continuo.admin(
+        "GET",
+        &format!("/api/v1/incidents/{id}/postmortem?lang=en"),
+        "",
+    );
+    assert_eq!(status, 200, "{md}");
+    let row = md
+        .lines()
+        .find(|l| l.starts_with("| Payments API"))
+        .unwrap_or_else(|| panic!("no impact row for payments:\n{md}"));
+    assert!(row.contains("40 min"), "{row}");
+    assert!(row.contains("RTO breached"), "{row}");
+}
+
 // ---------------------------------------------------------------------------------------
 // 3. The outbox under kill -9
 // ---------------------------------------------------------------------------------------

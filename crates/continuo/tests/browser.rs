@@ -839,6 +839,77 @@ async fn the_status_page_shows_a_new_update_live_with_javascript() {
     client.close().await.expect("close");
 }
 
+/// The webshop is on the page; the orders database behind it is not. Both checks point
+/// at a closed port: the database is the root cause, the shop impacted with its own
+/// checks failing.
+fn hidden_cause_config(closed_port: u16) -> String {
+    format!(
+        "[organization]\nname = \"Browser Test\"\ntimezone = \"Europe/Amsterdam\"\n\
+         [server]\ndatabase = \"sqlite://state/continuo.db\"\n\
+         [status_page]\ntitle = \"Browser Test status\"\n\
+         [[team]]\nid = \"ops\"\n\
+         [[service]]\nid = \"orders-db\"\nname = \"Orders database\"\ntier = 1\nowner = \"ops\"\nrto = \"15m\"\n\
+           [[service.check]]\n  kind = \"tcp\"\n  target = \"127.0.0.1:{closed_port}\"\n  interval = \"1s\"\n  timeout = \"1s\"\n  fail_threshold = 1\n\
+         [[service]]\nid = \"shop\"\nname = \"Webshop backend\"\ntier = 1\nowner = \"ops\"\nrto = \"15m\"\ndepends_on = [\"orders-db\"]\n\
+         status_page = {{ component = \"Webshop\" }}\n\
+           [[service.check]]\n  kind = \"tcp\"\n  target = \"127.0.0.1:{closed_port}\"\n  interval = \"1s\"\n  timeout = \"1s\"\n  fail_threshold = 1\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_outage_behind_a_public_component_shows_on_the_page_without_internal_names() {
+    let driver = Driver::start().await;
+    let closed = free_port();
+    let server = Server::start(&hidden_cause_config(closed), &[]);
+    for (languages, outage, entry, title) in [
+        (
+            "en",
+            "Major outage",
+            "We are investigating a disruption of Webshop.",
+            "Disruption of Webshop",
+        ),
+        (
+            "nl,en",
+            "Ernstige storing",
+            "We onderzoeken een verstoring van Webshop.",
+            "Verstoring van Webshop",
+        ),
+    ] {
+        let client = driver
+            .session(SessionOptions {
+                javascript: false,
+                languages,
+            })
+            .await;
+        let url = format!("{}/status", server.base);
+        // Reloaded until the incident is there (detection, grouping, the view's second).
+        let give_up = tokio::time::Instant::now() + PATIENCE;
+        let html = loop {
+            client.goto(&url).await.expect("open the status page");
+            let html = page(&client).await;
+            if html.contains(entry) {
+                break html;
+            }
+            assert!(
+                tokio::time::Instant::now() < give_up,
+                "gave up waiting for the incident on the page: {html}"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        };
+        for needed in [outage, entry, title] {
+            assert!(html.contains(needed), "{needed} in {html}");
+        }
+        for private in ["Orders database", "orders-db", "Webshop backend"] {
+            assert!(!html.contains(private), "{private} leaked: {html}");
+        }
+        for contradiction in ["No incidents right now", "Op dit moment geen storingen"] {
+            assert!(!html.contains(contradiction), "{contradiction} in {html}");
+        }
+        screenshot(&client, &format!("status-page-outage-{}", &languages[..2])).await;
+        client.close().await.expect("close");
+    }
+}
+
 /// `continuo demo` played step by step through its stdin: the README's pictures of the
 /// dashboard and the status page are taken while the demo's incident is open and its
 /// customer update is posted.

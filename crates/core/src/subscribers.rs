@@ -484,13 +484,15 @@ pub fn announcement_mail(
         }
         news => {
             let incident = incident?;
-            let title = &incident.title;
+            let title = incident.public_title();
             let status = incident.status.text();
             match news {
                 News::IncidentCreated { .. } => (
                     tr!(
-                        "[{org}] New incident: {title}",
-                        "[{org}] Nieuwe storing: {title}"
+                        "[{org}] New incident: {}",
+                        "[{org}] Nieuwe storing: {}",
+                        title.en;
+                        title.nl
                     ),
                     tr!(
                         "We are looking into a problem affecting {affected} since {when}.\nStatus: {}.",
@@ -503,7 +505,7 @@ pub fn announcement_mail(
                     let u = incident.updates.get(*update)?;
                     let (ustatus, ubody) = (u.status.text(), &u.body);
                     (
-                        tr!("[{org}] Update: {title}", "[{org}] Update: {title}"),
+                        tr!("[{org}] Update: {}", "[{org}] Update: {}", title.en; title.nl),
                         tr!(
                             "{} ({when}, status: {})",
                             "{} ({when}, status: {})",
@@ -513,7 +515,7 @@ pub fn announcement_mail(
                     )
                 }
                 _ => (
-                    tr!("[{org}] Resolved: {title}", "[{org}] Opgelost: {title}"),
+                    tr!("[{org}] Resolved: {}", "[{org}] Opgelost: {}", title.en; title.nl),
                     tr!(
                         "The problem affecting {affected} is resolved ({when}).",
                         "Het probleem met {affected} is opgelost ({when})."
@@ -774,7 +776,8 @@ pub fn payload(
                 .map(|u| rfc3339(u.at_ms));
             out.incident = Some(PayloadIncident {
                 id: incident.id.clone(),
-                name: incident.title.clone(),
+                // Statuspage's payloads are English.
+                name: incident.public_title().en,
                 status: incident.status.name().to_string(),
                 impact: impact(incident.severity).to_string(),
                 created_at: rfc3339(created),

@@ -28,6 +28,44 @@ pub(crate) fn validate(
     crate::decode::gateway::validate(catalog, diags);
 }
 
+/// Links that leave this server (acknowledge links in pages, the status page's URL in
+/// its API, feed and subscriber mail) need `[server] public_url`; without it they are
+/// built from the listen address, which nobody elsewhere can reach.
+fn public_url(catalog: &Catalog, diags: &mut Diagnostics) {
+    if catalog.server.public_url.is_some() {
+        return;
+    }
+    let page = catalog
+        .services
+        .iter()
+        .find(|s| s.status_page.component.is_some())
+        .map(|s| s.id.loc.clone());
+    // Pages carry acknowledge links: any escalation that notifies someone needs them.
+    let paging = catalog
+        .escalations
+        .iter()
+        .find(|e| e.levels.iter().any(|l| !l.notify.is_empty()))
+        .map(|e| e.id.loc.clone());
+    let Some(loc) = paging.or(page) else {
+        return;
+    };
+    diags.push(
+        Diagnostic::warning(
+            "no-public-url",
+            loc,
+            tr!(
+                "[server] public_url is not set: links in notifications and on the status page point at the listen address",
+                "[server] public_url is niet ingesteld: links in meldingen en op de statuspagina wijzen naar het luisteradres"
+            ),
+            tr!("needs absolute links", "heeft absolute links nodig"),
+        )
+        .with_help(tr!(
+            "set `public_url` in [server] to the address people reach Continuo at, e.g. \"https://status.example.com\"",
+            "zet `public_url` in [server] op het adres waarop mensen Continuo bereiken, bijv. \"https://status.example.com\""
+        )),
+    );
+}
+
 /// Where inbound alerts can go: a default route when the hooks are on, at most one
 /// default route, and integration keys that address one service each.
 fn inbound(catalog: &Catalog, diags: &mut Diagnostics) {
@@ -58,6 +96,7 @@ fn inbound(catalog: &Catalog, diags: &mut Diagnostics) {
             ),
         }
     }
+    public_url(catalog, diags);
     if let Some(token) = hooks
         && default_route.is_none()
     {

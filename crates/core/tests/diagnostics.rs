@@ -542,6 +542,8 @@ fn dangling_references_of_every_kind() {
         &[
             "error dangling-reference c.toml:6:12 `members` refers to unknown person `alise` | help: did you mean `alice`?",
             "error dangling-reference c.toml:7:14 `escalation` refers to unknown escalation `default` | help: known escalation ids: `ops-default`",
+            // Pages carry acknowledge links, which need an address people can reach.
+            "warning no-public-url c.toml:9:6 [server] public_url is not set: links in notifications and on the status page point at the listen address | help: set `public_url` in [server] to the address people reach Continuo at, e.g. \"https://status.example.com\"",
             "error dangling-reference c.toml:10:37 `notify` refers to unknown schedule `primary` | help: declare a [[schedule]] with id = \"primary\"",
             "error dangling-reference c.toml:10:57 `notify` refers to unknown channel `chat` | help: declare a [[channel]] with id = \"chat\"",
             "error dangling-reference c.toml:14:9 `owner` refers to unknown team `opps` | help: did you mean `ops`?",

@@ -330,6 +330,12 @@ fn an_incident_that_takes_a_public_component_down_is_published_and_closed_public
             "We onderzoeken een verstoring van Webshop."
         )]
     );
+    // The generated title names the database; customers see one of their own.
+    assert!(inc.title.starts_with("Orders database"), "{}", inc.title);
+    assert_eq!(
+        inc.public_title(),
+        Text::new("Disruption of Webshop", "Verstoring van Webshop")
+    );
     // Nothing is posted twice.
     w.observe(T0 + MIN, "db=down@-3 shop=impacted@-2 api=impacted wiki=up");
     let inc = w.incidents.get("INC-1").expect("INC-1").clone();

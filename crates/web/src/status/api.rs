@@ -121,7 +121,7 @@ fn incident(view: &PublicView, i: &PublicIncident, base: &str, lang: Lang) -> Va
         .collect();
     json!({
         "id": i.id,
-        "name": i.name,
+        "name": i.name.get(lang),
         "status": i.status.name(),
         "created_at": rfc3339(i.created_ms),
         "updated_at": rfc3339(i.updated_ms),

@@ -77,7 +77,7 @@ pub(crate) fn atom(view: &PublicView, base: &str, lang: Lang) -> String {
         }
         out.push_str("  <entry>\n");
         out.push_str(&format!("    <id>{}</id>\n", xml(&id_of(&i.id))));
-        out.push_str(&format!("    <title>{}</title>\n", xml(&i.name)));
+        out.push_str(&format!("    <title>{}</title>\n", xml(i.name.get(lang))));
         out.push_str(&format!(
             "    <link rel=\"alternate\" type=\"text/html\" href=\"{}\"/>\n",
             xml(&link)

@@ -161,8 +161,8 @@ pub(crate) struct PublicUpdate {
 pub(crate) struct PublicIncident {
     /// Public id (lower-case incident id).
     pub id: String,
-    /// Title.
-    pub name: String,
+    /// Title, as customers see it (a generated one in each language).
+    pub name: Text,
     /// Lifecycle status.
     pub status: Status,
     /// Severity (shown as Statuspage's impact).
@@ -683,7 +683,7 @@ impl Cache {
                 members.dedup();
                 incidents.push(PublicIncident {
                     id: i.id.to_ascii_lowercase(),
-                    name: i.title.clone(),
+                    name: i.public_title(),
                     status: i.status,
                     severity: i.severity,
                     created_ms,

@@ -131,7 +131,7 @@ fn incident_item(view: &PublicView, i: &model::PublicIncident, lang: Lang) -> In
     let affected = names(view, &i.components);
     IncidentItem {
         id: i.id.clone(),
-        name: i.name.clone(),
+        name: i.name.get(lang).to_string(),
         status: t(&update_status(i.status), lang),
         impact_class: model::impact(i.severity),
         impact: t(&impact_text(i.severity), lang),

@@ -118,6 +118,7 @@ impl IncidentBook {
             }
             if title != incident.title {
                 incident.title = title.to_string();
+                incident.public_title = None;
                 incident.log(
                     now,
                     by,

@@ -303,9 +303,21 @@ pub struct Incident {
     pub review: Review,
     /// Everything that happened, in order.
     pub timeline: Vec<Event>,
+    /// The title customers see, in both languages, when the title was generated from a
+    /// non-public root cause (set with the automatic public update; cleared when
+    /// someone writes a title).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_title: Option<Text>,
 }
 
 impl Incident {
+    /// The title customers see: the generated public one, else the title.
+    pub fn public_title(&self) -> Text {
+        self.public_title
+            .clone()
+            .unwrap_or_else(|| Text::same(self.title.clone()))
+    }
+
     /// Whether it is still open.
     pub fn is_open(&self) -> bool {
         self.status != Status::Resolved

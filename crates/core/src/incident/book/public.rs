@@ -58,6 +58,16 @@ impl IncidentBook {
                     continue;
                 }
                 let names = Text::list(&down);
+                // A title generated from the root cause may name what customers must
+                // not see; one written by a person is theirs to choose.
+                if incident.declared_by.is_none() {
+                    incident.public_title = Some(tr!(
+                        "Disruption of {}",
+                        "Verstoring van {}",
+                        names.en;
+                        names.nl
+                    ));
+                }
                 let body = tr!(
                     "We are investigating a disruption of {}.",
                     "We onderzoeken een verstoring van {}.",

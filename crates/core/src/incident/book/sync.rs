@@ -40,6 +40,7 @@ impl IncidentBook {
             actions: Vec::new(),
             review: Review::default(),
             timeline: Vec::new(),
+            public_title: None,
         };
         self.incidents.insert(id.clone(), incident);
         self.changed.insert(id.clone());
