@@ -25,6 +25,7 @@
 
 use crate::notice::{Notice, NoticeEvent};
 use crate::text;
+use continuo_core::incident::Audience;
 use continuo_core::incident::book::{UpdateFacts, UpdateService};
 use continuo_core::{Lang, Text, tr};
 use minijinja::value::{Serde, Value};
@@ -317,11 +318,25 @@ impl Templates {
 
     /// Renders a status update about an incident in English and Dutch.
     pub fn render_update(&self, facts: &UpdateFacts) -> Result<Text, TemplateError> {
-        let names: Vec<&str> = facts.services.iter().map(|s| s.name.as_str()).collect();
+        // Customers read only what the status page shows: the components' names, never
+        // a service that is not on the page (a root cause behind it, say).
+        let mut names: Vec<&str> = Vec::new();
+        for s in &facts.services {
+            let name = if facts.audience == Audience::Customers.name() {
+                s.component.as_deref()
+            } else {
+                Some(s.name.as_str())
+            };
+            if let Some(name) = name
+                && !names.contains(&name)
+            {
+                names.push(name);
+            }
+        }
         let service_names = if names.is_empty() {
-            facts.organization.clone()
+            Text::same(facts.organization.clone())
         } else {
-            names.join(", ")
+            Text::list(&names)
         };
         let reports: Vec<Value> = facts
             .reports_due
@@ -334,16 +349,18 @@ impl Templates {
                 }
             })
             .collect();
-        let context = minijinja::context! {
-            started => facts.started_ms.map(|t| text::local_time(t, &facts.timezone)),
-            now => text::local_time(facts.now_ms, &facts.timezone),
-            next_update => facts.next_update_ms.map(|t| text::local_time(t, &facts.timezone)),
-            service_names => service_names,
-            reports_due => reports,
-            ..Value::from(Serde(facts))
+        let context = |lang: Lang| {
+            minijinja::context! {
+                started => facts.started_ms.map(|t| text::local_time(t, &facts.timezone)),
+                now => text::local_time(facts.now_ms, &facts.timezone),
+                next_update => facts.next_update_ms.map(|t| text::local_time(t, &facts.timezone)),
+                service_names => service_names.get(lang),
+                reports_due => reports.clone(),
+                ..Value::from(Serde(facts))
+            }
         };
-        let en = tidy(&self.render_one("update", Lang::En, &context)?);
-        let nl = tidy(&self.render_one("update", Lang::Nl, &context)?);
+        let en = tidy(&self.render_one("update", Lang::En, &context(Lang::En))?);
+        let nl = tidy(&self.render_one("update", Lang::Nl, &context(Lang::Nl))?);
         Ok(Text::new(en, nl))
     }
 
@@ -388,6 +405,8 @@ pub fn example_update(audience: continuo_core::incident::Audience) -> UpdateFact
     let service = |id: &str, name: &str, recovered: bool| UpdateService {
         id: id.into(),
         name: name.into(),
+        // The database is not on the status page; the checkout is.
+        component: (id != "orders-db").then(|| name.into()),
         tier: 1,
         recovered,
         rto: Text::new("RTO breached in 7 min", "RTO overschreden over 7 min"),
@@ -536,10 +555,14 @@ mod tests {
             .expect("renders");
         assert!(
             customers.en.starts_with(
-                "We have found the cause of the disruption of Orders database, Checkout"
+                "We have found the cause of the disruption of Checkout and are working on recovery."
             ),
             "{}",
             customers.en
+        );
+        assert!(
+            !customers.en.contains("Orders database") && !customers.nl.contains("Orders database"),
+            "customers never read a service that is not on the page: {customers:?}"
         );
         assert!(
             customers.nl.contains("We hebben de oorzaak"),

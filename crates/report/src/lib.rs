@@ -97,13 +97,27 @@ pub fn postmortem(incident: &Incident, catalog: &Catalog, now_ms: i64, lang: Lan
         when(now_ms, tz)
     );
 
-    let names: Vec<&str> = incident.services.iter().map(|s| s.name.as_str()).collect();
-    let names = names.join(", ");
+    let hit: Vec<&str> = incident.services.iter().map(|s| s.name.as_str()).collect();
+    let names = Text::list(&hit);
     let took = opt_span(d.to_resolve_ms);
-    let auto_summary = tr!(
-        "{names} were disrupted; the incident lasted {took} from the first failing observation to its resolution.",
-        "{names} waren verstoord; het incident duurde {took} van de eerste falende waarneming tot de oplossing."
-    );
+    let auto_summary = match hit.len() {
+        0 => tr!(
+            "The incident lasted {took} from the first failing observation to its resolution.",
+            "Het incident duurde {took} van de eerste falende waarneming tot de oplossing."
+        ),
+        1 => tr!(
+            "{} was disrupted; the incident lasted {took} from the first failing observation to its resolution.",
+            "{} was verstoord; het incident duurde {took} van de eerste falende waarneming tot de oplossing.",
+            names.en;
+            names.nl
+        ),
+        _ => tr!(
+            "{} were disrupted; the incident lasted {took} from the first failing observation to its resolution.",
+            "{} waren verstoord; het incident duurde {took} van de eerste falende waarneming tot de oplossing.",
+            names.en;
+            names.nl
+        ),
+    };
     let _ = writeln!(out, "## {}\n", t(tr!("Summary", "Samenvatting")));
     let _ = writeln!(
         out,
@@ -282,10 +296,24 @@ pub fn postmortem(incident: &Incident, catalog: &Catalog, now_ms: i64, lang: Lan
     let _ = writeln!(
         out,
         "{}\n",
-        t(tr!(
-            "{n} notification rounds sent, {dl} deliveries recorded.",
-            "{n} meldingsrondes verstuurd, {dl} afleveringen vastgelegd."
-        ))
+        t(match (n, dl) {
+            (1, 1) => tr!(
+                "1 notification round sent, 1 delivery recorded.",
+                "1 meldingsronde verstuurd, 1 aflevering vastgelegd."
+            ),
+            (1, _) => tr!(
+                "1 notification round sent, {dl} deliveries recorded.",
+                "1 meldingsronde verstuurd, {dl} afleveringen vastgelegd."
+            ),
+            (_, 1) => tr!(
+                "{n} notification rounds sent, 1 delivery recorded.",
+                "{n} meldingsrondes verstuurd, 1 aflevering vastgelegd."
+            ),
+            _ => tr!(
+                "{n} notification rounds sent, {dl} deliveries recorded.",
+                "{n} meldingsrondes verstuurd, {dl} afleveringen vastgelegd."
+            ),
+        })
     );
     for e in notified {
         let _ = writeln!(out, "- {} — {}", when(e.at_ms, tz), e.text.get(lang));

@@ -49,6 +49,9 @@ pub struct UpdateService {
     pub id: String,
     /// Name.
     pub name: String,
+    /// Its component's name on the status page, when it has one: the only name an
+    /// update for customers may use.
+    pub component: Option<String>,
     /// Tier.
     pub tier: u8,
     /// Back up.
@@ -76,6 +79,9 @@ impl Incident {
             .map(|s| UpdateService {
                 id: s.service.clone(),
                 name: s.name.clone(),
+                component: catalog
+                    .service(&s.service)
+                    .and_then(|c| c.status_page.component.clone()),
                 tier: s.tier,
                 recovered: s.up_ms.is_some(),
                 rto: rto_text(s, now_ms),
