@@ -1,0 +1,368 @@
+//! `docs/configuration.md` documents exactly the fields the decoder accepts: every field
+//! of every section in `continuo_core::schema::sections()` (the lists the decoder reports
+//! unknown fields from) has a row under its section's heading, no row names a field the
+//! decoder does not accept there, and every diagnostic code the page names exists.
+//!
+//! The page's shape, which this reads: a heading whose first `code span` is a section's
+//! name (`## \`[[service.check]] kind = "http"\``), then a table with one row per field,
+//! `| \`field\` | type | default | example | meaning | diagnostics |`.
+
+mod common;
+
+use common::rust_files;
+use continuo_core::schema::{Section, sections};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+const COLUMNS: usize = 6;
+
+fn repository() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn reference() -> String {
+    fs::read_to_string(repository().join("docs/configuration.md"))
+        .expect("docs/configuration.md is readable")
+}
+
+/// The cells of a table row, with `\|` kept as a `|` inside a cell.
+fn cells(line: &str) -> Vec<String> {
+    let inner = line.trim().trim_start_matches('|').trim_end_matches('|');
+    let mut out = vec![String::new()];
+    let mut chars = inner.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'|') => {
+                out.last_mut().expect("a cell").push('|');
+                chars.next();
+            }
+            '|' => out.push(String::new()),
+            c => out.last_mut().expect("a cell").push(c),
+        }
+    }
+    out.into_iter().map(|c| c.trim().to_string()).collect()
+}
+
+/// The text of the first code span of `text`.
+fn first_code(text: &str) -> Option<&str> {
+    let (_, rest) = text.split_once('`')?;
+    Some(rest.split_once('`')?.0)
+}
+
+/// One documented field: its section, its cells and the line it is on.
+struct Row {
+    section: String,
+    field: String,
+    cells: Vec<String>,
+    line: usize,
+}
+
+/// The field rows of the page, under the section heading they follow.
+fn rows(doc: &str) -> (Vec<Row>, BTreeMap<String, usize>) {
+    let mut out = Vec::new();
+    let mut headings = BTreeMap::new();
+    let mut section: Option<String> = None;
+    for (index, line) in doc.lines().enumerate() {
+        let line_no = index + 1;
+        if line.starts_with('#') {
+            section = first_code(line).map(str::to_string);
+            if let Some(name) = &section {
+                headings.insert(name.clone(), line_no);
+            }
+            continue;
+        }
+        let (Some(section), true) = (&section, line.starts_with("| `")) else {
+            continue;
+        };
+        let cells = cells(line);
+        let Some(field) = first_code(&cells[0]) else {
+            continue;
+        };
+        out.push(Row {
+            section: section.clone(),
+            field: field.to_string(),
+            cells,
+            line: line_no,
+        });
+    }
+    (out, headings)
+}
+
+/// Every way `doc` and `schema` disagree, each message saying what to change.
+fn differences(doc: &str, schema: &[Section]) -> Vec<String> {
+    let (rows, headings) = rows(doc);
+    let mut problems = Vec::new();
+    let mut documented: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    for row in &rows {
+        if let Some(first) = documented.insert((&row.section, &row.field), row.line) {
+            problems.push(format!(
+                "docs/configuration.md:{}: `{}` in `{}` is documented twice (also line {first})",
+                row.line, row.field, row.section
+            ));
+        }
+        if row.cells.len() != COLUMNS {
+            problems.push(format!(
+                "docs/configuration.md:{}: the row of `{}` in `{}` has {} cells; write | field | type | default | example | meaning | diagnostics |",
+                row.line,
+                row.field,
+                row.section,
+                row.cells.len()
+            ));
+        } else if let Some(empty) = ["type", "default", "example", "meaning"]
+            .iter()
+            .zip(&row.cells[1..5])
+            .find(|(_, cell)| cell.is_empty())
+        {
+            problems.push(format!(
+                "docs/configuration.md:{}: the row of `{}` in `{}` has no {}",
+                row.line, row.field, row.section, empty.0
+            ));
+        }
+    }
+    for section in schema {
+        let name = section.name.as_str();
+        if !headings.contains_key(name) {
+            problems.push(format!(
+                "section `{name}` is accepted by the decoder but not documented: add a heading \"## `{name}`\" to docs/configuration.md with a row per field"
+            ));
+            continue;
+        }
+        for field in &section.fields {
+            if !documented.contains_key(&(name, *field)) {
+                problems.push(format!(
+                    "field `{field}` of `{name}` is accepted by the decoder but not documented: add a row \"| `{field}` | type | default | example | meaning | diagnostics |\" under \"## `{name}`\" in docs/configuration.md"
+                ));
+            }
+        }
+    }
+    let accepted: BTreeSet<(&str, &str)> = schema
+        .iter()
+        .flat_map(|s| s.fields.iter().map(move |f| (s.name.as_str(), *f)))
+        .collect();
+    let known_sections: BTreeSet<&str> = schema.iter().map(|s| s.name.as_str()).collect();
+    for (name, line) in &headings {
+        if !known_sections.contains(name.as_str()) {
+            problems.push(format!(
+                "docs/configuration.md:{line}: heading `{name}` names no section the decoder has (its sections: {known_sections:?})"
+            ));
+        }
+    }
+    for row in &rows {
+        if known_sections.contains(row.section.as_str())
+            && !accepted.contains(&(row.section.as_str(), row.field.as_str()))
+        {
+            problems.push(format!(
+                "docs/configuration.md:{}: `{}` is documented in `{}`, but the decoder does not accept it there: remove the row, or add the field to the decoder's list",
+                row.line, row.field, row.section
+            ));
+        }
+    }
+    problems
+}
+
+fn is_code_char(c: char) -> bool {
+    c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'
+}
+
+/// Whether a code span looks like a diagnostic code (`bad-url`).
+fn looks_like_code(text: &str) -> bool {
+    text.starts_with(|c: char| c.is_ascii_lowercase())
+        && text.chars().all(is_code_char)
+        && text.contains('-')
+        && !text.ends_with('-')
+}
+
+/// The codes in `text` given as `error("code"`, `warning("code"` or `code: "code"`.
+fn codes_in(text: &str) -> BTreeSet<String> {
+    let mut codes = BTreeSet::new();
+    for opener in ["error(", "warning(", "code:"] {
+        for (at, _) in text.match_indices(opener) {
+            let rest = text[at + opener.len()..].trim_start();
+            let Some(literal) = rest.strip_prefix('"') else {
+                continue;
+            };
+            if let Some((code, _)) = literal.split_once('"')
+                && looks_like_code(code)
+            {
+                codes.insert(code.to_string());
+            }
+        }
+    }
+    codes
+}
+
+/// Every code `continuo check` can show: the loader's and the decoder's, and those the
+/// probe and notify crates add when they validate checks and channels.
+fn known_codes() -> BTreeSet<String> {
+    let mut codes = BTreeSet::new();
+    for krate in ["core", "probe", "notify", "continuo"] {
+        for file in rust_files(&repository().join("crates").join(krate).join("src")) {
+            codes.extend(codes_in(&fs::read_to_string(&file).expect("a source file")));
+        }
+    }
+    codes
+}
+
+/// The code spans of `doc` that look like diagnostic codes, with their lines.
+fn codes_named(doc: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for (index, line) in doc.lines().enumerate() {
+        for (i, span) in line.split('`').enumerate() {
+            if i % 2 == 1 && looks_like_code(span) {
+                out.push((index + 1, span.to_string()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_reference_documents_every_field_the_decoder_accepts_and_no_other() {
+    let problems = differences(&reference(), &sections());
+    assert!(
+        problems.is_empty(),
+        "docs/configuration.md and the decoder disagree:\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn every_diagnostic_code_the_reference_names_exists() {
+    let known = known_codes();
+    // The reader must see the codes at all, or this test would pass on nothing.
+    assert!(known.len() >= 50, "only {} codes found", known.len());
+    for code in ["bad-channel", "bad-check", "missing-field", "unknown-field"] {
+        assert!(known.contains(code), "{code} not found in {known:?}");
+    }
+    let unknown: Vec<String> = codes_named(&reference())
+        .into_iter()
+        .filter(|(_, code)| !known.contains(code))
+        .map(|(line, code)| format!("docs/configuration.md:{line}: no diagnostic `{code}`"))
+        .collect();
+    assert!(unknown.is_empty(), "{}", unknown.join("\n"));
+}
+
+#[test]
+fn every_section_the_decoder_has_is_in_the_schema() {
+    // The schema lists nested tables and each kind's fields as sections of their own.
+    let names: BTreeSet<String> = sections().into_iter().map(|s| s.name).collect();
+    for name in [
+        "top level",
+        "[server]",
+        "[[escalation]] levels",
+        "[[schedule.layer]]",
+        "[[service.check]] expect",
+        "[[service.check]] kind = \"heartbeat\"",
+        "[[channel]] kind = \"email\"",
+        "[[response_plan]] roles",
+        "[[gateway.action]]",
+    ] {
+        assert!(names.contains(name), "{name} missing from {names:?}");
+    }
+    let server = sections()
+        .into_iter()
+        .find(|s| s.name == "[server]")
+        .expect("[server]");
+    for field in [
+        "public_url",
+        "retention",
+        "max_concurrent_probes",
+        "templates",
+    ] {
+        assert!(server.fields.contains(&field), "{field}");
+    }
+}
+
+fn section(name: &str, fields: &[&'static str]) -> Section {
+    Section {
+        name: name.to_string(),
+        path: "",
+        kind: None,
+        fields: fields.to_vec(),
+    }
+}
+
+fn check(doc: &str, schema: &[Section], expected: &[&str]) {
+    let problems = differences(doc, schema);
+    assert_eq!(
+        problems.len(),
+        expected.len(),
+        "expected {expected:?}, got {problems:#?}"
+    );
+    for (problem, wanted) in problems.iter().zip(expected) {
+        assert!(problem.contains(wanted), "{problem:?} lacks {wanted:?}");
+    }
+}
+
+const HEAD: &str = "| field | type | default | example | meaning | diagnostics |\n| --- | --- | --- | --- | --- | --- |\n";
+
+#[test]
+fn differences_name_the_section_the_field_and_what_to_do() {
+    let route = [section("[[route]]", &["match", "service"])];
+    let row =
+        |f: &str| format!("| `{f}` | string | required | `\"x\"` | what | `missing-field` |\n");
+    let full = format!("## `[[route]]`\n\n{HEAD}{}{}", row("match"), row("service"));
+    check(&full, &route, &[]);
+    // An undocumented field: the section, the field and the row to add.
+    check(
+        &format!("## `[[route]]`\n\n{HEAD}{}", row("match")),
+        &route,
+        &[
+            "field `service` of `[[route]]` is accepted by the decoder but not documented: add a row",
+        ],
+    );
+    // A documented field the decoder does not accept, at its line.
+    check(
+        &format!("{full}{}", row("priority")),
+        &route,
+        &[
+            "docs/configuration.md:7: `priority` is documented in `[[route]]`, but the decoder does not accept it there",
+        ],
+    );
+    // A section without a heading, and a heading of no section.
+    check(
+        &full.replace("[[route]]", "[[routes]]"),
+        &route,
+        &[
+            "section `[[route]]` is accepted by the decoder but not documented",
+            "docs/configuration.md:1: heading `[[routes]]` names no section",
+        ],
+    );
+    // A field twice, and a row with a missing cell.
+    check(
+        &format!("{full}{}", row("match")),
+        &route,
+        &["`match` in `[[route]]` is documented twice (also line 5)"],
+    );
+    check(
+        &format!(
+            "## `[[route]]`\n\n{HEAD}{}| `service` | id | required | `\"erp\"` | where |\n",
+            row("match")
+        ),
+        &route,
+        &["the row of `service` in `[[route]]` has 5 cells"],
+    );
+    // Rows under a heading without a section name are prose, not fields.
+    check(
+        &format!("{full}\n## Notes\n\n{HEAD}{}", row("x")),
+        &route,
+        &[],
+    );
+}
+
+#[test]
+fn cells_keep_escaped_bars_and_codes_are_read_from_spans() {
+    assert_eq!(
+        cells("| `body` | `{{ a\\|tojson }}` | x |"),
+        ["`body`", "`{{ a|tojson }}`", "x"]
+    );
+    assert_eq!(
+        codes_named("see `bad-url`, `2026-01-05`, `round_robin` and `X-Forwarded-For`"),
+        [(1, "bad-url".to_string())]
+    );
+    assert_eq!(
+        codes_in("Diagnostic::error(\n \"bad-check\", l)\ncode: \"bad-channel\",\nerror(\"x\")"),
+        ["bad-channel", "bad-check"].map(String::from).into()
+    );
+}
