@@ -7,5 +7,6 @@
 mod config;
 mod email;
 mod http_channels;
+mod settings_read;
 mod support;
 mod templates;
