@@ -1,7 +1,9 @@
 //! `docs/configuration.md` documents exactly the fields the decoder accepts: every field
 //! of every section in `continuo_core::schema::sections()` (the lists the decoder reports
 //! unknown fields from) has a row under its section's heading, no row names a field the
-//! decoder does not accept there, and every diagnostic code the page names exists.
+//! decoder does not accept there, and every diagnostic code the page names exists. And
+//! the lists hold no dead entry: every field in them is read, so a wrong value for it is
+//! an error at that value.
 //!
 //! The page's shape, which this reads: a heading whose first `code span` is a section's
 //! name (`## \`[[service.check]] kind = "http"\``), then a table with one row per field,
@@ -364,5 +366,198 @@ fn cells_keep_escaped_bars_and_codes_are_read_from_spans() {
     assert_eq!(
         codes_in("Diagnostic::error(\n \"bad-check\", l)\ncode: \"bad-channel\",\nerror(\"x\")"),
         ["bad-channel", "bad-check"].map(String::from).into()
+    );
+}
+
+/// A TOML value no field takes, so each getter reports it at the value.
+const NO_FIELD_TAKES: &str = "1979-05-27T07:32:00Z";
+
+const TEAM: &str = "[[team]]\nid = \"t\"\n\n";
+const SERVICE: &str =
+    "[[team]]\nid = \"t\"\n\n[[service]]\nid = \"s\"\ntier = 2\nowner = \"t\"\nrto = \"1h\"\n\n";
+
+/// Where a table of `section` can stand: the text before it, its header and the lines
+/// that make it valid. Nested tables are written as sub-tables, so every section has a
+/// header the tested field can follow.
+fn context(section: &Section, field: &str) -> (String, String, Vec<String>) {
+    let lines = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let (before, header, body): (&str, &str, Vec<String>) = match section.name.as_str() {
+        "top level" => ("", "", vec![]),
+        "[organization]" => ("", "[organization]", lines(&["name = \"A\""])),
+        "[server]" => ("", "[server]", vec![]),
+        "[status_page]" => ("", "[status_page]", vec![]),
+        "[[person]]" => ("", "[[person]]", lines(&["id = \"p\"", "name = \"P\""])),
+        "[[team]]" => ("", "[[team]]", lines(&["id = \"t\""])),
+        "[[schedule]]" => ("", "[[schedule]]", lines(&["id = \"r\""])),
+        "[[schedule.layer]]" => (
+            "[[schedule]]\nid = \"r\"\n",
+            "[[schedule.layer]]",
+            lines(&["members = [\"p\"]"]),
+        ),
+        "[[schedule.override]]" => (
+            "[[schedule]]\nid = \"r\"\n",
+            "[[schedule.override]]",
+            lines(&[
+                "person = \"p\"",
+                "from = \"2026-01-01T00:00\"",
+                "until = \"2026-01-02T00:00\"",
+            ]),
+        ),
+        "[[escalation]]" => ("", "[[escalation]]", lines(&["id = \"e\""])),
+        "[[escalation]] levels" => (
+            "[[escalation]]\nid = \"e\"\n",
+            "[[escalation.levels]]",
+            lines(&["notify = [\"team:t\"]"]),
+        ),
+        "[[channel]]" => (
+            "",
+            "[[channel]]",
+            lines(&[
+                "id = \"c\"",
+                "kind = \"slack\"",
+                "url = \"https://x.example\"",
+            ]),
+        ),
+        "[[service]]" => (
+            TEAM,
+            "[[service]]",
+            lines(&["id = \"s\"", "tier = 2", "owner = \"t\"", "rto = \"1h\""]),
+        ),
+        "[[service]] depends_on" => (
+            SERVICE,
+            "[[service.depends_on]]",
+            lines(&["service = \"s\""]),
+        ),
+        "[[service]] runbook" => (SERVICE, "[service.runbook]", lines(&["path = \"r.md\""])),
+        "[[service]] status_page" => (SERVICE, "[service.status_page]", vec![]),
+        "[[service.endpoint]]" => (
+            SERVICE,
+            "[[service.endpoint]]",
+            lines(&["url = \"http://127.0.0.1:1\""]),
+        ),
+        "[[service.check]]" => (
+            SERVICE,
+            "[[service.check]]",
+            lines(&["kind = \"tcp\"", "target = \"127.0.0.1:1\""]),
+        ),
+        "[[service.check]] expect" => (
+            "[[team]]\nid = \"t\"\n\n[[service]]\nid = \"s\"\ntier = 2\nowner = \"t\"\nrto = \"1h\"\n\n[[service.check]]\nkind = \"http\"\nurl = \"http://127.0.0.1/\"\n",
+            "[service.check.expect]",
+            vec![],
+        ),
+        "[[risk]]" => (
+            "",
+            "[[risk]]",
+            lines(&[
+                "id = \"r\"",
+                "title = \"R\"",
+                "likelihood = 1",
+                "impact = 1",
+            ]),
+        ),
+        "[[maintenance]]" => (
+            "",
+            "[[maintenance]]",
+            lines(&[
+                "id = \"m\"",
+                "services = [\"s\"]",
+                "from = \"2026-01-01T00:00\"",
+                "until = \"2026-01-02T00:00\"",
+            ]),
+        ),
+        "[[route]]" => (
+            "",
+            "[[route]]",
+            lines(&["match = { a = \"b\" }", "service = \"s\""]),
+        ),
+        "[[response_plan]]" => (
+            "",
+            "[[response_plan]]",
+            lines(&["id = \"p\"", "severity = [\"SEV1\"]"]),
+        ),
+        "[[response_plan]] roles" => (
+            "[[response_plan]]\nid = \"p\"\nseverity = [\"SEV1\"]\n",
+            "[response_plan.roles]",
+            vec![],
+        ),
+        "[[gateway]]" => (
+            "",
+            "[[gateway]]",
+            lines(&["id = \"g\"", "listen = \"127.0.0.1:1\"", "service = \"s\""]),
+        ),
+        // An action reads only its kind's fields: test each under its kind.
+        "[[gateway.action]]" => (
+            "[[gateway]]\nid = \"g\"\nlisten = \"127.0.0.1:1\"\nservice = \"s\"\n",
+            "[[gateway.action]]",
+            match field {
+                "url" | "headers" => lines(&["kind = \"webhook\"", "url = \"http://127.0.0.1/\""]),
+                "socket" | "backend" | "server" | "state" => lines(&[
+                    "kind = \"haproxy\"",
+                    "socket = \"/run/h.sock\"",
+                    "backend = \"b\"",
+                    "server = \"s\"",
+                    "state = \"maint\"",
+                ]),
+                _ => lines(&["kind = \"command\"", "command = [\"true\"]"]),
+            },
+        ),
+        other => match (other.split_once(' '), section.kind) {
+            (Some(("[[channel]]", _)), Some(kind)) => (
+                "",
+                "[[channel]]",
+                vec!["id = \"c\"".into(), format!("kind = \"{kind}\"")],
+            ),
+            // A check missing a required field stops there, so give each its own.
+            (Some(("[[service.check]]", _)), Some(kind)) => {
+                let required = match kind {
+                    "tcp" | "tls" => "target = \"127.0.0.1:1\"",
+                    "command" => "command = [\"true\"]",
+                    _ => "",
+                };
+                (
+                    SERVICE,
+                    "[[service.check]]",
+                    vec![format!("kind = \"{kind}\""), required.to_string()],
+                )
+            }
+            _ => panic!(
+                "add a valid context for section `{other}` to `context` in {}",
+                file!()
+            ),
+        },
+    };
+    (before.to_string(), header.to_string(), body)
+}
+
+#[test]
+fn every_field_the_decoder_accepts_is_read_and_type_checked() {
+    let mut unread = Vec::new();
+    for section in sections() {
+        for field in &section.fields {
+            let (before, header, body) = context(&section, field);
+            let mut text = format!("{before}{header}\n");
+            for line in body
+                .iter()
+                .filter(|l| !l.starts_with(&format!("{field} = ")))
+            {
+                text.push_str(line);
+                text.push('\n');
+            }
+            let line = text.lines().count() + 1;
+            text.push_str(&format!("{field} = {NO_FIELD_TAKES}\n"));
+            let at = format!("continuo.toml:{line}:{}:", field.len() + 4);
+            let errors = continuo_core::load_text(&text).err().unwrap_or_default();
+            if !errors.iter().any(|e| e.starts_with(&at)) {
+                unread.push(format!(
+                    "`{field}` of `{}`: a wrong value gave no error at it ({errors:?})",
+                    section.name
+                ));
+            }
+        }
+    }
+    assert!(
+        unread.is_empty(),
+        "fields the decoder accepts but does not read (remove them from the list, or read them):\n{}",
+        unread.join("\n")
     );
 }
