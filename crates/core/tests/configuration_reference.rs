@@ -3,7 +3,7 @@
 //! unknown fields from) has a row under its section's heading, no row names a field the
 //! decoder does not accept there, and every diagnostic code the page names exists. And
 //! the lists hold no dead entry: every field in them is read, so a wrong value for it is
-//! an error at that value.
+//! an error at that value; and every example the page gives loads without an error at it.
 //!
 //! The page's shape, which this reads: a heading whose first `code span` is a section's
 //! name (`## \`[[service.check]] kind = "http"\``), then a table with one row per field,
@@ -455,15 +455,24 @@ fn context(section: &Section, field: &str) -> (String, String, Vec<String>) {
                 "impact = 1",
             ]),
         ),
+        // One-off or recurring, as the field belongs to.
         "[[maintenance]]" => (
             "",
             "[[maintenance]]",
-            lines(&[
-                "id = \"m\"",
-                "services = [\"s\"]",
-                "from = \"2026-01-01T00:00\"",
-                "until = \"2026-01-02T00:00\"",
-            ]),
+            match field {
+                "schedule" | "duration" => lines(&[
+                    "id = \"m\"",
+                    "services = [\"s\"]",
+                    "schedule = \"0 2 * * *\"",
+                    "duration = \"1h\"",
+                ]),
+                _ => lines(&[
+                    "id = \"m\"",
+                    "services = [\"s\"]",
+                    "from = \"2026-01-01T00:00\"",
+                    "until = \"2026-01-02T00:00\"",
+                ]),
+            },
         ),
         "[[route]]" => (
             "",
@@ -534,17 +543,7 @@ fn every_field_the_decoder_accepts_is_read_and_type_checked() {
     let mut unread = Vec::new();
     for section in sections() {
         for field in &section.fields {
-            let (before, header, body) = context(&section, field);
-            let mut text = format!("{before}{header}\n");
-            for line in body
-                .iter()
-                .filter(|l| !l.starts_with(&format!("{field} = ")))
-            {
-                text.push_str(line);
-                text.push('\n');
-            }
-            let line = text.lines().count() + 1;
-            text.push_str(&format!("{field} = {NO_FIELD_TAKES}\n"));
+            let (text, line) = with_field(&section, field, NO_FIELD_TAKES);
             let at = format!("continuo.toml:{line}:{}:", field.len() + 4);
             let errors = continuo_core::load_text(&text).err().unwrap_or_default();
             if !errors.iter().any(|e| e.starts_with(&at)) {
@@ -560,4 +559,62 @@ fn every_field_the_decoder_accepts_is_read_and_type_checked() {
         "fields the decoder accepts but does not read (remove them from the list, or read them):\n{}",
         unread.join("\n")
     );
+}
+
+/// `text` with `field = value` as the last line of a `section` table; the line's number.
+fn with_field(section: &Section, field: &str, value: &str) -> (String, usize) {
+    let (before, header, body) = context(section, field);
+    let mut text = format!("{before}{header}\n");
+    for line in body
+        .iter()
+        .filter(|l| !l.starts_with(&format!("{field} = ")))
+    {
+        text.push_str(line);
+        text.push('\n');
+    }
+    let line = text.lines().count() + 1;
+    text.push_str(&format!("{field} = {value}\n"));
+    (text, line)
+}
+
+#[test]
+fn every_example_in_the_reference_loads() {
+    let schema = sections();
+    let (rows, _) = rows(&reference());
+    let mut wrong = Vec::new();
+    for row in &rows {
+        let Some(section) = schema.iter().find(|s| s.name == row.section) else {
+            continue;
+        };
+        let Some(example) = row.cells.get(3).and_then(|c| first_code(c)) else {
+            continue;
+        };
+        // A table list's example is its header (`[[service.check]]`), shown below it.
+        if example.starts_with('[') && example.ends_with(']') && !example.contains('"') {
+            continue;
+        }
+        let (text, line) = with_field(section, &row.field, example);
+        let at = format!("continuo.toml:{line}:");
+        let errors: Vec<String> = continuo_core::load_text(&text)
+            .err()
+            .unwrap_or_default()
+            .into_iter()
+            // The context declares nothing an example may refer to, and has no
+            // environment and no other files: those errors are about the context.
+            .filter(|e| {
+                e.starts_with(&at)
+                    && !e.contains("refers to unknown")
+                    && !e.contains("is not set")
+                    && !e.contains("matches no file")
+                    && !e.contains("cannot be read")
+            })
+            .collect();
+        if !errors.is_empty() {
+            wrong.push(format!(
+                "docs/configuration.md:{}: the example of `{}` in `{}` does not load: {errors:?}",
+                row.line, row.field, row.section
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
