@@ -22,7 +22,7 @@ const ABOUT: &[(&str, &str)] = &[
     ),
     (
         "init",
-        "Schrijf een complete voorbeeldconfiguratie met uitleg voor een klein bedrijf",
+        "Schrijf een complete voorbeeldconfiguratie met uitleg voor een klein bedrijf; bestaande bestanden blijven staan",
     ),
     (
         "check",
@@ -192,6 +192,11 @@ const ARGS: &[(&str, &str, &str)] = &[
         "Map om in te schrijven (wordt gemaakt als die ontbreekt)",
     ),
     ("init", "force", "Overschrijf bestanden die al bestaan"),
+    (
+        "init",
+        "full",
+        "Schrijf het voorbeeld dat elk veld toont (optionele velden uitgecommentarieerd)",
+    ),
     ("check", "config", "Het hoofdbestand van de configuratie"),
     (
         "check",

@@ -55,7 +55,8 @@ enum ColorChoice {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Write a complete, commented example configuration for a small company.
+    /// Write a complete, commented example configuration for a small company; existing
+    /// files are kept.
     Init {
         /// Directory to write into (created if missing).
         #[arg(default_value = ".")]
@@ -63,6 +64,9 @@ enum Command {
         /// Overwrite files that already exist.
         #[arg(long)]
         force: bool,
+        /// Write the example that shows every field (optional ones commented out).
+        #[arg(long)]
+        full: bool,
     },
     /// Validate the configuration and print a summary; starts nothing.
     Check {
@@ -368,7 +372,7 @@ fn log_options(cli: &Cli) -> telemetry::LogOptions {
 
 fn run(cli: Cli, lang: Lang) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Init { dir, force } => init::run(&dir, force, lang),
+        Command::Init { dir, force, full } => init::run(&init::Options { dir, force, full }, lang),
         Command::Check {
             config,
             deny_warnings,

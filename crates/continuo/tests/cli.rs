@@ -53,22 +53,53 @@ fn init_then_check_passes_and_prints_a_summary() {
     assert!(!err.contains('×'), "{err}");
 }
 
+/// Runs the binary in `dir` with extra environment variables.
+fn continuo_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_continuo"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("LANG")
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env_remove("CONTINUO_LANG")
+        .env_remove("CONTINUO_CONFIG")
+        .envs(env.iter().copied())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the continuo binary runs")
+}
+
+// Regression: `init` on a folder that already held a configuration exited 1 and wrote
+// nothing, while the README promises the example is kept if it exists (issue 17, item 5).
 #[test]
-fn init_refuses_to_overwrite_without_force() {
+fn init_keeps_existing_files_writes_missing_ones_and_says_so() {
     let dir = tempfile::tempdir().expect("temp dir");
     assert_eq!(continuo(dir.path(), &["init"]).status.code(), Some(0));
     std::fs::write(dir.path().join("continuo.toml"), "# mine\n").expect("write");
+    std::fs::remove_file(dir.path().join("risks.toml")).expect("remove");
+
     let again = continuo(dir.path(), &["init"]);
-    assert_eq!(again.status.code(), Some(1));
+    let out = text(&again.stdout);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+    assert!(out.contains("files written: 1;"), "{out}");
+    assert!(out.contains("kept what exists: "), "{out}");
+    assert!(out.contains("continuo.toml"), "{out}");
     assert!(
-        text(&again.stderr).contains("not overwriting existing files"),
-        "{}",
-        text(&again.stderr)
+        !out.contains("risks.toml,"),
+        "risks.toml was missing, not kept: {out}"
     );
     assert_eq!(
         std::fs::read_to_string(dir.path().join("continuo.toml")).expect("read"),
         "# mine\n"
     );
+    assert!(dir.path().join("risks.toml").is_file());
+
+    let dutch = continuo(dir.path(), &["--lang", "nl", "init"]);
+    let out = text(&dutch.stdout);
+    assert_eq!(dutch.status.code(), Some(0));
+    assert!(out.contains("bestanden geschreven: 0;"), "{out}");
+    assert!(out.contains("behouden wat al bestond: "), "{out}");
+
     assert_eq!(
         continuo(dir.path(), &["init", "--force"]).status.code(),
         Some(0)
@@ -76,6 +107,188 @@ fn init_refuses_to_overwrite_without_force() {
     assert_ne!(
         std::fs::read_to_string(dir.path().join("continuo.toml")).expect("read"),
         "# mine\n"
+    );
+}
+
+/// The full example with every commented-out setting switched on: a line `# key = ...`
+/// or `# [table]` is configuration, every other comment is prose.
+fn uncommented(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        let rest = line.strip_prefix("# ").unwrap_or("");
+        let key = rest.split_once(" = ").map(|(k, _)| k);
+        let is_setting = key.is_some_and(|k| {
+            !k.is_empty()
+                && k.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        });
+        if rest.starts_with('[') || is_setting {
+            out.push_str(rest);
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Every (table path, kind, key) in a TOML file, arrays left out of the path, so
+/// `[[service.check]]`'s keys are under `service.check` with that check's `kind`.
+fn keys_used(
+    table: &toml::Table,
+    path: &str,
+    out: &mut std::collections::BTreeSet<(String, Option<String>, String)>,
+) {
+    let kind = table
+        .get("kind")
+        .and_then(|k| k.as_str())
+        .map(str::to_string);
+    for (key, value) in table {
+        out.insert((path.to_string(), kind.clone(), key.clone()));
+        let child = if path.is_empty() {
+            key.clone()
+        } else {
+            format!("{path}.{key}")
+        };
+        let tables: Vec<&toml::Table> = match value {
+            toml::Value::Table(t) => vec![t],
+            toml::Value::Array(items) => items.iter().filter_map(|i| i.as_table()).collect(),
+            _ => Vec::new(),
+        };
+        for t in tables {
+            keys_used(t, &child, out);
+        }
+    }
+}
+
+/// The sections and fields of `continuo_core::schema` that `files` do not use.
+fn unused_fields(files: &[String]) -> Vec<String> {
+    let mut used = std::collections::BTreeSet::new();
+    for text in files {
+        let table: toml::Table = toml::from_str(text).expect("the example is TOML");
+        keys_used(&table, "", &mut used);
+    }
+    let mut unused = Vec::new();
+    for section in continuo_core::schema::sections() {
+        for field in &section.fields {
+            let covered = used.iter().any(|(path, kind, key)| {
+                path == section.path
+                    && key == field
+                    && (section.kind.is_none() || kind.as_deref() == section.kind)
+            });
+            if !covered {
+                unused.push(format!("`{field}` of `{}`", section.name));
+            }
+        }
+    }
+    unused
+}
+
+/// What the commented-out secrets of the full example need to be set to.
+const FULL_EXAMPLE_ENV: &[(&str, &str)] = &[
+    ("CONTINUO_SECRET", "a-long-enough-secret-for-links"),
+    ("SMTP_PASSWORD", "password"),
+    ("OPS_WEBHOOK_SECRET", "webhook-secret"),
+    ("OPS_HOOK_TOKEN", "hook-token"),
+    (
+        "TEAMS_WORKFLOW_URL",
+        "https://teams.example.com/workflows/1",
+    ),
+    ("PAGERDUTY_ROUTING_KEY", "R0123456789ABCDEF0123456789ABCDE"),
+    ("OPSGENIE_API_KEY", "00000000-0000-0000-0000-000000000000"),
+    (
+        "TELEGRAM_BOT_TOKEN",
+        "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11",
+    ),
+    ("NTFY_TOKEN", "tk_example"),
+    ("SMS_TOKEN", "sms-token"),
+    (
+        "MATTERMOST_WEBHOOK_URL",
+        "https://mattermost.example.com/hooks/abc",
+    ),
+    (
+        "ROCKETCHAT_WEBHOOK_URL",
+        "https://chat.example.com/hooks/abc/def",
+    ),
+    (
+        "DISCORD_WEBHOOK_URL",
+        "https://discord.com/api/webhooks/1/abc",
+    ),
+    (
+        "GOOGLE_CHAT_WEBHOOK_URL",
+        "https://chat.googleapis.com/v1/spaces/AAA/messages?key=k&token=t",
+    ),
+    ("MATRIX_TOKEN", "syt_example"),
+    ("STOREFRONT_INTEGRATION_KEY", "storefront-integration-key"),
+];
+
+#[test]
+fn init_full_loads_as_written_and_with_every_setting_uncommented() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let init = continuo(dir.path(), &["init", "--full", "site"]);
+    assert_eq!(init.status.code(), Some(0), "{}", text(&init.stderr));
+    let root = dir.path().join("site/continuo.toml");
+    let written = std::fs::read_to_string(&root).expect("the full example");
+    let risks = std::fs::read_to_string(dir.path().join("site/risks.toml")).expect("risks");
+
+    // As written: valid out of the box, every top-level section in use.
+    let check = continuo(dir.path(), &["check", "-c", "site/continuo.toml"]);
+    let (out, err) = (text(&check.stdout), text(&check.stderr));
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "stdout:\n{out}\nstderr:\n{err}"
+    );
+    assert!(out.contains("configuration is valid (0 errors"), "{out}");
+    let top: Vec<String> = unused_fields(&[written.clone(), risks.clone()])
+        .into_iter()
+        .filter(|f| f.ends_with("of `top level`"))
+        .collect();
+    assert!(
+        top.is_empty(),
+        "sections the full example leaves out: {top:?}"
+    );
+
+    // Uncommented: every optional setting switched on still loads without an error, and
+    // together they use every field of every section the decoder has.
+    let all = uncommented(&written);
+    assert!(all.len() > written.len() / 2 && all != written);
+    std::fs::write(&root, &all).expect("write");
+    let certs = dir.path().join("site/certs");
+    std::fs::create_dir_all(&certs).expect("certs folder");
+    // Any real PEM bundle serves for the `ca_file` lines; the system's is at hand.
+    std::fs::copy(
+        "/etc/ssl/certs/ca-certificates.crt",
+        certs.join("internal-ca.pem"),
+    )
+    .expect("a system CA bundle at /etc/ssl/certs/ca-certificates.crt (apt-get install ca-certificates)");
+    // From the example's folder: a channel's `ca_file` is relative to the working folder.
+    let check = continuo_with(
+        &dir.path().join("site"),
+        &["check", "-c", "continuo.toml"],
+        FULL_EXAMPLE_ENV,
+    );
+    let (out, err) = (text(&check.stdout), text(&check.stderr));
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "stdout:\n{out}\nstderr:\n{err}"
+    );
+    assert!(out.contains("configuration is valid (0 errors"), "{out}");
+    let unused = unused_fields(&[all, risks]);
+    assert!(
+        unused.is_empty(),
+        "fields crates/continuo/assets/full/ does not show (add each, commented out if optional): {unused:?}"
+    );
+}
+
+#[test]
+fn uncommenting_switches_settings_on_and_leaves_prose() {
+    let text =
+        "# prose with = signs\n# key = 1\n# [[channel]]\n#   nested = 2\n# a-b = \"x\"\nkept = 3\n";
+    assert_eq!(
+        uncommented(text),
+        "# prose with = signs\nkey = 1\n[[channel]]\n#   nested = 2\na-b = \"x\"\nkept = 3\n"
     );
 }
 

@@ -35,6 +35,8 @@ pub mod suggest;
 mod validate;
 
 pub use catalog::Catalog;
+/// The tables and fields the configuration accepts, for the configuration reference.
+pub use decode::schema;
 pub use diag::{Diagnostic, Diagnostics, Severity, SourceMap};
 pub use duration::HumanDuration;
 pub use load::{GlobError, LoadOutcome, ReadError, SourceProvider, load, load_text};

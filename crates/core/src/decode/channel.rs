@@ -2,6 +2,10 @@
 
 use super::*;
 
+/// The fields every `[[channel]]` has; the rest are its kind's settings
+/// ([`ChannelKind::required_settings`] and [`ChannelKind::optional_settings`]).
+pub(super) const CHANNEL: &[&str] = &["id", "kind", "language"];
+
 impl Decoder<'_> {
     pub(super) fn channel(&mut self, value: &Value<'_>) -> Option<Channel> {
         // The kind decides which settings are known, so read it before opening the table.
@@ -19,7 +23,7 @@ impl Decoder<'_> {
                 .find(|(name, _)| *name == n)
                 .map(|(_, k)| *k)
         });
-        let mut known = vec!["id", "kind", "language"];
+        let mut known = CHANNEL.to_vec();
         if let Some(kind) = kind {
             known.extend(kind.required_settings());
             known.extend(kind.optional_settings());

@@ -2,6 +2,51 @@
 
 use super::*;
 
+/// The fields every `[[service.check]]` has, whatever its kind.
+pub(super) const CHECK: &[&str] = &[
+    "id",
+    "kind",
+    "interval",
+    "timeout",
+    "fail_threshold",
+    "recover_threshold",
+    "quorum",
+    "locations",
+];
+
+/// The fields of an HTTP check's `expect` table.
+pub(super) const HTTP_EXPECT: &[&str] = &[
+    "status",
+    "body_contains",
+    "body_regex",
+    "json",
+    "headers",
+    "max_latency",
+    "cert_valid_for",
+];
+
+/// The fields a check of `kind` has besides [`CHECK`].
+pub(super) fn check_kind_fields(kind: CheckKind) -> &'static [&'static str] {
+    match kind {
+        CheckKind::Http => &[
+            "url",
+            "method",
+            "headers",
+            "body",
+            "follow_redirects",
+            "ca_file",
+            "tls_insecure_skip_verify",
+            "expect",
+        ],
+        CheckKind::Tcp => &["target", "send", "expect_reply"],
+        CheckKind::Dns => &["name", "record_type", "resolver", "expect"],
+        CheckKind::Tls => &["target", "server_name", "ca_file", "cert_valid_for"],
+        CheckKind::Icmp => &["host"],
+        CheckKind::Command => &["command", "success_exit_codes", "max_output"],
+        CheckKind::Heartbeat => &["uuid", "period", "schedule", "timezone", "grace"],
+    }
+}
+
 impl Decoder<'_> {
     pub(super) fn check(
         &mut self,
@@ -10,37 +55,8 @@ impl Decoder<'_> {
         index: usize,
     ) -> Option<Check> {
         let kind = Self::peek_kind(value, &CheckKind::ALL);
-        let specific: &[&str] = match kind {
-            Some(CheckKind::Http) => &[
-                "url",
-                "method",
-                "headers",
-                "body",
-                "follow_redirects",
-                "ca_file",
-                "tls_insecure_skip_verify",
-                "expect",
-            ],
-            Some(CheckKind::Tcp) => &["target", "send", "expect_reply"],
-            Some(CheckKind::Dns) => &["name", "record_type", "resolver", "expect"],
-            Some(CheckKind::Tls) => &["target", "server_name", "ca_file", "cert_valid_for"],
-            Some(CheckKind::Icmp) => &["host"],
-            Some(CheckKind::Command) => &["command", "success_exit_codes", "max_output"],
-            Some(CheckKind::Heartbeat) => &["uuid", "period", "schedule", "timezone", "grace"],
-            None => &[],
-        };
-        let mut known = vec![
-            "id",
-            "kind",
-            "interval",
-            "timeout",
-            "fail_threshold",
-            "recover_threshold",
-            "quorum",
-            "locations",
-        ];
-        known.extend(specific);
-        let f = self.open_by_kind("[[service.check]]", value, kind.map(|_| known))?;
+        let known = kind.map(|k| CHECK.iter().chain(check_kind_fields(k)).copied().collect());
+        let f = self.open_by_kind("[[service.check]]", value, known)?;
         if f.get("kind").is_none() {
             self.missing(&f, "kind", "\"http\"");
         }
@@ -244,19 +260,7 @@ impl Decoder<'_> {
     }
 
     pub(super) fn http_expect(&mut self, value: &Value<'_>) -> Option<HttpExpect> {
-        let f = self.open(
-            "`expect`",
-            value,
-            &[
-                "status",
-                "body_contains",
-                "body_regex",
-                "json",
-                "headers",
-                "max_latency",
-                "cert_valid_for",
-            ],
-        )?;
+        let f = self.open("`expect`", value, HTTP_EXPECT)?;
         Some(HttpExpect {
             status: self
                 .integer_list(&f, "status", 100..=599)

@@ -11,36 +11,39 @@ use crate::tr;
 use std::collections::HashMap;
 use std::time::Duration;
 
+/// The fields of `[[gateway]]`.
+pub(super) const GATEWAY: &[&str] = &[
+    "id",
+    "listen",
+    "service",
+    "mode",
+    "balance",
+    "failback",
+    "failback_after",
+    "eject_after",
+    "recover_after",
+    "check_interval",
+    "check_fast_interval",
+    "check_path",
+    "connect_timeout",
+    "try_timeout",
+    "request_timeout",
+    "retry_body_limit",
+    "max_tries",
+    "dry_run",
+    "action",
+    "ca_file",
+    "tls_skip_verify",
+];
+/// The fields of `[[gateway.action]]` (which apply depends on its `kind`).
+pub(super) const GATEWAY_ACTION: &[&str] = &[
+    "kind", "on", "timeout", "command", "url", "headers", "socket", "backend", "server", "state",
+];
+
 impl Decoder<'_> {
     /// Decodes one `[[gateway]]` table.
     pub(crate) fn gateway(&mut self, value: &Value<'_>) -> Option<Gateway> {
-        let f = self.open(
-            "[[gateway]]",
-            value,
-            &[
-                "id",
-                "listen",
-                "service",
-                "mode",
-                "balance",
-                "failback",
-                "failback_after",
-                "eject_after",
-                "recover_after",
-                "check_interval",
-                "check_fast_interval",
-                "check_path",
-                "connect_timeout",
-                "try_timeout",
-                "request_timeout",
-                "retry_body_limit",
-                "max_tries",
-                "dry_run",
-                "action",
-                "ca_file",
-                "tls_skip_verify",
-            ],
-        )?;
+        let f = self.open("[[gateway]]", value, GATEWAY)?;
         let id = self.id(&f);
         let listen = self.required_string(&f, "listen", "\"127.0.0.1:8443\"");
         if let Some(l) = &listen {
@@ -264,14 +267,7 @@ impl Decoder<'_> {
     }
 
     fn failover_action(&mut self, value: &Value<'_>) -> Option<FailoverAction> {
-        let f = self.open(
-            "[[gateway.action]]",
-            value,
-            &[
-                "kind", "on", "timeout", "command", "url", "headers", "socket", "backend",
-                "server", "state",
-            ],
-        )?;
+        let f = self.open("[[gateway.action]]", value, GATEWAY_ACTION)?;
         if f.get("kind").is_none() {
             self.missing(&f, "kind", "\"command\"");
         }

@@ -2,15 +2,14 @@
 
 use super::*;
 
+/// The fields of `[[maintenance]]`.
+pub(super) const MAINTENANCE: &[&str] = &[
+    "id", "title", "services", "from", "until", "schedule", "duration", "timezone",
+];
+
 impl Decoder<'_> {
     pub(super) fn maintenance(&mut self, value: &Value<'_>) -> Option<Maintenance> {
-        let f = self.open(
-            "[[maintenance]]",
-            value,
-            &[
-                "id", "title", "services", "from", "until", "schedule", "duration", "timezone",
-            ],
-        )?;
+        let f = self.open("[[maintenance]]", value, MAINTENANCE)?;
         let id = self.id(&f);
         let title = self.string(&f, "title");
         let services = self.references(&f, "services");

@@ -33,8 +33,28 @@ mod on_call;
 mod organization;
 mod response;
 mod risk;
+pub mod schema;
 mod service;
 mod status_page;
+
+/// The top-level keys of a configuration file: its sections.
+const TOP_LEVEL: &[&str] = &[
+    "include",
+    "organization",
+    "server",
+    "person",
+    "team",
+    "schedule",
+    "escalation",
+    "channel",
+    "service",
+    "risk",
+    "maintenance",
+    "route",
+    "response_plan",
+    "gateway",
+    "status_page",
+];
 
 /// The items one file contributed, before they are merged and cross-checked.
 #[derive(Default)]
@@ -702,24 +722,7 @@ impl<'a> Decoder<'a> {
     /// Decodes the root table of one file.
     pub(crate) fn file(&mut self, root: &Value<'_>) -> FileItems {
         let mut items = FileItems::default();
-        let known = [
-            "include",
-            "organization",
-            "server",
-            "person",
-            "team",
-            "schedule",
-            "escalation",
-            "channel",
-            "service",
-            "risk",
-            "maintenance",
-            "route",
-            "response_plan",
-            "gateway",
-            "status_page",
-        ];
-        let Some(fields) = self.open("the config file", root, &known) else {
+        let Some(fields) = self.open("the config file", root, TOP_LEVEL) else {
             return items;
         };
         items.includes = self.string_list(&fields, "include");

@@ -2,16 +2,27 @@
 
 use super::*;
 
+/// The fields of `[[person]]`.
+pub(super) const PERSON: &[&str] = &["id", "name", "email", "phone", "language", "contact"];
+/// The fields of `[[team]]`.
+pub(super) const TEAM: &[&str] = &["id", "name", "members", "escalation"];
+/// The fields of `[[schedule]]`.
+pub(super) const SCHEDULE: &[&str] = &["id", "name", "timezone", "layer", "override"];
+/// The fields of `[[schedule.layer]]`.
+pub(super) const SCHEDULE_LAYER: &[&str] = &["members", "rotation", "handoff", "start"];
+/// The fields of `[[schedule.override]]`.
+pub(super) const SCHEDULE_OVERRIDE: &[&str] = &["person", "from", "until"];
+/// The fields of `[[escalation]]`.
+pub(super) const ESCALATION: &[&str] = &["id", "levels", "repeat", "reminder"];
+/// The fields of one of an escalation's `levels`.
+pub(super) const ESCALATION_LEVEL: &[&str] = &["after", "notify"];
+
 /// The longest rotation a schedule layer may have, in days.
 const MAX_ROTATION_DAYS: u64 = 366;
 
 impl Decoder<'_> {
     pub(super) fn person(&mut self, value: &Value<'_>) -> Option<Person> {
-        let f = self.open(
-            "[[person]]",
-            value,
-            &["id", "name", "email", "phone", "language", "contact"],
-        )?;
+        let f = self.open("[[person]]", value, PERSON)?;
         let id = self.id(&f);
         let name = self.required_string(&f, "name", "\"Alice de Vries\"");
         let email = self.string(&f, "email");
@@ -39,7 +50,7 @@ impl Decoder<'_> {
     }
 
     pub(super) fn team(&mut self, value: &Value<'_>) -> Option<Team> {
-        let f = self.open("[[team]]", value, &["id", "name", "members", "escalation"])?;
+        let f = self.open("[[team]]", value, TEAM)?;
         let id = self.id(&f);
         let name = self.string(&f, "name");
         let members = self.references(&f, "members");
@@ -54,21 +65,13 @@ impl Decoder<'_> {
     }
 
     pub(super) fn schedule(&mut self, value: &Value<'_>) -> Option<Schedule> {
-        let f = self.open(
-            "[[schedule]]",
-            value,
-            &["id", "name", "timezone", "layer", "override"],
-        )?;
+        let f = self.open("[[schedule]]", value, SCHEDULE)?;
         let id = self.id(&f);
         let name = self.string(&f, "name");
         let timezone = self.string(&f, "timezone");
         let mut layers = Vec::new();
         for layer in self.table_list(&f, "layer") {
-            let Some(lf) = self.open(
-                "[[schedule.layer]]",
-                layer,
-                &["members", "rotation", "handoff", "start"],
-            ) else {
+            let Some(lf) = self.open("[[schedule.layer]]", layer, SCHEDULE_LAYER) else {
                 continue;
             };
             let members = self.references(&lf, "members");
@@ -132,8 +135,7 @@ impl Decoder<'_> {
         }
         let mut overrides = Vec::new();
         for value in self.table_list(&f, "override") {
-            let Some(of) = self.open("[[schedule.override]]", value, &["person", "from", "until"])
-            else {
+            let Some(of) = self.open("[[schedule.override]]", value, SCHEDULE_OVERRIDE) else {
                 continue;
             };
             let person = self.reference(&of, "person");
@@ -208,11 +210,7 @@ impl Decoder<'_> {
     }
 
     pub(super) fn escalation(&mut self, value: &Value<'_>) -> Option<Escalation> {
-        let f = self.open(
-            "[[escalation]]",
-            value,
-            &["id", "levels", "repeat", "reminder"],
-        )?;
+        let f = self.open("[[escalation]]", value, ESCALATION)?;
         let id = self.id(&f);
         let mut levels = Vec::new();
         let level_values = self.table_list(&f, "levels");
@@ -224,7 +222,7 @@ impl Decoder<'_> {
             );
         }
         for level in level_values {
-            let Some(lf) = self.open("an escalation level", level, &["after", "notify"]) else {
+            let Some(lf) = self.open("an escalation level", level, ESCALATION_LEVEL) else {
                 continue;
             };
             let after = self.duration_or(&lf, "after", HumanDuration::default());

@@ -2,22 +2,41 @@
 
 use super::*;
 
+/// The fields of `[organization]`.
+pub(super) const ORGANIZATION: &[&str] = &[
+    "name",
+    "timezone",
+    "languages",
+    "currency",
+    "regulations",
+    "review_every",
+    "reviewed",
+    "posture_channels",
+];
+
+/// The fields of `[server]`.
+pub(super) const SERVER: &[&str] = &[
+    "listen",
+    "database",
+    "location",
+    "public_url",
+    "retention",
+    "max_concurrent_probes",
+    "hooks_token",
+    "secret",
+    "templates",
+    "trusted_proxies",
+    "secure_cookies",
+    "session_lifetime",
+    "session_idle",
+    "public_rate_limit",
+    "subscriber_email_channel",
+    "allow_private_webhooks",
+];
+
 impl Decoder<'_> {
     pub(super) fn organization(&mut self, value: &Value<'_>) -> Option<Organization> {
-        let f = self.open(
-            "[organization]",
-            value,
-            &[
-                "name",
-                "timezone",
-                "languages",
-                "currency",
-                "regulations",
-                "review_every",
-                "reviewed",
-                "posture_channels",
-            ],
-        )?;
+        let f = self.open("[organization]", value, ORGANIZATION)?;
         let defaults = Organization::default();
         let name = self.required_string(&f, "name", "\"Acme Retail\"");
         let timezone = self.string(&f, "timezone");
@@ -117,28 +136,7 @@ impl Decoder<'_> {
     }
 
     pub(super) fn server(&mut self, value: &Value<'_>) -> Option<Server> {
-        let f = self.open(
-            "[server]",
-            value,
-            &[
-                "listen",
-                "database",
-                "location",
-                "public_url",
-                "retention",
-                "max_concurrent_probes",
-                "hooks_token",
-                "secret",
-                "templates",
-                "trusted_proxies",
-                "secure_cookies",
-                "session_lifetime",
-                "session_idle",
-                "public_rate_limit",
-                "subscriber_email_channel",
-                "allow_private_webhooks",
-            ],
-        )?;
+        let f = self.open("[server]", value, SERVER)?;
         let defaults = Server::default();
         let listen = self.string(&f, "listen");
         if let Some(l) = &listen {

@@ -2,9 +2,21 @@
 
 use super::*;
 
+/// The fields of `[[route]]`.
+pub(super) const ROUTE: &[&str] = &["match", "service"];
+/// The fields of `[[response_plan]]`; its `roles` table takes the crisis roles' names.
+pub(super) const RESPONSE_PLAN: &[&str] = &[
+    "id",
+    "severity",
+    "roles",
+    "notify",
+    "significant",
+    "update_every",
+];
+
 impl Decoder<'_> {
     pub(super) fn route(&mut self, value: &Value<'_>) -> Option<Route> {
-        let f = self.open("[[route]]", value, &["match", "service"])?;
+        let f = self.open("[[route]]", value, ROUTE)?;
         // Without `match` (or with an empty one) it is the default route.
         let matchers = self.string_map(&f, "match");
         if f.get("service").is_none() {
@@ -21,18 +33,7 @@ impl Decoder<'_> {
 
     pub(super) fn response_plan(&mut self, value: &Value<'_>) -> Option<ResponsePlan> {
         use crate::catalog::incident::{CrisisRole, Severity};
-        let f = self.open(
-            "[[response_plan]]",
-            value,
-            &[
-                "id",
-                "severity",
-                "roles",
-                "notify",
-                "significant",
-                "update_every",
-            ],
-        )?;
+        let f = self.open("[[response_plan]]", value, RESPONSE_PLAN)?;
         let id = self.id(&f);
         let mut severities = Vec::new();
         for s in self.string_list(&f, "severity") {

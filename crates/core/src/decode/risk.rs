@@ -2,22 +2,21 @@
 
 use super::*;
 
+/// The fields of `[[risk]]`.
+pub(super) const RISK: &[&str] = &[
+    "id",
+    "title",
+    "description",
+    "likelihood",
+    "impact",
+    "affects",
+    "mitigations",
+    "owner",
+];
+
 impl Decoder<'_> {
     pub(super) fn risk(&mut self, value: &Value<'_>) -> Option<Risk> {
-        let f = self.open(
-            "[[risk]]",
-            value,
-            &[
-                "id",
-                "title",
-                "description",
-                "likelihood",
-                "impact",
-                "affects",
-                "mitigations",
-                "owner",
-            ],
-        )?;
+        let f = self.open("[[risk]]", value, RISK)?;
         let id = self.id(&f);
         let title = self.required_string(&f, "title", "\"Ransomware encrypts production data\"");
         let description = self.string(&f, "description").map(|d| d.value);

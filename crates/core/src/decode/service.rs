@@ -2,31 +2,38 @@
 
 use super::*;
 
+/// The fields of `[[service]]`.
+pub(super) const SERVICE: &[&str] = &[
+    "id",
+    "name",
+    "description",
+    "tier",
+    "owner",
+    "rto",
+    "rpo",
+    "mtpd",
+    "cost_per_hour",
+    "depends_on",
+    "endpoint",
+    "check",
+    "runbook",
+    "status_page",
+    "slo",
+    "slo_window",
+    "integration_key",
+];
+/// The fields of a dependency written as a table (`{ service, kind }`).
+pub(super) const DEPENDENCY: &[&str] = &["service", "kind"];
+/// The fields of a runbook written as a table.
+pub(super) const RUNBOOK: &[&str] = &["path", "review_every", "reviewed"];
+/// The fields of a service's `status_page`.
+pub(super) const SERVICE_STATUS_PAGE: &[&str] = &["component", "group"];
+/// The fields of `[[service.endpoint]]`.
+pub(super) const ENDPOINT: &[&str] = &["name", "url", "role"];
+
 impl Decoder<'_> {
     pub(super) fn service(&mut self, value: &Value<'_>) -> Option<Service> {
-        let f = self.open(
-            "[[service]]",
-            value,
-            &[
-                "id",
-                "name",
-                "description",
-                "tier",
-                "owner",
-                "rto",
-                "rpo",
-                "mtpd",
-                "cost_per_hour",
-                "depends_on",
-                "endpoint",
-                "check",
-                "runbook",
-                "status_page",
-                "slo",
-                "slo_window",
-                "integration_key",
-            ],
-        )?;
+        let f = self.open("[[service]]", value, SERVICE)?;
         let id = self.id(&f);
         let name = self.string(&f, "name");
         let description = self.string(&f, "description").map(|d| d.value);
@@ -103,8 +110,7 @@ impl Decoder<'_> {
             return (None, Review::default());
         };
         if let DeValue::Table(_) = value.get_ref() {
-            let Some(rf) = self.open("the runbook", value, &["path", "review_every", "reviewed"])
-            else {
+            let Some(rf) = self.open("the runbook", value, RUNBOOK) else {
                 return (None, Review::default());
             };
             let path = self.required_string(&rf, "path", "\"runbooks/web.md\"");
@@ -197,7 +203,7 @@ impl Decoder<'_> {
                     }
                 }
                 DeValue::Table(_) => {
-                    let Some(df) = self.open("a dependency", item, &["service", "kind"]) else {
+                    let Some(df) = self.open("a dependency", item, DEPENDENCY) else {
                         continue;
                     };
                     if df.get("service").is_none() {
@@ -225,7 +231,7 @@ impl Decoder<'_> {
     }
 
     pub(super) fn endpoint(&mut self, value: &Value<'_>) -> Option<Endpoint> {
-        let f = self.open("[[service.endpoint]]", value, &["name", "url", "role"])?;
+        let f = self.open("[[service.endpoint]]", value, ENDPOINT)?;
         let url = self.required_string(&f, "url", "\"http://10.0.1.10:8080\"");
         let role = self
             .choice(
@@ -242,7 +248,7 @@ impl Decoder<'_> {
     }
 
     pub(super) fn status_page(&mut self, value: &Value<'_>) -> StatusPage {
-        let Some(f) = self.open("`status_page`", value, &["component", "group"]) else {
+        let Some(f) = self.open("`status_page`", value, SERVICE_STATUS_PAGE) else {
             return StatusPage::default();
         };
         StatusPage {

@@ -6,6 +6,15 @@ use crate::catalog::status_page::*;
 use crate::diag::{Diagnostic, Loc};
 use crate::tr;
 
+/// The fields of `[status_page]`.
+pub(super) const STATUS_PAGE: &[&str] = &[
+    "title",
+    "description",
+    "logo",
+    "accent",
+    "automatic_incidents",
+];
+
 impl Decoder<'_> {
     /// Decodes `[status_page]`.
     pub(crate) fn status_page_settings(
@@ -13,17 +22,7 @@ impl Decoder<'_> {
         value: &Value<'_>,
     ) -> Option<(StatusPageSettings, Loc)> {
         let loc = self.loc(value.span());
-        let f = self.open(
-            "[status_page]",
-            value,
-            &[
-                "title",
-                "description",
-                "logo",
-                "accent",
-                "automatic_incidents",
-            ],
-        )?;
+        let f = self.open("[status_page]", value, STATUS_PAGE)?;
         let title = self.string(&f, "title").map(|s| s.value);
         let automatic_incidents = self.boolean(&f, "automatic_incidents");
         let description = self.string(&f, "description").map(|s| s.value);

@@ -29,6 +29,7 @@ mod config;
 mod email;
 mod http_channels;
 mod matrix;
+mod settings_read;
 mod support;
 mod synapse;
 mod templates;
