@@ -363,9 +363,13 @@ fn subscribers_confirm_hear_of_an_incident_in_three_messages_and_unsubscribe() {
     let updates = last["incident"]["incident_updates"]
         .as_array()
         .expect("updates");
-    assert_eq!(updates.len(), 1, "only the customer update: {updates:?}");
+    // Only updates for customers, newest first: resolved without a closing word, the
+    // incident ends with Continuo's own; the internal one never appears.
+    assert_eq!(updates.len(), 2, "only the customer updates: {updates:?}");
+    assert_eq!(updates[0]["status"], "resolved", "{updates:?}");
+    assert_eq!(updates[0]["body"], "This incident has been resolved.");
     assert!(
-        updates[0]["body"]
+        updates[1]["body"]
             .as_str()
             .is_some_and(|b| b.contains("We found the cause and are fixing it.")),
         "{updates:?}"

@@ -14,7 +14,7 @@
 
 use crate::Lang;
 use crate::catalog::Catalog;
-use crate::incident::book::Incident;
+use crate::incident::book::{AUTOMATIC, Incident};
 use crate::incident::{Audience, Status};
 use crate::public::{Indicator, PublicView, group_id, impact, slug};
 use crate::state::ServiceHealth;
@@ -323,7 +323,9 @@ pub fn incident_announcements(catalog: &Catalog, incident: &Incident) -> Vec<Ann
         components: components.clone(),
     }];
     for (index, update) in incident.updates.iter().enumerate() {
-        if update.audience != Audience::Customers {
+        // Automatic updates say what the creation and the resolution announce already:
+        // told once, not twice.
+        if update.audience != Audience::Customers || update.by == AUTOMATIC {
             continue;
         }
         out.push(Announcement {

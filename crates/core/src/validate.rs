@@ -378,7 +378,10 @@ fn dangling(
     known: &HashMap<&str, &Id>,
     diags: &mut Diagnostics,
 ) {
-    if known.contains_key(reference.value.as_str()) {
+    // An empty reference is the placeholder for a required value that was missing or
+    // unreadable: that problem was reported where it is, and "unknown team ``" would
+    // only repeat it wrongly.
+    if reference.value.is_empty() || known.contains_key(reference.value.as_str()) {
         return;
     }
     let value = &reference.value;

@@ -1102,3 +1102,13 @@ fn service_levels_and_reviews() {
         ],
     );
 }
+
+#[test]
+fn a_missing_owner_is_reported_once_not_as_an_unknown_team() {
+    check(
+        &format!("{TEAM}[[service]]\nid = \"wiki\"\ntier = 3\nrto = \"1d\"\n"),
+        &[
+            "error missing-field c.toml:3:1 missing field `owner` in [[service]] | help: add `owner = \"platform\"`",
+        ],
+    );
+}

@@ -16,6 +16,7 @@ mod public;
 mod sync;
 
 pub use facts::{UpdateFacts, UpdateService, data_loss_text, rto_text};
+pub use public::AUTOMATIC;
 
 /// The longest texts an incident takes, in characters. Below the web layer's body limit
 /// (1 MiB) one incident could still grow by megabytes at a time, and every view, page
