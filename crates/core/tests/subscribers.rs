@@ -93,9 +93,7 @@ fn component_status_from_health() {
     let health = |health: Health, own: CheckStatus, cause: &str| ServiceHealth {
         health,
         own,
-        root_causes: (!cause.is_empty())
-            .then(|| vec![cause.to_string()])
-            .unwrap_or_default(),
+        root_causes: cause.split_whitespace().map(str::to_string).collect(),
         failing_since_ms: None,
     };
     let check = |catalog: &Catalog,
