@@ -74,8 +74,16 @@ impl Default for SessionOptions<'_> {
 }
 
 impl Driver {
-    /// Starts `chromedriver` on a free 127.0.0.1 port and waits until it listens.
-    pub async fn start() -> Driver {
+    /// Starts `chromedriver` on a free 127.0.0.1 port and waits until it listens; `None`
+    /// (the test skips, saying what to install) when chromedriver or Chromium is not on
+    /// the `PATH` outside CI.
+    pub async fn start() -> Option<Driver> {
+        let install = "install Debian's chromium and chromium-driver";
+        if common::skip_without("browser test", "chromedriver", install)
+            || common::skip_without("browser test", "chromium", install)
+        {
+            return None;
+        }
         let port = free_port();
         let child = Command::new("chromedriver")
             .arg(format!("--port={port}"))
@@ -93,7 +101,7 @@ impl Driver {
             TcpStream::connect(("127.0.0.1", port)).is_ok()
         })
         .await;
-        driver
+        Some(driver)
     }
 
     /// A new headless Chromium session.
@@ -332,7 +340,9 @@ async fn page(client: &Client) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn dashboard_signs_in_and_acknowledges_an_incident() {
-    let driver = Driver::start().await;
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
     // The shop's check probes chromedriver's port: something that surely listens.
     let server = Server::start(&config(driver.port), &[("anna", "responder")]);
     let (status, incident) = server.api(
@@ -463,7 +473,9 @@ fn evil_site(target: &str) -> (u16, std::thread::JoinHandle<()>) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_forged_cross_site_form_post_is_refused() {
-    let driver = Driver::start().await;
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
     let server = Server::start(&config(driver.port), &[("anna", "responder")]);
     let (status, incident) = server.api(
         "POST",
@@ -510,7 +522,9 @@ async fn a_forged_cross_site_form_post_is_refused() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_dashboard_speaks_dutch_and_works_without_javascript() {
-    let driver = Driver::start().await;
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
     let server = Server::start(&config(driver.port), &[("anna", "responder")]);
     let client = driver
         .session(SessionOptions {
@@ -621,7 +635,9 @@ async fn the_dashboard_speaks_dutch_and_works_without_javascript() {
 /// (unproven). Read in English, then in Dutch.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_posture_matrix_shows_each_verdict_in_english_and_dutch() {
-    let driver = Driver::start().await;
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
     let server = Server::start(&config(driver.port), &[("anna", "viewer")]);
     for body in [
         json!({"claim": "rto", "subject": "shop", "outcome": "met", "value": 540000,
@@ -705,7 +721,9 @@ async fn the_posture_matrix_shows_each_verdict_in_english_and_dutch() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_overview_shows_a_new_incident_live_without_a_reload() {
-    let driver = Driver::start().await;
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
     let server = Server::start(&config(driver.port), &[("anna", "viewer")]);
     let client = driver.session(SessionOptions::default()).await;
     sign_in(&client, &server, "anna", "/").await;
@@ -781,7 +799,9 @@ fn shop_incident(server: &Server, message: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_status_page_shows_an_incident_without_javascript_in_dutch() {
-    let driver = Driver::start().await;
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
     let server = Server::start(&status_config(driver.port), &[]);
     shop_incident(&server, "The payment link is being restored.");
     let client = driver
@@ -813,7 +833,9 @@ async fn the_status_page_shows_an_incident_without_javascript_in_dutch() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_status_page_shows_a_new_update_live_with_javascript() {
-    let driver = Driver::start().await;
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
     let server = Server::start(&status_config(driver.port), &[]);
     let id = shop_incident(&server, "First word.");
     let client = driver.session(SessionOptions::default()).await;
@@ -858,7 +880,9 @@ fn hidden_cause_config(closed_port: u16) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_outage_behind_a_public_component_shows_on_the_page_without_internal_names() {
-    let driver = Driver::start().await;
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
     let closed = free_port();
     let server = Server::start(&hidden_cause_config(closed), &[]);
     for (languages, outage, entry, title) in [
@@ -915,7 +939,9 @@ async fn an_outage_behind_a_public_component_shows_on_the_page_without_internal_
 /// customer update is posted.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_demo_shows_its_incident_on_the_dashboard_and_the_status_page() {
-    let driver = Driver::start().await;
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
     let dir = tempfile::tempdir().expect("temp dir");
     let mut demo = Command::new(env!("CARGO_BIN_EXE_continuo"))
         .args(["demo", "--lang", "en", "--dir"])

@@ -1093,7 +1093,8 @@ impl Relay {
                     return;
                 };
                 connections.spawn(async move {
-                    if let Ok(mut server) = tokio::net::TcpStream::connect("127.0.0.1:5432").await {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(postgres_address()).await
+                    {
                         let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
                     }
                 });
@@ -1113,8 +1114,24 @@ impl Relay {
     }
 
     fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/test", self.port)
+        let options: sqlx::postgres::PgConnectOptions = continuo_store::testing::postgres_url()
+            .parse()
+            .expect("a PostgreSQL URL");
+        let db = options.get_database().unwrap_or("test");
+        format!(
+            "postgres://{}@127.0.0.1:{}/{db}",
+            options.get_username(),
+            self.port
+        )
     }
+}
+
+/// Where the suites' PostgreSQL listens (`host:port` of its URL).
+fn postgres_address() -> String {
+    let options: sqlx::postgres::PgConnectOptions = continuo_store::testing::postgres_url()
+        .parse()
+        .expect("a PostgreSQL URL");
+    format!("{}:{}", options.get_host(), options.get_port())
 }
 
 /// The server itself goes away (connections cut, new ones refused) while records keep
@@ -1124,6 +1141,11 @@ impl Relay {
 /// server is back.
 #[tokio::test]
 async fn postgres_server_outage_keeps_the_newest_records() {
+    if !continuo_store::testing::postgres_or_skip("postgres_server_outage_keeps_the_newest_records")
+        .await
+    {
+        return;
+    }
     let mut relay = Relay::start(0).await;
     let schema = format!("store_test_{}_server_outage", std::process::id());
     drop_schema(&schema).await;

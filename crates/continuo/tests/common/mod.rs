@@ -704,3 +704,36 @@ rto = "1h"
 "#
     )
 }
+
+/// Whether a test that needs a missing tool must fail rather than skip: in CI (`CI` set,
+/// as `.ci/run` runs), where every test must run.
+pub fn tools_required() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "0" && v != "false")
+}
+
+/// Whether `program` can be run from the `PATH`.
+pub fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| {
+            let candidate = dir.join(program);
+            std::fs::metadata(&candidate).is_ok_and(|m| {
+                use std::os::unix::fs::PermissionsExt;
+                m.is_file() && m.permissions().mode() & 0o111 != 0
+            })
+        })
+    })
+}
+
+/// Whether `test` must skip because `program` is not on the `PATH`: it prints one line
+/// saying what to install; in CI a missing program fails the test instead.
+pub fn skip_without(test: &str, program: &str, install: &str) -> bool {
+    if on_path(program) {
+        return false;
+    }
+    assert!(
+        !tools_required(),
+        "{test}: `{program}` is not on the PATH ({install}); CI runs every test"
+    );
+    eprintln!("skipped {test}: `{program}` is not on the PATH; {install}, or run bash .ci/run");
+    true
+}
