@@ -93,9 +93,11 @@ fn component_status_from_health() {
     let health = |health: Health, own: CheckStatus, cause: &str| ServiceHealth {
         health,
         own,
-        root_causes: (!cause.is_empty())
-            .then(|| vec![cause.to_string()])
-            .unwrap_or_default(),
+        root_causes: if cause.is_empty() {
+            Vec::new()
+        } else {
+            vec![cause.to_string()]
+        },
         failing_since_ms: None,
     };
     let check = |catalog: &Catalog,

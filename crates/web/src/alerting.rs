@@ -766,12 +766,17 @@ fn addressed(state: &AppState, routing_key: &str) -> Result<Option<Addressed>, A
     Ok(None)
 }
 
-/// The body as a JSON object, or the Events API's refusal.
-fn event_body(body: &[u8]) -> Result<Value, Response> {
+/// The body as a JSON object, or the Events API's refusal (boxed: a response is large
+/// beside the value, and clippy's `result_large_err` says so).
+fn event_body(body: &[u8]) -> Result<Value, Box<Response>> {
     match serde_json::from_slice::<Value>(body) {
         Ok(v) if v.is_object() => Ok(v),
-        Ok(_) => Err(invalid_event(vec!["the body is not a JSON object".into()])),
-        Err(e) => Err(invalid_event(vec![format!("the body is not JSON: {e}")])),
+        Ok(_) => Err(Box::new(invalid_event(vec![
+            "the body is not a JSON object".into(),
+        ]))),
+        Err(e) => Err(Box::new(invalid_event(vec![format!(
+            "the body is not JSON: {e}"
+        )]))),
     }
 }
 
@@ -783,7 +788,7 @@ fn event_body(body: &[u8]) -> Result<Value, Response> {
 async fn enqueue(State(state): State<Shared>, body: Bytes) -> Result<Response, ApiError> {
     let json = match event_body(&body) {
         Ok(v) => v,
-        Err(refusal) => return Ok(refusal),
+        Err(refusal) => return Ok(*refusal),
     };
     let routing_key = json
         .pointer("/routing_key")
@@ -873,7 +878,7 @@ async fn enqueue(State(state): State<Shared>, body: Bytes) -> Result<Response, A
 async fn change_enqueue(State(state): State<Shared>, body: Bytes) -> Result<Response, ApiError> {
     let json = match event_body(&body) {
         Ok(v) => v,
-        Err(refusal) => return Ok(refusal),
+        Err(refusal) => return Ok(*refusal),
     };
     let routing_key = json
         .pointer("/routing_key")
