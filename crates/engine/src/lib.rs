@@ -993,6 +993,20 @@ impl Coordinator {
         } else if slot.since_ms.is_none() {
             slot.since_ms = Some(at_ms);
         }
+        if let Some(transition) = &transition {
+            // What an operator reads in the log when a check changes state; the
+            // alert it may raise is its own event (`alert fired`).
+            tracing::info!(
+                check = %slot.check.id.value,
+                service = %slot.service,
+                location = %location,
+                from = %transition.from.name(),
+                to = %transition.to.name(),
+                flapping = transition.flapping,
+                reason = %observation.measurement.message,
+                "check transition"
+            );
+        }
         if let Some(transition) = transition {
             records.push(Record::Transition {
                 check_id: slot.check.id.value.clone(),
