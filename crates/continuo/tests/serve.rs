@@ -437,3 +437,67 @@ fn status_says_when_no_server_answers() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cannot reach a Continuo server"), "{err}");
 }
+
+/// Starts a second `continuo serve` on the configuration in `dir` (another port) and
+/// waits for it to end; `lang` is its `CONTINUO_LANG`.
+fn second_serve(dir: &Path, lang: &str) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_continuo"))
+        .args(["serve", "-c", "continuo.toml", "--listen", "127.0.0.1:0"])
+        .current_dir(dir)
+        .env_remove("LANG")
+        .env_remove("LC_ALL")
+        .env_remove("RUST_LOG")
+        .env("CONTINUO_LANG", lang)
+        .env("CONTINUO_ADMIN_TOKEN", "s3cret")
+        .stdout(Stdio::null())
+        .output()
+        .expect("the second continuo serve runs")
+}
+
+/// Regression test for issue 17, item 3: two servers on one SQLite database each paged
+/// everything. A second `serve` now refuses to start, in the user's language, naming
+/// the database, while the first goes on serving; once the first is gone (even by
+/// `kill -9`, which leaves no chance to clean up) a new one starts.
+#[test]
+fn a_second_serve_on_the_same_sqlite_database_refuses_to_start() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir(dir.path().join("state")).expect("state dir");
+    std::fs::write(
+        dir.path().join("continuo.toml"),
+        one_service("Lock Test", "web"),
+    )
+    .expect("write");
+    let mut first = serve(dir.path());
+    let database = dir.path().join("state/continuo.db");
+
+    let out = second_serve(dir.path(), "en");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("error: another Continuo already serves the database"),
+        "{err}"
+    );
+    assert!(err.contains(&database.display().to_string()), "{err}");
+    assert!(err.contains("not starting"), "{err}");
+    let out = second_serve(dir.path(), "nl");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("fout: een andere Continuo bedient de database"),
+        "{err}"
+    );
+    assert!(err.contains(&database.display().to_string()), "{err}");
+
+    // The first one is untouched.
+    let (status, _) = http(first.port, "GET", "/healthz", "");
+    assert_eq!(status, 200);
+    let (status, _) = http(first.port, "GET", "/api/v1/checks", "");
+    assert_eq!(status, 200);
+
+    // A crash leaves no stale lock: the next server starts.
+    first.child.kill().expect("kill -9");
+    first.child.wait().expect("wait");
+    let next = serve(dir.path());
+    let (status, _) = http(next.port, "GET", "/healthz", "");
+    assert_eq!(status, 200);
+}
