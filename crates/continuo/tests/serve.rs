@@ -311,6 +311,17 @@ fn serve_detects_a_stopped_target_takes_pings_and_shuts_down_cleanly() {
     );
     assert_eq!(ready["alerting"]["degraded"], false, "{ready}");
 
+    // Service health follows the checks within a quarter of a second (the engine
+    // recomputes it when dirty): wait for the heartbeat's service to catch up with the
+    // last ping. (The web target is stopped again, so `web` may be going down.)
+    wait_for("the backup service operational", 60, || {
+        let (_, body) = http(port, "GET", "/api/v1/services", "");
+        let services: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+        services["services"].as_array().is_some_and(|list| {
+            list.iter()
+                .any(|s| s["id"] == "backup" && s["health"] == "operational")
+        })
+    });
     // /metrics is valid Prometheus text format according to promtool.
     let (status, metrics) = http(port, "GET", "/metrics", "");
     assert_eq!(status, 200);
@@ -333,6 +344,16 @@ fn serve_detects_a_stopped_target_takes_pings_and_shuts_down_cleanly() {
         "continuo_task_restarts_total{task=\"alerting.decider\"} 0",
         "continuo_task_restarts_total{task=\"engine.coordinator\"} 0",
         "continuo_task_healthy{task=\"alerting.dispatcher\"} 1",
+        // Every service's health as a state set: 1 for the health it has now.
+        "continuo_service_health{service=\"web\",health=\"operational\"} ",
+        "continuo_service_health{service=\"web\",health=\"down\"} ",
+        "continuo_service_health{service=\"backup\",health=\"operational\"} 1",
+        "continuo_service_health{service=\"backup\",health=\"impacted\"} 0",
+        // Open incidents by severity, every severity present.
+        "continuo_incidents_open{severity=\"SEV1\"} ",
+        "continuo_incidents_open{severity=\"SEV2\"} ",
+        "continuo_incidents_open{severity=\"SEV3\"} ",
+        "continuo_incidents_open{severity=\"SEV4\"} ",
     ] {
         assert!(
             metrics.lines().any(|line| line.starts_with(sample)),
@@ -359,6 +380,54 @@ fn serve_detects_a_stopped_target_takes_pings_and_shuts_down_cleanly() {
         String::from_utf8_lossy(&checked.stdout),
         String::from_utf8_lossy(&checked.stderr)
     );
+    // One health per service reads 1.
+    for service in ["web", "backup"] {
+        let prefix = format!("continuo_service_health{{service=\"{service}\",");
+        let ones = metrics
+            .lines()
+            .filter(|l| l.starts_with(&prefix) && l.ends_with(" 1"))
+            .count();
+        assert_eq!(ones, 1, "{service}:\n{metrics}");
+    }
+    // The open incidents by severity are those the API lists as open (the web outage
+    // above opened one). The target is down again, so one may open meanwhile: compare
+    // a scrape with the lists read just before and after it, when they agree.
+    let open_by_severity = || {
+        let (status, body) = http(port, "GET", "/api/v1/incidents?status=open", "");
+        assert_eq!(status, 200, "{body}");
+        let open: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+        (1..=4)
+            .map(|severity| {
+                open["incidents"]
+                    .as_array()
+                    .expect("incidents")
+                    .iter()
+                    .filter(|i| i["severity"] == severity)
+                    .count()
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut agreed = None;
+    wait_for(
+        "the open incidents to hold still around a scrape",
+        60,
+        || {
+            let before = open_by_severity();
+            let (_, scraped) = http(port, "GET", "/metrics", "");
+            let after = open_by_severity();
+            let stable = before == after;
+            agreed = stable.then_some((after, scraped));
+            stable
+        },
+    );
+    let (listed, scraped) = agreed.expect("a scrape between equal lists");
+    for (severity, n) in (1..=4).zip(listed) {
+        let sample = format!("continuo_incidents_open{{severity=\"SEV{severity}\"}} {n}");
+        assert!(
+            scraped.lines().any(|line| line == sample),
+            "no `{sample}` in:\n{scraped}"
+        );
+    }
 
     // `continuo status` shows the live state.
     let status_out = run_status(port);
