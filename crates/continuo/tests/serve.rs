@@ -1,6 +1,8 @@
 //! `continuo serve` end to end over real sockets: a local HTTP target that stops and
-//! comes back, heartbeat pings through the healthchecks.io API, `/metrics` checked by
-//! promtool, `continuo status`, and a graceful SIGTERM that flushes to SQLite.
+//! comes back, heartbeat pings through the healthchecks.io API and read back through
+//! `/api/v1/checks/{id}/pings`, `/metrics` checked by promtool (service health, open
+//! incidents), `continuo status`, a graceful SIGTERM that flushes to SQLite, and a
+//! second server on the same SQLite database refused.
 
 #![allow(
     clippy::disallowed_methods,
@@ -428,6 +430,24 @@ fn serve_detects_a_stopped_target_takes_pings_and_shuts_down_cleanly() {
             "no `{sample}` in:\n{scraped}"
         );
     }
+    // The heartbeat's pings through the API: the finish carries its run time.
+    let (status, body) = http(port, "GET", "/api/v1/checks/backup-job/pings", "");
+    assert_eq!(status, 200, "{body}");
+    let pings: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    let kinds: Vec<&str> = pings["pings"]
+        .as_array()
+        .expect("pings")
+        .iter()
+        .filter_map(|p| p["kind"].as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["success", "fail", "success", "success", "start"],
+        "{pings}"
+    );
+    assert_eq!(pings["pings"][1]["exit_code"], 2, "{pings}");
+    assert_eq!(pings["pings"][1]["body"], "disk full", "{pings}");
+    assert!(pings["pings"][3]["run_time_ms"].is_i64(), "{pings}");
 
     // `continuo status` shows the live state.
     let status_out = run_status(port);
