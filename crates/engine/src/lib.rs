@@ -624,8 +624,8 @@ impl EngineHandle {
 
     /// Whether a stored ping body was cut at the limit. A body is stored cut to the
     /// limit (a multi-byte character that does not fit goes whole), and no mark is kept,
-    /// so a body that fills the limit to within one character reads as cut: a body that
-    /// happened to be exactly that long is the one false positive.
+    /// so a body that fills the limit to within one character (3 bytes) reads as cut: a
+    /// body sent at that length, uncut, is the one false positive.
     pub fn ping_body_truncated(&self, stored: &str) -> bool {
         let limit = self.shared.ping_body_limit;
         !stored.is_empty() && stored.len() + 3 >= limit
