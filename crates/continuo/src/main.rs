@@ -384,13 +384,16 @@ fn run(cli: Cli, lang: Lang) -> anyhow::Result<ExitCode> {
             listen,
             database,
             ..
-        } => serve::run(
-            serve::ServeOptions {
-                config,
-                listen,
-                database,
-                admin_token: None,
-            },
+        } => local::finish(
+            serve::run(
+                serve::ServeOptions {
+                    config,
+                    listen,
+                    database,
+                    admin_token: None,
+                },
+                lang,
+            ),
             lang,
         ),
         Command::Status {

@@ -108,6 +108,21 @@ pub(crate) async fn serve(
             .unwrap_or(&catalog.server.database),
         &base,
     );
+    // Claimed before the store opens (and migrates): a second server on the same SQLite
+    // file would page everything twice. Held until this function returns, released by
+    // the OS if the process dies.
+    let _claim = match continuo_store::lock::claim(&url) {
+        Ok(claim) => claim,
+        Err(continuo_store::lock::LockError::Held { database, lock }) => {
+            let database = database.display();
+            let lock = lock.display();
+            return crate::local::refused(tr!(
+                "another Continuo already serves the database {database} (it holds {lock}); not starting. Stop that one first, or give this one its own [server] database.",
+                "een andere Continuo bedient de database {database} al (die houdt {lock} vast); niet gestart. Stop die eerst, of geef deze een eigen [server] database."
+            ));
+        }
+        Err(e) => return Err(e).context("claiming the database"),
+    };
     let store = Store::open(&url)
         .await
         .with_context(|| format!("opening the database {url}"))?;

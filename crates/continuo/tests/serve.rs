@@ -1,6 +1,8 @@
 //! `continuo serve` end to end over real sockets: a local HTTP target that stops and
-//! comes back, heartbeat pings through the healthchecks.io API, `/metrics` checked by
-//! promtool, `continuo status`, and a graceful SIGTERM that flushes to SQLite.
+//! comes back, heartbeat pings through the healthchecks.io API and read back through
+//! `/api/v1/checks/{id}/pings`, `/metrics` checked by promtool (service health, open
+//! incidents), `continuo status`, a graceful SIGTERM that flushes to SQLite, and a
+//! second server on the same SQLite database refused.
 
 #![allow(
     clippy::disallowed_methods,
@@ -311,6 +313,17 @@ fn serve_detects_a_stopped_target_takes_pings_and_shuts_down_cleanly() {
     );
     assert_eq!(ready["alerting"]["degraded"], false, "{ready}");
 
+    // Service health follows the checks within a quarter of a second (the engine
+    // recomputes it when dirty): wait for the heartbeat's service to catch up with the
+    // last ping. (The web target is stopped again, so `web` may be going down.)
+    wait_for("the backup service operational", 60, || {
+        let (_, body) = http(port, "GET", "/api/v1/services", "");
+        let services: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+        services["services"].as_array().is_some_and(|list| {
+            list.iter()
+                .any(|s| s["id"] == "backup" && s["health"] == "operational")
+        })
+    });
     // /metrics is valid Prometheus text format according to promtool.
     let (status, metrics) = http(port, "GET", "/metrics", "");
     assert_eq!(status, 200);
@@ -333,6 +346,16 @@ fn serve_detects_a_stopped_target_takes_pings_and_shuts_down_cleanly() {
         "continuo_task_restarts_total{task=\"alerting.decider\"} 0",
         "continuo_task_restarts_total{task=\"engine.coordinator\"} 0",
         "continuo_task_healthy{task=\"alerting.dispatcher\"} 1",
+        // Every service's health as a state set: 1 for the health it has now.
+        "continuo_service_health{service=\"web\",health=\"operational\"} ",
+        "continuo_service_health{service=\"web\",health=\"down\"} ",
+        "continuo_service_health{service=\"backup\",health=\"operational\"} 1",
+        "continuo_service_health{service=\"backup\",health=\"impacted\"} 0",
+        // Open incidents by severity, every severity present.
+        "continuo_incidents_open{severity=\"SEV1\"} ",
+        "continuo_incidents_open{severity=\"SEV2\"} ",
+        "continuo_incidents_open{severity=\"SEV3\"} ",
+        "continuo_incidents_open{severity=\"SEV4\"} ",
     ] {
         assert!(
             metrics.lines().any(|line| line.starts_with(sample)),
@@ -359,6 +382,72 @@ fn serve_detects_a_stopped_target_takes_pings_and_shuts_down_cleanly() {
         String::from_utf8_lossy(&checked.stdout),
         String::from_utf8_lossy(&checked.stderr)
     );
+    // One health per service reads 1.
+    for service in ["web", "backup"] {
+        let prefix = format!("continuo_service_health{{service=\"{service}\",");
+        let ones = metrics
+            .lines()
+            .filter(|l| l.starts_with(&prefix) && l.ends_with(" 1"))
+            .count();
+        assert_eq!(ones, 1, "{service}:\n{metrics}");
+    }
+    // The open incidents by severity are those the API lists as open (the web outage
+    // above opened one). The target is down again, so one may open meanwhile: compare
+    // a scrape with the lists read just before and after it, when they agree.
+    let open_by_severity = || {
+        let (status, body) = http(port, "GET", "/api/v1/incidents?status=open", "");
+        assert_eq!(status, 200, "{body}");
+        let open: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+        (1..=4)
+            .map(|severity| {
+                open["incidents"]
+                    .as_array()
+                    .expect("incidents")
+                    .iter()
+                    .filter(|i| i["severity"] == severity)
+                    .count()
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut agreed = None;
+    wait_for(
+        "the open incidents to hold still around a scrape",
+        60,
+        || {
+            let before = open_by_severity();
+            let (_, scraped) = http(port, "GET", "/metrics", "");
+            let after = open_by_severity();
+            let stable = before == after;
+            agreed = stable.then_some((after, scraped));
+            stable
+        },
+    );
+    let (listed, scraped) = agreed.expect("a scrape between equal lists");
+    for (severity, n) in (1..=4).zip(listed) {
+        let sample = format!("continuo_incidents_open{{severity=\"SEV{severity}\"}} {n}");
+        assert!(
+            scraped.lines().any(|line| line == sample),
+            "no `{sample}` in:\n{scraped}"
+        );
+    }
+    // The heartbeat's pings through the API: the finish carries its run time.
+    let (status, body) = http(port, "GET", "/api/v1/checks/backup-job/pings", "");
+    assert_eq!(status, 200, "{body}");
+    let pings: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    let kinds: Vec<&str> = pings["pings"]
+        .as_array()
+        .expect("pings")
+        .iter()
+        .filter_map(|p| p["kind"].as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["success", "fail", "success", "success", "start"],
+        "{pings}"
+    );
+    assert_eq!(pings["pings"][1]["exit_code"], 2, "{pings}");
+    assert_eq!(pings["pings"][1]["body"], "disk full", "{pings}");
+    assert!(pings["pings"][3]["run_time_ms"].is_i64(), "{pings}");
 
     // `continuo status` shows the live state.
     let status_out = run_status(port);
@@ -436,4 +525,68 @@ fn status_says_when_no_server_answers() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cannot reach a Continuo server"), "{err}");
+}
+
+/// Starts a second `continuo serve` on the configuration in `dir` (another port) and
+/// waits for it to end; `lang` is its `CONTINUO_LANG`.
+fn second_serve(dir: &Path, lang: &str) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_continuo"))
+        .args(["serve", "-c", "continuo.toml", "--listen", "127.0.0.1:0"])
+        .current_dir(dir)
+        .env_remove("LANG")
+        .env_remove("LC_ALL")
+        .env_remove("RUST_LOG")
+        .env("CONTINUO_LANG", lang)
+        .env("CONTINUO_ADMIN_TOKEN", "s3cret")
+        .stdout(Stdio::null())
+        .output()
+        .expect("the second continuo serve runs")
+}
+
+/// Regression test for issue 17, item 3: two servers on one SQLite database each paged
+/// everything. A second `serve` now refuses to start, in the user's language, naming
+/// the database, while the first goes on serving; once the first is gone (even by
+/// `kill -9`, which leaves no chance to clean up) a new one starts.
+#[test]
+fn a_second_serve_on_the_same_sqlite_database_refuses_to_start() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir(dir.path().join("state")).expect("state dir");
+    std::fs::write(
+        dir.path().join("continuo.toml"),
+        one_service("Lock Test", "web"),
+    )
+    .expect("write");
+    let mut first = serve(dir.path());
+    let database = dir.path().join("state/continuo.db");
+
+    let out = second_serve(dir.path(), "en");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("error: another Continuo already serves the database"),
+        "{err}"
+    );
+    assert!(err.contains(&database.display().to_string()), "{err}");
+    assert!(err.contains("not starting"), "{err}");
+    let out = second_serve(dir.path(), "nl");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("fout: een andere Continuo bedient de database"),
+        "{err}"
+    );
+    assert!(err.contains(&database.display().to_string()), "{err}");
+
+    // The first one is untouched.
+    let (status, _) = http(first.port, "GET", "/healthz", "");
+    assert_eq!(status, 200);
+    let (status, _) = http(first.port, "GET", "/api/v1/checks", "");
+    assert_eq!(status, 200);
+
+    // A crash leaves no stale lock: the next server starts.
+    first.child.kill().expect("kill -9");
+    first.child.wait().expect("wait");
+    let next = serve(dir.path());
+    let (status, _) = http(next.port, "GET", "/healthz", "");
+    assert_eq!(status, 200);
 }

@@ -1,7 +1,8 @@
 //! What `continuo serve` logs: with `--log-format json` every line on stderr is one JSON
-//! object (timestamp, level, target, message, fields); a failed notification delivery
-//! and a gateway that cannot accept connections each appear as an event, where before
-//! they were counted or swallowed in silence.
+//! object (timestamp, level, target, message, fields); what operators must be able to
+//! follow — a check's transition, an alert opened and fired, a page queued, its failed
+//! delivery — and a gateway that cannot accept connections each appear as an event with
+//! the fields that tie them together (service, check, alert, channel, key).
 
 #![allow(
     clippy::disallowed_methods,
@@ -96,6 +97,49 @@ fn serve_logs_json_lines_and_a_failed_delivery_is_an_event() {
             .any(|e| e["message"] == "shutting down: flushing buffered writes"),
         "{log}"
     );
+
+    // The story of the outage, event by event: the check went down, the alert about
+    // its service opened and fired, a page to the webhook was queued, and its delivery
+    // failed — one alert id and one key through all of it.
+    let down = events
+        .iter()
+        .find(|e| e["message"] == "check transition" && e["to"] == "down")
+        .unwrap_or_else(|| panic!("no transition to down:\n{log}"));
+    assert_eq!(down["level"], "INFO", "{down}");
+    assert_eq!(down["check"], "db-tcp", "{down}");
+    assert_eq!(down["service"], "db", "{down}");
+    assert_eq!(down["from"], "up", "{down}");
+    assert!(
+        down["reason"].as_str().is_some_and(|r| !r.is_empty()),
+        "{down}"
+    );
+    let opened =
+        event(&events, "alert opened").unwrap_or_else(|| panic!("no alert opened:\n{log}"));
+    assert_eq!(opened["level"], "INFO", "{opened}");
+    assert_eq!(opened["service"], "db", "{opened}");
+    let alert = opened["alert"]
+        .as_str()
+        .expect("the alert's id")
+        .to_string();
+    let fired = event(&events, "alert fired").unwrap_or_else(|| panic!("no alert fired:\n{log}"));
+    assert_eq!(fired["level"], "WARN", "{fired}");
+    assert_eq!(fired["alert"], alert.as_str(), "{fired}");
+    assert_eq!(fired["service"], "db", "{fired}");
+    let queued = events
+        .iter()
+        .find(|e| e["message"] == "page queued" && e["event"] == "firing")
+        .unwrap_or_else(|| panic!("no page queued:\n{log}"));
+    assert_eq!(queued["level"], "INFO", "{queued}");
+    assert_eq!(queued["alert"], alert.as_str(), "{queued}");
+    assert_eq!(queued["channel"], "hook", "{queued}");
+    assert_eq!(queued["recipient"], "channel:hook", "{queued}");
+    assert_eq!(failed["key"], queued["key"], "{failed}\n{queued}");
+    assert_eq!(failed["alert"], alert.as_str(), "{failed}");
+    // In that order.
+    let at = |wanted: &Value| events.iter().position(|e| e == wanted);
+    assert!(at(down) < at(fired), "{log}");
+    assert!(at(fired) < at(queued), "{log}");
+    assert!(at(queued) < at(failed), "{log}");
 }
 
 #[test]

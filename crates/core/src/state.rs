@@ -325,6 +325,28 @@ pub enum Health {
     Down,
 }
 
+impl Health {
+    /// Every health, from working to failing.
+    pub const ALL: [Health; 5] = [
+        Health::Operational,
+        Health::Degraded,
+        Health::Impacted,
+        Health::Down,
+        Health::Unknown,
+    ];
+
+    /// The lowercase name used in the API and metrics (as serialised).
+    pub fn name(self) -> &'static str {
+        match self {
+            Health::Unknown => "unknown",
+            Health::Operational => "operational",
+            Health::Degraded => "degraded",
+            Health::Impacted => "impacted",
+            Health::Down => "down",
+        }
+    }
+}
+
 /// A service's health with its explanation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceHealth {

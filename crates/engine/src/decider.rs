@@ -13,7 +13,7 @@ use crate::shared::{
     AlertHandle, AlertingError, Books, Command, ServiceEventKind, incident_ctx, lock,
 };
 use crate::stage::{Decided, Stage};
-use continuo_core::alerting::{AlertBook, AlertError, Context, Page};
+use continuo_core::alerting::{AlertBook, AlertError, AlertState, Context, Page};
 use continuo_core::analysis::Graph;
 use continuo_core::catalog::Catalog;
 use continuo_core::evidence::Evidence;
@@ -349,6 +349,9 @@ impl Decider {
             let mut items: Vec<OutboxItem> = paged.into_iter().flatten().collect();
             items.extend(others);
             let changed = *book != before;
+            if changed {
+                log_alert_changes(&before, &book);
+            }
             self.unsaved_incidents.extend(changed_incidents);
             (result, items, changed)
         };
@@ -372,6 +375,7 @@ impl Decider {
             };
             match committed {
                 Ok(()) => {
+                    log_queued(&self.unsaved);
                     let any = !self.unsaved.is_empty();
                     self.unsaved.clear();
                     self.unsaved_incidents.clear();
@@ -392,5 +396,64 @@ impl Decider {
             }
         }
         result
+    }
+}
+
+/// Tells the log what a decision did to the alerts: opened, fired (paging began),
+/// acknowledged, resolved. Firing is a warning, since someone must act; the rest is
+/// information.
+fn log_alert_changes(before: &AlertBook, after: &AlertBook) {
+    for (id, alert) in &after.alerts {
+        let old = before.alerts.get(id);
+        if old.is_none() {
+            tracing::info!(
+                alert = %id,
+                service = %alert.service,
+                state = ?alert.state,
+                summary = %alert.summary,
+                "alert opened"
+            );
+        }
+        if alert.state == AlertState::Firing && old.is_none_or(|o| o.state != AlertState::Firing) {
+            tracing::warn!(
+                alert = %id,
+                service = %alert.service,
+                summary = %alert.summary,
+                escalation = alert.escalation.as_deref().unwrap_or(""),
+                "alert fired"
+            );
+        }
+        if let Some(act) = &alert.acknowledged
+            && old.is_none_or(|o| o.acknowledged.is_none())
+        {
+            tracing::info!(alert = %id, service = %alert.service, by = %act.by, "alert acknowledged");
+        }
+        if let Some(act) = &alert.resolved
+            && old.is_none_or(|o| o.resolved.is_none())
+        {
+            tracing::info!(alert = %id, service = %alert.service, by = %act.by, "alert resolved");
+        }
+    }
+}
+
+/// Tells the log what was just committed to the outbox: each page to an operator
+/// (a person or a channel) at info; status page subscribers' items, which can be
+/// thousands per announcement, at debug.
+fn log_queued(items: &[OutboxItem]) {
+    for item in items {
+        let to_subscriber =
+            crate::recipient::Recipient::parse(&item.recipient).is_some_and(|r| r.is_subscriber());
+        if to_subscriber {
+            tracing::debug!(key = %item.key, channel = %item.channel, recipient = %item.recipient, "notification queued");
+        } else {
+            tracing::info!(
+                alert = %item.alert,
+                event = %item.event,
+                recipient = %item.recipient,
+                channel = %item.channel,
+                key = %item.key,
+                "page queued"
+            );
+        }
     }
 }

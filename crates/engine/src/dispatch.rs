@@ -390,6 +390,7 @@ async fn attempt(
                 let wait = backoff_ms(item.attempts, &item.key).max(after.min(3_600_000));
                 tracing::warn!(
                     key = %item.key,
+                    alert = %item.alert,
                     channel = %item.channel,
                     attempts,
                     error = %error,
@@ -401,6 +402,7 @@ async fn attempt(
                 context.shared.dead.fetch_add(1, Relaxed);
                 tracing::warn!(
                     key = %item.key,
+                    alert = %item.alert,
                     channel = %item.channel,
                     attempts,
                     error = %error,
@@ -408,6 +410,7 @@ async fn attempt(
                 );
                 tracing::error!(
                     key = %item.key,
+                    alert = %item.alert,
                     channel = %item.channel,
                     attempts,
                     error = %error,

@@ -456,6 +456,20 @@ impl AlertHandle {
         })
     }
 
+    /// Open (not resolved) incidents by severity, SEV1 to SEV4: every open incident is
+    /// held in memory, so this reads no store.
+    pub fn open_incidents_by_severity(&self) -> [u64; 4] {
+        let mut counts = [0u64; 4];
+        for incident in lock(&self.shared.incidents).incidents.values() {
+            if incident.status == continuo_core::incident::Status::Resolved {
+                continue;
+            }
+            let index = usize::from(incident.severity.0.clamp(1, 4)) - 1;
+            counts[index] += 1;
+        }
+        counts
+    }
+
     /// One incident: the live one, or the stored one.
     pub async fn incident(&self, id: &str) -> Result<Option<Incident>, AlertingError> {
         if let Some(i) = lock(&self.shared.incidents).get(id) {

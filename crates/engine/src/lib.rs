@@ -622,6 +622,15 @@ impl EngineHandle {
         self.shared.ping_body_limit
     }
 
+    /// Whether a stored ping body was cut at the limit. A body is stored cut to the
+    /// limit (a multi-byte character that does not fit goes whole), and no mark is kept,
+    /// so a body that fills the limit to within one character (3 bytes) reads as cut: a
+    /// body sent at that length, uncut, is the one false positive.
+    pub fn ping_body_truncated(&self, stored: &str) -> bool {
+        let limit = self.shared.ping_body_limit;
+        !stored.is_empty() && stored.len() + 3 >= limit
+    }
+
     /// Service health as it changes (every recomputation that changes something).
     pub fn health_watch(&self) -> watch::Receiver<Arc<BTreeMap<String, ServiceHealth>>> {
         self.shared.health_tx.subscribe()
@@ -992,6 +1001,20 @@ impl Coordinator {
             self.health_dirty = true;
         } else if slot.since_ms.is_none() {
             slot.since_ms = Some(at_ms);
+        }
+        if let Some(transition) = &transition {
+            // What an operator reads in the log when a check changes state; the
+            // alert it may raise is its own event (`alert fired`).
+            tracing::info!(
+                check = %slot.check.id.value,
+                service = %slot.service,
+                location = %location,
+                from = %transition.from.name(),
+                to = %transition.to.name(),
+                flapping = transition.flapping,
+                reason = %observation.measurement.message,
+                "check transition"
+            );
         }
         if let Some(transition) = transition {
             records.push(Record::Transition {

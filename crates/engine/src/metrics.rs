@@ -12,7 +12,7 @@
 //! change them only as a breaking change.
 
 use continuo_core::catalog::CheckKind;
-use continuo_core::state::{CheckStatus, Verdict};
+use continuo_core::state::{CheckStatus, Health, Verdict};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, MetricEncoder, NoLabelSet};
 use prometheus_client::metrics::MetricType;
@@ -339,6 +339,31 @@ impl EngineCollector {
         Ok(())
     }
 
+    /// One series per service and health, 1 for the service's health now and 0 for the
+    /// others (a state set, as `kube_pod_status_phase` does): every series exists
+    /// from the first scrape, so a change of health is a change of value, not a series
+    /// that appears and one that goes stale, and `sum by (health)` counts services.
+    /// Services the engine has not judged yet read `unknown`.
+    fn encode_services(&self, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let tables = crate::read(&self.0);
+        let mut family = encoder.encode_descriptor(
+            "continuo_service_health",
+            "A service's health: 1 for the current one, 0 for the others.",
+            None,
+            MetricType::Gauge,
+        )?;
+        for service in &tables.catalog.services {
+            let id = service.id.value.as_str();
+            let now = tables.health.get(id).map_or(Health::Unknown, |h| h.health);
+            for health in Health::ALL {
+                family
+                    .encode_family(&[("service", id), ("health", health.name())])?
+                    .encode_gauge(&i64::from(health == now))?;
+            }
+        }
+        Ok(())
+    }
+
     fn encode_store(&self, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let Some(writer) = &self.0.writer else {
             return Ok(());
@@ -414,6 +439,7 @@ impl Collector for EngineCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         self.0.metrics.encode(&mut encoder)?;
         self.encode_checks(&mut encoder)?;
+        self.encode_services(&mut encoder)?;
         self.encode_store(&mut encoder)
     }
 }

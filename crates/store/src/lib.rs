@@ -16,6 +16,7 @@ pub mod body;
 pub mod evidence;
 mod histogram;
 pub mod incidents;
+pub mod lock;
 pub mod outbox;
 mod schema;
 pub mod subscribers;

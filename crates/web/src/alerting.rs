@@ -978,6 +978,7 @@ pub(crate) async fn register_metrics(
         deliveries: [sent, failed, dead, unrouted],
         outbox,
         degraded: alerts.degraded(),
+        open_incidents: alerts.open_incidents_by_severity(),
     }));
 }
 
@@ -990,6 +991,8 @@ struct AlertingFigures {
     outbox: Option<continuo_store::OutboxCounts>,
     /// Whether alerting pages from memory (the store does not take its decisions).
     degraded: bool,
+    /// Open incidents, SEV1 to SEV4.
+    open_incidents: [u64; 4],
 }
 
 impl prometheus_client::collector::Collector for AlertingFigures {
@@ -1062,6 +1065,20 @@ impl prometheus_client::collector::Collector for AlertingFigures {
                 MetricType::Gauge,
             )?
             .encode_gauge(&i64::from(self.degraded))?;
+        // Every severity always has its series (0 when none is open), so an alert rule
+        // on `continuo_incidents_open{severity="SEV1"} > 0` never meets an absent one.
+        let mut family = encoder.encode_descriptor(
+            "continuo_incidents_open",
+            "Incidents not yet resolved, by severity.",
+            None,
+            MetricType::Gauge,
+        )?;
+        for (severity, n) in (1u8..).zip(&self.open_incidents) {
+            let severity = continuo_core::incident::Severity(severity).name();
+            family
+                .encode_family(&[("severity", severity.as_str())])?
+                .encode_gauge(n)?;
+        }
         Ok(())
     }
 }

@@ -81,6 +81,7 @@ impl Modify for Security {
         crate::checks::checks,
         crate::checks::check,
         crate::checks::observations,
+        crate::checks::pings,
         crate::checks::reload,
         crate::alerting::list_alerts,
         crate::alerting::one_alert,

@@ -24,6 +24,8 @@ const SPARK_POINTS: u32 = 30;
 const OVERVIEW_CHECKS: usize = 200;
 /// How many observations a check's page lists.
 const CHECK_OBSERVATIONS: u32 = 50;
+/// How many pings a heartbeat check's page lists.
+const CHECK_PINGS: u32 = 50;
 
 #[derive(Deserialize, Default)]
 pub(crate) struct PageQuery {
@@ -512,8 +514,50 @@ pub(crate) struct ObservationRow {
     at: String,
     location: String,
     ok: bool,
-    latency: String,
+    /// The latency of an active probe's answer, or a heartbeat's run time (empty when
+    /// the observation measured none: a missed deadline, a ping without a `/start`).
+    duration: String,
     message: String,
+}
+
+/// One ping of a heartbeat, as its check's page lists it.
+pub(crate) struct PingRow {
+    at: String,
+    /// `start`, `success`, `fail` or `log`: the class of the cell.
+    kind: &'static str,
+    kind_label: String,
+    exit_code: String,
+    /// The run's time from its `/start`, for a finish paired with one.
+    run_time: String,
+    body: String,
+    body_truncated: bool,
+    source: String,
+}
+
+fn ping_kind_text(kind: &continuo_store::PingKind) -> Text {
+    use continuo_store::PingKind;
+    match kind {
+        PingKind::Start => Text::new("start", "start"),
+        PingKind::Success => Text::new("success", "gelukt"),
+        PingKind::Fail => Text::new("failure", "mislukt"),
+        PingKind::Log => Text::new("log", "log"),
+    }
+}
+
+/// A job's run time: milliseconds under a second, then seconds, minutes and hours.
+fn run_time_text(ms: i64, lang: Lang) -> String {
+    let hour = Text::new("h", "u");
+    match ms {
+        ..1_000 => format!("{} ms", ms.max(0)),
+        1_000..60_000 => format!("{:.1} s", ms as f64 / 1000.0),
+        60_000..3_600_000 => format!("{} min {} s", ms / 60_000, ms % 60_000 / 1000),
+        _ => format!(
+            "{} {} {} min",
+            ms / 3_600_000,
+            hour.get(lang),
+            ms % 3_600_000 / 60_000
+        ),
+    }
 }
 
 #[derive(Template)]
@@ -526,8 +570,16 @@ pub(crate) struct CheckPage {
     status: &'static str,
     status_label: String,
     spark: String,
+    /// A heartbeat: its observations measure a job's run time, not a latency, and its
+    /// pings are listed.
+    heartbeat: bool,
     observations: Vec<ObservationRow>,
     note: String,
+    pings: Vec<PingRow>,
+    /// Why the pings cannot be shown, if they cannot.
+    pings_note: String,
+    /// Most bytes of a ping body kept.
+    body_limit: usize,
 }
 
 /// `/checks/{id}`: one check's recent observations.
@@ -572,14 +624,26 @@ pub(crate) async fn check(
             .to_string(),
         ),
     };
-    let points: Vec<sparkline::Point> = observations.iter().rev().map(point).collect();
-    let spark = sparkline::svg(
-        &points,
-        c.t(
-            "latency of the observations below",
-            "latentie van de waarnemingen hieronder",
-        ),
-    );
+    // A heartbeat's observation holds the run time of the job that pinged (or none),
+    // which is not a latency, and a missed deadline measured nothing: no sparkline.
+    let heartbeat = view.kind == "heartbeat";
+    let spark = if heartbeat {
+        String::new()
+    } else {
+        let points: Vec<sparkline::Point> = observations.iter().rev().map(point).collect();
+        sparkline::svg(
+            &points,
+            c.t(
+                "latency of the observations below",
+                "latentie van de waarnemingen hieronder",
+            ),
+        )
+    };
+    let (pings, pings_note) = if heartbeat {
+        heartbeat_pings(&state, &catalog, &id, lang).await
+    } else {
+        (Vec::new(), String::new())
+    };
     let (class, label) = check_text(view.status);
     let page = CheckPage {
         id: view.id,
@@ -588,20 +652,69 @@ pub(crate) async fn check(
         status: class,
         status_label: label.get(lang).to_string(),
         spark,
+        heartbeat,
         observations: observations
             .iter()
             .map(|o| ObservationRow {
                 at: when(&catalog, o.at_ms),
                 location: o.location.clone(),
                 ok: matches!(o.measurement.verdict, Verdict::Success),
-                latency: ms_text(o.measurement.timings.total_us),
+                duration: match (heartbeat, o.measurement.timings.total_us) {
+                    (true, 0) => String::new(),
+                    (true, us) => run_time_text((us / 1000) as i64, lang),
+                    (false, us) => ms_text(us),
+                },
                 message: o.measurement.message.clone(),
             })
             .collect(),
         note,
+        pings,
+        pings_note,
+        body_limit: state.engine.ping_body_limit(),
         c,
     };
     html(page.render(), q.lang.as_deref().and_then(Lang::from_code))
+}
+
+/// A heartbeat's recent pings as rows, or none and a note that says why.
+async fn heartbeat_pings(
+    state: &AppState,
+    catalog: &Catalog,
+    id: &str,
+    lang: Lang,
+) -> (Vec<PingRow>, String) {
+    let Some(store) = &state.store else {
+        return (Vec::new(), String::new());
+    };
+    match store.pings(id, CHECK_PINGS).await {
+        Ok(list) => (
+            list.into_iter()
+                .map(|p| PingRow {
+                    at: when(catalog, p.at_ms),
+                    kind: p.kind.name(),
+                    kind_label: ping_kind_text(&p.kind).get(lang).to_string(),
+                    exit_code: p.exit_code.map(|c| c.to_string()).unwrap_or_default(),
+                    run_time: p
+                        .duration_ms
+                        .map(|ms| run_time_text(ms, lang))
+                        .unwrap_or_default(),
+                    body_truncated: state.engine.ping_body_truncated(&p.body),
+                    body: p.body,
+                    source: p.source,
+                })
+                .collect(),
+            String::new(),
+        ),
+        Err(e) => (
+            Vec::new(),
+            Text::new(
+                format!("Pings cannot be read: {e}"),
+                format!("Pings zijn niet te lezen: {e}"),
+            )
+            .get(lang)
+            .to_string(),
+        ),
+    }
 }
 
 #[derive(Template)]
