@@ -32,6 +32,10 @@ pub fn tools_required() -> bool {
 
 /// Whether PostgreSQL answers at [`postgres_url`]. When it does not, a test that needs it
 /// skips with one line saying what to do, or fails in CI ([`tools_required`]).
+#[allow(
+    clippy::print_stderr,
+    reason = "test support: the person running the tests reads why a test was skipped"
+)]
 pub async fn postgres_or_skip(test: &str) -> bool {
     let url = postgres_url();
     match sqlx::PgConnection::connect(&url).await {
