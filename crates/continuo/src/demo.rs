@@ -47,6 +47,10 @@ pub struct DemoOptions {
     pub duration: Option<Duration>,
     /// Which story to play.
     pub scenario: Scenario,
+    /// Keep the temporary folder (configuration, database, postmortem) after a demo
+    /// that succeeded; without it the folder is removed. A folder given with `dir` is
+    /// always kept, and so is the temporary one of a demo that failed.
+    pub keep: bool,
 }
 
 /// The stories `continuo demo` can play.
@@ -329,7 +333,8 @@ async fn demo(options: DemoOptions, lang: Lang) -> anyhow::Result<ExitCode> {
         Ok(Ok(_)) => {}
     }
     drop((org, backup));
-    match result {
+    let temporary = options.dir.is_none();
+    let code = match result {
         Ok(outcome) => {
             match posture_lines(&catalog, &database_url, &config).await {
                 Ok(lines) => lines.into_iter().for_each(|line| narrator.say(line)),
@@ -341,13 +346,35 @@ async fn demo(options: DemoOptions, lang: Lang) -> anyhow::Result<ExitCode> {
             for line in summary(&outcome) {
                 narrator.say(line);
             }
-            Ok(ExitCode::SUCCESS)
+            ExitCode::SUCCESS
         }
         Err(failure) => {
             narrator.say_err(failure);
-            Ok(ExitCode::from(1))
+            if temporary {
+                let shown = dir.display();
+                narrator.say(tr!(
+                    "The demo's files stay in {shown}, to see what went wrong.",
+                    "De bestanden van de demo blijven in {shown}, om te zien wat er misging."
+                ));
+            }
+            return Ok(ExitCode::from(1));
+        }
+    };
+    // A temporary folder is the demo's own: it goes unless asked to stay.
+    if temporary && !options.keep {
+        let shown = dir.display();
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => narrator.say(tr!(
+                "Removed the demo's files in {shown} (--keep keeps them).",
+                "De bestanden van de demo in {shown} zijn verwijderd (--keep bewaart ze)."
+            )),
+            Err(e) => narrator.say_err(tr!(
+                "cannot remove the demo's files in {shown}: {e}",
+                "kan de bestanden van de demo in {shown} niet verwijderen: {e}"
+            )),
         }
     }
+    Ok(code)
 }
 
 /// The posture after the story, from the evidence it left: every claim of every

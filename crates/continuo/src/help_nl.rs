@@ -251,9 +251,27 @@ const ARGS: &[(&str, &str, &str)] = &[
         "alert",
         "Het id van de alert (zie GET /api/v1/alerts)",
     ),
-    ("ack", "url", "Basis-URL van de server"),
+    (
+        "ack",
+        "url",
+        "Basis-URL van de server (standaard: uit `[server] listen` van de configuratie)",
+    ),
+    (
+        "ack",
+        "config",
+        "De configuratie, om het adres van de server te vinden",
+    ),
     ("ack", "by", "Wie bevestigt"),
-    ("incident", "url", "Basis-URL van de server"),
+    (
+        "incident",
+        "url",
+        "Basis-URL van de server (standaard: uit `[server] listen` van de configuratie)",
+    ),
+    (
+        "incident",
+        "config",
+        "De configuratie, om het adres van de server te vinden",
+    ),
     (
         "incident list",
         "status",
@@ -350,9 +368,27 @@ const ARGS: &[(&str, &str, &str)] = &[
     ("incident stats", "until", "Tot; standaard nu"),
     ("incident stats", "json", "Toon JSON"),
     ("resolve", "alert", "Het id van de alert"),
-    ("resolve", "url", "Basis-URL van de server"),
+    (
+        "resolve",
+        "url",
+        "Basis-URL van de server (standaard: uit `[server] listen` van de configuratie)",
+    ),
+    (
+        "resolve",
+        "config",
+        "De configuratie, om het adres van de server te vinden",
+    ),
     ("resolve", "by", "Wie oplost"),
-    ("gateway", "url", "Basis-URL van de server"),
+    (
+        "gateway",
+        "url",
+        "Basis-URL van de server (standaard: uit `[server] listen` van de configuratie)",
+    ),
+    (
+        "gateway",
+        "config",
+        "De configuratie, om het adres van de server te vinden",
+    ),
     ("gateway status", "json", "Toon JSON"),
     ("gateway drain", "gateway", "Het id van de gateway"),
     (
@@ -369,6 +405,11 @@ const ARGS: &[(&str, &str, &str)] = &[
         "dir",
         "Map voor de configuratie, database en postmortem (standaard: een nieuwe \
          onder de tijdelijke map)",
+    ),
+    (
+        "demo",
+        "keep",
+        "Bewaar de tijdelijke map na de demo (anders wordt die verwijderd)",
     ),
     (
         "demo",

@@ -137,9 +137,12 @@ enum Command {
     Ack {
         /// The alert id (see GET /api/v1/alerts).
         alert: String,
-        /// Base URL of the server.
-        #[arg(long, env = "CONTINUO_URL", default_value = "http://127.0.0.1:8080")]
-        url: String,
+        /// Base URL of the server (default: from the configuration's `[server] listen`).
+        #[arg(long, env = "CONTINUO_URL")]
+        url: Option<String>,
+        /// The configuration, to find the server's address.
+        #[arg(short, long, env = "CONTINUO_CONFIG", default_value = "continuo.toml")]
+        config: PathBuf,
         /// Who acknowledges.
         #[arg(long)]
         by: Option<String>,
@@ -147,14 +150,18 @@ enum Command {
     /// Incidents on a running server: list, show, declare, update, ack, resolve, note,
     /// postmortem, stats (needs CONTINUO_TOKEN or CONTINUO_ADMIN_TOKEN).
     Incident {
-        /// Base URL of the server.
+        /// Base URL of the server (default: from the configuration's `[server] listen`).
+        #[arg(long, env = "CONTINUO_URL", global = true)]
+        url: Option<String>,
+        /// The configuration, to find the server's address.
         #[arg(
+            short,
             long,
-            env = "CONTINUO_URL",
-            default_value = "http://127.0.0.1:8080",
+            env = "CONTINUO_CONFIG",
+            default_value = "continuo.toml",
             global = true
         )]
-        url: String,
+        config: PathBuf,
         #[command(subcommand)]
         command: incident_cli::IncidentCommand,
     },
@@ -162,9 +169,12 @@ enum Command {
     Resolve {
         /// The alert id.
         alert: String,
-        /// Base URL of the server.
-        #[arg(long, env = "CONTINUO_URL", default_value = "http://127.0.0.1:8080")]
-        url: String,
+        /// Base URL of the server (default: from the configuration's `[server] listen`).
+        #[arg(long, env = "CONTINUO_URL")]
+        url: Option<String>,
+        /// The configuration, to find the server's address.
+        #[arg(short, long, env = "CONTINUO_CONFIG", default_value = "continuo.toml")]
+        config: PathBuf,
         /// Who resolves.
         #[arg(long)]
         by: Option<String>,
@@ -173,14 +183,18 @@ enum Command {
     Gateway {
         #[command(subcommand)]
         action: GatewayAction,
-        /// Base URL of the server.
+        /// Base URL of the server (default: from the configuration's `[server] listen`).
+        #[arg(long, global = true, env = "CONTINUO_URL")]
+        url: Option<String>,
+        /// The configuration, to find the server's address.
         #[arg(
+            short,
             long,
-            global = true,
-            env = "CONTINUO_URL",
-            default_value = "http://127.0.0.1:8080"
+            env = "CONTINUO_CONFIG",
+            default_value = "continuo.toml",
+            global = true
         )]
-        url: String,
+        config: PathBuf,
     },
     /// Run a small simulated organisation and Continuo watching it, and play a scenario:
     /// by default a failover, an incident, notifications, recovery and a postmortem.
@@ -192,6 +206,9 @@ enum Command {
         /// under the temporary directory).
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// Keep the temporary folder after the demo (it is removed otherwise).
+        #[arg(long)]
+        keep: bool,
         /// Play the scenario without waiting for Enter, then exit with a summary.
         #[arg(long)]
         headless: bool,
@@ -400,19 +417,7 @@ fn run(cli: Cli, lang: Lang) -> anyhow::Result<ExitCode> {
             url,
             config,
             format,
-        } => {
-            let url = match url {
-                Some(u) => u,
-                None => {
-                    let listen = load(&config)
-                        .catalog
-                        .map(|c| c.server.listen)
-                        .unwrap_or_else(|| continuo_core::catalog::Server::default().listen);
-                    format!("http://{}", listen.replace("0.0.0.0", "127.0.0.1"))
-                }
-            };
-            status::run(&url, format, lang)
-        }
+        } => status::run(&server_url(url, &config), format, lang),
         Command::Oncall { config, at, json } => {
             let outcome = load(&config);
             match outcome.catalog {
@@ -428,17 +433,44 @@ fn run(cli: Cli, lang: Lang) -> anyhow::Result<ExitCode> {
                 ),
             }
         }
-        Command::Ack { alert, url, by } => {
-            alerts_cli::act(&url, &alert, "ack", by.as_deref(), lang)
-        }
-        Command::Resolve { alert, url, by } => {
-            alerts_cli::act(&url, &alert, "resolve", by.as_deref(), lang)
-        }
-        Command::Incident { url, command } => incident_cli::run(&url, command, lang),
-        Command::Gateway { action, url } => gateway_cli::run(&url, action.into(), lang),
+        Command::Ack {
+            alert,
+            url,
+            config,
+            by,
+        } => alerts_cli::act(
+            &server_url(url, &config),
+            &alert,
+            "ack",
+            by.as_deref(),
+            lang,
+        ),
+        Command::Resolve {
+            alert,
+            url,
+            config,
+            by,
+        } => alerts_cli::act(
+            &server_url(url, &config),
+            &alert,
+            "resolve",
+            by.as_deref(),
+            lang,
+        ),
+        Command::Incident {
+            url,
+            config,
+            command,
+        } => incident_cli::run(&server_url(url, &config), command, lang),
+        Command::Gateway {
+            action,
+            url,
+            config,
+        } => gateway_cli::run(&server_url(url, &config), action.into(), lang),
         Command::Demo {
             scenario,
             dir,
+            keep,
             headless,
             duration,
             ..
@@ -448,6 +480,7 @@ fn run(cli: Cli, lang: Lang) -> anyhow::Result<ExitCode> {
                 headless,
                 duration,
                 scenario,
+                keep,
             },
             lang,
         ),
@@ -462,6 +495,25 @@ fn run(cli: Cli, lang: Lang) -> anyhow::Result<ExitCode> {
         Command::Access(AccessCommand::Token(args)) => users_cli::token(args, lang),
         Command::Access(AccessCommand::Audit(args)) => users_cli::audit_log(args, lang),
     }
+}
+
+/// The running server a client command talks to: `--url` (or a non-empty
+/// `CONTINUO_URL`), else the configuration's `[server] listen` on this machine, else the
+/// default listen address.
+fn server_url(url: Option<String>, config: &Path) -> String {
+    if let Some(url) = url.filter(|u| !u.trim().is_empty()) {
+        return url;
+    }
+    let listen = load(config)
+        .catalog
+        .map(|c| c.server.listen)
+        .unwrap_or_else(|| continuo_core::catalog::Server::default().listen);
+    format!(
+        "http://{}",
+        listen
+            .replace("0.0.0.0", "127.0.0.1")
+            .replace("[::]", "[::1]")
+    )
 }
 
 fn load(config: &Path) -> LoadOutcome {

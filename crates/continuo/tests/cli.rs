@@ -778,3 +778,51 @@ fn oncall_never_panics_on_a_rotation_check_accepts_or_refuses() {
         );
     }
 }
+
+/// Every client command finds the server from the configuration (`-c`, its
+/// `[server] listen`), and `--url` overrides it. Nothing listens on those ports: the
+/// error names the address each command tried.
+#[test]
+fn client_commands_take_the_server_from_the_configuration_and_url_overrides_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (listen, other) = {
+        let a = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let b = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        (
+            a.local_addr().expect("addr").port(),
+            b.local_addr().expect("addr").port(),
+        )
+    };
+    std::fs::write(
+        dir.path().join("server.toml"),
+        format!("[server]\nlisten = \"0.0.0.0:{listen}\"\n[[team]]\nid = \"ops\"\n"),
+    )
+    .expect("write the configuration");
+    let env = [("CONTINUO_TOKEN", "t"), ("CONTINUO_URL", "")];
+    let commands: [&[&str]; 5] = [
+        &["incident", "list"],
+        &["ack", "a-1"],
+        &["resolve", "a-1"],
+        &["gateway", "status"],
+        &["status"],
+    ];
+    for args in commands {
+        let mut with_config = args.to_vec();
+        with_config.extend(["-c", "server.toml"]);
+        let out = continuo_with(dir.path(), &with_config, &env);
+        let err = text(&out.stderr);
+        assert!(!out.status.success(), "{args:?}: {err}");
+        assert!(
+            err.contains(&format!("127.0.0.1:{listen}")),
+            "{args:?} did not use [server] listen: {err}"
+        );
+        let url = format!("http://127.0.0.1:{other}");
+        with_config.extend(["--url", &url]);
+        let out = continuo_with(dir.path(), &with_config, &env);
+        let err = text(&out.stderr);
+        assert!(
+            err.contains(&format!("127.0.0.1:{other}")),
+            "{args:?} --url did not override: {err}"
+        );
+    }
+}

@@ -261,3 +261,48 @@ fn an_unknown_scenario_is_a_usage_error_naming_the_choices() {
         assert!(stderr.contains(name), "{stderr}");
     }
 }
+
+/// Without `--dir` the demo works in a temporary folder of its own and removes it when
+/// done, unless `--keep` asks to keep it.
+#[test]
+fn the_demo_removes_its_temporary_folder_unless_asked_to_keep_it() {
+    let _one = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    for keep in [false, true] {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_continuo"));
+        command
+            .args([
+                "demo",
+                "--headless",
+                "--for",
+                "90s",
+                "--scenario",
+                "failover",
+            ])
+            .env("TMPDIR", tmp.path());
+        if keep {
+            command.arg("--keep");
+        }
+        let out = command.output().expect("run continuo demo");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{stdout}");
+        let left: Vec<_> = std::fs::read_dir(tmp.path())
+            .expect("read the temporary folder")
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with("continuo-demo-"))
+            .collect();
+        if keep {
+            assert_eq!(left.len(), 1, "kept: {left:?}\n{stdout}");
+            assert!(
+                tmp.path().join(&left[0]).join("continuo.toml").exists(),
+                "{stdout}"
+            );
+        } else {
+            assert!(left.is_empty(), "left behind: {left:?}\n{stdout}");
+            assert!(stdout.contains("(--keep keeps them)"), "{stdout}");
+        }
+    }
+}
