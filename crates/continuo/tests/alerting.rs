@@ -622,6 +622,15 @@ rto = "30m"
   kind = "http"
   url = "http://127.0.0.1:{}/"
   interval = "1s"
+
+# Needs payments, has no checks: nothing has seen it fail.
+[[service]]
+id = "checkout"
+name = "Checkout"
+tier = 2
+owner = "ops"
+rto = "1h"
+depends_on = ["payments"]
 "#,
         receiver.port, target.port
     ));
@@ -660,6 +669,12 @@ rto = "30m"
     wait_for("an incident from the amtool alert", 30, || {
         open_incident().is_some()
     });
+    // The page names what payments takes down, though nothing has seen checkout fail.
+    wait_for("a firing page", 30, || {
+        !with_event(&receiver, "firing").is_empty()
+    });
+    let firing = &with_event(&receiver, "firing")[0];
+    assert_eq!(impacted_ids(firing), ["checkout"], "{firing}");
     // The checks stay green; the incident stays open and the service down.
     thread::sleep(Duration::from_secs(3));
     assert_eq!(continuo.check_status("payments-http"), "up");
