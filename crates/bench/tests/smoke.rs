@@ -103,8 +103,12 @@ fn every_alert_arrives_exactly_once() {
             .find(|l| l.starts_with(&postgres))
             .unwrap_or_else(|| panic!("no PostgreSQL row for {at_once}:\n{report}"));
         if row.contains("not available") && std::env::var_os("CI").is_none() {
-            eprintln!(
-                "skipping the PostgreSQL rows: no server at {postgres_url} ({row}); run bash .ci/run or set CONTINUO_TEST_POSTGRES"
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                format!(
+                    "skipping the PostgreSQL rows: no server at {postgres_url} ({row}); run bash .ci/run or set CONTINUO_TEST_POSTGRES\n"
+                )
+                .as_bytes(),
             );
             continue;
         }

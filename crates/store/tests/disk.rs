@@ -141,7 +141,10 @@ async fn a_full_disk_is_refused_honestly_and_the_writer_recovers_when_space_retu
             std::env::var_os("CI").is_none_or(|v| v.is_empty() || v == "0" || v == "false"),
             "CI requires this test to run: {reason}"
         );
-        eprintln!("skipped: {reason}");
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            format!("skipped: {reason}\n").as_bytes(),
+        );
         return;
     }
     let tmpfs = Tmpfs::mount("3m").expect("mount a tmpfs");

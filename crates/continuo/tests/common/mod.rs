@@ -734,6 +734,12 @@ pub fn skip_without(test: &str, program: &str, install: &str) -> bool {
         !tools_required(),
         "{test}: `{program}` is not on the PATH ({install}); CI runs every test"
     );
-    eprintln!("skipped {test}: `{program}` is not on the PATH; {install}, or run bash .ci/run");
+    // Straight to the process's stderr: the test harness captures `eprintln!` of a test
+    // that passes, and this line is for the person running the tests.
+    let _ = std::io::Write::write_all(
+        &mut std::io::stderr(),
+        format!("skipped {test}: `{program}` is not on the PATH; {install}, or run bash .ci/run\n")
+            .as_bytes(),
+    );
     true
 }

@@ -30,7 +30,10 @@ macro_rules! skip_or_fail {
         if crate::tools_required() {
             panic!("CI requires this test to run: {reason}");
         }
-        eprintln!("skipped: {reason}");
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            format!("skipped: {reason}\n").as_bytes(),
+        );
         return;
     }};
 }
