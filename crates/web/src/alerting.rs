@@ -775,26 +775,51 @@ fn event_body(body: &[u8]) -> Result<Value, String> {
     }
 }
 
+/// What both Events API endpoints read alike: whom the `routing_key` addresses, the
+/// event, and the reasons to refuse it found so far.
+struct Enqueued {
+    to: Option<Addressed>,
+    event: Event,
+    errors: Vec<String>,
+}
+
+/// Reads an Events API body: `Err` with the one reason when it is no JSON object.
+fn enqueued(state: &AppState, body: &[u8]) -> Result<Result<Enqueued, Vec<String>>, ApiError> {
+    let json = match event_body(body) {
+        Ok(v) => v,
+        Err(reason) => return Ok(Err(vec![reason])),
+    };
+    let routing_key = json
+        .pointer("/routing_key")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let to = addressed(state, routing_key)?;
+    let errors = if to.is_none() {
+        vec!["'routing_key' is invalid".to_string()]
+    } else {
+        Vec::new()
+    };
+    Ok(Ok(Enqueued {
+        to,
+        event: read_event(&json),
+        errors,
+    }))
+}
+
 /// PagerDuty Events API v2: trigger, acknowledge, resolve by `dedup_key`. The
 /// `routing_key` is the hooks token (routed by labels, then the default route) or a
 /// service's integration key. Answers in the Events API's own shape, with every reason
 /// to refuse an event in one list. A valid trigger that no route takes is accepted
 /// and kept as unrouted (seen in the log, the API and `/metrics`), never dropped.
 async fn enqueue(State(state): State<Shared>, body: Bytes) -> Result<Response, ApiError> {
-    let json = match event_body(&body) {
-        Ok(v) => v,
-        Err(reason) => return Ok(invalid_event(vec![reason])),
+    let Enqueued {
+        to,
+        event,
+        mut errors,
+    } = match enqueued(&state, &body)? {
+        Ok(read) => read,
+        Err(reasons) => return Ok(invalid_event(reasons)),
     };
-    let routing_key = json
-        .pointer("/routing_key")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let to = addressed(&state, routing_key)?;
-    let event = read_event(&json);
-    let mut errors = Vec::new();
-    if to.is_none() {
-        errors.push("'routing_key' is invalid".to_string());
-    }
     errors.extend(inbound::check_event(&event));
     if !errors.is_empty() {
         return Ok(invalid_event(errors));
@@ -871,20 +896,14 @@ async fn enqueue(State(state): State<Shared>, body: Bytes) -> Result<Response, A
 /// another system reports. It pages nobody; it goes on the service's own timeline and
 /// on its open incidents, where responders look for what changed.
 async fn change_enqueue(State(state): State<Shared>, body: Bytes) -> Result<Response, ApiError> {
-    let json = match event_body(&body) {
-        Ok(v) => v,
-        Err(reason) => return Ok(invalid_event(vec![reason])),
+    let Enqueued {
+        to,
+        event,
+        mut errors,
+    } = match enqueued(&state, &body)? {
+        Ok(read) => read,
+        Err(reasons) => return Ok(invalid_event(reasons)),
     };
-    let routing_key = json
-        .pointer("/routing_key")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let to = addressed(&state, routing_key)?;
-    let event = read_event(&json);
-    let mut errors = Vec::new();
-    if to.is_none() {
-        errors.push("'routing_key' is invalid".to_string());
-    }
     let summary = event.summary.clone().unwrap_or_default();
     if summary.trim().is_empty() {
         errors.push("'payload.summary' is missing or blank".into());
