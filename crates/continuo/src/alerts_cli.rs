@@ -114,16 +114,18 @@ pub fn act(
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let (status, text) = runtime.block_on(async {
-        let response = reqwest::Client::new()
-            .post(&url)
-            .bearer_auth(&token)
-            .json(&body)
-            .send()
-            .await?;
-        let status = response.status();
-        Ok::<_, reqwest::Error>((status, response.text().await?))
-    })?;
+    let (status, text) = runtime
+        .block_on(async {
+            let response = reqwest::Client::new()
+                .post(&url)
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+                .await?;
+            let status = response.status();
+            Ok::<_, reqwest::Error>((status, response.text().await?))
+        })
+        .map_err(|e| anyhow::anyhow!("{}", crate::reach::unreachable(base, &e).get(lang)))?;
     if status.is_success() {
         let done = if action == "ack" {
             tr!("acknowledged {alert}", "{alert} bevestigd")

@@ -97,18 +97,20 @@ pub fn run(base: &str, command: GatewayCommand, lang: Lang) -> anyhow::Result<Ex
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let (status, text) = runtime.block_on(async {
-        let client = reqwest::Client::new();
-        let request = if post {
-            client.post(&url)
-        } else {
-            client.get(&url)
-        };
-        let request = request.bearer_auth(&token);
-        let response = request.send().await?;
-        let status = response.status();
-        Ok::<_, reqwest::Error>((status, response.text().await?))
-    })?;
+    let (status, text) = runtime
+        .block_on(async {
+            let client = reqwest::Client::new();
+            let request = if post {
+                client.post(&url)
+            } else {
+                client.get(&url)
+            };
+            let request = request.bearer_auth(&token);
+            let response = request.send().await?;
+            let status = response.status();
+            Ok::<_, reqwest::Error>((status, response.text().await?))
+        })
+        .map_err(|e| anyhow::anyhow!("{}", crate::reach::unreachable(base, &e).get(lang)))?;
     let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
     if status == reqwest::StatusCode::NOT_FOUND && body.is_null() {
         eprintln!(

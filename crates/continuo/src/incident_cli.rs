@@ -184,11 +184,19 @@ impl Api {
         request = request
             .query(query)
             .header("Accept-Language", self.lang.code());
-        let (status, text) = self.runtime.block_on(async {
-            let response = request.send().await?;
-            let status = response.status();
-            Ok::<_, reqwest::Error>((status, response.text().await?))
-        })?;
+        let (status, text) = self
+            .runtime
+            .block_on(async {
+                let response = request.send().await?;
+                let status = response.status();
+                Ok::<_, reqwest::Error>((status, response.text().await?))
+            })
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "{}",
+                    crate::reach::unreachable(&self.base, &e).get(self.lang)
+                )
+            })?;
         if status.is_success() {
             return Ok(Ok(text));
         }

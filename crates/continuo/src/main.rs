@@ -14,6 +14,7 @@ mod incident_cli;
 mod init;
 mod local;
 mod posture_cli;
+mod reach;
 mod render;
 mod serve;
 mod status;

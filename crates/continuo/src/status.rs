@@ -57,14 +57,7 @@ pub fn run(base: &str, format: StatusFormat, lang: Lang) -> anyhow::Result<ExitC
     let (services, checks) = match fetched {
         Ok(v) => v,
         Err(e) => {
-            eprintln!(
-                "{}",
-                tr!(
-                    "cannot reach a Continuo server at {base}: {e}\nstart one with `continuo serve`, or give its address with --url",
-                    "geen Continuo-server bereikbaar op {base}: {e}\nstart er een met `continuo serve`, of geef het adres met --url"
-                )
-                .get(lang)
-            );
+            eprintln!("{}", crate::reach::unreachable(&base, &e).get(lang));
             return Ok(ExitCode::from(1));
         }
     };

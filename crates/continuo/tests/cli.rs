@@ -816,6 +816,11 @@ fn client_commands_take_the_server_from_the_configuration_and_url_overrides_it()
             err.contains(&format!("127.0.0.1:{listen}")),
             "{args:?} did not use [server] listen: {err}"
         );
+        // A sentence that says what to do, not the HTTP client's chain of errors.
+        assert!(
+            err.contains("nothing answers at") && !err.contains("error sending request"),
+            "{args:?}: {err}"
+        );
         let url = format!("http://127.0.0.1:{other}");
         with_config.extend(["--url", &url]);
         let out = continuo_with(dir.path(), &with_config, &env);

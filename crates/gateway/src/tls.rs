@@ -1,6 +1,6 @@
 //! TLS to `https://` endpoints: one rustls client configuration per gateway (aws-lc-rs,
 //! the workspace's only crypto provider), connections for checks and upgrades, and TLS
-//! failures worded for an operator ("certificate not trusted for 10.0.0.5").
+//! failures worded for an operator ("the certificate of 10.0.0.5 is not trusted").
 //!
 //! Trust: the `ca_file` bundle when configured (it replaces the system's roots, as
 //! curl's `--cacert` and nginx's `proxy_ssl_trusted_certificate` do, so a private CA is
@@ -18,7 +18,7 @@ use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
-/// How a TLS failure is worded for an operator ("certificate not trusted for 10.0.0.5").
+/// How a TLS failure is worded for an operator ("the certificate of 10.0.0.5 is not trusted").
 pub(crate) use continuo_net::tls::describe_failure as describe;
 
 /// A connection to an endpoint, plain or TLS.

@@ -193,14 +193,14 @@ async fn an_untrusted_endpoint_is_never_served_from_and_its_checks_say_why() {
     assert!(*primary.failed_handshakes.lock().unwrap() > 0);
     let reasons = down_reasons(&gateway);
     assert!(
-        reasons[0].contains("certificate not trusted for 127.0.0.1"),
+        reasons[0].contains("the certificate of 127.0.0.1 is not trusted"),
         "{reasons:?}"
     );
     wait_for("a failed check", || {
         gateway.handle().status().endpoints[0]
             .last_error
             .as_deref()
-            .is_some_and(|e| e == "check: certificate not trusted for 127.0.0.1 (unknown issuer)")
+            .is_some_and(|e| e == "check: the certificate of 127.0.0.1 is not trusted: no authority Continuo trusts signed it (give its CA with ca_file)")
     })
     .await;
     assert_eq!(gateway.handle().status().endpoints[0].state, "down");

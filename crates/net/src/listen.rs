@@ -545,8 +545,10 @@ mod tests {
         let busy = a.busy();
         let held = tokio::time::timeout(short * 5, a.expired(short, short)).await;
         assert!(held.is_err(), "a busy connection must not expire");
-        drop(busy);
+        // Taken before the drop, which is when the idle time starts: taken after it, the
+        // gap between the two under load made the expiry look early.
         let dropped = Instant::now();
+        drop(busy);
         tokio::time::timeout(Duration::from_secs(10), a.expired(short, short))
             .await
             .expect("an idle connection expires");

@@ -259,7 +259,8 @@ impl ServerCertVerifier for AcceptAnything {
 }
 
 /// Says what went wrong when a rustls error is somewhere in `error`'s chain
-/// ("certificate not trusted for 10.0.0.5 (unknown issuer)"), for the host the
+/// ("the certificate of 10.0.0.5 is not trusted: no authority Continuo trusts signed it
+/// (give its CA with ca_file)"), for the host the
 /// connection was for. (An `io::Error` hides the error it wraps from `source()`, and
 /// hyper-rustls wraps tokio-rustls' `io::Error` in another one, so those are looked into.)
 pub fn describe_failure(error: &(dyn std::error::Error + 'static), host: &str) -> Option<String> {
@@ -281,22 +282,26 @@ pub fn describe_failure(error: &(dyn std::error::Error + 'static), host: &str) -
 
 fn worded(error: &rustls::Error, host: &str) -> String {
     let rustls::Error::InvalidCertificate(problem) = error else {
-        return format!("TLS with {host} failed: {error}");
+        return format!("the TLS handshake with {host} failed ({error})");
     };
     match problem {
-        CertificateError::UnknownIssuer => {
-            format!("certificate not trusted for {host} (unknown issuer)")
-        }
+        CertificateError::UnknownIssuer => format!(
+            "the certificate of {host} is not trusted: no authority Continuo trusts signed it (give its CA with ca_file)"
+        ),
         CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
-            format!("certificate not valid for {host} (another name)")
+            format!("the certificate of {host} is for another name")
         }
         CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
-            format!("certificate of {host} has expired")
+            format!("the certificate of {host} has expired")
         }
         CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
-            format!("certificate of {host} is not valid yet")
+            format!("the certificate of {host} is not valid yet (is a clock wrong?)")
         }
-        other => format!("certificate of {host} rejected: {other:?}"),
+        CertificateError::Revoked => format!("the certificate of {host} has been revoked"),
+        CertificateError::BadSignature | CertificateError::BadEncoding => {
+            format!("the certificate of {host} is damaged or badly signed")
+        }
+        other => format!("the certificate of {host} was refused ({other:?})"),
     }
 }
 
@@ -394,19 +399,19 @@ mod tests {
         };
         check(
             CertificateError::UnknownIssuer,
-            "certificate not trusted for 10.0.0.5 (unknown issuer)",
+            "the certificate of 10.0.0.5 is not trusted: no authority Continuo trusts signed it (give its CA with ca_file)",
         );
         check(
             CertificateError::NotValidForName,
-            "certificate not valid for 10.0.0.5 (another name)",
+            "the certificate of 10.0.0.5 is for another name",
         );
         check(
             CertificateError::Expired,
-            "certificate of 10.0.0.5 has expired",
+            "the certificate of 10.0.0.5 has expired",
         );
         check(
             CertificateError::NotValidYet,
-            "certificate of 10.0.0.5 is not valid yet",
+            "the certificate of 10.0.0.5 is not valid yet (is a clock wrong?)",
         );
         assert_eq!(
             describe_failure(&std::io::Error::other("refused"), "h"),
