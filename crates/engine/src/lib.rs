@@ -326,6 +326,16 @@ fn fingerprint(check: &Check) -> u64 {
     fnv1a(serde_json::to_string(check).unwrap_or_default().bytes())
 }
 
+/// Whether a check trusts extra CA certificates from a file, which a reload must read
+/// again even when the check's definition did not change.
+fn uses_ca_file(check: &Check) -> bool {
+    match &check.spec {
+        CheckSpec::Http(spec) => spec.ca_file.is_some(),
+        CheckSpec::Tls(spec) => spec.ca_file.is_some(),
+        _ => false,
+    }
+}
+
 /// A stable per-check offset within the interval, so checks with the same interval do
 /// not all fire at once (FNV-1a of the id).
 fn jitter(id: &str, interval: Duration) -> Duration {
@@ -717,6 +727,16 @@ impl Coordinator {
                         // run's result finds it by id, so no second run is started.
                         summary.unchanged += 1;
                         slot.check = check.clone();
+                        // A CA file may have been renewed in place: its probe is built
+                        // again, which reads the file again (SIGHUP after a renewal).
+                        if uses_ca_file(check) {
+                            let (probe, problem) = match self.options.probes.build(check) {
+                                Ok(probe) => (probe, None),
+                                Err(reason) => (None, Some(reason)),
+                            };
+                            slot.probe = probe;
+                            slot.problem = problem;
+                        }
                         slot
                     }
                     previous => {

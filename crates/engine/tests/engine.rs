@@ -21,6 +21,8 @@ use std::time::Duration;
 #[derive(Default)]
 struct Target {
     down: AtomicBool,
+    /// How often a probe was built for it.
+    builds: AtomicUsize,
     runs: AtomicUsize,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
@@ -87,8 +89,10 @@ impl ProbeFactory for Factory {
         if check.kind() == continuo_core::catalog::CheckKind::Heartbeat {
             return Ok(None);
         }
+        let target = self.0.get(&check.id.value);
+        target.builds.fetch_add(1, Ordering::SeqCst);
         Ok(Some(Arc::new(Scripted {
-            target: self.0.get(&check.id.value),
+            target,
             global: self.0.global.clone(),
             latency: self.0.latency,
         })))
@@ -435,6 +439,38 @@ async fn a_started_job_that_never_finishes_goes_down_after_the_grace_time() {
     assert!(
         message.contains("did not finish within its grace time"),
         "{message}"
+    );
+    engine.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_reload_reads_an_unchanged_checks_ca_file_again() {
+    // The same configuration, reloaded (SIGHUP after renewing a CA bundle in place): the
+    // check that trusts a CA file gets a new probe, which reads the file again, and keeps
+    // its state; the one without keeps its probe.
+    let text = SHOP.replace(
+        "url = \"http://127.0.0.1:8081/\"\n",
+        "url = \"http://127.0.0.1:8081/\"\nca_file = \"certs/internal-ca.pem\"\n",
+    );
+    assert!(text.contains("ca_file"), "{text}");
+    let targets = Arc::new(Targets {
+        latency: Duration::from_millis(10),
+        ..Targets::default()
+    });
+    let engine = engine(&text, &targets, 16);
+    let handle = engine.handle();
+    targets.get("shop-http").down.store(true, Ordering::SeqCst);
+    advance(Duration::from_secs(45)).await;
+    assert_eq!(status(&handle, "shop-http"), CheckStatus::Down);
+    let builds = |id: &str| targets.get(id).builds.load(Ordering::SeqCst);
+    assert_eq!((builds("shop-http"), builds("db-tcp")), (1, 1));
+    let summary = handle.reload(catalog(&text)).await.expect("reloaded");
+    assert_eq!(summary.unchanged, 2);
+    assert_eq!((builds("shop-http"), builds("db-tcp")), (2, 1));
+    assert_eq!(
+        status(&handle, "shop-http"),
+        CheckStatus::Down,
+        "state kept"
     );
     engine.shutdown().await;
 }
