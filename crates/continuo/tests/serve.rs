@@ -505,7 +505,11 @@ fn status_says_when_no_server_answers() {
     let out = run_status(port);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("cannot reach a Continuo server"), "{err}");
+    assert!(
+        err.contains(&format!("nothing answers at http://127.0.0.1:{port}"))
+            && err.contains("continuo serve"),
+        "{err}"
+    );
 }
 
 /// Starts a second `continuo serve` on the configuration in `dir` (another port) and

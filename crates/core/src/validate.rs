@@ -22,6 +22,7 @@ pub(crate) fn validate(
     let graph = Graph::new(catalog);
     cycles(&graph, diags);
     objectives(catalog, &graph, diags);
+    recovery_times(&graph, diags);
     coverage(catalog, &graph, diags, runbook_exists);
     risks(catalog, diags);
     inbound(catalog, diags);
@@ -606,6 +607,96 @@ fn objectives(catalog: &Catalog, graph: &Graph<'_>, diags: &mut Diagnostics) {
                 );
             }
         }
+    }
+}
+
+/// How many services of a recovery chain a warning names.
+const CHAIN_NAMES_SHOWN: usize = 4;
+
+/// Effective recovery times, as `bia` computes them (the longest chain of hard
+/// dependencies, each recovered after the one it needs), against each service's RTO:
+/// a warning where the chain does not fit, unless a direct dependency's longer RTO was
+/// already reported or the service is in a cycle (reported as an error). One pass in
+/// dependency order, linear in services and edges; a warning walks at most a few links.
+fn recovery_times(graph: &Graph<'_>, diags: &mut Diagnostics) {
+    use std::time::Duration;
+    let n = graph.len();
+    let in_cycle: std::collections::HashSet<usize> = graph.cycles().into_iter().flatten().collect();
+    // Per service: effective recovery time and the dependency the longest chain runs
+    // through.
+    let mut effective: Vec<Option<(Duration, Option<usize>)>> = vec![None; n];
+    for i in graph.dependencies_first() {
+        let mut best: Option<(Duration, usize)> = None;
+        for d in graph.hard_deps(i).filter(|&d| d != i) {
+            if let Some((t, _)) = effective[d]
+                && best.is_none_or(|(b, _)| t > b)
+            {
+                best = Some((t, d));
+            }
+        }
+        let own = graph.service(i).rto.value.get();
+        effective[i] = Some((
+            own.saturating_add(best.map_or(Duration::ZERO, |b| b.0)),
+            best.map(|b| b.1),
+        ));
+    }
+    for i in 0..n {
+        let service = graph.service(i);
+        let rto = service.rto.value;
+        if service.incomplete
+            || in_cycle.contains(&i)
+            || graph
+                .hard_deps(i)
+                .any(|d| d != i && graph.service(d).rto.value > rto)
+        {
+            continue;
+        }
+        let Some((total, Some(_))) = effective[i] else {
+            continue;
+        };
+        if total <= rto.get() {
+            continue;
+        }
+        // The end of the chain that reaches this service, deepest dependency first as
+        // bia prints it: a few names (walking a chain of 10,000 for each of its
+        // services would make validation quadratic).
+        let mut chain = vec![i];
+        let mut at = i;
+        let mut longer = false;
+        while let Some((_, Some(next))) = effective[at] {
+            if chain.len() == CHAIN_NAMES_SHOWN || chain.contains(&next) {
+                longer = chain.len() == CHAIN_NAMES_SHOWN;
+                break;
+            }
+            chain.push(next);
+            at = next;
+        }
+        chain.reverse();
+        let mut names: Vec<String> = Vec::new();
+        if longer {
+            names.push("…".into());
+        }
+        names.extend(chain.iter().map(|&j| {
+            let s = graph.service(j);
+            format!("`{}` ({})", s.id.value, s.rto.value)
+        }));
+        let path = names.join(" → ");
+        let (id, total) = (&service.id.value, crate::duration::HumanDuration(total));
+        diags.push(
+            Diagnostic::warning(
+                "recovery-exceeds-rto",
+                service.rto.loc.clone(),
+                tr!(
+                    "`{id}` cannot be back within its RTO of {rto} if what it needs fails too: recovered one after another, {path} take {total}",
+                    "`{id}` kan niet binnen zijn RTO van {rto} terug zijn als ook uitvalt wat hij nodig heeft: na elkaar hersteld duren {path} samen {total}"
+                ),
+                tr!("RTO {rto}, effective {total}", "RTO {rto}, effectief {total}"),
+            )
+            .with_help(tr!(
+                "shorten the RTOs along the chain, lengthen that of `{id}`, or make a dependency `kind = \"soft\"` where `{id}` works without it (`continuo bia` shows every chain)",
+                "verkort de RTO's in de keten, verleng die van `{id}`, of maak een afhankelijkheid `kind = \"soft\"` waar `{id}` zonder kan (`continuo bia` toont elke keten)"
+            )),
+        );
     }
 }
 

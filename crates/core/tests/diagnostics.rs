@@ -570,7 +570,11 @@ fn includes_by_glob_and_dangling_includes() {
                 &format!("{}depends_on = [\"a\"]\n", service("b")),
             ),
         ],
-        &[],
+        &[
+            // Both have an RTO of 1d, and `b` needs `a`: recovered one after the other,
+            // `b` is back after 2d.
+            "warning recovery-exceeds-rto cfg/services/b.toml:5:7 `b` cannot be back within its RTO of 1d if what it needs fails too: recovered one after another, `a` (1d) → `b` (1d) take 2d | help: shorten the RTOs along the chain, lengthen that of `b`, or make a dependency `kind = \"soft\"` where `b` works without it (`continuo bia` shows every chain)",
+        ],
     );
     check_files(
         &[(
@@ -844,6 +848,7 @@ fn warnings_for_unmonitored_and_non_redundant_critical_services() {
             svc("db", 3, "", "")
         ),
         &[
+            "warning recovery-exceeds-rto c.toml:7:7 `shop` cannot be back within its RTO of 1h if what it needs fails too: recovered one after another, `db` (1h) → `shop` (1h) take 2h | help: shorten the RTOs along the chain, lengthen that of `shop`, or make a dependency `kind = \"soft\"` where `shop` works without it (`continuo bia` shows every chain)",
             "warning single-point-of-failure c.toml:18:6 `db` has no backup endpoint and tier 1-2 services depend on it (`shop`): a single point of failure | help: add a [[service.endpoint]] with role = \"backup\", or record the accepted risk in a [[risk]] with mitigations",
         ],
     );

@@ -54,6 +54,11 @@ fn diagnose(text: String) -> Vec<(Severity, String, String)> {
         .collect()
 }
 
+/// How many diagnostics have `code`.
+fn count(found: &[(Severity, String, String)], code: &str) -> usize {
+    found.iter().filter(|(_, c, _)| c == code).count()
+}
+
 fn spof_message(found: &[(Severity, String, String)], id: &str) -> String {
     let prefixes = [format!("`{id}` has"), format!("tier-2 service `{id}` has")];
     found
@@ -78,11 +83,27 @@ fn a_chain_of_10000_services_warns_once_per_service_naming_five() {
         }
     });
     let found = diagnose(text);
-    assert_eq!(found.len(), SERVICES, "{:?}", &found[..3.min(found.len())]);
+    let spof = count(&found, "single-point-of-failure");
+    // Recovered one after another, every service but the first takes longer than its RTO;
+    // each warning names a few links of the chain, not all of them.
+    let recovery = count(&found, "recovery-exceeds-rto");
+    assert_eq!(
+        (spof, recovery),
+        (SERVICES, SERVICES - 1),
+        "{:?}",
+        &found[..3.min(found.len())]
+    );
+    assert_eq!(found.len(), spof + recovery);
     assert!(
         found
             .iter()
-            .all(|(s, code, _)| *s == Severity::Warning && code == "single-point-of-failure")
+            .all(|(s, _, m)| *s == Severity::Warning && m.len() < 1_000)
+    );
+    assert!(
+        found.iter().any(|(_, _, m)| m
+            == "`s9999` cannot be back within its RTO of 1h if what it needs fails too: recovered one after another, … → `s9996` (1h) → `s9997` (1h) → `s9998` (1h) → `s9999` (1h) take 416d16h"),
+        "{:?}",
+        found.iter().rev().find(|(_, c, _)| c == "recovery-exceeds-rto")
     );
     assert_eq!(
         spof_message(&found, "s0"),
@@ -141,7 +162,11 @@ fn a_wide_graph_of_10000_services_validates() {
         _ => vec!["s0".to_string()],
     });
     let found = diagnose(text);
-    assert_eq!(found.len(), SERVICES);
+    // Every service but `s0` needs it, and `s{last}` needs them too: all of them take
+    // longer than their RTO when recovered one after another.
+    assert_eq!(count(&found, "single-point-of-failure"), SERVICES);
+    assert_eq!(count(&found, "recovery-exceeds-rto"), SERVICES - 1);
+    assert_eq!(found.len(), 2 * SERVICES - 1);
     assert_eq!(
         spof_message(&found, "s0"),
         "`s0` has no backup endpoint and tier 1-2 services depend on it (`s1`, `s2`, `s3`, `s4`, `s5` and more): a single point of failure"
