@@ -249,6 +249,17 @@ impl AlertBook {
         })
     }
 
+    /// The services an open inbound alert says are down, whatever their checks say.
+    pub fn held_by_inbound(&self) -> BTreeSet<&str> {
+        self.alerts
+            .values()
+            .filter(|a| {
+                matches!(a.origin, Origin::Inbound { .. }) && a.state != AlertState::Resolved
+            })
+            .map(|a| a.service.as_str())
+            .collect()
+    }
+
     /// Takes in freshly computed service health and decides.
     pub fn observe(
         &mut self,

@@ -16,11 +16,8 @@
 #[path = "../common/mod.rs"]
 mod common;
 
-/// Whether a missing tool must fail the run (CI) rather than skip the test.
-#[allow(dead_code, reason = "used by the faults that need a tool")]
-pub fn tools_required() -> bool {
-    std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "0" && v != "false")
-}
+#[allow(unused_imports, reason = "used by the faults that need a tool")]
+pub(crate) use common::tools_required;
 
 /// Skips the current test with one line saying what is missing, or fails it under CI.
 #[allow(unused_macros, reason = "used by the faults that need a tool")]

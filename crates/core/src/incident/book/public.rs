@@ -5,7 +5,6 @@
 //! resolves without a closing message for customers gets one.
 
 use super::*;
-use crate::alerting::Origin;
 
 /// Who automatic updates are posted by.
 pub const AUTOMATIC: &str = "continuo";
@@ -14,16 +13,12 @@ impl IncidentBook {
     /// Posts the automatic customer updates the open and just-resolved incidents need.
     pub(super) fn keep_public(&mut self, ctx: &IncidentContext<'_>, alerts: &AlertBook) {
         let automatic = ctx.catalog.status_page.automatic_incidents();
-        let held_by_inbound: BTreeSet<&str> = alerts
-            .alerts
-            .values()
-            .filter(|a| {
-                matches!(a.origin, Origin::Inbound { .. }) && a.state != AlertState::Resolved
-            })
-            .map(|a| a.service.as_str())
-            .collect();
+        let held_by_inbound = alerts.held_by_inbound();
         let ids: Vec<String> = self.incidents.keys().cloned().collect();
         for id in ids {
+            // A resolved incident needs a look only in the decision that changed it
+            // (resolved it, or took its closing word): not every week-old one each time.
+            let changed = self.changed.contains(&id);
             let Some(incident) = self.incidents.get_mut(&id) else {
                 continue;
             };
@@ -76,7 +71,8 @@ impl IncidentBook {
                 );
                 let _ = self.post_update(ctx, &id, None, Audience::Customers, body, AUTOMATIC);
                 self.changed.insert(id);
-            } else if let Some(last) = customers
+            } else if changed
+                && let Some(last) = customers
                 && last.status != Status::Resolved
             {
                 let at_ms = incident

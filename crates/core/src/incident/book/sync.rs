@@ -232,14 +232,7 @@ impl IncidentBook {
         // A service is held down by its checks and by every open inbound alert about it:
         // an alert from Alertmanager on a service whose own checks are green lasts until
         // the alert resolves, and so does the service's outage in the incident.
-        let held_by_inbound: BTreeSet<&str> = alerts
-            .alerts
-            .values()
-            .filter(|a| {
-                matches!(a.origin, Origin::Inbound { .. }) && a.state != AlertState::Resolved
-            })
-            .map(|a| a.service.as_str())
-            .collect();
+        let held_by_inbound = alerts.held_by_inbound();
         // Services back up or down again; mitigation; resolution when the alerts are.
         let open: Vec<String> = self
             .incidents
