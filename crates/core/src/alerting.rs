@@ -231,13 +231,17 @@ impl Context<'_> {
 pub struct AlertBook {
     /// Alerts by id.
     pub alerts: BTreeMap<String, Alert>,
-    /// Service health as last observed.
+    /// Service health as last observed. Not needed in a saved book: the first
+    /// decision after a start observes the health of that moment.
+    #[serde(default)]
     pub health: BTreeMap<String, ServiceHealth>,
     /// Services that were impacted by a root cause that recovered: no alert of their own
     /// before this instant.
+    #[serde(default)]
     pub settling: BTreeMap<String, i64>,
     /// Services whose alert was resolved by hand while still down: no new alert until
     /// they have been seen not down.
+    #[serde(default)]
     pub quiet: BTreeSet<String>,
 }
 

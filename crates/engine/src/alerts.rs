@@ -186,7 +186,12 @@ impl Alerting {
                         unsaved: Vec::new(),
                         unsaved_incidents: BTreeMap::new(),
                         unsaved_evidence: Vec::new(),
-                        book_dirty: false,
+                        unsaved_alerts: Default::default(),
+                        rest_dirty: false,
+                        synced_health: Default::default(),
+                        sync_everything: true,
+                        synced_everything_ms: i64::MIN,
+                        last_changed: false,
                     };
                     let mut commands = command_rx.lock_owned().await;
                     decider.run(&mut commands, health, stop_rx).await;

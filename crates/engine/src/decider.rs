@@ -13,16 +13,16 @@ use crate::shared::{
     AlertHandle, AlertingError, Books, Command, ServiceEventKind, incident_ctx, lock,
 };
 use crate::stage::{Decided, Stage};
-use continuo_core::alerting::{AlertBook, AlertError, AlertState, Context, Page};
+use continuo_core::alerting::{Alert, AlertBook, AlertError, AlertState, Context, Page};
 use continuo_core::analysis::Graph;
 use continuo_core::catalog::Catalog;
 use continuo_core::evidence::Evidence;
 use continuo_core::evidence::records::{self, Failover};
-use continuo_core::incident::book::{EventKind, IncidentBook, IncidentContext};
+use continuo_core::incident::book::{EventKind, IncidentBook, IncidentContext, Scope};
 use continuo_core::maintenance::{self, Window};
 use continuo_core::state::ServiceHealth;
-use continuo_store::{IncidentRow, OutboxItem};
-use std::collections::BTreeMap;
+use continuo_store::{BookChanges, IncidentRow, OutboxItem};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -73,10 +73,26 @@ pub(crate) struct Decider {
     pub(crate) unsaved_incidents: BTreeMap<String, IncidentRow>,
     /// Evidence decided but not yet committed (kept and retried like the outbox items).
     pub(crate) unsaved_evidence: Vec<Evidence>,
-    pub(crate) book_dirty: bool,
+    /// Ids of the alerts changed (or dropped) since the last commit.
+    pub(crate) unsaved_alerts: BTreeSet<String>,
+    /// The book's own fields (settling, quiet) changed since the last commit.
+    pub(crate) rest_dirty: bool,
     /// Pages from memory while the store does not take the commit.
     pub(crate) degraded: Degraded,
+    /// The service health the incidents were last synced with.
+    pub(crate) synced_health: Arc<BTreeMap<String, ServiceHealth>>,
+    /// The next decision syncs every incident, not only what it changed: at start, after
+    /// an operator's change of incidents or a reload, and once a minute.
+    pub(crate) sync_everything: bool,
+    /// When every incident was last synced.
+    pub(crate) synced_everything_ms: i64,
+    /// Whether the last decision changed the alert book.
+    pub(crate) last_changed: bool,
 }
+
+/// How often a decision syncs every incident even when nothing asks for it: a safety
+/// net under the narrow syncs, cheap at this spacing.
+const SYNC_EVERYTHING_EVERY_MS: i64 = 60_000;
 
 /// How long a commit may take before the decision task stops waiting for it and pages
 /// from memory (it is retried at the next tick): well inside the 5 s in which an outage
@@ -135,6 +151,8 @@ impl Decider {
     async fn on_command(&mut self, command: Command) {
         match command {
             Command::Decide(mut decision) => {
+                // An operator's change of incidents may touch any of them.
+                self.sync_everything = true;
                 self.with_book(|alerts, incidents, ctx, ictx| {
                     decision.decide(&mut Books {
                         alerts,
@@ -166,10 +184,9 @@ impl Decider {
             Command::Inbound(events, reply) => {
                 let mut changed = 0;
                 for event in &events {
-                    let before = lock(&self.handle.shared.book).clone();
                     self.with_book(|book, _, ctx, _| book.inbound(ctx, event))
                         .await;
-                    if *lock(&self.handle.shared.book) != before {
+                    if self.last_changed {
                         changed += 1;
                     }
                 }
@@ -217,6 +234,7 @@ impl Decider {
             }
             Command::Reload(catalog) => {
                 *lock(&self.handle.shared.catalog) = catalog;
+                self.sync_everything = true;
                 self.with_book(|book, _, ctx, _| book.tick(ctx)).await;
             }
         }
@@ -272,9 +290,15 @@ impl Decider {
     /// before then would lose it, and the operator should know.
     fn saved(&self, result: Result<(), AlertingError>) -> Result<(), AlertingError> {
         match result {
-            Ok(()) if self.book_dirty || !self.unsaved.is_empty() => Err(AlertingError::NotSaved),
+            Ok(()) if self.book_unsaved() || !self.unsaved.is_empty() => {
+                Err(AlertingError::NotSaved)
+            }
             other => other,
         }
+    }
+
+    fn book_unsaved(&self) -> bool {
+        self.rest_dirty || !self.unsaved_alerts.is_empty()
     }
 
     /// Runs one decision on the books, lets every stage turn it into outbox items and
@@ -319,8 +343,28 @@ impl Decider {
             };
             let mut book = lock(&self.handle.shared.book);
             let mut incidents = lock(&self.handle.shared.incidents);
-            let before = book.clone();
+            // What a decision may change, kept to tell what it did change: the alerts
+            // and the book's own fields, not the health (which only observing replaces).
+            let before = book.alerts.clone();
+            let before_rest = (book.settling.clone(), book.quiet.clone());
             let result = decide(&mut book, &mut incidents, &ctx, &ictx);
+            let health = lock(&self.handle.shared.health).clone().unwrap_or_default();
+            let change = Scope::of_change(&before, &book.alerts, &self.synced_health, &health);
+            self.synced_health = health;
+            let changed_alerts = match &change {
+                Scope::Changed { alerts, .. } => alerts.clone(),
+                Scope::Everything => BTreeSet::new(),
+            };
+            let rest_changed = before_rest != (book.settling.clone(), book.quiet.clone());
+            let scope = if self.sync_everything
+                || now - self.synced_everything_ms >= SYNC_EVERYTHING_EVERY_MS
+            {
+                self.sync_everything = false;
+                self.synced_everything_ms = now;
+                Scope::Everything
+            } else {
+                change
+            };
             let mut decided = Decided {
                 handle: &self.handle,
                 catalog: &catalog,
@@ -329,6 +373,7 @@ impl Decider {
                 alerts: &book,
                 incidents: &mut incidents,
                 ictx: &ictx,
+                scope: &scope,
                 pages: result.pages(),
                 paged: Vec::new(),
                 items: Vec::new(),
@@ -348,22 +393,23 @@ impl Decider {
             self.unsaved_evidence.extend(evidence);
             let mut items: Vec<OutboxItem> = paged.into_iter().flatten().collect();
             items.extend(others);
-            let changed = *book != before;
-            if changed {
-                log_alert_changes(&before, &book);
+            if !changed_alerts.is_empty() {
+                log_alert_changes(&before, &book.alerts, &changed_alerts);
             }
+            let changed = !changed_alerts.is_empty() || rest_changed;
+            self.unsaved_alerts.extend(changed_alerts);
+            self.rest_dirty |= rest_changed;
             self.unsaved_incidents.extend(changed_incidents);
             (result, items, changed)
         };
-        self.book_dirty |= changed;
+        self.last_changed = changed;
         self.unsaved.extend(items);
-        if self.book_dirty
+        if self.book_unsaved()
             || !self.unsaved.is_empty()
             || !self.unsaved_incidents.is_empty()
             || !self.unsaved_evidence.is_empty()
         {
-            let book = serde_json::to_value(&*lock(&self.handle.shared.book))
-                .unwrap_or(serde_json::Value::Null);
+            let book = self.book_changes();
             let rows: Vec<IncidentRow> = self.unsaved_incidents.values().cloned().collect();
             self.degraded.apply(&mut self.unsaved);
             let commit =
@@ -380,7 +426,8 @@ impl Decider {
                     self.unsaved.clear();
                     self.unsaved_incidents.clear();
                     self.unsaved_evidence.clear();
-                    self.book_dirty = false;
+                    self.unsaved_alerts.clear();
+                    self.rest_dirty = false;
                     self.degraded.store_back(self.handle.clock.now_ms());
                     if any {
                         self.handle.shared.wake_dispatcher.notify_one();
@@ -399,12 +446,41 @@ impl Decider {
     }
 }
 
+impl Decider {
+    /// What of the alert book the next commit saves: the alerts changed or dropped
+    /// since the last commit, and the book's own fields when they changed.
+    fn book_changes(&self) -> BookChanges {
+        let book = lock(&self.handle.shared.book);
+        let mut changes = BookChanges::default();
+        for id in &self.unsaved_alerts {
+            match book.alerts.get(id) {
+                Some(alert) => changes.alerts.push((
+                    id.clone(),
+                    serde_json::to_value(alert).unwrap_or(serde_json::Value::Null),
+                )),
+                None => changes.dropped.push(id.clone()),
+            }
+        }
+        if self.rest_dirty {
+            changes.rest = Some(serde_json::json!({
+                "settling": book.settling,
+                "quiet": book.quiet,
+            }));
+        }
+        changes
+    }
+}
+
 /// Tells the log what a decision did to the alerts: opened, fired (paging began),
 /// acknowledged, resolved. Firing is a warning, since someone must act; the rest is
 /// information.
-fn log_alert_changes(before: &AlertBook, after: &AlertBook) {
-    for (id, alert) in &after.alerts {
-        let old = before.alerts.get(id);
+fn log_alert_changes(
+    before: &BTreeMap<String, Alert>,
+    after: &BTreeMap<String, Alert>,
+    changed: &BTreeSet<String>,
+) {
+    for (id, alert) in changed.iter().filter_map(|id| Some((id, after.get(id)?))) {
+        let old = before.get(id);
         if old.is_none() {
             tracing::info!(
                 alert = %id,

@@ -35,7 +35,9 @@ pub(crate) struct Incidents;
 impl Stage for Incidents {
     fn after_decision(&self, decided: &mut Decided<'_>) {
         let now = decided.now_ms;
-        let callouts = decided.incidents.sync(decided.ictx, decided.alerts);
+        let callouts = decided
+            .incidents
+            .sync_in(decided.ictx, decided.alerts, decided.scope);
         for (page, items) in decided.pages.iter().zip(&decided.paged) {
             record_page(decided.incidents, page, items, now);
         }

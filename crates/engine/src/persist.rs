@@ -5,7 +5,9 @@
 
 use continuo_core::evidence::Evidence;
 use continuo_core::maintenance::Window;
-use continuo_store::{DayCount, IncidentRow, OutboxItem, OutboxState, Store, StoreError};
+use continuo_store::{
+    BookChanges, DayCount, IncidentRow, OutboxItem, OutboxState, Store, StoreError,
+};
 use serde_json::Value;
 use std::future::Future;
 use std::pin::Pin;
@@ -20,11 +22,11 @@ pub type Fut<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send 
 pub trait Persist: Send + Sync {
     /// The saved alert book.
     fn alert_book(&self) -> Fut<'_, Option<Value>>;
-    /// Saves the book and changed incidents, and adds new outbox items (existing keys
+    /// Saves what changed of the book and the changed incidents, and adds new outbox items (existing keys
     /// untouched) and evidence records (existing ids untouched), atomically.
     fn commit_alerting<'a>(
         &'a self,
-        book: &'a Value,
+        book: &'a BookChanges,
         items: &'a [OutboxItem],
         incidents: &'a [IncidentRow],
         evidence: &'a [Evidence],
@@ -95,7 +97,7 @@ impl Persist for Store {
     }
     fn commit_alerting<'a>(
         &'a self,
-        book: &'a Value,
+        book: &'a BookChanges,
         items: &'a [OutboxItem],
         incidents: &'a [IncidentRow],
         evidence: &'a [Evidence],
@@ -189,7 +191,9 @@ pub struct MemoryPersist {
 
 #[derive(Default)]
 struct Memory {
+    /// The book without its alerts, and its alerts by id, as the store keeps them.
     book: Option<Value>,
+    alerts: std::collections::BTreeMap<String, Value>,
     items: Vec<OutboxItem>,
     windows: Vec<Window>,
     incidents: Vec<IncidentRow>,
@@ -279,11 +283,22 @@ fn ready<T: Send + 'static>(value: T) -> Fut<'static, T> {
 
 impl Persist for MemoryPersist {
     fn alert_book(&self) -> Fut<'_, Option<Value>> {
-        ready(self.with(|m| m.book.clone()))
+        ready(self.with(|m| {
+            if m.book.is_none() && m.alerts.is_empty() {
+                return None;
+            }
+            let mut book = match m.book.clone() {
+                Some(Value::Object(map)) => map,
+                _ => serde_json::Map::new(),
+            };
+            let alerts = m.alerts.clone().into_iter().collect();
+            book.insert("alerts".to_string(), Value::Object(alerts));
+            Some(Value::Object(book))
+        }))
     }
     fn commit_alerting<'a>(
         &'a self,
-        book: &'a Value,
+        book: &'a BookChanges,
         items: &'a [OutboxItem],
         incidents: &'a [IncidentRow],
         evidence: &'a [Evidence],
@@ -303,7 +318,15 @@ impl Persist for MemoryPersist {
             return failed;
         }
         self.with(|m| {
-            m.book = Some(book.clone());
+            if let Some(rest) = &book.rest {
+                m.book = Some(rest.clone());
+            }
+            for (id, alert) in &book.alerts {
+                m.alerts.insert(id.clone(), alert.clone());
+            }
+            for id in &book.dropped {
+                m.alerts.remove(id);
+            }
             append_evidence(&mut m.evidence, evidence);
             for item in items {
                 if !m.items.iter().any(|i| i.key == item.key) {

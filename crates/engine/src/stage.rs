@@ -13,7 +13,7 @@ use crate::shared::{AlertHandle, Shared};
 use continuo_core::alerting::{AlertBook, Page};
 use continuo_core::catalog::Catalog;
 use continuo_core::evidence::Evidence;
-use continuo_core::incident::book::{IncidentBook, IncidentContext};
+use continuo_core::incident::book::{IncidentBook, IncidentContext, Scope};
 use continuo_core::maintenance::Window;
 use continuo_notify::{Delivered, SendError};
 use continuo_store::{IncidentRow, OutboxItem};
@@ -36,6 +36,8 @@ pub(crate) struct Decided<'a> {
     pub(crate) incidents: &'a mut IncidentBook,
     /// What incident rules need.
     pub(crate) ictx: &'a IncidentContext<'a>,
+    /// What the decision changed, for a sync of incidents that looks only there.
+    pub(crate) scope: &'a Scope,
     /// The pages the decision caused.
     pub(crate) pages: &'a [Page],
     /// The outbox items of each page, in the order of `pages` (filled by the alerts

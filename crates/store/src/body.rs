@@ -13,8 +13,14 @@ use super::StoreError;
 use serde_json::{Map, Value};
 
 /// The schema version of the alert book (`continuo_core::alerting::AlertBook`) this
-/// store writes, and the newest it reads.
-pub const ALERT_BOOK_VERSION: u64 = 1;
+/// store writes, and the newest it reads. Version 2 keeps the book's alerts out of it,
+/// one row each in `alerts` (so a decision writes only the alerts it changed); versions
+/// 0 and 1 held them inline, and are moved to rows when first read.
+pub const ALERT_BOOK_VERSION: u64 = 2;
+
+/// The schema version of one alert (`continuo_core::alerting::Alert`) this store writes,
+/// and the newest it reads.
+pub const ALERT_VERSION: u64 = 1;
 
 /// The schema version of an incident (`continuo_core::incident::Incident`) this store
 /// writes, and the newest it reads.
@@ -37,6 +43,12 @@ pub(crate) struct Kind {
 pub(crate) const ALERT_BOOK: Kind = Kind {
     table: "settings",
     version: ALERT_BOOK_VERSION,
+};
+
+/// One alert of the book, kept in `alerts`.
+pub(crate) const ALERT: Kind = Kind {
+    table: "alerts",
+    version: ALERT_VERSION,
 };
 
 /// An incident, kept in `incidents`.
@@ -77,8 +89,10 @@ pub(crate) fn open(kind: Kind, id: &str, text: &str) -> Result<Value, StoreError
             newest: kind.version,
         });
     }
-    // Version 0 (saved before versions existed) and version 1 share one shape: nothing
-    // to upgrade yet. A version 2 adds its upgrade of older bodies here.
+    // Versions 0 (saved before versions existed) and 1 share one shape. The alert
+    // book's version 2 differs only in where its alerts are: the store moves inline
+    // alerts to their rows when it reads such a book (`Store::alert_book`). A later
+    // version adds its upgrade of older bodies here.
     Ok(body)
 }
 

@@ -6,8 +6,13 @@
 use super::{Backend, Store, StoreError, body, on_pool};
 use serde_json::Value;
 
-pub(crate) const UPSERT: &str = "INSERT INTO incidents (id, number, status, severity, detected_ms, resolved_ms, body) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO UPDATE SET number = excluded.number, \
+/// Saves incidents (a new row, or the newest state of one): this, `VALUES` with the
+/// rows, then [`UPSERT_TAIL`].
+pub(crate) const UPSERT_HEAD: &str =
+    "INSERT INTO incidents (id, number, status, severity, detected_ms, resolved_ms, body) ";
+
+/// The end of an [`UPSERT_HEAD`] statement.
+pub(crate) const UPSERT_TAIL: &str = " ON CONFLICT (id) DO UPDATE SET number = excluded.number, \
      status = excluded.status, severity = excluded.severity, detected_ms = excluded.detected_ms, \
      resolved_ms = excluded.resolved_ms, body = excluded.body";
 

@@ -15,8 +15,55 @@ use super::{Backend, Store, StoreError, body, on_pool};
 use continuo_core::maintenance::Window;
 use serde_json::Value;
 
-/// The settings key under which the alert book is kept.
+/// The settings key under which the alert book is kept (without its alerts, which are
+/// rows of `alerts`).
 pub const ALERT_BOOK_KEY: &str = "alert_book";
+
+/// Bound values per statement, under SQLite's limit (32,766) and PostgreSQL's (65,535).
+pub(crate) const MAX_BINDS: usize = 30_000;
+
+/// What of the alert book a commit saves: the book's own fields (`rest`, everything
+/// but its alerts) when they changed, the alerts added or changed, and the ids of the
+/// alerts it dropped. A decision's write follows what it changed, not what is open.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BookChanges {
+    /// The book without its `alerts`, saved whole when present.
+    pub rest: Option<Value>,
+    /// Alerts added or changed: id and the alert.
+    pub alerts: Vec<(String, Value)>,
+    /// Ids of the alerts no longer in the book.
+    pub dropped: Vec<String>,
+}
+
+impl BookChanges {
+    /// Every alert of `book` (a whole alert book) and the rest of it: what a first save,
+    /// or a test, writes. Its `alerts` may be a map by id or a list of alerts with an
+    /// `id`; alerts saved earlier and absent from `book` are not dropped.
+    pub fn whole(book: &Value) -> BookChanges {
+        let mut rest = book.clone();
+        let alerts = match rest.as_object_mut().and_then(|m| m.remove("alerts")) {
+            Some(Value::Object(map)) => map.into_iter().collect(),
+            Some(Value::Array(list)) => list
+                .into_iter()
+                .filter_map(|a| {
+                    let id = a.get("id")?.as_str()?.to_string();
+                    Some((id, a))
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        BookChanges {
+            rest: Some(rest),
+            alerts,
+            dropped: Vec::new(),
+        }
+    }
+
+    /// Nothing to save of the book.
+    pub fn is_empty(&self) -> bool {
+        self.rest.is_none() && self.alerts.is_empty() && self.dropped.is_empty()
+    }
+}
 
 /// Where a notification is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -188,7 +235,7 @@ pub(crate) async fn add_items<DB>(
     items: &[OutboxItem],
 ) -> Result<(), sqlx::Error>
 where
-    DB: sqlx::Database,
+    DB: sqlx::Database + sqlx::database::HasStatementCache,
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
     DB::Arguments: sqlx::IntoArguments<DB>,
     String: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
@@ -196,26 +243,26 @@ where
     Option<i64>: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
     Option<String>: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
 {
-    let insert = format!(
-        "INSERT INTO outbox ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-         ON CONFLICT (key) DO NOTHING"
-    );
-    for item in items {
-        sqlx::query(sqlx::AssertSqlSafe(insert.clone()))
-            .bind(item.key.clone())
-            .bind(item.channel.clone())
-            .bind(item.alert.clone())
-            .bind(item.event.clone())
-            .bind(item.recipient.clone())
-            .bind(item.notice.to_string())
-            .bind(item.state.name().to_string())
-            .bind(i64::from(item.attempts))
-            .bind(item.next_ms)
-            .bind(item.created_ms)
-            .bind(item.sent_ms)
-            .bind(item.last_error.clone())
-            .execute(&mut **tx)
-            .await?;
+    // Many rows per statement: a mass outage commits thousands of items, and a round
+    // trip each made the commit's cost follow the database's latency (PostgreSQL).
+    for chunk in items.chunks(MAX_BINDS / 12) {
+        let mut q = sqlx::QueryBuilder::<DB>::new(format!("INSERT INTO outbox ({COLUMNS}) "));
+        q.push_values(chunk, |mut row, item| {
+            row.push_bind(item.key.clone())
+                .push_bind(item.channel.clone())
+                .push_bind(item.alert.clone())
+                .push_bind(item.event.clone())
+                .push_bind(item.recipient.clone())
+                .push_bind(item.notice.to_string())
+                .push_bind(item.state.name().to_string())
+                .push_bind(i64::from(item.attempts))
+                .push_bind(item.next_ms)
+                .push_bind(item.created_ms)
+                .push_bind(item.sent_ms)
+                .push_bind(item.last_error.clone());
+        });
+        q.push(" ON CONFLICT (key) DO NOTHING");
+        q.build().persistent(false).execute(&mut **tx).await?;
     }
     Ok(())
 }
@@ -236,7 +283,7 @@ impl Store {
     /// Items whose key exists already are left as they are.
     pub async fn commit_alerting(
         &self,
-        book: &Value,
+        book: &BookChanges,
         items: &[OutboxItem],
         incidents: &[super::IncidentRow],
     ) -> Result<(), StoreError> {
@@ -248,7 +295,7 @@ impl Store {
     /// same transaction.
     pub async fn commit_alerting_with_evidence(
         &self,
-        book: &Value,
+        book: &BookChanges,
         items: &[OutboxItem],
         incidents: &[super::IncidentRow],
         evidence: &[continuo_core::evidence::Evidence],
@@ -259,7 +306,7 @@ impl Store {
 
     async fn commit_alerting_inner(
         &self,
-        book: &Value,
+        book: &BookChanges,
         items: &[OutboxItem],
         incidents: &[super::IncidentRow],
         evidence: &[continuo_core::evidence::Evidence],
@@ -267,19 +314,35 @@ impl Store {
         let save = "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            sqlx::query(save).bind(ALERT_BOOK_KEY).bind(body::seal(body::ALERT_BOOK, book)).execute(&mut *tx).await?;
+            if let Some(rest) = &book.rest {
+                sqlx::query(save).bind(ALERT_BOOK_KEY).bind(body::seal(body::ALERT_BOOK, rest)).execute(&mut *tx).await?;
+            }
+            // Many rows per statement (each key once, as ON CONFLICT DO UPDATE needs).
+            for chunk in book.alerts.chunks(MAX_BINDS / 2) {
+                let mut q = sqlx::QueryBuilder::new("INSERT INTO alerts (id, body) ");
+                q.push_values(chunk, |mut row, (id, alert)| {
+                    row.push_bind(id.clone()).push_bind(body::seal(body::ALERT, alert));
+                });
+                q.push(" ON CONFLICT (id) DO UPDATE SET body = excluded.body");
+                q.build().persistent(false).execute(&mut *tx).await?;
+            }
+            for id in &book.dropped {
+                sqlx::query("DELETE FROM alerts WHERE id = $1").bind(id).execute(&mut *tx).await?;
+            }
             add_items(&mut tx, items).await?;
-            for row in incidents {
-                sqlx::query(super::incidents::UPSERT)
-                    .bind(&row.id)
-                    .bind(row.number)
-                    .bind(&row.status)
-                    .bind(row.severity)
-                    .bind(row.detected_ms)
-                    .bind(row.resolved_ms)
-                    .bind(body::seal(body::INCIDENT, &row.body))
-                    .execute(&mut *tx)
-                    .await?;
+            for chunk in incidents.chunks(MAX_BINDS / 7) {
+                let mut q = sqlx::QueryBuilder::new(super::incidents::UPSERT_HEAD);
+                q.push_values(chunk, |mut b, row| {
+                    b.push_bind(row.id.clone())
+                        .push_bind(row.number)
+                        .push_bind(row.status.clone())
+                        .push_bind(row.severity)
+                        .push_bind(row.detected_ms)
+                        .push_bind(row.resolved_ms)
+                        .push_bind(body::seal(body::INCIDENT, &row.body));
+                });
+                q.push(super::incidents::UPSERT_TAIL);
+                q.build().persistent(false).execute(&mut *tx).await?;
             }
             super::evidence::insert(&mut tx, evidence).await?;
             tx.commit().await?;
@@ -301,12 +364,50 @@ impl Store {
         Ok(())
     }
 
-    /// The saved alert book, if any, in the shape of [`body::ALERT_BOOK_VERSION`]. A
-    /// book saved by a newer Continuo is [`StoreError::NewerVersion`].
+    /// The saved alert book, if any, whole: its own fields and its `alerts` by id. A
+    /// book saved by a newer Continuo is [`StoreError::NewerVersion`]. A book of
+    /// version 0 or 1 (alerts inline) has its alerts moved to their rows first, in one
+    /// transaction, so later commits that write only changed alerts lose none.
     pub async fn alert_book(&self) -> Result<Option<Value>, StoreError> {
         let text: Option<String> = on_pool!(self, pool => sqlx::query_scalar("SELECT value FROM settings WHERE key = $1").bind(ALERT_BOOK_KEY).fetch_optional(pool).await?);
-        text.map(|t| body::open(body::ALERT_BOOK, ALERT_BOOK_KEY, &t))
-            .transpose()
+        let mut rest = text
+            .map(|t| body::open(body::ALERT_BOOK, ALERT_BOOK_KEY, &t))
+            .transpose()?;
+        if let Some(inline) = rest
+            .as_mut()
+            .and_then(Value::as_object_mut)
+            .and_then(|m| m.remove("alerts"))
+        {
+            let mut upgrade = BookChanges::whole(&serde_json::json!({ "alerts": inline }));
+            upgrade.rest = rest.clone();
+            let save = "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+            on_pool!(self, pool => {
+                let mut tx = pool.begin().await?;
+                for (id, alert) in &upgrade.alerts {
+                    sqlx::query("INSERT INTO alerts (id, body) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING")
+                        .bind(id).bind(body::seal(body::ALERT, alert)).execute(&mut *tx).await?;
+                }
+                if let Some(rest) = &upgrade.rest {
+                    sqlx::query(save).bind(ALERT_BOOK_KEY).bind(body::seal(body::ALERT_BOOK, rest)).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+            });
+        }
+        let rows: Vec<(String, String)> = on_pool!(self, pool => sqlx::query_as("SELECT id, body FROM alerts ORDER BY id").fetch_all(pool).await?);
+        if rest.is_none() && rows.is_empty() {
+            return Ok(None);
+        }
+        let mut alerts = serde_json::Map::new();
+        for (id, text) in rows {
+            let alert = body::open(body::ALERT, &id, &text)?;
+            alerts.insert(id, alert);
+        }
+        let mut book = match rest {
+            Some(Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        };
+        book.insert("alerts".to_string(), Value::Object(alerts));
+        Ok(Some(Value::Object(book)))
     }
 
     /// Pending items due at `now_ms`: operators' items (every recipient but a status page

@@ -102,6 +102,9 @@ fn migrations() -> Vec<String> {
         // alert has (an announcement to 3,000 status page subscribers).
         "CREATE INDEX outbox_by_queue ON outbox (alert, channel, recipient, state, created_ms)"
             .to_string(),
+        // 9: the alert book's alerts, one row each, so a decision writes the alerts it
+        // changed rather than the whole book (issue 18).
+        "CREATE TABLE alerts (id TEXT PRIMARY KEY, body TEXT NOT NULL)".to_string(),
     ]
 }
 

@@ -9,7 +9,7 @@ use continuo_core::observation::{Measurement, Observation, Timings};
 use continuo_core::state::Verdict;
 use continuo_store::testing::TestDb;
 use continuo_store::writer::{Record, Writer, WriterConfig};
-use continuo_store::{EvidenceFilter, IncidentRow, Store, backends};
+use continuo_store::{BookChanges, EvidenceFilter, IncidentRow, Store, backends};
 use serde_json::json;
 
 backends!(
@@ -255,7 +255,12 @@ async fn evidence_commits_with_what_it_measured(db: &TestDb) {
     let store = db.reopen().await;
     let rto = record(ClaimKind::Rto, "service:shop", "INC-1", NOV, Outcome::Met);
     store
-        .commit_alerting_with_evidence(&json!({"alerts": []}), &[], &[], std::slice::from_ref(&rto))
+        .commit_alerting_with_evidence(
+            &BookChanges::default(),
+            &[],
+            &[],
+            std::slice::from_ref(&rto),
+        )
         .await
         .expect("commit");
     let mut failover = record(
@@ -354,7 +359,7 @@ async fn the_month_report_gives_exact_downtime_and_days_without_data(store: Stor
         body: incident,
     };
     store
-        .commit_alerting(&json!({"alerts": []}), &[], &[row])
+        .commit_alerting(&BookChanges::default(), &[], &[row])
         .await
         .expect("commit");
     let (from, until) =

@@ -12,7 +12,7 @@ use continuo_core::alerting::{AlertBook, AlertState};
 use continuo_core::incident::book::Incident;
 use continuo_store::outbox::ALERT_BOOK_KEY;
 use continuo_store::testing::TestDb;
-use continuo_store::{IncidentRow, StoreError, backends};
+use continuo_store::{BookChanges, IncidentRow, StoreError, backends};
 use serde_json::{Value, json};
 
 const ALERT_BOOK: &str = include_str!("fixtures/alert_book.json");
@@ -21,6 +21,7 @@ const INCIDENT: &str = include_str!("fixtures/incident.json");
 backends!(
     an_alert_book_saved_before_versions_reads_back_unchanged,
     an_alert_book_round_trips_through_its_versioned_row,
+    an_alert_book_of_version_1_has_its_alerts_moved_to_rows,
     an_incident_saved_before_versions_reads_back_unchanged,
     an_incident_round_trips_through_its_versioned_row,
     bodies_of_a_newer_version_are_refused_not_misread,
@@ -86,7 +87,7 @@ async fn an_alert_book_saved_before_versions_reads_back_unchanged(db: &TestDb) {
 async fn an_alert_book_round_trips_through_its_versioned_row(db: &TestDb) {
     let book = through_alert_book(fixture(ALERT_BOOK));
     db.store
-        .commit_alerting(&book, &[], &[])
+        .commit_alerting(&BookChanges::whole(&book), &[], &[])
         .await
         .expect("commit");
     let stored = db
@@ -95,9 +96,63 @@ async fn an_alert_book_round_trips_through_its_versioned_row(db: &TestDb) {
         .await
         .expect("raw")
         .expect("a row");
-    assert_eq!(stored, json!({"version": 1, "body": fixture(ALERT_BOOK)}));
+    // Version 2: the book without its alerts; each alert a versioned row of its own.
+    let mut rest = fixture(ALERT_BOOK);
+    let alerts = rest
+        .as_object_mut()
+        .and_then(|m| m.remove("alerts"))
+        .expect("the fixture has alerts");
+    assert_eq!(stored, json!({"version": 2, "body": rest}));
+    assert!(
+        alerts.as_object().is_some_and(|m| !m.is_empty()),
+        "the fixture has alerts to keep as rows"
+    );
     let read = db.reopen().await.alert_book().await.expect("read");
     assert_eq!(read.map(through_alert_book), Some(fixture(ALERT_BOOK)));
+}
+
+async fn an_alert_book_of_version_1_has_its_alerts_moved_to_rows(db: &TestDb) {
+    // A book saved by the Continuo before version 2: alerts inline, in the envelope.
+    let saved = json!({"version": 1, "body": fixture(ALERT_BOOK)});
+    db.store
+        .set_setting(ALERT_BOOK_KEY, &saved)
+        .await
+        .expect("save as version 1");
+    let read = db.store.alert_book().await.expect("read").expect("a book");
+    assert_eq!(through_alert_book(read), fixture(ALERT_BOOK));
+    // Moved: the setting has no alerts any more, the rows have them, and a later
+    // commit that changes nothing of them loses none.
+    let stored = db
+        .store
+        .setting(ALERT_BOOK_KEY)
+        .await
+        .expect("raw")
+        .expect("row");
+    assert_eq!(stored["version"], json!(2));
+    assert!(stored["body"].get("alerts").is_none(), "{stored}");
+    db.store
+        .commit_alerting(
+            &BookChanges {
+                rest: Some(json!({})),
+                ..BookChanges::default()
+            },
+            &[],
+            &[],
+        )
+        .await
+        .expect("commit");
+    let again = db
+        .reopen()
+        .await
+        .alert_book()
+        .await
+        .expect("read")
+        .expect("a book");
+    assert_eq!(
+        again["alerts"],
+        fixture(ALERT_BOOK)["alerts"],
+        "every alert still there"
+    );
 }
 
 /// The row of the fixture incident, with `body` as its JSON.
@@ -141,7 +196,7 @@ async fn an_incident_round_trips_through_its_versioned_row(db: &TestDb) {
     let row = incident_row(through_incident(fixture(INCIDENT)));
     let book = fixture(ALERT_BOOK);
     db.store
-        .commit_alerting(&book, &[], std::slice::from_ref(&row))
+        .commit_alerting(&BookChanges::whole(&book), &[], std::slice::from_ref(&row))
         .await
         .expect("commit");
     let again = db.reopen().await;
@@ -164,7 +219,7 @@ async fn bodies_of_a_newer_version_are_refused_not_misread(db: &TestDb) {
     db.store
         .set_setting(
             ALERT_BOOK_KEY,
-            &json!({"version": 2, "body": {"alerts": 7}}),
+            &json!({"version": 3, "body": {"alerts": 7}}),
         )
         .await
         .expect("save");
@@ -174,8 +229,8 @@ async fn bodies_of_a_newer_version_are_refused_not_misread(db: &TestDb) {
             &error,
             StoreError::NewerVersion {
                 table: "settings",
-                found: 2,
-                newest: 1,
+                found: 3,
+                newest: 2,
                 ..
             }
         ),
@@ -198,6 +253,18 @@ async fn bodies_of_a_newer_version_are_refused_not_misread(db: &TestDb) {
     assert!(error.to_string().contains("INC-9"), "{error}");
     assert!(db.store.incidents_recent(0).await.is_err());
     assert!(db.store.incidents_between(0, 10, 5).await.is_err());
+    // An alert row written by a newer Continuo is refused with its id, too.
+    db.store
+        .set_setting(ALERT_BOOK_KEY, &json!({"version": 2, "body": {}}))
+        .await
+        .expect("save");
+    db.execute("INSERT INTO alerts (id, body) VALUES ('db-1', '{\"version\": 5, \"body\": {}}')")
+        .await;
+    let error = db.store.alert_book().await.expect_err("newer alert");
+    assert!(
+        matches!(&error, StoreError::NewerVersion { table: "alerts", found: 5, id, .. } if id == "db-1"),
+        "{error:?}"
+    );
 }
 
 const EVIDENCE: &str = include_str!("fixtures/evidence.json");

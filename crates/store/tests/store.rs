@@ -12,7 +12,9 @@ use continuo_core::state::{CheckState, CheckStatus, Transition, Verdict};
 use continuo_store::backends;
 use continuo_store::testing::{TestDb, drop_schema};
 use continuo_store::writer::{NotStored, Record, Writer, WriterConfig, WriterStatus};
-use continuo_store::{Histogram, Ping, PingKind, Resolution, Rollup, Store, StoredTransition};
+use continuo_store::{
+    BookChanges, Histogram, Ping, PingKind, Resolution, Rollup, Store, StoredTransition,
+};
 use serde_json::json;
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -1219,7 +1221,7 @@ async fn outbox_keeps_one_row_per_key_and_walks_its_states(db: &TestDb) {
         .map(|i| outbox_item(&format!("k{i}"), DAY0 + i))
         .collect();
     db.store
-        .commit_alerting(&book, &items, &[])
+        .commit_alerting(&BookChanges::whole(&book), &items, &[])
         .await
         .expect("commit");
     assert_eq!(db.store.alert_book().await.expect("book"), Some(book));
@@ -1230,10 +1232,25 @@ async fn outbox_keeps_one_row_per_key_and_walks_its_states(db: &TestDb) {
         .expect("sent");
     let again = json!({"alerts": {"x": 1}});
     db.store
-        .commit_alerting(&again, &items[..2], &[])
+        .commit_alerting(&BookChanges::whole(&again), &items[..2], &[])
         .await
         .expect("commit again");
     assert_eq!(db.store.alert_book().await.expect("book"), Some(again));
+    // A decision writes only what it changed: an alert added, one dropped, the rest of
+    // the book left as saved.
+    let change = BookChanges {
+        rest: None,
+        alerts: vec![("y".into(), json!({"id": "y"}))],
+        dropped: vec!["x".into()],
+    };
+    db.store
+        .commit_alerting(&change, &[], &[])
+        .await
+        .expect("commit a change");
+    assert_eq!(
+        db.store.alert_book().await.expect("book"),
+        Some(json!({"alerts": {"y": {"id": "y"}}}))
+    );
     let counts = db.store.outbox_counts().await.expect("counts");
     assert_eq!((counts.pending, counts.sent, counts.dead), (4, 1, 0));
 
@@ -1329,7 +1346,11 @@ async fn outbox_never_sends_a_resolution_before_its_page(db: &TestDb) {
     other.channel = "pager".into();
     other.recipient = "channel:pager".into();
     db.store
-        .commit_alerting(&book, &[page.clone(), resolution.clone(), other], &[])
+        .commit_alerting(
+            &BookChanges::whole(&book),
+            &[page.clone(), resolution.clone(), other],
+            &[],
+        )
         .await
         .expect("commit");
     // The page failed and waits for a retry; the resolution is due but must wait too.
@@ -1375,7 +1396,7 @@ async fn incidents_are_saved_with_the_alert_book_and_listed(db: &TestDb) {
         row(3, "resolved", DAY0 + 7_200_000, Some(DAY0 + 7_300_000)),
     ];
     db.store
-        .commit_alerting(&book, &[], &rows)
+        .commit_alerting(&BookChanges::whole(&book), &[], &rows)
         .await
         .expect("commit");
     assert_eq!(db.store.last_incident_number().await.expect("max"), 3);
@@ -1383,7 +1404,11 @@ async fn incidents_are_saved_with_the_alert_book_and_listed(db: &TestDb) {
     let mut resolved = row(2, "resolved", DAY0 + 3_600_000, Some(DAY0 + 3_700_000));
     resolved.body["note"] = "over".into();
     db.store
-        .commit_alerting(&book, &[], std::slice::from_ref(&resolved))
+        .commit_alerting(
+            &BookChanges::whole(&book),
+            &[],
+            std::slice::from_ref(&resolved),
+        )
         .await
         .expect("commit");
     let one = db

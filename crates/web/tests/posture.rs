@@ -20,7 +20,7 @@ use continuo_engine::alerts::Alerting;
 use continuo_engine::incidents::IncidentOptions;
 use continuo_store::access::{ApiToken, Session, User};
 use continuo_store::writer::{Record, Writer, WriterConfig};
-use continuo_store::{IncidentRow, Store, backends};
+use continuo_store::{BookChanges, IncidentRow, Store, backends};
 use continuo_web::{AppState, credentials};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -656,7 +656,7 @@ async fn november(store: &Store) {
         body: incident,
     };
     store
-        .commit_alerting(&json!({"alerts": []}), &[], &[row])
+        .commit_alerting(&BookChanges::default(), &[], &[row])
         .await
         .expect("commit");
 }

@@ -17,6 +17,7 @@ mod sync;
 
 pub use facts::{UpdateFacts, UpdateService, data_loss_text, rto_text};
 pub use public::AUTOMATIC;
+pub use sync::Scope;
 
 /// The longest texts an incident takes, in characters. Below the web layer's body limit
 /// (1 MiB) one incident could still grow by megabytes at a time, and every view, page

@@ -11,10 +11,20 @@ pub const AUTOMATIC: &str = "continuo";
 
 impl IncidentBook {
     /// Posts the automatic customer updates the open and just-resolved incidents need.
-    pub(super) fn keep_public(&mut self, ctx: &IncidentContext<'_>, alerts: &AlertBook) {
+    /// With `looked_at`, only those incidents and the ones changed since the last save
+    /// can need an update (what the sync did not look at did not change).
+    pub(super) fn keep_public(
+        &mut self,
+        ctx: &IncidentContext<'_>,
+        alerts: &AlertBook,
+        looked_at: Option<&BTreeSet<String>>,
+    ) {
         let automatic = ctx.catalog.status_page.automatic_incidents();
         let held_by_inbound = alerts.held_by_inbound();
-        let ids: Vec<String> = self.incidents.keys().cloned().collect();
+        let ids: Vec<String> = match looked_at {
+            None => self.incidents.keys().cloned().collect(),
+            Some(some) => some.union(&self.changed).cloned().collect(),
+        };
         for id in ids {
             // A resolved incident needs a look only in the decision that changed it
             // (resolved it, or took its closing word): not every week-old one each time.
