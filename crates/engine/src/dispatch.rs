@@ -21,11 +21,11 @@ use crate::recipient::Recipient;
 use crate::shared::{Shared, lock};
 use crate::stage::{Sent, Stage};
 use continuo_notify::{Notice, SendErrorKind};
-use continuo_store::OutboxItem;
+use continuo_store::{OutboxItem, Outcome};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
@@ -89,6 +89,47 @@ struct Context {
     deliver: Arc<dyn Deliver>,
     stages: Arc<[Arc<dyn Stage>]>,
     clock: Clock,
+    /// The recorder: attempts hand it their outcomes, and wait until they are written.
+    records: mpsc::UnboundedSender<Record>,
+}
+
+/// An outcome to write, and where to say it was written (or why not).
+type Record = (Outcome, oneshot::Sender<Result<(), String>>);
+
+/// Outcomes written in one transaction at most.
+const RECORD_BATCH: usize = 256;
+
+/// Transactions of outcomes written at once at most.
+const RECORD_WRITERS: usize = 4;
+
+/// Writes attempts' outcomes, as many as are waiting in one transaction: in a mass
+/// outage thousands of sends finish within seconds, and a transaction each made the
+/// database's commit (its flush to disk) the pace of delivery. Each attempt waits for
+/// its own record, so a key stays out of new outbox reads until it is written.
+/// A few transactions run at once, so a slow one does not hold every record after it.
+async fn record_outcomes(store: Arc<dyn Persist>, mut records: mpsc::UnboundedReceiver<Record>) {
+    let writers = Arc::new(tokio::sync::Semaphore::new(RECORD_WRITERS));
+    let mut batch: Vec<Record> = Vec::new();
+    loop {
+        let Ok(writer) = writers.clone().acquire_owned().await else {
+            return;
+        };
+        if records.recv_many(&mut batch, RECORD_BATCH).await == 0 {
+            return;
+        }
+        let (outcomes, replies): (Vec<Outcome>, Vec<_>) = batch.drain(..).unzip();
+        let store = store.clone();
+        tokio::spawn(async move {
+            let written = store
+                .outbox_record(&outcomes)
+                .await
+                .map_err(|e| e.to_string());
+            drop(writer);
+            for reply in replies {
+                let _ = reply.send(written.clone());
+            }
+        });
+    }
 }
 
 /// How long the dispatcher lets sends in flight finish when it stops; the rest stay
@@ -97,12 +138,15 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 
 impl Dispatcher {
     pub(crate) async fn run(mut self, mut stop: watch::Receiver<bool>) {
+        let (records, recorded) = mpsc::unbounded_channel();
+        tokio::spawn(record_outcomes(self.store.clone(), recorded));
         let context = Arc::new(Context {
             shared: self.shared.clone(),
             store: self.store.clone(),
             deliver: self.deliver.clone(),
             stages: self.stages.clone(),
             clock: self.clock,
+            records,
         });
         let limit = self.max_in_flight.max(1);
         // Attempts, each until its outcome is recorded: their keys (still pending in the
@@ -373,10 +417,11 @@ async fn attempt(
     let outcome = match result {
         Ok(delivered) => {
             context.shared.sent.fetch_add(1, Relaxed);
-            context
-                .store
-                .outbox_sent(&item.key, now, &delivered.detail)
-                .await
+            Outcome::Sent {
+                key: item.key.clone(),
+                at_ms: now,
+                detail: delivered.detail,
+            }
         }
         Err(error) => {
             context.shared.failed.fetch_add(1, Relaxed);
@@ -418,13 +463,26 @@ async fn attempt(
                 );
                 None
             };
-            context
-                .store
-                .outbox_failed(&item.key, next, &error.message)
-                .await
+            Outcome::Failed {
+                key: item.key.clone(),
+                next_ms: next,
+                error: error.message,
+            }
         }
     };
-    if let Err(e) = outcome {
+    let (reply, written) = oneshot::channel();
+    let written = match context.records.send((outcome, reply)) {
+        Ok(()) => written
+            .await
+            .unwrap_or_else(|_| Err("the recorder stopped".to_string())),
+        // No recorder (stopping): written on its own.
+        Err(mpsc::error::SendError((outcome, _))) => context
+            .store
+            .outbox_record(std::slice::from_ref(&outcome))
+            .await
+            .map_err(|e| e.to_string()),
+    };
+    if let Err(e) = written {
         // The send happened but its record did not: it will be sent again with the same
         // key, which receivers deduplicate.
         tracing::warn!(key = %item.key, error = %e, "cannot record a delivery");

@@ -6,7 +6,7 @@
 use continuo_core::evidence::Evidence;
 use continuo_core::maintenance::Window;
 use continuo_store::{
-    BookChanges, DayCount, IncidentRow, OutboxItem, OutboxState, Store, StoreError,
+    BookChanges, DayCount, IncidentRow, OutboxItem, OutboxState, Outcome, Store, StoreError,
 };
 use serde_json::Value;
 use std::future::Future;
@@ -68,15 +68,9 @@ pub trait Persist: Send + Sync {
     fn outbox_due(&self, now_ms: i64, limit: u32) -> Fut<'_, Vec<OutboxItem>>;
     /// When the next pending item is due.
     fn outbox_next_due(&self) -> Fut<'_, Option<i64>>;
-    /// Records a delivery.
-    fn outbox_sent<'a>(&'a self, key: &'a str, now_ms: i64, detail: &'a str) -> Fut<'a, ()>;
-    /// Records a failed attempt (retry at `next_ms`, or dead).
-    fn outbox_failed<'a>(
-        &'a self,
-        key: &'a str,
-        next_ms: Option<i64>,
-        error: &'a str,
-    ) -> Fut<'a, ()>;
+    /// Records the outcomes of attempts (sent; failed with the next attempt, or dead),
+    /// in one transaction.
+    fn outbox_record<'a>(&'a self, outcomes: &'a [Outcome]) -> Fut<'a, ()>;
     /// Adds or replaces a run-time maintenance window.
     fn put_window<'a>(&'a self, window: &'a Window) -> Fut<'a, ()>;
     /// Run-time windows that end after `after_ms`.
@@ -156,16 +150,8 @@ impl Persist for Store {
     fn outbox_next_due(&self) -> Fut<'_, Option<i64>> {
         Box::pin(Store::outbox_next_due(self))
     }
-    fn outbox_sent<'a>(&'a self, key: &'a str, now_ms: i64, detail: &'a str) -> Fut<'a, ()> {
-        Box::pin(Store::outbox_sent(self, key, now_ms, detail))
-    }
-    fn outbox_failed<'a>(
-        &'a self,
-        key: &'a str,
-        next_ms: Option<i64>,
-        error: &'a str,
-    ) -> Fut<'a, ()> {
-        Box::pin(Store::outbox_failed(self, key, next_ms, error))
+    fn outbox_record<'a>(&'a self, outcomes: &'a [Outcome]) -> Fut<'a, ()> {
+        Box::pin(Store::outbox_record(self, outcomes))
     }
     fn put_window<'a>(&'a self, window: &'a Window) -> Fut<'a, ()> {
         Box::pin(Store::put_window(self, window))
@@ -503,45 +489,42 @@ impl Persist for MemoryPersist {
                 .min()
         }))
     }
-    fn outbox_sent<'a>(&'a self, key: &'a str, now_ms: i64, detail: &'a str) -> Fut<'a, ()> {
+    fn outbox_record<'a>(&'a self, outcomes: &'a [Outcome]) -> Fut<'a, ()> {
         if let Some(failed) = self.down() {
             return failed;
         }
         Box::pin(async move {
+            // One transaction: one wait however many outcomes it holds.
             self.record_delay().await;
             self.with(|m| {
-                if let Some(i) = m.items.iter_mut().find(|i| i.key == key) {
-                    i.state = OutboxState::Sent;
-                    i.attempts += 1;
-                    i.sent_ms = Some(now_ms);
-                    i.last_error = Some(detail.to_string());
-                }
-            });
-            Ok(())
-        })
-    }
-    fn outbox_failed<'a>(
-        &'a self,
-        key: &'a str,
-        next_ms: Option<i64>,
-        error: &'a str,
-    ) -> Fut<'a, ()> {
-        if let Some(failed) = self.down() {
-            return failed;
-        }
-        Box::pin(async move {
-            self.record_delay().await;
-            self.with(|m| {
-                if let Some(i) = m
-                    .items
-                    .iter_mut()
-                    .find(|i| i.key == key && i.state == OutboxState::Pending)
-                {
-                    i.attempts += 1;
-                    i.last_error = Some(error.to_string());
-                    match next_ms {
-                        Some(next) => i.next_ms = next,
-                        None => i.state = OutboxState::Dead,
+                for outcome in outcomes {
+                    match outcome {
+                        Outcome::Sent { key, at_ms, detail } => {
+                            if let Some(i) = m.items.iter_mut().find(|i| &i.key == key) {
+                                i.state = OutboxState::Sent;
+                                i.attempts += 1;
+                                i.sent_ms = Some(*at_ms);
+                                i.last_error = Some(detail.clone());
+                            }
+                        }
+                        Outcome::Failed {
+                            key,
+                            next_ms,
+                            error,
+                        } => {
+                            if let Some(i) = m
+                                .items
+                                .iter_mut()
+                                .find(|i| &i.key == key && i.state == OutboxState::Pending)
+                            {
+                                i.attempts += 1;
+                                i.last_error = Some(error.clone());
+                                match next_ms {
+                                    Some(next) => i.next_ms = *next,
+                                    None => i.state = OutboxState::Dead,
+                                }
+                            }
+                        }
                     }
                 }
             });

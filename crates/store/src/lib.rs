@@ -29,7 +29,7 @@ pub mod writer;
 pub use evidence::EvidenceFilter;
 pub use histogram::{BUCKETS, Histogram};
 pub use incidents::IncidentRow;
-pub use outbox::{BookChanges, OutboxCounts, OutboxItem, OutboxState};
+pub use outbox::{BookChanges, OutboxCounts, OutboxItem, OutboxState, Outcome};
 pub use uptime::DayCount;
 
 use continuo_core::observation::{Measurement, Observation, Timings};

@@ -65,6 +65,40 @@ impl BookChanges {
     }
 }
 
+/// What one attempt at an item came to, for [`Store::outbox_record`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Delivered at `at_ms`; `detail` is the receiver's answer.
+    Sent {
+        /// The item.
+        key: String,
+        /// When.
+        at_ms: i64,
+        /// What the receiver answered.
+        detail: String,
+    },
+    /// Failed: retried at `next_ms`, or dead when `None`. Only a pending item changes.
+    Failed {
+        /// The item.
+        key: String,
+        /// The next attempt.
+        next_ms: Option<i64>,
+        /// Why it failed.
+        error: String,
+    },
+}
+
+const SENT: &str = "UPDATE outbox SET state = 'sent', attempts = attempts + 1, sent_ms = $1, last_error = $2 WHERE key = $3";
+const FAILED: &str = "UPDATE outbox SET state = $1, attempts = attempts + 1, next_ms = CASE WHEN $2 > 0 THEN $2 ELSE next_ms END, last_error = $3 WHERE key = $4 AND state = 'pending'";
+
+/// The state and next attempt a failure leaves an item in.
+fn failed_state(next_ms: Option<i64>) -> (&'static str, i64) {
+    match next_ms {
+        Some(next) => ("pending", next),
+        None => ("dead", 0),
+    }
+}
+
 /// Where a notification is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -486,8 +520,31 @@ impl Store {
         now_ms: i64,
         detail: &str,
     ) -> Result<(), StoreError> {
-        let sql = "UPDATE outbox SET state = 'sent', attempts = attempts + 1, sent_ms = $1, last_error = $2 WHERE key = $3";
-        on_pool!(self, pool => sqlx::query(sql).bind(now_ms).bind(detail).bind(key).execute(pool).await.map(|_| ()))?;
+        on_pool!(self, pool => sqlx::query(SENT).bind(now_ms).bind(detail).bind(key).execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Records the outcomes of many attempts in one transaction: in a mass outage the
+    /// dispatcher's records share a commit (one flush to disk) instead of one each.
+    pub async fn outbox_record(&self, outcomes: &[Outcome]) -> Result<(), StoreError> {
+        if outcomes.is_empty() {
+            return Ok(());
+        }
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for outcome in outcomes {
+                match outcome {
+                    Outcome::Sent { key, at_ms, detail } => {
+                        sqlx::query(SENT).bind(*at_ms).bind(detail).bind(key).execute(&mut *tx).await?;
+                    }
+                    Outcome::Failed { key, next_ms, error } => {
+                        let (state, next) = failed_state(*next_ms);
+                        sqlx::query(FAILED).bind(state).bind(next).bind(error).bind(key).execute(&mut *tx).await?;
+                    }
+                }
+            }
+            tx.commit().await?;
+        });
         Ok(())
     }
 
@@ -500,12 +557,8 @@ impl Store {
         next_ms: Option<i64>,
         error: &str,
     ) -> Result<(), StoreError> {
-        let (state, next) = match next_ms {
-            Some(next) => ("pending", next),
-            None => ("dead", 0),
-        };
-        let sql = "UPDATE outbox SET state = $1, attempts = attempts + 1, next_ms = CASE WHEN $2 > 0 THEN $2 ELSE next_ms END, last_error = $3 WHERE key = $4 AND state = 'pending'";
-        on_pool!(self, pool => sqlx::query(sql).bind(state).bind(next).bind(error).bind(key).execute(pool).await.map(|_| ()))?;
+        let (state, next) = failed_state(next_ms);
+        on_pool!(self, pool => sqlx::query(FAILED).bind(state).bind(next).bind(error).bind(key).execute(pool).await.map(|_| ()))?;
         Ok(())
     }
 

@@ -13,7 +13,7 @@ use continuo_store::backends;
 use continuo_store::testing::{TestDb, drop_schema};
 use continuo_store::writer::{NotStored, Record, Writer, WriterConfig, WriterStatus};
 use continuo_store::{
-    BookChanges, Histogram, Ping, PingKind, Resolution, Rollup, Store, StoredTransition,
+    BookChanges, Histogram, Outcome, Ping, PingKind, Resolution, Rollup, Store, StoredTransition,
 };
 use serde_json::json;
 use std::collections::VecDeque;
@@ -1264,15 +1264,23 @@ async fn outbox_keeps_one_row_per_key_and_walks_its_states(db: &TestDb) {
         Some(DAY0 + 1)
     );
 
-    // A retry moves it later and counts the attempt; dead ends it.
+    // A retry moves it later and counts the attempt; dead ends it. The dispatcher
+    // writes many outcomes in one transaction.
     db.store
-        .outbox_failed("k1", Some(DAY0 + 1_000), "503")
+        .outbox_record(&[
+            Outcome::Failed {
+                key: "k1".into(),
+                next_ms: Some(DAY0 + 1_000),
+                error: "503".into(),
+            },
+            Outcome::Failed {
+                key: "k2".into(),
+                next_ms: None,
+                error: "400 bad request".into(),
+            },
+        ])
         .await
-        .expect("retry");
-    db.store
-        .outbox_failed("k2", None, "400 bad request")
-        .await
-        .expect("dead");
+        .expect("retry and dead");
     let due = db.store.outbox_due(DAY0 + 999, 10).await.expect("due");
     let keys: Vec<&str> = due.iter().map(|i| i.key.as_str()).collect();
     assert_eq!(keys, ["k3", "k4"]);
