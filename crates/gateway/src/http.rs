@@ -1,6 +1,7 @@
 //! HTTP mode: HTTP/1.1 and HTTP/2 from clients (one listener, the protocol is detected),
-//! HTTP/1.1 with pooled connections to endpoints (TLS to `https://` ones; the pool is keyed
-//! on scheme, host and port, so a plain and a TLS connection are never mixed up), bodies
+//! HTTP/1.1 to endpoints (TLS to `https://` ones) on connections each client connection
+//! keeps and drives in its own task, idle ones shared through a list per endpoint
+//! ([`crate::upstream`]), bodies
 //! streamed both ways. The `Host` header the endpoint sees is the client's, as for plain
 //! endpoints; the TLS server name is the endpoint URL's host.
 //!
@@ -19,7 +20,7 @@
 //! decision is made before the answer is returned.
 
 use crate::pool::{Lease, Pool, TryOutcome};
-use crate::tls;
+use crate::{tls, upstream};
 use bytes::Bytes;
 use continuo_net::listen::{Activity, Admission, Tracked};
 use http_body_util::combinators::BoxBody;
@@ -27,9 +28,6 @@ use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::{Body, Incoming};
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode, Version};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use std::convert::Infallible;
 use std::future::Future;
@@ -37,12 +35,11 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::time::Instant;
 use tower::{Layer, Service};
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// The body type on both sides of the proxy.
 pub(crate) type ProxyBody = BoxBody<Bytes, BoxError>;
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -60,31 +57,14 @@ pub(crate) async fn serve(listener: Arc<TcpListener>, pool: Arc<Pool>, admission
         .header_read_timeout(limits.header_timeout);
     builder.http2().timer(TokioTimer::new());
     let builder = Arc::new(builder);
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    connector.set_connect_timeout(Some(pool.spec.connect_timeout));
-    // The TLS layer decides by the URI's scheme; the TCP layer must let `https` through.
-    connector.enforce_http(false);
-    // hyper-rustls sets ALPN itself from the protocols enabled (HTTP/1.1 only here).
-    let mut tls = (*pool.tls).clone();
-    tls.alpn_protocols.clear();
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls)
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(connector);
-    let client: Client<HttpsConnector<HttpConnector>, ProxyBody> =
-        Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build(connector);
-    let failover = FailoverService { pool, client };
+    let idle = Arc::new(upstream::Idle::new(pool.spec.endpoints.len()));
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
             // Out of file descriptors and the like: say so, and wait instead of spinning.
             Err(e) => {
                 if continuo_net::listen::log_accept_error_now() {
-                    tracing::warn!(gateway = %failover.pool.spec.id, error = %e, "accept failed");
+                    tracing::warn!(gateway = %pool.spec.id, error = %e, "accept failed");
                 }
                 continuo_net::listen::accept_backoff().await;
                 continue;
@@ -93,7 +73,7 @@ pub(crate) async fn serve(listener: Arc<TcpListener>, pool: Arc<Pool>, admission
         let permit = match admission.admit(peer.ip()) {
             Ok(permit) => permit,
             Err(refusal) => {
-                tracing::debug!(gateway = %failover.pool.spec.id, %peer, ?refusal, "connection refused");
+                tracing::debug!(gateway = %pool.spec.id, %peer, ?refusal, "connection refused");
                 drop(stream);
                 continue;
             }
@@ -102,14 +82,21 @@ pub(crate) async fn serve(listener: Arc<TcpListener>, pool: Arc<Pool>, admission
         let _ = stream.set_nodelay(true);
         let activity = Activity::new();
         admission.track(&activity);
+        // The endpoint connections this client connection opens are driven in its task.
+        let (drive, mut to_drive) = tokio::sync::mpsc::unbounded_channel();
+        let local = Arc::new(upstream::Local::new(idle.clone(), drive));
+        let failover = FailoverService {
+            pool: pool.clone(),
+            local: local.clone(),
+        };
         let service = tower::ServiceBuilder::new()
             .layer(ForwardedLayer::new(peer))
-            .service(failover.clone());
+            .service(failover);
         let service = Busy {
             inner: service,
             activity: activity.clone(),
         };
-        let gateway = failover.pool.spec.id.clone();
+        let gateway = pool.spec.id.clone();
         let builder = builder.clone();
         tokio::spawn(async move {
             let io = TokioIo::new(Tracked::new(stream, activity.clone()));
@@ -117,18 +104,33 @@ pub(crate) async fn serve(listener: Arc<TcpListener>, pool: Arc<Pool>, admission
                 io,
                 hyper_util::service::TowerToHyperService::new(service),
             );
-            tokio::select! {
-                served = connection => {
-                    // Clients hang up and send garbage all the time: worth a look only
-                    // when debugging, never a warning.
-                    if let Err(e) = served {
-                        tracing::debug!(%gateway, %peer, error = %e, "client connection ended with an error");
+            tokio::pin!(connection);
+            let expired = activity.expired(limits.header_timeout, limits.idle_timeout);
+            tokio::pin!(expired);
+            let mut drivers = upstream::Drivers::default();
+            loop {
+                tokio::select! {
+                    served = &mut connection => {
+                        // Clients hang up and send garbage all the time: worth a look
+                        // only when debugging, never a warning.
+                        if let Err(e) = served {
+                            tracing::debug!(%gateway, %peer, error = %e, "client connection ended with an error");
+                        }
+                        break;
                     }
-                }
-                () = activity.expired(limits.header_timeout, limits.idle_timeout) => {
-                    tracing::debug!(%gateway, %peer, "client connection closed: no request or idle too long");
+                    () = &mut expired => {
+                        tracing::debug!(%gateway, %peer, "client connection closed: no request or idle too long");
+                        break;
+                    }
+                    Some(driving) = to_drive.recv() => drivers.push(driving),
+                    () = std::future::poll_fn(|cx| drivers.poll_closed(cx)), if !drivers.is_empty() => {}
                 }
             }
+            local.retire();
+            while let Ok(driving) = to_drive.try_recv() {
+                drivers.push(driving);
+            }
+            drivers.hand_off();
             drop(permit);
         });
     }
@@ -306,10 +308,11 @@ where
 }
 
 /// The tower service that chooses endpoints, retries and times out.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) struct FailoverService {
     pool: Arc<Pool>,
-    client: Client<HttpsConnector<HttpConnector>, ProxyBody>,
+    /// The client connection's connections to endpoints.
+    local: Arc<upstream::Local>,
 }
 
 impl Service<Request<Incoming>> for FailoverService {
@@ -425,22 +428,30 @@ impl FailoverService {
             *upstream.method_mut() = parts.method.clone();
             *upstream.headers_mut() = parts.headers.clone();
             *upstream.version_mut() = Version::HTTP_11;
-            match endpoint_uri(&lease, &path) {
-                Ok(uri) => *upstream.uri_mut() = uri,
-                Err(e) => {
-                    tracing::warn!(
-                        gateway = %spec.id,
-                        endpoint = %lease.address,
-                        error = %e,
-                        "cannot form the endpoint's URI for a request"
-                    );
-                    failed = Failed::Error;
-                    break;
+            // Origin form on the connection to the endpoint; its own authority as the
+            // `Host` of a request that came without one (HTTP/1.0).
+            *upstream.uri_mut() = hyper::Uri::from(path.clone());
+            if !upstream.headers().contains_key(header::HOST) {
+                match HeaderValue::from_str(&lease.address) {
+                    Ok(host) => {
+                        upstream.headers_mut().insert(header::HOST, host);
+                    }
+                    Err(e) => {
+                        tracing::warn!(
+                            gateway = %spec.id,
+                            endpoint = %lease.address,
+                            error = %e,
+                            "cannot form the endpoint's Host header for a request"
+                        );
+                        failed = Failed::Error;
+                        break;
+                    }
                 }
             }
             let limit = spec.try_timeout.min(deadline - now);
             let retryable = buffered.is_some() && tried.len() < spec.max_tries as usize;
-            match tokio::time::timeout(limit, self.client.request(upstream)).await {
+            let sending = self.local.send(&self.pool, lease.index, upstream);
+            match tokio::time::timeout(limit, sending).await {
                 Ok(Ok(response)) if both_framings(response.headers()) => {
                     // RFC 9112 §6.3: a sign of request smuggling or response splitting,
                     // to be handled as an error. Relayed, its Content-Length would not
@@ -456,7 +467,6 @@ impl FailoverService {
                 }
                 Ok(Ok(response)) => {
                     let status = response.status();
-                    let response = response.map(|b| b.map_err(|e| Box::new(e) as BoxError).boxed());
                     if !status.is_server_error() {
                         self.pool.report(lease.index, TryOutcome::Success, false);
                         self.pool.request_done(false, tried.len() > 1);
@@ -473,9 +483,10 @@ impl FailoverService {
                 Ok(Err(e)) => {
                     // A connect error means the request never left: any method can go
                     // elsewhere. Anything later may have reached the endpoint.
-                    let sent = !e.is_connect();
-                    let host = tls::server_host(&lease.address);
-                    let reason = tls::describe(&e, host).unwrap_or_else(|| error_chain(&e));
+                    let (sent, reason) = match e {
+                        upstream::Failure::NotSent(reason) => (false, reason),
+                        upstream::Failure::Sent(reason) => (true, reason),
+                    };
                     self.report_failure(&lease, reason);
                     failed = Failed::Error;
                     if !(retryable && (!sent || idempotent)) {
@@ -533,29 +544,7 @@ impl FailoverService {
     }
 }
 
-/// The URI of a request to the endpoint `lease` names: its scheme and authority, the
-/// client's path and query.
-fn endpoint_uri(
-    lease: &Lease,
-    path: &hyper::http::uri::PathAndQuery,
-) -> Result<hyper::Uri, hyper::http::Error> {
-    let scheme = if lease.tls {
-        hyper::http::uri::Scheme::HTTPS
-    } else {
-        hyper::http::uri::Scheme::HTTP
-    };
-    match &lease.authority {
-        Some(authority) => hyper::Uri::builder()
-            .scheme(scheme)
-            .authority(authority.clone())
-            .path_and_query(path.clone())
-            .build(),
-        // Not an authority on its own: parsed whole, which says why it is not a URI.
-        None => Ok(format!("{scheme}://{}{path}", lease.address).parse()?),
-    }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

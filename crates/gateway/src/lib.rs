@@ -30,6 +30,7 @@ mod restart;
 pub mod spec;
 mod tcp;
 mod tls;
+mod upstream;
 
 pub use actions::haproxy as haproxy_command;
 pub use continuo_net::listen::{Admission, ListenLimits};

@@ -51,9 +51,6 @@ pub(crate) struct ActionRequest {
 struct Endpoint {
     name: String,
     address: Arc<str>,
-    /// The address as a URI authority, made once (HTTP mode builds each request's URI
-    /// from it); `None` when it is not one, and the request's URI is then parsed whole.
-    authority: Option<hyper::http::uri::Authority>,
     role: Role,
     up: bool,
     drained: bool,
@@ -138,10 +135,6 @@ pub(crate) struct Lease {
     pool: Arc<Pool>,
     pub(crate) index: usize,
     pub(crate) address: Arc<str>,
-    /// See `Endpoint::authority`.
-    pub(crate) authority: Option<hyper::http::uri::Authority>,
-    /// Whether it is spoken to over TLS.
-    pub(crate) tls: bool,
 }
 
 impl Drop for Lease {
@@ -238,7 +231,6 @@ impl Pool {
                 Endpoint {
                     name: e.name.clone(),
                     address: Arc::from(e.address.as_str()),
-                    authority: e.address.parse().ok(),
                     role: e.role,
                     // Optimistic until the first check or request says otherwise: a
                     // dead endpoint costs a retry, not an outage.
@@ -367,8 +359,6 @@ impl Pool {
             pool: self.clone(),
             index: chosen,
             address: endpoint.address.clone(),
-            authority: endpoint.authority.clone(),
-            tls: self.spec.endpoints.get(chosen).is_some_and(|e| e.tls),
         })
     }
 
