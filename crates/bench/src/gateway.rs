@@ -250,6 +250,61 @@ fn ms(v: Option<f64>) -> String {
     v.map_or("—".into(), |v| format!("{v:.0} ms"))
 }
 
+/// The gateway in this helper process: listens until stdin closes (the parent is done
+/// or gone).
+pub fn server(primary: &str, backup: &str, port_file: &Path) -> Result<()> {
+    let primary: SocketAddr = primary.parse().context("the primary's address")?;
+    let backup: SocketAddr = backup.parse().context("the backup's address")?;
+    crate::sys::runtime()?.block_on(async {
+        let gateway = Gateway::start(
+            spec(primary, backup)?,
+            Arc::new(GatewayMetrics::new()),
+            None,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        crate::sys::write_atomically(port_file, &gateway.local_addr().port().to_string())?;
+        // Until the parent closes stdin, read on a thread of its own.
+        tokio::task::spawn_blocking(|| {
+            let mut sink = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut sink);
+        })
+        .await
+        .context("waiting for the parent")?;
+        gateway.shutdown();
+        Ok(())
+    })
+}
+
+/// Starts the gateway helper process and waits for its port.
+fn gateway_process(
+    dir: &Path,
+    primary: SocketAddr,
+    backup: SocketAddr,
+) -> Result<(ChildGuard, SocketAddr)> {
+    let port_file = dir.join("gateway-server.port");
+    let _ = std::fs::remove_file(&port_file);
+    let exe = std::env::current_exe().context("finding this executable")?;
+    let mut process = ChildGuard::spawn(
+        "the gateway process",
+        Command::new(exe)
+            .arg("gateway-server")
+            .arg("--primary")
+            .arg(primary.to_string())
+            .arg("--backup")
+            .arg(backup.to_string())
+            .arg("--port-file")
+            .arg(&port_file)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null()),
+    )?;
+    let port: u16 = crate::sys::wait_for_file(&port_file, &mut process, Duration::from_secs(30))?
+        .trim()
+        .parse()
+        .context("the gateway process's port file")?;
+    Ok((process, SocketAddr::from(([127, 0, 0, 1], port))))
+}
+
 /// Runs both parts and returns the Markdown section.
 pub async fn run(binary: &Path, dir: &Path, requests: usize, concurrency: usize) -> Result<String> {
     let version = crate::sys::version_line(binary).unwrap_or_else(|| "haproxy not found".into());
@@ -260,7 +315,7 @@ pub async fn run(binary: &Path, dir: &Path, requests: usize, concurrency: usize)
     );
     let _ = writeln!(
         out,
-        "Throughput: {requests} GET requests per run, {concurrency} keep-alive connections, tiny bodies; backends, gateway and load generator in this process, haproxy a child process.\n"
+        "Throughput: {requests} GET requests per run, {concurrency} keep-alive connections, tiny bodies; backends and load generator in this process; haproxy and Continuo's gateway each a process of its own (as `continuo gateway` runs it), and Continuo's gateway once more inside this process, sharing its runtime with the load generator and backends.\n"
     );
     let _ = writeln!(
         out,
@@ -276,17 +331,20 @@ pub async fn run(binary: &Path, dir: &Path, requests: usize, concurrency: usize)
         .await
         .map_err(|e| e.to_string())?;
     let (proxy, proxy_addr, _) = haproxy(binary, dir, primary, backup, "throughput")?;
+    let (own, own_addr) = gateway_process(dir, primary, backup)?;
     // Warm-up of every path, then the measured runs.
-    for addr in [primary, gateway.local_addr(), proxy_addr] {
+    for addr in [primary, own_addr, gateway.local_addr(), proxy_addr] {
         throughput(addr, 2_000.min(requests), concurrency).await?;
     }
     let direct = throughput(primary, requests, concurrency).await?;
-    let continuo = throughput(gateway.local_addr(), requests, concurrency).await?;
+    let continuo = throughput(own_addr, requests, concurrency).await?;
     let peer = throughput(proxy_addr, requests, concurrency).await?;
+    let inside = throughput(gateway.local_addr(), requests, concurrency).await?;
     for (name, run) in [
         ("direct", &direct),
-        ("Continuo gateway", &continuo),
-        ("haproxy", &peer),
+        ("Continuo gateway (own process)", &continuo),
+        ("haproxy (own process)", &peer),
+        ("Continuo gateway (in this process)", &inside),
     ] {
         let added = |a: u64, b: u64| format!("{:.0} µs", a as f64 - b as f64);
         let _ = writeln!(
@@ -308,6 +366,14 @@ pub async fn run(binary: &Path, dir: &Path, requests: usize, concurrency: usize)
             run.failed
         );
     }
+    let _ = writeln!(
+        out,
+        "\nContinuo (own process) against haproxy: {:.0} % of its requests/s; added p99 {} µs against {} µs.",
+        100.0 * continuo.per_second / peer.per_second.max(1.0),
+        continuo.p99_us as i64 - direct.p99_us as i64,
+        peer.p99_us as i64 - direct.p99_us as i64,
+    );
+    drop(own);
     drop(proxy);
     gateway.shutdown();
     primary_task.abort();

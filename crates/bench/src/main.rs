@@ -205,6 +205,20 @@ enum Helper {
         #[arg(long)]
         without_store: bool,
     },
+    /// Continuo's failover gateway in a process of its own, as `continuo gateway` runs
+    /// it (haproxy has its own process too).
+    #[command(hide = true)]
+    GatewayServer {
+        /// The primary endpoint, host:port.
+        #[arg(long)]
+        primary: String,
+        /// The backup endpoint, host:port.
+        #[arg(long)]
+        backup: String,
+        /// Where to write the port.
+        #[arg(long)]
+        port_file: PathBuf,
+    },
     /// The web router, engine and SQLite store, for pings.
     #[command(hide = true)]
     PingServer {
@@ -266,6 +280,11 @@ fn main() -> ExitCode {
             without_store,
         }) => scale::child(checks, seconds, &targets, !without_store),
         Some(Helper::PingServer { checks, port_file }) => pings::server(checks, &port_file),
+        Some(Helper::GatewayServer {
+            primary,
+            backup,
+            port_file,
+        }) => gateway::server(&primary, &backup, &port_file),
         None => return bench(&cli.options),
     };
     match result {
