@@ -122,8 +122,11 @@ impl Scratch {
 /// the alerts already open, then the new ones.
 struct Staged {
     open: usize,
+    /// Checks from `open + new` on never fail.
+    new: usize,
     first: Arc<AtomicBool>,
     second: Arc<AtomicBool>,
+    never: Arc<AtomicBool>,
 }
 
 impl ProbeFactory for Staged {
@@ -138,8 +141,10 @@ impl ProbeFactory for Staged {
             .map_err(|_| format!("unexpected check id {id}"))?;
         let switch = if index < self.open {
             &self.first
-        } else {
+        } else if index < self.open + self.new {
             &self.second
+        } else {
+            &self.never
         };
         Ok(Some(Arc::new(Switch(switch.clone()))))
     }
@@ -196,6 +201,50 @@ pub struct AlertRun {
     pub transitions_spread_ms: Option<i64>,
     /// Alertmanager: how long the POST of all alerts took to be answered.
     pub post_ms: Option<i64>,
+    /// Continuo: what its alerting decisions cost while the measured alerts came in.
+    pub cost: Option<DecisionCost>,
+    /// Continuo: services in the catalog.
+    pub services: usize,
+}
+
+/// The alerting decisions made from the first measured failure until the last page
+/// arrived, from the engine's own histograms (`continuo_alerting_decision_seconds`,
+/// `continuo_alerting_commit_seconds`).
+#[derive(Clone, Copy, Debug)]
+pub struct DecisionCost {
+    /// Decisions made (every health change, tick and command).
+    pub decisions: u64,
+    /// Their time in memory (the decision and every stage after it), microseconds.
+    pub decide_us: u64,
+    /// Commits made (decisions that changed something).
+    pub commits: u64,
+    /// Their time, microseconds.
+    pub commit_us: u64,
+}
+
+impl DecisionCost {
+    fn now(times: &continuo_engine::metrics::DecisionTimes) -> DecisionCost {
+        DecisionCost {
+            decisions: times.decide.count(),
+            decide_us: times.decide.sum_us(),
+            commits: times.commit.count(),
+            commit_us: times.commit.sum_us(),
+        }
+    }
+
+    fn since(self, before: DecisionCost) -> DecisionCost {
+        DecisionCost {
+            decisions: self.decisions - before.decisions,
+            decide_us: self.decide_us - before.decide_us,
+            commits: self.commits - before.commits,
+            commit_us: self.commit_us - before.commit_us,
+        }
+    }
+
+    /// The mean cost of a decision, its commit included, in milliseconds.
+    pub fn per_decision_ms(&self) -> f64 {
+        (self.decide_us + self.commit_us) as f64 / 1_000.0 / self.decisions.max(1) as f64
+    }
 }
 
 impl AlertRun {
@@ -408,10 +457,13 @@ fn catalog_text(n: usize, hook: &str) -> String {
 /// webhook. With `open` above 0, as many other services failed before and their pages
 /// went out (their alerts are open) when the `n` fail. Wired as `continuo serve` wires
 /// it: engine with a store writer, alerting on the same database, the real webhook
-/// channel, 64 sends in flight.
+/// channel, 64 sends in flight. The catalog has `services` services (at least
+/// `open + n`); the others stay up, so runs with different numbers open can share one
+/// catalog size and differ only in what is open.
 pub async fn continuo(
     n: usize,
     open: usize,
+    services: usize,
     backend: &Backend,
     data: &Path,
 ) -> Result<AlertRun, String> {
@@ -425,19 +477,25 @@ pub async fn continuo(
             (url, Some(scratch))
         }
     };
-    let result = continuo_on(n, open, &url, data).await;
+    let result = continuo_on(n, open, services.max(open + n), &url, data).await;
     if let Some(scratch) = scratch {
         scratch.drop_database().await;
     }
     result
 }
 
-async fn continuo_on(n: usize, open: usize, url: &str, data: &Path) -> Result<AlertRun, String> {
+async fn continuo_on(
+    n: usize,
+    open: usize,
+    services: usize,
+    url: &str,
+    data: &Path,
+) -> Result<AlertRun, String> {
     // One clock for the transitions, the decisions and the arrivals.
     let clock = Clock::system();
     let receiver = Receiver::start(clock, continuo_alerts).await?;
     let catalog = Arc::new(
-        continuo_core::load_text(&catalog_text(open + n, &receiver.url()))
+        continuo_core::load_text(&catalog_text(services, &receiver.url()))
             .map_err(|e| format!("the generated catalog is invalid: {e:?}"))?,
     );
     let store = Store::open(url)
@@ -457,8 +515,10 @@ async fn continuo_on(n: usize, open: usize, url: &str, data: &Path) -> Result<Al
     options.clock = clock;
     options.probes = Arc::new(Staged {
         open,
+        new: n,
         first: before.clone(),
         second: down.clone(),
+        never: Arc::new(AtomicBool::new(false)),
     });
     let writer = Writer::spawn(store.clone(), WriterConfig::default());
     let engine = Engine::start(catalog.clone(), options, Some(writer));
@@ -478,7 +538,20 @@ async fn continuo_on(n: usize, open: usize, url: &str, data: &Path) -> Result<Al
     .await;
     let result = match alerting {
         Ok(alerting) => {
-            let result = fail_all(n, open, &engine.handle(), &before, &down, &receiver).await;
+            let times = alerting.handle().decision_times();
+            let result = fail_all(
+                n,
+                open,
+                services,
+                &engine.handle(),
+                &times,
+                Switches {
+                    before: &before,
+                    down: &down,
+                },
+                &receiver,
+            )
+            .await;
             alerting.shutdown().await;
             result
         }
@@ -489,18 +562,26 @@ async fn continuo_on(n: usize, open: usize, url: &str, data: &Path) -> Result<Al
     result
 }
 
+/// The two switches of a run: the services to open first fail, then the measured ones.
+struct Switches<'a> {
+    before: &'a AtomicBool,
+    down: &'a AtomicBool,
+}
+
 /// Brings every service up, fails the first `open` and waits for their pages, then
-/// fails the other `n` and counts what the receiver gets for them.
+/// fails the next `n` and counts what the receiver gets for them.
 async fn fail_all(
     n: usize,
     open: usize,
+    services: usize,
     engine: &EngineHandle,
-    before: &AtomicBool,
-    down: &AtomicBool,
+    times: &continuo_engine::metrics::DecisionTimes,
+    switches: Switches<'_>,
     receiver: &Receiver,
 ) -> Result<AlertRun, String> {
+    let Switches { before, down } = switches;
     // Every service operational first, so each failure is a transition from up.
-    let all = open + n;
+    let all = services;
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let services = engine.services();
@@ -534,8 +615,10 @@ async fn fail_all(
     // every service up before anything fails.
     tokio::time::sleep(Duration::from_secs(1)).await;
     // Every check's next run (within one 1 s interval) fails.
+    let costs_before = DecisionCost::now(times);
     down.store(true, Ordering::SeqCst);
     receiver.wait_for(n, DELIVERY_LIMIT).await;
+    let cost = DecisionCost::now(times).since(costs_before);
     // Read once the notifications are in, so the bench does not poll the engine while it
     // is measured. Every service was up, so a check that is down now went down after the
     // switch, at `since_ms`.
@@ -546,7 +629,7 @@ async fn fail_all(
         .filter(|c| {
             c.id.trim_start_matches('c')
                 .parse::<usize>()
-                .is_ok_and(|i| i >= open)
+                .is_ok_and(|i| i >= open && i < open + n)
         })
         .filter_map(|c| Some((c.service.clone(), c.since_ms?)))
         .collect();
@@ -576,6 +659,8 @@ async fn fail_all(
         sent: Latency::of(sent),
         transitions_spread_ms: first_transition.zip(last_transition).map(|(f, l)| l - f),
         post_ms: None,
+        cost: Some(cost),
+        services,
     })
 }
 
@@ -716,6 +801,8 @@ async fn post_alerts(
         sent: None,
         transitions_spread_ms: None,
         post_ms: Some(post_ms),
+        cost: None,
+        services: 0,
     })
 }
 

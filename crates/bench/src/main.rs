@@ -96,10 +96,10 @@ pub struct Options {
     /// Alertmanager), one run per number [default: 100,1000,10000; quick: 200].
     #[arg(long, value_delimiter = ',')]
     alerts: Vec<usize>,
-    /// Then, alerts already open (paged) when `--alerting-new` more fail at once; 0
-    /// skips that run [default: 10000; quick: 0].
-    #[arg(long)]
-    alerting_open: Option<usize>,
+    /// Then, alerts already open (paged) when `--alerting-new` more fail at once, one
+    /// run per number; 0 skips them [default: 100,1000,10000; quick: none].
+    #[arg(long, value_delimiter = ',')]
+    alerting_open: Vec<usize>,
     /// The alerts that fail while `--alerting-open` are open.
     #[arg(long, default_value_t = 1_000)]
     alerting_new: usize,
@@ -250,9 +250,13 @@ impl Options {
             (true, false) => vec![100, 1_000, 10_000],
         }
     }
-    fn alerting_open(&self) -> usize {
-        self.alerting_open
-            .unwrap_or(if self.quick { 0 } else { 10_000 })
+    fn alerting_open(&self) -> Vec<usize> {
+        let open = match (self.alerting_open.is_empty(), self.quick) {
+            (false, _) => self.alerting_open.clone(),
+            (true, true) => Vec::new(),
+            (true, false) => vec![100, 1_000, 10_000],
+        };
+        open.into_iter().filter(|n| *n > 0).collect()
     }
     fn scale_seconds(&self) -> u64 {
         self.scale_seconds
@@ -519,12 +523,13 @@ fn alerting_scenario(
     report: &mut Report,
 ) -> sys::Result<()> {
     let mut runs: Vec<(usize, usize)> = options.alerts().into_iter().map(|n| (n, 0)).collect();
-    if options.alerting_open() > 0 {
-        runs.push((options.alerting_new, options.alerting_open()));
+    for open in options.alerting_open() {
+        runs.push((options.alerting_new, open));
     }
     for (n, open) in runs {
         alerting_run(options, rt, dir, report, n, open)?;
     }
+    report.decision_costs();
     Ok(())
 }
 
@@ -555,7 +560,14 @@ fn alerting_run(
             "{n} services failing at once{opened} through Continuo's alerting on {}",
             backend.label()
         ));
-        let run = match rt.block_on(alerting::continuo(n, open, &backend, &run_dir)) {
+        // Runs with alerts open share one catalog size, so they differ only in what is
+        // open.
+        let services = if open > 0 {
+            options.alerting_new + options.alerting_open().into_iter().max().unwrap_or(0)
+        } else {
+            n
+        };
+        let run = match rt.block_on(alerting::continuo(n, open, services, &backend, &run_dir)) {
             Ok(run) => Ok(run),
             // A server that is not there is a missing peer, not a failed scenario.
             Err(e) if e.starts_with("not available") => Err(e),

@@ -3,7 +3,7 @@
 //! Alertmanager for alerting) where it does the same work, the ratio or the issue's
 //! target, and a note.
 
-use crate::alerting::{AlertRun, Latency};
+use crate::alerting::{AlertRun, DecisionCost, Latency};
 use crate::pings::PingRun;
 use crate::probes::ProbeRun;
 use crate::scale::ScaleRun;
@@ -50,6 +50,8 @@ pub struct Report {
     pub failures: Vec<String>,
     /// Sections with their own tables (the gateway scenario), after the main table.
     pub sections: Vec<String>,
+    /// Continuo's decision costs by store, new failures and alerts already open.
+    costs: Vec<(String, usize, usize, DecisionCost)>,
 }
 
 /// `1234567.8` as `1,234,568`.
@@ -167,12 +169,14 @@ impl Report {
                 "{} services failing at once, each paging one webhook",
                 sizes.join(", ")
             );
-            if options.alerting_open() > 0 {
+            let open = options.alerting_open();
+            if !open.is_empty() {
+                let open: Vec<String> = open.iter().map(|n| thousands(*n as f64)).collect();
                 let _ = write!(
                     text,
                     "; {} failing while {} alerts are open",
                     thousands(options.alerting_new as f64),
-                    thousands(options.alerting_open() as f64)
+                    open.join(", ")
                 );
             }
             let stores: Vec<String> = options
@@ -225,6 +229,7 @@ impl Report {
             rows: Vec::new(),
             failures: Vec::new(),
             sections: Vec::new(),
+            costs: Vec::new(),
         }
     }
 
@@ -415,6 +420,9 @@ impl Report {
             )
         };
         let latency = |r: &AlertRun| r.latency.as_ref().map_or("nothing arrived".into(), ms);
+        if let Some(cost) = continuo_result.ok().and_then(|c| c.cost) {
+            self.costs.push((store.to_string(), n, open, cost));
+        }
         let or_na = |v: Option<i64>| v.map_or("—".to_string(), thousands_i);
         let mut note = String::new();
         let continuo = continuo_result.ok();
@@ -424,6 +432,13 @@ impl Report {
                 "{} alerts were opened first (their services failed and were paged, as many alerts posted to Alertmanager); only the {} that fail after them are measured. ",
                 thousands(open as f64),
                 thousands(n as f64)
+            );
+        }
+        if let Some(c) = continuo.filter(|_| open > 0) {
+            let _ = write!(
+                note,
+                "The catalog has {} services, the same in every run with alerts open, so the runs differ only in what is open. ",
+                thousands(c.services as f64)
             );
         }
         if let Some(c) = continuo {
@@ -515,6 +530,72 @@ impl Report {
             verdict,
             note: "counted at the receivers until 2 s after the last expected notification arrived; \"twice\" counts repeated firing notifications of one alert, \"unexpected\" any other request".into(),
         });
+    }
+
+    /// Rows of the cost per alerting decision, by store and number of alerts already
+    /// open, and issue 18's verdict: flat (within 2×) from the fewest to the most open.
+    pub fn decision_costs(&mut self) {
+        let stores: Vec<String> = {
+            let mut s: Vec<String> = Vec::new();
+            for (store, ..) in &self.costs {
+                if !s.contains(store) {
+                    s.push(store.clone());
+                }
+            }
+            s
+        };
+        for store in stores {
+            let runs: Vec<&(String, usize, usize, DecisionCost)> =
+                self.costs.iter().filter(|c| c.0 == store).collect();
+            let shown: Vec<String> = runs
+                .iter()
+                .map(|(_, n, open, c)| {
+                    format!(
+                        "{} open: {:.2} ms ({} new; {} decisions, {:.2} ms in memory, {} commits of {:.2} ms)",
+                        thousands(*open as f64),
+                        c.per_decision_ms(),
+                        thousands(*n as f64),
+                        thousands(c.decisions as f64),
+                        c.decide_us as f64 / 1_000.0 / c.decisions.max(1) as f64,
+                        thousands(c.commits as f64),
+                        c.commit_us as f64 / 1_000.0 / c.commits.max(1) as f64,
+                    )
+                })
+                .collect();
+            let with_open: Vec<&&(String, usize, usize, DecisionCost)> =
+                runs.iter().filter(|r| r.2 > 0).collect();
+            let fewest = with_open.iter().min_by_key(|r| r.2);
+            let most = with_open.iter().max_by_key(|r| r.2);
+            let (value, verdict) = match (fewest, most) {
+                (Some(f), Some(m)) if f.2 < m.2 => {
+                    let ratio = m.3.per_decision_ms() / f.3.per_decision_ms().max(0.001);
+                    (
+                        format!(
+                            "{:.2} ms → {:.2} ms",
+                            f.3.per_decision_ms(),
+                            m.3.per_decision_ms()
+                        ),
+                        format!(
+                            "{ratio:.1}× from {} to {} open (target ≤ 2×): {}",
+                            thousands(f.2 as f64),
+                            thousands(m.2 as f64),
+                            if ratio <= 2.0 { "met" } else { "**not met**" }
+                        ),
+                    )
+                }
+                _ => ("—".into(), "no runs with alerts open to compare".into()),
+            };
+            self.rows.push(Row {
+                scenario: format!("Cost per alerting decision, its commit included ({store})"),
+                continuo: value,
+                blackbox: "—".into(),
+                verdict,
+                note: format!(
+                    "from the engine's decision and commit histograms, over the decisions made from the switch that fails the measured services until their last page arrived (health changes every 250 ms, ticks, the dispatcher's wake-ups): {}",
+                    shown.join("; ")
+                ),
+            });
+        }
     }
 
     /// The report as Markdown.

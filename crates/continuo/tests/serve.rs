@@ -343,6 +343,8 @@ fn serve_detects_a_stopped_target_takes_pings_and_shuts_down_cleanly() {
         "continuo_notifications_dead_total ",
         "continuo_outbox_items{state=\"pending\"} ",
         "continuo_alerting_degraded 0",
+        "continuo_alerting_decision_seconds_count ",
+        "continuo_alerting_commit_seconds_bucket{le=\"0.0005\"} ",
         "continuo_task_restarts_total{task=\"alerting.decider\"} 0",
         "continuo_task_restarts_total{task=\"engine.coordinator\"} 0",
         "continuo_task_healthy{task=\"alerting.dispatcher\"} 1",

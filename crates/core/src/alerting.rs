@@ -280,10 +280,33 @@ impl AlertBook {
         self.evaluate(ctx)
     }
 
+    /// [`AlertBook::tick`] that also reconsiders every alert's escalation schedule, not
+    /// only those with something due: after the catalog changed (its escalation
+    /// policies may have).
+    pub fn tick_all(&mut self, ctx: &Context<'_>) -> Vec<Page> {
+        let health = std::mem::take(&mut self.health);
+        let pages = self.evaluate_with(ctx, &health, true);
+        self.health = health;
+        pages
+    }
+
     fn evaluate(&mut self, ctx: &Context<'_>) -> Vec<Page> {
+        // Taken out for the decision and put back after it: a copy per decision cost a
+        // map the size of the catalog.
+        let health = std::mem::take(&mut self.health);
+        let pages = self.evaluate_with(ctx, &health, false);
+        self.health = health;
+        pages
+    }
+
+    fn evaluate_with(
+        &mut self,
+        ctx: &Context<'_>,
+        health: &BTreeMap<String, ServiceHealth>,
+        every_alert: bool,
+    ) -> Vec<Page> {
         let now = ctx.now_ms;
         let mut pages = Vec::new();
-        let health = self.health.clone();
         self.quiet.retain(|s| {
             health
                 .get(s)
@@ -316,15 +339,16 @@ impl AlertBook {
         }
 
         // New root causes.
-        let open: BTreeSet<String> = self
+        let open: BTreeSet<&str> = self
             .alerts
             .values()
             .filter(|a| a.origin == Origin::Detected && a.state != AlertState::Resolved)
-            .map(|a| a.service.clone())
+            .map(|a| a.service.as_str())
             .collect();
-        for (service, h) in &health {
+        let mut opened: Vec<Alert> = Vec::new();
+        for (service, h) in health {
             if h.health != Health::Down
-                || open.contains(service)
+                || open.contains(service.as_str())
                 || self.quiet.contains(service)
                 || self.settling.contains_key(service)
             {
@@ -351,12 +375,16 @@ impl AlertBook {
                 resolved: None,
                 notified: BTreeSet::new(),
             };
-            self.alerts.insert(id, alert);
+            opened.push(alert);
+        }
+        drop(open);
+        for alert in opened {
+            self.alerts.insert(alert.id.clone(), alert);
         }
 
         // Impacted services join their root causes' alerts; an alert of their own that
         // has paged nobody yet closes quietly (it was a symptom, not a root cause).
-        for (service, h) in &health {
+        for (service, h) in health {
             if h.health != Health::Impacted {
                 continue;
             }
@@ -385,9 +413,22 @@ impl AlertBook {
         }
 
         // Held alerts fire once their service is out of maintenance; firing ones escalate.
-        let ids: Vec<String> = self.alerts.keys().cloned().collect();
+        // An alert with nothing due is left alone: a firing one whose next step is later,
+        // an acknowledged one whose reminder is later, a resolved one.
+        let ids: Vec<String> = self
+            .alerts
+            .values()
+            .filter(|a| match a.state {
+                _ if every_alert => true,
+                AlertState::Held => true,
+                AlertState::Firing => a.next_ms.is_none_or(|t| t <= now),
+                AlertState::Acknowledged => a.next_reminder_ms.is_some_and(|t| t <= now),
+                AlertState::Resolved => false,
+            })
+            .map(|a| a.id.clone())
+            .collect();
         for id in ids {
-            pages.extend(self.advance(ctx, &id));
+            pages.extend(self.advance(ctx, &id, health));
         }
         self.alerts.retain(|_, a| {
             a.resolved
@@ -398,14 +439,18 @@ impl AlertBook {
     }
 
     /// Moves one alert along: start firing, due escalation steps, due reminders.
-    fn advance(&mut self, ctx: &Context<'_>, id: &str) -> Vec<Page> {
+    fn advance(
+        &mut self,
+        ctx: &Context<'_>,
+        id: &str,
+        health: &BTreeMap<String, ServiceHealth>,
+    ) -> Vec<Page> {
         let now = ctx.now_ms;
         let Some(alert) = self.alerts.get_mut(id) else {
             return Vec::new();
         };
         let impacted = alert.origin == Origin::Detected
-            && self
-                .health
+            && health
                 .get(&alert.service)
                 .is_some_and(|h| h.health == Health::Impacted);
         let paused = ctx.in_maintenance(&alert.service) || impacted;
@@ -570,7 +615,7 @@ impl AlertBook {
                 if let Some(alert) = self.alerts.get_mut(&id) {
                     alert.summary.clone_from(&event.summary);
                 }
-                self.advance(ctx, &id)
+                self.advance_now(ctx, &id)
             }
             (None, true) => {
                 let now = ctx.now_ms;
@@ -599,9 +644,17 @@ impl AlertBook {
                     notified: BTreeSet::new(),
                 };
                 self.alerts.insert(id.clone(), alert);
-                self.advance(ctx, &id)
+                self.advance_now(ctx, &id)
             }
         }
+    }
+
+    /// [`AlertBook::advance`] outside a whole evaluation, with the health last seen.
+    fn advance_now(&mut self, ctx: &Context<'_>, id: &str) -> Vec<Page> {
+        let health = std::mem::take(&mut self.health);
+        let pages = self.advance(ctx, id, &health);
+        self.health = health;
+        pages
     }
 
     /// The earliest instant at which [`AlertBook::tick`] has something to do.

@@ -115,6 +115,7 @@ impl Alerting {
             degraded: Default::default(),
             unrouted: Default::default(),
             unrouted_total: Default::default(),
+            decision_times: Default::default(),
         });
         let (commands, command_rx) = mpsc::channel(1_024);
         let (stop, stop_rx) = watch::channel(false);

@@ -235,7 +235,7 @@ impl Decider {
             Command::Reload(catalog) => {
                 *lock(&self.handle.shared.catalog) = catalog;
                 self.sync_everything = true;
-                self.with_book(|book, _, ctx, _| book.tick(ctx)).await;
+                self.with_book(|book, _, ctx, _| book.tick_all(ctx)).await;
             }
         }
     }
@@ -310,6 +310,7 @@ impl Decider {
     where
         T: PagesOf,
     {
+        let started = std::time::Instant::now();
         let catalog = self.handle.catalog();
         let now = self.handle.clock.now_ms();
         let windows: Vec<Window> = {
@@ -403,6 +404,8 @@ impl Decider {
             (result, items, changed)
         };
         self.last_changed = changed;
+        let times = self.handle.shared.decision_times.clone();
+        times.decide.observe_us(micros(started.elapsed()));
         self.unsaved.extend(items);
         if self.book_unsaved()
             || !self.unsaved.is_empty()
@@ -412,6 +415,7 @@ impl Decider {
             let book = self.book_changes();
             let rows: Vec<IncidentRow> = self.unsaved_incidents.values().cloned().collect();
             self.degraded.apply(&mut self.unsaved);
+            let committing = std::time::Instant::now();
             let commit =
                 self.store
                     .commit_alerting(&book, &self.unsaved, &rows, &self.unsaved_evidence);
@@ -419,6 +423,7 @@ impl Decider {
                 Ok(result) => result.map_err(|e| e.to_string()),
                 Err(_) => Err(format!("no answer within {} s", COMMIT_DEADLINE.as_secs())),
             };
+            times.commit.observe_us(micros(committing.elapsed()));
             match committed {
                 Ok(()) => {
                     log_queued(&self.unsaved);
@@ -469,6 +474,10 @@ impl Decider {
         }
         changes
     }
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 /// Tells the log what a decision did to the alerts: opened, fired (paging began),

@@ -43,13 +43,18 @@ pub struct Histogram {
 }
 
 impl Histogram {
-    fn new(bounds: &'static [f64]) -> Histogram {
+    pub(crate) fn new(bounds: &'static [f64]) -> Histogram {
         Histogram {
             bounds,
             buckets: bounds.iter().map(|_| AtomicU64::new(0)).collect(),
             count: AtomicU64::new(0),
             sum_us: AtomicU64::new(0),
         }
+    }
+
+    /// The sum of the values recorded, in microseconds.
+    pub fn sum_us(&self) -> u64 {
+        self.sum_us.load(Ordering::Relaxed)
     }
 
     /// Records one value in microseconds.
@@ -110,6 +115,30 @@ impl EncodeMetric for Histogram {
 const PROBE_BOUNDS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
+/// Buckets of an alerting decision's time and of its commit.
+pub(crate) const DECISION_BOUNDS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
+
+/// How long alerting decisions take: the decision on the books with every stage after
+/// it (in memory), and the commit of what it changed to the store.
+#[derive(Debug)]
+pub struct DecisionTimes {
+    /// The decision and its stages.
+    pub decide: Histogram,
+    /// The commit (only decisions that changed something commit).
+    pub commit: Histogram,
+}
+
+impl Default for DecisionTimes {
+    fn default() -> Self {
+        DecisionTimes {
+            decide: Histogram::new(DECISION_BOUNDS),
+            commit: Histogram::new(DECISION_BOUNDS),
+        }
+    }
+}
+
 const LAG_BOUNDS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
 ];

@@ -165,6 +165,8 @@ pub(crate) struct Shared {
     /// start.
     pub(crate) unrouted: Mutex<std::collections::VecDeque<Unrouted>>,
     pub(crate) unrouted_total: AtomicU64,
+    /// How long decisions and their commits take.
+    pub(crate) decision_times: Arc<crate::metrics::DecisionTimes>,
 }
 
 /// What kind of thing happened to a service, for its own timeline.
@@ -261,6 +263,11 @@ impl AlertHandle {
     /// Makes the dispatcher look at the outbox now (after a requeue).
     pub fn wake_dispatcher(&self) {
         self.shared.wake_dispatcher.notify_one();
+    }
+
+    /// How long alerting decisions and their commits take, since start.
+    pub fn decision_times(&self) -> Arc<crate::metrics::DecisionTimes> {
+        self.shared.decision_times.clone()
     }
 
     /// Notifications sent, failed attempts, dead-lettered, since start.

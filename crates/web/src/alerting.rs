@@ -998,6 +998,7 @@ pub(crate) async fn register_metrics(
         outbox,
         degraded: alerts.degraded(),
         open_incidents: alerts.open_incidents_by_severity(),
+        decision_times: alerts.decision_times(),
     }));
 }
 
@@ -1012,6 +1013,8 @@ struct AlertingFigures {
     degraded: bool,
     /// Open incidents, SEV1 to SEV4.
     open_incidents: [u64; 4],
+    /// How long decisions and their commits take.
+    decision_times: std::sync::Arc<continuo_engine::metrics::DecisionTimes>,
 }
 
 impl prometheus_client::collector::Collector for AlertingFigures {
@@ -1075,6 +1078,25 @@ impl prometheus_client::collector::Collector for AlertingFigures {
                     .encode_family(&[("state", state)])?
                     .encode_gauge(&n)?;
             }
+        }
+        {
+            use prometheus_client::encoding::EncodeMetric;
+            self.decision_times
+                .decide
+                .encode(encoder.encode_descriptor(
+                    "continuo_alerting_decision_seconds",
+                    "Time of each alerting decision with the stages after it, in memory.",
+                    None,
+                    MetricType::Histogram,
+                )?)?;
+            self.decision_times
+                .commit
+                .encode(encoder.encode_descriptor(
+                "continuo_alerting_commit_seconds",
+                "Time of each commit of a decision's changes, items and incidents to the store.",
+                None,
+                MetricType::Histogram,
+            )?)?;
         }
         encoder
             .encode_descriptor(
