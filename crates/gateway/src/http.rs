@@ -23,7 +23,6 @@ use crate::pool::{Lease, Pool, TryOutcome};
 use crate::{tls, upstream};
 use bytes::Bytes;
 use continuo_net::listen::{Activity, Admission, Tracked};
-use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::{Body, Incoming};
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -39,9 +38,7 @@ use tokio::net::TcpListener;
 use tokio::time::Instant;
 use tower::{Layer, Service};
 
-pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
-/// The body type on both sides of the proxy.
-pub(crate) type ProxyBody = BoxBody<Bytes, BoxError>;
+pub(crate) use crate::upstream::{BoxError, ProxyBody, error_chain};
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// Accepts connections forever, within `admission`'s bounds: over a cap a connection is
@@ -542,17 +539,6 @@ impl FailoverService {
         self.pool
             .report(lease.index, TryOutcome::Failure(reason), false);
     }
-}
-
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 /// Passes an HTTP/1.1 upgrade (WebSocket) through: its own connection to an endpoint

@@ -7,7 +7,6 @@
 //! them), so a client that opens a connection per request does not cost the endpoint
 //! a connection per request either.
 
-use crate::http::ProxyBody;
 use crate::pool::Pool;
 use crate::tls;
 use http_body_util::BodyExt;
@@ -23,6 +22,22 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
+
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// The body type on both sides of the proxy.
+pub(crate) type ProxyBody = http_body_util::combinators::BoxBody<bytes::Bytes, BoxError>;
+
+/// An error with its sources, `a: b: c`.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
 
 /// The sending half of a connection to an endpoint.
 type Sender = SendRequest<ProxyBody>;
@@ -175,7 +190,7 @@ impl Local {
         let (sender, connection) = hyper::client::conn::http1::Builder::new()
             .handshake(TokioIo::new(stream))
             .await
-            .map_err(|e| crate::http::error_chain(&e))?;
+            .map_err(|e| error_chain(&e))?;
         let gateway = pool.spec.id.clone();
         let driving: Driving = Box::pin(async move {
             if let Err(e) = connection.await {
@@ -208,7 +223,7 @@ impl Local {
                 Err(mut e) => match e.take_message() {
                     Some(back) => request = back,
                     None => {
-                        return Err(Failure::Sent(crate::http::error_chain(&e.into_error())));
+                        return Err(Failure::Sent(error_chain(&e.into_error())));
                     }
                 },
             }
@@ -218,7 +233,7 @@ impl Local {
             Ok(response) => Ok(self.returning(index, sender, response)),
             Err(mut e) => {
                 let sent = e.take_message().is_none();
-                let reason = crate::http::error_chain(&e.into_error());
+                let reason = error_chain(&e.into_error());
                 Err(if sent {
                     Failure::Sent(reason)
                 } else {
@@ -246,7 +261,7 @@ impl Local {
         response.map(|body| {
             body.map_err(move |e| {
                 let _ = &back;
-                Box::new(e) as crate::http::BoxError
+                Box::new(e) as BoxError
             })
             .boxed()
         })

@@ -122,7 +122,7 @@ mod tests {
         let body = json!({"alerts": {}, "quiet": ["db"]});
         let text = seal(ALERT_BOOK, &body);
         let stored: Value = serde_json::from_str(&text).expect("json");
-        assert_eq!(stored, json!({"version": 1, "body": body}));
+        assert_eq!(stored, json!({"version": ALERT_BOOK_VERSION, "body": body}));
         assert_eq!(open(ALERT_BOOK, "alert_book", &text).expect("open"), body);
     }
 
